@@ -1,0 +1,224 @@
+import { HMAC_ALGORITHMS, isHmacAlgorithm, isJwsAlgorithm, minHmacKeyBytes, type JwsAlgorithm } from '../keys/algorithms';
+import { HmacSecret } from '../keys/hmac-secret';
+import { InlineJwks } from '../keys/inline-jwks';
+import { JwkSet, unusableJwkReason } from '../keys/jwk-set';
+import type { KeySource } from '../keys/key-source';
+import { remoteJwksFor } from '../keys/remote-jwks';
+
+/** A configuration mistake, naming the field. Reported as 500 `server_misconfigured`. */
+export class ConfigError extends Error {
+  readonly code = 'server_misconfigured';
+  constructor(readonly field: string, detail: string) {
+    super(`${field}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface IssuerConfig {
+  readonly issuer: string;
+  readonly audiences: ReadonlySet<string>;
+  readonly algorithms: ReadonlySet<JwsAlgorithm>;
+  readonly keys: KeySource;
+}
+
+export type RevocationMode = 'cached' | 'strict';
+export type FailMode = 'closed' | 'open';
+
+export interface Config {
+  readonly issuers: ReadonlyMap<string, IssuerConfig>;
+  readonly clockToleranceSeconds: number;
+  readonly maxTokenLifetimeSeconds: number | undefined;
+  /** REQUIRED_CLAIMS plus `sub` and `exp`, which revocation cannot do without. */
+  readonly requiredClaims: readonly string[];
+  readonly versionClaim: string;
+  readonly revocationMode: RevocationMode;
+  readonly failMode: FailMode;
+  readonly logAccepted: boolean;
+  readonly adminKeys: readonly string[];
+}
+
+/** The bindings this module reads; everything is `unknown` because it is operator input. */
+export type RawEnv = Readonly<Record<string, unknown>>;
+
+const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
+const ALWAYS_REQUIRED_CLAIMS = ['sub', 'exp'];
+const MIN_ADMIN_KEY_CHARS = 16;
+
+/** A JSON var arrives as a string from wrangler.toml, or already parsed from tests/Miniflare. */
+function jsonVar(env: RawEnv, name: string): unknown {
+  const raw = env[name];
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, 'is not valid JSON');
+  }
+}
+
+function stringVar(env: RawEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw !== 'string') throw new ConfigError(name, 'must be a string');
+  return raw.trim();
+}
+
+function nonNegativeIntegerVar(env: RawEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const value = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(name, 'must be a non-negative integer (seconds)');
+  }
+  return value;
+}
+
+function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonly T[], fallback: T): T {
+  const value = stringVar(env, name);
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${choices.join(', ')}`);
+  }
+  return value as T;
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw new ConfigError(field, 'must be a non-empty array of non-empty strings');
+  }
+  return value as string[];
+}
+
+function parseJwksUri(value: unknown, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new ConfigError(field, 'is not a URL');
+  }
+  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+    throw new ConfigError(field, 'must be https: (http: only for localhost/127.0.0.1)');
+  }
+  return url.href;
+}
+
+function parseKeySource(entry: Record<string, unknown>, algorithms: JwsAlgorithm[], env: RawEnv, field: string): KeySource {
+  const sources = (['jwksUri', 'jwks', 'hmacSecret'] as const).filter((s) => entry[s] !== undefined);
+  if (sources.length !== 1) {
+    throw new ConfigError(field, 'needs exactly one of "jwksUri", "jwks" or "hmacSecret"');
+  }
+  const hmac = algorithms.filter(isHmacAlgorithm);
+  if (sources[0] === 'hmacSecret') {
+    // An HMAC secret only ever meets HS* algorithms, so no public key is used as a secret.
+    if (hmac.length !== algorithms.length) {
+      throw new ConfigError(`${field}.algorithms`, `an hmacSecret issuer allows only ${HMAC_ALGORITHMS.join(', ')}`);
+    }
+    const name = entry.hmacSecret;
+    const secret = typeof name === 'string' ? env[name] : undefined;
+    if (typeof secret !== 'string' || secret === '') {
+      throw new ConfigError(`${field}.hmacSecret`, `names no secret binding with a value (${JSON.stringify(name)})`);
+    }
+    const bytes = new TextEncoder().encode(secret);
+    const needed = Math.max(...hmac.map(minHmacKeyBytes));
+    if (bytes.length < needed) {
+      throw new ConfigError(`${field}.hmacSecret`, `secret must be at least ${needed} bytes for ${hmac.join(', ')}`);
+    }
+    return new HmacSecret(bytes);
+  }
+  if (hmac.length > 0) {
+    throw new ConfigError(`${field}.algorithms`, 'HS* algorithms need an "hmacSecret", not a JWKS');
+  }
+  if (sources[0] === 'jwksUri') return remoteJwksFor(parseJwksUri(entry.jwksUri, `${field}.jwksUri`));
+  const keys = (entry.jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError(`${field}.jwks`, 'must be a JWKS object with a non-empty "keys" array');
+  }
+  keys.forEach((key, i) => {
+    const problem = unusableJwkReason(key);
+    if (problem !== undefined) throw new ConfigError(`${field}.jwks.keys[${i}]`, problem);
+  });
+  return new InlineJwks(new JwkSet(keys));
+}
+
+function parseIssuers(env: RawEnv): Map<string, IssuerConfig> {
+  const raw = jsonVar(env, 'TRUSTED_ISSUERS');
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new ConfigError('TRUSTED_ISSUERS', 'must be a non-empty JSON array of issuers');
+  }
+  const issuers = new Map<string, IssuerConfig>();
+  raw.forEach((entry: unknown, i) => {
+    const field = `TRUSTED_ISSUERS[${i}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new ConfigError(field, 'must be an object');
+    }
+    const e = entry as Record<string, unknown>;
+    if (typeof e.issuer !== 'string' || e.issuer === '') {
+      throw new ConfigError(`${field}.issuer`, 'must be a non-empty string');
+    }
+    if (issuers.has(e.issuer)) throw new ConfigError(`${field}.issuer`, `duplicates ${JSON.stringify(e.issuer)}`);
+    const audiences = stringList(e.audiences, `${field}.audiences`);
+    const algorithms = stringList(e.algorithms, `${field}.algorithms`);
+    const unknown = algorithms.find((a) => !isJwsAlgorithm(a));
+    if (unknown !== undefined) {
+      throw new ConfigError(`${field}.algorithms`, `unknown or forbidden algorithm ${JSON.stringify(unknown)}`);
+    }
+    const algs = algorithms as JwsAlgorithm[];
+    issuers.set(e.issuer, {
+      issuer: e.issuer,
+      audiences: new Set(audiences),
+      algorithms: new Set(algs),
+      keys: parseKeySource(e, algs, env, field),
+    });
+  });
+  return issuers;
+}
+
+function parseRequiredClaims(env: RawEnv): string[] {
+  const raw = env.REQUIRED_CLAIMS === undefined ? DEFAULT_REQUIRED_CLAIMS : jsonVar(env, 'REQUIRED_CLAIMS');
+  if (!Array.isArray(raw) || !raw.every((c) => typeof c === 'string' && c !== '')) {
+    throw new ConfigError('REQUIRED_CLAIMS', 'must be a JSON array of claim names');
+  }
+  return [...new Set([...ALWAYS_REQUIRED_CLAIMS, ...(raw as string[])])];
+}
+
+function parseAdminKeys(env: RawEnv): string[] {
+  const keys = (stringVar(env, 'ADMIN_API_KEYS') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (keys.some((k) => k.length < MIN_ADMIN_KEY_CHARS)) {
+    throw new ConfigError('ADMIN_API_KEYS', `every key must be at least ${MIN_ADMIN_KEY_CHARS} characters`);
+  }
+  return keys;
+}
+
+/** Parses and validates every setting of SPEC §2; throws ConfigError naming the field. */
+export function parseConfig(env: RawEnv): Config {
+  const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
+  return {
+    issuers: parseIssuers(env),
+    clockToleranceSeconds: nonNegativeIntegerVar(env, 'CLOCK_TOLERANCE_SECONDS') ?? 30,
+    maxTokenLifetimeSeconds: nonNegativeIntegerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS'),
+    requiredClaims: parseRequiredClaims(env),
+    versionClaim,
+    revocationMode: choiceVar(env, 'REVOCATION_MODE', ['cached', 'strict'], 'cached'),
+    failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
+    logAccepted: choiceVar(env, 'LOG_ACCEPTED', ['true', 'false'], 'true') === 'true',
+    adminKeys: parseAdminKeys(env),
+  };
+}
+
+/** Parsed once per `env` object (one per isolate in practice), errors included. */
+const parsed = new WeakMap<object, Config | ConfigError>();
+
+export function getConfig(env: object): Config {
+  let result = parsed.get(env);
+  if (result === undefined) {
+    try {
+      result = parseConfig(env as RawEnv);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      result = error;
+    }
+    parsed.set(env, result);
+  }
+  if (result instanceof ConfigError) throw result;
+  return result;
+}

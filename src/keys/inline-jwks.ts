@@ -1,0 +1,12 @@
+import type { AsymmetricAlgorithm } from './algorithms';
+import type { JwkSet } from './jwk-set';
+import type { KeyLookup, KeySource } from './key-source';
+
+/** Keys given inline in TRUSTED_ISSUERS (`jwks`). */
+export class InlineJwks implements KeySource {
+  constructor(private readonly set: JwkSet) {}
+
+  async lookup(alg: AsymmetricAlgorithm, kid: string | undefined): Promise<KeyLookup> {
+    return (await this.set.lookup(alg, kid)) ?? { error: 'unknown_key' };
+  }
+}

@@ -1,0 +1,83 @@
+import { logEvent } from '../log/logger';
+
+/** KV refuses expirations closer than 60 s from now. */
+export const KV_MIN_TTL_SECONDS = 60;
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 300_000;
+
+/**
+ * The write-through from a Durable Object to the KV replica. A change is queued in the DO's
+ * SQLite in the same synchronous step that commits it, so it is as durable as the change;
+ * `flush()` then puts it to KV. A put that fails stays queued and the DO alarm retries it
+ * with backoff until it lands: no acknowledged revocation is lost.
+ *
+ * Flushes run one at a time and each sends the newest value of every queued key, so an
+ * older value can never overwrite a newer one in KV. Callers that arrive while a flush runs
+ * share the next one.
+ */
+export class KvOutbox {
+  private tail: Promise<unknown> = Promise.resolve();
+  private next: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly kv: () => KVNamespace,
+  ) {
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS kv_outbox (
+      key TEXT PRIMARY KEY, value TEXT NOT NULL, expiration INTEGER,
+      seq INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0)`);
+  }
+
+  /** Queues `value` for `key` (replacing a queued older value). Call inside the commit. */
+  enqueue(key: string, value: unknown, expiration?: number): void {
+    this.storage.sql.exec(
+      `INSERT INTO kv_outbox (key, value, expiration) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expiration = excluded.expiration,
+         seq = kv_outbox.seq + 1, attempts = 0`,
+      key, JSON.stringify(value), expiration ?? null,
+    );
+  }
+
+  get pending(): number {
+    return this.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM kv_outbox').one().n;
+  }
+
+  /** Sends what is queued; true when the queue is empty afterwards. */
+  flush(): Promise<boolean> {
+    if (this.next !== undefined) return this.next;
+    const run = this.tail.then(() => {
+      this.next = undefined;
+      return this.flushNow();
+    });
+    this.next = run;
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** When the alarm should retry, or undefined when nothing is queued. */
+  retryAt(now = Date.now()): number | undefined {
+    const row = this.storage.sql
+      .exec<{ attempts: number | null }>('SELECT MAX(attempts) AS attempts FROM kv_outbox').one();
+    if (row.attempts === null) return undefined;
+    return now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, row.attempts - 1));
+  }
+
+  private async flushNow(): Promise<boolean> {
+    type Row = { key: string; value: string; expiration: number | null; seq: number };
+    const rows = this.storage.sql.exec<Row>('SELECT key, value, expiration, seq FROM kv_outbox').toArray();
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    await Promise.all(rows.map(async (row) => {
+      try {
+        const options = row.expiration === null
+          ? undefined
+          : { expiration: Math.max(row.expiration, nowSeconds + KV_MIN_TTL_SECONDS) };
+        await this.kv().put(row.key, row.value, options);
+        this.storage.sql.exec('DELETE FROM kv_outbox WHERE key = ? AND seq = ?', row.key, row.seq);
+      } catch (error) {
+        this.storage.sql.exec('UPDATE kv_outbox SET attempts = attempts + 1 WHERE key = ?', row.key);
+        logEvent('kv_write_failed', { error: error instanceof Error ? error.message : 'unknown' });
+      }
+    }));
+    return this.pending === 0;
+  }
+}

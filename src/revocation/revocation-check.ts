@@ -1,0 +1,99 @@
+import type { Config, RevocationMode } from '../config/config';
+import { logEvent } from '../log/logger';
+import type { Reason } from '../verify/reasons';
+import type { AuthenticToken } from '../verify/verifier';
+import type { GlobalState } from './global-state';
+import {
+  GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME, tokenKvKey, userKvKey, userObjectName,
+} from './storage-keys';
+import type { UserState } from './user-state';
+
+export interface RevocationBindings {
+  readonly REVOCATIONS: KVNamespace;
+  readonly USER_STATE: DurableObjectNamespace<UserState>;
+  readonly GLOBAL_STATE: DurableObjectNamespace<GlobalState>;
+}
+
+/** What a revocation check needs to know, whether it came from KV or from the DOs. */
+export interface RevocationSnapshot {
+  readonly globalRevokedBefore: number;
+  readonly userVersion: number;
+  readonly userRevokedBefore: number;
+  readonly tokenRevoked: boolean;
+}
+
+export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 'revoked_token' | 'unavailable'>;
+
+/**
+ * SPEC §4.1. A token is refused when it was issued at or before a revoke-all or a user
+ * revocation (`iat <= revokedBefore`; a token with no `iat` counts as issued before), when
+ * its version claim is below the user's version, or when it is denylisted.
+ */
+export function revocationReason(
+  token: AuthenticToken,
+  versionClaim: string,
+  state: RevocationSnapshot,
+): RevocationReason | undefined {
+  const { iat } = token.claims;
+  const issuedBefore = (instant: number) => instant > 0 && (iat === undefined || iat <= instant);
+  if (issuedBefore(state.globalRevokedBefore)) return 'revoked_all';
+  const version = token.claims[versionClaim] as number | undefined;
+  if (version !== undefined && version < state.userVersion) return 'revoked_user';
+  if (issuedBefore(state.userRevokedBefore)) return 'revoked_user';
+  if (state.tokenRevoked) return 'revoked_token';
+  return undefined;
+}
+
+interface UserRecord { readonly version?: number; readonly revokedBefore?: number }
+interface GlobalRecord { readonly revokedBefore?: number }
+
+/** `cached` mode: the KV replica, all keys in one bulk read. */
+async function readReplica(token: AuthenticToken, kv: KVNamespace): Promise<RevocationSnapshot> {
+  const { sub, iss } = token.claims;
+  const [userKey, tokenKey, anyIssuerTokenKey] = await Promise.all([
+    userKvKey(sub), tokenKvKey(sub, iss, token.tokenId), tokenKvKey(sub, null, token.tokenId),
+  ]);
+  const values = await kv.get<unknown>([GLOBAL_KV_KEY, userKey, tokenKey, anyIssuerTokenKey], 'json');
+  const user = (values.get(userKey) ?? {}) as UserRecord;
+  const global = (values.get(GLOBAL_KV_KEY) ?? {}) as GlobalRecord;
+  return {
+    globalRevokedBefore: global.revokedBefore ?? 0,
+    userVersion: user.version ?? 0,
+    userRevokedBefore: user.revokedBefore ?? 0,
+    tokenRevoked: values.get(tokenKey) != null || values.get(anyIssuerTokenKey) != null,
+  };
+}
+
+/** `strict` mode: the single writers themselves, never a cache. */
+async function readWriters(token: AuthenticToken, bindings: RevocationBindings): Promise<RevocationSnapshot> {
+  const { sub, iss } = token.claims;
+  const user = bindings.USER_STATE.getByName(userObjectName(sub));
+  const global = bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
+  const [userState, globalState] = await Promise.all([
+    user.check({ sub, iss, tokenId: token.tokenId }),
+    global.state(),
+  ]);
+  return {
+    globalRevokedBefore: globalState.revokedBefore,
+    userVersion: userState.version,
+    userRevokedBefore: userState.revokedBefore,
+    tokenRevoked: userState.tokenRevoked,
+  };
+}
+
+/** The revocation step of the verify path; `unavailable` when state cannot be read. */
+export async function checkRevocation(
+  token: AuthenticToken,
+  mode: RevocationMode,
+  config: Config,
+  bindings: RevocationBindings,
+): Promise<RevocationReason | undefined> {
+  let state: RevocationSnapshot;
+  try {
+    state = mode === 'strict' ? await readWriters(token, bindings) : await readReplica(token, bindings.REVOCATIONS);
+  } catch (error) {
+    logEvent('revocation_state_unreadable', { mode, error: error instanceof Error ? error.message : 'unknown' });
+    return 'unavailable';
+  }
+  return revocationReason(token, config.versionClaim, state);
+}

@@ -1,0 +1,39 @@
+import { base64url } from 'jose';
+
+/**
+ * Every storage name killswitch uses, built here and nowhere else (docs/storage.md lists
+ * them with their values). KV keys hold SHA-256 digests rather than user ids or token ids:
+ * keys stay under KV's 512-byte limit whatever the claims, and never show a raw identifier.
+ */
+
+/** KV: `{"revokedBefore"}` of the global revoke-all. */
+export const GLOBAL_KV_KEY = 'global';
+
+/** The name of the one GlobalState Durable Object. */
+export const GLOBAL_OBJECT_NAME = 'global';
+
+const encoder = new TextEncoder();
+
+async function digest(parts: readonly (string | null)[]): Promise<string> {
+  // JSON keeps the parts apart: no separator inside a sub or jti can make two tuples collide.
+  const bytes = await crypto.subtle.digest('SHA-256', encoder.encode(JSON.stringify(parts)));
+  return base64url.encode(new Uint8Array(bytes));
+}
+
+/** KV: `{"version","revokedBefore"}` of one user (`sub`). */
+export async function userKvKey(sub: string): Promise<string> {
+  return `user:${await digest([sub])}`;
+}
+
+/**
+ * KV: a denylisted token, `{"revokedAt","exp"}`, expiring with the token. Scoped by user
+ * and issuer; `iss = null` is a revocation by id that applies to every issuer.
+ */
+export async function tokenKvKey(sub: string, iss: string | null, tokenId: string): Promise<string> {
+  return `token:${await digest([sub, iss, tokenId])}`;
+}
+
+/** The per-user Durable Object's name. */
+export function userObjectName(sub: string): string {
+  return `user:${sub}`;
+}

@@ -1,0 +1,153 @@
+import { DurableObject } from 'cloudflare:workers';
+import { AuditLog, type AuditPage } from './audit-log';
+import { KvOutbox } from './kv-outbox';
+import { tokenKvKey, userKvKey } from './storage-keys';
+
+export interface RevokeUserInput { readonly sub: string; readonly actor: string; readonly reason?: string }
+export interface UserSnapshot { readonly sub: string; readonly version: number; readonly revokedBefore: number }
+
+export interface RevokeTokenInput {
+  readonly sub: string;
+  /** The token's issuer; null revokes this id for every issuer. */
+  readonly iss: string | null;
+  /** The `jti`, or `sha256:<digest>` for a token without one. */
+  readonly tokenId: string;
+  readonly exp: number;
+  /** When the entry may be forgotten: `exp` plus the clock tolerance. */
+  readonly forgetAt: number;
+  readonly actor: string;
+  readonly reason?: string;
+}
+
+export interface RevokedToken {
+  readonly jti: string;
+  readonly iss: string | null;
+  readonly exp: number;
+  readonly revokedAt: number;
+  readonly reason: string | null;
+}
+
+export interface UserCheck {
+  readonly version: number;
+  readonly revokedBefore: number;
+  readonly tokenRevoked: boolean;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * The single writer of one user's revocation state (one instance per `sub`). Its methods
+ * run one at a time against SQLite with no await between read and write, so concurrent
+ * revocations serialize: N bumps raise the version by exactly N. Every change is queued for
+ * KV in the same step and written through before the call returns (or retried by alarm).
+ */
+export class UserState extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly outbox: KvOutbox;
+  private readonly audit: AuditLog;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS user_state (
+      id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, revoked_before INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS revoked_tokens (
+      kv_key TEXT PRIMARY KEY, iss TEXT, token_id TEXT NOT NULL, exp INTEGER NOT NULL,
+      forget_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, reason TEXT)`);
+    this.outbox = new KvOutbox(ctx.storage, () => this.env.REVOCATIONS);
+    this.audit = new AuditLog(this.sql);
+  }
+
+  private current(): { version: number; revokedBefore: number } {
+    const row = this.sql
+      .exec<{ version: number; revoked_before: number }>('SELECT version, revoked_before FROM user_state')
+      .toArray()[0];
+    return { version: row?.version ?? 0, revokedBefore: row?.revoked_before ?? 0 };
+  }
+
+  /** Bumps the version and sets revoked-before to now (never backwards). */
+  async revokeUser(input: RevokeUserInput): Promise<UserSnapshot> {
+    // Awaits come before the read-modify-write: nothing may interleave between the two.
+    const key = await userKvKey(input.sub);
+    const now = nowSeconds();
+    const before = this.current();
+    const state = { version: before.version + 1, revokedBefore: Math.max(before.revokedBefore, now) };
+    this.sql.exec(
+      'INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)',
+      state.version, state.revokedBefore,
+    );
+    this.audit.append({ at: now, action: 'revoke_user', sub: input.sub, actor: input.actor, reason: input.reason });
+    this.outbox.enqueue(key, state);
+    await this.writeThrough();
+    return { sub: input.sub, ...state };
+  }
+
+  /** Denylists one token until `forgetAt`. Revoking it again keeps the first entry. */
+  async revokeToken(input: RevokeTokenInput): Promise<{ revokedAt: number }> {
+    const key = await tokenKvKey(input.sub, input.iss, input.tokenId);
+    const now = nowSeconds();
+    const existing = this.sql
+      .exec<{ revoked_at: number }>('SELECT revoked_at FROM revoked_tokens WHERE kv_key = ?', key)
+      .toArray()[0];
+    if (existing !== undefined) return { revokedAt: existing.revoked_at };
+    this.sql.exec(
+      'INSERT INTO revoked_tokens (kv_key, iss, token_id, exp, forget_at, revoked_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      key, input.iss, input.tokenId, input.exp, input.forgetAt, now, input.reason ?? null,
+    );
+    this.audit.append({
+      at: now, action: 'revoke_token', sub: input.sub, jti: input.tokenId, actor: input.actor, reason: input.reason,
+    });
+    this.outbox.enqueue(key, { revokedAt: now, exp: input.exp }, input.forgetAt);
+    await this.writeThrough();
+    return { revokedAt: now };
+  }
+
+  /** The authoritative answer for strict checks and introspection. */
+  async check(input: { sub: string; iss: string; tokenId: string }): Promise<UserCheck> {
+    const [exact, anyIssuer] = await Promise.all([
+      tokenKvKey(input.sub, input.iss, input.tokenId),
+      tokenKvKey(input.sub, null, input.tokenId),
+    ]);
+    const now = nowSeconds();
+    const hit = this.sql
+      .exec('SELECT 1 FROM revoked_tokens WHERE kv_key IN (?, ?) AND forget_at >= ?', exact, anyIssuer, now)
+      .toArray();
+    return { ...this.current(), tokenRevoked: hit.length > 0 };
+  }
+
+  state(sub: string): UserSnapshot & { revokedTokens: RevokedToken[] } {
+    this.prune();
+    const revokedTokens = this.sql
+      .exec<{ token_id: string; iss: string | null; exp: number; revoked_at: number; reason: string | null }>(
+        'SELECT token_id, iss, exp, revoked_at, reason FROM revoked_tokens ORDER BY revoked_at DESC, token_id',
+      )
+      .toArray()
+      .map((r) => ({ jti: r.token_id, iss: r.iss, exp: r.exp, revokedAt: r.revoked_at, reason: r.reason }));
+    return { sub, ...this.current(), revokedTokens };
+  }
+
+  auditPage(limit: number, cursor?: string): AuditPage {
+    return this.audit.page(limit, cursor);
+  }
+
+  /** Retries KV writes that failed, and forgets denylist entries of expired tokens. */
+  override async alarm(): Promise<void> {
+    await this.writeThrough();
+  }
+
+  private prune(): void {
+    this.sql.exec('DELETE FROM revoked_tokens WHERE forget_at < ?', nowSeconds());
+  }
+
+  /** Flushes the outbox, then arms the alarm for a retry or the next expiry. */
+  private async writeThrough(): Promise<void> {
+    this.prune();
+    await this.outbox.flush();
+    const nextExpiry = this.sql
+      .exec<{ at: number | null }>('SELECT MIN(forget_at) AS at FROM revoked_tokens').one().at;
+    const candidates = [this.outbox.retryAt(), nextExpiry === null ? undefined : (nextExpiry + 1) * 1000]
+      .filter((t): t is number => t !== undefined);
+    if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
+    else await this.ctx.storage.deleteAlarm();
+  }
+}

@@ -1,0 +1,20 @@
+import type { Config } from '../config/config';
+import type { LogFields } from '../log/logger';
+
+/** What a request may add to its one log line (safe fields only: see log/logger.ts). */
+export interface RequestLog extends LogFields {
+  reason?: string;
+  sub?: string;
+  jti?: string;
+}
+
+/** Hono's typed environment for every route of the app. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    config: Config;
+    log: RequestLog;
+    /** Set by adminAuth: a fingerprint of the admin key used, for the audit trail. */
+    actor: string;
+  };
+}

@@ -1,0 +1,81 @@
+import { Hono } from 'hono';
+import { revokeToken, revokeUser } from '../revocation/revoker';
+import { authenticate, verifyToken } from '../verify/verifier';
+import { adminAuth } from './admin-auth';
+import type { AppEnv } from './app-env';
+import { bearerToken } from './bearer';
+import { badRequest, readForm, readJsonObject } from './body';
+import { errorResponse, jsonResponse, refusalResponse } from './responses';
+
+/** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
+export const oauthRoutes = new Hono<AppEnv>();
+
+/**
+ * RFC 7009. Revokes a token whose signature and claims verify; answers 200 for any token,
+ * invalid or unknown ones included (§2.2), so the endpoint tells nothing about tokens.
+ */
+oauthRoutes.post('/revoke', adminAuth, async (c) => {
+  const form = await readForm(c);
+  const token = form.get('token');
+  if (token === null || token === '') throw badRequest('"token" is required');
+  const auth = await authenticate(token, c.var.config);
+  if (auth.ok) {
+    Object.assign(c.var.log, { sub: auth.token.claims.sub, jti: auth.token.claims.jti });
+    await revokeToken(c.env, c.var.config, auth.token, c.var.actor, 'rfc7009');
+  } else if (auth.reason === 'unavailable') {
+    return errorResponse(503, 'temporarily_unavailable');
+  } else {
+    c.var.log.reason = auth.reason;
+  }
+  return new Response(null, { status: 200, headers: { 'Cache-Control': 'no-store' } });
+});
+
+/** The bearer revokes its own token, or with {"everywhere":true} every token of its user. */
+oauthRoutes.post('/logout', async (c) => {
+  const body = await readJsonObject(c);
+  if (body.everywhere !== undefined && typeof body.everywhere !== 'boolean') {
+    throw badRequest('"everywhere" must be a boolean');
+  }
+  const token = bearerToken(c.req.header('Authorization'));
+  const result = await verifyToken(token, c.var.config, c.env);
+  if (!result.active) {
+    c.var.log.reason = result.reason;
+    return refusalResponse(result.reason);
+  }
+  const { sub, jti } = result.token.claims;
+  Object.assign(c.var.log, { sub, jti });
+  const actor = 'self';
+  if (body.everywhere === true) {
+    await revokeUser(c.env, sub, actor, 'logout everywhere');
+    return jsonResponse({ revoked: 'user' });
+  }
+  await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
+  return jsonResponse({ revoked: 'token' });
+});
+
+/** RFC 7662, always authoritative: strict mode, the single writers, never KV. */
+oauthRoutes.post('/introspect', adminAuth, async (c) => {
+  const form = await readForm(c);
+  const token = form.get('token');
+  if (token === null || token === '') throw badRequest('"token" is required');
+  const result = await verifyToken(token, c.var.config, c.env, { strict: true });
+  if (!result.active) {
+    if (result.reason === 'unavailable') return errorResponse(503, 'temporarily_unavailable');
+    c.var.log.reason = result.reason;
+    return jsonResponse({ active: false });
+  }
+  const { claims, tokenId } = result.token;
+  Object.assign(c.var.log, { sub: claims.sub, jti: claims.jti });
+  return jsonResponse({
+    active: true,
+    sub: claims.sub,
+    iss: claims.iss,
+    aud: claims.aud,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: tokenId,
+    ...(claims.scope === undefined ? {} : { scope: claims.scope }),
+    ...(claims.client_id === undefined ? {} : { client_id: claims.client_id }),
+    token_type: 'Bearer',
+  });
+});

@@ -1,0 +1,30 @@
+import type { Reason } from '../verify/reasons';
+
+/** Every response of killswitch is about credentials: no cache may keep one. */
+export const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', ...NO_STORE, ...headers },
+  });
+}
+
+/** An error in OAuth's shape (RFC 6749 §5.2): a code and, optionally, what to fix. */
+export function errorResponse(status: number, error: string, description?: string): Response {
+  return jsonResponse(description === undefined ? { error } : { error, error_description: description }, status);
+}
+
+/**
+ * A refused bearer token (SPEC §3.1, RFC 6750 §3): 401 with the reason code, or 503 when
+ * revocation state could not be read. The description is the reason code, never the token.
+ */
+export function refusalResponse(reason: Reason): Response {
+  if (reason === 'unavailable') {
+    return jsonResponse({ active: false, error: 'temporarily_unavailable', reason }, 503, { 'Retry-After': '1' });
+  }
+  const challenge = reason === 'missing_token'
+    ? 'Bearer'
+    : `Bearer error="invalid_token", error_description="${reason}"`;
+  return jsonResponse({ active: false, error: 'invalid_token', reason }, 401, { 'WWW-Authenticate': challenge });
+}

@@ -1,0 +1,38 @@
+import type { Context } from 'hono';
+import { verifyToken, type AuthenticToken } from '../verify/verifier';
+import type { AppEnv } from './app-env';
+import { bearerToken } from './bearer';
+import { jsonResponse, refusalResponse } from './responses';
+
+/** Header values must be visible ASCII; anything else is percent-encoded (documented). */
+function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+function authHeaders({ claims }: AuthenticToken): Record<string, string> {
+  const headers: Record<string, string> = {
+    'X-Auth-Subject': headerValue(claims.sub),
+    'X-Auth-Issuer': headerValue(claims.iss),
+    'X-Auth-Expires': String(claims.exp),
+  };
+  if (claims.jti !== undefined) headers['X-Auth-Token-Id'] = headerValue(claims.jti);
+  if (claims.scope !== undefined) headers['X-Auth-Scope'] = headerValue(claims.scope);
+  return headers;
+}
+
+/**
+ * SPEC §3.1 forward-auth: any method on /v1/verify and below. The token comes only from the
+ * Authorization header; `?strict=1` asks the single writers instead of KV.
+ */
+export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
+  const strict = c.req.query('strict') === '1' ? true : undefined;
+  const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, { strict });
+  if (!result.active) {
+    c.var.log.reason = result.reason;
+    return refusalResponse(result.reason);
+  }
+  const { claims } = result.token;
+  Object.assign(c.var.log, { sub: claims.sub, jti: claims.jti, accepted: true });
+  // `active` last as well, so a claim named "active" cannot override it.
+  return jsonResponse(Object.assign({ active: true }, claims, { active: true }), 200, authHeaders(result.token));
+}

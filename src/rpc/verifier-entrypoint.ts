@@ -1,0 +1,42 @@
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import { ConfigError, getConfig } from '../config/config';
+import { logRequest } from '../log/logger';
+import type { Claims } from '../verify/compact-jws';
+import type { Reason } from '../verify/reasons';
+import { verifyToken } from '../verify/verifier';
+
+export type RpcVerifyResult =
+  | { active: true; claims: Claims }
+  | { active: false; reason: Reason };
+
+/**
+ * SPEC §3.2: verification over a service binding, with no HTTP in between.
+ *   services = [{ binding = "AUTH", service = "killswitch", entrypoint = "Verifier" }]
+ *   const result = await env.AUTH.verify(token)
+ * A misconfigured worker answers `unavailable` (and logs why); it never accepts.
+ */
+export class Verifier extends WorkerEntrypoint<Env> {
+  async verify(token: unknown, options?: { strict?: boolean }): Promise<RpcVerifyResult> {
+    const started = Date.now();
+    const log = (fields: Record<string, string | undefined>) =>
+      logRequest({ route: 'rpc:verify', ...fields, durationMs: Date.now() - started });
+    let config;
+    try {
+      config = getConfig(this.env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      log({ reason: 'unavailable', error: error.message });
+      return { active: false, reason: 'unavailable' };
+    }
+    const result = await verifyToken(typeof token === 'string' ? token : undefined, config, this.env, {
+      strict: options?.strict === true ? true : undefined,
+    });
+    if (!result.active) {
+      log({ reason: result.reason });
+      return { active: false, reason: result.reason };
+    }
+    const { claims } = result.token;
+    if (config.logAccepted) log({ sub: claims.sub, jti: claims.jti });
+    return { active: true, claims };
+  }
+}

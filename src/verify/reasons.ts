@@ -1,0 +1,29 @@
+/**
+ * The stable reason codes of SPEC §3. The same strings appear in HTTP bodies, RPC results,
+ * logs and metrics; clients may switch on them, so they never change meaning.
+ */
+export const REASONS = [
+  'missing_token',
+  'malformed',
+  'unsupported_alg',
+  'unknown_key',
+  'bad_signature',
+  'expired',
+  'not_yet_valid',
+  'issued_in_future',
+  'wrong_issuer',
+  'wrong_audience',
+  'missing_claim',
+  'lifetime_too_long',
+  'revoked_token',
+  'revoked_user',
+  'revoked_all',
+  'unavailable',
+] as const;
+
+export type Reason = (typeof REASONS)[number];
+
+/** Reasons that mean "we could not decide", not "the token is bad": answered with 503. */
+export function isUnavailable(reason: Reason): boolean {
+  return reason === 'unavailable';
+}

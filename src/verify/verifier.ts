@@ -1,0 +1,112 @@
+import { base64url, compactVerify, errors } from 'jose';
+import type { Config, IssuerConfig } from '../config/config';
+import { isJwsAlgorithm } from '../keys/algorithms';
+import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
+import { parseCompactJws, type Claims, type CompactJws } from './compact-jws';
+import type { Reason } from './reasons';
+
+/**
+ * The hot path, top to bottom, in the order of SPEC §3:
+ * parse → header → issuer → key → signature → claims → revocation.
+ * Nothing before the signature check reads state, so forged tokens cost no KV or DO read.
+ */
+
+/** A token whose signature and claims passed; revocation not yet checked. */
+export interface AuthenticToken {
+  readonly claims: Claims & { readonly sub: string; readonly exp: number; readonly iss: string };
+  readonly issuer: IssuerConfig;
+  /** The `jti`, or `sha256:<digest of header.payload>` for a token without one (never the signature: ECDSA signatures are malleable). */
+  readonly tokenId: string;
+}
+
+export type Authentication =
+  | { readonly ok: true; readonly token: AuthenticToken }
+  | { readonly ok: false; readonly reason: Reason };
+
+export type VerifyResult =
+  | { readonly active: true; readonly token: AuthenticToken }
+  | { readonly active: false; readonly reason: Reason };
+
+const refuse = (reason: Reason) => ({ ok: false, reason }) as const;
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+async function tokenIdOf(jws: CompactJws): Promise<string> {
+  if (jws.claims.jti !== undefined) return jws.claims.jti;
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(jws.signingInput));
+  return `sha256:${base64url.encode(new Uint8Array(digest))}`;
+}
+
+async function signatureReason(token: string, key: CryptoKey, alg: string): Promise<Reason | undefined> {
+  try {
+    await compactVerify(token, key, { algorithms: [alg] });
+    return undefined;
+  } catch (error) {
+    if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature';
+    if (error instanceof errors.JWSInvalid) return 'malformed';
+    return 'unknown_key'; // the configured key cannot verify this (e.g. RSA modulus < 2048 bits)
+  }
+}
+
+function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now: number): Reason | undefined {
+  const tolerance = config.clockToleranceSeconds;
+  const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];
+  if (!audiences.some((aud) => issuer.audiences.has(aud))) return 'wrong_audience';
+  if (config.requiredClaims.some((name) => claims[name] === undefined)) return 'missing_claim';
+  const { exp, nbf, iat } = claims;
+  if (exp !== undefined && now >= exp + tolerance) return 'expired';
+  if (nbf !== undefined && now + tolerance < nbf) return 'not_yet_valid';
+  if (iat !== undefined && iat > now + tolerance) return 'issued_in_future';
+  if (config.maxTokenLifetimeSeconds !== undefined) {
+    if (iat === undefined || exp === undefined) return 'missing_claim';
+    if (exp - iat > config.maxTokenLifetimeSeconds) return 'lifetime_too_long';
+  }
+  return undefined;
+}
+
+/** Signature and claims (SPEC §3 up to, not including, revocation). */
+export async function authenticate(token: string | undefined, config: Config, now = nowSeconds()): Promise<Authentication> {
+  if (token === undefined || token === '') return refuse('missing_token');
+  const jws = parseCompactJws(token, config.versionClaim);
+  if (jws === undefined) return refuse('malformed');
+
+  const { alg, kid } = jws.header;
+  if (!isJwsAlgorithm(alg)) return refuse('unsupported_alg'); // includes `none`
+  const issuer = jws.claims.iss === undefined ? undefined : config.issuers.get(jws.claims.iss);
+  if (issuer === undefined) return refuse('wrong_issuer');
+  if (!issuer.algorithms.has(alg)) return refuse('unsupported_alg');
+
+  const found = await issuer.keys.lookup(alg, kid);
+  if ('error' in found) return refuse(found.error);
+  const badSignature = await signatureReason(token, found.key, alg);
+  if (badSignature !== undefined) return refuse(badSignature);
+
+  const badClaims = claimsReason(jws.claims, issuer, config, now);
+  if (badClaims !== undefined) return refuse(badClaims);
+  // requiredClaims always holds sub and exp, and iss selected the issuer.
+  const claims = jws.claims as AuthenticToken['claims'];
+  return { ok: true, token: { claims, issuer, tokenId: await tokenIdOf(jws) } };
+}
+
+export interface VerifyOptions {
+  readonly strict?: boolean;
+}
+
+/** The whole check: genuine, unexpired and not revoked, right now. */
+export async function verifyToken(
+  token: string | undefined,
+  config: Config,
+  bindings: RevocationBindings,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
+  const auth = await authenticate(token, config);
+  if (!auth.ok) return { active: false, reason: auth.reason };
+  const mode = options.strict === true ? 'strict' : config.revocationMode;
+  const revoked = await checkRevocation(auth.token, mode, config, bindings);
+  if (revoked !== undefined && !(revoked === 'unavailable' && config.failMode === 'open')) {
+    return { active: false, reason: revoked };
+  }
+  return { active: true, token: auth.token };
+}

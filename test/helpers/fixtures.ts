@@ -1,0 +1,51 @@
+/**
+ * Test issuers and keys, shared by vitest.config.mts (Node) and the tests (workerd). Keys are
+ * fixed fixtures (test/fixtures/keys.json), generated once with jose; they sign nothing real.
+ */
+import keys from '../fixtures/keys.json';
+
+export type KeyName = keyof typeof keys.asymmetric;
+export const KEYS = keys.asymmetric;
+export const HS_SECRET = keys.hmac.HS256;
+
+export const ISSUERS = {
+  hs: 'https://hs.test',
+  inline: 'https://inline.test',
+  remote: 'https://remote.test',
+  second: 'https://second.test',
+} as const;
+
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const ADMIN_KEY_ROTATED = 'test-admin-key-rotated-9876';
+
+/** The remote issuer's JWKS lives on the local JWKS server (test/global-setup.ts) under this path. */
+export const REMOTE_JWKS_PATH = '/jwks/default';
+
+export function trustedIssuers(jwksPort: number) {
+  const pub = (name: KeyName) => KEYS[name].public;
+  return [
+    { issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['HS256', 'HS384', 'HS512'], hmacSecret: 'HS_SECRET' },
+    {
+      issuer: ISSUERS.inline,
+      audiences: ['api'],
+      algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      jwks: { keys: [pub('rs256-1'), pub('ps256-1'), pub('es256-1'), pub('es384-1'), pub('ed-1')] },
+    },
+    {
+      issuer: ISSUERS.remote,
+      audiences: ['api'],
+      algorithms: ['ES256'],
+      jwksUri: `http://127.0.0.1:${jwksPort}${REMOTE_JWKS_PATH}`,
+    },
+    { issuer: ISSUERS.second, audiences: ['api', 'other'], algorithms: ['ES256'], jwks: { keys: [pub('second-1')] } },
+  ];
+}
+
+/** The worker's bindings in tests: wrangler.toml's, plus these. */
+export function testBindings(jwksPort: number): Record<string, string> {
+  return {
+    TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(jwksPort)),
+    HS_SECRET,
+    ADMIN_API_KEYS: `${ADMIN_KEY}, ${ADMIN_KEY_ROTATED}`,
+  };
+}

@@ -1,0 +1,55 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+import { testBindings } from './test/helpers/fixtures';
+
+const COMPATIBILITY_DATE = '2026-04-20';
+
+export default defineConfig({
+  cacheDir: '.vite-cache',
+  test: {
+    // A Durable Object or entrypoint RPC that throws is also reported as an unhandled
+    // rejection (workers-sdk#14736) even when the test awaits it; only at the root.
+    onUnhandledError(error) {
+      if ((error as { remote?: boolean }).remote === true) return false;
+    },
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: testBindings(inject('jwksPort')),
+              serviceBindings: { CALLER: 'caller' },
+              workers: [
+                {
+                  name: 'caller',
+                  modules: true,
+                  scriptPath: './test/fixtures/caller-worker.js',
+                  compatibilityDate: COMPATIBILITY_DATE,
+                  // The worker under test is named after this project by the pool.
+                  serviceBindings: { AUTH: { name: 'vitest-pool-workers-runner-workers', entrypoint: 'Verifier' } },
+                },
+              ],
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**'],
+          globalSetup: ['./test/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
