@@ -6,6 +6,7 @@ import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
 import { oauthRoutes } from './routes/oauth';
 import { errorResponse, jsonResponse } from './routes/responses';
+import { tokenServiceRoutes } from './routes/token-service';
 import { verifyRoute } from './routes/verify';
 
 export const app = new Hono<AppEnv>();
@@ -39,6 +40,7 @@ app.all('/v1/verify', verifyRoute);
 app.all('/v1/verify/*', verifyRoute);
 app.route('/v1', oauthRoutes);
 app.route('/v1/admin', adminRoutes);
+app.route('/', tokenServiceRoutes);
 
 app.notFound(() => errorResponse(404, 'not_found'));
 

@@ -4,15 +4,10 @@ import { InlineJwks } from '../keys/inline-jwks';
 import { JwkSet, unusableJwkReason } from '../keys/jwk-set';
 import type { KeySource } from '../keys/key-source';
 import { remoteJwksFor } from '../keys/remote-jwks';
+import { parseTokenService, type TokenServiceConfig } from './token-service';
+import { ConfigError, jsonVar, secondsVar, stringVar, type RawEnv } from './vars';
 
-/** A configuration mistake, naming the field. Reported as 500 `server_misconfigured`. */
-export class ConfigError extends Error {
-  readonly code = 'server_misconfigured';
-  constructor(readonly field: string, detail: string) {
-    super(`${field}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError, type RawEnv } from './vars';
 
 export interface IssuerConfig {
   readonly issuer: string;
@@ -25,7 +20,12 @@ export type RevocationMode = 'cached' | 'strict';
 export type FailMode = 'closed' | 'open';
 
 export interface Config {
+  /** TRUSTED_ISSUERS, plus killswitch's own issuer when TOKEN_ISSUER names it. */
   readonly issuers: ReadonlyMap<string, IssuerConfig>;
+  /** SPEC §6: the token service, when TOKEN_SIGNING_KEYS is set. */
+  readonly tokenService: TokenServiceConfig | undefined;
+  /** The issuer entry of killswitch's own tokens, when the token service is on. */
+  readonly ownIssuer: IssuerConfig | undefined;
   readonly clockToleranceSeconds: number;
   readonly maxTokenLifetimeSeconds: number | undefined;
   /** REQUIRED_CLAIMS plus `sub` and `exp`, which revocation cannot do without. */
@@ -37,40 +37,9 @@ export interface Config {
   readonly adminKeys: readonly string[];
 }
 
-/** The bindings this module reads; everything is `unknown` because it is operator input. */
-export type RawEnv = Readonly<Record<string, unknown>>;
-
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
 const ALWAYS_REQUIRED_CLAIMS = ['sub', 'exp'];
 const MIN_ADMIN_KEY_CHARS = 16;
-
-/** A JSON var arrives as a string from wrangler.toml, or already parsed from tests/Miniflare. */
-function jsonVar(env: RawEnv, name: string): unknown {
-  const raw = env[name];
-  if (typeof raw !== 'string') return raw;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new ConfigError(name, 'is not valid JSON');
-  }
-}
-
-function stringVar(env: RawEnv, name: string): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  if (typeof raw !== 'string') throw new ConfigError(name, 'must be a string');
-  return raw.trim();
-}
-
-function nonNegativeIntegerVar(env: RawEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  const value = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(name, 'must be a non-negative integer (seconds)');
-  }
-  return value;
-}
 
 function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonly T[], fallback: T): T {
   const value = stringVar(env, name);
@@ -140,10 +109,10 @@ function parseKeySource(entry: Record<string, unknown>, algorithms: JwsAlgorithm
   return new InlineJwks(new JwkSet(keys));
 }
 
-function parseIssuers(env: RawEnv): Map<string, IssuerConfig> {
-  const raw = jsonVar(env, 'TRUSTED_ISSUERS');
-  if (!Array.isArray(raw) || raw.length === 0) {
-    throw new ConfigError('TRUSTED_ISSUERS', 'must be a non-empty JSON array of issuers');
+function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<string, IssuerConfig> {
+  const raw = env.TRUSTED_ISSUERS === undefined && ownIssuer !== undefined ? [] : jsonVar(env, 'TRUSTED_ISSUERS');
+  if (!Array.isArray(raw) || (raw.length === 0 && ownIssuer === undefined)) {
+    throw new ConfigError('TRUSTED_ISSUERS', 'must be a non-empty JSON array of issuers (or set TOKEN_SIGNING_KEYS)');
   }
   const issuers = new Map<string, IssuerConfig>();
   raw.forEach((entry: unknown, i) => {
@@ -170,7 +139,45 @@ function parseIssuers(env: RawEnv): Map<string, IssuerConfig> {
       keys: parseKeySource(e, algs, env, field),
     });
   });
+  if (ownIssuer !== undefined && ownIssuer.issuer !== ANY_ORIGIN) {
+    if (issuers.has(ownIssuer.issuer)) {
+      throw new ConfigError('TOKEN_ISSUER', 'is also in TRUSTED_ISSUERS; killswitch trusts its own issuer by itself');
+    }
+    issuers.set(ownIssuer.issuer, ownIssuer);
+  }
   return issuers;
+}
+
+/** The own issuer's name when TOKEN_ISSUER is unset: tokens carry the origin they were minted on. */
+const ANY_ORIGIN = '(origin)';
+
+function ownIssuerOf(tokenService: TokenServiceConfig | undefined): IssuerConfig | undefined {
+  if (tokenService === undefined) return undefined;
+  return {
+    issuer: tokenService.issuer ?? ANY_ORIGIN,
+    audiences: new Set([tokenService.audience]),
+    algorithms: new Set(tokenService.signingKeys.map((k) => k.alg)),
+    keys: new InlineJwks(new JwkSet(tokenService.publicJwks)),
+  };
+}
+
+const isOrigin = (value: string) => {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The trusted issuer named by a token's `iss`. With the token service on and TOKEN_ISSUER
+ * unset, any origin names killswitch itself: such a token must still carry our signature.
+ */
+export function findIssuer(config: Config, iss: string | undefined): IssuerConfig | undefined {
+  if (iss === undefined) return undefined;
+  const issuer = config.issuers.get(iss);
+  if (issuer !== undefined) return issuer;
+  return config.ownIssuer?.issuer === ANY_ORIGIN && isOrigin(iss) ? config.ownIssuer : undefined;
 }
 
 function parseRequiredClaims(env: RawEnv): string[] {
@@ -192,10 +199,14 @@ function parseAdminKeys(env: RawEnv): string[] {
 /** Parses and validates every setting of SPEC §2; throws ConfigError naming the field. */
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
+  const tokenService = parseTokenService(env);
+  const ownIssuer = ownIssuerOf(tokenService);
   return {
-    issuers: parseIssuers(env),
-    clockToleranceSeconds: nonNegativeIntegerVar(env, 'CLOCK_TOLERANCE_SECONDS') ?? 30,
-    maxTokenLifetimeSeconds: nonNegativeIntegerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS'),
+    issuers: parseIssuers(env, ownIssuer),
+    tokenService,
+    ownIssuer,
+    clockToleranceSeconds: secondsVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30,
+    maxTokenLifetimeSeconds: secondsVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1),
     requiredClaims: parseRequiredClaims(env),
     versionClaim,
     revocationMode: choiceVar(env, 'REVOCATION_MODE', ['cached', 'strict'], 'cached'),

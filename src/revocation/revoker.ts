@@ -11,7 +11,7 @@ import type { RevokeTokenInput, UserSnapshot } from './user-state';
  * The write side, as the routes use it: each call returns once the single writer has stored
  * the change durably (SPEC §4.1). A writer that cannot be reached is a 503, never a 2xx.
  */
-async function atWriter<T>(call: () => Promise<T>): Promise<T> {
+export async function atWriter<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -40,6 +40,13 @@ export function revokeToken(
 
 export function revokeUser(bindings: RevocationBindings, sub: string, actor: string, reason?: string): Promise<UserSnapshot> {
   return atWriter(() => bindings.USER_STATE.getByName(userObjectName(sub)).revokeUser({ sub, actor, reason }));
+}
+
+export function revokeSession(
+  bindings: RevocationBindings,
+  input: { sub: string; digest: string; actor: string; reason?: string; clockTolerance: number },
+): Promise<boolean> {
+  return atWriter(() => bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeSession(input));
 }
 
 export function revokeAll(bindings: RevocationBindings, actor: string, reason: string): Promise<{ revokedBefore: number }> {

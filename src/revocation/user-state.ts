@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditPage } from './audit-log';
 import { KvOutbox } from './kv-outbox';
+import { RefreshFamilies, type AccessTokenRef } from './refresh-families';
 import { tokenKvKey, userKvKey } from './storage-keys';
 
 export interface RevokeUserInput { readonly sub: string; readonly actor: string; readonly reason?: string }
@@ -27,6 +28,37 @@ export interface RevokedToken {
   readonly reason: string | null;
 }
 
+export interface StartSessionInput {
+  readonly sub: string;
+  readonly familyId: string;
+  /** SHA-256 of the refresh token: the token itself never reaches storage. */
+  readonly digest: string;
+  readonly scope?: string;
+  readonly claims?: Record<string, unknown>;
+  readonly tokenTtl: number;
+  readonly familyMaxAge: number;
+  readonly access: AccessTokenRef;
+}
+
+export interface RefreshInput {
+  readonly sub: string;
+  readonly digest: string;
+  readonly newDigest: string;
+  readonly tokenTtl: number;
+  readonly access: AccessTokenRef;
+  /** CLOCK_TOLERANCE_SECONDS, for denylisting the family's access token on a replay. */
+  readonly clockTolerance: number;
+  /** The global revoked-before: sessions that started at or before it are over. */
+  readonly startedAfter: number;
+}
+
+/** A successful refresh: what the new access token carries. Claims travel as JSON text. */
+export interface RefreshGrant {
+  readonly version: number;
+  readonly scope: string | null;
+  readonly claimsJson: string | null;
+}
+
 export interface UserCheck {
   readonly version: number;
   readonly revokedBefore: number;
@@ -45,6 +77,7 @@ export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly outbox: KvOutbox;
   private readonly audit: AuditLog;
+  private readonly sessions: RefreshFamilies;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,6 +89,7 @@ export class UserState extends DurableObject<Env> {
       forget_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, reason TEXT)`);
     this.outbox = new KvOutbox(ctx.storage, () => this.env.REVOCATIONS);
     this.audit = new AuditLog(this.sql);
+    this.sessions = new RefreshFamilies(this.sql);
   }
 
   private current(): { version: number; revokedBefore: number } {
@@ -76,6 +110,7 @@ export class UserState extends DurableObject<Env> {
       'INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)',
       state.version, state.revokedBefore,
     );
+    this.sessions.revokeAll(now);
     this.audit.append({ at: now, action: 'revoke_user', sub: input.sub, actor: input.actor, reason: input.reason });
     this.outbox.enqueue(key, state);
     await this.writeThrough();
@@ -100,6 +135,54 @@ export class UserState extends DurableObject<Env> {
     this.outbox.enqueue(key, { revokedAt: now, exp: input.exp }, input.forgetAt);
     await this.writeThrough();
     return { revokedAt: now };
+  }
+
+  /** A login: a new refresh family. Returns the version to put in the access token. */
+  startSession(input: StartSessionInput): { version: number } {
+    const now = nowSeconds();
+    this.sessions.start({
+      familyId: input.familyId,
+      digest: input.digest,
+      now,
+      tokenExpiresAt: now + Math.min(input.tokenTtl, input.familyMaxAge),
+      familyExpiresAt: now + input.familyMaxAge,
+      scope: input.scope,
+      claims: input.claims,
+      access: input.access,
+    });
+    return { version: this.current().version };
+  }
+
+  /** RFC 6749 §6 with rotation; a replayed refresh token revokes its whole family. */
+  async refresh(input: RefreshInput): Promise<RefreshGrant | null> {
+    const now = nowSeconds();
+    const result = this.sessions.rotate({
+      digest: input.digest, newDigest: input.newDigest, now, tokenTtl: input.tokenTtl, access: input.access,
+      startedAfter: input.startedAfter,
+    });
+    if (result.ok) return { version: this.current().version, scope: result.scope, claimsJson: result.claimsJson };
+    if (result.revokedFamily !== undefined) {
+      this.audit.append({ at: now, action: 'refresh_reuse', sub: input.sub, actor: 'self', reason: 'refresh token replayed' });
+      await this.denylistAccessToken(input.sub, result.revokedFamily.lastAccess, input.clockTolerance, 'refresh token replayed');
+    }
+    return null;
+  }
+
+  /** RFC 7009 for a refresh token: ends its family. False when there was nothing to revoke. */
+  async revokeSession(input: { sub: string; digest: string; actor: string; reason?: string; clockTolerance: number }): Promise<boolean> {
+    const now = nowSeconds();
+    const revoked = this.sessions.revokeByToken(input.digest, now);
+    if (revoked === undefined) return false;
+    this.audit.append({ at: now, action: 'revoke_session', sub: input.sub, actor: input.actor, reason: input.reason });
+    await this.denylistAccessToken(input.sub, revoked.lastAccess, input.clockTolerance, input.reason);
+    return true;
+  }
+
+  private async denylistAccessToken(sub: string, access: AccessTokenRef | null, clockTolerance: number, reason?: string) {
+    if (access === null) return;
+    await this.revokeToken({
+      sub, iss: access.iss, tokenId: access.jti, exp: access.exp, forgetAt: access.exp + clockTolerance, actor: 'self', reason,
+    });
   }
 
   /** The authoritative answer for strict checks and introspection. */
@@ -136,7 +219,9 @@ export class UserState extends DurableObject<Env> {
   }
 
   private prune(): void {
-    this.sql.exec('DELETE FROM revoked_tokens WHERE forget_at < ?', nowSeconds());
+    const now = nowSeconds();
+    this.sql.exec('DELETE FROM revoked_tokens WHERE forget_at < ?', now);
+    this.sessions.prune(now);
   }
 
   /** Flushes the outbox, then arms the alarm for a retry or the next expiry. */

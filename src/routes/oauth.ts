@@ -1,23 +1,40 @@
-import { Hono } from 'hono';
-import { revokeToken, revokeUser } from '../revocation/revoker';
+import { Hono, type Context } from 'hono';
+import { revokeSession, revokeToken, revokeUser } from '../revocation/revoker';
+import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
 import { authenticate, verifyToken } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { badRequest, readForm, readJsonObject } from './body';
-import { errorResponse, jsonResponse, refusalResponse } from './responses';
+import { errorResponse, jsonResponse, NO_STORE, refusalResponse } from './responses';
 
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
 export const oauthRoutes = new Hono<AppEnv>();
 
+/** RFC 7009 for a refresh token (SPEC §6): ends its session. */
+async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<void> {
+  const sub = refreshTokenSubject(token);
+  if (sub === undefined) return;
+  c.var.log.sub = sub;
+  await revokeSession(c.env, {
+    sub, digest: await refreshTokenDigest(token), actor: c.var.actor, reason: 'rfc7009',
+    clockTolerance: c.var.config.clockToleranceSeconds,
+  });
+}
+
 /**
- * RFC 7009. Revokes a token whose signature and claims verify; answers 200 for any token,
- * invalid or unknown ones included (§2.2), so the endpoint tells nothing about tokens.
+ * RFC 7009. Revokes an access token whose signature and claims verify, or a refresh token
+ * (told apart by its shape, whatever `token_type_hint` says, as §2.1 allows); answers 200 for
+ * any token, invalid or unknown ones included (§2.2), so the endpoint tells nothing.
  */
 oauthRoutes.post('/revoke', adminAuth, async (c) => {
   const form = await readForm(c);
   const token = form.get('token');
   if (token === null || token === '') throw badRequest('"token" is required');
+  if (looksLikeRefreshToken(token)) {
+    await revokeRefreshToken(c, token);
+    return new Response(null, { status: 200, headers: NO_STORE });
+  }
   const auth = await authenticate(token, c.var.config);
   if (auth.ok) {
     Object.assign(c.var.log, { sub: auth.token.claims.sub, jti: auth.token.claims.jti });
@@ -27,7 +44,7 @@ oauthRoutes.post('/revoke', adminAuth, async (c) => {
   } else {
     c.var.log.reason = auth.reason;
   }
-  return new Response(null, { status: 200, headers: { 'Cache-Control': 'no-store' } });
+  return new Response(null, { status: 200, headers: NO_STORE });
 });
 
 /** The bearer revokes its own token, or with {"everywhere":true} every token of its user. */

@@ -38,7 +38,8 @@ export interface CompactJws {
   readonly signingInput: string;
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
+// Empty is canonical (zero bytes): `x.y.` is well-formed, and refused for its alg or signature.
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -1,5 +1,5 @@
 import { base64url, compactVerify, errors } from 'jose';
-import type { Config, IssuerConfig } from '../config/config';
+import { findIssuer, type Config, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
 import { parseCompactJws, type Claims, type CompactJws } from './compact-jws';
@@ -74,7 +74,7 @@ export async function authenticate(token: string | undefined, config: Config, no
 
   const { alg, kid } = jws.header;
   if (!isJwsAlgorithm(alg)) return refuse('unsupported_alg'); // includes `none`
-  const issuer = jws.claims.iss === undefined ? undefined : config.issuers.get(jws.claims.iss);
+  const issuer = findIssuer(config, jws.claims.iss);
   if (issuer === undefined) return refuse('wrong_issuer');
   if (!issuer.algorithms.has(alg)) return refuse('unsupported_alg');
 

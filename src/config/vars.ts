@@ -1,0 +1,42 @@
+/** A configuration mistake, naming the field. Reported as 500 `server_misconfigured`. */
+export class ConfigError extends Error {
+  readonly code = 'server_misconfigured';
+  constructor(readonly field: string, detail: string) {
+    super(`${field}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The bindings config reads; everything is `unknown` because it is operator input. */
+export type RawEnv = Readonly<Record<string, unknown>>;
+
+const isUnset = (raw: unknown) => raw === undefined || raw === null || raw === '';
+
+/** A JSON var arrives as a string from wrangler.toml, or already parsed from tests/Miniflare. */
+export function jsonVar(env: RawEnv, name: string): unknown {
+  const raw = env[name];
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, 'is not valid JSON');
+  }
+}
+
+export function stringVar(env: RawEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (isUnset(raw)) return undefined;
+  if (typeof raw !== 'string') throw new ConfigError(name, 'must be a string');
+  return raw.trim();
+}
+
+/** An integer number of seconds, at least `min`. */
+export function secondsVar(env: RawEnv, name: string, min: number): number | undefined {
+  const raw = env[name];
+  if (isUnset(raw)) return undefined;
+  const value = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(name, `must be an integer number of seconds, at least ${min}`);
+  }
+  return value;
+}

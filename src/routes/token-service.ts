@@ -1,0 +1,143 @@
+import { Hono, type Context } from 'hono';
+import type { Config } from '../config/config';
+import type { TokenServiceConfig } from '../config/token-service';
+import { GLOBAL_OBJECT_NAME, userObjectName } from '../revocation/storage-keys';
+import { atWriter } from '../revocation/revoker';
+import { mintAccessToken, RESERVED_CLAIMS } from '../tokens/access-token';
+import { newRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
+import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
+import { nowSeconds } from '../verify/verifier';
+import { adminAuth } from './admin-auth';
+import type { AppEnv } from './app-env';
+import { badRequest, readForm, readJsonObject } from './body';
+import { MAX_REASON_CHARS, requiredId } from './fields';
+import { errorResponse, jsonResponse } from './responses';
+
+/** SPEC §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
+export const tokenServiceRoutes = new Hono<AppEnv>();
+
+function serviceOf(c: Context<AppEnv>): TokenServiceConfig {
+  const service = c.var.config.tokenService;
+  if (service === undefined) throw badRequest('the token service is off (TOKEN_SIGNING_KEYS is not set)', 'not_configured');
+  return service;
+}
+
+/** TOKEN_ISSUER, or the origin this request came in on. */
+function issuerOf(c: Context<AppEnv>, service: TokenServiceConfig): string {
+  return service.issuer ?? new URL(c.req.url).origin;
+}
+
+/** RFC 6749 §5.1: token responses must not be cached. */
+const TOKEN_HEADERS = { Pragma: 'no-cache' };
+
+async function issueTokens(
+  c: Context<AppEnv>,
+  service: TokenServiceConfig,
+  sub: string,
+  grant: (access: { iss: string; jti: string; exp: number }) => Promise<{ version: number; scope?: string; claims?: Record<string, unknown> } | undefined>,
+  refreshToken: string,
+): Promise<Response> {
+  const config: Config = c.var.config;
+  const now = nowSeconds();
+  const iss = issuerOf(c, service);
+  const jti = crypto.randomUUID();
+  const granted = await grant({ iss, jti, exp: now + service.accessTokenTtlSeconds });
+  if (granted === undefined) return errorResponse(400, 'invalid_grant');
+  const { token } = await mintAccessToken(service, {
+    issuer: iss, sub, jti, version: granted.version, versionClaim: config.versionClaim,
+    scope: granted.scope, claims: granted.claims,
+  }, now);
+  Object.assign(c.var.log, { sub, jti });
+  return jsonResponse({
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: service.accessTokenTtlSeconds,
+    refresh_token: refreshToken,
+    ...(granted.scope === undefined ? {} : { scope: granted.scope }),
+  }, 200, TOKEN_HEADERS);
+}
+
+function optionalScope(body: Record<string, unknown>): string | undefined {
+  const scope = body.scope;
+  if (scope === undefined) return undefined;
+  if (typeof scope !== 'string' || scope.length > MAX_REASON_CHARS * 4) throw badRequest('"scope" must be a string');
+  return scope;
+}
+
+function extraClaims(body: Record<string, unknown>, versionClaim: string): Record<string, unknown> | undefined {
+  const claims = body.claims;
+  if (claims === undefined) return undefined;
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw badRequest('"claims" must be a JSON object');
+  const reserved = [...RESERVED_CLAIMS, versionClaim].filter((name) => name in claims);
+  if (reserved.length > 0) throw badRequest(`"claims" may not set ${reserved.join(', ')}`);
+  if (JSON.stringify(claims).length > MAX_TOKEN_BYTES / 2) throw badRequest('"claims" is too large for a token');
+  return claims as Record<string, unknown>;
+}
+
+/** The app's login backend, after it authenticated the user: a new session. */
+tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
+  const service = serviceOf(c);
+  const body = await readJsonObject(c);
+  const sub = requiredId(body, 'sub');
+  const scope = optionalScope(body);
+  const claims = extraClaims(body, c.var.config.versionClaim);
+  const refresh = await newRefreshToken(sub);
+  const user = c.env.USER_STATE.getByName(userObjectName(sub));
+  return issueTokens(c, service, sub, async (access) => {
+    const { version } = await atWriter(() => user.startSession({
+      sub, familyId: crypto.randomUUID(), digest: refresh.digest, scope, claims,
+      tokenTtl: service.refreshTokenTtlSeconds, familyMaxAge: service.refreshFamilyMaxAgeSeconds, access,
+    }));
+    return { version, scope, claims };
+  }, refresh.token);
+});
+
+/** RFC 6749 §6, public client: the refresh token is the credential. Rotates it every time. */
+tokenServiceRoutes.post('/v1/token', async (c) => {
+  const service = serviceOf(c);
+  const form = await readForm(c);
+  const grantType = form.get('grant_type');
+  if (grantType === null) return errorResponse(400, 'invalid_request', '"grant_type" is required');
+  if (grantType !== 'refresh_token') return errorResponse(400, 'unsupported_grant_type');
+  const presented = form.get('refresh_token');
+  if (presented === null || presented === '') return errorResponse(400, 'invalid_request', '"refresh_token" is required');
+  const sub = refreshTokenSubject(presented);
+  if (sub === undefined) return errorResponse(400, 'invalid_grant');
+  const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(sub)]);
+  const user = c.env.USER_STATE.getByName(userObjectName(sub));
+  const global = c.env.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
+  return issueTokens(c, service, sub, async (access) => {
+    // A revoke-all ends the sessions that started before it, too.
+    const { revokedBefore } = await atWriter(() => global.state());
+    const result = await atWriter(() => user.refresh({
+      sub, digest, newDigest: refresh.digest, tokenTtl: service.refreshTokenTtlSeconds, access,
+      clockTolerance: c.var.config.clockToleranceSeconds, startedAfter: revokedBefore,
+    }));
+    if (result === null) return undefined;
+    const claims = result.claimsJson === null ? undefined : (JSON.parse(result.claimsJson) as Record<string, unknown>);
+    return { version: result.version, scope: result.scope ?? undefined, claims };
+  }, refresh.token);
+});
+
+tokenServiceRoutes.get('/.well-known/jwks.json', (c) => {
+  const service = serviceOf(c);
+  return jsonResponse({ keys: service.publicJwks }, 200, { 'Cache-Control': 'public, max-age=300' });
+});
+
+/** RFC 8414 metadata. */
+tokenServiceRoutes.get('/.well-known/oauth-authorization-server', (c) => {
+  const service = serviceOf(c);
+  const origin = new URL(c.req.url).origin;
+  return jsonResponse({
+    issuer: issuerOf(c, service),
+    jwks_uri: `${origin}/.well-known/jwks.json`,
+    token_endpoint: `${origin}/v1/token`,
+    revocation_endpoint: `${origin}/v1/revoke`,
+    introspection_endpoint: `${origin}/v1/introspect`,
+    grant_types_supported: ['refresh_token'],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+    revocation_endpoint_auth_methods_supported: ['bearer'],
+    introspection_endpoint_auth_methods_supported: ['bearer'],
+  }, 200, { 'Cache-Control': 'public, max-age=300' });
+});
