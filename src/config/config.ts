@@ -171,13 +171,18 @@ const isOrigin = (value: string) => {
 
 /**
  * The trusted issuer named by a token's `iss`. With the token service on and TOKEN_ISSUER
- * unset, any origin names killswitch itself: such a token must still carry our signature.
+ * unset, killswitch's tokens carry the origin they were minted on: a token whose `iss` is an
+ * origin and whose `kid` names one of our signing keys is ours to verify (and must then
+ * carry our signature). Any other unknown `iss` is `wrong_issuer`.
  */
-export function findIssuer(config: Config, iss: string | undefined): IssuerConfig | undefined {
+export function findIssuer(config: Config, iss: string | undefined, kid: string | undefined): IssuerConfig | undefined {
   if (iss === undefined) return undefined;
   const issuer = config.issuers.get(iss);
   if (issuer !== undefined) return issuer;
-  return config.ownIssuer?.issuer === ANY_ORIGIN && isOrigin(iss) ? config.ownIssuer : undefined;
+  const own = config.ownIssuer;
+  if (own?.issuer !== ANY_ORIGIN || kid === undefined) return undefined;
+  const ours = config.tokenService?.signingKeys.some((key) => key.kid === kid) === true;
+  return ours && isOrigin(iss) ? own : undefined;
 }
 
 function parseRequiredClaims(env: RawEnv): string[] {

@@ -74,7 +74,7 @@ export async function authenticate(token: string | undefined, config: Config, no
 
   const { alg, kid } = jws.header;
   if (!isJwsAlgorithm(alg)) return refuse('unsupported_alg'); // includes `none`
-  const issuer = findIssuer(config, jws.claims.iss);
+  const issuer = findIssuer(config, jws.claims.iss, kid);
   if (issuer === undefined) return refuse('wrong_issuer');
   if (!issuer.algorithms.has(alg)) return refuse('unsupported_alg');
 

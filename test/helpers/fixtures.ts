@@ -47,5 +47,8 @@ export function testBindings(jwksPort: number): Record<string, string> {
     TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(jwksPort)),
     HS_SECRET,
     ADMIN_API_KEYS: `${ADMIN_KEY}, ${ADMIN_KEY_ROTATED}`,
+    // The token service (SPEC §6) signs with session-1; TOKEN_ISSUER is unset, so its
+    // tokens carry the origin they were minted on (http://ks.test in tests).
+    TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]),
   };
 }
