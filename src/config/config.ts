@@ -5,7 +5,7 @@ import { JwkSet, unusableJwkReason } from '../keys/jwk-set';
 import type { KeySource } from '../keys/key-source';
 import { remoteJwksFor } from '../keys/remote-jwks';
 import { parseTokenService, type TokenServiceConfig } from './token-service';
-import { ConfigError, jsonVar, secondsVar, stringVar, type RawEnv } from './vars';
+import { ConfigError, jsonVar, integerVar, stringVar, type RawEnv } from './vars';
 
 export { ConfigError, type RawEnv } from './vars';
 
@@ -35,6 +35,10 @@ export interface Config {
   readonly failMode: FailMode;
   readonly logAccepted: boolean;
   readonly adminKeys: readonly string[];
+  /** REVOCATION_CACHE_TTL_SECONDS: KV answers kept in the isolate (0 = off, at most 60). */
+  readonly revocationCacheTtlSeconds: number;
+  /** VERIFIED_TOKEN_CACHE_SIZE: verified signatures kept per isolate (0 turns it off). */
+  readonly verifiedTokenCacheSize: number;
 }
 
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
@@ -201,6 +205,13 @@ function parseAdminKeys(env: RawEnv): string[] {
   return keys;
 }
 
+/** KV propagates within 60 s; a longer in-isolate cache would break that promise. */
+function parseRevocationCacheTtl(env: RawEnv): number {
+  const ttl = integerVar(env, 'REVOCATION_CACHE_TTL_SECONDS', 0) ?? 0;
+  if (ttl > 60) throw new ConfigError('REVOCATION_CACHE_TTL_SECONDS', 'must be at most 60 (KV\'s propagation bound)');
+  return ttl;
+}
+
 /** Parses and validates every setting of SPEC §2; throws ConfigError naming the field. */
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
@@ -210,14 +221,16 @@ export function parseConfig(env: RawEnv): Config {
     issuers: parseIssuers(env, ownIssuer),
     tokenService,
     ownIssuer,
-    clockToleranceSeconds: secondsVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30,
-    maxTokenLifetimeSeconds: secondsVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1),
+    clockToleranceSeconds: integerVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30,
+    maxTokenLifetimeSeconds: integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1),
     requiredClaims: parseRequiredClaims(env),
     versionClaim,
     revocationMode: choiceVar(env, 'REVOCATION_MODE', ['cached', 'strict'], 'cached'),
     failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
     logAccepted: choiceVar(env, 'LOG_ACCEPTED', ['true', 'false'], 'true') === 'true',
     adminKeys: parseAdminKeys(env),
+    revocationCacheTtlSeconds: parseRevocationCacheTtl(env),
+    verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
   };
 }
 

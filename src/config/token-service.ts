@@ -1,5 +1,5 @@
 import { ASYMMETRIC_ALGORITHMS, jwkFitsAlgorithm, type AsymmetricAlgorithm, type PublicJwk } from '../keys/algorithms';
-import { ConfigError, jsonVar, secondsVar, stringVar, type RawEnv } from './vars';
+import { ConfigError, jsonVar, integerVar, stringVar, type RawEnv } from './vars';
 
 /** Members of a private JWK that its public half must not carry. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
@@ -64,8 +64,8 @@ export function parseTokenService(env: RawEnv): TokenServiceConfig | undefined {
     publicJwks: signingKeys.map(publicHalf),
     issuer: stringVar(env, 'TOKEN_ISSUER'),
     audience: stringVar(env, 'TOKEN_AUDIENCE') ?? 'api',
-    accessTokenTtlSeconds: secondsVar(env, 'ACCESS_TOKEN_TTL_SECONDS', 1) ?? 300,
-    refreshTokenTtlSeconds: secondsVar(env, 'REFRESH_TOKEN_TTL_SECONDS', 1) ?? 2_592_000,
-    refreshFamilyMaxAgeSeconds: secondsVar(env, 'REFRESH_FAMILY_MAX_AGE_SECONDS', 1) ?? 7_776_000,
+    accessTokenTtlSeconds: integerVar(env, 'ACCESS_TOKEN_TTL_SECONDS', 1) ?? 300,
+    refreshTokenTtlSeconds: integerVar(env, 'REFRESH_TOKEN_TTL_SECONDS', 1) ?? 2_592_000,
+    refreshFamilyMaxAgeSeconds: integerVar(env, 'REFRESH_FAMILY_MAX_AGE_SECONDS', 1) ?? 7_776_000,
   };
 }

@@ -30,13 +30,13 @@ export function stringVar(env: RawEnv, name: string): string | undefined {
   return raw.trim();
 }
 
-/** An integer number of seconds, at least `min`. */
-export function secondsVar(env: RawEnv, name: string, min: number): number | undefined {
+/** A whole number (seconds, or a count), at least `min`. */
+export function integerVar(env: RawEnv, name: string, min: number): number | undefined {
   const raw = env[name];
   if (isUnset(raw)) return undefined;
   const value = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(name, `must be an integer number of seconds, at least ${min}`);
+    throw new ConfigError(name, `must be an integer, at least ${min}`);
   }
   return value;
 }

@@ -10,6 +10,10 @@ export class HmacSecret implements KeySource {
 
   constructor(private readonly secret: Uint8Array) {}
 
+  async current(): Promise<object> {
+    return this;
+  }
+
   async lookup(alg: HmacAlgorithm): Promise<KeyLookup> {
     let pending = this.imported.get(alg);
     if (pending === undefined) {

@@ -6,6 +6,10 @@ import type { KeyLookup, KeySource } from './key-source';
 export class InlineJwks implements KeySource {
   constructor(private readonly set: JwkSet) {}
 
+  async current(): Promise<object> {
+    return this.set;
+  }
+
   async lookup(alg: AsymmetricAlgorithm, kid: string | undefined): Promise<KeyLookup> {
     return (await this.set.lookup(alg, kid)) ?? { error: 'unknown_key' };
   }

@@ -11,4 +11,9 @@ export type KeyLookup =
  */
 export interface KeySource {
   lookup(alg: JwsAlgorithm, kid: string | undefined): Promise<KeyLookup>;
+  /**
+   * The key material in force now (refreshing a stale remote JWKS first), as an identity:
+   * a verification made under another one must be made again.
+   */
+  current(): Promise<object | undefined>;
 }

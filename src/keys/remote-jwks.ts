@@ -14,11 +14,6 @@ export const JWKS_FAILURE_RETRY_MS = 10_000;
 const JWKS_FETCH_TIMEOUT_MS = 5_000;
 const JWKS_MAX_BYTES = 256 * 1024;
 
-export interface RemoteJwksOptions {
-  /** Milliseconds since the epoch; tests move time forward with it. */
-  readonly clock?: () => number;
-}
-
 /** The TTL that a JWKS response's Cache-Control asks for, within our bounds. */
 export function jwksTtlMs(cacheControl: string | null): number {
   if (cacheControl === null) return JWKS_DEFAULT_TTL_MS;
@@ -26,6 +21,16 @@ export function jwksTtlMs(cacheControl: string | null): number {
   const maxAge = /(?:^|,)\s*max-age\s*=\s*"?(\d+)"?/i.exec(cacheControl);
   if (maxAge === null) return JWKS_DEFAULT_TTL_MS;
   return Math.min(JWKS_MAX_TTL_MS, Math.max(JWKS_MIN_TTL_MS, Number(maxAge[1]) * 1000));
+}
+
+class JwksError extends Error {}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new JwksError('not JSON');
+  }
 }
 
 /**
@@ -39,21 +44,23 @@ export class RemoteJwks implements KeySource {
   private refreshAt = 0;
   private lastKidMissRefresh = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
-  private readonly clock: () => number;
 
-  constructor(readonly url: string, options: RemoteJwksOptions = {}) {
-    this.clock = options.clock ?? Date.now;
+  constructor(readonly url: string) {}
+
+  async current(): Promise<object | undefined> {
+    if (Date.now() >= this.refreshAt) await this.refresh();
+    return this.set;
   }
 
   async lookup(alg: AsymmetricAlgorithm, kid: string | undefined): Promise<KeyLookup> {
-    if (this.clock() >= this.refreshAt) await this.refresh();
+    if (Date.now() >= this.refreshAt) await this.refresh();
     if (this.set === undefined) return { error: 'unavailable' };
     const found = await this.set.lookup(alg, kid);
     if (found !== undefined) return found;
-    if (kid === undefined || this.clock() - this.lastKidMissRefresh < JWKS_KID_MISS_INTERVAL_MS) {
+    if (kid === undefined || Date.now() - this.lastKidMissRefresh < JWKS_KID_MISS_INTERVAL_MS) {
       return { error: 'unknown_key' };
     }
-    this.lastKidMissRefresh = this.clock();
+    this.lastKidMissRefresh = Date.now();
     await this.refresh();
     return (await this.set.lookup(alg, kid)) ?? { error: 'unknown_key' };
   }
@@ -73,18 +80,18 @@ export class RemoteJwks implements KeySource {
         redirect: 'manual', // a redirect is not ok: we fetch exactly the configured URL
         signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS),
       });
-      if (!response.ok) throw new Error(`status ${response.status}`);
+      if (!response.ok) throw new JwksError(`status ${response.status}`);
       const text = await response.text();
-      if (text.length > JWKS_MAX_BYTES) throw new Error('JWKS too large');
-      const body: unknown = JSON.parse(text);
-      const keys = (body as { keys?: unknown } | null)?.keys;
-      if (!Array.isArray(keys)) throw new Error('no "keys" array');
+      if (text.length > JWKS_MAX_BYTES) throw new JwksError('JWKS too large');
+      const keys = (parseJson(text) as { keys?: unknown } | null)?.keys;
+      if (!Array.isArray(keys)) throw new JwksError('no "keys" array');
       this.set = new JwkSet(keys);
-      this.refreshAt = this.clock() + jwksTtlMs(response.headers.get('cache-control'));
+      this.refreshAt = Date.now() + jwksTtlMs(response.headers.get('cache-control'));
     } catch (error) {
       // Keep the keys we have; try again later rather than on every request.
-      logEvent('jwks_fetch_failed', { url: this.url, error: error instanceof Error ? error.message : 'unknown' });
-      this.refreshAt = this.clock() + JWKS_FAILURE_RETRY_MS;
+      // Our own messages only: a runtime error could quote what the server sent.
+      logEvent('jwks_fetch_failed', { url: this.url, error: error instanceof JwksError ? error.message : 'fetch failed' });
+      this.refreshAt = Date.now() + JWKS_FAILURE_RETRY_MS;
     }
   }
 }

@@ -1,9 +1,10 @@
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
-import { getConfig } from '../config/config';
+import { ConfigError, getConfig } from '../config/config';
+import { logEvent } from '../log/logger';
 import type { RevocationBindings } from '../revocation/revocation-check';
 import { bearerToken } from '../routes/bearer';
-import { refusalResponse } from '../routes/responses';
+import { errorResponse, refusalResponse } from '../routes/responses';
 import { verifyToken, type AuthenticToken } from '../verify/verifier';
 
 export interface KillswitchOptions {
@@ -30,7 +31,14 @@ export function killswitch(options: KillswitchOptions = {}) {
     throw new TypeError('killswitch: options.strict must be a boolean or a function');
   }
   return createMiddleware<KillswitchEnv>(async (c, next) => {
-    const config = getConfig(c.env);
+    let config;
+    try {
+      config = getConfig(c.env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      logEvent('config_error', { error: error.message });
+      throw new HTTPException(500, { res: errorResponse(500, 'server_misconfigured') });
+    }
     const token = bearerToken(c.req.header('Authorization'));
     const result = await verifyToken(token, config, c.env, {
       strict: typeof strict === 'function' ? strict(c.req.raw) : strict,

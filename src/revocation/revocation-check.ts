@@ -47,21 +47,56 @@ export function revocationReason(
 interface UserRecord { readonly version?: number; readonly revokedBefore?: number }
 interface GlobalRecord { readonly revokedBefore?: number }
 
+type ReplicaKeys = readonly [userKey: string, tokenKey: string, anyIssuerTokenKey: string];
+
+/** The KV keys of a token, digested once per verified token (the same object on cache hits). */
+const replicaKeysByToken = new WeakMap<AuthenticToken, Promise<ReplicaKeys>>();
+
+function replicaKeysOf(token: AuthenticToken): Promise<ReplicaKeys> {
+  let keys = replicaKeysByToken.get(token);
+  if (keys === undefined) {
+    const { sub, iss } = token.claims;
+    keys = Promise.all([userKvKey(sub), tokenKvKey(sub, iss, token.tokenId), tokenKvKey(sub, null, token.tokenId)]);
+    replicaKeysByToken.set(token, keys);
+  }
+  return keys;
+}
+
+/**
+ * REVOCATION_CACHE_TTL_SECONDS > 0 only: KV answers kept in the isolate that long (at most
+ * 60 s, so KV's own propagation bound still holds: docs/consistency.md). Off by default.
+ */
+const REVOCATION_CACHE_MAX_ENTRIES = 10_000;
+const replicaCaches = new WeakMap<Config, Map<string, { state: RevocationSnapshot; until: number }>>();
+
+function replicaCacheFor(config: Config) {
+  let cache = replicaCaches.get(config);
+  if (cache === undefined) replicaCaches.set(config, (cache = new Map()));
+  return cache;
+}
+
 /** `cached` mode: the KV replica, all keys in one bulk read. */
-async function readReplica(token: AuthenticToken, kv: KVNamespace): Promise<RevocationSnapshot> {
-  const { sub, iss } = token.claims;
-  const [userKey, tokenKey, anyIssuerTokenKey] = await Promise.all([
-    userKvKey(sub), tokenKvKey(sub, iss, token.tokenId), tokenKvKey(sub, null, token.tokenId),
-  ]);
+async function readReplica(token: AuthenticToken, config: Config, kv: KVNamespace): Promise<RevocationSnapshot> {
+  const [userKey, tokenKey, anyIssuerTokenKey] = await replicaKeysOf(token);
+  const ttlMs = config.revocationCacheTtlSeconds * 1000;
+  const cache = ttlMs > 0 ? replicaCacheFor(config) : undefined;
+  const cached = cache?.get(tokenKey);
+  if (cached !== undefined && cached.until > Date.now()) return cached.state;
+
   const values = await kv.get<unknown>([GLOBAL_KV_KEY, userKey, tokenKey, anyIssuerTokenKey], 'json');
   const user = (values.get(userKey) ?? {}) as UserRecord;
   const global = (values.get(GLOBAL_KV_KEY) ?? {}) as GlobalRecord;
-  return {
+  const state = {
     globalRevokedBefore: global.revokedBefore ?? 0,
     userVersion: user.version ?? 0,
     userRevokedBefore: user.revokedBefore ?? 0,
     tokenRevoked: values.get(tokenKey) != null || values.get(anyIssuerTokenKey) != null,
   };
+  if (cache !== undefined) {
+    if (cache.size >= REVOCATION_CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
+    cache.set(tokenKey, { state, until: Date.now() + ttlMs });
+  }
+  return state;
 }
 
 /** `strict` mode: the single writers themselves, never a cache. */
@@ -90,7 +125,7 @@ export async function checkRevocation(
 ): Promise<RevocationReason | undefined> {
   let state: RevocationSnapshot;
   try {
-    state = mode === 'strict' ? await readWriters(token, bindings) : await readReplica(token, bindings.REVOCATIONS);
+    state = mode === 'strict' ? await readWriters(token, bindings) : await readReplica(token, config, bindings.REVOCATIONS);
   } catch (error) {
     logEvent('revocation_state_unreadable', { mode, error: error instanceof Error ? error.message : 'unknown' });
     return 'unavailable';

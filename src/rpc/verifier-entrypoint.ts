@@ -18,25 +18,27 @@ export type RpcVerifyResult =
 export class Verifier extends WorkerEntrypoint<Env> {
   async verify(token: unknown, options?: { strict?: boolean }): Promise<RpcVerifyResult> {
     const started = Date.now();
-    const log = (fields: Record<string, string | undefined>) =>
-      logRequest({ route: 'rpc:verify', ...fields, durationMs: Date.now() - started });
+    // `status` is what the HTTP route would have answered, so logs read the same.
+    const log = (status: number, fields: Record<string, string | undefined>) =>
+      logRequest({ route: 'rpc:verify', status, ...fields, durationMs: Date.now() - started });
     let config;
     try {
       config = getConfig(this.env);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      log({ reason: 'unavailable', error: error.message });
+      log(500, { reason: 'unavailable', error: error.message });
       return { active: false, reason: 'unavailable' };
     }
-    const result = await verifyToken(typeof token === 'string' ? token : undefined, config, this.env, {
-      strict: options?.strict === true ? true : undefined,
-    });
+    // No token at all is missing_token; anything else that is not a string is not a JWS.
+    const result = token != null && typeof token !== 'string'
+      ? { active: false as const, reason: 'malformed' as const }
+      : await verifyToken(token ?? undefined, config, this.env, { strict: options?.strict === true ? true : undefined });
     if (!result.active) {
-      log({ reason: result.reason });
+      log(result.reason === 'unavailable' ? 503 : 401, { reason: result.reason });
       return { active: false, reason: result.reason };
     }
     const { claims } = result.token;
-    if (config.logAccepted) log({ sub: claims.sub, jti: claims.jti });
+    if (config.logAccepted) log(200, { sub: claims.sub, jti: claims.jti });
     return { active: true, claims };
   }
 }

@@ -4,6 +4,7 @@ import { isJwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
 import { parseCompactJws, type Claims, type CompactJws } from './compact-jws';
 import type { Reason } from './reasons';
+import { VerifiedTokens } from './verified-tokens';
 
 /**
  * The hot path, top to bottom, in the order of SPEC §3:
@@ -66,9 +67,29 @@ function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now:
   return undefined;
 }
 
+/** One cache of verified signatures per configuration (and so per key set). */
+const verifiedTokensByConfig = new WeakMap<Config, VerifiedTokens>();
+
+function verifiedTokensFor(config: Config): VerifiedTokens {
+  let cache = verifiedTokensByConfig.get(config);
+  if (cache === undefined) {
+    cache = new VerifiedTokens(config.verifiedTokenCacheSize);
+    verifiedTokensByConfig.set(config, cache);
+  }
+  return cache;
+}
+
 /** Signature and claims (SPEC §3 up to, not including, revocation). */
 export async function authenticate(token: string | undefined, config: Config, now = nowSeconds()): Promise<Authentication> {
   if (token === undefined || token === '') return refuse('missing_token');
+  // A token seen before skips parsing and crypto; its claims are checked against the clock again.
+  const verifiedTokens = verifiedTokensFor(config);
+  const known = await verifiedTokens.get(token);
+  if (known !== undefined) {
+    const badClaims = claimsReason(known.claims, known.issuer, config, now);
+    return badClaims === undefined ? { ok: true, token: known } : refuse(badClaims);
+  }
+
   const jws = parseCompactJws(token, config.versionClaim);
   if (jws === undefined) return refuse('malformed');
 
@@ -78,6 +99,7 @@ export async function authenticate(token: string | undefined, config: Config, no
   if (issuer === undefined) return refuse('wrong_issuer');
   if (!issuer.algorithms.has(alg)) return refuse('unsupported_alg');
 
+  const keysInForce = await issuer.keys.current();
   const found = await issuer.keys.lookup(alg, kid);
   if ('error' in found) return refuse(found.error);
   const badSignature = await signatureReason(token, found.key, alg);
@@ -87,7 +109,9 @@ export async function authenticate(token: string | undefined, config: Config, no
   if (badClaims !== undefined) return refuse(badClaims);
   // requiredClaims always holds sub and exp, and iss selected the issuer.
   const claims = jws.claims as AuthenticToken['claims'];
-  return { ok: true, token: { claims, issuer, tokenId: await tokenIdOf(jws) } };
+  const authentic: AuthenticToken = { claims, issuer, tokenId: await tokenIdOf(jws) };
+  verifiedTokens.set(token, authentic, keysInForce);
+  return { ok: true, token: authentic };
 }
 
 export interface VerifyOptions {

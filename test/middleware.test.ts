@@ -1,0 +1,166 @@
+/**
+ * SPEC §3.3: the library — killswitch() as Hono middleware in someone else's app, with that
+ * app's own bindings (real KV and Durable Objects here).
+ */
+import { env } from 'cloudflare:workers';
+import { createExecutionContext } from 'cloudflare:test';
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { killswitch, type KillswitchEnv, type KillswitchOptions } from '../src/middleware';
+import { ADMIN_KEY, ISSUERS } from './helpers/fixtures';
+import { mint, now } from './helpers/tokens';
+import { app as killswitchApp } from '../src/app';
+
+/** A user's app: /api/* is guarded, /public is not. Counts how often the guarded handler ran. */
+function userApp(options?: KillswitchOptions) {
+  const app = new Hono<KillswitchEnv>();
+  const calls = { handler: 0 };
+  app.use('/api/*', killswitch(options));
+  app.get('/api/me', (c) => {
+    calls.handler++;
+    return c.text(c.var.auth.claims.sub);
+  });
+  app.get('/public', (c) => c.text('hello'));
+  return { app, calls };
+}
+
+function call(app: Hono<KillswitchEnv>, path: string, authorization?: string, bindings: object = env) {
+  const headers: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
+  return app.fetch(new Request(`http://user-app.test${path}`, { headers }), bindings, createExecutionContext());
+}
+
+const uniqueSub = (label: string) => `mw-${label}-${crypto.randomUUID()}`;
+
+function tamper(token: string): string {
+  const [header, payload, signature] = token.split('.') as [string, string, string];
+  const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+  const forged = btoa(JSON.stringify({ ...claims, sub: 'admin' })).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return `${header}.${forged}.${signature}`;
+}
+
+describe('killswitch() middleware', () => {
+  it.each(['es256-1', 'HS256', 'rs256-1', 'ed-1', 'remote-a'] as const)('lets a valid %s token through, with c.var.auth', async (key) => {
+    const { app, calls } = userApp();
+    const sub = uniqueSub(key);
+    const res = await call(app, '/api/me', `Bearer ${await mint(key, { claims: { sub } })}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(sub);
+    expect(calls.handler).toBe(1);
+  });
+
+  it('takes the Bearer scheme case-insensitively', async () => {
+    const { app } = userApp();
+    const res = await call(app, '/api/me', `bEaReR ${await mint('es256-1', { claims: { sub: 'casey' } })}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('casey');
+  });
+
+  it.each<[string, () => Promise<string>, string]>([
+    ['a tampered payload', async () => tamper(await mint('es256-1')), 'bad_signature'],
+    ['an expired token', async () => mint('es256-1', { claims: { iat: now() - 900, exp: now() - 300 } }), 'expired'],
+    ['an untrusted issuer', async () => mint('es256-1', { claims: { iss: 'https://evil.test' } }), 'wrong_issuer'],
+    ['a wrong audience', async () => mint('es256-1', { claims: { aud: 'someone-else' } }), 'wrong_audience'],
+    ['a token without sub', async () => mint('es256-1', { claims: { sub: undefined } }), 'missing_claim'],
+    ['an unknown kid', async () => mint('es256-1', { header: { kid: 'nope' } }), 'unknown_key'],
+    ['not a JWT', async () => 'definitely.not.ajwt', 'malformed'],
+  ])('refuses %s: 401, WWW-Authenticate and the reason', async (_label, makeToken, reason) => {
+    const { app, calls } = userApp();
+    const res = await call(app, '/api/me', `Bearer ${await makeToken()}`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('WWW-Authenticate')).toBe(`Bearer error="invalid_token", error_description="${reason}"`);
+    expect(res.headers.get('Cache-Control')).toBe('no-store');
+    expect(await res.json()).toEqual({ active: false, error: 'invalid_token', reason });
+    expect(calls.handler).toBe(0);
+  });
+
+  it.each<[string, string | undefined]>([
+    ['no Authorization header', undefined],
+    ['another scheme', 'Basic YWxpY2U6c2VjcmV0'],
+    ['"Bearer" alone', 'Bearer'],
+    ['"Bearer " and spaces', 'Bearer    '],
+  ])('refuses %s as missing_token with a bare Bearer challenge', async (_label, authorization) => {
+    const { app, calls } = userApp();
+    const res = await call(app, '/api/me', authorization);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('WWW-Authenticate')).toBe('Bearer');
+    expect(await res.json()).toEqual({ active: false, error: 'invalid_token', reason: 'missing_token' });
+    expect(calls.handler).toBe(0);
+  });
+
+  it('never takes the token from the query string or a cookie', async () => {
+    const { app } = userApp();
+    const token = await mint('es256-1');
+    const res = await app.fetch(
+      new Request(`http://user-app.test/api/me?access_token=${token}`, { headers: { Cookie: `token=${token}` } }),
+      env,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ reason: 'missing_token' });
+  });
+
+  it('guards only the routes it is mounted on', async () => {
+    const { app } = userApp();
+    const res = await call(app, '/public');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('hello');
+  });
+
+  it('refuses a revoked user, and asks strict(request) for each request', async () => {
+    const seen: string[] = [];
+    const { app } = userApp({ strict: (req) => (seen.push(new URL(req.url).pathname), true) });
+    const sub = uniqueSub('revoked');
+    const token = await mint('es256-1', { claims: { sub, iat: now() - 5 } });
+    expect((await call(app, '/api/me', `Bearer ${token}`)).status).toBe(200);
+
+    const revoke = await killswitchApp.fetch(
+      new Request(`http://ks.test/v1/admin/users/${sub}/revoke`, {
+        method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
+      }),
+      env,
+      createExecutionContext(),
+    );
+    expect(revoke.status).toBe(200);
+
+    const res = await call(app, '/api/me', `Bearer ${token}`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ reason: 'revoked_user' });
+    expect(seen).toEqual(['/api/me', '/api/me']);
+  });
+
+  describe('options are validated at construction', () => {
+    it.each<[string, unknown]>([
+      ['strict: "yes"', { strict: 'yes' }],
+      ['strict: 1', { strict: 1 }],
+      ['strict: null', { strict: null }],
+      ['strict: {}', { strict: {} }],
+    ])('%s throws a TypeError', (_label, options) => {
+      expect(() => killswitch(options as never)).toThrow(TypeError);
+      expect(() => killswitch(options as never)).toThrow(/options\.strict/);
+    });
+
+    it.each<[string, KillswitchOptions | undefined]>([
+      ['no options', undefined],
+      ['{}', {}],
+      ['strict: true', { strict: true }],
+      ['strict: false', { strict: false }],
+      ['strict: a function', { strict: () => false }],
+    ])('%s is accepted', (_label, options) => {
+      expect(typeof killswitch(options)).toBe('function');
+    });
+  });
+
+  describe('a misconfigured host worker', () => {
+    it.each<[string, Record<string, unknown>]>([
+      ['TRUSTED_ISSUERS not JSON', { TRUSTED_ISSUERS: '[{' }],
+      ['TRUSTED_ISSUERS empty and no token service', { TRUSTED_ISSUERS: '[]', TOKEN_SIGNING_KEYS: '' }],
+      ['an issuer with no key source', { TRUSTED_ISSUERS: JSON.stringify([{ issuer: ISSUERS.inline, audiences: ['api'], algorithms: ['ES256'] }]) }],
+    ])('%s: 500 server_misconfigured, never an accepted token', async (_label, override) => {
+      const { app, calls } = userApp();
+      const res = await call(app, '/api/me', `Bearer ${await mint('es256-1')}`, { ...env, ...override });
+      expect(calls.handler).toBe(0);
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ error: 'server_misconfigured' });
+    });
+  });
+});
