@@ -3,6 +3,8 @@
  * its own JWKS, so test files do not share state. Control endpoints (POST JSON):
  *   /__control/keys?path=/jwks/x   {"keys":[...], "cacheControl"?: "max-age=60"}
  *   /__control/status?path=/jwks/x {"status":503}     (0 = drop the connection)
+ *   /__control/body?path=/jwks/x   {"body":"not json"} (served verbatim with status 200 instead
+ *                                   of the keys, until the next /__control/keys)
  *   GET /__control/hits?path=/jwks/x → {"hits":n};  POST /__control/reset?path=/jwks/x
  */
 import http from 'node:http';
@@ -10,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { KEYS, REMOTE_JWKS_PATH } from './helpers/fixtures';
 
-interface JwksState { keys: unknown[]; cacheControl: string; status: number; hits: number }
+interface JwksState { keys: unknown[]; cacheControl: string; status: number; hits: number; rawBody?: string }
 
 export default async function setup(project: TestProject) {
   const states = new Map<string, JwksState>();
@@ -39,10 +41,14 @@ export default async function setup(project: TestProject) {
         switch (url.pathname) {
           case '/__control/keys':
             state.keys = input.keys;
+            state.rawBody = undefined;
             if (input.cacheControl !== undefined) state.cacheControl = input.cacheControl;
             return reply(200, { ok: true });
           case '/__control/status':
             state.status = input.status;
+            return reply(200, { ok: true });
+          case '/__control/body':
+            state.rawBody = String(input.body);
             return reply(200, { ok: true });
           case '/__control/hits':
             return reply(200, { hits: state.hits });
@@ -59,6 +65,10 @@ export default async function setup(project: TestProject) {
     state.hits++;
     if (state.status === 0) return req.socket.destroy();
     if (state.status !== 200) return reply(state.status, { error: 'down' });
+    if (state.rawBody !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': state.cacheControl });
+      return res.end(state.rawBody);
+    }
     reply(200, { keys: state.keys }, { 'cache-control': state.cacheControl });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

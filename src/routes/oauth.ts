@@ -49,15 +49,15 @@ oauthRoutes.post('/revoke', adminAuth, async (c) => {
 
 /** The bearer revokes its own token, or with {"everywhere":true} every token of its user. */
 oauthRoutes.post('/logout', async (c) => {
-  const body = await readJsonObject(c);
-  if (body.everywhere !== undefined && typeof body.everywhere !== 'boolean') {
-    throw badRequest('"everywhere" must be a boolean');
-  }
   const token = bearerToken(c.req.header('Authorization'));
   const result = await verifyToken(token, c.var.config, c.env);
   if (!result.active) {
     c.var.log.reason = result.reason;
     return refusalResponse(result.reason);
+  }
+  const body = await readJsonObject(c);
+  if (body.everywhere !== undefined && typeof body.everywhere !== 'boolean') {
+    throw badRequest('"everywhere" must be a boolean');
   }
   const { sub, jti } = result.token.claims;
   Object.assign(c.var.log, { sub, jti });

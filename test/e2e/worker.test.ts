@@ -1,0 +1,155 @@
+/**
+ * The real worker under `wrangler dev` with the demo configuration (dev/demo.env), driven over
+ * HTTP the way a reverse proxy and an operator would: health, verify, tamper, expiry, and an
+ * admin revocation that takes effect on the next request.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { importJWK, SignJWT, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(__dirname, '../..');
+const DEMO_ISSUER = 'https://demo.killswitch.local';
+const ADMIN_KEY = (parseEnv(readFileSync(join(ROOT, 'dev/demo.env'), 'utf8')) as Record<string, string>).ADMIN_API_KEYS as string;
+
+let worker: ChildProcess;
+let exited: Promise<void>;
+let base: string;
+let stateDir: string;
+
+function startWorker(): Promise<string> {
+  stateDir = mkdtempSync(join(tmpdir(), 'killswitch-e2e-'));
+  worker = spawn(
+    process.execPath,
+    [
+      'node_modules/wrangler/bin/wrangler.js', 'dev',
+      '--ip', '127.0.0.1', '--port', '0', '--inspector-port', '0',
+      '--env-file', 'dev/demo.env', '--persist-to', stateDir,
+      '--show-interactive-dev-session=false',
+    ],
+    {
+      cwd: ROOT,
+      detached: true, // its own process group: workerd goes down with it
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: stateDir, CI: '1', NO_COLOR: '1' },
+    },
+  );
+  exited = new Promise((done) => worker.once('exit', () => done()));
+  return new Promise((ready, fail) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`wrangler dev not ready after 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Ready on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        ready((match[1] as string).replace(/\/$/, ''));
+      }
+    };
+    worker.stdout?.on('data', onData);
+    worker.stderr?.on('data', onData);
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`wrangler dev exited (${code}):\n${output}`));
+    });
+  });
+}
+
+beforeAll(async () => {
+  base = await startWorker();
+}, 45_000);
+
+afterAll(async () => {
+  if (worker?.pid !== undefined && worker.exitCode === null) {
+    process.kill(-worker.pid, 'SIGTERM');
+    await exited;
+  }
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+}, 20_000);
+
+const mintDemo = (...args: string[]) =>
+  execFileSync(process.execPath, ['scripts/token.mjs', ...args], { cwd: ROOT, encoding: 'utf8' }).trim();
+
+/** Signs with the demo issuer's key directly, for claims the script cannot produce. */
+async function signDemo(claims: Record<string, unknown>): Promise<string> {
+  const jwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8')) as JWK & { kid: string; alg: string };
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'JWT' })
+    .sign(await importJWK(jwk, jwk.alg));
+}
+
+const verify = (token: string) => fetch(`${base}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
+
+async function expectRefused(res: Response, reason: string): Promise<void> {
+  expect(res.status).toBe(401);
+  expect(res.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token", error_description="${reason}"`);
+  expect(await res.json()).toEqual({ active: false, error: 'invalid_token', reason });
+}
+
+describe('wrangler dev with dev/demo.env', () => {
+  let aliceToken: string;
+
+  it('GET /healthz → 200 {"ok":true}', async () => {
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it('a demo token for alice verifies: 200 and the X-Auth-* headers', async () => {
+    aliceToken = mintDemo('--sub', 'alice', '--scope', 'read write');
+    const res = await verify(aliceToken);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-auth-subject')).toBe('alice');
+    expect(res.headers.get('x-auth-issuer')).toBe(DEMO_ISSUER);
+    expect(res.headers.get('x-auth-scope')).toBe('read write');
+    expect(res.headers.get('x-auth-token-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toMatchObject({ active: true, sub: 'alice', iss: DEMO_ISSUER, aud: 'api' });
+  });
+
+  it('a tampered token (payload changed to bob) → 401 bad_signature', async () => {
+    const [header, payload, signature] = mintDemo('--sub', 'alice').split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'bob' })).toString('base64url');
+    await expectRefused(await verify(`${header}.${forged}.${signature}`), 'bad_signature');
+  });
+
+  it('a token expired beyond the 30 s tolerance → 401 expired', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const token = await signDemo({ iss: DEMO_ISSUER, aud: 'api', sub: 'carol', iat: t - 600, exp: t - 60, jti: crypto.randomUUID() });
+    await expectRefused(await verify(token), 'expired');
+  });
+
+  it('no token → 401 missing_token with a bare Bearer challenge', async () => {
+    const res = await fetch(`${base}/v1/verify`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('the admin API refuses a wrong key with 401', async () => {
+    const res = await fetch(`${base}/v1/admin/users/alice/revoke`, {
+      method: 'POST', headers: { Authorization: 'Bearer not-the-demo-admin-key-123', 'Content-Type': 'application/json' }, body: '{}',
+    });
+    expect(res.status).toBe(401);
+    expect((await verify(aliceToken)).status).toBe(200);
+  });
+
+  it('revoking alice with the demo admin key → 200, and her earlier token is now 401 revoked_user', async () => {
+    const res = await fetch(`${base}/v1/admin/users/alice/revoke`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'e2e' }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { sub: string; version: number; revokedBefore: number };
+    expect(body).toMatchObject({ sub: 'alice', version: 1 });
+    expect(Number.isInteger(body.revokedBefore)).toBe(true);
+
+    await expectRefused(await verify(aliceToken), 'revoked_user');
+    const strict = await fetch(`${base}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${aliceToken}` } });
+    await expectRefused(strict, 'revoked_user');
+  });
+});
