@@ -1,0 +1,169 @@
+/**
+ * SPEC §2: parseConfig validates every setting and names the field at fault (ConfigError.field);
+ * getConfig parses once per env object, errors included.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, getConfig, parseConfig, type RawEnv } from '../src/config/config';
+import { KEYS } from './helpers/fixtures';
+
+const SECRET_64 = 's'.repeat(64);
+const HS = { issuer: 'https://hs.test', audiences: ['api'], algorithms: ['HS256'], hmacSecret: 'SECRET' };
+const ES = { issuer: 'https://es.test', audiences: ['api'], algorithms: ['ES256'], jwks: { keys: [KEYS['es256-1'].public] } };
+const REMOTE = { issuer: 'https://remote.test', audiences: ['api'], algorithms: ['ES256'], jwksUri: 'https://idp.test/jwks.json' };
+
+/** A valid environment, with `overrides` on top; TRUSTED_ISSUERS may be given already parsed. */
+const envWith = (overrides: Record<string, unknown> = {}): RawEnv =>
+  ({ TRUSTED_ISSUERS: JSON.stringify([HS, ES]), SECRET: SECRET_64, ...overrides });
+const issuers = (...entries: unknown[]) => ({ TRUSTED_ISSUERS: JSON.stringify(entries) });
+
+function configError(env: RawEnv): ConfigError {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('parseConfig accepted the configuration');
+}
+
+describe('parseConfig rejects, naming the field', () => {
+  const privateJwk = { ...KEYS['es256-1'].private };
+  it.each<[string, Record<string, unknown>, string]>([
+    ['TRUSTED_ISSUERS not JSON', { TRUSTED_ISSUERS: '[{"issuer":' }, 'TRUSTED_ISSUERS'],
+    ['TRUSTED_ISSUERS unset', { TRUSTED_ISSUERS: undefined }, 'TRUSTED_ISSUERS'],
+    ['TRUSTED_ISSUERS an empty array', { TRUSTED_ISSUERS: '[]' }, 'TRUSTED_ISSUERS'],
+    ['TRUSTED_ISSUERS an object', { TRUSTED_ISSUERS: JSON.stringify(HS) }, 'TRUSTED_ISSUERS'],
+    ['an issuer that is not an object', issuers(HS, 'https://x.test'), 'TRUSTED_ISSUERS[1]'],
+    ['an empty issuer name', issuers({ ...HS, issuer: '' }), 'TRUSTED_ISSUERS[0].issuer'],
+    ['a duplicate issuer', issuers(ES, HS, { ...ES, audiences: ['other'] }), 'TRUSTED_ISSUERS[2].issuer'],
+    ['empty audiences', issuers({ ...HS, audiences: [] }), 'TRUSTED_ISSUERS[0].audiences'],
+    ['no algorithms', issuers({ ...ES, algorithms: [] }), 'TRUSTED_ISSUERS[0].algorithms'],
+    ['an unknown algorithm', issuers(HS, { ...ES, algorithms: ['ES256', 'XS256'] }), 'TRUSTED_ISSUERS[1].algorithms'],
+    ['algorithm none', issuers({ ...ES, algorithms: ['none'] }), 'TRUSTED_ISSUERS[0].algorithms'],
+    ['algorithm "None"', issuers({ ...ES, algorithms: ['None'] }), 'TRUSTED_ISSUERS[0].algorithms'],
+    ['an issuer without a key source', issuers({ issuer: 'https://x.test', audiences: ['api'], algorithms: ['ES256'] }), 'TRUSTED_ISSUERS[0]'],
+    ['two key sources', issuers({ ...ES, jwksUri: REMOTE.jwksUri }), 'TRUSTED_ISSUERS[0]'],
+    ['hmacSecret naming a missing binding', issuers({ ...HS, hmacSecret: 'NO_SUCH_SECRET' }), 'TRUSTED_ISSUERS[0].hmacSecret'],
+    ['hmacSecret naming an empty binding', { ...issuers(HS), SECRET: '' }, 'TRUSTED_ISSUERS[0].hmacSecret'],
+    ['HS256 with a 31-byte secret', { SECRET: 'k'.repeat(31) }, 'TRUSTED_ISSUERS[0].hmacSecret'],
+    ['HS512 with a 63-byte secret', { ...issuers({ ...HS, algorithms: ['HS512'] }), SECRET: 'k'.repeat(63) }, 'TRUSTED_ISSUERS[0].hmacSecret'],
+    ['HS256+HS512 with a 40-byte secret', { ...issuers({ ...HS, algorithms: ['HS256', 'HS512'] }), SECRET: 'k'.repeat(40) }, 'TRUSTED_ISSUERS[0].hmacSecret'],
+    ['HS algorithms with an inline JWKS', issuers({ ...ES, algorithms: ['ES256', 'HS256'] }), 'TRUSTED_ISSUERS[0].algorithms'],
+    ['HS algorithms with a jwksUri', issuers({ ...REMOTE, algorithms: ['HS256'] }), 'TRUSTED_ISSUERS[0].algorithms'],
+    ['RS algorithms with an hmacSecret', issuers({ ...HS, algorithms: ['HS256', 'RS256'] }), 'TRUSTED_ISSUERS[0].algorithms'],
+    ['jwksUri http: on a public host', issuers({ ...REMOTE, jwksUri: 'http://idp.test/jwks.json' }), 'TRUSTED_ISSUERS[0].jwksUri'],
+    ['jwksUri http: on localhost.evil.test', issuers({ ...REMOTE, jwksUri: 'http://localhost.evil.test/jwks' }), 'TRUSTED_ISSUERS[0].jwksUri'],
+    ['jwksUri http: on 127.0.0.1.nip.io', issuers({ ...REMOTE, jwksUri: 'http://127.0.0.1.nip.io/jwks' }), 'TRUSTED_ISSUERS[0].jwksUri'],
+    ['jwksUri ftp:', issuers({ ...REMOTE, jwksUri: 'ftp://idp.test/jwks.json' }), 'TRUSTED_ISSUERS[0].jwksUri'],
+    ['jwksUri not a URL', issuers({ ...REMOTE, jwksUri: 'idp.test/jwks.json' }), 'TRUSTED_ISSUERS[0].jwksUri'],
+    ['an inline JWKS with no keys', issuers({ ...ES, jwks: { keys: [] } }), 'TRUSTED_ISSUERS[0].jwks'],
+    ['an inline JWKS holding a private key (d)', issuers({ ...ES, jwks: { keys: [KEYS['rs256-1'].public, privateJwk] } }), 'TRUSTED_ISSUERS[0].jwks.keys[1]'],
+    ['an inline JWKS holding an oct key', issuers({ ...ES, jwks: { keys: [{ kty: 'oct', k: SECRET_64 }] } }), 'TRUSTED_ISSUERS[0].jwks.keys[0]'],
+    ['CLOCK_TOLERANCE_SECONDS negative', { CLOCK_TOLERANCE_SECONDS: '-1' }, 'CLOCK_TOLERANCE_SECONDS'],
+    ['CLOCK_TOLERANCE_SECONDS a fraction', { CLOCK_TOLERANCE_SECONDS: '1.5' }, 'CLOCK_TOLERANCE_SECONDS'],
+    ['CLOCK_TOLERANCE_SECONDS words', { CLOCK_TOLERANCE_SECONDS: 'thirty' }, 'CLOCK_TOLERANCE_SECONDS'],
+    ['MAX_TOKEN_LIFETIME_SECONDS words', { MAX_TOKEN_LIFETIME_SECONDS: '1h' }, 'MAX_TOKEN_LIFETIME_SECONDS'],
+    ['REQUIRED_CLAIMS not JSON', { REQUIRED_CLAIMS: 'sub,exp' }, 'REQUIRED_CLAIMS'],
+    ['REQUIRED_CLAIMS not an array of names', { REQUIRED_CLAIMS: '["sub", 1]' }, 'REQUIRED_CLAIMS'],
+    ['REVOCATION_MODE unknown', { REVOCATION_MODE: 'lazy' }, 'REVOCATION_MODE'],
+    ['FAIL_MODE unknown', { FAIL_MODE: 'ajar' }, 'FAIL_MODE'],
+    ['LOG_ACCEPTED not a boolean', { LOG_ACCEPTED: 'yes' }, 'LOG_ACCEPTED'],
+    ['ADMIN_API_KEYS with a short key', { ADMIN_API_KEYS: 'a-long-enough-admin-key-1, short' }, 'ADMIN_API_KEYS'],
+  ])('%s → ConfigError(%s)', (_label, overrides, field) => {
+    const error = configError(envWith(overrides));
+    expect({ field: error.field, code: error.code, prefix: error.message.startsWith(`${field}: `) })
+      .toEqual({ field, code: 'server_misconfigured', prefix: true });
+  });
+
+  it.each([
+    ['a short HMAC secret', { SECRET: 'short-secret-value' }, 'short-secret-value'],
+    ['a short admin key', { ADMIN_API_KEYS: 'tiny-admin-key' }, 'tiny-admin-key'],
+  ])('never puts the secret value of %s in the error message', (_label, overrides, secret) => {
+    expect(configError(envWith(overrides)).message).not.toContain(secret);
+  });
+});
+
+describe('parseConfig accepts', () => {
+  it.each([
+    ['HS256 with a 32-byte secret', { SECRET: 'k'.repeat(32) }],
+    ['HS512 with a 64-byte secret', { ...issuers({ ...HS, algorithms: ['HS512'] }), SECRET: 'k'.repeat(64) }],
+    ['jwksUri https:', issuers(REMOTE)],
+    ['jwksUri http://localhost', issuers({ ...REMOTE, jwksUri: 'http://localhost:8787/jwks.json' })],
+    ['jwksUri http://127.0.0.1', issuers({ ...REMOTE, jwksUri: 'http://127.0.0.1:9999/jwks.json' })],
+    ['TRUSTED_ISSUERS already parsed (Miniflare JSON binding)', { TRUSTED_ISSUERS: [HS, ES] }],
+  ])('%s', (_label, overrides) => {
+    expect(parseConfig(envWith(overrides)).issuers.size).toBeGreaterThan(0);
+  });
+
+  it('applies the defaults of SPEC §2', () => {
+    const config = parseConfig(envWith());
+    expect({
+      tolerance: config.clockToleranceSeconds,
+      lifetime: config.maxTokenLifetimeSeconds,
+      versionClaim: config.versionClaim,
+      mode: config.revocationMode,
+      fail: config.failMode,
+      logAccepted: config.logAccepted,
+      adminKeys: config.adminKeys,
+    }).toEqual({ tolerance: 30, lifetime: undefined, versionClaim: 'ver', mode: 'cached', fail: 'closed', logAccepted: true, adminKeys: [] });
+    expect([...config.requiredClaims].sort()).toEqual(['exp', 'iat', 'sub']);
+  });
+
+  it('reads every setting', () => {
+    const config = parseConfig(envWith({
+      CLOCK_TOLERANCE_SECONDS: '0',
+      MAX_TOKEN_LIFETIME_SECONDS: '3600',
+      REQUIRED_CLAIMS: '["scope"]',
+      VERSION_CLAIM: 'tv',
+      REVOCATION_MODE: 'strict',
+      FAIL_MODE: 'open',
+      LOG_ACCEPTED: 'false',
+      ADMIN_API_KEYS: ' first-admin-key-0000 ,second-admin-key-1111,',
+    }));
+    expect({
+      tolerance: config.clockToleranceSeconds,
+      lifetime: config.maxTokenLifetimeSeconds,
+      versionClaim: config.versionClaim,
+      mode: config.revocationMode,
+      fail: config.failMode,
+      logAccepted: config.logAccepted,
+      adminKeys: config.adminKeys,
+    }).toEqual({
+      tolerance: 0, lifetime: 3600, versionClaim: 'tv', mode: 'strict', fail: 'open', logAccepted: false,
+      adminKeys: ['first-admin-key-0000', 'second-admin-key-1111'],
+    });
+    // sub and exp cannot be dropped: revocation needs them.
+    expect(config.requiredClaims).toEqual(expect.arrayContaining(['sub', 'exp', 'scope']));
+  });
+
+  it('keeps each issuer exact: audiences, algorithms', () => {
+    const es = parseConfig(envWith()).issuers.get(ES.issuer)!;
+    expect([[...es.audiences], [...es.algorithms]]).toEqual([['api'], ['ES256']]);
+    expect(parseConfig(envWith()).issuers.has(`${ES.issuer}/`)).toBe(false);
+  });
+});
+
+describe('getConfig', () => {
+  it('parses once per env object', () => {
+    const env = { ...envWith() };
+    const first = getConfig(env);
+    expect(getConfig(env)).toBe(first);
+    expect(getConfig({ ...env })).not.toBe(first);
+  });
+
+  it('caches an error too, and throws it on every call', () => {
+    const env = { ...envWith({ FAIL_MODE: 'ajar' }) };
+    const thrown = () => {
+      try {
+        getConfig(env);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const first = thrown();
+    expect(first).toBeInstanceOf(ConfigError);
+    expect((first as ConfigError).field).toBe('FAIL_MODE');
+    expect(thrown()).toBe(first);
+  });
+});
