@@ -134,8 +134,11 @@ describe('request validation', () => {
     },
   });
 
+  // Admin routes take the admin key; /v1/logout takes the bearer's own (valid) token.
+  const credentialFor = async (path: string) => (path === '/v1/logout' ? mint('es256-1', { claims: { sub: uniqueSub('big-logout') } }) : ADMIN_KEY);
+
   it.each(POSTS)('POST %s with a 17 KiB body → 413, state unchanged', async (path) => {
-    const res = await post(path, big);
+    const res = await post(path, big, await credentialFor(path));
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: 'payload_too_large' });
   });
@@ -143,7 +146,7 @@ describe('request validation', () => {
   it.each(POSTS.flatMap((path) => [[path, 'absent'], [path, '10']] as const))(
     'POST %s with a 17 KiB streamed body, Content-Length %s → 413', async (path, length) => {
       const headers: Record<string, string> = length === 'absent' ? {} : { 'Content-Length': length };
-      const res = await call(path, { method: 'POST', headers, body: stream() });
+      const res = await call(path, { method: 'POST', headers, body: stream() }, await credentialFor(path));
       expect(res.status).toBe(413);
     });
 
