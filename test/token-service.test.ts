@@ -100,6 +100,7 @@ describe('POST /v1/sessions', () => {
     const { outcome: result, claims } = await verify(res.access_token);
     expect(result).toBe('active');
     expect(claims).toMatchObject({ iss: ORIGIN, aud: 'api', sub, ver: 0, scope: 'read write', tenant: 'acme', roles: ['admin'] });
+    expect(claims.sid).toMatch(/^[0-9a-f-]{36}$/);
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
     const iat = claims.iat as number;
     expect(Math.abs(iat - Date.now() / 1000)).toBeLessThan(5);
@@ -117,7 +118,7 @@ describe('POST /v1/sessions', () => {
     expect(await outcome(b.access_token)).toBe('active');
   });
 
-  it.each(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'cnf', 'client_id', 'ver'])(
+  it.each(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'cnf', 'client_id', 'ver'])(
     'refuses the reserved claim %s in "claims" with 400 invalid_request',
     async (claim) => {
       const res = await worker(req('/v1/sessions', {
@@ -275,6 +276,18 @@ describe('revoking refresh tokens', () => {
     const res = await worker(req('/v1/revoke', { method: 'POST', body: new URLSearchParams({ token: s.refresh_token }) }));
     expect(res.status).toBe(401);
     expect(await refreshOk(s.refresh_token)).toHaveProperty('refresh_token');
+  });
+
+  it('POST /v1/logout with an access token ends its own session (sid), not the others', async () => {
+    const sub = newSub('logout-one');
+    const [mine, other] = [await session({ sub }), await session({ sub })];
+    const latest = await refreshOk(mine.refresh_token);
+    expect(decodeJwt(latest.access_token).sid).toBe(decodeJwt(mine.access_token).sid);
+    const res = await worker(req('/v1/logout', { method: 'POST' }, latest.access_token));
+    expect(await res.json()).toEqual({ revoked: 'token' });
+    expect(await outcome(latest.access_token)).toBe('revoked_token');
+    expect(await refreshError(latest.refresh_token)).toBe('invalid_grant');
+    expect(await outcome((await refreshOk(other.refresh_token)).access_token)).toBe('active');
   });
 
   it('POST /v1/logout {"everywhere":true} ends every session of the user', async () => {

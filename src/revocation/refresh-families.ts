@@ -13,6 +13,9 @@ export interface AccessTokenRef {
   readonly exp: number;
 }
 
+/** A session, named by one of its refresh tokens (digest) or by its id. */
+export type SessionRef = { readonly digest: string } | { readonly familyId: string };
+
 export interface SessionGrant {
   readonly familyId: string;
   readonly scope: string | null;
@@ -88,10 +91,15 @@ export class RefreshFamilies {
     };
   }
 
-  /** Revokes the family of `digest`; its last access token, for the caller to denylist. */
-  revokeByToken(digest: string, now: number): { lastAccess: AccessTokenRef | null } | undefined {
-    const token = this.sql.exec<TokenRow>('SELECT family FROM refresh_tokens WHERE digest = ?', digest).toArray()[0];
-    const family = token === undefined ? undefined : this.family(token.family);
+  /**
+   * Revokes a family, named by one of its refresh tokens or by its id (the `sid` claim of its
+   * access tokens). Returns its last access token, for the caller to denylist.
+   */
+  revoke(session: SessionRef, now: number): { lastAccess: AccessTokenRef | null } | undefined {
+    const familyId = 'familyId' in session
+      ? session.familyId
+      : this.sql.exec<TokenRow>('SELECT family FROM refresh_tokens WHERE digest = ?', session.digest).toArray()[0]?.family;
+    const family = familyId === undefined ? undefined : this.family(familyId);
     if (family === undefined || family.revoked_at !== null) return undefined;
     return { lastAccess: this.revokeFamily(family, now) };
   }

@@ -5,6 +5,7 @@ import { errorResponse } from '../routes/responses';
 import type { AuthenticToken } from '../verify/verifier';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
+import type { SessionRef } from './refresh-families';
 import type { RevokeTokenInput, UserSnapshot } from './user-state';
 
 /**
@@ -44,7 +45,7 @@ export function revokeUser(bindings: RevocationBindings, sub: string, actor: str
 
 export function revokeSession(
   bindings: RevocationBindings,
-  input: { sub: string; digest: string; actor: string; reason?: string; clockTolerance: number },
+  input: { sub: string; session: SessionRef; actor: string; reason?: string; clockTolerance: number },
 ): Promise<boolean> {
   return atWriter(() => bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeSession(input));
 }

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditPage } from './audit-log';
 import { KvOutbox } from './kv-outbox';
-import { RefreshFamilies, type AccessTokenRef } from './refresh-families';
+import { RefreshFamilies, type AccessTokenRef, type SessionRef } from './refresh-families';
 import { tokenKvKey, userKvKey } from './storage-keys';
 
 export interface RevokeUserInput { readonly sub: string; readonly actor: string; readonly reason?: string }
@@ -54,6 +54,7 @@ export interface RefreshInput {
 
 /** A successful refresh: what the new access token carries. Claims travel as JSON text. */
 export interface RefreshGrant {
+  readonly familyId: string;
   readonly version: number;
   readonly scope: string | null;
   readonly claimsJson: string | null;
@@ -160,7 +161,9 @@ export class UserState extends DurableObject<Env> {
       digest: input.digest, newDigest: input.newDigest, now, tokenTtl: input.tokenTtl, access: input.access,
       startedAfter: input.startedAfter,
     });
-    if (result.ok) return { version: this.current().version, scope: result.scope, claimsJson: result.claimsJson };
+    if (result.ok) {
+      return { familyId: result.familyId, version: this.current().version, scope: result.scope, claimsJson: result.claimsJson };
+    }
     if (result.revokedFamily !== undefined) {
       this.audit.append({ at: now, action: 'refresh_reuse', sub: input.sub, actor: 'self', reason: 'refresh token replayed' });
       await this.denylistAccessToken(input.sub, result.revokedFamily.lastAccess, input.clockTolerance, 'refresh token replayed');
@@ -168,10 +171,12 @@ export class UserState extends DurableObject<Env> {
     return null;
   }
 
-  /** RFC 7009 for a refresh token: ends its family. False when there was nothing to revoke. */
-  async revokeSession(input: { sub: string; digest: string; actor: string; reason?: string; clockTolerance: number }): Promise<boolean> {
+  /** Ends a session (RFC 7009 for a refresh token, or a logout). False when nothing was live. */
+  async revokeSession(input: {
+    sub: string; session: SessionRef; actor: string; reason?: string; clockTolerance: number;
+  }): Promise<boolean> {
     const now = nowSeconds();
-    const revoked = this.sessions.revokeByToken(input.digest, now);
+    const revoked = this.sessions.revoke(input.session, now);
     if (revoked === undefined) return false;
     this.audit.append({ at: now, action: 'revoke_session', sub: input.sub, actor: input.actor, reason: input.reason });
     await this.denylistAccessToken(input.sub, revoked.lastAccess, input.clockTolerance, input.reason);

@@ -17,7 +17,7 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
   if (sub === undefined) return;
   c.var.log.sub = sub;
   await revokeSession(c.env, {
-    sub, digest: await refreshTokenDigest(token), actor: c.var.actor, reason: 'rfc7009',
+    sub, session: { digest: await refreshTokenDigest(token) }, actor: c.var.actor, reason: 'rfc7009',
     clockTolerance: c.var.config.clockToleranceSeconds,
   });
 }
@@ -67,6 +67,13 @@ oauthRoutes.post('/logout', async (c) => {
     return jsonResponse({ revoked: 'user' });
   }
   await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
+  // A token of our own session (SPEC §6) names it in `sid`: logging out ends the session too.
+  const { sid } = result.token.claims;
+  if (result.token.issuer === c.var.config.ownIssuer && typeof sid === 'string') {
+    await revokeSession(c.env, {
+      sub, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
+    });
+  }
   return jsonResponse({ revoked: 'token' });
 });
 

@@ -34,7 +34,9 @@ async function issueTokens(
   c: Context<AppEnv>,
   service: TokenServiceConfig,
   sub: string,
-  grant: (access: { iss: string; jti: string; exp: number }) => Promise<{ version: number; scope?: string; claims?: Record<string, unknown> } | undefined>,
+  grant: (access: { iss: string; jti: string; exp: number }) => Promise<{
+    familyId: string; version: number; scope?: string; claims?: Record<string, unknown>;
+  } | undefined>,
   refreshToken: string,
 ): Promise<Response> {
   const config: Config = c.var.config;
@@ -44,7 +46,7 @@ async function issueTokens(
   const granted = await grant({ iss, jti, exp: now + service.accessTokenTtlSeconds });
   if (granted === undefined) return errorResponse(400, 'invalid_grant');
   const { token } = await mintAccessToken(service, {
-    issuer: iss, sub, jti, version: granted.version, versionClaim: config.versionClaim,
+    issuer: iss, sub, jti, sessionId: granted.familyId, version: granted.version, versionClaim: config.versionClaim,
     scope: granted.scope, claims: granted.claims,
   }, now);
   Object.assign(c.var.log, { sub, jti });
@@ -83,12 +85,13 @@ tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
   const claims = extraClaims(body, c.var.config.versionClaim);
   const refresh = await newRefreshToken(sub);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
+  const familyId = crypto.randomUUID();
   return issueTokens(c, service, sub, async (access) => {
     const { version } = await atWriter(() => user.startSession({
-      sub, familyId: crypto.randomUUID(), digest: refresh.digest, scope, claims,
+      sub, familyId, digest: refresh.digest, scope, claims,
       tokenTtl: service.refreshTokenTtlSeconds, familyMaxAge: service.refreshFamilyMaxAgeSeconds, access,
     }));
-    return { version, scope, claims };
+    return { familyId, version, scope, claims };
   }, refresh.token);
 });
 
@@ -115,7 +118,7 @@ tokenServiceRoutes.post('/v1/token', async (c) => {
     }));
     if (result === null) return undefined;
     const claims = result.claimsJson === null ? undefined : (JSON.parse(result.claimsJson) as Record<string, unknown>);
-    return { version: result.version, scope: result.scope ?? undefined, claims };
+    return { familyId: result.familyId, version: result.version, scope: result.scope ?? undefined, claims };
   }, refresh.token);
 });
 

@@ -2,7 +2,7 @@ import { importJWK, SignJWT, type JWK } from 'jose';
 import type { SigningKey, TokenServiceConfig } from '../config/token-service';
 
 /** Claims a caller of /v1/sessions may not set: killswitch owns them (plus the version claim). */
-export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'cnf', 'client_id'] as const;
+export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'cnf', 'client_id'] as const;
 
 const privateKeys = new WeakMap<SigningKey, Promise<CryptoKey>>();
 
@@ -19,6 +19,8 @@ export interface AccessTokenInput {
   readonly issuer: string;
   readonly sub: string;
   readonly jti: string;
+  /** The session (refresh family) id, as the `sid` claim: a logout with this token ends it. */
+  readonly sessionId: string;
   readonly version: number;
   readonly versionClaim: string;
   readonly scope?: string;
@@ -32,6 +34,7 @@ export async function mintAccessToken(service: TokenServiceConfig, input: Access
   const token = await new SignJWT({
     ...input.claims,
     [input.versionClaim]: input.version,
+    sid: input.sessionId,
     ...(input.scope === undefined ? {} : { scope: input.scope }),
   })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })

@@ -1,0 +1,187 @@
+/**
+ * The integration examples under examples/, end to end:
+ *  - nginx: examples/nginx/run.sh (Debian's nginx, installed by the script if missing, in front
+ *    of an echo backend, auth_request to killswitch under wrangler dev);
+ *  - rpc-caller: a second worker calling killswitch's `Verifier` entrypoint through a service
+ *    binding. Two `wrangler dev` processes joined by a private dev registry (see below);
+ *  - hono-app: a Hono worker embedding the middleware, under its own wrangler.toml.
+ * Everything starts concurrently in beforeAll, so the file costs about one slow start.
+ *
+ * Why two processes for RPC and not `wrangler dev -c wrangler.toml -c examples/rpc-caller/…`:
+ * with several -c, only the first (primary) worker is served over HTTP, and --env-file /
+ * .dev.vars apply to the primary only (wrangler 4.86). Either the caller is not reachable, or
+ * killswitch runs without the demo configuration. Separate processes meet through the dev
+ * registry (WRANGLER_REGISTRY_PATH), named entrypoints included.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type DevWorker } from './helpers/wrangler-dev';
+
+interface ScriptRun {
+  code: number | null;
+  output: string;
+}
+
+let registry: string;
+let killswitch: DevWorker | undefined;
+let caller: DevWorker | undefined;
+let hono: DevWorker | undefined;
+let nginxRun: Promise<ScriptRun>;
+let nginxPid: number | undefined;
+
+function runNginxExample(): Promise<ScriptRun> {
+  const child = spawn('bash', [join(ROOT, 'examples/nginx/run.sh')], {
+    cwd: ROOT,
+    detached: true, // its own process group, like the wrangler dev it starts
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  nginxPid = child.pid;
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  return new Promise((done) => child.once('close', (code) => {
+    nginxPid = undefined;
+    done({ code, output });
+  }));
+}
+
+const mintDemo = (...args: string[]) =>
+  new Promise<string>((done, fail) => {
+    const child = spawn(process.execPath, ['scripts/token.mjs', ...args], { cwd: ROOT });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`token.mjs exited ${code}`))));
+  });
+
+const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+
+beforeAll(async () => {
+  registry = mkdtempSync(join(tmpdir(), 'killswitch-e2e-registry-'));
+  nginxRun = runNginxExample();
+  const started = await Promise.allSettled([
+    startWranglerDev({ registry, timeoutMs: 75_000 }),
+    startWranglerDev({ configs: ['examples/rpc-caller/wrangler.toml'], envFile: null, registry, timeoutMs: 75_000 }),
+    startWranglerDev({ configs: ['examples/hono-app/wrangler.toml'], envFile: DEMO_ENV, timeoutMs: 75_000 }),
+  ]);
+  [killswitch, caller, hono] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}, 90_000);
+
+afterAll(async () => {
+  if (nginxPid !== undefined) process.kill(-nginxPid, 'SIGTERM'); // run.sh's trap stops what it started
+  await Promise.all([killswitch?.stop(), caller?.stop(), hono?.stop(), nginxRun]);
+  rmSync(registry, { recursive: true, force: true });
+}, 30_000);
+
+describe('examples/nginx: auth_request in front of a backend (run.sh)', () => {
+  let run: ScriptRun;
+  beforeAll(async () => {
+    run = await nginxRun;
+  }, 150_000); // a first run on a fresh machine also installs nginx
+
+  it('run.sh passes every check (exit 0)', () => {
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/^PASS: all checks$/m);
+  });
+
+  it('a valid token → 200, and the verified claims reach the backend as X-Auth-* headers', () => {
+    expect(run.output).toMatch(/^ok {3}valid token → status: 200$/m);
+    const seen = /^backend saw: (\{.*\})$/m.exec(run.output);
+    expect(seen, run.output).not.toBeNull();
+    const headers = JSON.parse(seen![1] as string) as Record<string, string>;
+    expect(headers['x-auth-subject']).toBe('alice'); // the client's forged "mallory" was replaced
+    expect(headers['x-auth-issuer']).toBe(DEMO_ISSUER);
+    expect(headers['x-auth-scope']).toBe('read write');
+    expect(headers['x-auth-token-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number(headers['x-auth-expires'])).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('no token → 401; alice revoked → her token 401 revoked_user', () => {
+    expect(run.output).toMatch(/^ok {3}no token → status: 401$/m);
+    expect(run.output).toMatch(/^ok {3}revoke alice \(admin\) → status: 200$/m);
+    expect(run.output).toMatch(/^ok {3}revoked token → status: 401$/m);
+    expect(run.output).toMatch(/error_description="revoked_user"/);
+    expect(run.output).not.toMatch(/^FAIL/m);
+  });
+});
+
+describe('examples/rpc-caller: env.AUTH.verify(token) over a service binding', () => {
+  const callVerify = async (path: string, token?: string) => {
+    const res = await fetch(`${caller!.url}${path}`, token === undefined ? {} : bearer(token));
+    const text = await res.text();
+    try {
+      return { status: res.status, body: JSON.parse(text) as Record<string, any> };
+    } catch {
+      throw new Error(`${path}: ${res.status} ${text.slice(0, 2000)}\n--- caller:\n${caller!.output().slice(-3000)}\n--- killswitch:\n${killswitch!.output().slice(-3000)}`);
+    }
+  };
+
+  it('a valid token → {active:true, claims}', async () => {
+    const token = await mintDemo('--sub', 'alice', '--scope', 'read');
+    const { status, body } = await callVerify('/verify', token);
+    expect(status).toBe(200);
+    expect(body).toEqual({ active: true, claims: expect.objectContaining({ sub: 'alice', iss: DEMO_ISSUER, aud: 'api', scope: 'read' }) });
+    const hello = await fetch(`${caller!.url}/hello`, bearer(token));
+    expect(await hello.text()).toBe('hello alice\n');
+  });
+
+  it('a bad or missing token → {active:false, reason}', async () => {
+    expect(await callVerify('/verify', 'not.a.jwt')).toEqual({ status: 401, body: { active: false, reason: 'malformed' } });
+    expect(await callVerify('/verify')).toEqual({ status: 401, body: { active: false, reason: 'missing_token' } });
+    const token = await mintDemo('--sub', 'alice');
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const forged = `${h}.${p}.${s.startsWith('A') ? 'B' : 'A'}${s.slice(1)}`;
+    expect((await callVerify('/verify', forged)).body).toEqual({ active: false, reason: 'bad_signature' });
+  });
+
+  it("a revocation through killswitch's admin API is seen over RPC (cached and strict)", async () => {
+    const token = await mintDemo('--sub', 'bob');
+    expect((await callVerify('/verify', token)).body.active).toBe(true);
+    const res = await fetch(`${killswitch!.url}/v1/admin/users/bob/revoke`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'rpc example' }),
+    });
+    expect(res.status).toBe(200);
+    expect((await callVerify('/verify', token)).body).toEqual({ active: false, reason: 'revoked_user' });
+    expect((await callVerify('/verify?strict=1', token)).body).toEqual({ active: false, reason: 'revoked_user' });
+  });
+});
+
+describe('examples/hono-app: killswitch() as Hono middleware', () => {
+  it('public routes need no token', async () => {
+    const res = await fetch(`${hono!.url}/`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ service: 'hono-app', public: true });
+  });
+
+  it('/api/* without a token → 401 missing_token (killswitch\'s own answer)', async () => {
+    const res = await fetch(`${hono!.url}/api/me`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await res.json()).toMatchObject({ active: false, reason: 'missing_token' });
+  });
+
+  it('/api/* with a valid token → the handler sees c.var.auth.claims', async () => {
+    const token = await mintDemo('--sub', 'alice', '--scope', 'read write');
+    const res = await fetch(`${hono!.url}/api/me`, bearer(token));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ sub: 'alice', iss: DEMO_ISSUER, scope: 'read write' });
+    const strict = await fetch(`${hono!.url}/admin/ping`, bearer(token));
+    expect(strict.status).toBe(200);
+    expect(await strict.json()).toEqual({ ok: true, sub: 'alice' });
+  });
+
+  it('/api/* with a tampered token → 401 bad_signature with the WWW-Authenticate challenge', async () => {
+    const token = await mintDemo('--sub', 'alice');
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const res = await fetch(`${hono!.url}/api/me`, bearer(`${h}.${p}.${s.startsWith('A') ? 'B' : 'A'}${s.slice(1)}`));
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="bad_signature"');
+  });
+});
