@@ -116,6 +116,26 @@ async function readWriters(token: AuthenticToken, bindings: RevocationBindings):
   };
 }
 
+/**
+ * How long the verify path waits for revocation state before it answers `unavailable`: an
+ * auth check that hangs is worse than one that fails (and FAIL_MODE decides what fails means).
+ */
+export const REVOCATION_READ_TIMEOUT_MS = { cached: 2_000, strict: 5_000 } as const;
+
+class RevocationTimeout extends Error {
+  constructor(mode: RevocationMode) {
+    super(`no answer within ${REVOCATION_READ_TIMEOUT_MS[mode]} ms`);
+  }
+}
+
+function withTimeout<T>(read: Promise<T>, mode: RevocationMode): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RevocationTimeout(mode)), REVOCATION_READ_TIMEOUT_MS[mode]);
+  });
+  return Promise.race([read, timeout]).finally(() => timer !== undefined && clearTimeout(timer));
+}
+
 /** The revocation step of the verify path; `unavailable` when state cannot be read. */
 export async function checkRevocation(
   token: AuthenticToken,
@@ -125,7 +145,8 @@ export async function checkRevocation(
 ): Promise<RevocationReason | undefined> {
   let state: RevocationSnapshot;
   try {
-    state = mode === 'strict' ? await readWriters(token, bindings) : await readReplica(token, config, bindings.REVOCATIONS);
+    const read = mode === 'strict' ? readWriters(token, bindings) : readReplica(token, config, bindings.REVOCATIONS);
+    state = await withTimeout(read, mode);
   } catch (error) {
     logEvent('revocation_state_unreadable', { mode, error: error instanceof Error ? error.message : 'unknown' });
     return 'unavailable';
