@@ -70,7 +70,9 @@ beforeAll(async () => {
   [killswitch, caller, hono] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-}, 90_000);
+  // The caller's binding connects once killswitch has registered in the dev registry.
+  await caller!.waitFor(/killswitch#Verifier\)\s+Worker\s+local \[connected\]/, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   if (nginxPid !== undefined) process.kill(-nginxPid, 'SIGTERM'); // run.sh's trap stops what it started

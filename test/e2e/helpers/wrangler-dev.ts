@@ -18,6 +18,8 @@ export interface DevWorker {
   readonly url: string;
   /** Everything wrangler printed so far. */
   output(): string;
+  /** Resolves once wrangler has printed something matching `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +83,13 @@ export function startWranglerDev(options: DevOptions = {}): Promise<DevWorker> {
     }
     rmSync(work, { recursive: true, force: true });
   };
+  const waitFor = async (pattern: RegExp, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(output)) {
+      if (Date.now() > deadline) throw new Error(`wrangler dev: no ${pattern} after ${timeoutMs / 1000} s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   return new Promise((ready, fail) => {
     const timeoutMs = options.timeoutMs ?? 45_000;
     const timer = setTimeout(() => {
@@ -92,7 +101,7 @@ export function startWranglerDev(options: DevOptions = {}): Promise<DevWorker> {
       const match = /Ready on (http:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
-        ready({ url: (match[1] as string).replace(/\/$/, ''), output: () => output, stop });
+        ready({ url: (match[1] as string).replace(/\/$/, ''), output: () => output, waitFor, stop });
       }
     };
     child.stdout?.on('data', onData);

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The killswitch operator CLI. `npx killswitch --help`; docs in README.md ("Operating").
+import { main } from '../cli/main.mjs';
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,146 @@
+/**
+ * The HTTP client of the CLI: one request to the worker, its answer classified into the
+ * CLI's exit codes. The admin key is sent only in the Authorization header, and never
+ * appears in a message, a --verbose line or an error (see redact() in main.mjs too).
+ */
+import { CliError, EXIT, usageError } from './errors.mjs';
+
+/** The worker's base URL, from --url or KILLSWITCH_URL. */
+export function baseUrl(raw) {
+  if (raw === undefined || raw.trim() === '') {
+    throw usageError('no worker URL: set KILLSWITCH_URL or pass --url (e.g. --url http://127.0.0.1:8787)');
+  }
+  let url;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw usageError(`not a URL: ${JSON.stringify(raw)} (expected e.g. https://killswitch.example.com)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`the worker URL must be http(s): ${url.origin}`);
+  if (url.username !== '' || url.password !== '') throw usageError('the worker URL must not carry credentials; use KILLSWITCH_ADMIN_KEY');
+  url.search = '';
+  url.hash = '';
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+const NETWORK_CODES = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
+};
+
+function networkReason(error) {
+  const cause = error?.cause;
+  const code = cause?.code ?? cause?.errors?.[0]?.code ?? error?.code;
+  if (code !== undefined) return `${NETWORK_CODES[code] ?? 'network error'} (${code})`;
+  return cause?.message ?? error?.message ?? 'network error';
+}
+
+export class Client {
+  /**
+   * @param {{ url: URL, adminKey?: string, adminKeySource?: string, timeoutMs: number, verbose: (line: string) => void }} options
+   */
+  constructor({ url, adminKey, adminKeySource, timeoutMs, verbose }) {
+    this.url = url;
+    this.adminKey = adminKey;
+    this.adminKeySource = adminKeySource;
+    this.timeoutMs = timeoutMs;
+    this.verbose = verbose;
+  }
+
+  /** The admin key, or a usage error naming where to put it (the key itself is never shown). */
+  requireAdminKey() {
+    if (this.adminKey === undefined || this.adminKey === '') {
+      throw usageError('no admin key: set KILLSWITCH_ADMIN_KEY (or pass --admin-key)');
+    }
+    return this.adminKey;
+  }
+
+  /**
+   * One request. `auth`: 'admin' (the admin key), a token string (the token as Bearer), or none.
+   * Returns { status, body, headers }: body parsed as JSON when it is JSON, else text or null.
+   * @param {string} method @param {string} path @param {{ auth?: 'admin' | { bearer: string }, json?: unknown, form?: Record<string, string>, query?: Record<string, string | undefined> }} [options]
+   */
+  async request(method, path, options = {}) {
+    const target = new URL(path.replace(/^\//, ''), this.url);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) target.searchParams.set(name, value);
+    }
+    const headers = { Accept: 'application/json', 'User-Agent': 'killswitch-cli' };
+    let authNote = '';
+    if (options.auth === 'admin') {
+      headers.Authorization = `Bearer ${this.requireAdminKey()}`;
+      authNote = ` (admin key from ${this.adminKeySource ?? 'configuration'})`;
+    } else if (options.auth?.bearer !== undefined) {
+      headers.Authorization = `Bearer ${options.auth.bearer}`;
+      authNote = ' (token as Bearer)';
+    }
+    let body;
+    if (options.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    } else if (options.form !== undefined) {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(options.form).toString();
+    }
+    this.verbose(`→ ${method} ${target.href}${authNote}`);
+    const started = Date.now();
+    let response;
+    try {
+      response = await fetch(target, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (error) {
+      const reason = error?.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : networkReason(error);
+      throw new CliError(`cannot reach the worker at ${this.url.origin}: ${reason}`, EXIT.UNREACHABLE, { error: 'unreachable' });
+    }
+    const text = await response.text().catch(() => '');
+    this.verbose(`← ${response.status} ${response.statusText} (${Date.now() - started} ms, ${text.length} bytes)`);
+    let parsed = text === '' ? null : text;
+    if ((response.headers.get('content-type') ?? '').includes('json') && text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  }
+
+  /** A request whose only acceptable answer is 2xx; anything else becomes a CliError. */
+  async expectOk(method, path, options = {}) {
+    const answer = await this.request(method, path, options);
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    throw failure(answer, options.auth === 'admin');
+  }
+}
+
+/** The CliError for a non-2xx answer: what went wrong, in the worker's own words. */
+export function failure({ status, body }, admin) {
+  const error = typeof body?.error === 'string' ? body.error : undefined;
+  const description = typeof body?.error_description === 'string' ? body.error_description : undefined;
+  const label = [status, error].filter(Boolean).join(' ');
+  const details = { status, ...(error && { error }), ...(description && { error_description: description }) };
+  if (status === 401 && admin) {
+    return new CliError(`the worker refused the admin key (${label}): check KILLSWITCH_ADMIN_KEY or --admin-key`, EXIT.UNAUTHORIZED, details);
+  }
+  if (status >= 300 && status < 400) {
+    return new CliError(`the worker answered with a redirect (${status}): check the URL (https?)`, EXIT.SERVER, details);
+  }
+  if (status >= 400 && status < 500) {
+    const why = description ?? (status === 404 ? 'no such route: is the URL a killswitch worker?' : status === 413 ? 'request body too large' : 'request refused');
+    return new CliError(`the worker refused the request (${label}): ${why}`, EXIT.REJECTED, details);
+  }
+  if (error === 'server_misconfigured') {
+    return new CliError(`the worker is misconfigured (${label}): its log names the setting (wrangler tail)`, EXIT.SERVER, details);
+  }
+  return new CliError(`the worker failed (${label || status})${description ? `: ${description}` : ''}`, EXIT.SERVER, details);
+}

@@ -1,0 +1,52 @@
+/** Human output: times, durations, reason codes. */
+
+const REASONS = {
+  missing_token: 'no token was sent',
+  malformed: 'not a well-formed compact JWS',
+  unsupported_alg: 'its algorithm is not allowed for its issuer',
+  unknown_key: 'no configured key matches its kid',
+  bad_signature: 'the signature does not verify',
+  expired: 'it has expired',
+  not_yet_valid: 'it is not valid yet (nbf)',
+  issued_in_future: 'it was issued in the future (iat)',
+  wrong_issuer: 'its issuer is not trusted',
+  wrong_audience: 'its audience is not accepted',
+  missing_claim: 'a required claim is missing',
+  lifetime_too_long: 'its lifetime is longer than allowed',
+  revoked_token: 'this token was revoked',
+  revoked_user: "the user's tokens were revoked",
+  revoked_all: 'every token issued before a revoke-all was revoked',
+  unavailable: 'revocation state could not be read (503)',
+};
+
+export const describeReason = (reason) => (REASONS[reason] ? `${reason} (${REASONS[reason]})` : String(reason));
+
+export function duration(seconds) {
+  const s = Math.abs(Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** A NumericDate as ISO-8601 UTC with a relative hint: 2026-11-28T16:55:00Z (in 4m 59s). */
+export function when(numericDate, now = Date.now() / 1000) {
+  if (typeof numericDate !== 'number' || !Number.isFinite(numericDate) || numericDate <= 0) return 'never';
+  const iso = new Date(numericDate * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const delta = numericDate - now;
+  return `${iso} (${Math.abs(delta) < 1 ? 'now' : delta > 0 ? `in ${duration(delta)}` : `${duration(delta)} ago`})`;
+}
+
+/** Aligned "  label  value" lines. */
+export function fields(rows) {
+  const present = rows.filter(([, value]) => value !== undefined && value !== null && value !== '');
+  const width = Math.max(0, ...present.map(([label]) => label.length));
+  return present.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** A plain text table; cells are strings. */
+export function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i] ?? '').length)));
+  const line = (cells) => cells.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
