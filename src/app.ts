@@ -2,33 +2,41 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError, getConfig } from './config/config';
 import { logRequest } from './log/logger';
+import { observe } from './metrics/metrics';
+import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
 import { oauthRoutes } from './routes/oauth';
-import { errorResponse, jsonResponse } from './routes/responses';
+import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './routes/responses';
 import { tokenServiceRoutes } from './routes/token-service';
 import { verifyRoute } from './routes/verify';
 
 export const app = new Hono<AppEnv>();
 
-/** One log line per request (SPEC §5): safe fields only, accepted verifications optional. */
+/**
+ * One log line per request (SPEC §5): safe fields only, accepted verifications optional. The
+ * same fields make the request's metrics (src/metrics), which count accepted ones too.
+ */
 app.use('*', async (c, next) => {
   const started = Date.now();
   c.set('log', {});
   await next();
   const log = c.get('log');
+  const route = c.req.routePath;
+  const status = c.res.status;
+  const durationMs = Date.now() - started;
+  observe(c.env, { route, status, reason: log.reason ?? errorCodeOf(c.res), accepted: log.accepted === true, durationMs });
   const logAccepted = c.get('config')?.logAccepted ?? true;
   if (log.accepted === true && !logAccepted) return;
-  logRequest({
-    route: c.req.routePath,
-    method: c.req.method,
-    status: c.res.status,
-    ...log,
-    durationMs: Date.now() - started,
-  });
+  logRequest({ route, method: c.req.method, status, ...log, durationMs });
 });
 
 app.get('/healthz', (c) => jsonResponse({ ok: true }));
+
+/** The OpenAPI 3.1 document, built from the request schemas once per isolate, on first ask. */
+app.get('/openapi.json', () => new Response(openApiJson(), {
+  headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
+}));
 
 /** Configuration is parsed once per isolate; a mistake is a 500, never an accepted token. */
 app.use('*', async (c, next) => {
@@ -45,7 +53,7 @@ app.route('/', tokenServiceRoutes);
 app.notFound(() => errorResponse(404, 'not_found'));
 
 app.onError((error, c) => {
-  if (error instanceof HTTPException) return error.getResponse();
+  if (error instanceof HTTPException) return withErrorCodeOf(error.res, error.getResponse());
   if (error instanceof ConfigError) {
     c.get('log').error = error.message;
     return errorResponse(500, 'server_misconfigured');

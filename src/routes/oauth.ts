@@ -5,8 +5,9 @@ import { authenticate, verifyToken } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
-import { badRequest, readForm, readJsonObject } from './body';
+import { readForm, readJsonObject } from './body';
 import { errorResponse, jsonResponse, NO_STORE, refusalResponse } from './responses';
+import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './schemas';
 
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
 export const oauthRoutes = new Hono<AppEnv>();
@@ -28,9 +29,7 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
  * any token, invalid or unknown ones included (§2.2), so the endpoint tells nothing.
  */
 oauthRoutes.post('/revoke', adminAuth, async (c) => {
-  const form = await readForm(c);
-  const token = form.get('token');
-  if (token === null || token === '') throw badRequest('"token" is required');
+  const { token } = validate(RevokeForm, formObject(await readForm(c)));
   if (looksLikeRefreshToken(token)) {
     await revokeRefreshToken(c, token);
     return new Response(null, { status: 200, headers: NO_STORE });
@@ -55,10 +54,7 @@ oauthRoutes.post('/logout', async (c) => {
     c.var.log.reason = result.reason;
     return refusalResponse(result.reason);
   }
-  const body = await readJsonObject(c);
-  if (body.everywhere !== undefined && typeof body.everywhere !== 'boolean') {
-    throw badRequest('"everywhere" must be a boolean');
-  }
+  const body = validate(LogoutBody, await readJsonObject(c));
   const { sub, jti } = result.token.claims;
   Object.assign(c.var.log, { sub, jti });
   const actor = 'self';
@@ -79,9 +75,7 @@ oauthRoutes.post('/logout', async (c) => {
 
 /** RFC 7662, always authoritative: strict mode, the single writers, never KV. */
 oauthRoutes.post('/introspect', adminAuth, async (c) => {
-  const form = await readForm(c);
-  const token = form.get('token');
-  if (token === null || token === '') throw badRequest('"token" is required');
+  const { token } = validate(IntrospectForm, formObject(await readForm(c)));
   const result = await verifyToken(token, c.var.config, c.env, { strict: true });
   if (!result.active) {
     if (result.reason === 'unavailable') return errorResponse(503, 'temporarily_unavailable');

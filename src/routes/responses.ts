@@ -3,11 +3,31 @@ import type { Reason } from '../verify/reasons';
 /** Every response of killswitch is about credentials: no cache may keep one. */
 export const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
+/** The `error` code of each JSON error answer, for metrics: reading it back costs no body parse. */
+const errorCodes = new WeakMap<Response, string>();
+
+/** The `error` code a response was built with (see jsonResponse), if any. */
+export function errorCodeOf(response: Response | undefined): string | undefined {
+  return response === undefined ? undefined : errorCodes.get(response);
+}
+
+/** Hono rebuilds an HTTPException's response: carry the code over. */
+export function withErrorCodeOf(from: Response | undefined, to: Response): Response {
+  const code = errorCodeOf(from);
+  if (code !== undefined) errorCodes.set(to, code);
+  return to;
+}
+
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+  const response = new Response(JSON.stringify(body), {
     status,
     headers: { 'Content-Type': 'application/json; charset=utf-8', ...NO_STORE, ...headers },
   });
+  if (status >= 400) {
+    const code = (body as { error?: unknown } | null)?.error;
+    if (typeof code === 'string') errorCodes.set(response, code);
+  }
+  return response;
 }
 
 /** An error in OAuth's shape (RFC 6749 §5.2): a code and, optionally, what to fix. */

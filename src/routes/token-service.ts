@@ -10,8 +10,8 @@ import { nowSeconds } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { badRequest, readForm, readJsonObject } from './body';
-import { MAX_REASON_CHARS, requiredId } from './fields';
 import { errorResponse, jsonResponse } from './responses';
+import { describeIssue, formObject, RefreshForm, SessionBody, validate } from './schemas';
 
 /** SPEC §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
 export const tokenServiceRoutes = new Hono<AppEnv>();
@@ -59,30 +59,21 @@ async function issueTokens(
   }, 200, TOKEN_HEADERS);
 }
 
-function optionalScope(body: Record<string, unknown>): string | undefined {
-  const scope = body.scope;
-  if (scope === undefined) return undefined;
-  if (typeof scope !== 'string' || scope.length > MAX_REASON_CHARS * 4) throw badRequest('"scope" must be a string');
-  return scope;
-}
-
-function extraClaims(body: Record<string, unknown>, versionClaim: string): Record<string, unknown> | undefined {
-  const claims = body.claims;
+/** What SessionBody cannot know: the configured version claim, and the token size limit. */
+function extraClaims(claims: Record<string, unknown> | undefined, versionClaim: string): Record<string, unknown> | undefined {
   if (claims === undefined) return undefined;
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw badRequest('"claims" must be a JSON object');
   const reserved = [...RESERVED_CLAIMS, versionClaim].filter((name) => name in claims);
   if (reserved.length > 0) throw badRequest(`"claims" may not set ${reserved.join(', ')}`);
   if (JSON.stringify(claims).length > MAX_TOKEN_BYTES / 2) throw badRequest('"claims" is too large for a token');
-  return claims as Record<string, unknown>;
+  return claims;
 }
 
 /** The app's login backend, after it authenticated the user: a new session. */
 tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
   const service = serviceOf(c);
-  const body = await readJsonObject(c);
-  const sub = requiredId(body, 'sub');
-  const scope = optionalScope(body);
-  const claims = extraClaims(body, c.var.config.versionClaim);
+  const body = validate(SessionBody, await readJsonObject(c));
+  const { sub, scope } = body;
+  const claims = extraClaims(body.claims, c.var.config.versionClaim);
   const refresh = await newRefreshToken(sub);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const familyId = crypto.randomUUID();
@@ -98,12 +89,14 @@ tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
 /** RFC 6749 §6, public client: the refresh token is the credential. Rotates it every time. */
 tokenServiceRoutes.post('/v1/token', async (c) => {
   const service = serviceOf(c);
-  const form = await readForm(c);
-  const grantType = form.get('grant_type');
-  if (grantType === null) return errorResponse(400, 'invalid_request', '"grant_type" is required');
-  if (grantType !== 'refresh_token') return errorResponse(400, 'unsupported_grant_type');
-  const presented = form.get('refresh_token');
-  if (presented === null || presented === '') return errorResponse(400, 'invalid_request', '"refresh_token" is required');
+  const form = formObject(await readForm(c));
+  const parsed = RefreshForm.safeParse(form);
+  if (!parsed.success) {
+    // RFC 6749 §5.2: a grant_type that is there but not ours is unsupported_grant_type.
+    if (form.grant_type !== undefined && form.grant_type !== 'refresh_token') return errorResponse(400, 'unsupported_grant_type');
+    return errorResponse(400, 'invalid_request', describeIssue(parsed.error.issues[0]));
+  }
+  const presented = parsed.data.refresh_token;
   const sub = refreshTokenSubject(presented);
   if (sub === undefined) return errorResponse(400, 'invalid_grant');
   const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(sub)]);

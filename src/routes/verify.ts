@@ -33,6 +33,8 @@ export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   }
   const { claims } = result.token;
   Object.assign(c.var.log, { sub: claims.sub, jti: claims.jti, accepted: true });
-  // `active` last as well, so a claim named "active" cannot override it.
-  return jsonResponse(Object.assign({ active: true }, claims, { active: true }), 200, authHeaders(result.token));
+  // A claim named "active" cannot override ours. Rest/spread copy own properties, so a claim
+  // named "__proto__" is echoed as data (Object.assign would set the prototype instead).
+  const { active: _ignored, ...rest } = claims;
+  return jsonResponse({ active: true, ...rest }, 200, authHeaders(result.token));
 }

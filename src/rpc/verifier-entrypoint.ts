@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { ConfigError, getConfig } from '../config/config';
+import { ConfigError, getConfig, type Config } from '../config/config';
 import { logRequest } from '../log/logger';
+import { observe } from '../metrics/metrics';
 import type { Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import { verifyToken } from '../verify/verifier';
@@ -18,10 +19,14 @@ export type RpcVerifyResult =
 export class Verifier extends WorkerEntrypoint<Env> {
   async verify(token: unknown, options?: { strict?: boolean }): Promise<RpcVerifyResult> {
     const started = Date.now();
-    // `status` is what the HTTP route would have answered, so logs read the same.
-    const log = (status: number, fields: Record<string, string | undefined>) =>
-      logRequest({ route: 'rpc:verify', status, ...fields, durationMs: Date.now() - started });
-    let config;
+    // `status` is what the HTTP route would have answered, so logs and metrics read the same.
+    // Metrics count every call; an accepted one is logged only while LOG_ACCEPTED is on.
+    const log = (status: number, fields: Record<string, string | undefined>) => {
+      const durationMs = Date.now() - started;
+      observe(this.env, { route: 'rpc:verify', status, reason: fields.reason, accepted: status === 200, durationMs });
+      if (status !== 200 || config?.logAccepted !== false) logRequest({ route: 'rpc:verify', status, ...fields, durationMs });
+    };
+    let config: Config | undefined;
     try {
       config = getConfig(this.env);
     } catch (error) {
@@ -38,7 +43,7 @@ export class Verifier extends WorkerEntrypoint<Env> {
       return { active: false, reason: result.reason };
     }
     const { claims } = result.token;
-    if (config.logAccepted) log(200, { sub: claims.sub, jti: claims.jti });
+    log(200, { sub: claims.sub, jti: claims.jti });
     return { active: true, claims };
   }
 }

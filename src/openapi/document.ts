@@ -1,0 +1,431 @@
+/**
+ * The OpenAPI 3.1 document of every route of SPEC, served at GET /openapi.json. Request
+ * bodies, forms and query parameters are the very zod schemas the routes validate with
+ * (src/routes/schemas.ts), turned into JSON Schema by `z.toJSONSchema`: the document cannot
+ * drift from the validation. Response schemas are declared here, and test/openapi.test.ts
+ * checks real answers of every route against them.
+ *
+ * Built lazily, once per isolate, on the first GET /openapi.json: nothing here runs on the
+ * verify path (response schemas are constructed inside buildDocument, not at module load).
+ */
+import * as z from 'zod/mini';
+import { version } from '../../package.json';
+import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { MAX_BODY_BYTES } from '../routes/body';
+import {
+  AuditQuery, IntrospectForm, LogoutBody, RefreshForm, RevokeAllBody, RevokeForm, SessionBody, SubParam,
+  TokenRevokeBody, UserRevokeBody,
+} from '../routes/schemas';
+import { REASONS } from '../verify/reasons';
+
+type Json = Record<string, unknown>;
+
+/** A zod schema as a JSON Schema (2020-12, the dialect of OpenAPI 3.1), without `$schema`. */
+function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io }) as Json;
+  return rest;
+}
+
+const ref = (kind: 'schemas' | 'responses' | 'headers' | 'parameters', name: string) => ({ $ref: `#/components/${kind}/${name}` });
+
+/** The document, as a JSON string: built on the first call, then the same string. */
+let cached: string | undefined;
+export function openApiJson(): string {
+  cached ??= JSON.stringify(buildDocument());
+  return cached;
+}
+
+export function buildDocument(): Json {
+  const str = z.string();
+  const int = z.int();
+  const numericDate = z.int().check(z.minimum(0), z.describe('NumericDate: integer seconds since the epoch.'));
+  const refusalReasons = REASONS.filter((reason) => reason !== 'unavailable');
+  const errorBody = <const C extends readonly [string, ...string[]]>(codes: C, description: 'required' | 'optional' | 'none') =>
+    z.object({
+      error: codes.length === 1 ? z.literal(codes[0]) : z.enum(codes),
+      ...(description === 'required' ? { error_description: str } : {}),
+      ...(description === 'optional' ? { error_description: z.optional(str) } : {}),
+    });
+  const userSnapshot = {
+    sub: str,
+    version: int.check(z.minimum(0), z.describe('Put it in the version claim of tokens you mint.')),
+    revokedBefore: numericDate.check(z.describe('Tokens of this user issued before this instant are refused; 0: never revoked.')),
+  };
+  const introspectionActive = z.object({
+    active: z.literal(true),
+    sub: str,
+    iss: str,
+    aud: z.union([str, z.array(str)]),
+    exp: numericDate,
+    iat: z.optional(numericDate),
+    jti: str.check(z.describe('The token\'s `jti`, or a digest of its signing input when it has none.')),
+    scope: z.optional(str),
+    client_id: z.optional(str),
+    token_type: z.literal('Bearer'),
+  });
+  const latencyShape = {
+    count: int.check(z.minimum(0)),
+    p50: z.nullable(z.number()).check(z.describe('Upper bound of the bucket holding the median (at most max); null before any request.')),
+    p99: z.nullable(z.number()),
+    max: z.number(),
+  };
+
+  /** Response bodies (io: output: what killswitch sends, no extra members unless loose). */
+  const responseSchemas: Record<string, z.ZodMiniType> = {
+    Health: z.object({ ok: z.literal(true) }),
+    VerifyActive: z.looseObject({
+      active: z.literal(true),
+      iss: str,
+      sub: str,
+      exp: numericDate,
+      aud: z.optional(z.union([str, z.array(str)])),
+      iat: z.optional(numericDate),
+      nbf: z.optional(numericDate),
+      jti: z.optional(str),
+      scope: z.optional(str),
+      client_id: z.optional(str),
+    }).check(z.describe('`active` and every claim of the token.')),
+    Refusal: z.object({
+      active: z.literal(false),
+      error: z.literal('invalid_token'),
+      reason: z.enum(refusalReasons as [string, ...string[]]),
+    }),
+    Unavailable: z.object({
+      active: z.literal(false),
+      error: z.literal('temporarily_unavailable'),
+      reason: z.literal('unavailable'),
+    }),
+    InvalidRequest: errorBody(['invalid_request'], 'required'),
+    PayloadTooLarge: errorBody(['payload_too_large'], 'required'),
+    AdminUnauthorized: errorBody(['unauthorized'], 'none'),
+    ServerError: errorBody(['server_misconfigured', 'internal_error'], 'none'),
+    TemporarilyUnavailable: errorBody(['temporarily_unavailable'], 'none'),
+    NotFound: errorBody(['not_found'], 'none'),
+    SessionError: errorBody(['invalid_request', 'not_configured'], 'required'),
+    NotConfigured: errorBody(['not_configured'], 'required'),
+    TokenError: errorBody(['invalid_request', 'unsupported_grant_type', 'invalid_grant', 'not_configured'], 'optional'),
+    LogoutResult: z.object({ revoked: z.enum(['token', 'user']) }),
+    UserSnapshot: z.object(userSnapshot),
+    UserState: z.object({
+      ...userSnapshot,
+      revokedTokens: z.array(z.object({
+        jti: str,
+        iss: z.nullable(str).check(z.describe('null: revoked for every issuer.')),
+        exp: numericDate,
+        revokedAt: numericDate,
+        reason: z.nullable(str),
+      })),
+    }),
+    TokenRevoked: z.object({ revoked: z.literal(true), sub: str, jti: str, iss: z.nullable(str), exp: numericDate }),
+    RevokeAllResult: z.object({ revokedBefore: numericDate }),
+    AuditPage: z.object({
+      events: z.array(z.object({
+        at: numericDate,
+        action: z.enum(['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse']),
+        sub: z.nullable(str),
+        jti: z.optional(str),
+        actor: str.check(z.describe('`admin:<12 hex>` (a fingerprint of the admin key used) or `self` (the token holder).')),
+        reason: z.optional(str),
+      })),
+      cursor: z.optional(str.check(z.describe('Pass as ?cursor= for the next (older) page; absent on the last.'))),
+    }),
+    Introspection: z.union([introspectionActive, z.object({ active: z.literal(false) })]),
+    TokenResponse: z.object({
+      access_token: str,
+      token_type: z.literal('Bearer'),
+      expires_in: int.check(z.minimum(1)),
+      refresh_token: str.check(z.describe('Opaque; rotated on every use. Presenting a used one revokes the session.')),
+      scope: z.optional(str),
+    }),
+    Jwks: z.object({
+      keys: z.array(z.looseObject({ kty: str, kid: str, alg: str, use: z.optional(str) })),
+    }),
+    AuthorizationServerMetadata: z.looseObject({
+      issuer: str,
+      jwks_uri: str,
+      token_endpoint: str,
+      revocation_endpoint: str,
+      introspection_endpoint: str,
+      grant_types_supported: z.array(str),
+    }),
+    Stats: z.object({
+      since: numericDate.check(z.describe('When this isolate started counting.')),
+      requests: z.record(str, z.record(str, int)).check(z.describe('route → "outcome:reason" → count, in this isolate.')),
+      latencyMs: z.object({
+        ...latencyShape,
+        buckets: z.record(str, int).check(z.describe('Upper bound in ms ("+Inf": the rest) → count.')),
+        routes: z.record(str, z.object(latencyShape)),
+      }),
+    }),
+    OpenApiDocument: z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) }),
+  };
+
+  const requestSchemas: Record<string, z.ZodMiniType> = {
+    UserRevokeBody, TokenRevokeBody, RevokeAllBody, LogoutBody, SessionBody, RevokeForm, IntrospectForm, RefreshForm,
+  };
+
+  const schemas: Record<string, Json> = {};
+  for (const [name, schema] of Object.entries(requestSchemas)) schemas[name] = jsonSchema(schema, 'input');
+  for (const [name, schema] of Object.entries(responseSchemas)) schemas[name] = jsonSchema(schema, 'output');
+
+  const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
+  const headers = {
+    CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
+    WWWAuthenticate: header('RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.', true, {
+      type: 'string', pattern: '^Bearer( error="invalid_token", error_description="[a-z_]+")?$',
+    }),
+    AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
+    RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
+    XAuthSubject: header('The `sub` claim (percent-encoded unless printable ASCII).', true),
+    XAuthIssuer: header('The `iss` claim (percent-encoded unless printable ASCII).', true),
+    XAuthTokenId: header('The `jti` claim, when the token has one.', false),
+    XAuthScope: header('The `scope` claim, when the token has one.', false),
+    XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
+  };
+
+  const json = (schemaName: string, description: string, extraHeaders: Record<string, Json> = {}) => ({
+    description,
+    headers: { 'Cache-Control': ref('headers', 'CacheControl'), ...extraHeaders },
+    content: { 'application/json': { schema: ref('schemas', schemaName) } },
+  });
+  const responses = {
+    Refusal: json('Refusal', 'The token is missing or refused; `reason` says why (SPEC §3).', {
+      'WWW-Authenticate': ref('headers', 'WWWAuthenticate'),
+    }),
+    Unavailable: json('Unavailable', 'Revocation state could not be read (FAIL_MODE=closed), or keys never fetched.', {
+      'Retry-After': ref('headers', 'RetryAfter'),
+    }),
+    InvalidRequest: json('InvalidRequest', 'The request is malformed; `error_description` names the field.'),
+    PayloadTooLarge: json('PayloadTooLarge', `The body is over ${MAX_BODY_BYTES} bytes.`),
+    AdminUnauthorized: json('AdminUnauthorized', 'No admin key, or not one of ADMIN_API_KEYS: always this same answer.', {
+      'WWW-Authenticate': ref('headers', 'AdminChallenge'),
+    }),
+    ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
+    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was changed.'),
+    NotFound: json('NotFound', 'No such route (any path not in this document).'),
+    NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
+  };
+
+  const useResponse = (name: keyof typeof responses) => ref('responses', name);
+  const ADMIN = [{ adminBearer: [] }];
+  const BEARER = [{ bearerJwt: [] }];
+  const PUBLIC: never[] = [];
+  const jsonBody = (name: string, required: boolean, description?: string) => ({
+    required,
+    ...(description === undefined ? {} : { description }),
+    content: { 'application/json': { schema: ref('schemas', name) } },
+  });
+  const formBody = (name: string) => ({
+    required: true,
+    content: { 'application/x-www-form-urlencoded': { schema: ref('schemas', name) } },
+  });
+  const adminErrors = (withBody: boolean) => ({
+    ...(withBody ? { 400: useResponse('InvalidRequest'), 413: useResponse('PayloadTooLarge') } : { 400: useResponse('InvalidRequest') }),
+    401: useResponse('AdminUnauthorized'),
+    500: useResponse('ServerError'),
+    503: useResponse('TemporarilyUnavailable'),
+  });
+  const subPath = { name: 'sub', in: 'path', required: true, schema: jsonSchema(SubParam, 'input') };
+
+  const auditQuery = jsonSchema(AuditQuery, 'output') as { properties: Record<string, Json> };
+  const auditParameters = Object.entries(auditQuery.properties).map(([name, schema]) => {
+    const { description, ...rest } = schema;
+    return { name, in: 'query', required: false, ...(description === undefined ? {} : { description }), schema: rest };
+  });
+
+  const verifyOperation = (method: string, below: boolean) => ({
+    operationId: `verify${below ? 'Below' : ''}${method[0]!.toUpperCase()}${method.slice(1)}`,
+    tags: ['verify'],
+    summary: 'Forward-auth: is this token genuine, unexpired and not revoked, right now?',
+    description: 'Any method, on /v1/verify and any path below it (Envoy ext_authz appends the original path). '
+      + 'The token comes only from `Authorization: Bearer`. No request body is read.',
+    security: BEARER,
+    parameters: [
+      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV.', schema: { type: 'string', enum: ['1'] } },
+      ...(below ? [{ name: 'path', in: 'path', required: true, description: 'The original request path; may contain `/`.', schema: { type: 'string' } }] : []),
+    ],
+    responses: {
+      200: json('VerifyActive', 'The token is valid: its claims, and X-Auth-* headers for the upstream.', {
+        'X-Auth-Subject': ref('headers', 'XAuthSubject'),
+        'X-Auth-Issuer': ref('headers', 'XAuthIssuer'),
+        'X-Auth-Token-Id': ref('headers', 'XAuthTokenId'),
+        'X-Auth-Scope': ref('headers', 'XAuthScope'),
+        'X-Auth-Expires': ref('headers', 'XAuthExpires'),
+      }),
+      401: useResponse('Refusal'),
+      500: useResponse('ServerError'),
+      503: useResponse('Unavailable'),
+    },
+  });
+  const VERIFY_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
+  const verifyPath = (below: boolean) => Object.fromEntries(VERIFY_METHODS.map((m) => [m, verifyOperation(m, below)]));
+
+  const paths = {
+    '/healthz': {
+      get: { operationId: 'health', tags: ['meta'], summary: 'Liveness', security: PUBLIC, responses: { 200: json('Health', 'Up.') } },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi', tags: ['meta'], summary: 'This document', security: PUBLIC,
+        responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: ref('schemas', 'OpenApiDocument') } } } },
+      },
+    },
+    '/v1/verify': verifyPath(false),
+    '/v1/verify/{path}': verifyPath(true),
+    '/v1/revoke': {
+      post: {
+        operationId: 'revoke', tags: ['revocation'], summary: 'RFC 7009 token revocation', security: ADMIN,
+        description: 'Revokes an access token whose signature verifies (by `jti`, or a digest of its signing input), or a refresh token (its session). '
+          + 'Answers 200 for any token, invalid or unknown ones included (RFC 7009 §2.2).',
+        requestBody: formBody('RevokeForm'),
+        responses: {
+          200: { description: 'Revoked, or nothing to revoke. Empty body.', headers: { 'Cache-Control': ref('headers', 'CacheControl') } },
+          ...adminErrors(true),
+        },
+      },
+    },
+    '/v1/logout': {
+      post: {
+        operationId: 'logout', tags: ['revocation'], summary: 'The bearer revokes its own token, or every token of its user', security: BEARER,
+        requestBody: jsonBody('LogoutBody', false, 'Optional; an empty body is `{}`.'),
+        responses: {
+          200: json('LogoutResult', '`token`: the presented token is revoked (and its session, for a token of the token service); `user`: every token of the user.'),
+          400: useResponse('InvalidRequest'),
+          401: useResponse('Refusal'),
+          413: useResponse('PayloadTooLarge'),
+          500: useResponse('ServerError'),
+          503: useResponse('Unavailable'),
+        },
+      },
+    },
+    '/v1/introspect': {
+      post: {
+        operationId: 'introspect', tags: ['revocation'], summary: 'RFC 7662 introspection, always from the Durable Objects', security: ADMIN,
+        requestBody: formBody('IntrospectForm'),
+        responses: {
+          200: json('Introspection', 'The token\'s claims, or exactly `{"active":false}` for anything invalid, expired or revoked.'),
+          ...adminErrors(true),
+        },
+      },
+    },
+    '/v1/admin/users/{sub}/revoke': {
+      post: {
+        operationId: 'revokeUser', tags: ['admin'], summary: 'Revoke every token of a user issued until now', security: ADMIN,
+        parameters: [subPath],
+        requestBody: jsonBody('UserRevokeBody', false, 'Optional; an empty body is `{}`.'),
+        responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true) },
+      },
+    },
+    '/v1/admin/users/{sub}': {
+      get: {
+        operationId: 'userState', tags: ['admin'], summary: 'A user\'s revocation state', security: ADMIN,
+        parameters: [subPath],
+        responses: { 200: json('UserState', 'Version, revoked-before and the revoked tokens not yet expired.'), ...adminErrors(false) },
+      },
+    },
+    '/v1/admin/tokens/revoke': {
+      post: {
+        operationId: 'revokeTokenById', tags: ['admin'], summary: 'Revoke a token by id, without the token', security: ADMIN,
+        requestBody: jsonBody('TokenRevokeBody', true),
+        responses: { 200: json('TokenRevoked', 'Stored by the user\'s Durable Object.'), ...adminErrors(true) },
+      },
+    },
+    '/v1/admin/revoke-all': {
+      post: {
+        operationId: 'revokeAll', tags: ['admin'], summary: 'Revoke every token of every user issued until now', security: ADMIN,
+        requestBody: jsonBody('RevokeAllBody', true),
+        responses: { 200: json('RevokeAllResult', 'The global revoked-before.'), ...adminErrors(true) },
+      },
+    },
+    '/v1/admin/audit': {
+      get: {
+        operationId: 'audit', tags: ['admin'], summary: 'Audit events, newest first', security: ADMIN,
+        description: `Pages of at most ${AUDIT_PAGE_MAX} events; without \`sub\`, the global (revoke-all) trail.`,
+        parameters: auditParameters,
+        responses: { 200: json('AuditPage', 'One page of events.'), ...adminErrors(false) },
+      },
+    },
+    '/v1/admin/stats': {
+      get: {
+        operationId: 'stats', tags: ['admin'], summary: 'Request counts and latency of this isolate', security: ADMIN,
+        responses: {
+          200: json('Stats', 'Counts by route × outcome:reason, and a latency histogram, since this isolate started.'),
+          401: useResponse('AdminUnauthorized'),
+          500: useResponse('ServerError'),
+        },
+      },
+    },
+    '/v1/sessions': {
+      post: {
+        operationId: 'startSession', tags: ['token service'], summary: 'A login: a short-lived access token and a rotating refresh token', security: ADMIN,
+        requestBody: jsonBody('SessionBody', true),
+        responses: {
+          200: json('TokenResponse', 'The new session\'s tokens.'),
+          400: json('SessionError', '`invalid_request` (the field is named) or `not_configured` (the token service is off).'),
+          401: useResponse('AdminUnauthorized'),
+          413: useResponse('PayloadTooLarge'),
+          500: useResponse('ServerError'),
+          503: useResponse('TemporarilyUnavailable'),
+        },
+      },
+    },
+    '/v1/token': {
+      post: {
+        operationId: 'refresh', tags: ['token service'], summary: 'RFC 6749 §6 refresh grant, rotating', security: PUBLIC,
+        description: 'A public client: the refresh token is the credential. A refresh token used twice revokes its whole session (RFC 9700 §4.14).',
+        requestBody: formBody('RefreshForm'),
+        responses: {
+          200: json('TokenResponse', 'A new access token and a new refresh token; the presented one is retired.'),
+          400: json('TokenError', 'RFC 6749 §5.2: `invalid_grant` for an unknown, expired, revoked or reused refresh token.'),
+          413: useResponse('PayloadTooLarge'),
+          500: useResponse('ServerError'),
+          503: useResponse('TemporarilyUnavailable'),
+        },
+      },
+    },
+    '/.well-known/jwks.json': {
+      get: {
+        operationId: 'jwks', tags: ['token service'], summary: 'The token service\'s public keys', security: PUBLIC,
+        responses: {
+          200: { description: 'JWK Set.', content: { 'application/json': { schema: ref('schemas', 'Jwks') } } },
+          400: useResponse('NotConfigured'),
+          500: useResponse('ServerError'),
+        },
+      },
+    },
+    '/.well-known/oauth-authorization-server': {
+      get: {
+        operationId: 'authorizationServerMetadata', tags: ['token service'], summary: 'RFC 8414 metadata', security: PUBLIC,
+        responses: {
+          200: { description: 'Metadata.', content: { 'application/json': { schema: ref('schemas', 'AuthorizationServerMetadata') } } },
+          400: useResponse('NotConfigured'),
+          500: useResponse('ServerError'),
+        },
+      },
+    },
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'killswitch',
+      version,
+      summary: 'Edge JWT verification with real revocation.',
+      description: 'Verifies JWTs and revokes them: one token, a user, or everything. Reason codes: '
+        + `${REASONS.join(', ')}. Every answer carries \`Cache-Control: no-store\` (except the public .well-known and this document).`,
+    },
+    tags: [
+      { name: 'verify' }, { name: 'revocation' }, { name: 'admin' }, { name: 'token service' }, { name: 'meta' },
+    ],
+    paths,
+    components: {
+      schemas,
+      responses,
+      headers,
+      securitySchemes: {
+        adminBearer: { type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS.' },
+        bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The end-user token being verified.' },
+      },
+    },
+  };
+}
