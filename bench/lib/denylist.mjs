@@ -1,0 +1,102 @@
+// Seeds N denylist entries shaped like killswitch's real `token:` KV keys
+// (src/revocation/storage-keys.ts: `token:` + base64url(SHA-256(JSON.stringify([sub, iss, tokenId]))))
+// into a local persistence directory that `wrangler dev --persist-to <dir>` then reads.
+//
+// Why not `wrangler kv bulk put --local`: it writes one key at a time (one blob file plus one
+// SQLite row each, through Miniflare's KV object); measured here at ~300–900 keys/s, i.e.
+// 2–5 minutes for 100k. Seeding from inside a worker is no faster. So the seeded directory is
+// cached under bench/.cache/ and reused by later runs (entries expire in a year).
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Miniflare } from 'miniflare';
+
+export const DENYLIST_ISSUER = 'https://es256.bench.killswitch.local';
+// Same namespace id as wrangler.toml's REVOCATIONS binding: wrangler dev keys local KV by id.
+export const KV_NAMESPACE_ID = '00000000000000000000000000000000';
+
+export function tokenKvKey(sub, iss, tokenId) {
+  return `token:${createHash('sha256').update(JSON.stringify([sub, iss, tokenId])).digest('base64url')}`;
+}
+
+const SEED_WORKER = `export default { async fetch(req, env) {
+  const items = await req.json();
+  await Promise.all(items.map((i) => env.KV.put(i.key, i.value, { expiration: i.expiration })));
+  return new Response(String(items.length));
+} }`;
+
+/** The cached directory's manifest, or undefined when absent, expired or smaller than wanted. */
+export function readManifest(dir) {
+  const file = join(dir, 'manifest.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const manifest = JSON.parse(readFileSync(file, 'utf8'));
+    if (manifest.expiresAt < Date.now() / 1000 + 86400) return undefined;
+    return manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes `count` entries (or as many as fit before `deadlineMs`) into `<dir>/state/v3/kv`.
+ * Returns { count, ms }. The manifest is written only when the whole count landed.
+ */
+export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = () => {} } = {}) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const started = Date.now();
+  const now = Math.floor(started / 1000);
+  const exp = now + 365 * 86400;
+  const mf = new Miniflare({
+    modules: true,
+    script: SEED_WORKER,
+    defaultPersistRoot: join(dir, 'state', 'v3'),
+    kvNamespaces: { KV: KV_NAMESPACE_ID },
+  });
+  let written = 0;
+  try {
+    await mf.ready;
+    const batch = 500;
+    let next = 0;
+    const makeBatch = (from, to) => {
+      const items = [];
+      for (let i = from; i < to; i++) {
+        items.push({
+          key: tokenKvKey(`denied-user-${i % 5000}`, DENYLIST_ISSUER, randomUUID()),
+          value: JSON.stringify({ revokedAt: now, exp }),
+          expiration: exp + 30,
+        });
+      }
+      return items;
+    };
+    let lastLog = Date.now();
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < count && Date.now() < deadlineMs) {
+        const from = next;
+        next = Math.min(count, next + batch);
+        const res = await mf.dispatchFetch('http://seed/', { method: 'POST', body: JSON.stringify(makeBatch(from, next)) });
+        const landed = Number(await res.text()); // not `written += await …`: that loses updates
+        written += landed;
+        if (Date.now() - lastLog > 10_000) {
+          lastLog = Date.now();
+          log(`  denylist seeding: ${written}/${count} (${Math.round(written / ((Date.now() - started) / 1000))}/s)`);
+        }
+      }
+    }));
+  } finally {
+    await mf.dispose();
+  }
+  const ms = Date.now() - started;
+  if (written >= count) {
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ count: written, issuer: DENYLIST_ISSUER, createdAt: now, expiresAt: exp, seedMs: ms }, null, 2));
+  }
+  return { count: written, ms };
+}
+
+// CLI: node bench/lib/denylist.mjs <dir> <count>
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [dir, count] = process.argv.slice(2);
+  const result = await seedDenylist(dir, Number(count), { log: console.log });
+  console.log(JSON.stringify(result));
+}

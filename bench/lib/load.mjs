@@ -1,0 +1,80 @@
+// One bounded autocannon run against 127.0.0.1, with our own latency and status accounting.
+import autocannon from 'autocannon';
+
+const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
+const round = (x, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
+
+/**
+ * opts: { url, connections, durationS (time bound), maxRequests (count bound), expect (status),
+ *         token (one token, repeated) | tokens (rotated: one per request; the run stops when the
+ *         pool is used up, so no token is sent twice, unless wrap) | vary(i) → { path?, body? },
+ *         method, body, headers }
+ */
+export function runLoad(opts) {
+  const { url, connections = 50, durationS, tokens, token, method = 'GET', body, headers = {}, expect, vary, wrap = false } = opts;
+  const maxRequests = tokens && !wrap ? Math.min(opts.maxRequests ?? Infinity, tokens.length) : opts.maxRequests ?? Infinity;
+  let next = 0;
+  const baseHeaders = { ...headers };
+  if (token) baseHeaders.authorization = `Bearer ${token}`;
+  if (body !== undefined && baseHeaders['content-type'] === undefined) baseHeaders['content-type'] = 'application/json';
+  const request = { method, headers: baseHeaders, body };
+  if (tokens) {
+    request.setupRequest = (req) => {
+      const t = tokens[wrap ? next++ % tokens.length : next++];
+      if (t === undefined) return req; // pool used up; the count bound stops the run right after
+      req.headers = { ...baseHeaders, authorization: `Bearer ${t}` };
+      return req;
+    };
+  } else if (vary) {
+    request.setupRequest = (req) => {
+      const v = vary(next++);
+      if (v.path !== undefined) req.path = v.path;
+      if (v.body !== undefined) req.body = v.body;
+      return req;
+    };
+  }
+  const latencies = [];
+  const statuses = {};
+  return new Promise((resolve, reject) => {
+    const acOpts = {
+      url,
+      connections: Math.max(1, Math.min(connections, Number.isFinite(maxRequests) ? maxRequests : connections)),
+      pipelining: 1,
+      requests: [request],
+      timeout: 10,
+    };
+    if (Number.isFinite(maxRequests)) acOpts.amount = maxRequests;
+    else acOpts.duration = durationS;
+    const started = process.hrtime.bigint();
+    const instance = autocannon(acOpts, (error, result) => {
+      clearTimeout(timer);
+      if (error) return reject(error);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      latencies.sort((a, b) => a - b);
+      const total = latencies.length;
+      const ok = expect === undefined ? total : statuses[expect] ?? 0;
+      resolve({
+        requests: total,
+        seconds: round(seconds, 3),
+        rps: round(total / seconds, 0),
+        p50: round(percentile(latencies, 50)),
+        p90: round(percentile(latencies, 90)),
+        p99: round(percentile(latencies, 99)),
+        max: round(latencies[total - 1]),
+        statuses,
+        expected: expect,
+        unexpected: total - ok,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        poolExhausted: tokens && !wrap ? next >= tokens.length : undefined,
+        distinctTokens: tokens ? Math.min(next, tokens.length) : undefined,
+      });
+    });
+    // The time bound, also for count-bounded runs.
+    const timer = setTimeout(() => instance.stop(), durationS * 1000);
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      latencies.push(responseTime);
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    });
+  });
+}
