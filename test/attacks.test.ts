@@ -305,3 +305,23 @@ describe('claim confusion', () => {
     await expectRefused(await mint('es256-1', { claims: { iss: ISSUERS.inline.replace('i', '\u0131') } }), 'wrong_issuer');
   });
 });
+
+describe('weak keys', () => {
+  it('an RSA key under 2048 bits in a JWKS verifies nothing: unknown_key (RFC 7518 §3.3)', async () => {
+    const { parseConfig } = await import('../src/config/config');
+    const { authenticate } = await import('../src/verify/verifier');
+    const weak = (await crypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair;
+    const publicJwk = { ...(await exportJWK(weak.publicKey)), kid: 'weak', alg: 'RS256' };
+    const config = parseConfig({
+      TRUSTED_ISSUERS: JSON.stringify([{ issuer: 'https://weak.test', audiences: ['api'], algorithms: ['RS256'], jwks: { keys: [publicJwk] } }]),
+    });
+    const input = `${b64(JSON.stringify({ alg: 'RS256', kid: 'weak' }))}.${b64(JSON.stringify({ ...defaultClaims('rs256-1'), iss: 'https://weak.test' }))}`;
+    const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', weak.privateKey, encoder.encode(input));
+    const result = await authenticate(`${input}.${base64url.encode(new Uint8Array(signature))}`, config);
+    expect(result).toEqual({ ok: false, reason: 'unknown_key' });
+  });
+});

@@ -25,6 +25,21 @@ export function isHmacAlgorithm(alg: string): alg is HmacAlgorithm {
   return HMAC_SET.has(alg);
 }
 
+/** The WebCrypto parameters of `crypto.subtle.verify` for each JWS algorithm (RFC 7518 §3). */
+export function verifyParams(alg: JwsAlgorithm): string | { name: string; hash?: string; saltLength?: number } {
+  const bits = alg.slice(-3);
+  switch (alg.slice(0, 2)) {
+    case 'HS': return 'HMAC';
+    case 'RS': return 'RSASSA-PKCS1-v1_5';
+    case 'PS': return { name: 'RSA-PSS', saltLength: Number(bits) / 8 };
+    case 'ES': return { name: 'ECDSA', hash: `SHA-${bits}` };
+    default: return 'Ed25519'; // EdDSA, Ed25519
+  }
+}
+
+/** RFC 7518 §3.3: RSA keys of fewer than 2048 bits are refused. */
+export const MIN_RSA_MODULUS_BITS = 2048;
+
 /** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. */
 export function minHmacKeyBytes(alg: HmacAlgorithm): number {
   return Number(alg.slice(2)) / 8;

@@ -1,5 +1,5 @@
 import { importJWK, type JWK } from 'jose';
-import { jwkFitsAlgorithm, type AsymmetricAlgorithm, type PublicJwk } from './algorithms';
+import { jwkFitsAlgorithm, MIN_RSA_MODULUS_BITS, type AsymmetricAlgorithm, type PublicJwk } from './algorithms';
 import type { KeyLookup } from './key-source';
 
 /** Members that only private or symmetric keys carry; a JWKS of ours never holds them. */
@@ -15,6 +15,11 @@ export function unusableJwkReason(jwk: unknown): string | undefined {
   if (SECRET_MEMBERS.some((m) => m in key)) return 'holds private or symmetric key material';
   if (key.kid !== undefined && typeof key.kid !== 'string') return 'has a non-string kid';
   return undefined;
+}
+
+function strongEnough(key: CryptoKey): boolean {
+  const { modulusLength } = key.algorithm as { modulusLength?: number };
+  return modulusLength === undefined || modulusLength >= MIN_RSA_MODULUS_BITS;
 }
 
 /**
@@ -52,9 +57,9 @@ export class JwkSet {
     if (byAlg === undefined) this.imported.set(jwk, (byAlg = new Map()));
     let pending = byAlg.get(alg);
     if (pending === undefined) {
-      // A key whose material does not import (bad point, short modulus…) verifies nothing.
+      // A key whose material does not import (bad point…) or is too weak verifies nothing.
       pending = importJWK(jwk as JWK, alg).then(
-        (k) => (k instanceof CryptoKey ? k : null),
+        (k) => (k instanceof CryptoKey && strongEnough(k) ? k : null),
         () => null,
       );
       byAlg.set(alg, pending);

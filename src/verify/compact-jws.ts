@@ -36,6 +36,7 @@ export interface CompactJws {
   readonly claims: Claims;
   /** `header.payload` as sent: what the signature covers, and the id of a token with no jti. */
   readonly signingInput: string;
+  readonly signature: Uint8Array;
 }
 
 // Empty is canonical (zero bytes): `x.y.` is well-formed, and refused for its alg or signature.
@@ -127,10 +128,15 @@ export function parseCompactJws(token: string, versionClaim: string): CompactJws
   if (token.length > MAX_TOKEN_BYTES) return undefined;
   const segments = token.split('.');
   if (segments.length !== 3 || !segments.every(isCanonicalBase64url)) return undefined;
-  const [encodedHeader, encodedPayload] = segments as [string, string, string];
+  const [encodedHeader, encodedPayload, encodedSignature] = segments as [string, string, string];
   const header = decodeJsonObject(encodedHeader);
   if (header === undefined || !validHeader(header)) return undefined;
   const claims = decodeJsonObject(encodedPayload);
   if (claims === undefined || !validClaims(claims, versionClaim)) return undefined;
-  return { header, claims, signingInput: `${encodedHeader}.${encodedPayload}` };
+  return {
+    header,
+    claims,
+    signingInput: `${encodedHeader}.${encodedPayload}`,
+    signature: base64url.decode(encodedSignature),
+  };
 }
