@@ -23,7 +23,3 @@ export const REASONS = [
 
 export type Reason = (typeof REASONS)[number];
 
-/** Reasons that mean "we could not decide", not "the token is bad": answered with 503. */
-export function isUnavailable(reason: Reason): boolean {
-  return reason === 'unavailable';
-}
