@@ -16,7 +16,7 @@ import { SignJWT } from 'jose';
 import { DENYLIST_ISSUER, readManifest, seedDenylist } from './lib/denylist.mjs';
 import { startJwksServer } from './lib/jwks-server.mjs';
 import { runLoad } from './lib/load.mjs';
-import { killAllSync, startWrangler, stopAll, wranglerBinIn } from './lib/proc.mjs';
+import { startWranglerDev, stopAll, wranglerBinIn } from '../scripts/lib/wrangler-dev.mjs';
 import { ALGS, AUDIENCE, forge, makeKeys, makePool, trustedIssuers } from './lib/tokens.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -89,7 +89,7 @@ const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 const log = (...m) => console.log(`[bench ${elapsed()}]`, ...m);
 
 // ---------------------------------------------------------------------------------------------
-// Always clean up.
+// Always clean up. (A last resort on process 'exit' is scripts/lib/wrangler-dev.mjs's own.)
 let jwksServer;
 let tmp;
 let cleaning;
@@ -101,7 +101,6 @@ async function cleanup() {
   })();
   return cleaning;
 }
-process.on('exit', killAllSync);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, async () => {
     console.error(`\n[bench] ${signal}: stopping everything it started`);
@@ -266,7 +265,8 @@ async function main() {
   // Workers: peers, killswitch (log off), killswitch (log on), the state-read counter.
   const snap = snapshotApp(join(tmp, 'app'), args.ref);
   if (args.ref) results.git.measuredRef = { ref: args.ref, commit: execFileSync('git', ['rev-parse', '--short', args.ref], { cwd: ROOT }).toString().trim() };
-  const start = (name, cwd, extra) => startWrangler({ name, cwd, wranglerBin: WRANGLER, logDir, persistTo: join(tmp, `state-${name}`), ...extra });
+  // --port 0: wrangler binds a free port itself and prints it (no window for another process to take it).
+  const start = (name, cwd, extra) => startWranglerDev({ name, cwd, wranglerBin: WRANGLER, logDir, persistTo: join(tmp, `state-${name}`), timeoutMs: 90_000, ...extra });
   let logLines = 0;
   const [peers, ks, ksLog, ksCount] = await Promise.all([
     start('peers', join(BENCH_DIR, 'peers'), { envFile: peerEnv }),

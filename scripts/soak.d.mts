@@ -72,10 +72,3 @@ export interface SoakSummary {
 export function runSoak(options?: SoakOptions): Promise<SoakSummary>;
 export function formatSummary(summary: SoakSummary): string;
 export function workerdRssKiB(pgid: number): { kib: number; processes: number } | undefined;
-export function startWorker(options?: { timeoutMs?: number; log?: (line: string) => void }): Promise<{
-  url: string;
-  pid: number;
-  output(): string;
-  onOutput(scan: (text: string) => void): void;
-  stop(): Promise<void>;
-}>;

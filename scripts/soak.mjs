@@ -21,129 +21,16 @@
 //
 // Exits 0 when every invariant held, 1 on any violation, 2 when the worker could not be started.
 // As a module: `import { runSoak } from './scripts/soak.mjs'` (test/e2e/soak.test.ts).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { base64url, importJWK, SignJWT } from 'jose';
+import { DEMO_ADMIN_KEY as ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev } from './lib/wrangler-dev.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ADMIN_KEY = 'demo-admin-key-not-for-production';
-const DEMO_ISSUER = 'https://demo.killswitch.local';
 const DEMO_AUDIENCE = 'api';
 /** P-256 group order, for the malleated twin (r, n − s) of an ES256 signature. */
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-
-// ---- wrangler dev ----------------------------------------------------------------------------
-
-/** Live `wrangler dev` children, stopped by the exit/SIGINT handlers if the caller could not. */
-const live = new Set();
-let handlersInstalled = false;
-function installExitHandlers() {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  // Last resort only (synchronous): the normal path is stop() in runSoak's finally.
-  process.once('exit', () => {
-    for (const pid of live) {
-      try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
-    }
-  });
-}
-
-/**
- * `wrangler dev` of this repository with the demo configuration, its own state and log
- * directories, detached into its own process group (workerd included) so that one signal to
- * the group stops everything. Resolves once it printed "Ready on http://…".
- */
-export function startWorker({ timeoutMs = 60_000, log = () => {} } = {}) {
-  installExitHandlers();
-  const work = mkdtempSync(join(tmpdir(), 'killswitch-soak-'));
-  const args = [
-    'node_modules/wrangler/bin/wrangler.js', 'dev',
-    '--ip', '127.0.0.1', '--port', '0', '--inspector-port', '0',
-    '--env-file', 'dev/demo.env',
-    '--persist-to', join(work, 'state'),
-    '--show-interactive-dev-session=false',
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: 'false',
-      WRANGLER_LOG_PATH: work, // mandatory: wrangler writes ~20 MB of debug log per run otherwise
-      WRANGLER_REGISTRY_PATH: join(work, 'registry'), // never meet a developer's own `npm start`
-      CI: '1',
-      NO_COLOR: '1',
-    },
-  });
-  live.add(child.pid);
-  const exited = new Promise((done) => child.once('exit', () => done()));
-
-  // The worker logs a JSON line per request: keep a tail for diagnostics, scan all of it for
-  // secrets (a chunk boundary may split one, hence the carried-over end of the previous chunk).
-  let tail = '';
-  let carry = '';
-  let readyText = '';
-  const leakScanners = [];
-  const onData = (chunk) => {
-    const text = chunk.toString();
-    if (readyText !== null) readyText += text;
-    tail = (tail + text).slice(-20_000);
-    const window = carry + text;
-    for (const scan of leakScanners) scan(window);
-    carry = window.slice(-300);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-
-  let stopped;
-  const stop = () => {
-    stopped ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-        const killer = setTimeout(() => {
-          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-        }, 5_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      live.delete(child.pid);
-      rmSync(work, { recursive: true, force: true });
-    })();
-    return stopped;
-  };
-
-  return new Promise((ready, fail) => {
-    const timer = setTimeout(() => {
-      void stop().then(() => fail(new Error(`wrangler dev not ready after ${timeoutMs / 1000} s:\n${tail}`)));
-    }, timeoutMs);
-    const poll = setInterval(() => {
-      const match = /Ready on (http:\/\/\S+)/.exec(readyText ?? '');
-      if (match === null) return;
-      clearInterval(poll);
-      clearTimeout(timer);
-      readyText = null;
-      log(`wrangler dev ready on ${match[1]} (pid ${child.pid})`);
-      ready({
-        url: match[1].replace(/\/$/, ''),
-        pid: child.pid,
-        output: () => tail,
-        onOutput: (scan) => leakScanners.push(scan),
-        stop,
-      });
-    }, 50);
-    child.once('exit', (code, signal) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      live.delete(child.pid);
-      fail(new Error(`wrangler dev exited (${code ?? signal}):\n${tail}`));
-    });
-  });
-}
 
 // ---- memory ----------------------------------------------------------------------------------
 
@@ -258,7 +145,21 @@ export async function runSoak(options = {}) {
   const jwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8'));
   const demoKey = await importJWK(jwk, jwk.alg);
 
-  const worker = options.baseUrl === undefined ? await startWorker({ log }) : undefined;
+  // Secrets that must never reach the worker's output: every line of it is scanned.
+  const secretsSeen = { leaks: 0 };
+  const scanForSecrets = (line) => {
+    if (line.includes(ADMIN_KEY)) secretsSeen.leaks++;
+    for (const m of line.matchAll(/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}|rt1_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}/g)) {
+      secretsSeen.leaks++;
+      if (secretsSeen.sample === undefined) secretsSeen.sample = `${m[0].slice(0, 24)}…`;
+    }
+  };
+  // The real worker with the demo configuration, its own state, log and registry directories,
+  // in its own process group (workerd included): RSS is summed over that group.
+  const worker = options.baseUrl === undefined
+    ? await startWranglerDev({ name: 'soak', envFile: DEMO_ENV, timeoutMs: 60_000, onLine: scanForSecrets })
+    : undefined;
+  if (worker !== undefined) log(`wrangler dev ready on ${worker.url} (pid ${worker.pid})`);
   const base = options.baseUrl ?? worker.url;
 
   const stats = new Stats();
@@ -277,16 +178,6 @@ export async function runSoak(options = {}) {
     counters.violations[kind] = (counters.violations[kind] ?? 0) + 1;
     if (violations.length < 50) violations.push({ kind, ...detail });
   };
-
-  // Secrets that must never reach the worker's output.
-  const secretsSeen = { leaks: 0 };
-  worker?.onOutput((text) => {
-    if (text.includes(ADMIN_KEY)) secretsSeen.leaks++;
-    for (const m of text.matchAll(/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}|rt1_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}/g)) {
-      secretsSeen.leaks++;
-      if (secretsSeen.sample === undefined) secretsSeen.sample = `${m[0].slice(0, 24)}…`;
-    }
-  });
 
   // ---- model ----
   const runId = Date.now().toString(36);

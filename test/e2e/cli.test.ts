@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_KEY, DEMO_ISSUER, ROOT, startWranglerDev, type DevWorker } from './helpers/wrangler-dev';
+import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 
 const BIN = join(ROOT, 'bin/killswitch.mjs');
 const DEMO_KEY_FILE = join(ROOT, 'dev/demo-issuer.private.jwk.json');
 const WRONG_KEY = 'wrong-admin-key-0123456789';
 
-let worker: DevWorker;
+let worker: WranglerDev;
 let scratch: string;
 /** Everything every run printed, checked for the admin keys at the end. */
 const transcript: string[] = [];
@@ -70,7 +70,7 @@ async function closedPort(): Promise<number> {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'killswitch-cli-'));
-  worker = await startWranglerDev();
+  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 45_000 });
 }, 60_000);
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type DevWorker } from './helpers/wrangler-dev';
+import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 
 interface ScriptRun {
   code: number | null;
@@ -26,9 +26,9 @@ interface ScriptRun {
 }
 
 let registry: string;
-let killswitch: DevWorker | undefined;
-let caller: DevWorker | undefined;
-let hono: DevWorker | undefined;
+let killswitch: WranglerDev | undefined;
+let caller: WranglerDev | undefined;
+let hono: WranglerDev | undefined;
 let nginxRun: Promise<ScriptRun>;
 let nginxPid: number | undefined;
 
@@ -63,7 +63,7 @@ beforeAll(async () => {
   registry = mkdtempSync(join(tmpdir(), 'killswitch-e2e-registry-'));
   nginxRun = runNginxExample();
   const started = await Promise.allSettled([
-    startWranglerDev({ registry, timeoutMs: 75_000 }),
+    startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, registry, timeoutMs: 75_000 }),
     startWranglerDev({ configs: ['examples/rpc-caller/wrangler.toml'], envFile: null, registry, timeoutMs: 75_000 }),
     startWranglerDev({ configs: ['examples/hono-app/wrangler.toml'], envFile: DEMO_ENV, timeoutMs: 75_000 }),
   ]);

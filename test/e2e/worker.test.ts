@@ -3,71 +3,26 @@
  * HTTP the way a reverse proxy and an operator would: health, verify, tamper, expiry, and an
  * admin revocation that takes effect on the next request.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 
-const ROOT = resolve(__dirname, '../..');
-const DEMO_ISSUER = 'https://demo.killswitch.local';
-const ADMIN_KEY = (parseEnv(readFileSync(join(ROOT, 'dev/demo.env'), 'utf8')) as Record<string, string>).ADMIN_API_KEYS as string;
+const ADMIN_KEY = (parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>).ADMIN_API_KEYS as string;
 
-let worker: ChildProcess;
-let exited: Promise<void>;
+let worker: WranglerDev | undefined;
 let base: string;
-let stateDir: string;
-
-function startWorker(): Promise<string> {
-  stateDir = mkdtempSync(join(tmpdir(), 'killswitch-e2e-'));
-  worker = spawn(
-    process.execPath,
-    [
-      'node_modules/wrangler/bin/wrangler.js', 'dev',
-      '--ip', '127.0.0.1', '--port', '0', '--inspector-port', '0',
-      '--env-file', 'dev/demo.env', '--persist-to', stateDir,
-      '--show-interactive-dev-session=false',
-    ],
-    {
-      cwd: ROOT,
-      detached: true, // its own process group: workerd goes down with it
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG_PATH: stateDir, CI: '1', NO_COLOR: '1' },
-    },
-  );
-  exited = new Promise((done) => worker.once('exit', () => done()));
-  return new Promise((ready, fail) => {
-    let output = '';
-    const timer = setTimeout(() => fail(new Error(`wrangler dev not ready after 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Ready on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        ready((match[1] as string).replace(/\/$/, ''));
-      }
-    };
-    worker.stdout?.on('data', onData);
-    worker.stderr?.on('data', onData);
-    worker.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`wrangler dev exited (${code}):\n${output}`));
-    });
-  });
-}
 
 beforeAll(async () => {
-  base = await startWorker();
+  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 30_000 });
+  base = worker.url;
 }, 45_000);
 
 afterAll(async () => {
-  if (worker?.pid !== undefined && worker.exitCode === null) {
-    process.kill(-worker.pid, 'SIGTERM');
-    await exited;
-  }
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await worker?.stop();
 }, 20_000);
 
 const mintDemo = (...args: string[]) =>
