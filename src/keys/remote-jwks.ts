@@ -1,6 +1,7 @@
 import type { AsymmetricAlgorithm } from './algorithms';
 import { JwkSet } from './jwk-set';
 import type { KeyLookup, KeySource } from './key-source';
+import { readCappedText } from '../http/read-capped';
 import { logEvent } from '../log/logger';
 
 /** How long fetched keys are trusted: the JWKS's Cache-Control max-age, clamped to this. */
@@ -81,9 +82,9 @@ export class RemoteJwks implements KeySource {
         signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS),
       });
       if (!response.ok) throw new JwksError(`status ${response.status}`);
-      const text = await response.text();
-      if (text.length > JWKS_MAX_BYTES) throw new JwksError('JWKS too large');
-      const keys = (parseJson(text) as { keys?: unknown } | null)?.keys;
+      const body = await readCappedText(response.body, response.headers.get('content-length'), JWKS_MAX_BYTES);
+      if (!('text' in body)) throw new JwksError(body.error === 'too_large' ? 'JWKS too large' : 'not UTF-8');
+      const keys = (parseJson(body.text) as { keys?: unknown } | null)?.keys;
       if (!Array.isArray(keys)) throw new JwksError('no "keys" array');
       this.set = new JwkSet(keys);
       this.refreshAt = Date.now() + jwksTtlMs(response.headers.get('cache-control'));

@@ -34,6 +34,7 @@ export class AuditLog {
     sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, action TEXT NOT NULL,
       sub TEXT, jti TEXT, actor TEXT NOT NULL, reason TEXT)`);
+    sql.exec('CREATE INDEX IF NOT EXISTS audit_at ON audit (at)');
   }
 
   append(event: AuditEvent): void {

@@ -40,6 +40,9 @@ export class RefreshFamilies {
     sql.exec(`CREATE TABLE IF NOT EXISTS refresh_tokens (
       digest TEXT PRIMARY KEY, family TEXT NOT NULL, issued_at INTEGER NOT NULL,
       expires_at INTEGER NOT NULL, rotated_at INTEGER)`);
+    sql.exec('CREATE INDEX IF NOT EXISTS refresh_tokens_expires_at ON refresh_tokens (expires_at)');
+    sql.exec('CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family)');
+    sql.exec('CREATE INDEX IF NOT EXISTS refresh_families_expires_at ON refresh_families (expires_at)');
   }
 
   start(input: {

@@ -88,6 +88,8 @@ export class UserState extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS revoked_tokens (
       kv_key TEXT PRIMARY KEY, iss TEXT, token_id TEXT NOT NULL, exp INTEGER NOT NULL,
       forget_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, reason TEXT)`);
+    // Pruning and the next-expiry alarm look rows up by forget_at on every write.
+    this.sql.exec('CREATE INDEX IF NOT EXISTS revoked_tokens_forget_at ON revoked_tokens (forget_at)');
     this.outbox = new KvOutbox(ctx.storage, () => this.env.REVOCATIONS);
     this.audit = new AuditLog(this.sql);
     this.sessions = new RefreshFamilies(this.sql);

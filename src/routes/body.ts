@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { readCappedText } from '../http/read-capped';
 import { errorResponse } from './responses';
 
 /** SPEC §4.2: request bodies over 16 KiB are refused with 413. */
@@ -11,29 +12,10 @@ export function badRequest(description: string, error = 'invalid_request'): HTTP
 
 /** The body as text, read no further than MAX_BODY_BYTES (a lying Content-Length changes nothing). */
 export async function readBody(c: Context): Promise<string> {
-  const tooLarge = () => new HTTPException(413, { res: errorResponse(413, 'payload_too_large', `body over ${MAX_BODY_BYTES} bytes`) });
-  const declared = Number(c.req.header('Content-Length'));
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const body = c.req.raw.body;
-  if (body === null) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw badRequest('body is not UTF-8');
-  }
+  const body = await readCappedText(c.req.raw.body, c.req.header('Content-Length'), MAX_BODY_BYTES);
+  if ('text' in body) return body.text;
+  if (body.error === 'not_utf8') throw badRequest('body is not UTF-8');
+  throw new HTTPException(413, { res: errorResponse(413, 'payload_too_large', `body over ${MAX_BODY_BYTES} bytes`) });
 }
 
 /** An RFC 7009/7662/6749 form body. */
