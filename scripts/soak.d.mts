@@ -9,13 +9,19 @@ export interface SoakOptions {
   readonly users?: number;
   /** A cap on requests, whatever the duration (default seconds × 3000). */
   readonly maxRequests?: number;
-  /** Memory growth is judged from the first RSS sample after this (default min(10, seconds / 3)). */
+  /**
+   * The isolate's post-GC heap baseline is taken this long after the start (default
+   * min(10, seconds / 3)); the RSS figures "after warm-up" start here too.
+   */
   readonly warmupSeconds?: number;
+  /** Runtime.getHeapUsage through the inspector this often (default 2000). */
+  readonly heapIntervalMs?: number;
+  /** workerd's RSS this often, for information (default 2000). */
   readonly rssIntervalMs?: number;
   /** Ends the load early (the worker is stopped all the same). */
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
-  /** An already running worker instead of a `wrangler dev` of our own (no RSS sampling then). */
+  /** An already running worker instead of a `wrangler dev` of our own (no heap, no RSS then). */
   readonly baseUrl?: string;
 }
 
@@ -54,21 +60,86 @@ export interface SoakSummary {
   };
   readonly workerOutputTail?: string;
   readonly memory: {
-    readonly samples: readonly { t: number; mib: number; processes: number }[];
     readonly warmupSeconds: number;
-    readonly startMiB?: number;
-    readonly peakMiB?: number;
-    readonly endMiB?: number;
-    readonly baselineMiB?: number;
-    /** The lowest sample of the last third of the run. */
-    readonly floorMiB?: number;
-    /** floorMiB / baselineMiB − 1: what is judged (> 0.5 is a violation). */
-    readonly growthAfterWarmup?: number;
-    /** endMiB / baselineMiB − 1, for information (RSS is a sawtooth). */
-    readonly endGrowth?: number;
+    /** The worker isolate's JS heap, read through wrangler dev's V8 inspector: what is judged. */
+    readonly heap: HeapSummary;
+    /** workerd's RSS: information only (mostly wrangler dev's own stack, not the worker). */
+    readonly rss: RssSummary;
   };
 }
 
+/** One `Runtime.getHeapUsage` reading (MiB, three decimals). */
+export interface HeapReading {
+  /** Seconds since the start. */
+  readonly t: number;
+  readonly usedMiB: number;
+  readonly totalMiB: number;
+  /** Right after a forced `HeapProfiler.collectGarbage` (the baseline and the end). */
+  readonly gc: boolean;
+}
+
+export interface HeapSummary {
+  /** false: the inspector could not be reached (or the run was too short); `reason` says why. */
+  readonly measured: boolean;
+  readonly reason?: string;
+  readonly inspectorPort?: number;
+  /** The inspector target attached to, e.g. "Cloudflare Worker (workers)". */
+  readonly target?: string;
+  /** Every 2 s between GCs, plus the two post-GC readings. */
+  readonly samples: readonly HeapReading[];
+  /** Post-GC, once warm-up is over, taken with the load paused (no request in flight). */
+  readonly baseline?: HeapReading;
+  /** Post-GC, after the load. */
+  readonly end?: HeapReading;
+  readonly peakUsedMiB?: number;
+  /** end.usedMiB / baseline.usedMiB − 1. */
+  readonly growth?: number;
+  /** end.usedMiB − baseline.usedMiB. */
+  readonly growthMiB?: number;
+  /** A `heap_growth` violation needs growth > limit.growth and growthMiB > limit.mib. */
+  readonly limit: { readonly growth: number; readonly mib: number };
+  /** How long the load was paused for the baseline. */
+  readonly pausedMs?: number;
+}
+
+export interface RssSummary {
+  readonly samples: readonly { t: number; mib: number; processes: number }[];
+  readonly startMiB?: number;
+  readonly peakMiB?: number;
+  readonly endMiB?: number;
+  /** The first sample after warm-up. */
+  readonly baselineMiB?: number;
+  /** The lowest sample of the last third of the run (RSS is a sawtooth). */
+  readonly floorMiB?: number;
+  /** floorMiB / baselineMiB − 1. */
+  readonly growthAfterWarmup?: number;
+  /** endMiB / baselineMiB − 1. */
+  readonly endGrowth?: number;
+}
+
+export interface IsolateInspector {
+  /** e.g. "Cloudflare Worker (workers)". */
+  readonly target: string;
+  /** One CDP command; rejects on an error answer, after waitMs (default 10 000) or once closed. */
+  send(method: string, params?: Record<string, unknown>, waitMs?: number): Promise<Record<string, unknown>>;
+  /** Why the connection closed, or undefined while open. */
+  closed(): string | undefined;
+  close(): void;
+}
+
+/** Growth limits of the isolate's post-GC heap (a violation exceeds both). */
+export const HEAP_GROWTH_LIMIT: number;
+export const HEAP_GROWTH_LIMIT_MIB: number;
+/** Attaches to the worker's isolate through the inspector on 127.0.0.1:`port` (targets from /json). */
+export function attachToIsolate(port: number, options?: { timeoutMs?: number }): Promise<IsolateInspector>;
+export function isolateHeapUsage(inspector: IsolateInspector): Promise<{ usedSize: number; totalSize: number }>;
+/** HeapProfiler.collectGarbage (calling `poke` — a request to the worker — until it is done), then the heap usage. */
+export function isolateHeapAfterGc(
+  inspector: IsolateInspector,
+  poke: () => Promise<void>,
+  waitMs?: number,
+): Promise<{ usedSize: number; totalSize: number }>;
 export function runSoak(options?: SoakOptions): Promise<SoakSummary>;
 export function formatSummary(summary: SoakSummary): string;
+/** VmRSS summed over the workerd processes of a process group (information only). */
 export function workerdRssKiB(pgid: number): { kib: number; processes: number } | undefined;

@@ -24,6 +24,12 @@ export interface WranglerDevOptions {
   readonly vars?: readonly string[];
   /** `--port`; default 0: wrangler binds a free port itself, and `url` has the real one. */
   readonly port?: number;
+  /**
+   * `--inspector-port`: wrangler's V8 inspector proxy (Chrome DevTools Protocol; targets listed
+   * at http://127.0.0.1:<port>/json). Default 0: a free port chosen by wrangler, which it does not
+   * print — pass a fixed free port (see freePort()) to connect to it.
+   */
+  readonly inspectorPort?: number;
   /** `--persist-to`; default a directory in the worker's temporary directory. */
   readonly persistTo?: string;
   /** WRANGLER_LOG_PATH; default the worker's temporary directory. */
@@ -62,5 +68,7 @@ export function startWranglerDev(options?: WranglerDevOptions): Promise<Wrangler
 export function stopAll(): Promise<void>;
 /** Synchronous last resort for a process 'exit' handler (installed by the first start). */
 export function killAllSync(): void;
+/** A port on 127.0.0.1 that was free a moment ago (e.g. for inspectorPort); another process may take it. */
+export function freePort(): Promise<number>;
 /** `<root>/node_modules/wrangler/bin/wrangler.js`. */
 export function wranglerBinIn(root: string): string;

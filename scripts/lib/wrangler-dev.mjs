@@ -7,6 +7,7 @@
 // in its own process group so that one signal to the group takes workerd down with wrangler.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,21 @@ export function wranglerBinIn(root) {
 }
 
 /**
+ * A TCP port on 127.0.0.1 that was free a moment ago (bound to 0, read, closed), for an option
+ * wrangler does not report back, such as inspectorPort. Another process may take it meanwhile.
+ */
+export function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+/**
  * Starts `wrangler dev` and resolves once it printed "Ready on http://…" (the real URL, also
  * with port 0). Rejects, after stopping it, if it exits first or is not ready in timeoutMs.
  */
@@ -46,6 +62,7 @@ export async function startWranglerDev(options = {}) {
     envFile = null,
     vars = [],
     port = 0,
+    inspectorPort = 0,
     timeoutMs = 60_000,
     onLine,
   } = options;
@@ -60,7 +77,7 @@ export async function startWranglerDev(options = {}) {
   const args = [
     wranglerBin, 'dev',
     ...configs.flatMap((c) => ['-c', c]),
-    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', '0',
+    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--show-interactive-dev-session=false',
     '--persist-to', options.persistTo ?? join(work, 'state'),
     ...(envFile === null ? [] : ['--env-file', envFile]),
