@@ -13,6 +13,9 @@ import { verifyRoute } from './routes/verify';
 
 export const app = new Hono<AppEnv>();
 
+/** Liveness, for load balancers that ask every second: answered before logging and metrics. */
+app.get('/healthz', () => jsonResponse({ ok: true }));
+
 /**
  * One log line per request (SPEC §5): safe fields only, accepted verifications optional. The
  * same fields make the request's metrics (src/metrics), which count accepted ones too.
@@ -30,8 +33,6 @@ app.use('*', async (c, next) => {
   if (log.accepted === true && !logAccepted) return;
   logRequest({ route, method: c.req.method, status, ...log, durationMs });
 });
-
-app.get('/healthz', (c) => jsonResponse({ ok: true }));
 
 /** The OpenAPI 3.1 document, built from the request schemas once per isolate, on first ask. */
 app.get('/openapi.json', () => new Response(openApiJson(), {

@@ -214,3 +214,16 @@ describe('LOG_ACCEPTED=false', () => {
     expectNothingSecret();
   });
 });
+
+describe('health checks', () => {
+  it('GET /healthz writes no log line', async () => {
+    const spy = vi.spyOn(console, 'log');
+    try {
+      const res = await exports.default.fetch('http://ks.test/healthz');
+      expect(await res.json()).toEqual({ ok: true });
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
