@@ -3,7 +3,7 @@
  * getConfig parses once per env object, errors included.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, getConfig, parseConfig, type RawEnv } from '../src/config/config';
+import { ConfigError, getConfig, parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { KEYS } from './helpers/fixtures';
 
 const SECRET_64 = 's'.repeat(64);
@@ -95,17 +95,19 @@ describe('parseConfig accepts', () => {
     expect(parseConfig(envWith(overrides)).issuers.size).toBeGreaterThan(0);
   });
 
+  const settingsOf = (config: Config) => ({
+    tolerance: config.clockToleranceSeconds,
+    lifetime: config.maxTokenLifetimeSeconds,
+    versionClaim: config.versionClaim,
+    mode: config.revocationMode,
+    fail: config.failMode,
+    logAccepted: config.logAccepted,
+    adminKeys: config.adminKeys,
+  });
+
   it('applies the defaults of SPEC §2', () => {
     const config = parseConfig(envWith());
-    expect({
-      tolerance: config.clockToleranceSeconds,
-      lifetime: config.maxTokenLifetimeSeconds,
-      versionClaim: config.versionClaim,
-      mode: config.revocationMode,
-      fail: config.failMode,
-      logAccepted: config.logAccepted,
-      adminKeys: config.adminKeys,
-    }).toEqual({ tolerance: 30, lifetime: undefined, versionClaim: 'ver', mode: 'cached', fail: 'closed', logAccepted: true, adminKeys: [] });
+    expect(settingsOf(config)).toEqual({ tolerance: 30, lifetime: undefined, versionClaim: 'ver', mode: 'cached', fail: 'closed', logAccepted: true, adminKeys: [] });
     expect([...config.requiredClaims].sort()).toEqual(['exp', 'iat', 'sub']);
   });
 
@@ -120,15 +122,7 @@ describe('parseConfig accepts', () => {
       LOG_ACCEPTED: 'false',
       ADMIN_API_KEYS: ' first-admin-key-0000 ,second-admin-key-1111,',
     }));
-    expect({
-      tolerance: config.clockToleranceSeconds,
-      lifetime: config.maxTokenLifetimeSeconds,
-      versionClaim: config.versionClaim,
-      mode: config.revocationMode,
-      fail: config.failMode,
-      logAccepted: config.logAccepted,
-      adminKeys: config.adminKeys,
-    }).toEqual({
+    expect(settingsOf(config)).toEqual({
       tolerance: 0, lifetime: 3600, versionClaim: 'tv', mode: 'strict', fail: 'open', logAccepted: false,
       adminKeys: ['first-admin-key-0000', 'second-admin-key-1111'],
     });
