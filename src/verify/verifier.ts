@@ -2,7 +2,7 @@ import { base64url } from 'jose';
 import { findIssuer, type Config, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
-import { parseCompactJws, type Claims, type CompactJws } from './compact-jws';
+import { MAX_TOKEN_BYTES, parseCompactJws, type Claims, type CompactJws } from './compact-jws';
 import type { Reason } from './reasons';
 import { VerifiedTokens } from './verified-tokens';
 
@@ -84,6 +84,7 @@ function verifiedTokensFor(config: Config): VerifiedTokens {
 /** Signature and claims (SPEC §3 up to, not including, revocation). */
 export async function authenticate(token: string | undefined, config: Config, now = nowSeconds()): Promise<Authentication> {
   if (token === undefined || token === '') return refuse('missing_token');
+  if (token.length > MAX_TOKEN_BYTES) return refuse('malformed'); // before any work keyed on it
   // A token seen before skips parsing and crypto; its claims are checked against the clock again.
   const verifiedTokens = verifiedTokensFor(config);
   const known = await verifiedTokens.get(token);
