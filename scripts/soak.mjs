@@ -31,9 +31,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { base64url, importJWK, SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { commandLine } from './lib/command-line.mjs';
 import { DEMO_ADMIN_KEY as ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, freePort, startWranglerDev } from './lib/wrangler-dev.mjs';
 
 const DEMO_AUDIENCE = 'api';
@@ -892,34 +892,13 @@ export function formatSummary(s) {
 
 async function main() {
   const usage = 'usage: npm run soak -- [--seconds 60] [--concurrency 32] [--users 40] [--max-requests N] [--json]';
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        seconds: { type: 'string', default: '60' },
-        concurrency: { type: 'string', default: '32' },
-        users: { type: 'string', default: '40' },
-        'max-requests': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    console.error(`${error.message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(usage);
-    return;
-  }
-  const int = (name, text, min, max) => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      console.error(`--${name} must be an integer in [${min}, ${max}]\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { values, integer } = commandLine(usage, {
+    seconds: { type: 'string', default: '60' },
+    concurrency: { type: 'string', default: '32' },
+    users: { type: 'string', default: '40' },
+    'max-requests': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
   const controller = new AbortController();
   // Ctrl-C ends the load early; runSoak's finally stops wrangler dev. A second one exits at once.
   process.once('SIGINT', () => {
@@ -931,10 +910,10 @@ async function main() {
   let summary;
   try {
     summary = await runSoak({
-      seconds: int('seconds', values.seconds, 1, 86_400),
-      concurrency: int('concurrency', values.concurrency, 1, 256),
-      users: int('users', values.users, 1, 10_000),
-      maxRequests: values['max-requests'] === undefined ? undefined : int('max-requests', values['max-requests'], 1, 1e9),
+      seconds: integer('seconds', 1, 86_400),
+      concurrency: integer('concurrency', 1, 256),
+      users: integer('users', 1, 10_000),
+      maxRequests: values['max-requests'] === undefined ? undefined : integer('max-requests', 1, 1e9),
       signal: controller.signal,
       log: (line) => console.error(line),
     });
