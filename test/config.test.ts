@@ -69,6 +69,13 @@ describe('parseConfig rejects, naming the field', () => {
     ['FAIL_MODE unknown', { FAIL_MODE: 'ajar' }, 'FAIL_MODE'],
     ['LOG_ACCEPTED not a boolean', { LOG_ACCEPTED: 'yes' }, 'LOG_ACCEPTED'],
     ['ADMIN_API_KEYS with a short key', { ADMIN_API_KEYS: 'a-long-enough-admin-key-1, short' }, 'ADMIN_API_KEYS'],
+    // Past KV's 60 s propagation bound, an in-isolate cache would break the consistency promise.
+    ['REVOCATION_CACHE_TTL_SECONDS over 60', { REVOCATION_CACHE_TTL_SECONDS: '61' }, 'REVOCATION_CACHE_TTL_SECONDS'],
+    ['VERIFIED_TOKEN_CACHE_SIZE negative', { VERIFIED_TOKEN_CACHE_SIZE: '-5' }, 'VERIFIED_TOKEN_CACHE_SIZE'],
+    ['TOKEN_SIGNING_KEYS not JSON', { TOKEN_SIGNING_KEYS: '[{' }, 'TOKEN_SIGNING_KEYS'],
+    ['TOKEN_SIGNING_KEYS a public key', { TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].public]) }, 'TOKEN_SIGNING_KEYS[0]'],
+    ['TOKEN_SIGNING_KEYS without kid', { TOKEN_SIGNING_KEYS: JSON.stringify([{ ...KEYS['session-1'].private, kid: undefined }]) }, 'TOKEN_SIGNING_KEYS[0].kid'],
+    ['ACCESS_TOKEN_TTL_SECONDS zero', { TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]), ACCESS_TOKEN_TTL_SECONDS: '0' }, 'ACCESS_TOKEN_TTL_SECONDS'],
   ])('%s → ConfigError(%s)', (_label, overrides, field) => {
     const error = configError(envWith(overrides));
     expect({ field: error.field, code: error.code, prefix: error.message.startsWith(`${field}: `) })
