@@ -17,6 +17,7 @@ declare namespace Cloudflare {
 		LOG_ACCEPTED: string;
 		USER_STATE: DurableObjectNamespace<import("./src/index").UserState>;
 		GLOBAL_STATE: DurableObjectNamespace<import("./src/index").GlobalState>;
+		REVOCATION_FEED: DurableObjectNamespace<import("./src/index").RevocationFeed>;
 	}
 }
 interface Env extends Cloudflare.Env {}

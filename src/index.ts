@@ -7,5 +7,6 @@ import { app } from './app';
 export { Verifier } from './rpc/verifier-entrypoint';
 export { UserState } from './revocation/user-state';
 export { GlobalState } from './revocation/global-state';
+export { RevocationFeed } from './revocation/revocation-feed';
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

@@ -37,3 +37,30 @@ export async function tokenKvKey(sub: string, iss: string | null, tokenId: strin
 export function userObjectName(sub: string): string {
   return `user:${sub}`;
 }
+
+/**
+ * A 64-bit fingerprint of a KV key above (`user:…` or `token:…`): the first 8 bytes of its
+ * digest, as 16 hex digits. Bounded mode's feed and mirror key their entries by it.
+ */
+export function fingerprintOf(kvKey: string): string {
+  const bytes = base64url.decode(kvKey.slice(kvKey.indexOf(':') + 1));
+  let hex = '';
+  for (let i = 0; i < 8; i++) hex += (bytes[i] ?? 0).toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */
+export const FEED_PRIMARY_NAME = 'feed';
+
+/** A read replica of the feed (RevocationFeed); mirrors read one of these. */
+export function feedReplicaName(index: number): string {
+  return `feed-replica:${index}`;
+}
+
+/** KV: the binary snapshot of the feed's active set, for cold mirrors (src/revocation/feed-snapshot.ts). */
+export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
+
+/** Cache API: one location's copy of the feed head, keyed by a time bucket (never served to a client). */
+export function feedCacheUrl(bucket: number): string {
+  return `https://feed.killswitch.internal/head/${bucket}`;
+}
