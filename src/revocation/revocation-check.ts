@@ -4,7 +4,7 @@ import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/verifier';
 import { fingerprintWords } from './fingerprint-table';
 import type { GlobalState } from './global-state';
-import { feedAccessFor, mirrorFor, type Mirror, type MirrorKeys } from './mirror';
+import { feedAccessFor, mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from './mirror';
 import type { RevocationFeed } from './revocation-feed';
 import {
   fingerprintOf, GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME, tokenKvKey, userKvKey, userObjectName,
@@ -143,7 +143,7 @@ export async function checkRevocation(
   bindings: RevocationBindings,
   context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
-  if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), bindings, context);
+  if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings), bindings, context);
   const state = await readState(token, mode, config, bindings);
   return state === undefined ? 'unavailable' : revocationReason(token, config.versionClaim, state);
 }
@@ -202,11 +202,12 @@ export async function checkMirror(
   token: AuthenticToken,
   config: Config,
   mirror: Mirror,
+  feed: FeedAccess,
   bindings: RevocationBindings,
   context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
   const keys = await mirrorKeysOf(token);
-  await mirror.freshen(feedAccessFor(bindings), context.waitUntil);
+  await mirror.freshen(feed, context.waitUntil);
   // No await from here to the answer: the freshness test and the lookup see one mirror.
   const answer = mirror.answer(keys, Math.floor(Date.now() / 1000));
   if (answer.kind === 'fresh') {
