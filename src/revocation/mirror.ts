@@ -47,6 +47,8 @@ export const MIRROR_REFRESH_TIMEOUT_MS = 2_000;
 export const FEED_READ_TIMEOUT_MS = 700;
 /** How often a check waiting on another request's refresh looks at the mirror again. */
 const POLL_MS = 5;
+/** Own changes kept for re-applying after a reload. */
+const LOCAL_MAX_CHANGES = 1_000;
 /** An over-cap mirror tries a fresh snapshot this often (expired entries may have made room). */
 const OVER_CAP_RETRY_MS = 60_000;
 
@@ -85,6 +87,7 @@ export interface MirrorStats {
   snapshotLoads: number;
   refreshFailures: number;
   strictReads: number;
+  confirmations: number;
 }
 
 interface CachedHead { readonly asOf: number; readonly from: number; readonly head: number; readonly entries: FeedEntry[] }
@@ -103,7 +106,10 @@ export class Mirror {
   private refreshStartedAt = 0;
   private overCapSince = 0;
   private preferred: number;
-  readonly counters = { feedReads: 0, cacheHits: 0, snapshotLoads: 0, refreshFailures: 0, strictReads: 0 };
+  /** Changes applied by applyLocal, applied again after a reload (the feed may not have them yet). */
+  private local: FeedChange[] = [];
+  /** strictReads: checks the writers answered (mirror stale or over the cap); confirmations: fingerprint hits checked with the writer. */
+  readonly counters = { feedReads: 0, cacheHits: 0, snapshotLoads: 0, refreshFailures: 0, strictReads: 0, confirmations: 0 };
 
   constructor(
     readonly boundMs: number,
@@ -250,13 +256,18 @@ export class Mirror {
       this.globalRevokedBefore = snapshot.globalRevokedBefore;
     }
     this.seq = seq;
+    const now = nowSeconds();
+    for (const change of this.local) this.apply(change, now);
   }
 
   /** A location's copy of the head, when it continues this mirror and is newer than what it has. */
   private async fromCache(access: FeedAccess, asOf: number): Promise<boolean> {
     try {
       const cache = await access.cache();
-      const hit = await cache?.match(feedCacheUrl(Math.floor(asOf / CACHE_BUCKET_MS)));
+      if (cache === undefined) return false;
+      // This bucket, else the one before (the fetcher may have been just across the boundary).
+      const bucket = Math.floor(asOf / CACHE_BUCKET_MS);
+      const hit = (await cache.match(feedCacheUrl(bucket))) ?? (await cache.match(feedCacheUrl(bucket - 1)));
       if (hit === undefined) return false;
       const head = (await hit.json()) as CachedHead;
       if (head.from > this.seq || head.asOf <= this.asOf || this.clock() - head.asOf > this.boundMs) return false;
@@ -293,10 +304,17 @@ export class Mirror {
     }
   }
 
-  /** Changes this isolate's own revocation call stored (SPEC §4.1): applied at once, `seq` unchanged. */
+  /**
+   * Changes this isolate's own revocation call stored (SPEC §4.1): applied at once, `seq`
+   * unchanged, and kept (the last LOCAL_MAX_CHANGES, while they matter) to apply again after a
+   * reload from a snapshot that may predate them.
+   */
   applyLocal(changes: readonly FeedChange[]): void {
     const now = nowSeconds();
     for (const change of changes) this.apply(change, now);
+    this.local = [...this.local, ...changes]
+      .filter((change) => change.kind === 'global' || change.until > now)
+      .slice(-LOCAL_MAX_CHANGES);
   }
 
   private apply(change: FeedChange, now: number): void {
@@ -308,9 +326,11 @@ export class Mirror {
     const [hi, lo] = fingerprintWords(change.fp);
     if (change.kind === 'user') this.users.mergeMax(hi, lo, [change.version, change.revokedBefore, change.until], now);
     else this.tokens.mergeMax(hi, lo, [change.until], now);
-    if (this.users.size + this.tokens.size > this.maxEntries && this.overCapSince === 0) {
-      this.overCapSince = Date.now();
+    if (this.users.size + this.tokens.size > this.maxEntries) {
       logEvent('mirror_over_cap', { entries: this.users.size + this.tokens.size, cap: this.maxEntries });
+      this.overCapSince = Date.now();
+      this.users = new FingerprintTable(3, 2); // answers nothing now: give the memory back
+      this.tokens = new FingerprintTable(1, 0);
     }
   }
 

@@ -180,10 +180,12 @@ export const BOUNDED_STRICT_MAX_IN_FLIGHT = 32;
 let strictInFlight = 0;
 
 /** The writers' answer, or undefined when they could not be read or the cap is reached. */
-async function cappedStrictRead(token: AuthenticToken, config: Config, bindings: RevocationBindings, mirror: Mirror) {
+async function cappedStrictRead(
+  token: AuthenticToken, config: Config, bindings: RevocationBindings, mirror: Mirror, why: 'strictReads' | 'confirmations',
+) {
   if (strictInFlight >= BOUNDED_STRICT_MAX_IN_FLIGHT) return undefined;
   strictInFlight++;
-  mirror.counters.strictReads++;
+  mirror.counters[why]++;
   try {
     return await readState(token, 'bounded', config, bindings);
   } finally {
@@ -213,10 +215,10 @@ export async function checkMirror(
   if (answer.kind === 'fresh') {
     const reason = revocationReason(token, config.versionClaim, answer.state);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;
-    const confirmed = await cappedStrictRead(token, config, bindings, mirror);
+    const confirmed = await cappedStrictRead(token, config, bindings, mirror, 'confirmations');
     return confirmed === undefined ? reason : revocationReason(token, config.versionClaim, confirmed);
   }
-  const strict = await cappedStrictRead(token, config, bindings, mirror);
+  const strict = await cappedStrictRead(token, config, bindings, mirror, 'strictReads');
   if (strict !== undefined) return revocationReason(token, config.versionClaim, strict);
   if (answer.kind === 'stale' && config.failMode === 'open') {
     logEvent('mirror_stale_answer', { ageMs: Math.round(answer.ageMs) });

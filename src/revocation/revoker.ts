@@ -3,7 +3,7 @@ import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
 import { errorResponse } from '../routes/responses';
 import type { AuthenticToken } from '../verify/verifier';
-import { existingMirror } from './mirror';
+import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
 import type { SessionRef } from './refresh-families';
@@ -35,8 +35,9 @@ async function acknowledged<T extends Propagation>(
   config: Config, call: () => Promise<T>,
 ): Promise<Omit<T, keyof Propagation>> {
   const { propagated, changes, ...answer } = await atWriter(call);
-  existingMirror(config)?.applyLocal(changes);
-  if (config.revocationMode === 'bounded' && !propagated) {
+  if (config.revocationMode !== 'bounded') return answer;
+  mirrorFor(config).applyLocal(changes);
+  if (!propagated) {
     logEvent('revocation_not_propagated', {});
     throw new HTTPException(503, {
       res: errorResponse(503, 'temporarily_unavailable', NOT_PROPAGATED),
