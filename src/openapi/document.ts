@@ -156,6 +156,15 @@ export function buildDocument(): Json {
         buckets: z.record(str, int).check(z.describe('Upper bound in ms ("+Inf": the rest) → count.')),
         routes: z.record(str, z.object(latencyShape)),
       }),
+      mirror: z.optional(z.object({
+        seq: int.check(z.describe('The feed sequence number the mirror holds (-1: nothing loaded yet).')),
+        ageMs: z.nullable(z.number()).check(z.describe('Now minus the stamp taken before the read its data came from; null before the first read.')),
+        users: int, tokens: int, tableBytes: int, overCap: z.boolean(),
+        feedReads: int.check(z.describe('Replica reads by this isolate since it started.')),
+        cacheHits: int, snapshotLoads: int, refreshFailures: int,
+        strictReads: int.check(z.describe('Checks the writers answered because the mirror was stale or over its memory cap.')),
+        confirmations: int.check(z.describe('Refusals resting on a fingerprint, confirmed with the writer.')),
+      }).check(z.describe('REVOCATION_MODE=bounded only: this isolate\'s mirror (docs/consistency.md).'))),
     }),
     OpenApiDocument: z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) }),
   };
@@ -241,7 +250,7 @@ export function buildDocument(): Json {
       + 'The token comes only from `Authorization: Bearer`. No request body is read.',
     security: BEARER,
     parameters: [
-      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV.', schema: { type: 'string', enum: ['1'] } },
+      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV or the mirror.', schema: { type: 'string', enum: ['1'] } },
       ...(below ? [{ name: 'path', in: 'path', required: true, description: 'The original request path; may contain `/`.', schema: { type: 'string' } }] : []),
     ],
     responses: {
@@ -311,7 +320,10 @@ export function buildDocument(): Json {
     '/v1/admin/users/{sub}/revoke': {
       post: {
         operationId: 'revokeUser', tags: ['admin'], summary: 'Revoke every token of a user issued until now', security: ADMIN,
-        parameters: [subPath],
+        parameters: [subPath, {
+          name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+          description: 'A retry with the same key (within 24 h) answers the first call\'s result instead of bumping the version again: retry a 503 with it.',
+        }],
         requestBody: jsonBody('UserRevokeBody', false, 'Optional; an empty body is `{}`.'),
         responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true) },
       },
