@@ -37,9 +37,19 @@ export function encodeSnapshot(rows: SnapshotRows): ArrayBuffer {
     SNAPSHOT_FORMAT, rows.seq, rows.writtenAt, rows.globalRevokedBefore, rows.users.length, rows.tokens.length,
   ]);
   const users = new Uint32Array(buffer, headerBytes, rows.users.length * USER_WORDS);
-  rows.users.forEach((u, i) => users.set([...fingerprintWords(u.fp), u.version, u.revokedBefore, u.until], i * USER_WORDS));
+  for (let i = 0, at = 0; i < rows.users.length; i++, at += USER_WORDS) {
+    const u = rows.users[i]!;
+    [users[at], users[at + 1]] = fingerprintWords(u.fp);
+    users[at + 2] = u.version;
+    users[at + 3] = u.revokedBefore;
+    users[at + 4] = u.until;
+  }
   const tokens = new Uint32Array(buffer, headerBytes + users.byteLength, rows.tokens.length * TOKEN_WORDS);
-  rows.tokens.forEach((t, i) => tokens.set([...fingerprintWords(t.fp), t.until], i * TOKEN_WORDS));
+  for (let i = 0, at = 0; i < rows.tokens.length; i++, at += TOKEN_WORDS) {
+    const t = rows.tokens[i]!;
+    [tokens[at], tokens[at + 1]] = fingerprintWords(t.fp);
+    tokens[at + 2] = t.until;
+  }
   return buffer;
 }
 

@@ -56,12 +56,27 @@ export class FingerprintTable {
   }
 
   /** Merges `row` into the entry of (hi, lo) column by column with max: re-applying a state changes nothing. */
-  mergeMax(hi: number, lo: number, row: ArrayLike<number>, nowSeconds: number, offset = 0): void {
+  mergeMax(hi: number, lo: number, row: readonly number[], nowSeconds: number): void {
     if ((this.count + 1) * 2 > this.keys.length / 2 && this.find(hi, lo) < 0) this.rebuild(nowSeconds, this.count + 1);
     const base = this.claim(hi, lo) * this.columns;
     for (let c = 0; c < this.columns; c++) {
-      const v = row[offset + c] ?? 0;
+      const v = row[c] ?? 0;
       if (v > this.values[base + c]!) this.values[base + c] = v;
+    }
+  }
+
+  /**
+   * Bulk load (a snapshot): `count` rows of `stride` words, fingerprint (hi, lo) first, then
+   * this table's columns. Max-merged like mergeMax; the caller sized the table for them.
+   */
+  load(rows: Uint32Array, stride: number, count: number): void {
+    const { columns } = this;
+    for (let row = 0, at = 0; row < count; row++, at += stride) {
+      const base = this.claim(rows[at]!, rows[at + 1]!) * columns;
+      for (let c = 0; c < columns; c++) {
+        const v = rows[at + 2 + c]!;
+        if (v > this.values[base + c]!) this.values[base + c] = v;
+      }
     }
   }
 

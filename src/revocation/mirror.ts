@@ -41,8 +41,10 @@ export function feedAccessFor(bindings: { REVOCATIONS: KVNamespace; REVOCATION_F
 
 /** A location's cached feed head is keyed by this time bucket (Cache-Control counts whole seconds). */
 export const CACHE_BUCKET_MS = 250;
-/** A refresh gives up after this long (the check then reads strictly, or is unavailable). */
+/** A check waits this long for a refresh (then it reads strictly, or is unavailable). */
 export const MIRROR_REFRESH_TIMEOUT_MS = 2_000;
+/** A cold load (KV snapshot of up to MIRROR_MAX_ENTRIES, then the feed) may take this long. */
+export const SNAPSHOT_LOAD_TIMEOUT_MS = 15_000;
 /** One replica read; past it the next replica is tried. */
 export const FEED_READ_TIMEOUT_MS = 700;
 /** How often a check waiting on another request's refresh looks at the mirror again. */
@@ -53,12 +55,13 @@ const LOCAL_MAX_CHANGES = 1_000;
 const OVER_CAP_RETRY_MS = 60_000;
 
 /**
- * The memory cap, in entries (users + tokens): see docs/consistency.md "Memory". A table slot
- * is 20 bytes (user) or 12 (token) at a load factor ≤ 1/2, so 1,500,000 entries cost at most
- * ~64 MB during a rebuild (old and new table), next to a verified-token cache of ~10 MB, in an
- * isolate of 128 MB. Past it the mirror answers nothing and checks read the writers.
+ * The memory cap, in entries (users + tokens): docs/consistency.md "Memory". Slots are 20 bytes
+ * (user) or 12 (token), a power of two of them at a load factor ≤ 1/2: a million entries (a
+ * tenth users) take ~30 MB, and ~60 MB while the larger table is rebuilt or a snapshot buffer
+ * is live, next to a verified-token cache of ~15 MB, in an isolate of 128 MB. Past the cap the
+ * mirror answers nothing and checks read the writers.
  */
-export const MIRROR_MAX_ENTRIES = 1_500_000;
+export const MIRROR_MAX_ENTRIES = 1_000_000;
 
 /** A token's fingerprints: its user, its denylist entry, and its any-issuer denylist entry. */
 export type MirrorKeys = readonly [userHi: number, userLo: number, tokenHi: number, tokenLo: number, anyHi: number, anyLo: number];
@@ -102,8 +105,8 @@ export class Mirror {
   private users = new FingerprintTable(3, 2);
   /** Column: until. */
   private tokens = new FingerprintTable(1, 0);
-  /** Date.now() when the refresh in flight started (0: none): in-flight is about our waiting, not about age. */
-  private refreshStartedAt = 0;
+  /** Date.now() until which a refresh counts as in flight (our own waiting, not the mirror's age). */
+  private refreshUntil = 0;
   private overCapSince = 0;
   private preferred: number;
   /** Changes applied by applyLocal, applied again after a reload (the feed may not have them yet). */
@@ -125,16 +128,17 @@ export class Mirror {
   }
 
   private refreshing(): boolean {
-    return this.refreshStartedAt !== 0 && Date.now() - this.refreshStartedAt < MIRROR_REFRESH_TIMEOUT_MS;
+    return Date.now() < this.refreshUntil;
   }
 
   /**
    * Makes the mirror fresh enough for a check: nothing under half the bound; a refresh under
    * `waitUntil` between half and the whole bound (so under steady load no check waits); past
-   * the bound, a refresh before the check answers. A refresh another request started is never
-   * awaited (its promise belongs to that request, which the runtime may cancel): its result
-   * lands in the mirror, so this request polls the mirror with its own timer, then refreshes
-   * itself if that did not do it.
+   * the bound, a refresh the check waits for (at most MIRROR_REFRESH_TIMEOUT_MS; a cold
+   * snapshot load that takes longer finishes under waitUntil, for the next checks). A refresh
+   * another request started is never awaited (its promise belongs to that request, which the
+   * runtime may cancel): its result lands in the mirror, so this request polls the mirror with
+   * its own timer.
    */
   async freshen(access: FeedAccess, waitUntil?: (promise: Promise<unknown>) => void): Promise<void> {
     const age = this.ageMs();
@@ -145,15 +149,18 @@ export class Mirror {
     }
     const deadline = Date.now() + MIRROR_REFRESH_TIMEOUT_MS;
     while (this.refreshing() && this.ageMs() > this.boundMs && Date.now() < deadline) await sleep(POLL_MS);
-    if (this.ageMs() > this.boundMs) await this.refresh(access);
+    if (this.ageMs() <= this.boundMs || this.refreshing()) return;
+    const refresh = this.refresh(access);
+    waitUntil?.(refresh);
+    await withTimeout(refresh, Math.max(0, deadline - Date.now()), 'mirror refresh').catch(() => undefined);
   }
 
-  /** One refresh; false (and logged) when it failed. Never rejects. */
+  /** One refresh; false (and logged) when it failed. Never rejects; each of its reads has a timeout. */
   async refresh(access: FeedAccess): Promise<boolean> {
-    const started = Date.now();
-    this.refreshStartedAt = started;
+    const until = Date.now() + (this.seq < 0 ? SNAPSHOT_LOAD_TIMEOUT_MS : MIRROR_REFRESH_TIMEOUT_MS);
+    this.refreshUntil = until;
     try {
-      await withTimeout(this.refreshNow(access), MIRROR_REFRESH_TIMEOUT_MS, 'mirror refresh');
+      await this.refreshNow(access);
       return true;
     } catch (error) {
       this.counters.refreshFailures++;
@@ -163,7 +170,7 @@ export class Mirror {
       });
       return false;
     } finally {
-      if (this.refreshStartedAt === started) this.refreshStartedAt = 0;
+      if (this.refreshUntil === until) this.refreshUntil = 0;
     }
   }
 
@@ -228,7 +235,7 @@ export class Mirror {
 
   private async loadSnapshot(access: FeedAccess): Promise<void> {
     this.counters.snapshotLoads++;
-    const buffer = await access.snapshot();
+    const buffer = await withTimeout(access.snapshot(), SNAPSHOT_LOAD_TIMEOUT_MS, 'feed snapshot');
     const snapshot = buffer === null ? undefined : decodeSnapshot(buffer);
     if (buffer !== null && snapshot === undefined) throw new Error('the feed snapshot is unreadable');
     const seq = snapshot?.seq ?? 0;
@@ -242,17 +249,10 @@ export class Mirror {
         this.seq = seq;
         return;
       }
-      const now = nowSeconds();
       this.users = new FingerprintTable(3, 2, users);
-      for (let i = 0; i < users; i++) {
-        const at = i * USER_WORDS;
-        this.users.mergeMax(snapshot.users[at]!, snapshot.users[at + 1]!, snapshot.users, now, at + 2);
-      }
+      this.users.load(snapshot.users, USER_WORDS, users);
       this.tokens = new FingerprintTable(1, 0, tokens);
-      for (let i = 0; i < tokens; i++) {
-        const at = i * TOKEN_WORDS;
-        this.tokens.mergeMax(snapshot.tokens[at]!, snapshot.tokens[at + 1]!, snapshot.tokens, now, at + 2);
-      }
+      this.tokens.load(snapshot.tokens, TOKEN_WORDS, tokens);
       this.globalRevokedBefore = snapshot.globalRevokedBefore;
     }
     this.seq = seq;
