@@ -12,9 +12,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getConfig } from '../src/config/config';
 import { decodeSnapshot } from '../src/revocation/feed-snapshot';
 import { Mirror, MIRROR_MAX_ENTRIES } from '../src/revocation/mirror';
-import { feedPrimary, feedReplica, FEED_REPLICA_HINTS } from '../src/revocation/revocation-feed';
+import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
 import { NOT_PROPAGATED } from '../src/revocation/revoker';
-import { FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
+import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
 import { call, unreachable, verify, type Switch } from './helpers/faults';
 import { mint, now } from './helpers/tokens';
@@ -329,5 +329,16 @@ describe('GET /v1/admin/stats in bounded mode', () => {
     expect(stats.body.mirror).toMatchObject({ seq: expect.any(Number), feedReads: expect.any(Number), overCap: false });
     expect((stats.body.mirror as { feedReads: number }).feedReads).toBeGreaterThanOrEqual(1);
     expect(getConfig(bindings).revocationMode).toBe('bounded');
+  });
+});
+
+describe('a revoked token replayed', () => {
+  it('costs one writer confirmation, not one per check', async () => {
+    const bindings = boundedEnv();
+    const at = location();
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('replay') } });
+    expect((await revokeToken(bindings, token)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect(await checkAt(at, token)).toBe('revoked_token');
+    expect(at.mirror.stats()).toMatchObject({ confirmations: 1, strictReads: 0 });
   });
 });

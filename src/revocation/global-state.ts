@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditPage } from './audit-log';
 import type { FeedChange } from './feed-change';
 import { KvOutbox, kvSink } from './kv-outbox';
-import { feedSink } from './revocation-feed';
+import { feedSink } from './feed-client';
 import { GLOBAL_KV_KEY } from './storage-keys';
 import type { Propagation } from './user-state';
 

@@ -3,8 +3,8 @@ import { logEvent } from '../log/logger';
 import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
 import { decodeSnapshot, TOKEN_WORDS, USER_WORDS } from './feed-snapshot';
 import { FingerprintTable, fingerprintWords } from './fingerprint-table';
-import { feedReplica, FEED_REPLICA_HINTS } from './revocation-feed';
-import { FEED_SNAPSHOT_KV_KEY, feedCacheUrl } from './storage-keys';
+import { feedReplica } from './feed-client';
+import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedCacheUrl } from './storage-keys';
 import { withTimeout } from './timeout';
 
 /**

@@ -194,6 +194,13 @@ async function cappedStrictRead(
 }
 
 /**
+ * Refusals the writer confirmed, per verified token (the verified-token cache hands back the
+ * same object for the same token string): a revocation is never undone, so a client replaying
+ * its revoked token costs one writer call, not one per check.
+ */
+const confirmedRefusals = new WeakSet<AuthenticToken>();
+
+/**
  * `bounded` (SPEC §4.1): the isolate's mirror while it is within REVOCATION_MAX_STALENESS_MS.
  * A refusal that rests on a fingerprint is confirmed by the writer (a collision must not
  * refuse a live token; past the cap the refusal stands, the safe side). Past the bound, or
@@ -215,8 +222,12 @@ export async function checkMirror(
   if (answer.kind === 'fresh') {
     const reason = revocationReason(token, config.versionClaim, answer.state);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;
+    if (confirmedRefusals.has(token)) return reason;
     const confirmed = await cappedStrictRead(token, config, bindings, mirror, 'confirmations');
-    return confirmed === undefined ? reason : revocationReason(token, config.versionClaim, confirmed);
+    if (confirmed === undefined) return reason;
+    const strictReason = revocationReason(token, config.versionClaim, confirmed);
+    if (strictReason !== undefined) confirmedRefusals.add(token);
+    return strictReason;
   }
   const strict = await cappedStrictRead(token, config, bindings, mirror, 'strictReads');
   if (strict !== undefined) return revocationReason(token, config.versionClaim, strict);

@@ -2,8 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { logEvent } from '../log/logger';
 import { FEED_READ_MAX_ENTRIES, type FeedChange, type FeedEntry, type FeedRead } from './feed-change';
 import { encodeSnapshot } from './feed-snapshot';
-import type { OutboxSink } from './kv-outbox';
-import { FEED_PRIMARY_NAME, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from './storage-keys';
+import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from './storage-keys';
 import { withTimeout } from './timeout';
 
 /**
@@ -13,10 +12,8 @@ import { withTimeout } from './timeout';
  *   reports it replicated ("write all, read one");
  * - the replicas (`feed-replica:<i>`, one per location hint) hold the recent log; mirrors
  *   read one of them, so no single object is on every check's path.
- * The replica count is fixed in code: a replica added later would not hold what was
- * acknowledged before it existed.
+ * The replicas and how to reach them: feed-client.ts.
  */
-export const FEED_REPLICA_HINTS = ['wnam', 'enam', 'weur', 'apac'] as const satisfies readonly DurableObjectLocationHint[];
 /** The log is kept at least this long (and until a snapshot covering it is visible everywhere). */
 export const FEED_RETENTION_MS = 5 * 60_000;
 /** How often the primary rewrites the KV snapshot when something changed. */
@@ -25,28 +22,6 @@ export const FEED_SNAPSHOT_INTERVAL_MS = 60_000;
 export const SNAPSHOT_VISIBLE_AFTER_MS = 90_000;
 /** The primary waits this long for the replicas before it reports an append unreplicated. */
 export const FEED_REPLICATE_TIMEOUT_MS = 1_500;
-/** A writer waits this long for the primary (SPEC §4.1: "within ~2 s", then 503). */
-export const FEED_APPEND_TIMEOUT_MS = 2_000;
-
-type FeedNamespace = DurableObjectNamespace<RevocationFeed>;
-
-export function feedPrimary(feed: FeedNamespace) {
-  return feed.getByName(FEED_PRIMARY_NAME);
-}
-
-export function feedReplica(feed: FeedNamespace, index: number) {
-  return feed.getByName(feedReplicaName(index), { locationHint: FEED_REPLICA_HINTS[index] });
-}
-
-/** A writer's outbox sink (kv-outbox.ts): lands only once every replica holds the change. */
-export function feedSink(feed: () => FeedNamespace): OutboxSink {
-  return async (_key, value) => {
-    const { replicated } = await withTimeout(
-      feedPrimary(feed()).append([JSON.parse(value) as FeedChange]), FEED_APPEND_TIMEOUT_MS, 'feed append',
-    );
-    if (!replicated) throw new Error('feed append: not on every replica yet');
-  };
-}
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -135,7 +110,7 @@ export class RevocationFeed extends DurableObject<Env> {
 
   /** Sends replica `i` what it lacks up to the head, from the head it reports (a few rounds at most). */
   private async syncReplica(i: number, target: number): Promise<boolean> {
-    const replica = feedReplica(this.env.REVOCATION_FEED, i);
+    const replica = this.env.REVOCATION_FEED.getByName(feedReplicaName(i), { locationHint: FEED_REPLICA_HINTS[i] });
     for (let round = 0; round < 3; round++) {
       const known = this.replicaHeads[i];
       if (known !== undefined && known >= target) return true;

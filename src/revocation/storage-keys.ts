@@ -52,7 +52,12 @@ export function fingerprintOf(kvKey: string): string {
 /** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */
 export const FEED_PRIMARY_NAME = 'feed';
 
-/** A read replica of the feed (RevocationFeed); mirrors read one of these. */
+/**
+ * The feed's read replicas (RevocationFeed), one per location hint; mirrors read one of them.
+ * Fixed in code: a replica added later would not hold what was acknowledged before it existed.
+ */
+export const FEED_REPLICA_HINTS = ['wnam', 'enam', 'weur', 'apac'] as const satisfies readonly DurableObjectLocationHint[];
+
 export function feedReplicaName(index: number): string {
   return `feed-replica:${index}`;
 }

@@ -3,7 +3,7 @@ import { AuditLog, type AuditPage } from './audit-log';
 import { UNTIL_NEVER, type FeedChange } from './feed-change';
 import { KvOutbox, kvSink } from './kv-outbox';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef } from './refresh-families';
-import { feedSink } from './revocation-feed';
+import { feedSink } from './feed-client';
 import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
 
 export interface RevokeUserInput {
