@@ -7,7 +7,7 @@
  * real Durable Objects, KV and Cache, wrapped (test/helpers/faults.ts, bounded.ts), never faked.
  */
 import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getConfig } from '../src/config/config';
 import { decodeSnapshot } from '../src/revocation/feed-snapshot';
@@ -245,11 +245,32 @@ describe('the mirror enforces its bound', () => {
 
 describe('faults', () => {
   it('a feed Durable Object restart mid-refresh costs no unavailable: the next replica answers', async () => {
-    let restarts = 0;
-    // The replica answers, then its reply is lost to a restart (every deploy restarts DOs).
-    const at = location({ drop: () => restarts++ === 0 });
+    const at = location();
     const sub = uniqueSub('restart');
     const token = await mint('es256-1', { claims: { sub } });
+    expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
+    // The first replica read is in flight when that replica restarts (every deploy restarts DOs).
+    const read = at.feed.read.bind(at.feed);
+    let restarted: number | undefined;
+    at.feed.read = async (replica, after) => {
+      if (restarted !== undefined) return read(replica, after);
+      restarted = replica;
+      const reading = read(replica, after);
+      await runInDurableObject(feedReplica(env.REVOCATION_FEED, replica), (_i, state) => state.abort('deploy')).catch(() => undefined);
+      return reading;
+    };
+    expect(await checkAt(at, token)).toBe('revoked_token');
+    // The read either failed with the restart and the next replica answered, or reached the new instance.
+    expect(at.feed.reads.length).toBeLessThanOrEqual(2);
+    expect(at.mirror.stats()).toMatchObject({ refreshFailures: 0, strictReads: 0 });
+    // Restarted with its log intact.
+    expect((await feedReplica(env.REVOCATION_FEED, restarted!).read(0)).head).toBeGreaterThan(0);
+  });
+
+  it('a replica whose answer is lost (its restart cut the reply): the next replica answers', async () => {
+    let lost = 0;
+    const at = location({ drop: () => lost++ === 0 });
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('lost-reply') } });
     expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
     expect(await checkAt(at, token)).toBe('revoked_token');
     expect(at.feed.reads.length).toBe(2);
