@@ -119,8 +119,9 @@ describe('the mirror with 100,000 and 1,000,000 active entries', () => {
       emptyLookupP50ns: Math.round(emptyLookupNs), fullLookupP50ns: Math.round(fullLookupNs),
     });
     console.error(`mirror-scale ${JSON.stringify(figures.at(-1))}`);
-    // A lookup is three probes in typed arrays: well under a microsecond however full the mirror.
-    expect(fullLookupNs).toBeLessThan(1_000);
+    // A lookup is three probes in typed arrays: about what it costs in an empty mirror (1.1× is
+    // the target, measured on a quiet run; 2× leaves room for a machine shared with other runs).
+    expect(fullLookupNs).toBeLessThan(2 * emptyLookupNs + 200);
     await env.REVOCATIONS.delete(FEED_SNAPSHOT_KV_KEY);
   }, 120_000);
 });
