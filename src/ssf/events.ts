@@ -25,6 +25,13 @@ export const EVENT = {
   streamUpdated: `${SSF}stream-updated`,
 } as const;
 
+/** What killswitch asks a managed stream's transmitter for (SSF always delivers the control events). */
+export const EVENTS_REQUESTED: readonly string[] = [
+  EVENT.sessionRevoked, EVENT.credentialChange, EVENT.tokenClaimsChange, EVENT.assuranceLevelChange,
+  EVENT.accountDisabled, EVENT.accountEnabled, EVENT.accountPurged, EVENT.credentialCompromise,
+  EVENT.sessionsRevoked, EVENT.tokensRevoked,
+];
+
 /** What a stream may configure for an event type. */
 export type ConfiguredAction = 'revoke_user' | 'audit';
 

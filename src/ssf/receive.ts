@@ -97,10 +97,22 @@ interface Planned {
   readonly label: string;
 }
 
+/**
+ * SSF 1.0 §8.1.4–5: a stream control event names its stream in an opaque subject. One that
+ * names another stream of the transmitter was not meant for this endpoint: access_denied.
+ */
+function checkControlSubject(subject: Readonly<Record<string, unknown>> | undefined, stream: SsfStreamConfig): void {
+  const streamId = stream.transmitter?.streamId;
+  if (streamId === undefined || subject?.format !== 'opaque' || subject.id === undefined) return;
+  if (subject.id !== streamId) throw new SetError('access_denied', 'the event is for another stream');
+}
+
 function plan(claims: SetClaims, stream: SsfStreamConfig): Planned[] {
   const planned = Object.entries(claims.events).map(([type, payload]): Planned => {
-    const resolved = resolveSubject(subjectOf(claims.sub_id, payload), payload.subject, stream);
+    const subject = subjectOf(claims.sub_id, payload);
+    const resolved = resolveSubject(subject, payload.subject, stream);
     const action = actionFor(type, payload, stream.actions, resolved.token !== undefined);
+    if (action === 'verification' || action === 'stream_updated') checkControlSubject(subject, stream);
     return { type, payload, action, ...resolved };
   });
   if (planned.reduce((n, p) => n + p.users.length, 0) > MAX_USERS_PER_SET) {
