@@ -67,7 +67,8 @@ ssfRoutes.post('/:id/events', async (c) => {
       return setErrorResponse(400, error.code, error.description);
     }
     if (error instanceof SetKeysUnavailable) {
-      throw new HTTPException(503, { res: errorResponse(503, 'temporarily_unavailable', error.message) });
+      c.var.log.error = error.message;
+      throw new HTTPException(503, { res: errorResponse(503, 'temporarily_unavailable') });
     }
     throw error;
   }
