@@ -525,6 +525,51 @@ describe('RFC form routes: /v1/revoke, /v1/introspect, /v1/token', () => {
   });
 });
 
+// ---- Shared Signals push (SPEC §7) ------------------------------------------------------------------
+const SSF_TARGET = 'fz-ssf-target';
+const SET_ERRORS = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied'];
+let genuineSet = '';
+const setBody = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map((parts) => parts.join('.').replace(/=/g, '')),
+  // A genuine SET with one character changed: never accepted.
+  fc.tuple(fc.nat(), fc.constantFrom(...ALPHABET)).map(([at, ch]) => ({ at, ch })),
+  fc.string({ minLength: LIMIT + 1, maxLength: LIMIT + 8 }),
+);
+const setCase = fc.record({
+  body: setBody,
+  stream: fc.constantFrom('okta', 'google'),
+  contentType: fc.constantFrom('application/secevent+jwt', 'application/secevent+jwt; charset=utf-8', 'application/json', ''),
+});
+
+describe('POST /v1/ssf/{id}/events', () => {
+  const n = runs(0.05);
+  beforeAll(async () => {
+    const claims = {
+      iss: 'https://okta.test', aud: 'https://ks.test/v1/ssf/okta', iat: Math.floor(Date.now() / 1000), jti: 'fz-set',
+      sub_id: { format: 'iss_sub', iss: 'https://okta.test', sub: SSF_TARGET },
+      events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': {} },
+    };
+    genuineSet = await signRaw(JSON.stringify({ alg: 'RS256', kid: 'rs256-1', typ: 'secevent+jwt' }), JSON.stringify(claims), 'rs256-1');
+  });
+  it(`${n} cases: 400 with an RFC 8935 code or 413; nothing revoked`, () =>
+    property(setCase, n, async (c) => {
+      let body: string;
+      if (typeof c.body === 'string') body = c.body;
+      else {
+        const at = c.body.at % genuineSet.length;
+        const ch = genuineSet[at] === c.body.ch ? (c.body.ch === 'A' ? 'B' : 'A') : c.body.ch;
+        body = genuineSet.slice(0, at) + ch + genuineSet.slice(at + 1);
+      }
+      const before = await snapshot(SSF_TARGET);
+      const auth = c.stream === 'okta' ? ['Bearer okta-push-secret-0123456789'] : [];
+      const got = await send({ method: 'POST', path: `/v1/ssf/${c.stream}/events`, auth, body, contentType: c.contentType || undefined });
+      expect([400, 413]).toContain(got.status);
+      if (got.status === 400) expect(SET_ERRORS).toContain(got.json?.err);
+      expect(await after(SSF_TARGET)).toBe(before);
+    }), timeout(n));
+});
+
 // ---- public routes and unknown paths -------------------------------------------------------------
 const PUBLIC: [string, string, number][] = [
   ['GET', '/healthz', 200], ['GET', '/.well-known/jwks.json', 200], ['GET', '/.well-known/oauth-authorization-server', 200],

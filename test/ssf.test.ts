@@ -4,7 +4,9 @@
  * "google" (signature only, RISC SETs without `typ`). Tokens of the user a SET names are then
  * checked at /v1/verify (strict, so no replica lag is involved) and in the audit trails.
  */
-import { exports } from 'cloudflare:workers';
+import { createExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { app } from '../src/app';
 import { base64url, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
@@ -323,5 +325,38 @@ describe('stream verification (SSF 1.0 §8.1.4)', () => {
     const set = await signSet({ sub_id: { format: 'opaque', id: 'okta' }, events: { [`${SSF_EVENT}stream-updated`]: { status: 'paused', reason: 'maintenance' } } });
     expect((await push('okta', set)).status).toBe(202);
     expect((await (await admin('/v1/admin/ssf/streams/okta')).json<{ status: { transmitterStatus: string } }>()).status.transmitterStatus).toBe('paused');
+  });
+});
+
+/** The worker under another configuration or with a wrapped binding. */
+const withEnv = (vars: Record<string, unknown>) => (stream: string, set: string) => app.fetch(new Request(`${BASE}/v1/ssf/${stream}/events`, {
+  method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
+}), { ...env, ...vars } as unknown as Env, createExecutionContext()) as Promise<Response>;
+
+describe('token-claims-change and durability', () => {
+  it('with MAX_TOKEN_LIFETIME_SECONDS: the named token is denied, the user\'s other tokens still work', async () => {
+    const sub = uniqueSub('deny');
+    const named = await mint('rs256-1', { claims: { sub, jti: `tok-${sub}` } });
+    const other = await tokenOf(sub);
+    const set = await signSet({
+      sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub },
+      events: { [`${CAEP}token-claims-change`]: { subject: { format: 'jwt_id', iss: 'https://inline.test', jti: `tok-${sub}` }, claims: { role: 'guest' } } },
+    });
+    expect((await withEnv({ MAX_TOKEN_LIFETIME_SECONDS: '7200' })('okta', set)).status).toBe(202);
+    expect((await verify(named)).body.reason).toBe('revoked_token');
+    expect((await verify(other)).status).toBe(200);
+    expect(await userState(sub)).toMatchObject({ version: 0 });
+  });
+
+  it('a user Durable Object out of reach: 503, no 202; the transmitter\'s retry then revokes (nothing was marked seen)', async () => {
+    const sub = uniqueSub('down');
+    const set = await oktaSet('session-revoked', sub);
+    const unreachable = { getByName: () => ({ revokeIssuedBefore: () => Promise.reject(new Error('injected')) }) };
+    const res = await withEnv({ USER_STATE: unreachable })('okta', set);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: 'temporarily_unavailable' });
+    expect(await userState(sub)).toMatchObject({ version: 0 });
+    expect((await push('okta', set)).status).toBe(202);
+    expect(await userState(sub)).toMatchObject({ version: 1 });
   });
 });
