@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { base64url } from 'jose';
 import { ConfigError } from '../config/config';
+import { parseJwksUri } from '../config/key-sources';
 import { parseStream, type SsfStreamConfig } from '../config/ssf-streams';
 import { sha256 } from '../http/bearer-secret';
 import { atWriter } from '../revocation/revoker';
@@ -31,15 +32,18 @@ async function atTransmitter<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A stream entry the operator gave: a mistake in it is their 400, not our misconfiguration. */
-function parseEntry(c: Context<AppEnv>, entry: Record<string, unknown>): SsfStreamConfig {
+/** What the operator sent, parsed like configuration: a mistake in it is their 400, not our misconfiguration. */
+function operatorInput<T>(parse: () => T): T {
   try {
-    return parseStream(entry, {}, new Set(c.var.config.issuers.keys()), 'stream', true);
+    return parse();
   } catch (error) {
     if (error instanceof ConfigError) throw badRequest(error.message);
     throw error;
   }
 }
+
+const parseEntry = (c: Context<AppEnv>, entry: Record<string, unknown>): SsfStreamConfig =>
+  operatorInput(() => parseStream(entry, {}, new Set(c.var.config.issuers.keys()), 'stream', true));
 
 async function streamOf(c: Context<AppEnv>): Promise<SsfStreamConfig> {
   const id = validate(StreamIdParam, c.req.param('id'), 'id');
@@ -69,6 +73,9 @@ function describe(stream: SsfStreamConfig, origin: string) {
 
 const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin;
 
+/** Where transmitters reach us, when not this request's origin: https (http on localhost). */
+const pushBase = (raw: string) => operatorInput(() => parseJwksUri(raw, '"pushBaseUrl"')).replace(/\/$/, '');
+
 ssfAdminRoutes.get('/streams', async (c) => {
   const streams = await atWriter(() => allStreams(c.var.config, c.env));
   return jsonResponse({ streams: streams.map((s) => describe(s, originOf(c))) });
@@ -84,7 +91,7 @@ ssfAdminRoutes.post('/streams', async (c) => {
   const id = `m${random(9)}`;
   const secret = random(32);
   const secretDigest = base64url.encode(new Uint8Array(await sha256(secret)));
-  const endpoint = `${body.pushBaseUrl?.replace(/\/$/, '') ?? originOf(c)}/v1/ssf/${id}/events`;
+  const endpoint = `${body.pushBaseUrl === undefined ? originOf(c) : pushBase(body.pushBaseUrl)}/v1/ssf/${id}/events`;
   const common = {
     id, algorithms: body.algorithms ?? ['RS256'], subjects: body.subjects, events: body.events, acceptMissingTyp: body.acceptMissingTyp,
   };
