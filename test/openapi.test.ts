@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import * as requestSchemas from '../src/routes/schemas';
 import { ADMIN_KEY, SSF } from './helpers/fixtures';
-import { CAEP, push, signSet } from './helpers/ssf';
+import { CAEP, push, signSet, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
 
 const BASE = 'http://ks.test';
@@ -353,6 +353,13 @@ describe('real answers match the documented responses', () => {
   it('Shared Signals: push 202, 400, 401, 404, 413; the stream admin routes', async () => {
     const set = (claims: Json = {}) => signSet({ sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub: uniqueSub('ssf') }, events: { [`${CAEP}session-revoked`]: {} }, ...claims });
     const pushPath = '/v1/ssf/{id}/events';
+    // SSF_STREAMS is configured in the Shared Signals tests' own env (test/helpers/ssf.ts).
+    const call = (path: string, init: RequestInit & { bearer?: string | null } = {}) => {
+      const headers = new Headers(init.headers);
+      if (init.bearer !== null) headers.set('Authorization', `Bearer ${init.bearer ?? ADMIN_KEY}`);
+      return worker(`${BASE}${path}`, { ...init, headers });
+    };
+    const post = (path: string, body: BodyInit | null) => call(path, { method: 'POST', body });
     await expectDocumented(await push('okta', await set()), 'post', pushPath);
     await expectDocumented(await push('okta', await set({ iss: 'https://evil.test' })), 'post', pushPath);
     await expectDocumented(await push('okta', await set(), { secret: null }), 'post', pushPath);

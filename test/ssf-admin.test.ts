@@ -4,12 +4,11 @@
  * manual mode. SETs are signed here with jose-imported keys and pushed to the endpoint the
  * transmitter was given, with the authorization it was given.
  */
-import { exports } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, KEYS } from './helpers/fixtures';
 import { jwksBase, publishKeys } from './helpers/jwks-server';
-import { BASE, CAEP, signSet, SSF_EVENT } from './helpers/ssf';
+import { BASE, CAEP, signSet, SSF_EVENT, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
 
 const TX_TOKEN = 'tx-token';
@@ -19,7 +18,7 @@ const admin = (path: string, init: RequestInit & { json?: unknown } = {}) => {
   const headers = new Headers(init.headers);
   headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
   const body = init.json === undefined ? init.body : JSON.stringify(init.json);
-  return exports.default.fetch(`${BASE}${path}`, { ...init, headers, body });
+  return worker(`${BASE}${path}`, { ...init, headers, body });
 };
 
 interface TxStream { stream_id: string; aud: string; delivery: { endpoint_url: string; authorization_header: string } }
@@ -67,7 +66,7 @@ describe('managed streams: against the transmitter\'s management API', () => {
     expect(requested).toBe(true);
     expect((await transmitter(name)).verifications).toEqual([{ stream_id: atTx!.stream_id, state }]);
 
-    const send = (set: string, authorization = atTx!.delivery.authorization_header) => exports.default.fetch(atTx!.delivery.endpoint_url, {
+    const send = (set: string, authorization = atTx!.delivery.authorization_header) => worker(atTx!.delivery.endpoint_url, {
       method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/secevent+jwt' }, body: set,
     });
     const sign = (claims: Record<string, unknown>) => signSet({ iss: txIssuer(name), aud: atTx!.aud, ...claims });
@@ -91,7 +90,7 @@ describe('managed streams: against the transmitter\'s management API', () => {
     const token = await mint('rs256-1', { claims: { sub, iat: now() - 30 } });
     const revoke = await sign({ sub_id: { format: 'iss_sub', iss: txIssuer(name), sub }, events: { [`${CAEP}session-revoked`]: {} } });
     expect((await send(revoke)).status).toBe(202);
-    const check = await exports.default.fetch(`${BASE}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${token}` } });
+    const check = await worker(`${BASE}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${token}` } });
     expect(await check.json()).toMatchObject({ active: false, reason: 'revoked_user' });
 
     // Delete: at the transmitter, then here; the push endpoint is gone.
@@ -156,7 +155,7 @@ describe('manual streams (Google\'s stream:update) and SSF_STREAMS', () => {
       iss: 'https://manual-idp.test', aud: stream.audience,
       sub_id: { format: 'iss_sub', iss: 'https://manual-idp.test', sub }, events: { [`${CAEP}session-revoked`]: {} },
     });
-    const send = (secret: string) => exports.default.fetch(stream.pushEndpoint, {
+    const send = (secret: string) => worker(stream.pushEndpoint, {
       method: 'POST', headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/secevent+jwt' }, body: set,
     });
     expect((await send('not-the-secret')).status).toBe(401);
@@ -175,7 +174,7 @@ describe('manual streams (Google\'s stream:update) and SSF_STREAMS', () => {
 
   it('the stream routes are admin-only', async () => {
     for (const [method, path] of [['GET', '/v1/admin/ssf/streams'], ['POST', '/v1/admin/ssf/streams'], ['GET', '/v1/admin/ssf/streams/okta/audit']]) {
-      const res = await exports.default.fetch(`${BASE}${path}`, { method });
+      const res = await worker(`${BASE}${path}`, { method });
       expect(res.status, `${method} ${path}`).toBe(401);
     }
   });

@@ -4,14 +4,11 @@
  * "google" (signature only, RISC SETs without `typ`). Tokens of the user a SET names are then
  * checked at /v1/verify (strict, so no replica lag is involved) and in the audit trails.
  */
-import { createExecutionContext } from 'cloudflare:test';
-import { env, exports } from 'cloudflare:workers';
-import { app } from '../src/app';
 import { base64url, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
 import { publishKeys } from './helpers/jwks-server';
-import { BASE, CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT } from './helpers/ssf';
+import { BASE, CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, worker } from './helpers/ssf';
 import { b64, mint, now } from './helpers/tokens';
 
 let counter = 0;
@@ -20,12 +17,12 @@ const uniqueSub = (label: string) => `ssf-${label}-${++counter}-${crypto.randomU
 const admin = (path: string, init: RequestInit = {}) => {
   const headers = new Headers(init.headers);
   headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
-  return exports.default.fetch(`${BASE}${path}`, { ...init, headers });
+  return worker(`${BASE}${path}`, { ...init, headers });
 };
 const userState = async (sub: string) =>
   (await admin(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<{ version: number; revokedBefore: number }>();
 const verify = async (token: string) => {
-  const res = await exports.default.fetch(`${BASE}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${token}` } });
+  const res = await worker(`${BASE}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${token}` } });
   return { status: res.status, body: await res.json<{ reason?: string }>() };
 };
 /** A token of the inline issuer (the Okta stream's token issuer) for `sub`, issued at `iat`. */
@@ -142,7 +139,7 @@ describe('push → revocation: the time rule', () => {
     expect(await res.text()).toBe('');
     expect(await verify(token)).toEqual({ status: 401, body: expect.objectContaining({ reason: 'revoked_user' }) });
     // The replica too (cached mode reads KV, written through before the 202).
-    const cached = await exports.default.fetch(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
+    const cached = await worker(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
     expect(cached.status).toBe(401);
     expect((await verify(await tokenOf(sub, now() + 2))).status).toBe(200);
     // Audited in the user's trail (by stream, never the SET) and in the stream's.
@@ -329,9 +326,9 @@ describe('stream verification (SSF 1.0 §8.1.4)', () => {
 });
 
 /** The worker under another configuration or with a wrapped binding. */
-const withEnv = (vars: Record<string, unknown>) => (stream: string, set: string) => app.fetch(new Request(`${BASE}/v1/ssf/${stream}/events`, {
+const withEnv = (vars: Record<string, unknown>) => (stream: string, set: string) => worker(`${BASE}/v1/ssf/${stream}/events`, {
   method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
-}), { ...env, ...vars } as unknown as Env, createExecutionContext()) as Promise<Response>;
+}, vars);
 
 describe('token-claims-change and durability', () => {
   it('with MAX_TOKEN_LIFETIME_SECONDS: the named token is denied, the user\'s other tokens still work', async () => {

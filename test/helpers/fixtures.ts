@@ -30,7 +30,8 @@ export const SSF = {
 } as const;
 
 /**
- * SSF_STREAMS in tests: an Okta-like stream (push secret, iss_sub to the inline issuer) and a
+ * SSF_STREAMS of the Shared Signals tests (test/helpers/ssf.ts adds them to their own env, so
+ * that tests which replace TRUSTED_ISSUERS are not affected): an Okta-like stream (push secret, iss_sub to the inline issuer) and a
  * Google-like one (signature only, RISC, no `typ`). Okta's SET subjects map to `sub` of the
  * inline issuer's tokens, Google's to the second issuer's.
  */
@@ -78,7 +79,5 @@ export function testBindings(jwksPort: number): Record<string, string> {
     // The token service (SPEC §6) signs with session-1; TOKEN_ISSUER is unset, so its
     // tokens carry the origin they were minted on (http://ks.test in tests).
     TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]),
-    SSF_STREAMS: JSON.stringify(ssfStreams(jwksPort)),
-    SSF_OKTA_SECRET,
   };
 }

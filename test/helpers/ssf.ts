@@ -3,11 +3,23 @@
  * way Okta and Google shape them, pushed to killswitch's receiver (SPEC §7). The transmitters'
  * JWKS and management API live on the loopback server of test/global-setup.ts.
  */
-import { exports } from 'cloudflare:workers';
-import { SSF, SSF_OKTA_SECRET, type KeyName } from './fixtures';
+import { createExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { inject } from 'vitest';
+import { app } from '../../src/app';
+import { SSF, SSF_OKTA_SECRET, ssfStreams, type KeyName } from './fixtures';
 import { now, signRaw } from './tokens';
 
 export const BASE = 'http://ks.test';
+
+/** The test bindings plus SSF_STREAMS: one object, so its configuration is parsed once. */
+export const ssfEnv = { ...env, SSF_STREAMS: JSON.stringify(ssfStreams(inject('jwksPort'))), SSF_OKTA_SECRET } as unknown as Env;
+
+/** The worker (its fetch handler) with SSF_STREAMS configured; `bindings` replaces some of them. */
+export function worker(url: string, init: RequestInit = {}, bindings: Record<string, unknown> = {}): Promise<Response> {
+  const target = Object.keys(bindings).length === 0 ? ssfEnv : { ...ssfEnv, ...bindings } as unknown as Env;
+  return app.fetch(new Request(url, init), target, createExecutionContext()) as Promise<Response>;
+}
 export const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 export const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';
 export const SSF_EVENT = 'https://schemas.openid.net/secevent/ssf/event-type/';
@@ -54,5 +66,5 @@ export function push(stream: string, set: BodyInit, options: PushOptions = {}): 
   const headers = new Headers({ 'Content-Type': options.contentType ?? 'application/secevent+jwt' });
   const secret = options.secret === undefined ? SSF_OKTA_SECRET : options.secret;
   if (secret !== null) headers.set('Authorization', `Bearer ${secret}`);
-  return exports.default.fetch(`${BASE}/v1/ssf/${stream}/events`, { method: 'POST', headers, body: set });
+  return worker(`${BASE}/v1/ssf/${stream}/events`, { method: 'POST', headers, body: set });
 }
