@@ -58,7 +58,8 @@ function tokenFor(stream: SsfStreamConfig, token: string | undefined): string {
   return token;
 }
 
-function describe(stream: SsfStreamConfig, origin: string) {
+/** A stream as the admin API shows it: never its secret or keys. */
+function streamView(stream: SsfStreamConfig, origin: string) {
   return {
     id: stream.id,
     mode: stream.mode,
@@ -78,7 +79,7 @@ const pushBase = (raw: string) => operatorInput(() => parseJwksUri(raw, '"pushBa
 
 ssfAdminRoutes.get('/streams', async (c) => {
   const streams = await atWriter(() => allStreams(c.var.config, c.env));
-  return jsonResponse({ streams: streams.map((s) => describe(s, originOf(c))) });
+  return jsonResponse({ streams: streams.map((s) => streamView(s, originOf(c))) });
 });
 
 /**
@@ -128,7 +129,7 @@ ssfAdminRoutes.post('/streams', async (c) => {
   if (taken) throw badRequest('"audience" is another stream\'s too');
   await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record)));
   forgetStoredStreams(c.var.config);
-  return jsonResponse({ ...describe(stream, originOf(c)), ...extra }, 201);
+  return jsonResponse({ ...streamView(stream, originOf(c)), ...extra }, 201);
 });
 
 /** The stream, what its receiver side saw, and (with X-Transmitter-Token) the transmitter's status. */
@@ -140,7 +141,7 @@ ssfAdminRoutes.get('/streams/:id', async (c) => {
   const remote = token === undefined || endpoint === undefined || stream.transmitter === undefined
     ? {}
     : { transmitterStatus: await atTransmitter(() => transmitterStatus(endpoint, token, stream.transmitter!.streamId)) };
-  return jsonResponse({ ...describe(stream, originOf(c)), status: { ...status, ...remote } });
+  return jsonResponse({ ...streamView(stream, originOf(c)), status: { ...status, ...remote } });
 });
 
 /**

@@ -15,13 +15,16 @@ import { errorResponse, jsonResponse, NO_STORE } from './responses';
 /** SPEC §7: the Shared Signals receiver (RFC 8935 push). Mounted at /v1/ssf. */
 export const ssfRoutes = new Hono<AppEnv>();
 
-/** SHA-256 of each stream's push secret, computed once per stream object. */
+/** SHA-256 of each stream's push secret: computed once per stream object, or stored as such. */
 const pushDigests = new WeakMap<SsfStreamConfig, Promise<ArrayBuffer>>();
 
-function pushDigest(push: NonNullable<SsfStreamConfig['push']>, stream: SsfStreamConfig): Promise<ArrayBuffer> {
-  if ('secretDigest' in push) return Promise.resolve(base64url.decode(push.secretDigest).buffer as ArrayBuffer);
+function pushDigest(stream: SsfStreamConfig, push: NonNullable<SsfStreamConfig['push']>): Promise<ArrayBuffer> {
   let digest = pushDigests.get(stream);
-  if (digest === undefined) pushDigests.set(stream, (digest = sha256(push.secret)));
+  if (digest === undefined) {
+    // A copy: timingSafeEqual compares whole buffers, and a decoded view may sit in a larger one.
+    digest = 'secretDigest' in push ? Promise.resolve(new Uint8Array(base64url.decode(push.secretDigest)).buffer) : sha256(push.secret);
+    pushDigests.set(stream, digest);
+  }
   return digest;
 }
 
@@ -49,7 +52,7 @@ ssfRoutes.post('/:id/events', async (c) => {
   c.var.log.stream = id;
   if (stream.push !== undefined) {
     const presented = bearerToken(c.req.header('Authorization')) ?? '';
-    if ((await matchingDigest(presented, [await pushDigest(stream.push, stream)])) === undefined) return unauthorized();
+    if ((await matchingDigest(presented, [await pushDigest(stream, stream.push)])) === undefined) return unauthorized();
   }
   const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!SET_MEDIA_TYPES.has(mediaType)) {
