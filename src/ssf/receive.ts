@@ -150,7 +150,7 @@ async function apply(
   if (event.users.length === 0) {
     return { outcome: { type: event.type, action: 'unmapped', subs: [] }, audit: [entry(null, `${event.action}, no user mapped`)] };
   }
-  const subs = event.users.map((u) => u.sub);
+  const subs = [...new Set(event.users.map((u) => u.sub))]; // aliases may name one user twice
   if (event.action === 'audit') {
     return { outcome: { type: event.type, action: 'audit', subs }, audit: subs.map((sub) => entry(sub, 'audited only')) };
   }
