@@ -38,6 +38,14 @@ export function userObjectName(sub: string): string {
   return `user:${sub}`;
 }
 
+/** SPEC §7: the one SsfStream Durable Object that stores the streams created through the admin API. */
+export const SSF_REGISTRY_OBJECT_NAME = 'ssf-streams';
+
+/** SPEC §7: the SsfStream Durable Object of one stream (its dedupe window, verification, audit). */
+export function ssfStreamObjectName(streamId: string): string {
+  return `ssf:${streamId}`;
+}
+
 /**
  * A 64-bit fingerprint of a KV key above (`user:…` or `token:…`): the first 8 bytes of its
  * digest, as 16 hex digits. Bounded mode's feed and mirror key their entries by it.

@@ -5,6 +5,7 @@ import { existingMirror } from '../revocation/mirror';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { readJsonObject } from './body';
+import { ssfAdminRoutes } from './ssf-admin';
 import { errorResponse, jsonResponse } from './responses';
 import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserRevokeBody, validate,
@@ -61,3 +62,6 @@ adminRoutes.get('/stats', (c) => {
   const mirror = existingMirror(c.var.config);
   return jsonResponse(mirror === undefined ? metricsSnapshot() : { ...metricsSnapshot(), mirror: mirror.stats() });
 });
+
+/** SPEC §7: Shared Signals streams. */
+adminRoutes.route('/ssf', ssfAdminRoutes);
