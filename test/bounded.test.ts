@@ -16,7 +16,9 @@ import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
 import { NOT_PROPAGATED } from '../src/revocation/revoker';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
-import { call, unreachable, verify, type Switch } from './helpers/faults';
+import { call, counted, unreachable, verify, type Switch } from './helpers/faults';
+import { oktaSet, worker, BASE as SSF_BASE } from './helpers/ssf';
+import { SSF_OKTA_SECRET } from './helpers/fixtures';
 import { mint, now } from './helpers/tokens';
 
 let counter = 0;
@@ -361,5 +363,72 @@ describe('a revoked token replayed', () => {
     expect((await revokeToken(bindings, token)).status).toBe(200);
     for (let i = 0; i < 5; i++) expect(await checkAt(at, token)).toBe('revoked_token');
     expect(at.mirror.stats()).toMatchObject({ confirmations: 1, strictReads: 0 });
+  });
+});
+
+describe('security events in bounded mode (SPEC §7)', () => {
+  const vars = { REVOCATION_MODE: 'bounded', MAX_TOKEN_LIFETIME_SECONDS: '3600', CLOCK_TOLERANCE_SECONDS: '30', REVOCATION_MAX_STALENESS_MS: '300' };
+  const pushSet = (set: string) => worker(`${SSF_BASE}/v1/ssf/okta/events`, {
+    method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
+  }, vars);
+
+  it('a feed that cannot take the revocation: 503 with Retry-After, the SET not marked seen; the retry is acted on and its 202 means the feed has it', async () => {
+    const sub = uniqueSub('ssf');
+    const set = await oktaSet('session-revoked', sub);
+    const sw: Switch = { fault: 'reject' };
+    await cutFeedFrom(userStub(sub), sw);
+
+    const refused = await pushSet(set);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('Retry-After')).toBe('1');
+    expect(await refused.json()).toMatchObject({ error: 'temporarily_unavailable', error_description: NOT_PROPAGATED });
+    expect(await userStub(sub).state(sub)).toMatchObject({ version: 1 }); // stored, not yet propagated
+
+    // Still cut: the retry is not dropped as a duplicate, it asks the feed again (and fails again).
+    expect((await pushSet(set)).status).toBe(503);
+    sw.fault = 'none';
+    expect((await pushSet(set)).status).toBe(202);
+    const fp = fingerprintOf(await userKvKey(sub));
+    for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) {
+      const read = await feedReplica(env.REVOCATION_FEED, i).read(0);
+      expect(read.entries.some((e) => e.kind === 'user' && e.fp === fp && e.version === 1), `replica ${i}`).toBe(true);
+    }
+    expect((await pushSet(set)).status).toBe(202); // now a duplicate
+    expect(await userStub(sub).state(sub)).toMatchObject({ version: 1 });
+  });
+
+  it('an event in the past: its feed entry lives max lifetime + 2 × tolerance from the change, not from the event', async () => {
+    const sub = uniqueSub('ssf-until');
+    const t = now();
+    const set = await oktaSet('session-revoked', sub, { event_timestamp: (t - 300) * 1000 }, { iat: t - 300 });
+    const before = now();
+    expect((await pushSet(set)).status).toBe(202);
+    const after = now();
+    const read = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const fp = fingerprintOf(await userKvKey(sub));
+    const mine = read.entries.find((e) => e.kind === 'user' && e.fp === fp) as { revokedBefore: number; until: number } | undefined;
+    expect(mine?.revokedBefore).toBe(t - 300);
+    expect(mine?.until).toBeGreaterThanOrEqual(before + 3660);
+    expect(mine?.until).toBeLessThanOrEqual(after + 3660);
+  });
+});
+
+describe('a steady stream of checks through the worker', () => {
+  it('with a fresh mirror reads no KV, user or global Durable Object per check', async () => {
+    const counts: Record<string, number> = {};
+    const bindings = boundedEnv({
+      REVOCATION_MAX_STALENESS_MS: '1000',
+      REVOCATIONS: counted(env.REVOCATIONS, counts, 'kv'),
+      USER_STATE: counted(env.USER_STATE, counts, 'userState'),
+      GLOBAL_STATE: counted(env.GLOBAL_STATE, counts, 'globalState'),
+    });
+    const tokens = await Promise.all([1, 2, 3, 4].map((i) => mint('es256-1', { claims: { sub: uniqueSub(`load-${i}`) } })));
+    for (const token of tokens) expect((await verify(bindings, token)).status).toBe(200); // cold: loads the mirror
+    for (const key of Object.keys(counts)) counts[key] = 0;
+    for (let i = 0; i < 60; i++) {
+      expect((await verify(bindings, tokens[i % tokens.length]!)).status).toBe(200);
+      await sleep(10);
+    }
+    expect(counts).toEqual({ kv: 0, userState: 0, globalState: 0 });
   });
 });

@@ -7,7 +7,7 @@ import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
 import type { SessionRef } from './refresh-families';
-import type { Propagation, RevokeTokenInput, UserSnapshot } from './user-state';
+import type { Propagation, RevokeIssuedBeforeInput, RevokeTokenInput, UserSnapshot } from './user-state';
 
 /**
  * The write side, as the routes use it: each call returns once the single writer has stored
@@ -71,6 +71,14 @@ export function revokeUser(
 ): Promise<UserSnapshot> {
   return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub))
     .revokeUser({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }));
+}
+
+/** SPEC §7: a security event's user revocation, acknowledged like an admin one (bounded mode waits for the feed). */
+export function revokeIssuedBefore(
+  bindings: RevocationBindings, config: Config, input: Omit<RevokeIssuedBeforeInput, 'entryLifetimeSeconds'>,
+): Promise<UserSnapshot & { moved: boolean }> {
+  return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub))
+    .revokeIssuedBefore({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }));
 }
 
 export async function revokeSession(

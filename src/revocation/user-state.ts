@@ -26,6 +26,8 @@ export interface RevokeIssuedBeforeInput {
   readonly instant: number;
   readonly actor: string;
   readonly reason: string;
+  /** As RevokeUserInput's: the feed entry lives this long from the change, not from `instant`. */
+  readonly entryLifetimeSeconds?: number;
 }
 export interface UserSnapshot { readonly sub: string; readonly version: number; readonly revokedBefore: number }
 
@@ -180,7 +182,7 @@ export class UserState extends DurableObject<Env> {
    * version rises only when that moved. A replayed or late event never refuses a token
    * issued after the event, and a duplicate changes nothing. Sessions started by then end.
    */
-  async revokeIssuedBefore(input: RevokeIssuedBeforeInput): Promise<UserSnapshot & { moved: boolean }> {
+  async revokeIssuedBefore(input: RevokeIssuedBeforeInput): Promise<UserSnapshot & { moved: boolean } & Propagation> {
     const key = await userKvKey(input.sub);
     const now = nowSeconds();
     const before = this.current();
@@ -190,7 +192,8 @@ export class UserState extends DurableObject<Env> {
       at: now, action: 'ssf_event', sub: input.sub, actor: input.actor,
       reason: `${input.reason}: ${moved ? `revoked before ${revokedBefore}` : 'already revoked by then'}`,
     });
-    if (!moved) return { sub: input.sub, ...before, moved };
+    // A retry (say after a 503): nothing new to store, but the feed may still lack the first change.
+    if (!moved) return { sub: input.sub, ...before, moved, propagated: await this.writeThrough(), changes: [] };
     const state = { version: before.version + 1, revokedBefore };
     this.sql.exec(
       'INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)',
@@ -198,11 +201,11 @@ export class UserState extends DurableObject<Env> {
     );
     this.sessions.revokeAll(now, revokedBefore);
     this.outbox.enqueue(key, state);
-    // Bounded mode's feed too (not waited for: SPEC §7 acknowledges on the writer's commit).
-    // No lifetime is known here, so the entry is kept for good: safe, and one per user.
-    this.feedOutbox.enqueue(key, { kind: 'user', fp: fingerprintOf(key), ...state, until: UNTIL_NEVER } satisfies FeedChange);
-    await this.writeThrough();
-    return { sub: input.sub, ...state, moved };
+    // Bounded mode's feed, with the lifetime of an admin revocation's entry: from now (the change), not from `instant`.
+    const until = input.entryLifetimeSeconds === undefined ? UNTIL_NEVER : now + input.entryLifetimeSeconds;
+    const change: FeedChange = { kind: 'user', fp: fingerprintOf(key), ...state, until };
+    this.feedOutbox.enqueue(key, change);
+    return { sub: input.sub, ...state, moved, propagated: await this.writeThrough(), changes: [change] };
   }
 
   /** Denylists one token until `forgetAt`. Revoking it again keeps the first entry. */

@@ -38,6 +38,11 @@ const unauthorized = () => setErrorResponse(401, 'authentication_failed', 'missi
   'WWW-Authenticate': 'Bearer realm="killswitch-ssf"',
 });
 
+function retryLater(res: Response): Response {
+  res.headers.set('Retry-After', '1');
+  return res;
+}
+
 const SET_MEDIA_TYPES = new Set(['application/secevent+jwt', 'application/jwt']);
 
 /**
@@ -71,8 +76,10 @@ ssfRoutes.post('/:id/events', async (c) => {
     }
     if (error instanceof SetKeysUnavailable) {
       c.var.log.error = error.message;
-      throw new HTTPException(503, { res: errorResponse(503, 'temporarily_unavailable') });
+      throw new HTTPException(503, { res: retryLater(errorResponse(503, 'temporarily_unavailable')) });
     }
+    // A writer or the feed out of reach: RFC 8935 §2.4 lets the transmitter retry; nothing was marked seen.
+    if (error instanceof HTTPException && error.status === 503 && error.res !== undefined) retryLater(error.res);
     throw error;
   }
   return new Response(null, { status: 202, headers: NO_STORE });

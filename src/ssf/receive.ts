@@ -3,8 +3,8 @@ import type { SsfStreamConfig } from '../config/ssf-streams';
 import type { AsymmetricAlgorithm } from '../keys/algorithms';
 import type { AuditEvent } from '../revocation/audit-log';
 import type { RevocationBindings } from '../revocation/revocation-check';
-import { atWriter, revokeTokenById } from '../revocation/revoker';
-import { ssfStreamObjectName, userObjectName } from '../revocation/storage-keys';
+import { atWriter, revokeIssuedBefore, revokeTokenById } from '../revocation/revoker';
+import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { parseCompactJws, type CompactJws } from '../verify/compact-jws';
 import { nowSeconds, signatureValid } from '../verify/verifier';
 import { actionFor, eventInstant, shortName, type EventAction } from './events';
@@ -125,7 +125,8 @@ const bounded = (text: string) => (text.length > MAX_AUDIT_REASON_CHARS ? `${tex
 
 /**
  * Carries out one event; returns what the stream's audit trail records. Revocations go
- * through the user's Durable Object and are durable when this returns.
+ * through the user's Durable Object and are durable when this returns (in bounded mode, on the
+ * feed too: otherwise a 503, and the SET is not marked seen, so the transmitter's retry is applied).
  */
 async function apply(
   event: Planned, claims: SetClaims, stream: SsfStreamConfig, config: Config, env: RevocationBindings & SsfBindings, now: number,
@@ -166,9 +167,8 @@ async function apply(
     return { outcome: { type: event.type, action: 'deny_token', subs }, audit: subs.map((sub) => entry(sub, `denied token ${jti}`)) };
   }
   const instant = Math.max(claims.iat, eventInstant(event.payload) ?? claims.iat);
-  const results = await Promise.all(subs.map((sub) => atWriter(() =>
-    env.USER_STATE.getByName(userObjectName(sub)).revokeIssuedBefore({ sub, instant, actor, reason: bounded(`${name} (${event.label})`) }),
-  )));
+  const results = await Promise.all(subs.map((sub) =>
+    revokeIssuedBefore(env, config, { sub, instant, actor, reason: bounded(`${name} (${event.label})`) })));
   return {
     outcome: { type: event.type, action: 'revoke_user', subs },
     audit: results.map((r) => entry(r.sub, r.moved ? `revoked tokens issued before ${r.revokedBefore}` : 'already revoked by then')),
@@ -178,7 +178,8 @@ async function apply(
 /**
  * RFC 8935 push, after the stream and its push secret were checked: validates the SET (in
  * SPEC §7's order), drops a duplicate (iss, jti), carries out its events and audits them.
- * Returns once every resulting revocation is durable; a SetError is a 400, anything else
+ * Returns once every resulting revocation is acknowledged as an admin one is (durable; in
+ * bounded mode also on the feed); a SetError is a 400, anything else
  * (a Durable Object out of reach) a 5xx the transmitter retries.
  */
 export async function receiveSet(

@@ -49,6 +49,21 @@ export function unreachable<T extends object>(real: T, sw: Switch): T {
   });
 }
 
+/** The real binding (a KV namespace or a Durable Object namespace), counting every call on it into `counts[name]`. */
+export function counted<T extends object>(real: T, counts: Record<string, number>, name: string): T {
+  counts[name] = 0;
+  return new Proxy(real, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        counts[name]! += 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 export interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number }
 
 /** One request through the worker's fetch handler with `bindings` (one object per test: its config is parsed once). */
