@@ -371,12 +371,15 @@ describe('security events in bounded mode (SPEC §7)', () => {
   const pushSet = (set: string) => worker(`${SSF_BASE}/v1/ssf/okta/events`, {
     method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
   }, vars);
+  /** Each replica's head now: its entries after it are this test's (the file's earlier tests may have pruned the start). */
+  const heads = () => Promise.all(FEED_REPLICA_HINTS.map(async (_, i) => (await feedReplica(env.REVOCATION_FEED, i).read(Number.MAX_SAFE_INTEGER)).head));
 
   it('a feed that cannot take the revocation: 503 with Retry-After, the SET not marked seen; the retry is acted on and its 202 means the feed has it', async () => {
     const sub = uniqueSub('ssf');
     const set = await oktaSet('session-revoked', sub);
     const sw: Switch = { fault: 'reject' };
     await cutFeedFrom(userStub(sub), sw);
+    const start = await heads();
 
     const refused = await pushSet(set);
     expect(refused.status).toBe(503);
@@ -390,7 +393,7 @@ describe('security events in bounded mode (SPEC §7)', () => {
     expect((await pushSet(set)).status).toBe(202);
     const fp = fingerprintOf(await userKvKey(sub));
     for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) {
-      const read = await feedReplica(env.REVOCATION_FEED, i).read(0);
+      const read = await feedReplica(env.REVOCATION_FEED, i).read(start[i]!);
       expect(read.entries.some((e) => e.kind === 'user' && e.fp === fp && e.version === 1), `replica ${i}`).toBe(true);
     }
     expect((await pushSet(set)).status).toBe(202); // now a duplicate
@@ -401,10 +404,11 @@ describe('security events in bounded mode (SPEC §7)', () => {
     const sub = uniqueSub('ssf-until');
     const t = now();
     const set = await oktaSet('session-revoked', sub, { event_timestamp: (t - 300) * 1000 }, { iat: t - 300 });
+    const [start] = await heads();
     const before = now();
     expect((await pushSet(set)).status).toBe(202);
     const after = now();
-    const read = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const read = await feedReplica(env.REVOCATION_FEED, 0).read(start!);
     const fp = fingerprintOf(await userKvKey(sub));
     const mine = read.entries.find((e) => e.kind === 'user' && e.fp === fp) as { revokedBefore: number; until: number } | undefined;
     expect(mine?.revokedBefore).toBe(t - 300);

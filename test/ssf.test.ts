@@ -351,6 +351,7 @@ describe('token-claims-change and durability', () => {
     const unreachable = { getByName: () => ({ revokeIssuedBefore: () => Promise.reject(new Error('injected')) }) };
     const res = await withEnv({ USER_STATE: unreachable })('okta', set);
     expect(res.status).toBe(503);
+    expect(res.headers.get('Retry-After')).toBe('1'); // RFC 8935 §2.4: the transmitter retries
     expect(await res.json()).toEqual({ error: 'temporarily_unavailable' });
     expect(await userState(sub)).toMatchObject({ version: 0 });
     expect((await push('okta', set)).status).toBe(202);

@@ -111,6 +111,7 @@ export function buildDocument(): Json {
     AdminUnauthorized: errorBody(['unauthorized'], 'none'),
     ServerError: errorBody(['server_misconfigured', 'internal_error'], 'none'),
     TemporarilyUnavailable: errorBody(['temporarily_unavailable'], 'none'),
+    PushUnavailable: errorBody(['temporarily_unavailable'], 'optional'),
     NotFound: errorBody(['not_found'], 'none'),
     SessionError: errorBody(['invalid_request', 'not_configured'], 'required'),
     NotConfigured: errorBody(['not_configured'], 'required'),
@@ -459,7 +460,9 @@ export function buildDocument(): Json {
           404: useResponse('NotFound'),
           413: json('PayloadTooLarge', `The body is over ${MAX_SET_BYTES} bytes.`),
           500: useResponse('ServerError'),
-          503: useResponse('TemporarilyUnavailable'),
+          503: json('PushUnavailable', 'A Durable Object or the transmitter\'s keys out of reach, or (bounded mode) a revocation stored but not yet on the feed: nothing was marked seen, retry the SET.', {
+            'Retry-After': ref('headers', 'RetryAfter'),
+          }),
         },
       },
     },
