@@ -48,6 +48,7 @@ export function readCommandLine() {
     proxied: Boolean(values.proxied),
     ref: typeof values.ref === 'string' ? values.ref : undefined,
     seedDenylist: Boolean(values['seed-denylist']),
-    plan: quick ? QUICK_PLAN : FULL_PLAN,
+    // BENCH_BUDGET_S=<s>: another time budget (e.g. to let a --quick run reach every section on a busy machine).
+    plan: { ...(quick ? QUICK_PLAN : FULL_PLAN), ...(process.env.BENCH_BUDGET_S ? { budgetS: Number(process.env.BENCH_BUDGET_S) } : {}) },
   };
 }

@@ -2,13 +2,15 @@
 // One bench run's shared state: the results being filled in, its log, the time budget, and
 // measure() (a warm-up, then one timed run through bench/lib/load.mjs, flagged when off).
 import { runLoad } from './load.mjs';
+/** @typedef {ReturnType<typeof import('./machine.mjs').machineInfo>} Machine */
+/** @typedef {ReturnType<typeof import('./machine.mjs').gitInfo>} Git */
 
 /** @typedef {import('./plan.mjs').Plan} Plan */
 /** @typedef {Awaited<ReturnType<typeof runLoad>>} LoadResult */
 /** @typedef {Parameters<typeof runLoad>[0]} LoadOptions */
 
 /**
- * @param {{ plan: Plan, quick: boolean, path: 'direct' | 'proxied', machine: object, git: object | undefined }} setup
+ * @param {{ plan: Plan, quick: boolean, path: 'direct' | 'proxied', machine: Machine, git: Git }} setup
  */
 export function createRun({ plan, quick, path, machine, git }) {
   const t0 = Date.now();

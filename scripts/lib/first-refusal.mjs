@@ -14,6 +14,8 @@ const REVOCATION_REASONS = new Set(['revoked_token', 'revoked_user', 'revoked_al
 const REVOKE_ATTEMPTS = 4;
 const REVOKE_RETRY_MS = 250;
 const REQUEST_TIMEOUT_MS = 5_000;
+/** Polls after the first refusal, at least (a slow answer must not shrink the confirmation to none). */
+const MIN_CONFIRMING_POLLS = 2;
 
 /**
  * The serving location from a `cf-ray` header (`8f1c2d3e4a5b6c7d-FRA` → `FRA`), or `-` when
@@ -70,7 +72,7 @@ const ms = (x) => Math.round(x * 100) / 100;
  * @property {boolean} [strict] poll /v1/verify?strict=1
  * @property {number} [intervalMs] poll cadence, start to start (default 20)
  * @property {number} [timeoutMs] give up this long after the acknowledgement (default 10 000)
- * @property {number} [confirmMs] keep polling this long after the first refusal (default 1 000)
+ * @property {number} [confirmMs] keep polling this long after the first refusal, and at least twice (default 1 000)
  */
 
 /**
@@ -143,14 +145,16 @@ export async function measureFirstRefusal(o) {
   let firstRefusalSent;
   /** When the current run of refusing polls began (undefined while the last poll accepted). */
   let refusingSince;
+  let confirming = 0;
   for (let k = 0; ; k++) {
     const due = ack + k * intervalMs;
     const now = performance.now();
     if (due > now) await sleep(due - now);
     const sinceAck = performance.now() - ack;
-    if (firstRefusalSent === undefined ? sinceAck > timeoutMs : sinceAck > firstRefusalSent + confirmMs) break;
+    if (firstRefusalSent === undefined ? sinceAck > timeoutMs : sinceAck > firstRefusalSent + confirmMs && confirming >= MIN_CONFIRMING_POLLS) break;
     const r = await verify();
     sample.polls++;
+    if (firstRefusalSent !== undefined) confirming++;
     locations.add(r.location);
     if (r.status === 200) {
       refusingSince = undefined;
