@@ -99,7 +99,7 @@ export async function firstRefusal(run, setup) {
     }
     const summary = summarize(samples);
     const boundMs = MODES.find((m) => m.id === mode)?.boundMs;
-    results.firstRefusal[mode] = { boundMs, confirmMs, ...summary, samples };
+    results.firstRefusal[mode] = { boundMs, confirmMs, ...summary, each: samples };
     const r = summary.refusedAfterAckMs;
     log(`revoke → first refusal (${mode}): p50 ${r.p50} / p99 ${r.p99} / max ${r.max} ms after the 2xx (revoke call p50 ${summary.revokeCallMs.p50} ms); ${summary.measured}/${summary.samples} refused${summary.acceptedAfterRefusal ? `, ${summary.acceptedAfterRefusal} accepted again after a refusal` : ''}`);
     if (summary.failed > 0) warn(`revoke → first refusal (${mode}): ${summary.failed} sample(s) failed: ${summary.errors.join('; ')}`);

@@ -8,11 +8,20 @@ import { bearer } from './matrix.mjs';
 import { forge } from './tokens.mjs';
 
 /**
+ * A JSON GET, tried up to three times: right after a load run the Worker may still be
+ * closing the connections autocannon dropped, and the first request can meet one of those.
  * @param {string} url
  * @param {RequestInit} [init]
  */
 async function json(url, init) {
-  return /** @type {any} */ (await (await fetch(url, init)).json());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return /** @type {any} */ (await (await fetch(url, init)).json());
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  }
 }
 
 /**
