@@ -13,6 +13,8 @@ export * from '../src/index.ts';
 
 /** binding name (or `NAME:stub`, `cache`) → calls */
 const counts = {};
+/** Requests this isolate began to answer (autocannon counts only those answered in its window). */
+const requests = { n: 0 };
 const started = { at: Date.now() };
 const bump = (key) => { counts[key] = (counts[key] ?? 0) + 1; };
 
@@ -63,12 +65,14 @@ try {
 export default {
   fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
-    if (pathname === '/__bench/reads') return Response.json({ counts, sinceMs: Date.now() - started.at });
+    if (pathname === '/__bench/reads') return Response.json({ counts, requests: requests.n, sinceMs: Date.now() - started.at });
     if (pathname === '/__bench/reset') {
       for (const key of Object.keys(counts)) delete counts[key];
+      requests.n = 0;
       started.at = Date.now();
-      return Response.json({ counts, sinceMs: 0 });
+      return Response.json({ counts, requests: 0, sinceMs: 0 });
     }
+    requests.n++;
     return worker.fetch(request, wrapEnv(env), ctx);
   },
 };

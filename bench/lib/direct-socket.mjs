@@ -72,11 +72,12 @@ export function listeningPorts(pid) {
 
 /**
  * @param {string} url
+ * @param {number} timeoutMs long for the public port (a busy machine, a Worker's first request)
  * @returns {Promise<string | undefined>} "<status> <body>", or undefined when it does not answer
  */
-async function answer(url) {
+async function answer(url, timeoutMs) {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return `${res.status} ${await res.text()}`;
   } catch {
     return undefined;
@@ -91,7 +92,7 @@ async function answer(url) {
  */
 export async function findUserWorkerSocket(dev) {
   const publicPort = Number(new URL(dev.url).port);
-  const expected = await answer(`${dev.url}/healthz`);
+  const expected = await answer(`${dev.url}/healthz`, 30_000);
   if (expected === undefined) throw new Error(`${dev.name ?? dev.url}: the public port does not answer /healthz`);
   const workerds = processesInGroup(dev.pid, 'workerd');
   // The proxy is the workerd that holds the public port; the user Worker's is another one.
@@ -100,7 +101,7 @@ export async function findUserWorkerSocket(dev) {
   for (const pid of users) {
     for (const port of listeningPorts(pid)) {
       const url = `http://127.0.0.1:${port}`;
-      const got = await answer(`${url}/healthz`);
+      const got = await answer(`${url}/healthz`, 10_000); // the inspector's port does not answer HTTP: bounded wait
       tried.push(`${pid}:${port} → ${got?.slice(0, 40) ?? 'no answer'}`);
       if (got === expected) return { url, pid, port };
     }

@@ -77,7 +77,7 @@ export function workerStarter({ wranglerBin, logDir, tmp, proxied }) {
 /**
  * Whether a Worker started with an optional mode (REVOCATION_MODE=bounded) accepts it: a
  * valid token verifies. A build that does not know the mode answers 500
- * server_misconfigured and logs the REVOCATION_MODE error.
+ * server_misconfigured and logs the REVOCATION_MODE error, which is returned as the reason.
  * @param {BenchWorker} worker
  * @param {string} token a valid token
  * @returns {Promise<{ ok: true } | { ok: false, why: string }>}
@@ -86,7 +86,9 @@ export async function acceptsMode(worker, token) {
   const res = await fetch(`${worker.url}/v1/verify`, { headers: { authorization: `Bearer ${token}` } });
   const text = await res.text();
   if (res.status === 200) return { ok: true };
-  const said = worker.output().split('\n').find((l) => l.includes('REVOCATION_MODE'));
-  if (res.status === 500 && said !== undefined) return { ok: false, why: 'the configuration refuses REVOCATION_MODE=bounded' };
+  const refused = /"error":"(REVOCATION_MODE[^"]*)"/;
+  // The log line travels through wrangler's stdout and may arrive after the response.
+  const logged = res.status === 500 ? await worker.waitFor(refused, 5_000).then(() => true, () => false) : false;
+  if (logged) return { ok: false, why: `the configuration refuses it: ${refused.exec(worker.output())?.[1]}` };
   throw new Error(`${worker.name}: a valid token answered ${res.status} ${text}\n${worker.output().slice(-3000)}`);
 }
