@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { locationOf, summarize, type RefusalSample } from '../../scripts/lib/first-refusal.mjs';
 import { DEMO_ENV, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 
 const ADMIN_KEY = (parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>).ADMIN_API_KEYS as string;
@@ -117,5 +118,29 @@ describe('npm run probe against wrangler dev', () => {
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/POST \/v1\/sessions answered 401/);
     expect(r.out).not.toContain(wrong);
+  });
+});
+
+describe('first-refusal helpers (what wrangler dev cannot show)', () => {
+  it('the serving location is the cf-ray suffix; no cf-ray is "-"', () => {
+    expect(locationOf(new Headers({ 'cf-ray': '8f1c2d3e4a5b6c7d-FRA' }))).toBe('FRA');
+    expect(locationOf(new Headers({ 'cf-ray': '8f1c2d3e4a5b6c7d' }))).toBe('-');
+    expect(locationOf(new Headers())).toBe('-');
+  });
+
+  it('summarize: nearest-rank p50/p99/max over the measured samples, failures and 503s counted, locations tallied', () => {
+    const sample = (refusedAfterAckMs: number | undefined, more: Partial<RefusalSample> = {}): RefusalSample => ({
+      error: refusedAfterAckMs === undefined ? 'still accepted' : undefined, revokeStatus: 200, revoke503: 0, revokeCallMs: 50,
+      revokeLocation: 'FRA', firstRefusedAfterAckMs: refusedAfterAckMs, refusedAfterAckMs, acceptedAfterRefusal: 0,
+      refusalReason: 'revoked_token', refusalLocation: 'FRA', polls: 3, verify503: 0, verifyErrors: 0, locations: ['FRA'], ...more,
+    });
+    const s = summarize([
+      ...Array.from({ length: 98 }, (_, i) => sample(i + 1)),
+      sample(900, { refusalLocation: 'AMS', verify503: 2, acceptedAfterRefusal: 1 }),
+      sample(undefined, { revoke503: 1 }),
+    ]);
+    expect(s).toMatchObject({ samples: 100, measured: 99, failed: 1, errors: ['still accepted'], revoke503: 1, verify503: 2, acceptedAfterRefusal: 1, polls: 300 });
+    expect(s.refusedAfterAckMs).toEqual({ p50: 50, p99: 900, max: 900 });
+    expect(s.refusalLocations).toEqual({ FRA: 98, AMS: 1 });
   });
 });
