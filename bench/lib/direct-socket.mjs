@@ -7,7 +7,7 @@
 // Linux only: the sockets are found through /proc (the listening inodes of each workerd in
 // wrangler's process group), then the candidate whose GET /healthz answers exactly like the
 // public port's is taken.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** @typedef {{ url: string, pid: number, port: number }} DirectSocket */
 
@@ -85,12 +85,13 @@ async function answer(url, timeoutMs) {
 }
 
 /**
- * The loopback URL of the user Worker's own workerd, started by `wrangler dev` in process group
- * `groupPid`, whose public (proxy) URL is `publicUrl`. Throws, saying why, when none is found.
+ * The loopback URL of the user Worker's own workerd, started by `wrangler dev` (the leader of
+ * process group `dev.pid`, public proxy URL `dev.url`). Throws, saying why, when none is found.
  * @param {{ pid: number, url: string, name?: string }} dev what startWranglerDev returned
  * @returns {Promise<DirectSocket>}
  */
 export async function findUserWorkerSocket(dev) {
+  if (!existsSync('/proc/self/net/tcp')) throw new Error('finding the user Worker\'s own socket reads /proc (Linux); here, run the bench with --proxied');
   const publicPort = Number(new URL(dev.url).port);
   const expected = await answer(`${dev.url}/healthz`, 30_000);
   if (expected === undefined) throw new Error(`${dev.name ?? dev.url}: the public port does not answer /healthz`);
