@@ -9,7 +9,8 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --proxied] [-- --ref <git-r
   --quick          shorter runs and fewer scenarios, ≤ 90 s
   --proxied        send the load through wrangler dev's public port (its proxy workerd) instead
   --ref <git-ref>  measure killswitch at that commit (git archive) instead of the work tree
-  --seed-denylist  only (re)build the cached 100,000-entry denylist in bench/.cache/ (a few minutes)`;
+  --seed-denylist  only (re)build the cached 100,000-entry denylist in bench/.cache/ (a few minutes)
+  env BENCH_BUDGET_S=<s> another time budget; BENCH_MAX_RPS=<n> size token pools for n req/s`;
 
 /**
  * @typedef {object} Plan
