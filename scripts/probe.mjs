@@ -121,14 +121,15 @@ const summary = summarize(taken);
 const f = (/** @type {number | undefined} */ x) => (x === undefined ? '—' : `${x} ms`);
 const r = summary.refusedAfterAckMs;
 const within = summary.failed === 0 && r.p99 !== undefined && r.p99 <= boundMs;
-const no503 = summary.revoke503 + summary.verify503 === 0;
+const clean = summary.revoke503 + summary.verify503 + summary.verifyErrors === 0;
 console.log(`
 first refusal after the revocation's 2xx: p50 ${f(r.p50)}, p99 ${f(r.p99)}, max ${f(r.max)} (${summary.measured}/${summary.samples} samples)
 revoke call (sent → 2xx):                 p50 ${f(summary.revokeCallMs.p50)}, p99 ${f(summary.revokeCallMs.p99)}, max ${f(summary.revokeCallMs.max)}
 503 answers:                               ${summary.revoke503} to POST /v1/revoke, ${summary.verify503} to GET /v1/verify (of ${summary.polls} polls)
+other answers to GET /v1/verify:           ${summary.verifyErrors} (no answer in 5 s, or neither 200, 401 nor 503)
 accepted again after a refusal:            ${summary.acceptedAfterRefusal}
 refused at (cf-ray location):              ${Object.entries(summary.refusalLocations).map(([loc, n]) => `${loc} ×${n}`).join(', ') || '—'}
-${summary.errors.length ? `failed samples: ${summary.failed} (${summary.errors.join('; ')})\n` : ''}verdict: p99 ${within ? '≤' : 'NOT ≤'} ${boundMs} ms${no503 ? ', no 503s' : ', with 503s'} from this location`);
+${summary.errors.length ? `failed samples: ${summary.failed} (${summary.errors.join('; ')})\n` : ''}verdict: p99 ${within ? '≤' : 'NOT ≤'} ${boundMs} ms${clean ? ', no 503s or other failed answers' : ', WITH 503s or other failed answers'} from this location`);
 if (typeof values.json === 'string') {
   writeFileSync(values.json, `${JSON.stringify({ url: base, strict: options.strict, boundMs, startedAt: new Date(started).toISOString(), summary, samples: taken }, null, 2)}\n`);
   console.log(`samples: ${values.json}`);

@@ -75,7 +75,8 @@ describe('npm run probe against wrangler dev', () => {
     expect(r.out).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no token either
     expect(r.out).toMatch(/first refusal after the revocation's 2xx: p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(3\/3 samples\)/);
     expect(r.out).toContain('503 answers:                               0 to POST /v1/revoke, 0 to GET /v1/verify');
-    expect(r.out).toContain('verdict: p99 ≤ 1000 ms, no 503s from this location');
+    expect(r.out).toContain('other answers to GET /v1/verify:           0 ');
+    expect(r.out).toContain('verdict: p99 ≤ 1000 ms, no 503s or other failed answers from this location');
     const { summary, samples } = r.json!;
     expect(summary).toMatchObject({ samples: 3, measured: 3, failed: 0, revoke503: 0, verify503: 0 });
     expect(summary.refusalLocations).toEqual({ '-': 3 }); // wrangler dev sends no cf-ray
