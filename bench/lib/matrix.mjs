@@ -2,6 +2,7 @@
 // The throughput matrix, per algorithm: A (the runtime ceiling), B (each verify-only peer),
 // then for each revocation mode C (distinct valid tokens), D (one token repeated) and G
 // (forged tokens). F (revoked tokens) needs revocations first: bench/lib/revocations.mjs.
+import { bearer } from './http.mjs';
 import { buildPools } from './pools.mjs';
 import { ALGS, forge } from './tokens.mjs';
 
@@ -24,9 +25,6 @@ export const PEERS = [
  * @property {Record<string, import('./pools.mjs').Pools>} pools per alg, filled by the matrix
  * @property {ReturnType<typeof import('./pools.mjs').poolSizer>} sizer
  */
-
-/** @param {string} t */
-export const bearer = (t) => ({ authorization: `Bearer ${t}` });
 
 /**
  * @param {import('./run-context.mjs').Run} run

@@ -8,7 +8,7 @@ import { measureFirstRefusal, summarize } from '../../scripts/lib/first-refusal.
 import { runLoad } from './load.mjs';
 import { MODES } from './modes.mjs';
 import { AUDIENCE } from './tokens.mjs';
-import { bearer } from './matrix.mjs';
+import { bearer, getJson } from './http.mjs';
 
 /**
  * @param {import('./run-context.mjs').Run} run
@@ -35,15 +35,6 @@ export async function revokedTokens(run, setup) {
 }
 
 /**
- * @param {string} url
- * @param {RequestInit} [init]
- */
-async function json(url, init) {
-  const res = await fetch(url, init);
-  return /** @type {any} */ (await res.json());
-}
-
-/**
  * One sub revoked N times at concurrency 50: the version must rise by exactly the 200s. Then N
  * subs once each. In cached mode (the writer path is the same in every mode).
  * @param {import('./run-context.mjs').Run} run
@@ -56,12 +47,12 @@ export async function userRevokes(run, setup) {
   const admin = bearer(setup.adminKey);
   const n = plan.userRevokes;
   const hot = `bench-hot-${randomUUID()}`;
-  const before = (await json(`${base}/v1/admin/users/${hot}`, { headers: admin })).version ?? 0;
+  const before = (await getJson(`${base}/v1/admin/users/${hot}`, { headers: admin })).version ?? 0;
   const one = await runLoad({
     url: `${base}/v1/admin/users/${hot}/revoke`, method: 'POST', connections: 50, durationS: 60, maxRequests: n,
     headers: admin, body: '{"reason":"bench"}', expect: 200,
   });
-  const after = (await json(`${base}/v1/admin/users/${hot}`, { headers: admin })).version;
+  const after = (await getJson(`${base}/v1/admin/users/${hot}`, { headers: admin })).version;
   const ok = one.statuses[200] ?? 0;
   results.userRevoke.oneSub = { calls: n, ok200: ok, versionBefore: before, versionAfter: after, exact: after - before === ok && ok === n, ...one };
   log(`user revoke, one sub: ${n} calls, ${ok} × 200 at ${one.rps}/s (p50 ${one.p50} ms, p99 ${one.p99} ms); version ${before} → ${after} ${after - before === ok ? '(exact)' : '(MISMATCH)'}`);

@@ -4,25 +4,8 @@
 // load with valid tokens the calls per second and per check show what each mode reads — KV
 // per check in cached mode, the user's Durable Object in strict mode, the feed in bounded mode.
 import { runLoad } from './load.mjs';
-import { bearer } from './matrix.mjs';
+import { bearer, getJson } from './http.mjs';
 import { forge } from './tokens.mjs';
-
-/**
- * A JSON GET, tried up to three times: right after a load run the Worker may still be
- * closing the connections autocannon dropped, and the first request can meet one of those.
- * @param {string} url
- * @param {RequestInit} [init]
- */
-async function json(url, init) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return /** @type {any} */ (await (await fetch(url, init)).json());
-    } catch (error) {
-      if (attempt >= 3) throw error;
-      await new Promise((done) => setTimeout(done, 500));
-    }
-  }
-}
 
 /**
  * Numeric fields of GET /v1/admin/stats whose name mentions the feed (a counter a build with
@@ -75,16 +58,16 @@ async function countMode(run, setup, mode, worker) {
   const P = /** @type {import('./pools.mjs').Pools} */ (setup.pools.ES256);
   const reset = () => fetch(`${worker.url}/__bench/reset`).then((r) => r.text());
   /** @returns {Promise<{ counts: Record<string, number>, requests: number }>} */
-  const reads = async () => json(`${worker.url}/__bench/reads`);
+  const reads = async () => getJson(`${worker.url}/__bench/reads`);
   const total = (/** @type {Record<string, number>} */ c) => Object.values(c).reduce((s, x) => s + x, 0);
   await reset();
   const g = await runLoad({ url: `${worker.url}/v1/verify`, connections: 10, durationS: 10, tokens: setup.checkTokens.ES256.slice(100).map(forge), maxRequests: 90, expect: 401 });
   const { counts: forged } = await reads();
-  const statsBefore = feedCounters(await json(`${worker.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }));
+  const statsBefore = feedCounters(await getJson(`${worker.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }));
   await reset();
   const v = await runLoad({ url: `${worker.url}/v1/verify`, connections: 50, durationS: plan.readsLoadS, tokens: P.C, expect: 200 });
   const { counts: valid, requests: entered } = await reads();
-  const statsAfter = feedCounters(await json(`${worker.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }));
+  const statsAfter = feedCounters(await getJson(`${worker.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }));
   const perSecond = Object.fromEntries(Object.entries(valid).map(([k, n]) => [k, Math.round((n / v.seconds) * 10) / 10]));
   // Per request the isolate began: calls made by requests autocannon dropped at the end count too.
   const perCheck = Object.fromEntries(Object.entries(valid).map(([k, n]) => [k, Math.round((n / Math.max(1, entered)) * 100) / 100]));
