@@ -12,8 +12,8 @@ import { DEMO_ENV, startWranglerDev, type WranglerDev } from '../../scripts/lib/
 let worker: WranglerDev | undefined;
 
 beforeAll(async () => {
-  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 30_000 });
-}, 45_000);
+  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 60_000 }); // slow to start on a busy machine
+}, 75_000);
 
 afterAll(async () => {
   await worker?.stop();

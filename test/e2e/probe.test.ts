@@ -21,10 +21,10 @@ let base: string;
 let dir: string;
 
 beforeAll(async () => {
-  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 30_000 });
+  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 60_000 }); // slow to start on a busy machine
   base = worker.url;
   dir = mkdtempSync(join(tmpdir(), 'killswitch-probe-test-'));
-}, 45_000);
+}, 75_000);
 
 afterAll(async () => {
   await worker?.stop();
