@@ -128,6 +128,50 @@ describe('killswitch() middleware', () => {
     expect(seen).toEqual(['/api/me', '/api/me']);
   });
 
+  it('answers 503 unavailable (not 401) when revocation state cannot be read', async () => {
+    const { app, calls } = userApp();
+    const failingKv = new Proxy(env.REVOCATIONS, {
+      get: (target, prop) => (prop === 'get' ? () => Promise.reject(new Error('injected: KV down')) : Reflect.get(target, prop)),
+    });
+    const res = await call(app, '/api/me', `Bearer ${await mint('es256-1')}`, { ...env, REVOCATIONS: failingKv });
+    expect(calls.handler).toBe(0);
+    expect([res.status, res.headers.get('Retry-After'), res.headers.get('Cache-Control')]).toEqual([503, '1', 'no-store']);
+    expect(await res.json()).toEqual({ active: false, error: 'temporarily_unavailable', reason: 'unavailable' });
+  });
+
+  it('hands the app deeply frozen claims: a handler cannot change what later requests see', async () => {
+    const app = new Hono<KillswitchEnv>();
+    const attempts: string[] = [];
+    app.use('/api/*', killswitch());
+    app.get('/api/me', (c) => {
+      const claims = c.var.auth.claims as Record<string, unknown> & { roles: string[]; org: { id: string } };
+      const tries: [string, () => void][] = [
+        ['sub', () => { claims.sub = 'admin'; }],
+        ['new claim', () => { claims.admin = true; }],
+        ['delete', () => { delete claims.exp; }],
+        ['array', () => { claims.roles.push('admin'); }],
+        ['nested', () => { claims.org.id = 'evil'; }],
+        ['auth', () => { (c.var.auth as { tokenId: string }).tokenId = 'other'; }],
+      ];
+      for (const [label, attempt] of tries) {
+        try {
+          attempt();
+          attempts.push(`${label}: changed`);
+        } catch (error) {
+          attempts.push(`${label}: ${(error as Error).name}`);
+        }
+      }
+      return c.json({ sub: claims.sub, roles: claims.roles, org: claims.org, admin: claims.admin ?? null });
+    });
+    const sub = uniqueSub('frozen');
+    const token = await mint('es256-1', { claims: { sub, roles: ['user'], org: { id: 'acme' } } });
+    for (let i = 0; i < 2; i++) { // the second request is served from the verified-token cache
+      const res = await call(app, '/api/me', `Bearer ${token}`);
+      expect(await res.json()).toEqual({ sub, roles: ['user'], org: { id: 'acme' }, admin: null });
+    }
+    expect(new Set(attempts)).toEqual(new Set(['sub', 'new claim', 'delete', 'array', 'nested', 'auth'].map((l) => `${l}: TypeError`)));
+  });
+
   describe('options are validated at construction', () => {
     it.each<[string, unknown]>([
       ['strict: "yes"', { strict: 'yes' }],

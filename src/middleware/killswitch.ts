@@ -43,7 +43,11 @@ export function killswitch(options: KillswitchOptions = {}) {
     const result = await verifyToken(token, config, c.env, {
       strict: typeof strict === 'function' ? strict(c.req.raw) : strict,
     });
-    if (!result.active) throw new HTTPException(401, { res: refusalResponse(result.reason) });
+    if (!result.active) {
+      // Hono answers an HTTPException with its own status, whatever `res` says: pass the same one.
+      const res = refusalResponse(result.reason);
+      throw new HTTPException(res.status as 401 | 503, { res });
+    }
     c.set('auth', result.token);
     await next();
   });

@@ -69,6 +69,15 @@ function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now:
   return undefined;
 }
 
+/** Freezes JSON data (objects and arrays) all the way down; `JSON.parse` makes no cycles. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
 /** One cache of verified signatures per configuration (and so per key set). */
 const verifiedTokensByConfig = new WeakMap<Config, VerifiedTokens>();
 
@@ -111,7 +120,8 @@ export async function authenticate(token: string | undefined, config: Config, no
   if (badClaims !== undefined) return refuse(badClaims);
   // requiredClaims always holds sub and exp, and iss selected the issuer.
   const claims = jws.claims as AuthenticToken['claims'];
-  const authentic: AuthenticToken = { claims, issuer, tokenId: await tokenIdOf(jws) };
+  // Frozen, deeply: the cache hands this same object to every later request for this token.
+  const authentic: AuthenticToken = Object.freeze({ claims: deepFreeze(claims), issuer, tokenId: await tokenIdOf(jws) });
   verifiedTokens.set(token, authentic, keysInForce);
   return { ok: true, token: authentic };
 }
