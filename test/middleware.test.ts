@@ -144,7 +144,7 @@ describe('killswitch() middleware', () => {
     const attempts: string[] = [];
     app.use('/api/*', killswitch());
     app.get('/api/me', (c) => {
-      const claims = c.var.auth.claims as Record<string, unknown> & { roles: string[]; org: { id: string } };
+      const claims = c.var.auth.claims as unknown as Record<string, unknown> & { roles: string[]; org: { id: string } };
       const tries: [string, () => void][] = [
         ['sub', () => { claims.sub = 'admin'; }],
         ['new claim', () => { claims.admin = true; }],
