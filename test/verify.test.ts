@@ -118,8 +118,30 @@ describe('accepted tokens', () => {
     const sub = 'ålice\r\nX-Injected: 1';
     const res = await call(bearer(await mint('HS256', { claims: { sub, scope: 'read\nwrite' } })));
     expect([res.status, res.headers.get('X-Injected')]).toEqual([200, null]);
-    expect([res.headers.get('X-Auth-Subject'), res.headers.get('X-Auth-Scope')]).toEqual([encodeURIComponent(sub), 'read%0Awrite']);
+    expect([res.headers.get('X-Auth-Subject'), res.headers.get('X-Auth-Scope')]).toEqual(['%C3%A5lice%0D%0AX-Injected: 1', 'read%0Awrite']);
     expect(await res.json()).toMatchObject({ active: true, sub });
+  });
+
+  // Decoding is always decodeURIComponent: `%` itself is escaped, so no two claims give one header.
+  it.each([
+    ['ä', '%C3%A4'],
+    ['%C3%A4', '%25C3%25A4'],
+    ['100%', '100%25'],
+    [' padded ', '%20padded%20'], // HTTP trims a header value's outer whitespace: escaped, it survives
+    ['two  inner spaces', 'two  inner spaces'],
+    ['plain-ASCII_sub|with:punctuation', 'plain-ASCII_sub|with:punctuation'],
+    ['tab\there', 'tab%09here'],
+    ['emoji 😀', 'emoji %F0%9F%98%80'],
+  ])('X-Auth-Subject for sub %j is %j, and decodeURIComponent gives the sub back', async (sub, header) => {
+    const res = await call(bearer(await mint('HS256', { claims: { sub, jti: sub } })));
+    expect(res.status).toBe(200);
+    expect([res.headers.get('X-Auth-Subject'), res.headers.get('X-Auth-Token-Id')]).toEqual([header, header]);
+    expect(decodeURIComponent(header)).toBe(sub);
+  });
+
+  it('two subs that used to share an X-Auth-Subject (ä and %C3%A4) get different headers', async () => {
+    const headerOf = async (sub: string) => (await call(bearer(await mint('HS256', { claims: { sub } })))).headers.get('X-Auth-Subject');
+    expect(await headerOf('ä')).not.toBe(await headerOf('%C3%A4'));
   });
 
   it('verifies a token without jti and sends no X-Auth-Token-Id', async () => {
@@ -201,6 +223,16 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'sub as a number': token(() => hsClaims({ sub: 42 })),
     'iss as an array': token(() => hsClaims({ iss: [ISSUERS.hs] })),
     'over 8 KiB': token(() => hsClaims({ pad: 'x'.repeat(8192) })),
+    'a lone surrogate in sub (not Unicode text: no header, no storage key can carry it)': token(() =>
+      signRaw('{"alg":"HS256"}', claimsText('HS256', '"sub":"al\\ud800ice"', ['sub']), 'HS256')),
+    'a lone surrogate in jti': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"jti":"\\udfff"', ['jti']), 'HS256')),
+    // SPEC §7, RFC 8417 §4.5.2: a Security Event Token is never an access token.
+    'typ secevent+jwt': token(() => mint('es256-1', { header: { typ: 'secevent+jwt' } })),
+    'typ application/secevent+jwt': token(() => mint('es256-1', { header: { typ: 'application/secevent+jwt' } })),
+    'typ SecEvent+JWT (media types are case-insensitive)': token(() => mint('HS256', { header: { typ: 'SecEvent+JWT' } })),
+    'typ Application/SECEVENT+jwt': token(() => mint('HS256', { header: { typ: 'Application/SECEVENT+jwt' } })),
+    'an events claim': token(() => hsClaims({ events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': {} } })),
+    'an empty events claim': token(() => hsClaims({ events: {} })),
     'invalid UTF-8 in the payload': token(() => {
       const bytes = encoder.encode(JSON.stringify({ ...defaultClaims('HS256'), sub: 'al@ce' }));
       bytes[bytes.indexOf(0x40)] = 0xff;
@@ -286,6 +318,20 @@ describe('refusals that depend on configuration', () => {
     const cfg = config({ REQUIRED_CLAIMS: '["sub","exp","iat","scope"]' });
     expect(await authenticate(await mint('HS256'), cfg)).toEqual({ ok: false, reason: 'missing_claim' });
     expect((await authenticate(await mint('HS256', { claims: { scope: 'read' } }), cfg)).ok).toBe(true);
+  });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])(
+    'REQUIRED_CLAIMS [%j] reads own claims only: absent → missing_claim, present → accepted',
+    async (name) => {
+      const cfg = config({ REQUIRED_CLAIMS: JSON.stringify(['sub', 'exp', name]) });
+      expect(await authenticate(await mint('HS256'), cfg)).toMatchObject({ ok: false, reason: 'missing_claim' });
+      const withIt = await signRaw('{"alg":"HS256"}', claimsText('HS256', `${JSON.stringify(name)}:"here"`), 'HS256');
+      expect((await authenticate(withIt, cfg)).ok).toBe(true);
+    },
+  );
+
+  it.each(['typ', 'JWT', 'at+jwt', 'application/at+jwt', 'secevent', 'secevent+jwt+x'])('typ %j is not a Security Event Token: accepted', async (typ) => {
+    expect((await call(bearer(await mint('HS256', { header: { typ } })))).status).toBe(200);
   });
 
   it.each([

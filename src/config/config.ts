@@ -14,6 +14,10 @@ export interface IssuerConfig {
   readonly audiences: ReadonlySet<string>;
   readonly algorithms: ReadonlySet<JwsAlgorithm>;
   readonly keys: KeySource;
+  /** The claim holding the user's version in this issuer's tokens; undefined: no version check. */
+  readonly versionClaim: string | undefined;
+  /** The claim matched against `audiences`: `aud`, or e.g. `client_id` (Cognito access tokens). */
+  readonly audienceClaim: string;
 }
 
 export type RevocationMode = 'cached' | 'strict';
@@ -30,6 +34,7 @@ export interface Config {
   readonly maxTokenLifetimeSeconds: number | undefined;
   /** REQUIRED_CLAIMS plus `sub` and `exp`, which revocation cannot do without. */
   readonly requiredClaims: readonly string[];
+  /** VERSION_CLAIM: the version claim in tokens killswitch mints (the own issuer's versionClaim). */
   readonly versionClaim: string;
   readonly revocationMode: RevocationMode;
   readonly failMode: FailMode;
@@ -59,6 +64,13 @@ function stringList(value: unknown, field: string): string[] {
     throw new ConfigError(field, 'must be a non-empty array of non-empty strings');
   }
   return value as string[];
+}
+
+/** An optional claim name of an issuer entry. */
+function claimName(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new ConfigError(field, 'must be a non-empty claim name');
+  return value;
 }
 
 function parseJwksUri(value: unknown, field: string): string {
@@ -141,6 +153,8 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
       audiences: new Set(audiences),
       algorithms: new Set(algs),
       keys: parseKeySource(e, algs, env, field),
+      versionClaim: claimName(e.versionClaim, `${field}.versionClaim`),
+      audienceClaim: claimName(e.audienceClaim, `${field}.audienceClaim`) ?? 'aud',
     });
   });
   if (ownIssuer !== undefined && ownIssuer.issuer !== ANY_ORIGIN) {
@@ -155,13 +169,15 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
 /** The own issuer's name when TOKEN_ISSUER is unset: tokens carry the origin they were minted on. */
 const ANY_ORIGIN = '(origin)';
 
-function ownIssuerOf(tokenService: TokenServiceConfig | undefined): IssuerConfig | undefined {
+function ownIssuerOf(tokenService: TokenServiceConfig | undefined, versionClaim: string): IssuerConfig | undefined {
   if (tokenService === undefined) return undefined;
   return {
     issuer: tokenService.issuer ?? ANY_ORIGIN,
     audiences: new Set([tokenService.audience]),
     algorithms: new Set(tokenService.signingKeys.map((k) => k.alg)),
     keys: new InlineJwks(new JwkSet(tokenService.publicJwks)),
+    versionClaim,
+    audienceClaim: 'aud',
   };
 }
 
@@ -216,7 +232,7 @@ function parseRevocationCacheTtl(env: RawEnv): number {
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
   const tokenService = parseTokenService(env);
-  const ownIssuer = ownIssuerOf(tokenService);
+  const ownIssuer = ownIssuerOf(tokenService, versionClaim);
   return {
     issuers: parseIssuers(env, ownIssuer),
     tokenService,

@@ -1,5 +1,6 @@
 import type { Config, RevocationMode } from '../config/config';
 import { logEvent } from '../log/logger';
+import { ownClaim } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/verifier';
 import type { GlobalState } from './global-state';
@@ -29,15 +30,13 @@ export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 
  * revocation (`iat <= revokedBefore`; a token with no `iat` counts as issued before), when
  * its version claim is below the user's version, or when it is denylisted.
  */
-export function revocationReason(
-  token: AuthenticToken,
-  versionClaim: string,
-  state: RevocationSnapshot,
-): RevocationReason | undefined {
+export function revocationReason(token: AuthenticToken, state: RevocationSnapshot): RevocationReason | undefined {
   const { iat } = token.claims;
   const issuedBefore = (instant: number) => instant > 0 && (iat === undefined || iat <= instant);
   if (issuedBefore(state.globalRevokedBefore)) return 'revoked_all';
-  const version = token.claims[versionClaim] as number | undefined;
+  // The issuer's own version claim, type-checked by the verifier; none: no version check.
+  const { versionClaim } = token.issuer;
+  const version = versionClaim === undefined ? undefined : ownClaim(token.claims, versionClaim) as number | undefined;
   if (version !== undefined && version < state.userVersion) return 'revoked_user';
   if (issuedBefore(state.userRevokedBefore)) return 'revoked_user';
   if (state.tokenRevoked) return 'revoked_token';
@@ -151,5 +150,5 @@ export async function checkRevocation(
     logEvent('revocation_state_unreadable', { mode, error: error instanceof Error ? error.message : 'unknown' });
     return 'unavailable';
   }
-  return revocationReason(token, config.versionClaim, state);
+  return revocationReason(token, state);
 }

@@ -4,9 +4,15 @@ import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { jsonResponse, refusalResponse } from './responses';
 
-/** Header values must be visible ASCII; anything else is percent-encoded (documented). */
+/**
+ * Header values must be visible ASCII, and HTTP trims their outer whitespace: `%`, anything
+ * outside printable ASCII, and a leading or trailing space are percent-encoded (UTF-8). As `%`
+ * itself is escaped, `decodeURIComponent` gives the claim back exactly, and two claims never
+ * share a header (README "X-Auth-* headers"). Claims with lone surrogates are refused at parse.
+ */
+const NEEDS_ESCAPE = /[^\x20-\x24\x26-\x7e]|^ | $/gu;
 function headerValue(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return value.replace(NEEDS_ESCAPE, encodeURIComponent);
 }
 
 function authHeaders({ claims }: AuthenticToken): Record<string, string> {

@@ -2,7 +2,9 @@ import { base64url } from 'jose';
 import { findIssuer, type Config, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
-import { MAX_TOKEN_BYTES, parseCompactJws, type Claims, type CompactJws } from './compact-jws';
+import {
+  MAX_TOKEN_BYTES, isSecurityEventToken, isVersion, ownClaim, parseCompactJws, type Claims, type CompactJws,
+} from './compact-jws';
 import type { Reason } from './reasons';
 import { VerifiedTokens } from './verified-tokens';
 
@@ -55,9 +57,10 @@ async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAlgorithm
 
 function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now: number): Reason | undefined {
   const tolerance = config.clockToleranceSeconds;
-  const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];
-  if (!audiences.some((aud) => issuer.audiences.has(aud))) return 'wrong_audience';
-  if (config.requiredClaims.some((name) => claims[name] === undefined)) return 'missing_claim';
+  const audience = ownClaim(claims, issuer.audienceClaim);
+  const audiences: unknown[] = Array.isArray(audience) ? audience : [audience];
+  if (!audiences.some((aud) => typeof aud === 'string' && issuer.audiences.has(aud))) return 'wrong_audience';
+  if (config.requiredClaims.some((name) => ownClaim(claims, name) === undefined)) return 'missing_claim';
   const { exp, nbf, iat } = claims;
   if (exp !== undefined && now >= exp + tolerance) return 'expired';
   if (nbf !== undefined && now + tolerance < nbf) return 'not_yet_valid';
@@ -102,14 +105,19 @@ export async function authenticate(token: string | undefined, config: Config, no
     return badClaims === undefined ? { ok: true, token: known } : refuse(badClaims);
   }
 
-  const jws = parseCompactJws(token, config.versionClaim);
-  if (jws === undefined) return refuse('malformed');
+  const jws = parseCompactJws(token);
+  if (jws === undefined || isSecurityEventToken(jws)) return refuse('malformed');
 
   const { alg, kid } = jws.header;
   if (!isJwsAlgorithm(alg)) return refuse('unsupported_alg'); // includes `none`
   const issuer = findIssuer(config, jws.claims.iss, kid);
   if (issuer === undefined) return refuse('wrong_issuer');
   if (!issuer.algorithms.has(alg)) return refuse('unsupported_alg');
+  // Only an issuer whose entry names a version claim has one: Okta's `"ver":1` and Entra's
+  // `"ver":"2.0"` are theirs, not ours.
+  const { versionClaim } = issuer;
+  const version = versionClaim === undefined ? undefined : ownClaim(jws.claims, versionClaim);
+  if (version !== undefined && !isVersion(version)) return refuse('malformed');
 
   const keysInForce = await issuer.keys.current();
   const found = await issuer.keys.lookup(alg, kid);
