@@ -34,7 +34,7 @@ export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   const strict = c.req.query('strict') === '1' ? true : undefined;
   const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, { strict });
   if (!result.active) {
-    c.var.log.reason = result.reason;
+    Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     return refusalResponse(result.reason);
   }
   const { claims } = result.token;

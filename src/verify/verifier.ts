@@ -22,15 +22,26 @@ export interface AuthenticToken {
   readonly tokenId: string;
 }
 
+/**
+ * Who a refused token names, for the log line (SPEC v2 §5): set only once its signature
+ * verified, so an attacker's made-up `sub` never reaches a log as if it were someone's.
+ */
+export interface RefusedIdentity {
+  readonly sub?: string;
+  readonly jti?: string;
+}
+
 export type Authentication =
   | { readonly ok: true; readonly token: AuthenticToken }
-  | { readonly ok: false; readonly reason: Reason };
+  | { readonly ok: false; readonly reason: Reason; readonly identity?: RefusedIdentity };
 
 export type VerifyResult =
   | { readonly active: true; readonly token: AuthenticToken }
-  | { readonly active: false; readonly reason: Reason };
+  | { readonly active: false; readonly reason: Reason; readonly identity?: RefusedIdentity };
 
 const refuse = (reason: Reason) => ({ ok: false, reason }) as const;
+/** A refusal of a token whose signature verified: it names who was refused. */
+const refuseAuthentic = (reason: Reason, { sub, jti }: Claims) => ({ ok: false, reason, identity: { sub, jti } }) as const;
 const encoder = new TextEncoder();
 
 export function nowSeconds(): number {
@@ -72,15 +83,6 @@ function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now:
   return undefined;
 }
 
-/** Freezes JSON data (objects and arrays) all the way down; `JSON.parse` makes no cycles. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
-}
-
 /** One cache of verified signatures per configuration (and so per key set). */
 const verifiedTokensByConfig = new WeakMap<Config, VerifiedTokens>();
 
@@ -102,7 +104,7 @@ export async function authenticate(token: string | undefined, config: Config, no
   const known = await verifiedTokens.get(token);
   if (known !== undefined) {
     const badClaims = claimsReason(known.claims, known.issuer, config, now);
-    return badClaims === undefined ? { ok: true, token: known } : refuse(badClaims);
+    return badClaims === undefined ? { ok: true, token: known } : refuseAuthentic(badClaims, known.claims);
   }
 
   const jws = parseCompactJws(token);
@@ -125,11 +127,10 @@ export async function authenticate(token: string | undefined, config: Config, no
   if (!(await signatureValid(jws, found.key, alg))) return refuse('bad_signature');
 
   const badClaims = claimsReason(jws.claims, issuer, config, now);
-  if (badClaims !== undefined) return refuse(badClaims);
+  if (badClaims !== undefined) return refuseAuthentic(badClaims, jws.claims);
   // requiredClaims always holds sub and exp, and iss selected the issuer.
   const claims = jws.claims as AuthenticToken['claims'];
-  // Frozen, deeply: the cache hands this same object to every later request for this token.
-  const authentic: AuthenticToken = Object.freeze({ claims: deepFreeze(claims), issuer, tokenId: await tokenIdOf(jws) });
+  const authentic: AuthenticToken = { claims, issuer, tokenId: await tokenIdOf(jws) };
   verifiedTokens.set(token, authentic, keysInForce);
   return { ok: true, token: authentic };
 }
@@ -146,11 +147,12 @@ export async function verifyToken(
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const auth = await authenticate(token, config);
-  if (!auth.ok) return { active: false, reason: auth.reason };
+  if (!auth.ok) return { active: false, reason: auth.reason, identity: auth.identity };
   const mode = options.strict === true ? 'strict' : config.revocationMode;
   const revoked = await checkRevocation(auth.token, mode, config, bindings);
   if (revoked !== undefined && !(revoked === 'unavailable' && config.failMode === 'open')) {
-    return { active: false, reason: revoked };
+    const { sub, jti } = auth.token.claims;
+    return { active: false, reason: revoked, identity: { sub, jti } };
   }
   return { active: true, token: auth.token };
 }
