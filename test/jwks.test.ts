@@ -266,6 +266,15 @@ describe('JWKS endpoint failures', () => {
     expect(await jwksHits(path)).toBe(2); // the garbage was fetched, and ignored
   });
 
+  it.each([301, 302, 307, 308])('a JWKS URI answering %i is never followed: the keys it points to are not trusted', async (status) => {
+    const path = freshJwksPath('redirecting');
+    const elsewhere = freshJwksPath('attacker');
+    await publishKeys(elsewhere, [A]); // the token's key, but not at the configured URI
+    await setJwksStatus(path, status, `${jwksBase()}${elsewhere}`);
+    expect(await outcome(await mint('remote-a'), configFor(path))).toBe('unavailable');
+    expect(await jwksHits(elsewhere)).toBe(0);
+  });
+
   it('a garbage JWKS on the first fetch fails closed', async () => {
     const path = freshJwksPath('garbage-first');
     await serveRawBody(path, '<html>oops</html>');

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { killswitch, type KillswitchEnv, type KillswitchOptions } from '../src/middleware';
 import { ADMIN_KEY, ISSUERS } from './helpers/fixtures';
-import { mint, now } from './helpers/tokens';
+import { mint, now, signRaw } from './helpers/tokens';
 import { app as killswitchApp } from '../src/app';
 
 /** A user's app: /api/* is guarded, /public is not. Counts how often the guarded handler ran. */
@@ -170,6 +170,15 @@ describe('killswitch() middleware', () => {
       expect(await res.json()).toEqual({ sub, roles: ['user'], org: { id: 'acme' }, admin: null });
     }
     expect(new Set(attempts)).toEqual(new Set(['sub', 'new claim', 'delete', 'array', 'nested', 'auth'].map((l) => `${l}: TypeError`)));
+  });
+
+  it('freezes claims nested thousands deep without overflowing the stack', async () => {
+    const { app } = userApp();
+    const sub = uniqueSub('deep');
+    const payload = `${JSON.stringify({ iss: ISSUERS.inline, aud: 'api', sub, iat: now(), exp: now() + 300 }).slice(0, -1)},"deep":${'['.repeat(2_900)}${']'.repeat(2_900)}}`;
+    const token = await signRaw(JSON.stringify({ alg: 'ES256', kid: 'es256-1' }), payload, 'es256-1');
+    const res = await call(app, '/api/me', `Bearer ${token}`);
+    expect([res.status, await res.text()]).toEqual([200, sub]);
   });
 
   describe('options are validated at construction', () => {

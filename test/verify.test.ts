@@ -5,7 +5,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { base64url, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
 import { parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { authenticate } from '../src/verify/verifier';
@@ -362,6 +362,27 @@ describe('refusals that depend on configuration', () => {
     const tok = await hsClaims({ iat: t - 100, exp: t + 1000, [claim]: t });
     const result = await authenticate(tok, config(), t + offset);
     expect(result.ok ? undefined : result.reason).toBe(reason);
+  });
+
+  // Mutation exercise (docs/security.md): a cache hit must still check the clock.
+  it('a token remembered by the verified-token cache is refused once expired (and before nbf)', async () => {
+    const cfg = config();
+    const t = 1_800_000_000;
+    const tok = await hsClaims({ iat: t, nbf: t, exp: t + 300 });
+    expect((await authenticate(tok, cfg, t)).ok).toBe(true); // verified, and now cached
+    expect((await authenticate(tok, cfg, t + 100)).ok).toBe(true); // a hit
+    expect(await authenticate(tok, cfg, t + 330)).toMatchObject({ ok: false, reason: 'expired' });
+    expect(await authenticate(tok, cfg, t - 31)).toMatchObject({ ok: false, reason: 'not_yet_valid' });
+  });
+
+  it('a signature check that throws (WebCrypto refusing the input) is bad_signature, never valid', async () => {
+    const verify = vi.spyOn(crypto.subtle, 'verify').mockRejectedValueOnce(new DOMException('injected', 'OperationError'));
+    try {
+      expect(await authenticate(await mint('es256-1'), config())).toEqual({ ok: false, reason: 'bad_signature' });
+      expect(verify).toHaveBeenCalledOnce();
+    } finally {
+      verify.mockRestore();
+    }
   });
 
   it('identifies a jti-less ECDSA token by its signing input: another valid signature gives the same tokenId', async () => {
