@@ -148,9 +148,9 @@ export function isSecurityEventToken(jws: CompactJws): boolean {
   return type === 'secevent+jwt' || Object.hasOwn(jws.claims, 'events');
 }
 
-/** Parses `token` as canonical compact JWS, or answers undefined (reason `malformed`). */
-export function parseCompactJws(token: string): CompactJws | undefined {
-  if (token.length > MAX_TOKEN_BYTES) return undefined;
+/** Parses `token` as canonical compact JWS (at most `maxBytes` long), or answers undefined (reason `malformed`). */
+export function parseCompactJws(token: string, maxBytes = MAX_TOKEN_BYTES): CompactJws | undefined {
+  if (token.length > maxBytes) return undefined;
   const segments = token.split('.');
   if (segments.length !== 3 || !segments.every(isCanonicalBase64url)) return undefined;
   const [encodedHeader, encodedPayload, encodedSignature] = segments as [string, string, string];
