@@ -219,6 +219,7 @@ export function buildDocument(): Json {
   for (const [name, schema] of Object.entries(responseSchemas)) schemas[name] = jsonSchema(schema, 'output');
 
   const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
+  const ENCODED = ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
   const headers = {
     CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
     WWWAuthenticate: header('RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.', true, {
@@ -227,10 +228,10 @@ export function buildDocument(): Json {
     AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
     PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
     RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
-    XAuthSubject: header('The `sub` claim (percent-encoded unless printable ASCII).', true),
-    XAuthIssuer: header('The `iss` claim (percent-encoded unless printable ASCII).', true),
-    XAuthTokenId: header('The `jti` claim, when the token has one.', false),
-    XAuthScope: header('The `scope` claim, when the token has one.', false),
+    XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
+    XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
+    XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
+    XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
     XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
   };
 

@@ -51,7 +51,7 @@ oauthRoutes.post('/logout', async (c) => {
   const token = bearerToken(c.req.header('Authorization'));
   const result = await verifyToken(token, c.var.config, c.env);
   if (!result.active) {
-    c.var.log.reason = result.reason;
+    Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     return refusalResponse(result.reason);
   }
   const body = validate(LogoutBody, await readJsonObject(c));
@@ -78,8 +78,8 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
   const { token } = validate(IntrospectForm, formObject(await readForm(c)));
   const result = await verifyToken(token, c.var.config, c.env, { strict: true });
   if (!result.active) {
+    Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     if (result.reason === 'unavailable') return errorResponse(503, 'temporarily_unavailable');
-    c.var.log.reason = result.reason;
     return jsonResponse({ active: false });
   }
   const { claims, tokenId } = result.token;
