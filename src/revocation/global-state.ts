@@ -45,5 +45,6 @@ export class GlobalState extends DurableObject<Env> {
     await this.outbox.flush();
     const retryAt = this.outbox.retryAt();
     if (retryAt !== undefined) await this.ctx.storage.setAlarm(retryAt);
+    else await this.ctx.storage.deleteAlarm(); // the one armed before the flush
   }
 }
