@@ -73,10 +73,13 @@ oauthRoutes.post('/logout', async (c) => {
   return jsonResponse({ revoked: 'token' });
 });
 
-/** RFC 7662, always authoritative: strict mode, the single writers, never KV. */
+/**
+ * RFC 7662, always authoritative: strict mode, the single writers, never KV. State that cannot
+ * be read is a 503 whatever FAIL_MODE says (SPEC §4.3): an introspection answer is a decision.
+ */
 oauthRoutes.post('/introspect', adminAuth, async (c) => {
   const { token } = validate(IntrospectForm, formObject(await readForm(c)));
-  const result = await verifyToken(token, c.var.config, c.env, { strict: true });
+  const result = await verifyToken(token, c.var.config, c.env, { strict: true, failMode: 'closed' });
   if (!result.active) {
     if (result.reason === 'unavailable') return errorResponse(503, 'temporarily_unavailable');
     c.var.log.reason = result.reason;

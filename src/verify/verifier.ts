@@ -1,5 +1,5 @@
 import { base64url } from 'jose';
-import { findIssuer, type Config, type IssuerConfig } from '../config/config';
+import { findIssuer, type Config, type FailMode, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
 import { MAX_TOKEN_BYTES, parseCompactJws, type Claims, type CompactJws } from './compact-jws';
@@ -118,6 +118,8 @@ export async function authenticate(token: string | undefined, config: Config, no
 
 export interface VerifyOptions {
   readonly strict?: boolean;
+  /** Overrides FAIL_MODE: introspection (SPEC §4.3) is always `closed`. */
+  readonly failMode?: FailMode;
 }
 
 /** The whole check: genuine, unexpired and not revoked, right now. */
@@ -131,7 +133,8 @@ export async function verifyToken(
   if (!auth.ok) return { active: false, reason: auth.reason };
   const mode = options.strict === true ? 'strict' : config.revocationMode;
   const revoked = await checkRevocation(auth.token, mode, config, bindings);
-  if (revoked !== undefined && !(revoked === 'unavailable' && config.failMode === 'open')) {
+  const failMode = options.failMode ?? config.failMode;
+  if (revoked !== undefined && !(revoked === 'unavailable' && failMode === 'open')) {
     return { active: false, reason: revoked };
   }
   return { active: true, token: auth.token };
