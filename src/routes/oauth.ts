@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { revokeSession, revokeToken, revokeUser } from '../revocation/revoker';
 import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
-import { authenticate, verifyToken } from '../verify/verifier';
+import { authenticate, nowSeconds, verifyToken } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
@@ -24,7 +24,8 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
 }
 
 /**
- * RFC 7009. Revokes an access token whose signature and claims verify, or a refresh token
+ * RFC 7009. Revokes an access token whose signature and claims verify (one not valid yet
+ * included: SPEC §4.2), or a refresh token
  * (told apart by its shape, whatever `token_type_hint` says, as §2.1 allows); answers 200 for
  * any token, invalid or unknown ones included (§2.2), so the endpoint tells nothing.
  */
@@ -34,7 +35,7 @@ oauthRoutes.post('/revoke', adminAuth, async (c) => {
     await revokeRefreshToken(c, token);
     return new Response(null, { status: 200, headers: NO_STORE });
   }
-  const auth = await authenticate(token, c.var.config);
+  const auth = await authenticate(token, c.var.config, nowSeconds(), 'revoke');
   if (auth.ok) {
     Object.assign(c.var.log, { sub: auth.token.claims.sub, jti: auth.token.claims.jti });
     await revokeToken(c.env, c.var.config, auth.token, c.var.actor, 'rfc7009');

@@ -53,15 +53,21 @@ async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAlgorithm
   }
 }
 
-function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now: number): Reason | undefined {
+/**
+ * What a token is checked for. `revoke` (RFC 7009, SPEC §4.2) takes a token that is not valid
+ * yet (`nbf`/`iat` ahead): it will be, and then it must already be denylisted.
+ */
+export type Purpose = 'use' | 'revoke';
+
+function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now: number, purpose: Purpose): Reason | undefined {
   const tolerance = config.clockToleranceSeconds;
   const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];
   if (!audiences.some((aud) => issuer.audiences.has(aud))) return 'wrong_audience';
   if (config.requiredClaims.some((name) => claims[name] === undefined)) return 'missing_claim';
   const { exp, nbf, iat } = claims;
   if (exp !== undefined && now >= exp + tolerance) return 'expired';
-  if (nbf !== undefined && now + tolerance < nbf) return 'not_yet_valid';
-  if (iat !== undefined && iat > now + tolerance) return 'issued_in_future';
+  if (purpose === 'use' && nbf !== undefined && now + tolerance < nbf) return 'not_yet_valid';
+  if (purpose === 'use' && iat !== undefined && iat > now + tolerance) return 'issued_in_future';
   if (config.maxTokenLifetimeSeconds !== undefined) {
     if (iat === undefined || exp === undefined) return 'missing_claim';
     if (exp - iat > config.maxTokenLifetimeSeconds) return 'lifetime_too_long';
@@ -82,14 +88,19 @@ function verifiedTokensFor(config: Config): VerifiedTokens {
 }
 
 /** Signature and claims (SPEC §3 up to, not including, revocation). */
-export async function authenticate(token: string | undefined, config: Config, now = nowSeconds()): Promise<Authentication> {
+export async function authenticate(
+  token: string | undefined,
+  config: Config,
+  now = nowSeconds(),
+  purpose: Purpose = 'use',
+): Promise<Authentication> {
   if (token === undefined || token === '') return refuse('missing_token');
   if (token.length > MAX_TOKEN_BYTES) return refuse('malformed'); // before any work keyed on it
   // A token seen before skips parsing and crypto; its claims are checked against the clock again.
   const verifiedTokens = verifiedTokensFor(config);
   const known = await verifiedTokens.get(token);
   if (known !== undefined) {
-    const badClaims = claimsReason(known.claims, known.issuer, config, now);
+    const badClaims = claimsReason(known.claims, known.issuer, config, now, purpose);
     return badClaims === undefined ? { ok: true, token: known } : refuse(badClaims);
   }
 
@@ -107,7 +118,7 @@ export async function authenticate(token: string | undefined, config: Config, no
   if ('error' in found) return refuse(found.error);
   if (!(await signatureValid(jws, found.key, alg))) return refuse('bad_signature');
 
-  const badClaims = claimsReason(jws.claims, issuer, config, now);
+  const badClaims = claimsReason(jws.claims, issuer, config, now, purpose);
   if (badClaims !== undefined) return refuse(badClaims);
   // requiredClaims always holds sub and exp, and iss selected the issuer.
   const claims = jws.claims as AuthenticToken['claims'];
