@@ -6,12 +6,30 @@ import type { AppEnv } from './app-env';
 import { readJsonObject } from './body';
 import { jsonResponse } from './responses';
 import {
-  AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserRevokeBody, validate,
+  AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
+  validate,
 } from './schemas';
+import { nowSeconds } from '../verify/verifier';
 
 /** SPEC §4.2 admin routes, all behind ADMIN_API_KEYS. Mounted at /v1/admin. */
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use('*', adminAuth);
+
+/**
+ * The user in the body: any `sub` a token can carry, which a path cannot always (runtimes
+ * normalize `.`/`..` segments away, even percent-encoded ones, and URLs have length limits).
+ */
+adminRoutes.post('/users/revoke', async (c) => {
+  const { sub, reason } = validate(UserRevokeBySubBody, await readJsonObject(c));
+  c.var.log.sub = sub;
+  return jsonResponse(await revokeUser(c.env, sub, c.var.actor, reason));
+});
+
+adminRoutes.post('/users/lookup', async (c) => {
+  const { sub } = validate(UserLookupBody, await readJsonObject(c));
+  c.var.log.sub = sub;
+  return jsonResponse(await userState(c.env, sub));
+});
 
 adminRoutes.post('/users/:sub/revoke', async (c) => {
   const sub = validate(SubParam, c.req.param('sub'), 'sub');
@@ -26,10 +44,15 @@ adminRoutes.get('/users/:sub', async (c) => {
   return jsonResponse(await userState(c.env, sub));
 });
 
+/**
+ * A token already past `exp` + the clock tolerance is refused as `expired` everywhere: there is
+ * nothing to store, and the answer says so rather than claim a revocation.
+ */
 adminRoutes.post('/tokens/revoke', async (c) => {
   const { jti, sub, exp, iss = null, reason } = validate(TokenRevokeBody, await readJsonObject(c));
   Object.assign(c.var.log, { sub, jti });
   const forgetAt = exp + c.var.config.clockToleranceSeconds;
+  if (forgetAt <= nowSeconds()) return jsonResponse({ revoked: false, reason: 'expired', sub, jti, iss, exp });
   await revokeTokenById(c.env, { sub, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
   return jsonResponse({ revoked: true, sub, jti, iss, exp });
 });
