@@ -73,7 +73,7 @@ function unreachable<T extends object>(real: T, sw: Switch): T {
   });
 }
 
-interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number }
+interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number; retryAfter: string | null }
 
 /** One request through the worker's fetch handler with `bindings` (one object per test: its config is parsed once). */
 async function call(bindings: object, path: string, init: RequestInit & { admin?: boolean; bearer?: string } = {}): Promise<Answer> {
@@ -84,7 +84,8 @@ async function call(bindings: object, path: string, init: RequestInit & { admin?
   const res = await app.fetch(new Request(`${BASE}${path}`, { ...init, headers }), bindings, createExecutionContext());
   const text = await res.text();
   const ms = Date.now() - started;
-  return { status: res.status, text, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), ms };
+  const body = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  return { status: res.status, text, body, ms, retryAfter: res.headers.get('Retry-After') };
 }
 const verify = (bindings: object, token: string, strict = false) =>
   call(bindings, `/v1/verify${strict ? '?strict=1' : ''}`, { bearer: token });
@@ -221,6 +222,8 @@ describe('Durable Objects unreachable', () => {
   type Write = [string, (b: object, sub: string, token: string) => Promise<Answer>];
   const WRITES: Write[] = [
     ['POST /v1/admin/users/:sub/revoke', (b, sub) => call(b, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true })],
+    ['POST /v1/admin/users/revoke', (b, sub) => call(b, '/v1/admin/users/revoke', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
+    ['POST /v1/admin/users/lookup', (b, sub) => call(b, '/v1/admin/users/lookup', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
     ['POST /v1/admin/tokens/revoke', (b, sub) => call(b, '/v1/admin/tokens/revoke', {
       method: 'POST', admin: true, body: JSON.stringify({ sub, jti: 'j-1', exp: Math.floor(Date.now() / 1000) + 600 }),
     })],
@@ -232,11 +235,11 @@ describe('Durable Objects unreachable', () => {
     ['POST /v1/sessions', (b, sub) => call(b, '/v1/sessions', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
   ];
 
-  it.each(WRITES)('%s: 503 temporarily_unavailable, never 2xx, nothing stored; 200 once the object is back', async (_route, write) => {
+  it.each(WRITES)('%s: 503 temporarily_unavailable with Retry-After, never 2xx, nothing stored; 200 once the object is back', async (_route, write) => {
     const { sw, sub } = user();
     const bindings = { ...env, USER_STATE: unreachable(env.USER_STATE, sw) };
     const token = await mint('es256-1', { claims: { sub } });
-    expect(await write(bindings, sub, token)).toMatchObject({ status: 503, body: WRITER_DOWN });
+    expect(await write(bindings, sub, token)).toMatchObject({ status: 503, body: WRITER_DOWN, retryAfter: '1' });
     const stored = await env.USER_STATE.getByName(userObjectName(sub)).state(sub);
     expect(stored).toMatchObject({ version: 0, revokedTokens: [] });
     expect((await verify(env, token, true)).status).toBe(200);

@@ -208,7 +208,9 @@ export function buildDocument(): Json {
       'WWW-Authenticate': ref('headers', 'AdminChallenge'),
     }),
     ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
-    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was changed.'),
+    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.', {
+      'Retry-After': ref('headers', 'RetryAfter'),
+    }),
     NotFound: json('NotFound', 'No such route (any path not in this document).'),
     NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
   };

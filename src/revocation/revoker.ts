@@ -1,7 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
-import { errorResponse } from '../routes/responses';
+import { unavailableResponse } from '../routes/responses';
 import type { AuthenticToken } from '../verify/verifier';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
@@ -17,7 +17,7 @@ export async function atWriter<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     logEvent('writer_unavailable', { error: error instanceof Error ? error.message : 'unknown' });
-    throw new HTTPException(503, { res: errorResponse(503, 'temporarily_unavailable') });
+    throw new HTTPException(503, { res: unavailableResponse() });
   }
 }
 

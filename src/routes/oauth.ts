@@ -6,7 +6,7 @@ import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { readForm, readJsonObject } from './body';
-import { errorResponse, jsonResponse, NO_STORE, refusalResponse } from './responses';
+import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from './responses';
 import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './schemas';
 
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
@@ -40,7 +40,7 @@ oauthRoutes.post('/revoke', adminAuth, async (c) => {
     Object.assign(c.var.log, { sub: auth.token.claims.sub, jti: auth.token.claims.jti });
     await revokeToken(c.env, c.var.config, auth.token, c.var.actor, 'rfc7009');
   } else if (auth.reason === 'unavailable') {
-    return errorResponse(503, 'temporarily_unavailable');
+    return unavailableResponse();
   } else {
     c.var.log.reason = auth.reason;
   }
@@ -82,7 +82,7 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
   const { token } = validate(IntrospectForm, formObject(await readForm(c)));
   const result = await verifyToken(token, c.var.config, c.env, { strict: true, failMode: 'closed' });
   if (!result.active) {
-    if (result.reason === 'unavailable') return errorResponse(503, 'temporarily_unavailable');
+    if (result.reason === 'unavailable') return unavailableResponse();
     c.var.log.reason = result.reason;
     return jsonResponse({ active: false });
   }
