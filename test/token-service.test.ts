@@ -141,6 +141,29 @@ describe('POST /v1/sessions', () => {
     expect(await res.json()).toMatchObject({ error: 'invalid_request' });
   });
 
+  it.each([
+    ['a 7,000-character sub', { sub: 'x'.repeat(7_000) }],
+    ['non-ASCII claims (4 KiB as JSON, 8 KiB as UTF-8)', { sub: 'x', claims: { bio: 'é'.repeat(4_000) } }],
+    ['sub, scope and claims that fit one by one', { sub: 'x'.repeat(3_000), scope: 's'.repeat(1_024), claims: { pad: 'p'.repeat(3_000) } }],
+  ])('refuses a session whose access token would be over 8 KiB (%s): 400 naming the limit, nothing stored', async (_label, body) => {
+    const sub = `${body.sub}-${crypto.randomUUID()}`;
+    const res = await worker(req('/v1/sessions', { method: 'POST', body: JSON.stringify({ ...body, sub }) }, ADMIN_KEY));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'invalid_request', error_description: expect.stringMatching(/^the access token would be \d+ bytes, over the 8192-byte \(8 KiB\) limit/),
+    });
+    const families = await runInDurableObject(env.USER_STATE.getByName(userObjectName(sub)), (_i, state) =>
+      state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM refresh_families').one().n);
+    expect(families).toBe(0);
+  });
+
+  it('a session just under the limit works: its 5,500-character-sub token verifies', async () => {
+    const { access_token } = await session({ sub: newSub('long').padEnd(5_500, 'x') });
+    expect(access_token.length).toBeGreaterThan(7_000);
+    expect(access_token.length).toBeLessThanOrEqual(8_192);
+    expect(await outcome(access_token)).toBe('active');
+  });
+
   it.each([['no', undefined], ['a wrong', 'not-the-admin-key-0123456789']])('answers 401 with %s admin key', async (_, key) => {
     const res = await worker(req('/v1/sessions', { method: 'POST', body: JSON.stringify({ sub: 'x' }) }, key));
     expect(res.status).toBe(401);

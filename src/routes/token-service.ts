@@ -68,12 +68,28 @@ function extraClaims(claims: Record<string, unknown> | undefined, versionClaim: 
   return claims;
 }
 
+/**
+ * Refuses a session whose access tokens /v1/verify would refuse as over 8 KiB: a probe token
+ * with the largest values the real ones can take (the version at its maximum) is signed and
+ * measured, before anything is stored.
+ */
+async function checkTokenSize(c: Context<AppEnv>, service: TokenServiceConfig, sub: string, scope?: string, claims?: Record<string, unknown>) {
+  const { token } = await mintAccessToken(service, {
+    issuer: issuerOf(c, service), sub, jti: crypto.randomUUID(), sessionId: crypto.randomUUID(),
+    version: Number.MAX_SAFE_INTEGER, versionClaim: c.var.config.versionClaim, scope, claims,
+  }, nowSeconds());
+  if (token.length > MAX_TOKEN_BYTES) {
+    throw badRequest(`the access token would be ${token.length} bytes, over the ${MAX_TOKEN_BYTES}-byte (8 KiB) limit of /v1/verify: shorten "sub", "scope" or "claims"`);
+  }
+}
+
 /** The app's login backend, after it authenticated the user: a new session. */
 tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
   const service = serviceOf(c);
   const body = validate(SessionBody, await readJsonObject(c));
   const { sub, scope } = body;
   const claims = extraClaims(body.claims, c.var.config.versionClaim);
+  await checkTokenSize(c, service, sub, scope, claims);
   const refresh = await newRefreshToken(sub);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const familyId = crypto.randomUUID();
