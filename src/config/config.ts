@@ -4,6 +4,7 @@ import { InlineJwks } from '../keys/inline-jwks';
 import { JwkSet, unusableJwkReason } from '../keys/jwk-set';
 import type { KeySource } from '../keys/key-source';
 import { remoteJwksFor } from '../keys/remote-jwks';
+import { parseForwardAuthHosts } from './forward-auth-hosts';
 import { parseTokenService, type TokenServiceConfig } from './token-service';
 import { ConfigError, jsonVar, integerVar, stringVar, type RawEnv } from './vars';
 
@@ -39,6 +40,8 @@ export interface Config {
   readonly revocationCacheTtlSeconds: number;
   /** VERIFIED_TOKEN_CACHE_SIZE: verified signatures kept per isolate (0 turns it off). */
   readonly verifiedTokenCacheSize: number;
+  /** FORWARD_AUTH_HOSTS: hosts on which every request is a /v1/verify check (src/app.ts routes by it). */
+  readonly forwardAuthHosts: ReadonlySet<string>;
 }
 
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
@@ -231,6 +234,7 @@ export function parseConfig(env: RawEnv): Config {
     adminKeys: parseAdminKeys(env),
     revocationCacheTtlSeconds: parseRevocationCacheTtl(env),
     verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
+    forwardAuthHosts: parseForwardAuthHosts(env),
   };
 }
 
