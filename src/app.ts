@@ -11,7 +11,6 @@ import type { AppEnv } from './routes/app-env';
 import { oauthRoutes } from './routes/oauth';
 import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './routes/responses';
 import { tokenServiceRoutes } from './routes/token-service';
-import { settleUnreadBody } from './routes/unread-body';
 import { verifyRoute } from './routes/verify';
 
 /**
@@ -22,8 +21,6 @@ import { verifyRoute } from './routes/verify';
 export const app = new Hono<AppEnv>({
   getPath: (request, options) => (isForwardAuthHost(request, options?.env) ? '/v1/verify' : getPath(request)),
 });
-
-app.use('*', settleUnreadBody);
 
 /** Liveness, for load balancers that ask every second: answered before logging and metrics. */
 app.get('/healthz', () => jsonResponse({ ok: true }));

@@ -16,7 +16,5 @@ export interface AppEnv {
     log: RequestLog;
     /** Set by adminAuth: a fingerprint of the admin key used, for the audit trail. */
     actor: string;
-    /** Set by readBody once the body was read to its end (see settleUnreadBody). */
-    bodyRead: boolean;
   };
 }

@@ -1,7 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { readCappedText } from '../http/read-capped';
-import type { AppEnv } from './app-env';
 import { errorResponse } from './responses';
 
 /** SPEC §4.2: request bodies over 16 KiB are refused with 413. */
@@ -12,22 +11,21 @@ export function badRequest(description: string, error = 'invalid_request'): HTTP
 }
 
 /** The body as text, read no further than MAX_BODY_BYTES (a lying Content-Length changes nothing). */
-export async function readBody(c: Context<AppEnv>): Promise<string> {
-  // What is over the cap is left for settleUnreadBody to drain.
-  const body = await readCappedText(c.req.raw.body, c.req.header('Content-Length'), MAX_BODY_BYTES, 'leave');
-  if (!('error' in body && body.error === 'too_large')) c.set('bodyRead', true);
+export async function readBody(c: Context): Promise<string> {
+  // Drained, not cancelled: a cancelled request body stalls the client's keep-alive connection.
+  const body = await readCappedText(c.req.raw.body, c.req.header('Content-Length'), MAX_BODY_BYTES, 'drain');
   if ('text' in body) return body.text;
   if (body.error === 'not_utf8') throw badRequest('body is not UTF-8');
   throw new HTTPException(413, { res: errorResponse(413, 'payload_too_large', `body over ${MAX_BODY_BYTES} bytes`) });
 }
 
 /** An RFC 7009/7662/6749 form body. */
-export async function readForm(c: Context<AppEnv>): Promise<URLSearchParams> {
+export async function readForm(c: Context): Promise<URLSearchParams> {
   return new URLSearchParams(await readBody(c));
 }
 
 /** A JSON object body; an empty body is `{}`. */
-export async function readJsonObject(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   const text = await readBody(c);
   if (text.trim() === '') return {};
   let value: unknown;

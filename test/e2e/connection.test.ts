@@ -4,8 +4,10 @@
  *  - SPEC §3.1 path tricks: raw, unnormalized paths (`/v1/verify/../../healthz`, `%2e%2e`) sent
  *    byte for byte. The runtime resolves them before the worker sees the URL, so on an ordinary
  *    host they reach another route; on a FORWARD_AUTH_HOSTS host every path is a check.
- *  - unread request bodies (issue 10, item 18): after a 413, or a 401 answered before the body,
- *    the next request on the same keep-alive connection is answered at once.
+ *  - request bodies a route did not read to its end (issue 10, item 18): after a 413, or a 401
+ *    or 404 answered before the body, the next request on the same keep-alive connection is
+ *    answered at once. (Measured before the fix: only the 413s stalled, 5 s and more, because
+ *    the capped reader cancelled the body; bodies never touched are drained by the runtime.)
  */
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
