@@ -274,6 +274,56 @@ describe('POST /v1/token (refresh grant)', () => {
   });
 });
 
+describe('forged refresh tokens (issue 10, item 17): refused before any Durable Object is touched', () => {
+  /** The real bindings, with every Durable Object stub handed out counted. */
+  function countingEnv() {
+    const calls: string[] = [];
+    const count = <T extends object>(name: string, real: T): T => new Proxy(real, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (prop === 'getByName' || prop === 'get' || prop === 'idFromName') calls.push(`${name}.${String(prop)}`);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const bindings = { ...env, USER_STATE: count('USER_STATE', env.USER_STATE), GLOBAL_STATE: count('GLOBAL_STATE', env.GLOBAL_STATE) };
+    const fetch: Fetch = (request) => app.fetch(request, bindings, createExecutionContext()) as Promise<Response>;
+    return { calls, fetch };
+  }
+  const b64 = (text: string) => btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const randomSecret = () => b64(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+
+  it.each([
+    ['an invented sub', async () => `rt1_${b64(newSub('invented'))}.${randomSecret()}`],
+    ['a real user\'s sub', async () => `rt1_${b64('alice')}.${randomSecret()}`],
+    ['a real token, its tag altered', async () => {
+      const { refresh_token } = await session({ sub: newSub('tampered') });
+      const last = refresh_token.at(-2) === 'A' ? 'B' : 'A';
+      return `${refresh_token.slice(0, -2)}${last}${refresh_token.at(-1)}`;
+    }],
+    ['a real token moved to another sub', async () => {
+      const { refresh_token } = await session({ sub: newSub('moved') });
+      return `rt1_${b64('alice')}.${refresh_token.split('.')[1]}`;
+    }],
+  ])('%s → 400 invalid_grant, no Durable Object call (POST /v1/token and POST /v1/revoke)', async (_label, forge) => {
+    const forged = await forge();
+    const { calls, fetch } = countingEnv();
+    expect(await refreshError(forged, fetch)).toBe('invalid_grant');
+    const revoked = await fetch(req('/v1/revoke', { method: 'POST', body: new URLSearchParams({ token: forged }) }, ADMIN_KEY));
+    expect(revoked.status).toBe(200);
+    expect(calls).toEqual([]);
+  });
+
+  it('a genuine refresh token still makes exactly the calls it needs (one user, one global)', async () => {
+    const { refresh_token } = await session({ sub: newSub('genuine') });
+    const { calls, fetch } = countingEnv();
+    await refreshOk(refresh_token, fetch);
+    expect(calls.sort()).toEqual(['GLOBAL_STATE.getByName', 'USER_STATE.getByName']);
+  });
+});
+
 describe('revoking refresh tokens', () => {
   it.each(['refresh_token', 'none', 'access_token'])(
     'POST /v1/revoke with token_type_hint=%s ends the session (RFC 7009)',

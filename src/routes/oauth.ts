@@ -12,9 +12,10 @@ import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
 export const oauthRoutes = new Hono<AppEnv>();
 
-/** RFC 7009 for a refresh token (SPEC §6): ends its session. */
+/** RFC 7009 for a refresh token (SPEC §6): ends its session. A forged one touches no storage. */
 async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<void> {
-  const sub = refreshTokenSubject(token);
+  const service = c.var.config.tokenService;
+  const sub = service === undefined ? undefined : await refreshTokenSubject(service, token);
   if (sub === undefined) return;
   c.var.log.sub = sub;
   await revokeSession(c.env, {

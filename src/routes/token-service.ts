@@ -90,7 +90,7 @@ tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
   const { sub, scope } = body;
   const claims = extraClaims(body.claims, c.var.config.versionClaim);
   await checkTokenSize(c, service, sub, scope, claims);
-  const refresh = await newRefreshToken(sub);
+  const refresh = await newRefreshToken(service, sub);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const familyId = crypto.randomUUID();
   return issueTokens(c, service, sub, async (access) => {
@@ -113,9 +113,10 @@ tokenServiceRoutes.post('/v1/token', async (c) => {
     return errorResponse(400, 'invalid_request', describeIssue(parsed.error.issues[0]));
   }
   const presented = parsed.data.refresh_token;
-  const sub = refreshTokenSubject(presented);
+  // The tag first: a forged token (any invented sub) is refused before any Durable Object is touched.
+  const sub = await refreshTokenSubject(service, presented);
   if (sub === undefined) return errorResponse(400, 'invalid_grant');
-  const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(sub)]);
+  const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(service, sub)]);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const global = c.env.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
   return issueTokens(c, service, sub, async (access) => {
