@@ -12,11 +12,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { DENYLIST_ISSUER, readManifest, seedDenylist } from './lib/denylist.mjs';
 import { startJwksServer } from './lib/jwks-server.mjs';
 import { runLoad } from './lib/load.mjs';
 import { startWranglerDev, stopAll, wranglerBinIn } from '../scripts/lib/wrangler-dev.mjs';
+import { forgedRefreshScenario } from './lib/forged-refresh.mjs';
 import { ALGS, AUDIENCE, forge, makeKeys, makePool, trustedIssuers } from './lib/tokens.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -218,6 +219,8 @@ async function main() {
 
   // Keys, config, env files.
   const keys = await makeKeys();
+  const tokenSigning = await generateKeyPair('ES256', { extractable: true });
+  const tokenSigningJwk = { ...(await exportJWK(tokenSigning.privateKey)), kid: 'bench-token-service-1', alg: 'ES256' };
   const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
   const hmacVar = 'BENCH_HMAC_SECRET';
   const issuersJson = JSON.stringify(trustedIssuers(keys, hmacVar));
@@ -229,6 +232,8 @@ async function main() {
       envLine(hmacVar, keys.HS256.secret),
       envLine('LOG_ACCEPTED', String(logAccepted)),
       envLine('REVOCATION_MODE', 'cached'),
+      // The token service on, for the forged-refresh scenario (a key of its own).
+      envLine('TOKEN_SIGNING_KEYS', JSON.stringify([tokenSigningJwk])),
       '',
     ].join('\n'));
     return file;
@@ -446,6 +451,15 @@ async function main() {
     results.userRevoke.manySubs = { calls: n, subs: n, ok200: many.statuses[200] ?? 0, ...many };
     log(`user revoke, ${n} subs: ${many.statuses[200] ?? 0} × 200 at ${many.rps}/s (p50 ${many.p50} ms, p99 ${many.p99} ms)`);
     }
+  }
+
+  // Forged refresh tokens: 400 invalid_grant without touching a Durable Object (issue 10, item 17).
+  if (fits('forged refresh tokens', runCostS() + 3)) {
+    const r = await forgedRefreshScenario({ url: ks.url, countingUrl: ksCount?.url, connections: PLAN.connections, durationS: PLAN.durationS });
+    results.forgedRefresh = r;
+    log(`forged refresh tokens: ${r.rps} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms) ${JSON.stringify(r.statuses)}${r.stateCallsFor200 ? `; DO calls for 200 of them: ${JSON.stringify(r.stateCallsFor200)}` : ''}`);
+    if (r.unexpected > 0) warn(`forged refresh tokens: ${r.unexpected} answers other than 400`);
+    if (r.stateCallsFor200 && (r.stateCallsFor200.userState > 0 || r.stateCallsFor200.globalState > 0)) warn('forged refresh tokens reached a Durable Object');
   }
 
   // Revoke → first refusal, cached and strict: revoke a fresh token, poll /v1/verify until 401.
