@@ -9,23 +9,16 @@
  *    answered at once. (Measured before the fix: only the 413s stalled, 5 s and more, because
  *    the capped reader cancelled the body; bodies never touched are drained by the runtime.)
  */
-import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_KEY, DEMO_ENV, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { DEMO_ADMIN_KEY, DEMO_ENV, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { mintDemo } from './demo-token';
 
 const FORWARD_HOST = 'auth.test';
 let worker: WranglerDev;
 let port: number;
 let token: string;
 
-const mintDemo = (...args: string[]) =>
-  new Promise<string>((done, fail) => {
-    const child = spawn(process.execPath, ['scripts/token.mjs', ...args], { cwd: ROOT });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`token.mjs exited ${code}`))));
-  });
 
 beforeAll(async () => {
   worker = await startWranglerDev({

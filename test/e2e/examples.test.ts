@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { mintDemo } from './demo-token';
 
 interface ScriptRun {
   code: number | null;
@@ -56,13 +57,6 @@ function runNginxExample(): Promise<ScriptRun> {
   }));
 }
 
-const mintDemo = (...args: string[]) =>
-  new Promise<string>((done, fail) => {
-    const child = spawn(process.execPath, ['scripts/token.mjs', ...args], { cwd: ROOT });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`token.mjs exited ${code}`))));
-  });
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
