@@ -3,7 +3,7 @@ export const AUDIT_RETENTION_SECONDS = 90 * 24 * 3600;
 export const AUDIT_MAX_EVENTS = 10_000;
 export const AUDIT_PAGE_MAX = 200;
 
-export type AuditAction = 'revoke_user' | 'revoke_token' | 'revoke_all' | 'revoke_session' | 'refresh_reuse';
+export type AuditAction = 'revoke_user' | 'revoke_token' | 'revoke_all' | 'revoke_session' | 'refresh_reuse' | 'ssf_event';
 
 export interface AuditEvent {
   readonly at: number;

@@ -4,6 +4,7 @@ import { metricsSnapshot } from '../metrics/metrics';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { readJsonObject } from './body';
+import { ssfAdminRoutes } from './ssf-admin';
 import { jsonResponse } from './responses';
 import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
@@ -70,3 +71,6 @@ adminRoutes.get('/audit', async (c) => {
 
 /** This isolate's request counts and latency (src/metrics): what Analytics Engine gets, locally. */
 adminRoutes.get('/stats', (c) => jsonResponse(metricsSnapshot()));
+
+/** SPEC §7: Shared Signals streams. */
+adminRoutes.route('/ssf', ssfAdminRoutes);
