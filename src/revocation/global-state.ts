@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { AuditLog, type AuditPage } from './audit-log';
+import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
 import { KvOutbox } from './kv-outbox';
 import { GLOBAL_KV_KEY } from './storage-keys';
 
@@ -33,8 +33,8 @@ export class GlobalState extends DurableObject<Env> {
     return { revokedBefore };
   }
 
-  auditPage(limit: number, cursor?: string): AuditPage {
-    return this.audit.page(limit, cursor);
+  auditPage(limit: number, cursor?: string, action?: AuditAction): AuditPage {
+    return this.audit.page(limit, cursor, action);
   }
 
   override async alarm(): Promise<void> {

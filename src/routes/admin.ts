@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { auditPage, revokeAll, revokeTokenById, revokeUser, userState } from '../revocation/revoker';
+import { configStatus } from '../config/status';
 import { metricsSnapshot } from '../metrics/metrics';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
@@ -40,10 +41,13 @@ adminRoutes.post('/revoke-all', async (c) => {
 });
 
 adminRoutes.get('/audit', async (c) => {
-  const { sub, limit, cursor } = validate(AuditQuery, formObject(new URL(c.req.url).searchParams));
-  if (sub !== undefined) c.var.log.sub = sub;
-  return jsonResponse(await auditPage(c.env, sub, limit, cursor));
+  const query = validate(AuditQuery, formObject(new URL(c.req.url).searchParams));
+  if (query.sub !== undefined) c.var.log.sub = query.sub;
+  return jsonResponse(await auditPage(c.env, query));
 });
 
-/** This isolate's request counts and latency (src/metrics): what Analytics Engine gets, locally. */
-adminRoutes.get('/stats', (c) => jsonResponse(metricsSnapshot()));
+/**
+ * This isolate's request counts and latency (src/metrics: what Analytics Engine gets, locally),
+ * the revocation promise in force and the trusted issuers' key status, as this isolate has them.
+ */
+adminRoutes.get('/stats', (c) => jsonResponse({ ...metricsSnapshot(), ...configStatus(c.var.config) }));

@@ -8,7 +8,7 @@
  * and never echoes the value (which may be a token or a key).
  */
 import * as z from 'zod/mini';
-import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
 import { badRequest } from './body';
 
 /** Free-text reasons are kept in the audit trail; bounded so it stays small. */
@@ -115,6 +115,9 @@ export const AuditQuery = z.object({
   cursor: z.optional(z.string({ error: 'is not a cursor this server gave out' }).check(
     z.regex(/^\d{1,15}$/, { error: 'is not a cursor this server gave out' }),
     z.describe('The `cursor` of the previous page, for the next (older) one.'),
+  )),
+  action: z.optional(z.enum(AUDIT_ACTIONS, must(`one of ${AUDIT_ACTIONS.join(', ')}`)).check(
+    z.describe('Only events of this kind.'),
   )),
 });
 
