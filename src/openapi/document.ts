@@ -166,7 +166,7 @@ export function buildDocument(): Json {
       latencyMs: z.object({
         ...latencyShape,
         buckets: z.record(str, int).check(z.describe('Upper bound in ms ("+Inf": the rest) → count.')),
-        routes: z.record(str, z.object(latencyShape)),
+        routes: z.record(str, z.object({ ...latencyShape, buckets: z.record(str, int) })),
       }),
       revocation: z.object({
         mode: z.enum(['cached', 'strict']).check(z.describe('REVOCATION_MODE.')),
