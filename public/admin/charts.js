@@ -4,7 +4,7 @@ import { h, svg } from './dom.js';
 
 const WIDTH = 600;
 const HEIGHT = 180;
-const LEFT = 44;
+const LEFT = 52;
 const BOTTOM = 22;
 const TOP = 8;
 const PLOT_W = WIDTH - LEFT - 8;
@@ -86,11 +86,11 @@ export function levelLines(caption, summary, lines, levels, slots) {
       }
       const x = LEFT + (offset + i + 0.5) * step;
       run += `${run === '' ? 'M' : 'L'}${x.toFixed(1)} ${yOf(p).toFixed(1)} `;
+      // A dot per point: an interval between gaps is still seen.
+      marks.push(svg('circle', { class: `dot-${name}`, cx: x.toFixed(1), cy: yOf(p).toFixed(1), r: 2.5 }));
     });
     if (run !== '') runs.push(run);
-    for (const d of runs) {
-      marks.push(svg('path', { class: `line-${name}`, d: d.includes('L') ? d : `${d}h2` }));
-    }
+    for (const d of runs) marks.push(svg('path', { class: `line-${name}`, d }));
   }
   return figure(caption, summary, /** @type {SVGElement[]} */ (marks), lines.map((l) => ({ label: l.name, className: `line-${l.name}` })));
 }

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Building the page from data, safely: every value becomes a text node or an attribute,
- * never markup. (The CSP's Trusted Types forbid innerHTML anyway.)
+ * never markup (the CSP's Trusted Types forbid HTML string sinks anyway).
  */
 
 /** @typedef {Node | string | number | null | undefined | false} Leaf */

@@ -82,6 +82,9 @@ function quantileLevel(buckets, q) {
 /** @param {string} bound */
 const boundLabel = (bound) => (bound === '+Inf' ? '> 10 s' : `≤ ${bound} ms`);
 
+/** @param {string} bound */
+const axisLabel = (bound) => (bound === '+Inf' ? '> 10 s' : Number(bound) >= 1000 ? `${Number(bound) / 1000} s` : `${bound} ms`);
+
 /** @param {any} keys the KeyStatus of an issuer */
 function keySource(keys) {
   if (keys.source === 'hmacSecret') return 'shared secret (HMAC)';
@@ -157,7 +160,7 @@ export function setupLive() {
     const label = (/** @type {number | null} */ level) => (level === null ? 'no data' : boundLabel(bounds[level] ?? '+Inf'));
     show(latency, levelLines('Verification latency, p50 and p99',
       `Verification latency per interval. Over the window: p50 ${label(windowP50)}, p99 ${label(windowP99)}.`,
-      [{ name: 'p50', points: p50 }, { name: 'p99', points: p99 }], bounds.map((b) => (b === '+Inf' ? '>10s' : `${b}ms`)), SLOTS),
+      [{ name: 'p50', points: p50 }, { name: 'p99', points: p99 }], bounds.map(axisLabel), SLOTS),
     h('p', { class: 'hint' }, `Over the window: p50 ${label(windowP50)}, p99 ${label(windowP99)} (upper bounds of histogram buckets).`));
 
     const windowCounts = first === undefined || samples.length < 2 ? counts(stats) : minus(counts(first), counts(stats));
