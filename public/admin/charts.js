@@ -71,7 +71,7 @@ export function levelLines(caption, summary, lines, levels, slots) {
   const step = PLOT_W / slots;
   const top = Math.max(1, levels.length - 1);
   const yOf = (/** @type {number} */ level) => TOP + PLOT_H - (level / top) * PLOT_H;
-  const marks = levels.map((label, i) => (i % 3 === 0 || i === levels.length - 1 ? yLabel(yOf(i), label) : null))
+  const marks = levels.map((label, i) => (i % 3 === 0 ? yLabel(yOf(i), label) : null))
     .filter((m) => m !== null);
   for (const { name, points } of lines) {
     const offset = slots - points.length;
