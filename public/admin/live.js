@@ -114,9 +114,10 @@ export function setupLive() {
   /** @param {Stats} stats */
   function add(stats) {
     const last = samples.at(-1);
+    const now = counts(stats);
     // Another isolate answered (or this one restarted): differences would mean nothing.
     const restarted = last !== undefined && (last.stats.since !== stats.since
-      || Object.entries(counts(last.stats)).some(([key, n]) => (counts(stats)[key] ?? 0) < n));
+      || Object.entries(counts(last.stats)).some(([key, n]) => (now[key] ?? 0) < n));
     if (restarted) samples = [];
     samples.push({ at: Date.now(), stats });
     if (samples.length > SLOTS + 1) samples.splice(0, samples.length - SLOTS - 1);

@@ -234,7 +234,7 @@ export function buildDocument(): Json {
     }),
     ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
     TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was changed.'),
-    NotFound: json('NotFound', 'No such route (any path not in this document).'),
+    NotFound: json('NotFound', 'No such route (any path not in this document but the admin console\'s files, GET /admin/…).'),
     NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
   };
 
