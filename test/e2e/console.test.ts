@@ -186,6 +186,17 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     expect(unlabelled).toEqual([]);
   });
 
+  it('the sections open from the keyboard, and each puts the focus on its heading', async () => {
+    for (const [href, heading] of [['#audit', 'audit-title'], ['#live', 'live-title'], ['#user', 'user-title']] as const) {
+      await page.focus(`nav a[href="${href}"]`);
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe(heading);
+      expect(await page.locator(`nav a[href="${href}"]`).getAttribute('aria-current')).toBe('page');
+      expect(await page.locator(href).isVisible()).toBe(true);
+    }
+    expect(await page.locator('#live').isHidden()).toBe(true);
+  });
+
   it('finds a user: version, revoked-before, denylisted tokens and sessions', async () => {
     const session = await api('/v1/sessions', { method: 'POST', body: { sub: 'carol-console', scope: 'read' } });
     expect(session.status).toBe(200);
