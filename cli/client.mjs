@@ -69,14 +69,15 @@ export class Client {
   /**
    * One request. `auth`: 'admin' (the admin key), a token string (the token as Bearer), or none.
    * Returns { status, body, headers }: body parsed as JSON when it is JSON, else text or null.
-   * @param {string} method @param {string} path @param {{ auth?: 'admin' | { bearer: string }, json?: unknown, form?: Record<string, string>, query?: Record<string, string | undefined> }} [options]
+   * `headers`: extra request headers (never shown by --verbose).
+   * @param {string} method @param {string} path @param {{ auth?: 'admin' | { bearer: string }, json?: unknown, form?: Record<string, string>, query?: Record<string, string | undefined>, headers?: Record<string, string> }} [options]
    */
   async request(method, path, options = {}) {
     const target = new URL(path.replace(/^\//, ''), this.url);
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) target.searchParams.set(name, value);
     }
-    const headers = { Accept: 'application/json', 'User-Agent': 'killswitch-cli' };
+    const headers = { Accept: 'application/json', 'User-Agent': 'killswitch-cli', ...options.headers };
     let authNote = '';
     if (options.auth === 'admin') {
       headers.Authorization = `Bearer ${this.requireAdminKey()}`;

@@ -36,7 +36,8 @@ export async function main(argv, io = {}) {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const stdin = io.stdin ?? process.stdin;
-  const secrets = adminKeysIn(argv, env);
+  // The transmitter's management token comes only from the environment, and is redacted like the admin key.
+  const secrets = [...adminKeysIn(argv, env), ...[env.KILLSWITCH_TRANSMITTER_TOKEN].filter((t) => typeof t === 'string' && t.length >= 4)];
   const redact = (text) => secrets.reduce((t, key) => t.split(key).join('[redacted]'), String(text));
   const write = (stream, text) => stream.write(redact(text.endsWith('\n') ? text : `${text}\n`));
 
@@ -332,6 +333,160 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
         const next = ['killswitch audit', options.sub !== undefined && `--sub ${JSON.stringify(options.sub)}`, options.limit && `--limit ${options.limit}`, `--cursor ${body.cursor}`];
         lines.push('', `more: ${next.filter(Boolean).join(' ')}`);
       }
+      emit(body, lines.join('\n'));
+    });
+
+  // ---- ssf (Shared Signals streams, SPEC §7) --------------------------------------------------
+  const ssf = program.command('ssf').description('Shared Signals streams: identity providers push security events that revoke users');
+  /** The transmitter's management bearer: only from $KILLSWITCH_TRANSMITTER_TOKEN (never argv). */
+  const transmitterToken = (required) => {
+    const value = env.KILLSWITCH_TRANSMITTER_TOKEN;
+    if (required && (value === undefined || value === '')) {
+      throw usageError("set KILLSWITCH_TRANSMITTER_TOKEN to the transmitter's management API token (it is sent to the worker for this call only)");
+    }
+    return value === '' ? undefined : value;
+  };
+  const jsonOption = (value, name) => {
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value);
+    } catch {
+      throw usageError(`${name} must be JSON`);
+    }
+  };
+  const subjectsOf = (options) => {
+    if (options.subjects !== undefined) return jsonOption(options.subjects, '--subjects');
+    if (options.mapIssSub === undefined) return undefined;
+    const table = {};
+    for (const pair of options.mapIssSub) {
+      const at = pair.lastIndexOf('=');
+      if (at <= 0) throw usageError('--map-iss-sub takes <SET subject iss>=<trusted token issuer>');
+      table[pair.slice(0, at)] = { issuer: pair.slice(at + 1), claim: 'sub' };
+    }
+    return { iss_sub: table, email: options.email === true };
+  };
+  const describeStream = (s) => fields([
+    ['mode', s.mode], ['issuer', s.issuer], ['audience', s.audience], ['push endpoint', s.pushEndpoint],
+    ['push secret', s.pushSecret ? 'yes' : 'no (signature only)'], ['transmitter stream', s.transmitterStreamId],
+  ]);
+  const streamOptions = (command) => command
+    .option('--map-iss-sub <iss=issuer...>', 'map SET subjects of this iss to the sub of this trusted token issuer')
+    .option('--email', 'with --map-iss-sub: also act on email subjects (off by default: addresses are recycled)')
+    .option('--subjects <json>', 'the whole subjects object instead, as in SSF_STREAMS')
+    .option('--events <json>', 'per event type URI: "revoke_user" or "audit", over the defaults')
+    .option('--alg <alg...>', 'accepted algorithms (default RS256)')
+    .option('--accept-missing-typ', 'accept SETs without the JWS typ (some transmitters omit it)')
+    .option('--push-base-url <url>', 'the origin transmitters reach the worker on, if not --url');
+  const streamBody = (options) => ({
+    subjects: subjectsOf(options),
+    events: jsonOption(options.events, '--events'),
+    algorithms: options.alg,
+    acceptMissingTyp: options.acceptMissingTyp,
+    pushBaseUrl: options.pushBaseUrl,
+  });
+
+  ssf
+    .command('list')
+    .description('every stream: SSF_STREAMS and those created here (GET /v1/admin/ssf/streams)')
+    .action(async (_options, command) => {
+      const { client } = context(command);
+      const { body } = await client().expectOk('GET', '/v1/admin/ssf/streams', { auth: 'admin' });
+      const streams = Array.isArray(body.streams) ? body.streams : [];
+      emit(body, streams.length === 0 ? 'no streams' : table(['id', 'mode', 'issuer', 'push endpoint'], streams.map((s) => [s.id, s.mode, s.issuer, s.pushEndpoint])));
+    });
+
+  streamOptions(ssf
+    .command('create')
+    .description("create a stream at a transmitter's SSF management API (discovery, issuer check, our push endpoint and a fresh secret); token: $KILLSWITCH_TRANSMITTER_TOKEN")
+    .requiredOption('--transmitter <issuer>', "the transmitter's issuer, e.g. https://example.okta.com")
+    .option('--event <uri...>', 'event types to ask for (default: every type killswitch acts on)'))
+    .action(async (options, command) => {
+      const { client } = context(command);
+      const json = { transmitter: options.transmitter, transmitterToken: transmitterToken(true), ...streamBody(options), eventsRequested: options.event };
+      const { body } = await client().expectOk('POST', '/v1/admin/ssf/streams', { auth: 'admin', json });
+      emit(body, [`created stream ${body.id} at ${body.issuer}`, describeStream(body), '', `next: killswitch ssf verify ${body.id}`].join('\n'));
+    });
+
+  streamOptions(ssf
+    .command('add')
+    .description("register a stream set up by hand at the transmitter (e.g. Google's RISC stream:update); prints its push endpoint and secret once")
+    .requiredOption('--issuer <iss>', "the SETs' iss")
+    .requiredOption('--jwks-uri <url>', "the transmitter's JWKS")
+    .requiredOption('--audience <aud>', 'the aud the transmitter puts in SETs (unique per stream)')
+    .option('--no-secret', 'signature only: the transmitter sends no Authorization header (Google)'))
+    .action(async (options, command) => {
+      const { client } = context(command);
+      const json = { issuer: options.issuer, jwksUri: options.jwksUri, audience: options.audience, pushSecret: options.secret, ...streamBody(options) };
+      const { body } = await client().expectOk('POST', '/v1/admin/ssf/streams', { auth: 'admin', json });
+      const lines = [`added stream ${body.id}`, describeStream(body)];
+      if (body.secret !== undefined) lines.push('', '# The push secret, shown once: the transmitter sends it as "Authorization: Bearer <secret>".', body.secret);
+      emit(body, lines.join('\n'));
+    });
+
+  ssf
+    .command('show')
+    .description("a stream and its status; with $KILLSWITCH_TRANSMITTER_TOKEN also the transmitter's status")
+    .argument('<id>', 'the stream id')
+    .action(async (id, _options, command) => {
+      const { client } = context(command);
+      const token = transmitterToken(false);
+      const { body } = await client().expectOk('GET', `/v1/admin/ssf/streams/${encodeURIComponent(id)}`, {
+        auth: 'admin', headers: token === undefined ? {} : { 'X-Transmitter-Token': token },
+      });
+      const st = body.status ?? {};
+      emit(body, [`stream ${body.id}`, describeStream(body), fields([
+        ['verified', st.verifiedAt == null ? (st.verificationPending ? 'pending' : 'never') : when(st.verifiedAt)],
+        ['verification problem', st.verificationProblem ?? undefined],
+        ['transmitter status', st.transmitterStatus ?? undefined],
+        ['last event', st.lastEventAt == null ? undefined : when(st.lastEventAt)],
+      ])].join('\n'));
+    });
+
+  ssf
+    .command('verify')
+    .description('ask for a verification event with a random state (a managed stream: the transmitter is asked; else pass the state on)')
+    .argument('<id>', 'the stream id')
+    .action(async (id, _options, command) => {
+      const { client } = context(command);
+      const token = transmitterToken(false);
+      const { body } = await client().expectOk('POST', `/v1/admin/ssf/streams/${encodeURIComponent(id)}/verify`, {
+        auth: 'admin', json: token === undefined ? {} : { transmitterToken: token },
+      });
+      emit(body, body.requested
+        ? `asked the transmitter for a verification event (state ${body.state}); check with: killswitch ssf show ${body.id}`
+        : `expecting a verification event with state ${body.state}: give this state to the transmitter (Google: stream:verify)`);
+    });
+
+  ssf
+    .command('delete')
+    .description('delete a stream created here (a managed one at its transmitter first: $KILLSWITCH_TRANSMITTER_TOKEN)')
+    .argument('<id>', 'the stream id')
+    .action(async (id, _options, command) => {
+      const { client } = context(command);
+      const token = transmitterToken(false);
+      const { body } = await client().expectOk('DELETE', `/v1/admin/ssf/streams/${encodeURIComponent(id)}`, {
+        auth: 'admin', json: token === undefined ? {} : { transmitterToken: token },
+      });
+      emit(body, `deleted stream ${body.id}`);
+    });
+
+  ssf
+    .command('audit')
+    .description('every security event a stream received and what it did, newest first')
+    .argument('<id>', 'the stream id')
+    .option('--limit <n>', 'events per page')
+    .option('--cursor <cursor>', 'the next page, from a previous answer')
+    .action(async (id, options, command) => {
+      const { client } = context(command);
+      if (options.limit !== undefined && !/^\d+$/.test(options.limit)) throw usageError('--limit must be a positive integer');
+      const { body } = await client().expectOk('GET', `/v1/admin/ssf/streams/${encodeURIComponent(id)}/audit`, {
+        auth: 'admin', query: { limit: options.limit, cursor: options.cursor },
+      });
+      const events = Array.isArray(body.events) ? body.events : [];
+      const lines = [events.length === 0 ? `no events on ${id}` : table(['at', 'sub', 'set jti', 'what'], events.map((e) => [
+        new Date(e.at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), e.sub ?? '', e.jti ?? '', e.reason ?? '',
+      ]))];
+      if (body.cursor) lines.push('', `more: killswitch ssf audit ${id} --cursor ${body.cursor}`);
       emit(body, lines.join('\n'));
     });
 

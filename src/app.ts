@@ -9,6 +9,7 @@ import type { AppEnv } from './routes/app-env';
 import { consoleRoute } from './routes/console';
 import { oauthRoutes } from './routes/oauth';
 import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './routes/responses';
+import { ssfRoutes } from './routes/ssf';
 import { tokenServiceRoutes } from './routes/token-service';
 import { verifyRoute } from './routes/verify';
 
@@ -54,6 +55,7 @@ app.all('/v1/verify', verifyRoute);
 app.all('/v1/verify/*', verifyRoute);
 app.route('/v1', oauthRoutes);
 app.route('/v1/admin', adminRoutes);
+app.route('/v1/ssf', ssfRoutes);
 app.route('/', tokenServiceRoutes);
 
 app.notFound(() => errorResponse(404, 'not_found'));

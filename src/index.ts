@@ -7,5 +7,6 @@ import { app } from './app';
 export { Verifier } from './rpc/verifier-entrypoint';
 export { UserState } from './revocation/user-state';
 export { GlobalState } from './revocation/global-state';
+export { SsfStream } from './ssf/stream-state';
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

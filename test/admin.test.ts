@@ -283,7 +283,7 @@ describe('audit', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
       error: 'invalid_request',
-      error_description: '"action" must be one of revoke_user, revoke_token, revoke_all, revoke_session, refresh_reuse',
+      error_description: '"action" must be one of revoke_user, revoke_token, revoke_all, revoke_session, refresh_reuse, ssf_event',
     });
   });
 

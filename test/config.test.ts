@@ -168,3 +168,48 @@ describe('getConfig', () => {
     expect(thrown()).toBe(first);
   });
 });
+
+describe('SSF_STREAMS (SPEC §7)', () => {
+  const STREAM = {
+    id: 'okta', issuer: 'https://acme.okta.com', audience: 'https://ks.test/ssf/okta', algorithms: ['RS256'],
+    jwksUri: 'https://acme.okta.com/oauth2/v1/keys', secret: 'PUSH_SECRET',
+    subjects: { iss_sub: { 'https://acme.okta.com': { issuer: ES.issuer, claim: 'sub' } } },
+  };
+  const streams = (...entries: unknown[]) => envWith({ SSF_STREAMS: JSON.stringify(entries), PUSH_SECRET: 'p'.repeat(32) });
+
+  it('defaults to no streams; parses a full entry', () => {
+    expect(parseConfig(envWith()).ssfStreams.size).toBe(0);
+    const stream = parseConfig(streams(STREAM, {
+      ...STREAM, id: 'google', issuer: 'https://accounts.google.com/', audience: 'x.apps.googleusercontent.com', secret: undefined,
+      acceptMissingTyp: true, events: { 'https://schemas.openid.net/secevent/risc/event-type/account-enabled': 'audit' },
+      subjects: { iss_sub: {}, email: true },
+    })).ssfStreams;
+    expect(stream.get('okta')).toMatchObject({
+      mode: 'config', issuer: STREAM.issuer, audience: STREAM.audience, push: { secret: 'p'.repeat(32) }, requireTyp: true, email: false,
+      issSub: new Map([['https://acme.okta.com', ES.issuer]]),
+    });
+    expect(stream.get('google')).toMatchObject({ push: undefined, requireTyp: false, email: true });
+  });
+
+  it.each<[string, unknown[], string]>([
+    ['not an array', [], 'SSF_STREAMS'],
+    ['a bad id', [{ ...STREAM, id: 'a/b' }], 'SSF_STREAMS[0].id'],
+    ['a duplicate id', [STREAM, { ...STREAM, audience: 'other' }], 'SSF_STREAMS[1].id'],
+    ['a shared audience', [STREAM, { ...STREAM, id: 'two' }], 'SSF_STREAMS[1].audience'],
+    ['no issuer', [{ ...STREAM, issuer: '' }], 'SSF_STREAMS[0].issuer'],
+    ['no audience', [{ ...STREAM, audience: undefined }], 'SSF_STREAMS[0].audience'],
+    ['an HMAC algorithm', [{ ...STREAM, algorithms: ['HS256'] }], 'SSF_STREAMS[0].algorithms'],
+    ['no key source', [{ ...STREAM, jwksUri: undefined }], 'SSF_STREAMS[0]'],
+    ['an http: jwksUri', [{ ...STREAM, jwksUri: 'http://acme.okta.com/keys' }], 'SSF_STREAMS[0].jwksUri'],
+    ['a secret naming no binding', [{ ...STREAM, secret: 'NOPE' }], 'SSF_STREAMS[0].secret'],
+    ['a mapping to an untrusted issuer', [{ ...STREAM, subjects: { iss_sub: { x: { issuer: 'https://nope.test' } } } }], 'SSF_STREAMS[0].subjects.iss_sub["x"].issuer'],
+    ['a mapping through a claim other than sub (Okta uid)', [{ ...STREAM, subjects: { iss_sub: { x: { issuer: ES.issuer, claim: 'uid' } } } }], 'SSF_STREAMS[0].subjects.iss_sub["x"].claim'],
+    ['email not a boolean', [{ ...STREAM, subjects: { email: 'yes' } }], 'SSF_STREAMS[0].subjects.email'],
+    ['an unknown action', [{ ...STREAM, events: { 'urn:x': 'delete_user' } }], 'SSF_STREAMS[0].events["urn:x"]'],
+    ['a control event overridden', [{ ...STREAM, events: { 'https://schemas.openid.net/secevent/ssf/event-type/verification': 'audit' } }], 'SSF_STREAMS[0].events["https://schemas.openid.net/secevent/ssf/event-type/verification"]'],
+    ['a secretDigest in SSF_STREAMS', [{ ...STREAM, secretDigest: 'x' }], 'SSF_STREAMS[0]'],
+  ])('%s', (_what, entries, field) => {
+    const env = _what === 'not an array' ? envWith({ SSF_STREAMS: '{}' }) : streams(...entries);
+    expect(configError(env).field).toBe(field);
+  });
+});

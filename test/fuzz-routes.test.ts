@@ -19,7 +19,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
 import { GLOBAL_OBJECT_NAME, userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { REASONS } from '../src/verify/reasons';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, KEYS, SSF, SSF_OKTA_SECRET } from './helpers/fixtures';
+import { ssfEnv } from './helpers/ssf';
 import { b64, defaultClaims, mint, signRaw, type SigningKey } from './helpers/tokens';
 
 const viteEnv = (import.meta as unknown as { env?: Record<string, string | undefined> }).env ?? {};
@@ -45,12 +46,12 @@ afterAll(() => vi.restoreAllMocks());
 interface Sent { method: string; path: string; auth: string[]; body?: string | Uint8Array; contentType?: string }
 interface Got { status: number; headers: Headers; text: string; json: Record<string, unknown> | undefined }
 
-async function send(req: Sent): Promise<Got> {
+async function send(req: Sent, bindings: Env = env): Promise<Got> {
   const headers = new Headers();
   for (const value of req.auth) headers.append('Authorization', value);
   if (req.contentType !== undefined) headers.set('Content-Type', req.contentType);
   logs = [];
-  const res = await app.fetch(new Request(`${BASE}${req.path}`, { method: req.method, headers, body: req.body }), env, createExecutionContext());
+  const res = await app.fetch(new Request(`${BASE}${req.path}`, { method: req.method, headers, body: req.body }), bindings, createExecutionContext());
   const text = await res.text();
   let json: Record<string, unknown> | undefined;
   try { json = JSON.parse(text) as Record<string, unknown>; } catch { json = undefined; }
@@ -523,6 +524,51 @@ describe('RFC form routes: /v1/revoke, /v1/introspect, /v1/token', () => {
     const got = await send({ method: 'POST', path: '/v1/token', auth: [], body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: liveRefresh }).toString() });
     expect(got.status).toBe(200);
   });
+});
+
+// ---- Shared Signals push (SPEC §7) ------------------------------------------------------------------
+const SSF_TARGET = 'fz-ssf-target';
+const SET_ERRORS = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied'];
+let genuineSet = '';
+const setBody = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map((parts) => parts.join('.').replace(/=/g, '')),
+  // A genuine SET with one character changed: never accepted.
+  fc.tuple(fc.nat(), fc.constantFrom(...ALPHABET)).map(([at, ch]) => ({ at, ch })),
+  fc.string({ minLength: LIMIT + 1, maxLength: LIMIT + 8 }),
+);
+const setCase = fc.record({
+  body: setBody,
+  stream: fc.constantFrom('okta', 'google'),
+  contentType: fc.constantFrom('application/secevent+jwt', 'application/secevent+jwt; charset=utf-8', 'application/json', ''),
+});
+
+describe('POST /v1/ssf/{id}/events', () => {
+  const n = runs(0.05);
+  beforeAll(async () => {
+    const claims = {
+      iss: SSF.okta.issuer, aud: SSF.okta.audience, iat: Math.floor(Date.now() / 1000), jti: 'fz-set',
+      sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub: SSF_TARGET },
+      events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': {} },
+    };
+    genuineSet = await signRaw(JSON.stringify({ alg: 'RS256', kid: 'rs256-1', typ: 'secevent+jwt' }), JSON.stringify(claims), 'rs256-1');
+  });
+  it(`${n} cases: 400 with an RFC 8935 code or 413; nothing revoked`, () =>
+    property(setCase, n, async (c) => {
+      let body: string;
+      if (typeof c.body === 'string') body = c.body;
+      else {
+        const at = c.body.at % genuineSet.length;
+        const ch = genuineSet[at] === c.body.ch ? (c.body.ch === 'A' ? 'B' : 'A') : c.body.ch;
+        body = genuineSet.slice(0, at) + ch + genuineSet.slice(at + 1);
+      }
+      const before = await snapshot(SSF_TARGET);
+      const auth = c.stream === 'okta' ? [`Bearer ${SSF_OKTA_SECRET}`] : [];
+      const got = await send({ method: 'POST', path: `/v1/ssf/${c.stream}/events`, auth, body, contentType: c.contentType || undefined }, ssfEnv);
+      expect([400, 413]).toContain(got.status);
+      if (got.status === 400) expect(SET_ERRORS).toContain(got.json?.err);
+      expect(await after(SSF_TARGET)).toBe(before);
+    }), timeout(n));
 });
 
 // ---- public routes and unknown paths -------------------------------------------------------------

@@ -13,7 +13,8 @@ import * as z from 'zod/mini';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import * as requestSchemas from '../src/routes/schemas';
-import { ADMIN_KEY } from './helpers/fixtures';
+import { ADMIN_KEY, SSF } from './helpers/fixtures';
+import { CAEP, push, signSet, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
 
 const BASE = 'http://ks.test';
@@ -22,7 +23,8 @@ type Operation = { security?: Json[]; parameters?: Json[]; requestBody?: Json; r
 
 /** Every route of SPEC §3.1, §4.2, §4.3, §5, §6 (and this document and the stats), as the document names them. */
 const VERIFY_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
-const SPEC_ROUTES: [method: string, path: string, auth: 'admin' | 'bearer' | 'public'][] = [
+type Auth = 'admin' | 'bearer' | 'public' | 'push';
+const SPEC_ROUTES: [method: string, path: string, auth: Auth][] = [
   ['get', '/healthz', 'public'],
   ['get', '/openapi.json', 'public'],
   ...VERIFY_METHODS.map((m) => [m, '/v1/verify', 'bearer'] as [string, string, 'bearer']),
@@ -36,6 +38,13 @@ const SPEC_ROUTES: [method: string, path: string, auth: 'admin' | 'bearer' | 'pu
   ['post', '/v1/admin/revoke-all', 'admin'],
   ['get', '/v1/admin/audit', 'admin'],
   ['get', '/v1/admin/stats', 'admin'],
+  ['post', '/v1/ssf/{id}/events', 'push'],
+  ['get', '/v1/admin/ssf/streams', 'admin'],
+  ['post', '/v1/admin/ssf/streams', 'admin'],
+  ['get', '/v1/admin/ssf/streams/{id}', 'admin'],
+  ['delete', '/v1/admin/ssf/streams/{id}', 'admin'],
+  ['post', '/v1/admin/ssf/streams/{id}/verify', 'admin'],
+  ['get', '/v1/admin/ssf/streams/{id}/audit', 'admin'],
   ['post', '/v1/sessions', 'admin'],
   ['post', '/v1/token', 'public'],
   ['get', '/.well-known/jwks.json', 'public'],
@@ -134,13 +143,15 @@ describe('the document', () => {
 
   it.each(SPEC_ROUTES)('%s %s: security is %s', (method, path, auth) => {
     const security = doc.paths[path]![method]!.security;
-    expect(security).toEqual(auth === 'admin' ? [{ adminBearer: [] }] : auth === 'bearer' ? [{ bearerJwt: [] }] : []);
+    const expected = { admin: [{ adminBearer: [] }], bearer: [{ bearerJwt: [] }], public: [], push: [{ ssfPush: [] }, {}] };
+    expect(security).toEqual(expected[auth]);
   });
 
   it('declares the security schemes', () => {
     expect(doc.components.securitySchemes).toEqual({
       adminBearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       bearerJwt: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
+      ssfPush: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     });
   });
 
@@ -165,6 +176,7 @@ describe('the document', () => {
       UserRevokeBody: requestSchemas.UserRevokeBody, TokenRevokeBody: requestSchemas.TokenRevokeBody,
       RevokeAllBody: requestSchemas.RevokeAllBody, LogoutBody: requestSchemas.LogoutBody, SessionBody: requestSchemas.SessionBody,
       RevokeForm: requestSchemas.RevokeForm, IntrospectForm: requestSchemas.IntrospectForm, RefreshForm: requestSchemas.RefreshForm,
+      SsfStreamBody: requestSchemas.SsfStreamBody, SsfTransmitterBody: requestSchemas.SsfTransmitterBody,
     };
     for (const [name, schema] of Object.entries(bodies)) {
       const { $schema: _, ...rendered } = z.toJSONSchema(schema, { io: 'input' }) as Json;
@@ -177,7 +189,7 @@ describe('the document', () => {
     expect(body('post', '/v1/token')['application/x-www-form-urlencoded']!.schema).toEqual({ $ref: '#/components/schemas/RefreshForm' });
     const audit = doc.paths['/v1/admin/audit']!.get!.parameters!;
     expect(audit.map((p) => p.name)).toEqual(['sub', 'limit', 'cursor', 'action']);
-    expect(audit[3]).toMatchObject({ in: 'query', schema: { enum: ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse'] } });
+    expect(audit[3]).toMatchObject({ in: 'query', schema: { enum: ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] } });
     expect(audit[1]).toMatchObject({ in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } });
     expect(doc.paths['/v1/verify']!.get!.requestBody).toBeUndefined();
   });
@@ -342,6 +354,41 @@ describe('real answers match the documented responses', () => {
     const offSession = await off(new Request(`${BASE}/v1/sessions`, { method: 'POST', body: json({ sub }), headers: { Authorization: `Bearer ${ADMIN_KEY}` } }));
     await expectDocumented(offSession, 'post', '/v1/sessions');
     await expectDocumented(await off(new Request(`${BASE}/v1/token`, { method: 'POST', body: form({ grant_type: 'refresh_token', refresh_token: refreshToken }) })), 'post', '/v1/token');
+  });
+
+  it('Shared Signals: push 202, 400, 401, 404, 413; the stream admin routes', async () => {
+    const set = (claims: Json = {}) => signSet({ sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub: uniqueSub('ssf') }, events: { [`${CAEP}session-revoked`]: {} }, ...claims });
+    const pushPath = '/v1/ssf/{id}/events';
+    // SSF_STREAMS is configured in the Shared Signals tests' own env (test/helpers/ssf.ts).
+    const call = (path: string, init: RequestInit & { bearer?: string | null } = {}) => {
+      const headers = new Headers(init.headers);
+      if (init.bearer !== null) headers.set('Authorization', `Bearer ${init.bearer ?? ADMIN_KEY}`);
+      return worker(`${BASE}${path}`, { ...init, headers });
+    };
+    const post = (path: string, body: BodyInit | null) => call(path, { method: 'POST', body });
+    await expectDocumented(await push('okta', await set()), 'post', pushPath);
+    await expectDocumented(await push('okta', await set({ iss: 'https://evil.test' })), 'post', pushPath);
+    await expectDocumented(await push('okta', await set(), { secret: null }), 'post', pushPath);
+    await expectDocumented(await push('nope', await set()), 'post', pushPath);
+    await expectDocumented(await push('okta', 'a'.repeat(17 * 1024)), 'post', pushPath);
+
+    const streams = '/v1/admin/ssf/streams';
+    await expectDocumented(await call(streams), 'get', streams);
+    await expectDocumented(await call(streams, { bearer: null }), 'get', streams);
+    const manual = { issuer: 'https://oas-idp.test', jwksUri: 'https://oas-idp.test/jwks', audience: uniqueSub('aud') };
+    const created = await post(streams, json(manual));
+    const { id } = await created.clone().json<{ id: string }>();
+    await expectDocumented(created, 'post', streams);
+    await expectDocumented(await post(streams, json({ issuer: 'https://oas-idp.test' })), 'post', streams);
+    await expectDocumented(await post(streams, json({ transmitter: 'https://127.0.0.1:1/nothing', transmitterToken: 't' })), 'post', streams);
+    await expectDocumented(await call(`${streams}/${id}`), 'get', `${streams}/{id}`);
+    await expectDocumented(await call(`${streams}/missing`), 'get', `${streams}/{id}`);
+    await expectDocumented(await post(`${streams}/${id}/verify`, null), 'post', `${streams}/{id}/verify`);
+    await expectDocumented(await post(`${streams}/missing/verify`, null), 'post', `${streams}/{id}/verify`);
+    await expectDocumented(await call(`${streams}/okta/audit?limit=2`), 'get', `${streams}/{id}/audit`);
+    await expectDocumented(await call(`${streams}/okta/audit?limit=0`), 'get', `${streams}/{id}/audit`);
+    await expectDocumented(await call(`${streams}/okta`, { method: 'DELETE' }), 'delete', `${streams}/{id}`);
+    await expectDocumented(await call(`${streams}/${id}`, { method: 'DELETE' }), 'delete', `${streams}/{id}`);
   });
 
   it('a Durable Object that cannot be reached: 503 temporarily_unavailable', async () => {

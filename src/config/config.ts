@@ -1,11 +1,11 @@
-import { HMAC_ALGORITHMS, isHmacAlgorithm, isJwsAlgorithm, minHmacKeyBytes, type JwsAlgorithm } from '../keys/algorithms';
-import { HmacSecret } from '../keys/hmac-secret';
+import { isJwsAlgorithm, type JwsAlgorithm } from '../keys/algorithms';
 import { InlineJwks } from '../keys/inline-jwks';
-import { JwkSet, unusableJwkReason } from '../keys/jwk-set';
+import { JwkSet } from '../keys/jwk-set';
 import type { KeySource } from '../keys/key-source';
-import { remoteJwksFor } from '../keys/remote-jwks';
+import { parseKeySource } from './key-sources';
+import { parseSsfStreams, type SsfStreamConfig } from './ssf-streams';
 import { parseTokenService, type TokenServiceConfig } from './token-service';
-import { ConfigError, jsonVar, integerVar, stringVar, type RawEnv } from './vars';
+import { ConfigError, jsonVar, integerVar, stringList, stringVar, type RawEnv } from './vars';
 
 export { ConfigError, type RawEnv } from './vars';
 
@@ -39,6 +39,8 @@ export interface Config {
   readonly revocationCacheTtlSeconds: number;
   /** VERIFIED_TOKEN_CACHE_SIZE: verified signatures kept per isolate (0 turns it off). */
   readonly verifiedTokenCacheSize: number;
+  /** SPEC §7: SSF_STREAMS, the Shared Signals streams set up out of band, by id. */
+  readonly ssfStreams: ReadonlyMap<string, SsfStreamConfig>;
 }
 
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
@@ -52,65 +54,6 @@ function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonl
     throw new ConfigError(name, `must be one of ${choices.join(', ')}`);
   }
   return value as T;
-}
-
-function stringList(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && v !== '')) {
-    throw new ConfigError(field, 'must be a non-empty array of non-empty strings');
-  }
-  return value as string[];
-}
-
-function parseJwksUri(value: unknown, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch {
-    throw new ConfigError(field, 'is not a URL');
-  }
-  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
-    throw new ConfigError(field, 'must be https: (http: only for localhost/127.0.0.1)');
-  }
-  return url.href;
-}
-
-function parseKeySource(entry: Record<string, unknown>, algorithms: JwsAlgorithm[], env: RawEnv, field: string): KeySource {
-  const sources = (['jwksUri', 'jwks', 'hmacSecret'] as const).filter((s) => entry[s] !== undefined);
-  if (sources.length !== 1) {
-    throw new ConfigError(field, 'needs exactly one of "jwksUri", "jwks" or "hmacSecret"');
-  }
-  const hmac = algorithms.filter(isHmacAlgorithm);
-  if (sources[0] === 'hmacSecret') {
-    // An HMAC secret only ever meets HS* algorithms, so no public key is used as a secret.
-    if (hmac.length !== algorithms.length) {
-      throw new ConfigError(`${field}.algorithms`, `an hmacSecret issuer allows only ${HMAC_ALGORITHMS.join(', ')}`);
-    }
-    const name = entry.hmacSecret;
-    const secret = typeof name === 'string' ? env[name] : undefined;
-    if (typeof secret !== 'string' || secret === '') {
-      throw new ConfigError(`${field}.hmacSecret`, `names no secret binding with a value (${JSON.stringify(name)})`);
-    }
-    const bytes = new TextEncoder().encode(secret);
-    const needed = Math.max(...hmac.map(minHmacKeyBytes));
-    if (bytes.length < needed) {
-      throw new ConfigError(`${field}.hmacSecret`, `secret must be at least ${needed} bytes for ${hmac.join(', ')}`);
-    }
-    return new HmacSecret(bytes);
-  }
-  if (hmac.length > 0) {
-    throw new ConfigError(`${field}.algorithms`, 'HS* algorithms need an "hmacSecret", not a JWKS');
-  }
-  if (sources[0] === 'jwksUri') return remoteJwksFor(parseJwksUri(entry.jwksUri, `${field}.jwksUri`));
-  const keys = (entry.jwks as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) {
-    throw new ConfigError(`${field}.jwks`, 'must be a JWKS object with a non-empty "keys" array');
-  }
-  keys.forEach((key, i) => {
-    const problem = unusableJwkReason(key);
-    if (problem !== undefined) throw new ConfigError(`${field}.jwks.keys[${i}]`, problem);
-  });
-  return new InlineJwks(new JwkSet(keys));
 }
 
 function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<string, IssuerConfig> {
@@ -217,8 +160,9 @@ export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
   const tokenService = parseTokenService(env);
   const ownIssuer = ownIssuerOf(tokenService);
+  const issuers = parseIssuers(env, ownIssuer);
   return {
-    issuers: parseIssuers(env, ownIssuer),
+    issuers,
     tokenService,
     ownIssuer,
     clockToleranceSeconds: integerVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30,
@@ -231,6 +175,7 @@ export function parseConfig(env: RawEnv): Config {
     adminKeys: parseAdminKeys(env),
     revocationCacheTtlSeconds: parseRevocationCacheTtl(env),
     verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
+    ssfStreams: parseSsfStreams(env, new Set(issuers.keys())),
   };
 }
 

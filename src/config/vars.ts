@@ -40,3 +40,10 @@ export function integerVar(env: RawEnv, name: string, min: number): number | und
   }
   return value;
 }
+
+export function stringList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw new ConfigError(field, 'must be a non-empty array of non-empty strings');
+  }
+  return value as string[];
+}

@@ -15,9 +15,10 @@ import { MAX_LISTED_KIDS } from '../keys/key-source';
 import { MAX_LISTED_SESSIONS } from '../revocation/refresh-families';
 import { MAX_BODY_BYTES } from '../routes/body';
 import {
-  AuditQuery, IntrospectForm, LogoutBody, RefreshForm, RevokeAllBody, RevokeForm, SessionBody, SubParam,
-  TokenRevokeBody, UserRevokeBody,
+  AuditQuery, IntrospectForm, LogoutBody, RefreshForm, RevokeAllBody, RevokeForm, SessionBody, SsfStreamBody,
+  SsfTransmitterBody, StreamAuditQuery, StreamIdParam, SubParam, TokenRevokeBody, UserRevokeBody,
 } from '../routes/schemas';
+import { MAX_SET_BYTES } from '../ssf/receive';
 import { REASONS } from '../verify/reasons';
 
 type Json = Record<string, unknown>;
@@ -65,6 +66,16 @@ export function buildDocument(): Json {
     client_id: z.optional(str),
     token_type: z.literal('Bearer'),
   });
+  const ssfStream = {
+    id: str,
+    mode: z.enum(['config', 'managed', 'manual']).check(z.describe('`config`: SSF_STREAMS; `managed`: created at the transmitter\'s API; `manual`: registered here, set up at the transmitter by hand.')),
+    issuer: str,
+    audience: str,
+    algorithms: z.array(str),
+    pushEndpoint: str,
+    pushSecret: z.boolean().check(z.describe('Whether pushes must carry the stream\'s bearer secret.')),
+    transmitterStreamId: z.optional(str),
+  };
   const latencyShape = {
     count: int.check(z.minimum(0)),
     p50: z.nullable(z.number()).check(z.describe('Upper bound of the bucket holding the median (at most max); null before any request.')),
@@ -136,7 +147,7 @@ export function buildDocument(): Json {
         action: z.enum(AUDIT_ACTIONS),
         sub: z.nullable(str),
         jti: z.optional(str),
-        actor: str.check(z.describe('`admin:<12 hex>` (a fingerprint of the admin key used) or `self` (the token holder).')),
+        actor: str.check(z.describe('`admin:<12 hex>` (a fingerprint of the admin key used), `self` (the token holder) or `ssf:<stream id>` (a security event).')),
         reason: z.optional(str),
       })),
       cursor: z.optional(str.check(z.describe('Pass as ?cursor= for the next (older) page; absent on the last.'))),
@@ -189,11 +200,41 @@ export function buildDocument(): Json {
         }),
       })).check(z.describe('The trusted issuers and their key status, as this isolate has them. Never a secret.')),
     }),
+    SetError: z.object({
+      err: z.enum(['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied']),
+      description: str,
+    }).check(z.describe('RFC 8935 §2.3.')),
+    PushUnauthorized: z.object({ err: z.literal('authentication_failed'), description: str }),
+    TransmitterError: errorBody(['transmitter_error'], 'required'),
+    NotFoundDescribed: errorBody(['not_found'], 'optional'),
+    SsfStream: z.object(ssfStream),
+    SsfStreamCreated: z.object({
+      ...ssfStream,
+      secret: z.optional(str.check(z.describe('Manual streams with a push secret: give it to the transmitter. Shown once; only its SHA-256 is kept.'))),
+      eventsDelivered: z.optional(z.array(str)),
+    }),
+    SsfStreamList: z.object({ streams: z.array(z.object(ssfStream)) }),
+    SsfStreamStatus: z.object({
+      ...ssfStream,
+      status: z.object({
+        verifiedAt: z.nullable(numericDate),
+        verificationPending: z.boolean(),
+        verificationProblem: z.nullable(str),
+        transmitterStatus: z.nullable(str).check(z.describe('From the last stream-updated event, or asked of the transmitter (X-Transmitter-Token).')),
+        lastEventAt: z.nullable(numericDate),
+      }),
+    }),
+    SsfVerification: z.object({
+      id: str, state: str.check(z.describe('The state the verification SET must carry.')),
+      requested: z.boolean().check(z.describe('true: the transmitter was asked; false: pass the state to it yourself.')),
+    }),
+    SsfStreamDeleted: z.object({ id: str, deleted: z.literal(true) }),
     OpenApiDocument: z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) }),
   };
 
   const requestSchemas: Record<string, z.ZodMiniType> = {
     UserRevokeBody, TokenRevokeBody, RevokeAllBody, LogoutBody, SessionBody, RevokeForm, IntrospectForm, RefreshForm,
+    SsfStreamBody, SsfTransmitterBody,
   };
 
   const schemas: Record<string, Json> = {};
@@ -207,6 +248,7 @@ export function buildDocument(): Json {
       type: 'string', pattern: '^Bearer( error="invalid_token", error_description="[a-z_]+")?$',
     }),
     AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
+    PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
     RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
     XAuthSubject: header('The `sub` claim (percent-encoded unless printable ASCII).', true),
     XAuthIssuer: header('The `iss` claim (percent-encoded unless printable ASCII).', true),
@@ -236,12 +278,16 @@ export function buildDocument(): Json {
     TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was changed.'),
     NotFound: json('NotFound', 'No such route (any path not in this document but the admin console\'s files, GET /admin/…).'),
     NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
+    StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
+    TransmitterError: json('TransmitterError', 'The transmitter\'s API failed or answered something unusable; `error_description` says what. Nothing was stored.'),
   };
 
   const useResponse = (name: keyof typeof responses) => ref('responses', name);
   const ADMIN = [{ adminBearer: [] }];
   const BEARER = [{ bearerJwt: [] }];
   const PUBLIC: never[] = [];
+  /** A stream's push secret, when it has one (Google's RISC streams are signature-only). */
+  const SSF_PUSH = [{ ssfPush: [] }, {}];
   const jsonBody = (name: string, required: boolean, description?: string) => ({
     required,
     ...(description === undefined ? {} : { description }),
@@ -258,12 +304,14 @@ export function buildDocument(): Json {
     503: useResponse('TemporarilyUnavailable'),
   });
   const subPath = { name: 'sub', in: 'path', required: true, schema: jsonSchema(SubParam, 'input') };
+  const streamPath = { name: 'id', in: 'path', required: true, schema: jsonSchema(StreamIdParam, 'input') };
+  const queryParameters = (schema: z.ZodMiniType) =>
+    Object.entries((jsonSchema(schema, 'output') as { properties: Record<string, Json> }).properties).map(([name, property]) => {
+      const { description, ...rest } = property;
+      return { name, in: 'query', required: false, ...(description === undefined ? {} : { description }), schema: rest };
+    });
 
-  const auditQuery = jsonSchema(AuditQuery, 'output') as { properties: Record<string, Json> };
-  const auditParameters = Object.entries(auditQuery.properties).map(([name, schema]) => {
-    const { description, ...rest } = schema;
-    return { name, in: 'query', required: false, ...(description === undefined ? {} : { description }), schema: rest };
-  });
+  const auditParameters = queryParameters(AuditQuery);
 
   const verifyOperation = (method: string, below: boolean) => ({
     operationId: `verify${below ? 'Below' : ''}${method[0]!.toUpperCase()}${method.slice(1)}`,
@@ -415,6 +463,72 @@ export function buildDocument(): Json {
         },
       },
     },
+    '/v1/ssf/{id}/events': {
+      post: {
+        operationId: 'pushSecurityEvent', tags: ['security events'], summary: 'RFC 8935: a transmitter pushes one Security Event Token', security: SSF_PUSH,
+        description: 'SPEC §7. `202` for every valid SET, duplicates, unknown events and unknown subjects included, once what it revokes is durable. '
+          + 'A SET revokes the user\'s tokens issued before its event (max(iat, event_timestamp)), never those issued after.',
+        parameters: [streamPath],
+        requestBody: { required: true, content: { 'application/secevent+jwt': { schema: { type: 'string', description: 'One compact JWS SET (RFC 8417).' } } } },
+        responses: {
+          202: { description: 'Accepted. Empty body.', headers: { 'Cache-Control': ref('headers', 'CacheControl') } },
+          400: json('SetError', 'The SET is refused; `err` is an RFC 8935 code.'),
+          401: json('PushUnauthorized', 'The stream has a push secret and the bearer is missing or wrong: always this same answer.', {
+            'WWW-Authenticate': ref('headers', 'PushChallenge'),
+          }),
+          404: useResponse('NotFound'),
+          413: json('PayloadTooLarge', `The body is over ${MAX_SET_BYTES} bytes.`),
+          500: useResponse('ServerError'),
+          503: useResponse('TemporarilyUnavailable'),
+        },
+      },
+    },
+    '/v1/admin/ssf/streams': {
+      get: {
+        operationId: 'listStreams', tags: ['security events'], summary: 'Every Shared Signals stream', security: ADMIN,
+        responses: { 200: json('SsfStreamList', 'SSF_STREAMS, then the streams created here.'), ...adminErrors(false) },
+      },
+      post: {
+        operationId: 'createStream', tags: ['security events'], summary: 'Create a stream: managed (at the transmitter\'s API) or manual', security: ADMIN,
+        requestBody: jsonBody('SsfStreamBody', true),
+        responses: {
+          201: json('SsfStreamCreated', 'Created; give a manual stream\'s push endpoint (and secret) to its transmitter.'),
+          ...adminErrors(true),
+          502: useResponse('TransmitterError'),
+        },
+      },
+    },
+    '/v1/admin/ssf/streams/{id}': {
+      get: {
+        operationId: 'streamStatus', tags: ['security events'], summary: 'A stream and its status', security: ADMIN,
+        parameters: [streamPath, {
+          name: 'X-Transmitter-Token', in: 'header', required: false, schema: { type: 'string' },
+          description: 'Managed streams: also ask the transmitter\'s status endpoint. Never stored.',
+        }],
+        responses: { 200: json('SsfStreamStatus', 'The stream, verification and transmitter status.'), ...adminErrors(false), 404: useResponse('StreamNotFound'), 502: useResponse('TransmitterError') },
+      },
+      delete: {
+        operationId: 'deleteStream', tags: ['security events'], summary: 'Delete a stream created here (a managed one at its transmitter first)', security: ADMIN,
+        parameters: [streamPath],
+        requestBody: jsonBody('SsfTransmitterBody', false, 'Managed streams: `transmitterToken`.'),
+        responses: { 200: json('SsfStreamDeleted', 'Deleted; its pushes now get 404.'), ...adminErrors(true), 404: useResponse('StreamNotFound'), 502: useResponse('TransmitterError') },
+      },
+    },
+    '/v1/admin/ssf/streams/{id}/verify': {
+      post: {
+        operationId: 'verifyStream', tags: ['security events'], summary: 'SSF verification: a random state the next verification SET must carry', security: ADMIN,
+        parameters: [streamPath],
+        requestBody: jsonBody('SsfTransmitterBody', false, 'Managed streams: `transmitterToken`, to ask the transmitter.'),
+        responses: { 200: json('SsfVerification', 'The state; asked of the transmitter when it has a verification endpoint.'), ...adminErrors(true), 404: useResponse('StreamNotFound'), 502: useResponse('TransmitterError') },
+      },
+    },
+    '/v1/admin/ssf/streams/{id}/audit': {
+      get: {
+        operationId: 'streamAudit', tags: ['security events'], summary: 'Every SET the stream received and what each event did', security: ADMIN,
+        parameters: [streamPath, ...queryParameters(StreamAuditQuery)],
+        responses: { 200: json('AuditPage', 'One page of `ssf_event` entries, newest first.'), ...adminErrors(false), 404: useResponse('StreamNotFound') },
+      },
+    },
     '/.well-known/jwks.json': {
       get: {
         operationId: 'jwks', tags: ['token service'], summary: 'The token service\'s public keys', security: PUBLIC,
@@ -447,7 +561,7 @@ export function buildDocument(): Json {
         + `${REASONS.join(', ')}. Every answer carries \`Cache-Control: no-store\` (except the public .well-known and this document).`,
     },
     tags: [
-      { name: 'verify' }, { name: 'revocation' }, { name: 'admin' }, { name: 'token service' }, { name: 'meta' },
+      { name: 'verify' }, { name: 'revocation' }, { name: 'admin' }, { name: 'security events' }, { name: 'token service' }, { name: 'meta' },
     ],
     paths,
     components: {
@@ -457,6 +571,7 @@ export function buildDocument(): Json {
       securitySchemes: {
         adminBearer: { type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS.' },
         bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The end-user token being verified.' },
+        ssfPush: { type: 'http', scheme: 'bearer', description: 'A Shared Signals stream\'s push secret (RFC 8935 §2.1), when it has one.' },
       },
     },
   };

@@ -121,9 +121,11 @@ export class RefreshFamilies {
     return { lastAccess: this.revokeFamily(family, now) };
   }
 
-  /** A user revocation ends every session (their access tokens fall to the version bump). */
-  revokeAll(now: number): void {
-    this.sql.exec('UPDATE refresh_families SET revoked_at = ? WHERE revoked_at IS NULL', now);
+  /** A user revocation ends every session started by then (their access tokens fall to the version bump). */
+  revokeAll(now: number, startedAtOrBefore = now): void {
+    this.sql.exec(
+      'UPDATE refresh_families SET revoked_at = ? WHERE revoked_at IS NULL AND created_at <= ?', now, startedAtOrBefore,
+    );
   }
 
   /** The newest sessions not yet expired; `startedAfter` is the global revoked-before. */

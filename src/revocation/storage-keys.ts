@@ -37,3 +37,11 @@ export async function tokenKvKey(sub: string, iss: string | null, tokenId: strin
 export function userObjectName(sub: string): string {
   return `user:${sub}`;
 }
+
+/** SPEC §7: the one SsfStream Durable Object that stores the streams created through the admin API. */
+export const SSF_REGISTRY_OBJECT_NAME = 'ssf-streams';
+
+/** SPEC §7: the SsfStream Durable Object of one stream (its dedupe window, verification, audit). */
+export function ssfStreamObjectName(streamId: string): string {
+  return `ssf:${streamId}`;
+}

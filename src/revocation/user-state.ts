@@ -5,6 +5,15 @@ import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSumm
 import { tokenKvKey, userKvKey } from './storage-keys';
 
 export interface RevokeUserInput { readonly sub: string; readonly actor: string; readonly reason?: string }
+
+/** SPEC §7: revoke what was issued up to `instant` (a security event's time), not up to now. */
+export interface RevokeIssuedBeforeInput {
+  readonly sub: string;
+  /** NumericDate: max(the SET's iat, its event_timestamp). */
+  readonly instant: number;
+  readonly actor: string;
+  readonly reason: string;
+}
 export interface UserSnapshot { readonly sub: string; readonly version: number; readonly revokedBefore: number }
 
 export interface RevokeTokenInput {
@@ -118,6 +127,33 @@ export class UserState extends DurableObject<Env> {
     this.outbox.enqueue(key, state);
     await this.writeThrough();
     return { sub: input.sub, ...state };
+  }
+
+  /**
+   * SPEC §7's time rule: revoked-before becomes max(current, min(now, instant)), and the
+   * version rises only when that moved. A replayed or late event never refuses a token
+   * issued after the event, and a duplicate changes nothing. Sessions started by then end.
+   */
+  async revokeIssuedBefore(input: RevokeIssuedBeforeInput): Promise<UserSnapshot & { moved: boolean }> {
+    const key = await userKvKey(input.sub);
+    const now = nowSeconds();
+    const before = this.current();
+    const revokedBefore = Math.max(before.revokedBefore, Math.min(now, input.instant));
+    const moved = revokedBefore !== before.revokedBefore;
+    this.audit.append({
+      at: now, action: 'ssf_event', sub: input.sub, actor: input.actor,
+      reason: `${input.reason}: ${moved ? `revoked before ${revokedBefore}` : 'already revoked by then'}`,
+    });
+    if (!moved) return { sub: input.sub, ...before, moved };
+    const state = { version: before.version + 1, revokedBefore };
+    this.sql.exec(
+      'INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)',
+      state.version, state.revokedBefore,
+    );
+    this.sessions.revokeAll(now, revokedBefore);
+    this.outbox.enqueue(key, state);
+    await this.writeThrough();
+    return { sub: input.sub, ...state, moved };
   }
 
   /** Denylists one token until `forgetAt`. Revoking it again keeps the first entry. */

@@ -1,11 +1,9 @@
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
+import { matchingDigest, sha256 } from '../http/bearer-secret';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { jsonResponse } from './responses';
-
-const encoder = new TextEncoder();
-const sha256 = async (text: string) => crypto.subtle.digest('SHA-256', encoder.encode(text));
 
 /** Digests of the configured keys, computed once per key list. */
 const digestsByKeys = new WeakMap<readonly string[], Promise<ArrayBuffer[]>>();
@@ -29,11 +27,7 @@ function fingerprint(digest: ArrayBuffer): string {
  */
 export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
   const presented = bearerToken(c.req.header('Authorization')) ?? '';
-  const [candidate, digests] = await Promise.all([sha256(presented), configuredDigests(c.var.config.adminKeys)]);
-  let match: ArrayBuffer | undefined;
-  for (const digest of digests) {
-    if (crypto.subtle.timingSafeEqual(candidate, digest) && presented !== '') match = digest;
-  }
+  const match = await matchingDigest(presented, await configuredDigests(c.var.config.adminKeys));
   if (match === undefined) {
     throw new HTTPException(401, {
       res: jsonResponse({ error: 'unauthorized' }, 401, { 'WWW-Authenticate': 'Bearer realm="killswitch-admin"' }),

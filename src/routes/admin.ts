@@ -5,6 +5,7 @@ import { metricsSnapshot } from '../metrics/metrics';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { readJsonObject } from './body';
+import { ssfAdminRoutes } from './ssf-admin';
 import { jsonResponse } from './responses';
 import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserRevokeBody, validate,
@@ -51,3 +52,6 @@ adminRoutes.get('/audit', async (c) => {
  * the revocation promise in force and the trusted issuers' key status, as this isolate has them.
  */
 adminRoutes.get('/stats', (c) => jsonResponse({ ...metricsSnapshot(), ...configStatus(c.var.config) }));
+
+/** SPEC §7: Shared Signals streams. */
+adminRoutes.route('/ssf', ssfAdminRoutes);

@@ -6,6 +6,9 @@ export interface RequestLog extends LogFields {
   reason?: string;
   sub?: string;
   jti?: string;
+  /** SPEC §7: the Shared Signals stream a SET came in on, and what its events did. */
+  stream?: string;
+  events?: string;
 }
 
 /** Hono's typed environment for every route of the app. */

@@ -24,7 +24,8 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
     headers: { 'Content-Type': 'application/json; charset=utf-8', ...NO_STORE, ...headers },
   });
   if (status >= 400) {
-    const code = (body as { error?: unknown } | null)?.error;
+    // RFC 8935 names its error code `err`.
+    const code = (body as { error?: unknown; err?: unknown } | null)?.error ?? (body as { err?: unknown } | null)?.err;
     if (typeof code === 'string') errorCodes.set(response, code);
   }
   return response;

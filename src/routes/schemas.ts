@@ -8,6 +8,7 @@
  * and never echoes the value (which may be a token or a key).
  */
 import * as z from 'zod/mini';
+import { STREAM_ID } from '../config/ssf-streams';
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
 import { badRequest } from './body';
 
@@ -101,6 +102,48 @@ export const RefreshForm = z.object({
   refresh_token: required('The current refresh token; it is rotated, so use the one returned last.'),
 });
 
+const URL_RULE = 'an https URL (http only for localhost)';
+const url = (description: string) =>
+  z.string(must(URL_RULE)).check(z.minLength(1, must(URL_RULE)), z.maxLength(MAX_ID_CHARS, must(URL_RULE)), z.describe(description));
+const TOKEN_RULE = `a non-empty string of at most ${MAX_ID_CHARS * 4} characters`;
+const transmitterToken = z.optional(z.string(must(TOKEN_RULE)).check(
+  z.minLength(1, must(TOKEN_RULE)), z.maxLength(MAX_ID_CHARS * 4, must(TOKEN_RULE)),
+  z.describe('The bearer of the transmitter\'s management API. Used for this call only, never stored.'),
+));
+
+/**
+ * POST /v1/admin/ssf/streams (SPEC §7). With `transmitter`: a managed stream, created at the
+ * transmitter's management API. Without: a manual one (Google's `stream:update`), whose
+ * `issuer`, `jwksUri` and `audience` the operator gives. The rest is an SSF_STREAMS entry's.
+ */
+export const SsfStreamBody = z.object({
+  transmitter: z.optional(url('The transmitter\'s issuer: discovery reads {origin}/.well-known/ssf-configuration{path}.')),
+  transmitterToken,
+  issuer: z.optional(id('Manual streams: the SETs\' `iss`.')),
+  jwksUri: z.optional(url('Manual streams: the transmitter\'s JWKS.')),
+  audience: z.optional(id('Manual streams: the `aud` the transmitter puts in SETs (unique per stream).')),
+  algorithms: z.optional(z.array(z.string(), must('an array of JWS algorithm names')).check(z.describe('Default ["RS256"].'))),
+  subjects: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
+    z.describe('{"iss_sub": {"<SET subject iss>": {"issuer": "<trusted token issuer>", "claim": "sub"}}, "email": false}'),
+  )),
+  events: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
+    z.describe('Per event type URI: "revoke_user" or "audit", over the defaults.'),
+  )),
+  acceptMissingTyp: z.optional(z.boolean(must('a boolean')).check(z.describe('Accept SETs without the JWS `typ` (a present typ must be secevent+jwt).'))),
+  pushSecret: z.optional(z.boolean(must('a boolean')).check(z.describe('Manual streams: false for a signature-only stream (Google). Default true.'))),
+  pushBaseUrl: z.optional(url('The origin transmitters reach killswitch on, when not the one this call came in on.')),
+  eventsRequested: z.optional(z.array(z.string(), must('an array of event type URIs')).check(z.describe('Managed streams: what to ask the transmitter for.'))),
+});
+
+/** POST /v1/admin/ssf/streams/{id}/verify and DELETE /v1/admin/ssf/streams/{id}; an empty body is `{}`. */
+export const SsfTransmitterBody = z.object({ transmitterToken });
+
+/** A stream id in a path. */
+export const StreamIdParam = z.string(must('a stream id (1 to 64 of A-Z a-z 0-9 _ -)')).check(
+  z.regex(STREAM_ID, must('a stream id (1 to 64 of A-Z a-z 0-9 _ -)')),
+  z.describe('The stream\'s id, as in its push endpoint /v1/ssf/{id}/events.'),
+);
+
 const LIMIT_RULE = `an integer from 1 to ${AUDIT_PAGE_MAX}`;
 /** GET /v1/admin/audit query. */
 export const AuditQuery = z.object({
@@ -120,6 +163,9 @@ export const AuditQuery = z.object({
     z.describe('Only events of this kind.'),
   )),
 });
+
+/** GET /v1/admin/ssf/streams/{id}/audit: the stream's trail of every SET it received. */
+export const StreamAuditQuery = z.omit(AuditQuery, { sub: true });
 
 /**
  * The value, checked against the schema; otherwise a 400 invalid_request whose description

@@ -108,9 +108,9 @@ function validHeader(header: Record<string, unknown>): header is Record<string, 
   return true;
 }
 
-function validClaims(claims: Record<string, unknown>, versionClaim: string): claims is Claims {
+function validClaims(claims: Record<string, unknown>, versionClaim: string | undefined): claims is Claims {
   const { iss, sub, aud, exp, nbf, iat, jti, scope, client_id: clientId } = claims;
-  const version = claims[versionClaim];
+  const version = versionClaim === undefined ? undefined : claims[versionClaim];
   return (iss === undefined || isString(iss))
     && (sub === undefined || isNonEmptyString(sub))
     && (aud === undefined || isString(aud) || (Array.isArray(aud) && aud.every(isString)))
@@ -123,9 +123,12 @@ function validClaims(claims: Record<string, unknown>, versionClaim: string): cla
     && (version === undefined || (Number.isSafeInteger(version) && (version as number) >= 0));
 }
 
-/** Parses `token` as canonical compact JWS, or answers undefined (reason `malformed`). */
-export function parseCompactJws(token: string, versionClaim: string): CompactJws | undefined {
-  if (token.length > MAX_TOKEN_BYTES) return undefined;
+/**
+ * Parses `token` as canonical compact JWS, or answers undefined (reason `malformed`).
+ * `versionClaim` undefined: no version claim is type-checked (a Security Event Token).
+ */
+export function parseCompactJws(token: string, versionClaim: string | undefined, maxBytes = MAX_TOKEN_BYTES): CompactJws | undefined {
+  if (token.length > maxBytes) return undefined;
   const segments = token.split('.');
   if (segments.length !== 3 || !segments.every(isCanonicalBase64url)) return undefined;
   const [encodedHeader, encodedPayload, encodedSignature] = segments as [string, string, string];

@@ -45,7 +45,7 @@ async function tokenIdOf(jws: CompactJws): Promise<string> {
  * WebCrypto, straight: the header and payload were already parsed strictly, and `key` was
  * imported (by jose) for exactly this `alg`, so nothing is left for a second parse to check.
  */
-async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAlgorithm): Promise<boolean> {
+export async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAlgorithm): Promise<boolean> {
   try {
     return await crypto.subtle.verify(verifyParams(alg), key, jws.signature, encoder.encode(jws.signingInput));
   } catch {

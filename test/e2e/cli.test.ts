@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -294,6 +295,53 @@ describe('killswitch CLI against wrangler dev', () => {
     expect(human.stdout).toMatch(/more: killswitch audit --sub "heidi" --limit 1 --cursor \S+/);
     const none = await cli(['audit', '--sub', 'nobody-at-all']);
     expect(none.stdout.trim()).toBe('no events for nobody-at-all');
+  });
+
+  it('ssf add / list / show / verify / audit / delete: a pushed security event revokes the user', async () => {
+    // A transmitter: an RS256 key, its JWKS on a loopback server the worker fetches.
+    const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' }] });
+    const server = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const jwksUri = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
+      const added = await cli(['ssf', 'add', '--issuer', 'https://idp.demo', '--jwks-uri', jwksUri, '--audience', 'killswitch-cli-test',
+        '--map-iss-sub', `https://idp.demo=${DEMO_ISSUER}`, '--json']);
+      expect(added.code, added.stderr).toBe(0);
+      const stream = json(added);
+      expect(stream).toMatchObject({ mode: 'manual', pushSecret: true, secret: expect.any(String), pushEndpoint: `${worker.url}/v1/ssf/${stream.id}/events` });
+      const human = await cli(['ssf', 'list']);
+      expect(human.stdout).toContain(stream.id);
+
+      const token = await mint('olga');
+      const set = await new SignJWT({
+        sub_id: { format: 'iss_sub', iss: 'https://idp.demo', sub: 'olga' },
+        events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { event_timestamp: Date.now() } },
+      }).setProtectedHeader({ alg: 'RS256', kid: 'idp-1', typ: 'secevent+jwt' })
+        .setIssuer('https://idp.demo').setAudience('killswitch-cli-test').setIssuedAt().setJti(crypto.randomUUID())
+        .sign(privateKey);
+      const pushed = await fetch(stream.pushEndpoint, {
+        method: 'POST', headers: { Authorization: `Bearer ${stream.secret}`, 'Content-Type': 'application/secevent+jwt' }, body: set,
+      });
+      expect(pushed.status).toBe(202);
+      expect(json(await cli(['verify', token, '--json'])).reason).toBe('revoked_user');
+
+      const verify = await cli(['ssf', 'verify', stream.id]);
+      expect(verify.code, verify.stderr).toBe(0);
+      expect(verify.stdout).toMatch(/^expecting a verification event with state [A-Za-z0-9_-]{22}: give this state to the transmitter/);
+      const show = await cli(['ssf', 'show', stream.id]);
+      expect(show.stdout).toMatch(/verified\s+pending/);
+      const audit = await cli(['ssf', 'audit', stream.id]);
+      expect(audit.stdout).toMatch(/olga .*session-revoked iss_sub https:\/\/idp\.demo olga: revoked tokens issued before \d+/);
+      const noToken = await cli(['ssf', 'create', '--transmitter', 'https://idp.demo']);
+      expect(noToken.code).toBe(2);
+      expect(noToken.stderr).toContain('KILLSWITCH_TRANSMITTER_TOKEN');
+      expect((await cli(['ssf', 'delete', stream.id])).stdout.trim()).toBe(`deleted stream ${stream.id}`);
+      expect((await cli(['ssf', 'show', stream.id])).code).toBe(5);
+    } finally {
+      server.close();
+    }
   });
 
   it('revoke all: --reason is required; then every earlier token → revoked_all, and audit lists it', async () => {

@@ -11,7 +11,9 @@ import { importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 
-const ADMIN_KEY = (parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>).ADMIN_API_KEYS as string;
+const DEMO_VARS = parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>;
+const ADMIN_KEY = DEMO_VARS.ADMIN_API_KEYS as string;
+const DEMO_SSF_SECRET = DEMO_VARS.DEMO_SSF_PUSH_SECRET as string;
 
 let worker: WranglerDev | undefined;
 let base: string;
@@ -106,5 +108,19 @@ describe('wrangler dev with dev/demo.env', () => {
     await expectRefused(await verify(aliceToken), 'revoked_user');
     const strict = await fetch(`${base}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${aliceToken}` } });
     await expectRefused(strict, 'revoked_user');
+  });
+
+  it('the README walk: the demo identity provider pushes session-revoked for erin → her token is refused, a new one works', async () => {
+    const token = mintDemo('--sub', 'erin');
+    expect((await verify(token)).status).toBe(200);
+    const pushed = await fetch(`${base}/v1/ssf/demo/events`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${DEMO_SSF_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
+      body: mintDemo('--event', 'session-revoked', '--sub', 'erin'),
+    });
+    expect(pushed.status).toBe(202);
+    await expectRefused(await verify(token), 'revoked_user');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await verify(mintDemo('--sub', 'erin'))).status).toBe(200);
   });
 });

@@ -21,6 +21,35 @@ export const ADMIN_KEY_ROTATED = 'test-admin-key-rotated-9876';
 /** The remote issuer's JWKS lives on the local JWKS server (test/global-setup.ts) under this path. */
 export const REMOTE_JWKS_PATH = '/jwks/default';
 
+/** SPEC §7 test streams: transmitters' keys (rs256-1) on the JWKS server, under these paths. */
+export const SSF_JWKS_PATHS = { okta: '/jwks/ssf-okta', google: '/jwks/ssf-google' } as const;
+export const SSF_OKTA_SECRET = 'okta-push-secret-0123456789';
+export const SSF = {
+  okta: { issuer: 'https://okta.test', audience: 'https://ks.test/v1/ssf/okta' },
+  google: { issuer: 'https://accounts.google.com/', audience: '123-ks.apps.googleusercontent.com' },
+} as const;
+
+/**
+ * SSF_STREAMS of the Shared Signals tests (test/helpers/ssf.ts adds them to their own env, so
+ * that tests which replace TRUSTED_ISSUERS are not affected): an Okta-like stream (push secret, iss_sub to the inline issuer) and a
+ * Google-like one (signature only, RISC, no `typ`). Okta's SET subjects map to `sub` of the
+ * inline issuer's tokens, Google's to the second issuer's.
+ */
+export function ssfStreams(jwksPort: number) {
+  return [
+    {
+      id: 'okta', issuer: SSF.okta.issuer, audience: SSF.okta.audience, algorithms: ['RS256'],
+      jwksUri: `http://127.0.0.1:${jwksPort}${SSF_JWKS_PATHS.okta}`, secret: 'SSF_OKTA_SECRET',
+      subjects: { iss_sub: { [SSF.okta.issuer]: { issuer: ISSUERS.inline, claim: 'sub' } }, email: true },
+    },
+    {
+      id: 'google', issuer: SSF.google.issuer, audience: SSF.google.audience, algorithms: ['RS256'],
+      jwksUri: `http://127.0.0.1:${jwksPort}${SSF_JWKS_PATHS.google}`, acceptMissingTyp: true,
+      subjects: { iss_sub: { [SSF.google.issuer]: { issuer: ISSUERS.second } } },
+    },
+  ];
+}
+
 export function trustedIssuers(jwksPort: number) {
   const pub = (name: KeyName) => KEYS[name].public;
   return [

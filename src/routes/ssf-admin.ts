@@ -1,0 +1,186 @@
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { base64url } from 'jose';
+import { ConfigError } from '../config/config';
+import { parseJwksUri } from '../config/key-sources';
+import { parseStream, type SsfStreamConfig } from '../config/ssf-streams';
+import { sha256 } from '../http/bearer-secret';
+import { atWriter } from '../revocation/revoker';
+import { ssfStreamObjectName } from '../revocation/storage-keys';
+import { EVENTS_REQUESTED } from '../ssf/events';
+import { allStreams, findStream, forgetStoredStreams, registry } from '../ssf/streams';
+import {
+  createStream, deleteStream, discover, requestVerification, TransmitterError, transmitterStatus,
+} from '../ssf/transmitter';
+import type { AppEnv } from './app-env';
+import { badRequest, readJsonObject } from './body';
+import { errorResponse, jsonResponse } from './responses';
+import { formObject, SsfStreamBody, SsfTransmitterBody, StreamAuditQuery, StreamIdParam, validate } from './schemas';
+
+/** SPEC §7: Shared Signals streams, managed through the admin API. Mounted at /v1/admin/ssf (behind adminAuth). */
+export const ssfAdminRoutes = new Hono<AppEnv>();
+
+const random = (bytes: number) => base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
+
+/** A transmitter that fails us is a 502 naming what went wrong (never echoing what it sent). */
+async function atTransmitter<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof TransmitterError) throw new HTTPException(502, { res: errorResponse(502, error.code, error.message) });
+    throw error;
+  }
+}
+
+/** What the operator sent, parsed like configuration: a mistake in it is their 400, not our misconfiguration. */
+function operatorInput<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ConfigError) throw badRequest(error.message);
+    throw error;
+  }
+}
+
+const parseEntry = (c: Context<AppEnv>, entry: Record<string, unknown>): SsfStreamConfig =>
+  operatorInput(() => parseStream(entry, {}, new Set(c.var.config.issuers.keys()), 'stream', true));
+
+async function streamOf(c: Context<AppEnv>): Promise<SsfStreamConfig> {
+  const id = validate(StreamIdParam, c.req.param('id'), 'id');
+  const stream = await atWriter(() => findStream(c.var.config, c.env, id));
+  if (stream === undefined) throw new HTTPException(404, { res: errorResponse(404, 'not_found', `no stream ${JSON.stringify(id)}`) });
+  return stream;
+}
+
+function tokenFor(stream: SsfStreamConfig, token: string | undefined): string {
+  if (token === undefined) throw badRequest('"transmitterToken" is required for a managed stream');
+  if (stream.transmitter === undefined) throw badRequest('this stream has no transmitter API');
+  return token;
+}
+
+/** A stream as the admin API shows it: never its secret or keys. */
+function streamView(stream: SsfStreamConfig, origin: string) {
+  return {
+    id: stream.id,
+    mode: stream.mode,
+    issuer: stream.issuer,
+    audience: stream.audience,
+    algorithms: [...stream.algorithms],
+    pushEndpoint: `${origin}/v1/ssf/${stream.id}/events`,
+    pushSecret: stream.push !== undefined,
+    ...(stream.transmitter === undefined ? {} : { transmitterStreamId: stream.transmitter.streamId }),
+  };
+}
+
+const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin;
+
+/** Where transmitters reach us, when not this request's origin: https (http on localhost). */
+const pushBase = (raw: string) => operatorInput(() => parseJwksUri(raw, '"pushBaseUrl"')).replace(/\/$/, '');
+
+ssfAdminRoutes.get('/streams', async (c) => {
+  const streams = await atWriter(() => allStreams(c.var.config, c.env));
+  return jsonResponse({ streams: streams.map((s) => streamView(s, originOf(c))) });
+});
+
+/**
+ * Creates a stream. Managed (`transmitter` given): discovery and its issuer check, then a
+ * push stream at the transmitter with our endpoint and a fresh secret, which only the
+ * transmitter keeps (we keep its SHA-256). Manual: stored as given; the secret is shown once.
+ */
+ssfAdminRoutes.post('/streams', async (c) => {
+  const body = validate(SsfStreamBody, await readJsonObject(c));
+  const id = `m${random(9)}`;
+  const secret = random(32);
+  const secretDigest = base64url.encode(new Uint8Array(await sha256(secret)));
+  const endpoint = `${body.pushBaseUrl === undefined ? originOf(c) : pushBase(body.pushBaseUrl)}/v1/ssf/${id}/events`;
+  const common = {
+    id, algorithms: body.algorithms ?? ['RS256'], subjects: body.subjects, events: body.events, acceptMissingTyp: body.acceptMissingTyp,
+  };
+  let record: Record<string, unknown>;
+  let extra: Record<string, unknown> = {};
+  if (body.transmitter !== undefined) {
+    const token = body.transmitterToken;
+    if (token === undefined) throw badRequest('"transmitterToken" is required with "transmitter"');
+    const issuer = body.transmitter;
+    // Everything we can check is checked before the transmitter is asked to create anything.
+    parseEntry(c, { ...common, issuer, jwksUri: issuer, audience: 'pending', secretDigest });
+    const metadata = await atTransmitter(() => discover(issuer));
+    const created = await atTransmitter(() => createStream(metadata, token, {
+      issuer, endpoint, secret, eventsRequested: body.eventsRequested ?? EVENTS_REQUESTED,
+    }));
+    record = {
+      ...common, issuer, jwksUri: metadata.jwksUri, audience: created.audience, secretDigest,
+      transmitter: {
+        streamId: created.streamId, configurationEndpoint: metadata.configurationEndpoint,
+        verificationEndpoint: metadata.verificationEndpoint, statusEndpoint: metadata.statusEndpoint,
+      },
+    };
+    extra = { eventsDelivered: created.eventsDelivered };
+  } else {
+    if (body.issuer === undefined || body.jwksUri === undefined || body.audience === undefined) {
+      throw badRequest('a manual stream needs "issuer", "jwksUri" and "audience" (or give "transmitter")');
+    }
+    const withSecret = body.pushSecret ?? true;
+    record = { ...common, issuer: body.issuer, jwksUri: body.jwksUri, audience: body.audience, ...(withSecret ? { secretDigest } : {}) };
+    extra = withSecret ? { secret } : {};
+  }
+  const stream = parseEntry(c, record);
+  const taken = [...c.var.config.ssfStreams.values()].some((s) => s.audience === stream.audience);
+  if (taken) throw badRequest('"audience" is another stream\'s too');
+  await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record)));
+  forgetStoredStreams(c.var.config);
+  return jsonResponse({ ...streamView(stream, originOf(c)), ...extra }, 201);
+});
+
+/** The stream, what its receiver side saw, and (with X-Transmitter-Token) the transmitter's status. */
+ssfAdminRoutes.get('/streams/:id', async (c) => {
+  const stream = await streamOf(c);
+  const status = await atWriter(() => c.env.SSF_STREAM.getByName(ssfStreamObjectName(stream.id)).status());
+  const token = c.req.header('X-Transmitter-Token');
+  const endpoint = stream.transmitter?.statusEndpoint;
+  const remote = token === undefined || endpoint === undefined || stream.transmitter === undefined
+    ? {}
+    : { transmitterStatus: await atTransmitter(() => transmitterStatus(endpoint, token, stream.transmitter!.streamId)) };
+  return jsonResponse({ ...streamView(stream, originOf(c)), status: { ...status, ...remote } });
+});
+
+/**
+ * SSF 1.0 §8.1.4: a random `state` the next verification SET must carry. A managed stream's
+ * transmitter is asked for it; for any other stream, hand the state to the transmitter
+ * yourself (Google: `stream:verify`).
+ */
+ssfAdminRoutes.post('/streams/:id/verify', async (c) => {
+  const stream = await streamOf(c);
+  const { transmitterToken } = validate(SsfTransmitterBody, await readJsonObject(c));
+  const state = random(16);
+  const transmitter = stream.transmitter;
+  const token = transmitter?.verificationEndpoint === undefined ? undefined : tokenFor(stream, transmitterToken);
+  await atWriter(() => c.env.SSF_STREAM.getByName(ssfStreamObjectName(stream.id)).expectVerification(state));
+  if (token !== undefined && transmitter?.verificationEndpoint !== undefined) {
+    const endpoint = transmitter.verificationEndpoint;
+    await atTransmitter(() => requestVerification(endpoint, token, transmitter.streamId, state));
+  }
+  return jsonResponse({ id: stream.id, state, requested: token !== undefined });
+});
+
+/** Deletes a stream created through the admin API (a managed one at its transmitter first). */
+ssfAdminRoutes.delete('/streams/:id', async (c) => {
+  const stream = await streamOf(c);
+  if (stream.mode === 'config') throw badRequest('this stream is defined in SSF_STREAMS: remove it there');
+  const { transmitterToken } = validate(SsfTransmitterBody, await readJsonObject(c));
+  const transmitter = stream.transmitter;
+  if (transmitter !== undefined) {
+    const token = tokenFor(stream, transmitterToken);
+    await atTransmitter(() => deleteStream(transmitter.configurationEndpoint, token, transmitter.streamId));
+  }
+  await atWriter(() => registry(c.env).removeStream(stream.id));
+  forgetStoredStreams(c.var.config);
+  return jsonResponse({ id: stream.id, deleted: true });
+});
+
+/** The stream's audit trail: every SET it received, what each event did (`ssf_event`). */
+ssfAdminRoutes.get('/streams/:id/audit', async (c) => {
+  const stream = await streamOf(c);
+  const { limit, cursor } = validate(StreamAuditQuery, formObject(new URL(c.req.url).searchParams));
+  return jsonResponse(await atWriter(() => c.env.SSF_STREAM.getByName(ssfStreamObjectName(stream.id)).auditPage(limit, cursor)));
+});

@@ -1,0 +1,64 @@
+import type { Config, RawEnv } from '../config/config';
+import { parseStream, type SsfStreamConfig } from '../config/ssf-streams';
+import { logEvent } from '../log/logger';
+import { SSF_REGISTRY_OBJECT_NAME } from '../revocation/storage-keys';
+import type { SsfStream } from './stream-state';
+
+export interface SsfBindings {
+  readonly SSF_STREAM: DurableObjectNamespace<SsfStream>;
+}
+
+/** Streams created through the admin API are re-read from their Durable Object this often… */
+export const REGISTRY_TTL_MS = 30_000;
+/** …and on an unknown id at most this often: a flood of made-up ids costs one read a second. */
+export const REGISTRY_MISS_INTERVAL_MS = 1_000;
+
+interface Cached { streams: Map<string, SsfStreamConfig>; fetchedAt: number }
+
+/** One cache per configuration: stored streams are parsed against its trusted issuers. */
+const caches = new WeakMap<Config, Cached>();
+
+export function registry(bindings: SsfBindings) {
+  return bindings.SSF_STREAM.getByName(SSF_REGISTRY_OBJECT_NAME);
+}
+
+async function load(config: Config, env: SsfBindings): Promise<Cached> {
+  const records = await registry(env).listStreams();
+  const trusted = new Set(config.issuers.keys());
+  const streams = new Map<string, SsfStreamConfig>();
+  for (const json of records) {
+    const record = JSON.parse(json) as { id: string };
+    try {
+      streams.set(record.id, parseStream(record, env as unknown as RawEnv, trusted, `stream ${record.id}`, true));
+    } catch (error) {
+      // A stored stream whose token issuer left TRUSTED_ISSUERS: it maps nothing, so it is off.
+      logEvent('ssf_stream_unusable', { stream: record.id, error: error instanceof Error ? error.message : 'unknown' });
+    }
+  }
+  const cached = { streams, fetchedAt: Date.now() };
+  caches.set(config, cached);
+  return cached;
+}
+
+/** Every stream: SSF_STREAMS, then the stored ones (fresh from the Durable Object). */
+export async function allStreams(config: Config, env: SsfBindings): Promise<SsfStreamConfig[]> {
+  const stored = await load(config, env);
+  return [...config.ssfStreams.values(), ...stored.streams.values()];
+}
+
+/** The stream with this id, or undefined. SSF_STREAMS first; stored streams from the isolate's cache. */
+export async function findStream(config: Config, env: SsfBindings, id: string): Promise<SsfStreamConfig | undefined> {
+  const configured = config.ssfStreams.get(id);
+  if (configured !== undefined) return configured;
+  let cached = caches.get(config);
+  const age = cached === undefined ? Infinity : Date.now() - cached.fetchedAt;
+  if (cached === undefined || age > REGISTRY_TTL_MS || (!cached.streams.has(id) && age > REGISTRY_MISS_INTERVAL_MS)) {
+    cached = await load(config, env);
+  }
+  return cached.streams.get(id);
+}
+
+/** After the admin API changed the stored streams: this isolate sees it at once. */
+export function forgetStoredStreams(config: Config): void {
+  caches.delete(config);
+}
