@@ -198,6 +198,8 @@ export function setupLive() {
   return {
     start() {
       if (timer !== undefined) return;
+      // A new window each time the page opens: an interval must not span the time it was closed.
+      samples = [];
       void poll();
       timer = setInterval(() => void poll(), POLL_MS);
     },

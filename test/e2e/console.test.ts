@@ -326,7 +326,7 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     for (const token of [revoked, mint('erin-console'), 'garbage', mint('erin-console')]) await verify(token);
     const reasons = page.locator('#live-reasons');
     // The second sample makes the window: wait for it (one poll every 5 s).
-    await expect.poll(() => reasons.textContent(), { timeout: 25_000, interval: 500 }).toMatch(/over the last \d+ s/);
+    await expect.poll(() => reasons.textContent(), { timeout: 25_000, interval: 500 }).toMatch(/over the last \d+ s.*refusedmalformed/);
     for (const token of [mint('erin-console'), 'garbage-2']) await verify(token);
     await expect.poll(async () => page.locator('#live-outcomes rect').count(), { timeout: 25_000, interval: 500 }).toBeGreaterThan(0);
     const text = (await reasons.textContent()) ?? '';
