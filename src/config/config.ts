@@ -16,7 +16,7 @@ export interface IssuerConfig {
   readonly keys: KeySource;
 }
 
-export type RevocationMode = 'cached' | 'strict';
+export type RevocationMode = 'bounded' | 'cached' | 'strict';
 export type FailMode = 'closed' | 'open';
 
 export interface Config {
@@ -32,6 +32,8 @@ export interface Config {
   readonly requiredClaims: readonly string[];
   readonly versionClaim: string;
   readonly revocationMode: RevocationMode;
+  /** REVOCATION_MAX_STALENESS_MS: bounded mode's oldest usable mirror (SPEC §4.1). */
+  readonly revocationMaxStalenessMs: number;
   readonly failMode: FailMode;
   readonly logAccepted: boolean;
   readonly adminKeys: readonly string[];
@@ -46,6 +48,8 @@ export interface Config {
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
 const ALWAYS_REQUIRED_CLAIMS = ['sub', 'exp'];
 const MIN_ADMIN_KEY_CHARS = 16;
+/** Below this a mirror would refresh on nearly every check (a feed round trip is tens of ms). */
+const MIN_STALENESS_MS = 100;
 
 function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonly T[], fallback: T): T {
   const value = stringVar(env, name);
@@ -155,21 +159,35 @@ function parseRevocationCacheTtl(env: RawEnv): number {
   return ttl;
 }
 
+/**
+ * Bounded mode forgets a user's entry MAX_TOKEN_LIFETIME_SECONDS after the change (every token
+ * minted before it has expired by then): without a lifetime it could forget nothing.
+ */
+function parseRevocationMode(env: RawEnv, maxTokenLifetimeSeconds: number | undefined): RevocationMode {
+  const mode = choiceVar(env, 'REVOCATION_MODE', ['bounded', 'cached', 'strict'], 'cached');
+  if (mode === 'bounded' && maxTokenLifetimeSeconds === undefined) {
+    throw new ConfigError('MAX_TOKEN_LIFETIME_SECONDS', 'must be set when REVOCATION_MODE is bounded (it bounds the mirror\'s memory)');
+  }
+  return mode;
+}
+
 /** Parses and validates every setting of SPEC §2; throws ConfigError naming the field. */
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
   const tokenService = parseTokenService(env);
   const ownIssuer = ownIssuerOf(tokenService);
+  const maxTokenLifetimeSeconds = integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1);
   const issuers = parseIssuers(env, ownIssuer);
   return {
     issuers,
     tokenService,
     ownIssuer,
     clockToleranceSeconds: integerVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30,
-    maxTokenLifetimeSeconds: integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1),
+    maxTokenLifetimeSeconds,
     requiredClaims: parseRequiredClaims(env),
     versionClaim,
-    revocationMode: choiceVar(env, 'REVOCATION_MODE', ['cached', 'strict'], 'cached'),
+    revocationMode: parseRevocationMode(env, maxTokenLifetimeSeconds),
+    revocationMaxStalenessMs: integerVar(env, 'REVOCATION_MAX_STALENESS_MS', MIN_STALENESS_MS) ?? 1000,
     failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
     logAccepted: choiceVar(env, 'LOG_ACCEPTED', ['true', 'false'], 'true') === 'true',
     adminKeys: parseAdminKeys(env),

@@ -4,7 +4,7 @@ import { ConfigError, getConfig } from '../config/config';
 import { logEvent } from '../log/logger';
 import type { RevocationBindings } from '../revocation/revocation-check';
 import { bearerToken } from '../routes/bearer';
-import { errorResponse, refusalResponse } from '../routes/responses';
+import { errorResponse, refusalResponse, waitUntilOf } from '../routes/responses';
 import { verifyToken, type AuthenticToken } from '../verify/verifier';
 
 export interface KillswitchOptions {
@@ -42,6 +42,7 @@ export function killswitch(options: KillswitchOptions = {}) {
     const token = bearerToken(c.req.header('Authorization'));
     const result = await verifyToken(token, config, c.env, {
       strict: typeof strict === 'function' ? strict(c.req.raw) : strict,
+      waitUntil: waitUntilOf(c),
     });
     if (!result.active) throw new HTTPException(401, { res: refusalResponse(result.reason) });
     c.set('auth', result.token);

@@ -180,7 +180,7 @@ export function buildDocument(): Json {
         routes: z.record(str, z.object({ ...latencyShape, buckets: z.record(str, int) })),
       }),
       revocation: z.object({
-        mode: z.enum(['cached', 'strict']).check(z.describe('REVOCATION_MODE.')),
+        mode: z.enum(['cached', 'strict', 'bounded']).check(z.describe('REVOCATION_MODE.')),
         failMode: z.enum(['closed', 'open']).check(z.describe('FAIL_MODE.')),
         cacheTtlSeconds: int.check(z.minimum(0), z.describe('REVOCATION_CACHE_TTL_SECONDS.')),
         boundSeconds: int.check(z.minimum(0), z.describe('Every check refuses a revoked token within this many seconds (0: on the next request).')),
@@ -199,6 +199,15 @@ export function buildDocument(): Json {
           lastError: z.optional(z.nullable(str).check(z.describe('Remote JWKS: why the last fetch failed; null: it did not.'))),
         }),
       })).check(z.describe('The trusted issuers and their key status, as this isolate has them. Never a secret.')),
+      mirror: z.optional(z.object({
+        seq: int.check(z.describe('The feed sequence number the mirror holds (-1: nothing loaded yet).')),
+        ageMs: z.nullable(z.number()).check(z.describe('Now minus the stamp taken before the read its data came from; null before the first read.')),
+        users: int, tokens: int, tableBytes: int, overCap: z.boolean(),
+        feedReads: int.check(z.describe('Replica reads by this isolate since it started.')),
+        cacheHits: int, snapshotLoads: int, refreshFailures: int,
+        strictReads: int.check(z.describe('Checks the writers answered because the mirror was stale or over its memory cap.')),
+        confirmations: int.check(z.describe('Refusals resting on a fingerprint, confirmed with the writer.')),
+      }).check(z.describe('REVOCATION_MODE=bounded only: this isolate\'s mirror (docs/consistency.md).'))),
     }),
     SetError: z.object({
       err: z.enum(['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied']),
@@ -321,7 +330,7 @@ export function buildDocument(): Json {
       + 'The token comes only from `Authorization: Bearer`. No request body is read.',
     security: BEARER,
     parameters: [
-      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV.', schema: { type: 'string', enum: ['1'] } },
+      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV or the mirror.', schema: { type: 'string', enum: ['1'] } },
       ...(below ? [{ name: 'path', in: 'path', required: true, description: 'The original request path; may contain `/`.', schema: { type: 'string' } }] : []),
     ],
     responses: {
@@ -391,7 +400,10 @@ export function buildDocument(): Json {
     '/v1/admin/users/{sub}/revoke': {
       post: {
         operationId: 'revokeUser', tags: ['admin'], summary: 'Revoke every token of a user issued until now', security: ADMIN,
-        parameters: [subPath],
+        parameters: [subPath, {
+          name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+          description: 'A retry with the same key (within 24 h) answers the first call\'s result instead of bumping the version again: retry a 503 with it.',
+        }],
         requestBody: jsonBody('UserRevokeBody', false, 'Optional; an empty body is `{}`.'),
         responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true) },
       },

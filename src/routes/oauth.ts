@@ -17,7 +17,7 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
   const sub = refreshTokenSubject(token);
   if (sub === undefined) return;
   c.var.log.sub = sub;
-  await revokeSession(c.env, {
+  await revokeSession(c.env, c.var.config, {
     sub, session: { digest: await refreshTokenDigest(token) }, actor: c.var.actor, reason: 'rfc7009',
     clockTolerance: c.var.config.clockToleranceSeconds,
   });
@@ -59,14 +59,14 @@ oauthRoutes.post('/logout', async (c) => {
   Object.assign(c.var.log, { sub, jti });
   const actor = 'self';
   if (body.everywhere === true) {
-    await revokeUser(c.env, sub, actor, 'logout everywhere');
+    await revokeUser(c.env, c.var.config, { sub, actor, reason: 'logout everywhere' });
     return jsonResponse({ revoked: 'user' });
   }
   await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
   // A token of our own session (SPEC §6) names it in `sid`: logging out ends the session too.
   const { sid } = result.token.claims;
   if (result.token.issuer === c.var.config.ownIssuer && typeof sid === 'string') {
-    await revokeSession(c.env, {
+    await revokeSession(c.env, c.var.config, {
       sub, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
     });
   }

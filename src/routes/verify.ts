@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { verifyToken, type AuthenticToken } from '../verify/verifier';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
-import { jsonResponse, refusalResponse } from './responses';
+import { jsonResponse, refusalResponse, waitUntilOf } from './responses';
 
 /** Header values must be visible ASCII; anything else is percent-encoded (documented). */
 function headerValue(value: string): string {
@@ -26,7 +26,9 @@ function authHeaders({ claims }: AuthenticToken): Record<string, string> {
  */
 export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   const strict = c.req.query('strict') === '1' ? true : undefined;
-  const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, { strict });
+  const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, {
+    strict, waitUntil: waitUntilOf(c),
+  });
   if (!result.active) {
     c.var.log.reason = result.reason;
     return refusalResponse(result.reason);

@@ -37,7 +37,10 @@ export class Verifier extends WorkerEntrypoint<Env> {
     // No token at all is missing_token; anything else that is not a string is not a JWS.
     const result = token != null && typeof token !== 'string'
       ? { active: false as const, reason: 'malformed' as const }
-      : await verifyToken(token ?? undefined, config, this.env, { strict: options?.strict === true ? true : undefined });
+      : await verifyToken(token ?? undefined, config, this.env, {
+        strict: options?.strict === true ? true : undefined,
+        waitUntil: (promise) => this.ctx.waitUntil(promise),
+      });
     if (!result.active) {
       log(result.reason === 'unavailable' ? 503 : 401, { reason: result.reason });
       return { active: false, reason: result.reason };

@@ -160,7 +160,7 @@ async function apply(
   if (event.action === 'deny_token' && event.token !== undefined && lifetime !== undefined) {
     const { iss, jti } = event.token;
     const exp = now + lifetime;
-    await Promise.all(subs.map((sub) => revokeTokenById(env, {
+    await Promise.all(subs.map((sub) => revokeTokenById(env, config, {
       sub, iss, tokenId: jti, exp, forgetAt: exp + config.clockToleranceSeconds, actor, reason: bounded(`${name} (${event.label})`),
     })));
     return { outcome: { type: event.type, action: 'deny_token', subs }, audit: subs.map((sub) => entry(sub, `denied token ${jti}`)) };

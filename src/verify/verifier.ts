@@ -118,6 +118,8 @@ export async function authenticate(token: string | undefined, config: Config, no
 
 export interface VerifyOptions {
   readonly strict?: boolean;
+  /** The request's ExecutionContext.waitUntil: bounded mode refreshes its mirror ahead under it. */
+  readonly waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** The whole check: genuine, unexpired and not revoked, right now. */
@@ -130,7 +132,7 @@ export async function verifyToken(
   const auth = await authenticate(token, config);
   if (!auth.ok) return { active: false, reason: auth.reason };
   const mode = options.strict === true ? 'strict' : config.revocationMode;
-  const revoked = await checkRevocation(auth.token, mode, config, bindings);
+  const revoked = await checkRevocation(auth.token, mode, config, bindings, { waitUntil: options.waitUntil });
   if (revoked !== undefined && !(revoked === 'unavailable' && config.failMode === 'open')) {
     return { active: false, reason: revoked };
   }
