@@ -1,18 +1,28 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { getPath } from 'hono/utils/url';
 import { ConfigError, getConfig } from './config/config';
+import { isForwardAuthHost } from './config/forward-auth-hosts';
 import { logRequest } from './log/logger';
 import { observe } from './metrics/metrics';
 import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
+import { consoleRoute } from './routes/console';
 import { oauthRoutes } from './routes/oauth';
 import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './routes/responses';
 import { ssfRoutes } from './routes/ssf';
 import { tokenServiceRoutes } from './routes/token-service';
 import { verifyRoute } from './routes/verify';
 
-export const app = new Hono<AppEnv>();
+/**
+ * Routing starts from the Host: on a FORWARD_AUTH_HOSTS host every request, whatever its path
+ * and method, is a /v1/verify check (SPEC §3.1). The path cannot help here: the runtime has
+ * already resolved `..` and `%2e%2e` segments, so `/v1/verify/../../healthz` arrives as `/healthz`.
+ */
+export const app = new Hono<AppEnv>({
+  getPath: (request, options) => (isForwardAuthHost(request, options?.env) ? '/v1/verify' : getPath(request)),
+});
 
 /** Liveness, for load balancers that ask every second: answered before logging and metrics. */
 app.get('/healthz', () => jsonResponse({ ok: true }));
@@ -39,6 +49,10 @@ app.use('*', async (c, next) => {
 app.get('/openapi.json', () => new Response(openApiJson(), {
   headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
 }));
+
+/** The admin console: static files, which need no configuration (the API it calls does). */
+app.get('/admin', consoleRoute);
+app.get('/admin/*', consoleRoute);
 
 /** Configuration is parsed once per isolate; a mistake is a 500, never an accepted token. */
 app.use('*', async (c, next) => {

@@ -153,14 +153,14 @@ describe('request validation', () => {
   it('an oversized body changes no state', async () => {
     const sub = uniqueSub('big');
     expect((await post(`/v1/admin/users/${sub}/revoke`, big)).status).toBe(413);
-    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [] });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
   });
 });
 
 describe('response shapes', () => {
   it('user revoke → {sub, version, revokedBefore}; user state lists revoked tokens', async () => {
     const sub = uniqueSub('shape');
-    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [] });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
 
     const t0 = now();
     const res = await post(`/v1/admin/users/${sub}/revoke`, json({ reason: 'stolen laptop' }));
@@ -178,7 +178,8 @@ describe('response shapes', () => {
 
     const state = await (await call(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<Record<string, unknown>>();
     expect(state).toMatchObject({ sub, version: 1, revokedBefore: revoked.revokedBefore });
-    expect(Object.keys(state).sort()).toEqual(['revokedBefore', 'revokedTokens', 'sub', 'version']);
+    expect(Object.keys(state).sort()).toEqual(['revokedBefore', 'revokedTokens', 'sessions', 'sub', 'version']);
+    expect(state.sessions).toEqual([]);
     const entries = state.revokedTokens as Record<string, unknown>[];
     expect(entries).toHaveLength(2);
     for (const entry of entries) {
@@ -190,11 +191,123 @@ describe('response shapes', () => {
       .toEqual([{ jti: 'jti-1', exp, reason: 'leaked' }, { jti: 'jti-2', exp, reason: null }]);
   });
 
+  it('user state lists the token-service sessions, newest first, never a token or digest; a user revocation ends them', async () => {
+    const sub = uniqueSub('sessions');
+    const started = [];
+    for (const scope of ['read', 'write']) {
+      const res = await post('/v1/sessions', json({ sub, scope }));
+      expect(res.status).toBe(200);
+      started.push(await res.json<{ access_token: string; refresh_token: string }>());
+      await new Promise((r) => setTimeout(r, 1100)); // distinct createdAt seconds
+    }
+    const state = async () => (await call(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<{ sessions: Record<string, unknown>[] }>();
+    const { sessions } = await state();
+    expect(sessions.map((s) => [s.scope, s.state, s.revokedAt])).toEqual([['write', 'active', null], ['read', 'active', null]]);
+    const sid = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid as string;
+    expect(sessions.map((s) => s.id)).toEqual([sid(started[1]!.access_token), sid(started[0]!.access_token)]);
+    for (const s of sessions) {
+      expect(Object.keys(s).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'revokedAt', 'scope', 'state']);
+      expect(Number(s.expiresAt)).toBeGreaterThan(Number(s.createdAt));
+    }
+    const text = JSON.stringify(sessions);
+    for (const { refresh_token: refresh } of started) expect(text).not.toContain(refresh);
+
+    await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, json({ reason: 'ends sessions' }));
+    expect((await state()).sessions.map((s) => [s.state, typeof s.revokedAt])).toEqual([['revoked', 'number'], ['revoked', 'number']]);
+  });
+
   it('a sub with reserved characters round-trips through the path', async () => {
     const sub = `adm|weird/${crypto.randomUUID()}?#é`;
     const res = await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, null);
     expect(await res.json()).toMatchObject({ sub, version: 1 });
     expect(await (await call(`/v1/admin/users/${encodeURIComponent(sub)}`)).json()).toMatchObject({ sub, version: 1 });
+  });
+});
+
+describe('any sub a token can carry is revocable (body form)', () => {
+  const verify = async (token: string, strict = false) =>
+    (await (await call(`/v1/verify${strict ? '?strict=1' : ''}`, {}, token)).json<{ reason?: string }>()).reason ?? 'active';
+  /** The longest `sub` a token under 8 KiB carries (ES256, the usual claims). */
+  const longSub = () => `adm-long-${crypto.randomUUID()}-`.padEnd(5_900, 'x');
+
+  it.each([
+    ['.', () => '.'],
+    ['..', () => '..'],
+    ['%2e%2e (literally)', () => '%2e%2e'],
+    ['a/../b', () => 'a/../b'],
+    ['5,900 characters', longSub],
+  ])('sub %s: POST /v1/admin/users/revoke refuses its tokens; POST /v1/admin/users/lookup shows the state', async (_label, make) => {
+    // `.`/`..` users are shared across test runs of this file: measure the version change.
+    const sub = make();
+    const token = await mint('es256-1', { claims: { sub, iat: now() - 5 } });
+    expect(token.length).toBeLessThanOrEqual(8192);
+    expect(await verify(token)).toBe('active');
+    const before = await (await post('/v1/admin/users/lookup', json({ sub }))).json<{ sub: string; version: number }>();
+    expect(before.sub).toBe(sub);
+
+    const res = await post('/v1/admin/users/revoke', json({ sub, reason: 'body form' }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ sub, version: before.version + 1, revokedBefore: expect.any(Number) });
+    expect([await verify(token), await verify(token, true)]).toEqual(['revoked_user', 'revoked_user']);
+    const after = await post('/v1/admin/users/lookup', json({ sub }));
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({ sub, version: before.version + 1, revokedTokens: [] });
+  });
+
+  it('the path form cannot name `.` or `..` (the URL parser resolves them): that is why the body form exists', async () => {
+    for (const path of ['/v1/admin/users/./revoke', '/v1/admin/users/%2E/revoke']) {
+      const res = await post(path, null); // it arrives as /v1/admin/users/revoke, which wants the sub in the body
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error_description: '"sub" must be a non-empty string of at most 8192 characters' });
+    }
+    // `..` eats `users` too: /v1/admin/revoke, no such route.
+    expect(await (await post('/v1/admin/users/%2e%2e/revoke', null)).json()).toEqual({ error: 'not_found' });
+  });
+
+  it('the path form still works, up to the same length', async () => {
+    const sub = longSub();
+    const res = await post(`/v1/admin/users/${sub}/revoke`, null);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ sub, version: 1 });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toMatchObject({ sub, version: 1 });
+  });
+
+  it.each([
+    ['no sub', {}],
+    ['an empty sub', { sub: '' }],
+    ['a number', { sub: 7 }],
+    ['a sub longer than any token can carry', { sub: 'x'.repeat(8193) }],
+  ])('POST /v1/admin/users/revoke and /lookup with %s → 400 naming "sub"', async (_label, body) => {
+    for (const path of ['/v1/admin/users/revoke', '/v1/admin/users/lookup']) {
+      const res = await post(path, json(body));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('"sub"') });
+    }
+  });
+});
+
+describe('POST /v1/admin/tokens/revoke with an exp in the past', () => {
+  const TOLERANCE = 30; // CLOCK_TOLERANCE_SECONDS in wrangler.toml
+
+  it('past exp + tolerance: 200 {"revoked":false,"reason":"expired"}, nothing stored or audited', async () => {
+    const sub = uniqueSub('expired');
+    const exp = now() - TOLERANCE - 5;
+    const res = await post('/v1/admin/tokens/revoke', json({ jti: 'old', sub, exp }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ revoked: false, reason: 'expired', sub, jti: 'old', iss: null, exp });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toMatchObject({ revokedTokens: [] });
+    expect(await (await call(`/v1/admin/audit?sub=${sub}`)).json()).toEqual({ events: [] });
+  });
+
+  it('past exp but within the tolerance (verify still accepts it): stored, revoked: true', async () => {
+    const sub = uniqueSub('grace');
+    const exp = now() - 5;
+    const token = await mint('es256-1', { claims: { sub, jti: 'grace', iat: now() - 60, exp } });
+    const res = await post('/v1/admin/tokens/revoke', json({ jti: 'grace', sub, exp }));
+    expect(await res.json()).toMatchObject({ revoked: true });
+    expect((await (await call(`/v1/admin/users/${sub}`)).json<{ revokedTokens: unknown[] }>()).revokedTokens).toHaveLength(1);
+    const verified = await (await call('/v1/verify?strict=1', {}, token)).json<{ reason?: string }>();
+    expect(verified.reason).toBe('revoked_token');
   });
 });
 
@@ -238,6 +351,27 @@ describe('audit', () => {
     expect(events[3]?.actor).not.toBe(events[0]?.actor); // rotated key, another fingerprint
     expect(new Set(events.map((e) => `${e.reason}${e.jti}`)).size).toBe(5);
     expect((await page(`sub=${encodeURIComponent(other)}`)).events.map((e) => e.reason)).toEqual(['other']);
+  });
+
+  it('action= keeps only events of that kind, and pages over them; an unknown action is a 400', async () => {
+    const sub = uniqueSub('audit-action');
+    const exp = now() + 600;
+    for (const reason of ['u1', 'u2', 'u3']) {
+      await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, json({ reason }));
+      await post('/v1/admin/tokens/revoke', json({ jti: `t-${reason}`, sub, exp }));
+    }
+    const first = await page(`sub=${encodeURIComponent(sub)}&action=revoke_user&limit=2`);
+    expect(first.events.map((e) => e.reason)).toEqual(['u3', 'u2']);
+    const second = await page(`sub=${encodeURIComponent(sub)}&action=revoke_user&limit=2&cursor=${first.cursor}`);
+    expect(second).toEqual({ events: [expect.objectContaining({ reason: 'u1' })] });
+    const tokens = await page(`sub=${encodeURIComponent(sub)}&action=revoke_token`);
+    expect(tokens.events.map((e) => e.jti)).toEqual(['t-u3', 't-u2', 't-u1']);
+    const bad = await call(`/v1/admin/audit?sub=${encodeURIComponent(sub)}&action=%3Cscript%3E`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({
+      error: 'invalid_request',
+      error_description: '"action" must be one of revoke_user, revoke_token, revoke_all, revoke_session, refresh_reuse, ssf_event',
+    });
   });
 
   // README: without sub=, the audit lists the global (revoke-all) events only; this file runs none.

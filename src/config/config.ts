@@ -2,6 +2,7 @@ import { isJwsAlgorithm, type JwsAlgorithm } from '../keys/algorithms';
 import { InlineJwks } from '../keys/inline-jwks';
 import { JwkSet } from '../keys/jwk-set';
 import type { KeySource } from '../keys/key-source';
+import { parseForwardAuthHosts } from './forward-auth-hosts';
 import { parseKeySource } from './key-sources';
 import { parseSsfStreams, type SsfStreamConfig } from './ssf-streams';
 import { parseTokenService, type TokenServiceConfig } from './token-service';
@@ -14,6 +15,10 @@ export interface IssuerConfig {
   readonly audiences: ReadonlySet<string>;
   readonly algorithms: ReadonlySet<JwsAlgorithm>;
   readonly keys: KeySource;
+  /** The claim holding the user's version in this issuer's tokens; undefined: no version check. */
+  readonly versionClaim: string | undefined;
+  /** The claim matched against `audiences`: `aud`, or e.g. `client_id` (Cognito access tokens). */
+  readonly audienceClaim: string;
 }
 
 export type RevocationMode = 'bounded' | 'cached' | 'strict';
@@ -30,6 +35,7 @@ export interface Config {
   readonly maxTokenLifetimeSeconds: number | undefined;
   /** REQUIRED_CLAIMS plus `sub` and `exp`, which revocation cannot do without. */
   readonly requiredClaims: readonly string[];
+  /** VERSION_CLAIM: the version claim in tokens killswitch mints (the own issuer's versionClaim). */
   readonly versionClaim: string;
   readonly revocationMode: RevocationMode;
   /** REVOCATION_MAX_STALENESS_MS: bounded mode's oldest usable mirror (SPEC §4.1). */
@@ -41,6 +47,8 @@ export interface Config {
   readonly revocationCacheTtlSeconds: number;
   /** VERIFIED_TOKEN_CACHE_SIZE: verified signatures kept per isolate (0 turns it off). */
   readonly verifiedTokenCacheSize: number;
+  /** FORWARD_AUTH_HOSTS: hosts on which every request is a /v1/verify check (src/app.ts routes by it). */
+  readonly forwardAuthHosts: ReadonlySet<string>;
   /** SPEC §7: SSF_STREAMS, the Shared Signals streams set up out of band, by id. */
   readonly ssfStreams: ReadonlyMap<string, SsfStreamConfig>;
 }
@@ -58,6 +66,13 @@ function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonl
     throw new ConfigError(name, `must be one of ${choices.join(', ')}`);
   }
   return value as T;
+}
+
+/** An optional claim name of an issuer entry. */
+function claimName(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new ConfigError(field, 'must be a non-empty claim name');
+  return value;
 }
 
 function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<string, IssuerConfig> {
@@ -88,6 +103,8 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
       audiences: new Set(audiences),
       algorithms: new Set(algs),
       keys: parseKeySource(e, algs, env, field),
+      versionClaim: claimName(e.versionClaim, `${field}.versionClaim`),
+      audienceClaim: claimName(e.audienceClaim, `${field}.audienceClaim`) ?? 'aud',
     });
   });
   if (ownIssuer !== undefined && ownIssuer.issuer !== ANY_ORIGIN) {
@@ -102,13 +119,15 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
 /** The own issuer's name when TOKEN_ISSUER is unset: tokens carry the origin they were minted on. */
 const ANY_ORIGIN = '(origin)';
 
-function ownIssuerOf(tokenService: TokenServiceConfig | undefined): IssuerConfig | undefined {
+function ownIssuerOf(tokenService: TokenServiceConfig | undefined, versionClaim: string): IssuerConfig | undefined {
   if (tokenService === undefined) return undefined;
   return {
     issuer: tokenService.issuer ?? ANY_ORIGIN,
     audiences: new Set([tokenService.audience]),
     algorithms: new Set(tokenService.signingKeys.map((k) => k.alg)),
     keys: new InlineJwks(new JwkSet(tokenService.publicJwks)),
+    versionClaim,
+    audienceClaim: 'aud',
   };
 }
 
@@ -175,7 +194,7 @@ function parseRevocationMode(env: RawEnv, maxTokenLifetimeSeconds: number | unde
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
   const tokenService = parseTokenService(env);
-  const ownIssuer = ownIssuerOf(tokenService);
+  const ownIssuer = ownIssuerOf(tokenService, versionClaim);
   const maxTokenLifetimeSeconds = integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1);
   const issuers = parseIssuers(env, ownIssuer);
   return {
@@ -193,6 +212,7 @@ export function parseConfig(env: RawEnv): Config {
     adminKeys: parseAdminKeys(env),
     revocationCacheTtlSeconds: parseRevocationCacheTtl(env),
     verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
+    forwardAuthHosts: parseForwardAuthHosts(env),
     ssfStreams: parseSsfStreams(env, new Set(issuers.keys())),
   };
 }

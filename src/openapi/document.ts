@@ -10,11 +10,14 @@
  */
 import * as z from 'zod/mini';
 import { version } from '../../package.json';
-import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { MAX_LISTED_KIDS } from '../keys/key-source';
+import { MAX_LISTED_SESSIONS } from '../revocation/refresh-families';
 import { MAX_BODY_BYTES } from '../routes/body';
 import {
   AuditQuery, IntrospectForm, LogoutBody, RefreshForm, RevokeAllBody, RevokeForm, SessionBody, SsfStreamBody,
-  SsfTransmitterBody, StreamAuditQuery, StreamIdParam, SubParam, TokenRevokeBody, UserRevokeBody,
+  SsfTransmitterBody, StreamAuditQuery, StreamIdParam, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody,
+  UserRevokeBySubBody,
 } from '../routes/schemas';
 import { MAX_SET_BYTES } from '../ssf/receive';
 import { REASONS } from '../verify/reasons';
@@ -127,13 +130,30 @@ export function buildDocument(): Json {
         revokedAt: numericDate,
         reason: z.nullable(str),
       })),
+      sessions: z.array(z.object({
+        id: str.check(z.describe('The session (refresh family) id: the `sid` claim of its access tokens.')),
+        createdAt: numericDate,
+        expiresAt: numericDate,
+        revokedAt: z.nullable(numericDate),
+        scope: z.nullable(str),
+        state: z.enum(['active', 'revoked', 'revoked_all']).check(z.describe(
+          '`revoked`: the session or its user was revoked; `revoked_all`: a revoke-all ended it.',
+        )),
+      })).check(z.describe(`Token-service sessions not yet expired, newest first, at most ${MAX_LISTED_SESSIONS}.`)),
     }),
-    TokenRevoked: z.object({ revoked: z.literal(true), sub: str, jti: str, iss: z.nullable(str), exp: numericDate }),
+    TokenRevoked: z.union([
+      z.object({ revoked: z.literal(true), sub: str, jti: str, iss: z.nullable(str), exp: numericDate }),
+      z.object({
+        revoked: z.literal(false),
+        reason: z.literal('expired').check(z.describe('`exp` + the clock tolerance has passed: the token is refused as `expired` already; nothing was stored.')),
+        sub: str, jti: str, iss: z.nullable(str), exp: numericDate,
+      }),
+    ]),
     RevokeAllResult: z.object({ revokedBefore: numericDate }),
     AuditPage: z.object({
       events: z.array(z.object({
         at: numericDate,
-        action: z.enum(['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event']),
+        action: z.enum(AUDIT_ACTIONS),
         sub: z.nullable(str),
         jti: z.optional(str),
         actor: str.check(z.describe('`admin:<12 hex>` (a fingerprint of the admin key used), `self` (the token holder) or `ssf:<stream id>` (a security event).')),
@@ -166,8 +186,28 @@ export function buildDocument(): Json {
       latencyMs: z.object({
         ...latencyShape,
         buckets: z.record(str, int).check(z.describe('Upper bound in ms ("+Inf": the rest) → count.')),
-        routes: z.record(str, z.object(latencyShape)),
+        routes: z.record(str, z.object({ ...latencyShape, buckets: z.record(str, int) })),
       }),
+      revocation: z.object({
+        mode: z.enum(['cached', 'strict', 'bounded']).check(z.describe('REVOCATION_MODE.')),
+        failMode: z.enum(['closed', 'open']).check(z.describe('FAIL_MODE.')),
+        cacheTtlSeconds: int.check(z.minimum(0), z.describe('REVOCATION_CACHE_TTL_SECONDS.')),
+        boundSeconds: int.check(z.minimum(0), z.describe('Every check refuses a revoked token within this many seconds (0: on the next request).')),
+      }),
+      issuers: z.array(z.object({
+        issuer: str,
+        audiences: z.array(str),
+        algorithms: z.array(str),
+        own: z.boolean().check(z.describe('killswitch\'s own token service.')),
+        keys: z.object({
+          source: z.enum(['jwks', 'jwksUri', 'hmacSecret']),
+          jwksUri: z.optional(str.check(z.describe('Without credentials, query or fragment.'))),
+          keyCount: int.check(z.minimum(0)),
+          kids: z.array(str).check(z.describe(`Distinct key ids, at most ${MAX_LISTED_KIDS}.`)),
+          fetchedAt: z.optional(z.nullable(numericDate).check(z.describe('Remote JWKS: last successful fetch by this isolate; null: none yet.'))),
+          lastError: z.optional(z.nullable(str).check(z.describe('Remote JWKS: why the last fetch failed; null: it did not.'))),
+        }),
+      })).check(z.describe('The trusted issuers and their key status, as this isolate has them. Never a secret.')),
       mirror: z.optional(z.object({
         seq: int.check(z.describe('The feed sequence number the mirror holds (-1: nothing loaded yet).')),
         ageMs: z.nullable(z.number()).check(z.describe('Now minus the stamp taken before the read its data came from; null before the first read.')),
@@ -211,8 +251,8 @@ export function buildDocument(): Json {
   };
 
   const requestSchemas: Record<string, z.ZodMiniType> = {
-    UserRevokeBody, TokenRevokeBody, RevokeAllBody, LogoutBody, SessionBody, RevokeForm, IntrospectForm, RefreshForm,
-    SsfStreamBody, SsfTransmitterBody,
+    UserRevokeBody, UserRevokeBySubBody, UserLookupBody, TokenRevokeBody, RevokeAllBody, LogoutBody, SessionBody, RevokeForm,
+    IntrospectForm, RefreshForm, SsfStreamBody, SsfTransmitterBody,
   };
 
   const schemas: Record<string, Json> = {};
@@ -220,6 +260,7 @@ export function buildDocument(): Json {
   for (const [name, schema] of Object.entries(responseSchemas)) schemas[name] = jsonSchema(schema, 'output');
 
   const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
+  const ENCODED = ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
   const headers = {
     CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
     WWWAuthenticate: header('RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.', true, {
@@ -228,10 +269,10 @@ export function buildDocument(): Json {
     AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
     PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
     RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
-    XAuthSubject: header('The `sub` claim (percent-encoded unless printable ASCII).', true),
-    XAuthIssuer: header('The `iss` claim (percent-encoded unless printable ASCII).', true),
-    XAuthTokenId: header('The `jti` claim, when the token has one.', false),
-    XAuthScope: header('The `scope` claim, when the token has one.', false),
+    XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
+    XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
+    XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
+    XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
     XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
   };
 
@@ -253,8 +294,10 @@ export function buildDocument(): Json {
       'WWW-Authenticate': ref('headers', 'AdminChallenge'),
     }),
     ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
-    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was changed.'),
-    NotFound: json('NotFound', 'No such route (any path not in this document).'),
+    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.', {
+      'Retry-After': ref('headers', 'RetryAfter'),
+    }),
+    NotFound: json('NotFound', 'No such route (any path not in this document but the admin console\'s files, GET /admin/…).'),
     NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
     StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
     TransmitterError: json('TransmitterError', 'The transmitter\'s API failed or answered something unusable; `error_description` says what. Nothing was stored.'),
@@ -366,6 +409,22 @@ export function buildDocument(): Json {
         },
       },
     },
+    '/v1/admin/users/revoke': {
+      post: {
+        operationId: 'revokeUserBySub', tags: ['admin'], summary: 'Revoke every token of a user issued until now (user in the body)', security: ADMIN,
+        description: 'The same as `/v1/admin/users/{sub}/revoke`, for any `sub` a token can carry: runtimes normalize `.`/`..` path segments away (even percent-encoded), and long ones outgrow URL limits.',
+        requestBody: jsonBody('UserRevokeBySubBody', true),
+        responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true) },
+      },
+    },
+    '/v1/admin/users/lookup': {
+      post: {
+        operationId: 'userStateBySub', tags: ['admin'], summary: 'A user\'s revocation state (user in the body)', security: ADMIN,
+        description: 'The same as `GET /v1/admin/users/{sub}`, for any `sub` a token can carry.',
+        requestBody: jsonBody('UserLookupBody', true),
+        responses: { 200: json('UserState', 'Version, revoked-before and the revoked tokens not yet expired.'), ...adminErrors(true) },
+      },
+    },
     '/v1/admin/users/{sub}/revoke': {
       post: {
         operationId: 'revokeUser', tags: ['admin'], summary: 'Revoke every token of a user issued until now', security: ADMIN,
@@ -381,14 +440,17 @@ export function buildDocument(): Json {
       get: {
         operationId: 'userState', tags: ['admin'], summary: 'A user\'s revocation state', security: ADMIN,
         parameters: [subPath],
-        responses: { 200: json('UserState', 'Version, revoked-before and the revoked tokens not yet expired.'), ...adminErrors(false) },
+        responses: { 200: json('UserState', 'Version, revoked-before, the revoked tokens not yet expired and the sessions.'), ...adminErrors(false) },
       },
     },
     '/v1/admin/tokens/revoke': {
       post: {
         operationId: 'revokeTokenById', tags: ['admin'], summary: 'Revoke a token by id, without the token', security: ADMIN,
         requestBody: jsonBody('TokenRevokeBody', true),
-        responses: { 200: json('TokenRevoked', 'Stored by the user\'s Durable Object.'), ...adminErrors(true) },
+        responses: {
+          200: json('TokenRevoked', '`revoked: true`: stored by the user\'s Durable Object; `revoked: false, reason: "expired"`: the token has expired already (nothing stored).'),
+          ...adminErrors(true),
+        },
       },
     },
     '/v1/admin/revoke-all': {
@@ -408,9 +470,9 @@ export function buildDocument(): Json {
     },
     '/v1/admin/stats': {
       get: {
-        operationId: 'stats', tags: ['admin'], summary: 'Request counts and latency of this isolate', security: ADMIN,
+        operationId: 'stats', tags: ['admin'], summary: 'Request counts, latency and key status of this isolate', security: ADMIN,
         responses: {
-          200: json('Stats', 'Counts by route × outcome:reason, and a latency histogram, since this isolate started.'),
+          200: json('Stats', 'Counts by route × outcome:reason and a latency histogram since this isolate started; the revocation promise; the trusted issuers\' key status.'),
           401: useResponse('AdminUnauthorized'),
           500: useResponse('ServerError'),
         },

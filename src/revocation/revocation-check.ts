@@ -1,5 +1,6 @@
 import type { Config, RevocationMode } from '../config/config';
 import { logEvent } from '../log/logger';
+import { ownClaim } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/verifier';
 import { fingerprintWords } from './fingerprint-table';
@@ -35,15 +36,13 @@ export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 
  * revocation (`iat <= revokedBefore`; a token with no `iat` counts as issued before), when
  * its version claim is below the user's version, or when it is denylisted.
  */
-export function revocationReason(
-  token: AuthenticToken,
-  versionClaim: string,
-  state: RevocationSnapshot,
-): RevocationReason | undefined {
+export function revocationReason(token: AuthenticToken, state: RevocationSnapshot): RevocationReason | undefined {
   const { iat } = token.claims;
   const issuedBefore = (instant: number) => instant > 0 && (iat === undefined || iat <= instant);
   if (issuedBefore(state.globalRevokedBefore)) return 'revoked_all';
-  const version = token.claims[versionClaim] as number | undefined;
+  // The issuer's own version claim, type-checked by the verifier; none: no version check.
+  const { versionClaim } = token.issuer;
+  const version = versionClaim === undefined ? undefined : ownClaim(token.claims, versionClaim) as number | undefined;
   if (version !== undefined && version < state.userVersion) return 'revoked_user';
   if (issuedBefore(state.userRevokedBefore)) return 'revoked_user';
   if (state.tokenRevoked) return 'revoked_token';
@@ -145,7 +144,7 @@ export async function checkRevocation(
 ): Promise<RevocationReason | undefined> {
   if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings), bindings, context);
   const state = await readState(token, mode, config, bindings);
-  return state === undefined ? 'unavailable' : revocationReason(token, config.versionClaim, state);
+  return state === undefined ? 'unavailable' : revocationReason(token, state);
 }
 
 async function readState(
@@ -220,20 +219,20 @@ export async function checkMirror(
   // No await from here to the answer: the freshness test and the lookup see one mirror.
   const answer = mirror.answer(keys, Math.floor(Date.now() / 1000));
   if (answer.kind === 'fresh') {
-    const reason = revocationReason(token, config.versionClaim, answer.state);
+    const reason = revocationReason(token, answer.state);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;
     if (confirmedRefusals.has(token)) return reason;
     const confirmed = await cappedStrictRead(token, config, bindings, mirror, 'confirmations');
     if (confirmed === undefined) return reason;
-    const strictReason = revocationReason(token, config.versionClaim, confirmed);
+    const strictReason = revocationReason(token, confirmed);
     if (strictReason !== undefined) confirmedRefusals.add(token);
     return strictReason;
   }
   const strict = await cappedStrictRead(token, config, bindings, mirror, 'strictReads');
-  if (strict !== undefined) return revocationReason(token, config.versionClaim, strict);
+  if (strict !== undefined) return revocationReason(token, strict);
   if (answer.kind === 'stale' && config.failMode === 'open') {
     logEvent('mirror_stale_answer', { ageMs: Math.round(answer.ageMs) });
-    return revocationReason(token, config.versionClaim, answer.state);
+    return revocationReason(token, answer.state);
   }
   return 'unavailable';
 }

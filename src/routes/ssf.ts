@@ -10,7 +10,7 @@ import { findStream } from '../ssf/streams';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { readBody } from './body';
-import { errorResponse, jsonResponse, NO_STORE } from './responses';
+import { errorResponse, jsonResponse, NO_STORE, unavailableResponse } from './responses';
 
 /** SPEC §7: the Shared Signals receiver (RFC 8935 push). Mounted at /v1/ssf. */
 export const ssfRoutes = new Hono<AppEnv>();
@@ -37,11 +37,6 @@ export function setErrorResponse(status: number, err: string, description: strin
 const unauthorized = () => setErrorResponse(401, 'authentication_failed', 'missing or wrong push authorization', {
   'WWW-Authenticate': 'Bearer realm="killswitch-ssf"',
 });
-
-function retryLater(res: Response): Response {
-  res.headers.set('Retry-After', '1');
-  return res;
-}
 
 const SET_MEDIA_TYPES = new Set(['application/secevent+jwt', 'application/jwt']);
 
@@ -76,10 +71,8 @@ ssfRoutes.post('/:id/events', async (c) => {
     }
     if (error instanceof SetKeysUnavailable) {
       c.var.log.error = error.message;
-      throw new HTTPException(503, { res: retryLater(errorResponse(503, 'temporarily_unavailable')) });
+      throw new HTTPException(503, { res: unavailableResponse() });
     }
-    // A writer or the feed out of reach: RFC 8935 §2.4 lets the transmitter retry; nothing was marked seen.
-    if (error instanceof HTTPException && error.status === 503 && error.res !== undefined) retryLater(error.res);
     throw error;
   }
   return new Response(null, { status: 202, headers: NO_STORE });

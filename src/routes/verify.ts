@@ -4,9 +4,15 @@ import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { jsonResponse, refusalResponse, waitUntilOf } from './responses';
 
-/** Header values must be visible ASCII; anything else is percent-encoded (documented). */
+/**
+ * Header values must be visible ASCII, and HTTP trims their outer whitespace: `%`, anything
+ * outside printable ASCII, and a leading or trailing space are percent-encoded (UTF-8). As `%`
+ * itself is escaped, `decodeURIComponent` gives the claim back exactly, and two claims never
+ * share a header (README "X-Auth-* headers"). Claims with lone surrogates are refused at parse.
+ */
+const NEEDS_ESCAPE = /[^\x20-\x24\x26-\x7e]|^ | $/gu;
 function headerValue(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return value.replace(NEEDS_ESCAPE, encodeURIComponent);
 }
 
 function authHeaders({ claims }: AuthenticToken): Record<string, string> {
@@ -30,7 +36,7 @@ export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
     strict, waitUntil: waitUntilOf(c),
   });
   if (!result.active) {
-    c.var.log.reason = result.reason;
+    Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     return refusalResponse(result.reason);
   }
   const { claims } = result.token;

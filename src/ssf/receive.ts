@@ -58,7 +58,7 @@ function typOk(typ: unknown, required: boolean): boolean {
 
 /** Signature first, then who sent it and to whom, then the SET's own claims (RFC 8417 §2.2). */
 async function authenticSet(body: string, stream: SsfStreamConfig, config: Config, now: number): Promise<SetClaims> {
-  const jws = parseCompactJws(body, undefined, MAX_SET_BYTES);
+  const jws = parseCompactJws(body, MAX_SET_BYTES);
   if (jws === undefined) throw new SetError('invalid_request', 'the body is not one compact JWS');
   const { alg, kid, typ } = jws.header;
   if (!stream.algorithms.has(alg as AsymmetricAlgorithm)) throw new SetError('invalid_request', `alg ${JSON.stringify(alg)} is not accepted on this stream`);
