@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError, getConfig } from './config/config';
-import { logRequest } from './log/logger';
+import { logEvent, logRequest } from './log/logger';
+import { armConfiguredPolling } from './ssf/streams';
 import { observe } from './metrics/metrics';
 import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
@@ -42,7 +43,12 @@ app.get('/openapi.json', () => new Response(openApiJson(), {
 
 /** Configuration is parsed once per isolate; a mistake is a 500, never an accepted token. */
 app.use('*', async (c, next) => {
-  c.set('config', getConfig(c.env));
+  const config = getConfig(c.env);
+  c.set('config', config);
+  // SPEC §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
+  c.executionCtx.waitUntil(armConfiguredPolling(config, c.env).catch((error: unknown) => {
+    logEvent('ssf_poll_arm_failed', { error: error instanceof Error ? error.message : 'unknown' });
+  }));
   await next();
 });
 

@@ -1,7 +1,7 @@
 import type { Config, RawEnv } from '../config/config';
 import { parseStream, type SsfStreamConfig } from '../config/ssf-streams';
 import { logEvent } from '../log/logger';
-import { SSF_REGISTRY_OBJECT_NAME } from '../revocation/storage-keys';
+import { SSF_REGISTRY_OBJECT_NAME, ssfStreamObjectName } from '../revocation/storage-keys';
 import type { SsfStream } from './stream-state';
 
 export interface SsfBindings {
@@ -61,4 +61,18 @@ export async function findStream(config: Config, env: SsfBindings, id: string): 
 /** After the admin API changed the stored streams: this isolate sees it at once. */
 export function forgetStoredStreams(config: Config): void {
   caches.delete(config);
+}
+
+/** Configurations whose SSF_STREAMS poll streams this isolate has armed. */
+const armed = new WeakSet<Config>();
+
+/**
+ * SSF_STREAMS streams with `poll` have no creation call to start their alarm: the first request
+ * each isolate serves arms them (an armed alarm is left as it is). Nothing here is a timer.
+ */
+export async function armConfiguredPolling(config: Config, env: SsfBindings): Promise<void> {
+  if (armed.has(config)) return;
+  armed.add(config);
+  const polled = [...config.ssfStreams.values()].filter((s) => s.poll !== undefined);
+  await Promise.all(polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id)));
 }
