@@ -139,7 +139,7 @@ ssfAdminRoutes.post('/streams', async (c) => {
   if (taken) throw badRequest('"audience" is another stream\'s too');
   await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record)));
   forgetStoredStreams(c.var.config);
-  if (stream.poll !== undefined) await atWriter(() => stateOf(c, id).startPolling(id));
+  if (stream.poll !== undefined) await atWriter(() => stateOf(c, id).startPolling(id, stream.poll!.intervalSeconds));
   return jsonResponse({ ...streamView(stream, originOf(c)), ...extra }, 201);
 });
 

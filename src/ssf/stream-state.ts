@@ -145,20 +145,21 @@ export class SsfStream extends DurableObject<Env> {
   // --- stream role: RFC 8936 poll delivery ---
 
   /**
-   * Polling of this stream starts (or goes on): the alarm is armed if it is not. Called when a
+   * Polling of this stream starts (or goes on): the alarm is armed, `firstInSeconds` from now,
+   * if it is not. Called when a
    * stream is created with `poll`, by the first request an isolate serves for SSF_STREAMS, and
    * by the admin API. The alarm stops itself once the stream is gone or no longer polled.
    */
-  async startPolling(streamId: string): Promise<void> {
+  async startPolling(streamId: string, firstInSeconds: number): Promise<void> {
     this.sql.exec('INSERT INTO ssf_poll (id, stream_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id', streamId);
     // A stream just created may be missing from this isolate's cache of stored streams.
     forgetStoredStreams(getConfig(this.env));
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + firstInSeconds * 1000);
   }
 
   /** Polls now (the admin API's "poll now"), then re-arms as the alarm would. */
   async pollNow(streamId: string): Promise<PollStatus> {
-    await this.startPolling(streamId);
+    this.sql.exec('INSERT INTO ssf_poll (id, stream_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id', streamId);
     await this.pollCycle();
     return this.pollStatus();
   }

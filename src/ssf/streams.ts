@@ -74,5 +74,5 @@ export async function armConfiguredPolling(config: Config, env: SsfBindings): Pr
   if (armed.has(config)) return;
   armed.add(config);
   const polled = [...config.ssfStreams.values()].filter((s) => s.poll !== undefined);
-  await Promise.all(polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id)));
+  await Promise.all(polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id, s.poll!.intervalSeconds)));
 }
