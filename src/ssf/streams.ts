@@ -2,10 +2,10 @@ import type { Config, RawEnv } from '../config/config';
 import { parseStream, type SsfStreamConfig } from '../config/ssf-streams';
 import { logEvent } from '../log/logger';
 import { SSF_REGISTRY_OBJECT_NAME, ssfStreamObjectName } from '../revocation/storage-keys';
-import type { SsfStream } from './stream-state';
 
+/** Env's own binding type: importing the Durable Object class here would make an import cycle with it. */
 export interface SsfBindings {
-  readonly SSF_STREAM: DurableObjectNamespace<SsfStream>;
+  readonly SSF_STREAM: Env['SSF_STREAM'];
 }
 
 /** Streams created through the admin API are re-read from their Durable Object this often… */
