@@ -18,6 +18,7 @@ declare namespace Cloudflare {
 		USER_STATE: DurableObjectNamespace<import("./src/index").UserState>;
 		GLOBAL_STATE: DurableObjectNamespace<import("./src/index").GlobalState>;
 		SSF_STREAM: DurableObjectNamespace<import("./src/index").SsfStream>;
+		REVOCATION_FEED: DurableObjectNamespace<import("./src/index").RevocationFeed>;
 	}
 }
 interface Env extends Cloudflare.Env {}

@@ -67,6 +67,10 @@ describe('parseConfig rejects, naming the field', () => {
     ['REQUIRED_CLAIMS not an array of names', { REQUIRED_CLAIMS: '["sub", 1]' }, 'REQUIRED_CLAIMS'],
     ['REVOCATION_MODE unknown', { REVOCATION_MODE: 'lazy' }, 'REVOCATION_MODE'],
     ['FAIL_MODE unknown', { FAIL_MODE: 'ajar' }, 'FAIL_MODE'],
+    // Bounded mode forgets a user entry a token lifetime after the change: it needs that lifetime.
+    ['REVOCATION_MODE bounded without MAX_TOKEN_LIFETIME_SECONDS', { REVOCATION_MODE: 'bounded' }, 'MAX_TOKEN_LIFETIME_SECONDS'],
+    ['REVOCATION_MAX_STALENESS_MS under 100', { REVOCATION_MAX_STALENESS_MS: '99' }, 'REVOCATION_MAX_STALENESS_MS'],
+    ['REVOCATION_MAX_STALENESS_MS a fraction', { REVOCATION_MAX_STALENESS_MS: '1000.5' }, 'REVOCATION_MAX_STALENESS_MS'],
     ['LOG_ACCEPTED not a boolean', { LOG_ACCEPTED: 'yes' }, 'LOG_ACCEPTED'],
     ['ADMIN_API_KEYS with a short key', { ADMIN_API_KEYS: 'a-long-enough-admin-key-1, short' }, 'ADMIN_API_KEYS'],
     // Past KV's 60 s propagation bound, an in-isolate cache would break the consistency promise.
@@ -107,6 +111,7 @@ describe('parseConfig accepts', () => {
     lifetime: config.maxTokenLifetimeSeconds,
     versionClaim: config.versionClaim,
     mode: config.revocationMode,
+    staleness: config.revocationMaxStalenessMs,
     fail: config.failMode,
     logAccepted: config.logAccepted,
     adminKeys: config.adminKeys,
@@ -114,7 +119,9 @@ describe('parseConfig accepts', () => {
 
   it('applies the defaults of SPEC §2', () => {
     const config = parseConfig(envWith());
-    expect(settingsOf(config)).toEqual({ tolerance: 30, lifetime: undefined, versionClaim: 'ver', mode: 'cached', fail: 'closed', logAccepted: true, adminKeys: [] });
+    expect(settingsOf(config)).toEqual({
+      tolerance: 30, lifetime: undefined, versionClaim: 'ver', mode: 'cached', staleness: 1000, fail: 'closed', logAccepted: true, adminKeys: [],
+    });
     expect([...config.requiredClaims].sort()).toEqual(['exp', 'iat', 'sub']);
   });
 
@@ -124,13 +131,14 @@ describe('parseConfig accepts', () => {
       MAX_TOKEN_LIFETIME_SECONDS: '3600',
       REQUIRED_CLAIMS: '["scope"]',
       VERSION_CLAIM: 'tv',
-      REVOCATION_MODE: 'strict',
+      REVOCATION_MODE: 'bounded',
+      REVOCATION_MAX_STALENESS_MS: '250',
       FAIL_MODE: 'open',
       LOG_ACCEPTED: 'false',
       ADMIN_API_KEYS: ' first-admin-key-0000 ,second-admin-key-1111,',
     }));
     expect(settingsOf(config)).toEqual({
-      tolerance: 0, lifetime: 3600, versionClaim: 'tv', mode: 'strict', fail: 'open', logAccepted: false,
+      tolerance: 0, lifetime: 3600, versionClaim: 'tv', mode: 'bounded', staleness: 250, fail: 'open', logAccepted: false,
       adminKeys: ['first-admin-key-0000', 'second-admin-key-1111'],
     });
     // sub and exp cannot be dropped: revocation needs them.

@@ -6,17 +6,16 @@
  * ("When state cannot be read") and the README (remote JWKS, FAIL_MODE).
  */
 import { env } from 'cloudflare:workers';
-import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { app } from '../src/app';
 import { JWKS_FAILURE_RETRY_MS } from '../src/keys/remote-jwks';
 import { REVOCATION_READ_TIMEOUT_MS } from '../src/revocation/revocation-check';
 import { userKvKey, userObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, KEYS } from './helpers/fixtures';
+import { KEYS } from './helpers/fixtures';
+import { call, unreachable, verify, withFault, type Answer, type Switch } from './helpers/faults';
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus } from './helpers/jwks-server';
 import { mint } from './helpers/tokens';
 
-const BASE = 'http://ks.test';
 let counter = 0;
 const uniqueSub = (label: string) => `faults-${label}-${++counter}-${crypto.randomUUID()}`;
 
@@ -32,62 +31,6 @@ function holdAlarms(): void {
   vi.setSystemTime(Date.now() + 86_400_000);
 }
 
-// ---- fault switches around the real bindings -----------------------------------------------------
-type Fault = 'none' | 'reject' | 'throw' | 'hang' | { slowMs: number };
-interface Switch { fault: Fault }
-const injected = (what: string) => new Error(`injected fault: ${what}`);
-
-/** The real binding; calls of `methods` misbehave as `sw.fault` says, everything else goes straight through. */
-function withFault<T extends object>(real: T, methods: string[], sw: Switch): T {
-  return new Proxy(real, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
-        const { fault } = sw;
-        if (!methods.includes(String(prop)) || fault === 'none') return call();
-        if (fault === 'throw') throw injected(String(prop));
-        if (fault === 'reject') return Promise.reject(injected(String(prop)));
-        if (fault === 'hang') return new Promise(() => {});
-        return new Promise((resolve) => setTimeout(resolve, fault.slowMs)).then(call);
-      };
-    },
-  });
-}
-
-/** A Durable Object namespace whose stubs, while the fault is on, reject every call (the object is unreachable). */
-function unreachable<T extends object>(real: T, sw: Switch): T {
-  return new Proxy(real, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const stub = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if ((prop !== 'getByName' && prop !== 'get') || sw.fault === 'none') return stub;
-        return new Proxy(stub as object, {
-          get: (_stub, method) => (method === 'then' ? undefined : () => Promise.reject(injected('Durable Object unreachable'))),
-        });
-      };
-    },
-  });
-}
-
-interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number }
-
-/** One request through the worker's fetch handler with `bindings` (one object per test: its config is parsed once). */
-async function call(bindings: object, path: string, init: RequestInit & { admin?: boolean; bearer?: string } = {}): Promise<Answer> {
-  const headers = new Headers(init.headers);
-  if (init.admin === true) headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
-  if (init.bearer !== undefined) headers.set('Authorization', `Bearer ${init.bearer}`);
-  const started = Date.now();
-  const res = await app.fetch(new Request(`${BASE}${path}`, { ...init, headers }), bindings, createExecutionContext());
-  const text = await res.text();
-  const ms = Date.now() - started;
-  return { status: res.status, text, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), ms };
-}
-const verify = (bindings: object, token: string, strict = false) =>
-  call(bindings, `/v1/verify${strict ? '?strict=1' : ''}`, { bearer: token });
 const UNAVAILABLE = { active: false, error: 'temporarily_unavailable', reason: 'unavailable' };
 const WRITER_DOWN = { error: 'temporarily_unavailable' };
 

@@ -2,7 +2,8 @@
  * A JWKS server on 127.0.0.1 for the remote-JWKS tests, run in Node by vitest. Each path is
  * its own JWKS, so test files do not share state. Control endpoints (POST JSON):
  *   /__control/keys?path=/jwks/x   {"keys":[...], "cacheControl"?: "max-age=60"}
- *   /__control/status?path=/jwks/x {"status":503}     (0 = drop the connection)
+ *   /__control/status?path=/jwks/x {"status":503}     (0 = drop the connection; a 3xx may
+ *                                   carry "location")
  *   /__control/body?path=/jwks/x   {"body":"not json"} (served verbatim with status 200 instead
  *                                   of the keys, until the next /__control/keys)
  *   GET /__control/hits?path=/jwks/x → {"hits":n};  POST /__control/reset?path=/jwks/x
@@ -28,7 +29,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { KEYS, REMOTE_JWKS_PATH, SSF_JWKS_PATHS } from './helpers/fixtures';
 
-interface JwksState { keys: unknown[]; cacheControl: string; status: number; hits: number; rawBody?: string }
+interface JwksState { keys: unknown[]; cacheControl: string; status: number; hits: number; rawBody?: string; location?: string }
 
 /** What the test transmitter remembers, per name. */
 interface Transmitter {
@@ -89,6 +90,7 @@ export default async function setup(project: TestProject) {
             return reply(200, { ok: true });
           case '/__control/status':
             state.status = input.status;
+            state.location = input.location;
             return reply(200, { ok: true });
           case '/__control/body':
             state.rawBody = String(input.body);
@@ -107,7 +109,7 @@ export default async function setup(project: TestProject) {
     const state = stateOf(url.pathname);
     state.hits++;
     if (state.status === 0) return req.socket.destroy();
-    if (state.status !== 200) return reply(state.status, { error: 'down' });
+    if (state.status !== 200) return reply(state.status, { error: 'down' }, state.location === undefined ? {} : { location: state.location });
     if (state.rawBody !== undefined) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': state.cacheControl });
       return res.end(state.rawBody);

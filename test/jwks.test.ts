@@ -40,6 +40,15 @@ afterEach(() => {
 const configFor = (path: string, extra: Record<string, unknown> = {}): Config =>
   parseConfig({ ...env, TRUSTED_ISSUERS: remoteIssuers(path), ...extra });
 
+/** One config per rotation test, shared by the test and its refetch trigger. */
+let rotationPath = '';
+const rotationConfigs = new Map<string, Config>();
+function configForRotation(): Config {
+  let config = rotationConfigs.get(rotationPath);
+  if (config === undefined) rotationConfigs.set(rotationPath, (config = configFor(rotationPath)));
+  return config;
+}
+
 /** The reason a token is refused, or 'ok'. */
 async function outcome(token: string, config: Config): Promise<string> {
   const result = await authenticate(token, config);
@@ -115,6 +124,26 @@ describe('key rotation', () => {
     expect(await outcome(await mint('remote-b'), config)).toBe('ok');
     // A token that still names A, but is signed by someone else, gets nowhere either.
     expect(await outcome(await mint('remote-b', { header: { kid: 'remote-a' } }), config)).toBe('unknown_key');
+  });
+
+  // Issue 10 item 19: the verified-token cache must not outlive the key a token was verified under.
+  it.each([
+    ['a kid miss of another token', async () => { expect(await outcome(await mint('remote-b'), configForRotation())).toBe('ok'); }],
+    ['the TTL running out', async () => { advance(301_000); }],
+  ])('a token verified (and cached) under key A is refused once A leaves the JWKS, refetched on %s', async (_label, refetch) => {
+    startClock();
+    rotationPath = freshJwksPath('cached-rotation');
+    await publishKeys(rotationPath, [A], 'max-age=300');
+    const config = configForRotation();
+    const token = await mint('remote-a', { claims: { exp: Math.floor(Date.now() / 1000) + 3600 } });
+    expect(await outcome(token, config)).toBe('ok');
+    expect(await outcome(token, config)).toBe('ok'); // from the cache: no refetch
+    expect(await jwksHits(rotationPath)).toBe(1);
+
+    await publishKeys(rotationPath, [B], 'max-age=300'); // A leaked: the IdP withdraws it
+    await refetch();
+    expect(await outcome(token, config)).toBe('unknown_key');
+    expect(await jwksHits(rotationPath)).toBeGreaterThanOrEqual(2); // the TTL refresh may be followed by one kid-miss refetch
   });
 
   it('a kid miss refetches at most once per 30 s, then again after', async () => {
@@ -235,6 +264,15 @@ describe('JWKS endpoint failures', () => {
     advance(61_000);
     expect(await outcome(await mint('remote-a'), config)).toBe('ok');
     expect(await jwksHits(path)).toBe(2); // the garbage was fetched, and ignored
+  });
+
+  it.each([301, 302, 307, 308])('a JWKS URI answering %i is never followed: the keys it points to are not trusted', async (status) => {
+    const path = freshJwksPath('redirecting');
+    const elsewhere = freshJwksPath('attacker');
+    await publishKeys(elsewhere, [A]); // the token's key, but not at the configured URI
+    await setJwksStatus(path, status, `${jwksBase()}${elsewhere}`);
+    expect(await outcome(await mint('remote-a'), configFor(path))).toBe('unavailable');
+    expect(await jwksHits(elsewhere)).toBe(0);
   });
 
   it('a garbage JWKS on the first fetch fails closed', async () => {

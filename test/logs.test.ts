@@ -129,6 +129,69 @@ describe('RPC (service binding) log lines', () => {
   });
 });
 
+describe('refusal lines name who was refused once the signature verified (SPEC v2 §5)', () => {
+  type Route = 'verify' | 'introspect' | 'logout' | 'rpc';
+  /** `token` through `route`; the one line it wrote. */
+  async function refusedOn(route: Route, token: string): Promise<LogLine> {
+    output = [];
+    const bearer = { Authorization: `Bearer ${token}` };
+    if (route === 'rpc') {
+      const result = (await (await caller.fetch('http://caller/', { headers: { 'x-token': token } })).json()) as { active: boolean };
+      expect(result.active).toBe(false);
+    } else {
+      const res = route === 'verify'
+        ? await exports.default.fetch('http://ks.test/v1/verify', { headers: bearer })
+        : route === 'logout'
+          ? await exports.default.fetch('http://ks.test/v1/logout', { method: 'POST', headers: bearer, body: '{}' })
+          : await exports.default.fetch('http://ks.test/v1/introspect', {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: `token=${token}`,
+          });
+      expect(await res.json()).toMatchObject({ active: false });
+    }
+    return theLine();
+  }
+
+  const who = (label: string) => ({ sub: `refused-${label}-${crypto.randomUUID()}`, jti: `jti-${crypto.randomUUID()}` });
+  const revokeUser = (sub: string) => exports.default.fetch(`http://ks.test/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+    method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
+  });
+
+  const ROUTES: Route[] = ['verify', 'introspect', 'logout', 'rpc'];
+  const CASES: [string, (ids: { sub: string; jti: string }) => Promise<string>, string][] = [
+    ['expired', (ids) => mint('es256-1', { claims: { ...ids, iat: now() - 900, exp: now() - 300 } }), 'expired'],
+    ['wrong audience', (ids) => mint('es256-1', { claims: { ...ids, aud: 'someone-else' } }), 'wrong_audience'],
+    ['not yet valid', (ids) => mint('HS256', { claims: { ...ids, nbf: now() + 600 } }), 'not_yet_valid'],
+    ['revoked user', async (ids) => {
+      const token = await mint('es256-1', { claims: { ...ids, iat: now() - 5 } });
+      expect((await revokeUser(ids.sub)).status).toBe(200);
+      return token;
+    }, 'revoked_user'],
+  ];
+  const ROWS = ROUTES.flatMap((route) => CASES.map(([label, make, reason]) => [route, label, make, reason] as const));
+
+  it.each(ROWS)('%s, %s: the line carries sub and jti', async (route, label, make, reason) => {
+    const ids = who(label.replace(/ /g, '-'));
+    const token = await make(ids);
+    const line = await refusedOn(route, token);
+    expect(line).toMatchObject(ids);
+    // introspection answers {"active":false} and logs the reason; the others log it too
+    expect(line.reason).toBe(reason);
+    expectNothingSecret(token);
+  });
+
+  it.each(ROUTES)('%s: a token whose signature did not verify leaves no sub or jti in the line', async (route) => {
+    const ids = who('forged');
+    const good = await mint('es256-1', { claims: ids });
+    const forged = `${good.slice(0, -2)}${good.at(-2) === 'A' ? 'B' : 'A'}${good.slice(-1)}`;
+    const line = await refusedOn(route, forged);
+    expect(line.reason).toBe('bad_signature');
+    expect([line.sub, line.jti]).toEqual([undefined, undefined]);
+    expect(output.join('\n')).not.toContain(ids.sub);
+  });
+});
+
 describe('admin routes log lines', () => {
   it.each<[string, string | undefined, number]>([
     ['the admin key', `Bearer ${ADMIN_KEY}`, 200],

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { killswitch, type KillswitchEnv, type KillswitchOptions } from '../src/middleware';
 import { ADMIN_KEY, ISSUERS } from './helpers/fixtures';
-import { mint, now } from './helpers/tokens';
+import { mint, now, signRaw } from './helpers/tokens';
 import { app as killswitchApp } from '../src/app';
 
 /** A user's app: /api/* is guarded, /public is not. Counts how often the guarded handler ran. */
@@ -126,6 +126,59 @@ describe('killswitch() middleware', () => {
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ reason: 'revoked_user' });
     expect(seen).toEqual(['/api/me', '/api/me']);
+  });
+
+  it('answers 503 unavailable (not 401) when revocation state cannot be read', async () => {
+    const { app, calls } = userApp();
+    const failingKv = new Proxy(env.REVOCATIONS, {
+      get: (target, prop) => (prop === 'get' ? () => Promise.reject(new Error('injected: KV down')) : Reflect.get(target, prop)),
+    });
+    const res = await call(app, '/api/me', `Bearer ${await mint('es256-1')}`, { ...env, REVOCATIONS: failingKv });
+    expect(calls.handler).toBe(0);
+    expect([res.status, res.headers.get('Retry-After'), res.headers.get('Cache-Control')]).toEqual([503, '1', 'no-store']);
+    expect(await res.json()).toEqual({ active: false, error: 'temporarily_unavailable', reason: 'unavailable' });
+  });
+
+  it('hands the app deeply frozen claims: a handler cannot change what later requests see', async () => {
+    const app = new Hono<KillswitchEnv>();
+    const attempts: string[] = [];
+    app.use('/api/*', killswitch());
+    app.get('/api/me', (c) => {
+      const claims = c.var.auth.claims as unknown as Record<string, unknown> & { roles: string[]; org: { id: string } };
+      const tries: [string, () => void][] = [
+        ['sub', () => { claims.sub = 'admin'; }],
+        ['new claim', () => { claims.admin = true; }],
+        ['delete', () => { delete claims.exp; }],
+        ['array', () => { claims.roles.push('admin'); }],
+        ['nested', () => { claims.org.id = 'evil'; }],
+        ['auth', () => { (c.var.auth as { tokenId: string }).tokenId = 'other'; }],
+      ];
+      for (const [label, attempt] of tries) {
+        try {
+          attempt();
+          attempts.push(`${label}: changed`);
+        } catch (error) {
+          attempts.push(`${label}: ${(error as Error).name}`);
+        }
+      }
+      return c.json({ sub: claims.sub, roles: claims.roles, org: claims.org, admin: claims.admin ?? null });
+    });
+    const sub = uniqueSub('frozen');
+    const token = await mint('es256-1', { claims: { sub, roles: ['user'], org: { id: 'acme' } } });
+    for (let i = 0; i < 2; i++) { // the second request is served from the verified-token cache
+      const res = await call(app, '/api/me', `Bearer ${token}`);
+      expect(await res.json()).toEqual({ sub, roles: ['user'], org: { id: 'acme' }, admin: null });
+    }
+    expect(new Set(attempts)).toEqual(new Set(['sub', 'new claim', 'delete', 'array', 'nested', 'auth'].map((l) => `${l}: TypeError`)));
+  });
+
+  it('freezes claims nested thousands deep without overflowing the stack', async () => {
+    const { app } = userApp();
+    const sub = uniqueSub('deep');
+    const payload = `${JSON.stringify({ iss: ISSUERS.inline, aud: 'api', sub, iat: now(), exp: now() + 300 }).slice(0, -1)},"deep":${'['.repeat(2_900)}${']'.repeat(2_900)}}`;
+    const token = await signRaw(JSON.stringify({ alg: 'ES256', kid: 'es256-1' }), payload, 'es256-1');
+    const res = await call(app, '/api/me', `Bearer ${token}`);
+    expect([res.status, await res.text()]).toEqual([200, sub]);
   });
 
   describe('options are validated at construction', () => {

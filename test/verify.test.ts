@@ -5,7 +5,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { base64url, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
 import { parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { authenticate } from '../src/verify/verifier';
@@ -118,8 +118,30 @@ describe('accepted tokens', () => {
     const sub = 'ålice\r\nX-Injected: 1';
     const res = await call(bearer(await mint('HS256', { claims: { sub, scope: 'read\nwrite' } })));
     expect([res.status, res.headers.get('X-Injected')]).toEqual([200, null]);
-    expect([res.headers.get('X-Auth-Subject'), res.headers.get('X-Auth-Scope')]).toEqual([encodeURIComponent(sub), 'read%0Awrite']);
+    expect([res.headers.get('X-Auth-Subject'), res.headers.get('X-Auth-Scope')]).toEqual(['%C3%A5lice%0D%0AX-Injected: 1', 'read%0Awrite']);
     expect(await res.json()).toMatchObject({ active: true, sub });
+  });
+
+  // Decoding is always decodeURIComponent: `%` itself is escaped, so no two claims give one header.
+  it.each([
+    ['ä', '%C3%A4'],
+    ['%C3%A4', '%25C3%25A4'],
+    ['100%', '100%25'],
+    [' padded ', '%20padded%20'], // HTTP trims a header value's outer whitespace: escaped, it survives
+    ['two  inner spaces', 'two  inner spaces'],
+    ['plain-ASCII_sub|with:punctuation', 'plain-ASCII_sub|with:punctuation'],
+    ['tab\there', 'tab%09here'],
+    ['emoji 😀', 'emoji %F0%9F%98%80'],
+  ])('X-Auth-Subject for sub %j is %j, and decodeURIComponent gives the sub back', async (sub, header) => {
+    const res = await call(bearer(await mint('HS256', { claims: { sub, jti: sub } })));
+    expect(res.status).toBe(200);
+    expect([res.headers.get('X-Auth-Subject'), res.headers.get('X-Auth-Token-Id')]).toEqual([header, header]);
+    expect(decodeURIComponent(header)).toBe(sub);
+  });
+
+  it('two subs that used to share an X-Auth-Subject (ä and %C3%A4) get different headers', async () => {
+    const headerOf = async (sub: string) => (await call(bearer(await mint('HS256', { claims: { sub } })))).headers.get('X-Auth-Subject');
+    expect(await headerOf('ä')).not.toBe(await headerOf('%C3%A4'));
   });
 
   it('verifies a token without jti and sends no X-Auth-Token-Id', async () => {
@@ -191,6 +213,8 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'JSON array payload': token(() => signRaw('{"alg":"HS256"}', '[{"sub":"alice"}]', 'HS256')),
     'crit header': token(() => mint('HS256', { header: { crit: ['urn:x'], 'urn:x': 1 } })),
     'b64:false header': token(() => mint('HS256', { header: { b64: false } })),
+    'cty JWT (a nested token)': token(() => mint('HS256', { header: { cty: 'JWT' } })),
+    'cty jwt (media types are case-insensitive)': token(() => mint('HS256', { header: { cty: 'jwt' } })),
     'duplicate "sub" member': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"sub":"admin"'), 'HS256')),
     'duplicate "sub" member spelled with a \\u escape': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"s\\u0075b":"admin"'), 'HS256')),
     'duplicate "alg" header member': token(() => signRaw('{"alg":"ES256","alg":"HS256"}', claimsText('HS256', '"x":1'), 'HS256')),
@@ -201,6 +225,16 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'sub as a number': token(() => hsClaims({ sub: 42 })),
     'iss as an array': token(() => hsClaims({ iss: [ISSUERS.hs] })),
     'over 8 KiB': token(() => hsClaims({ pad: 'x'.repeat(8192) })),
+    'a lone surrogate in sub (not Unicode text: no header, no storage key can carry it)': token(() =>
+      signRaw('{"alg":"HS256"}', claimsText('HS256', '"sub":"al\\ud800ice"', ['sub']), 'HS256')),
+    'a lone surrogate in jti': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"jti":"\\udfff"', ['jti']), 'HS256')),
+    // SPEC §7, RFC 8417 §4.5.2: a Security Event Token is never an access token.
+    'typ secevent+jwt': token(() => mint('es256-1', { header: { typ: 'secevent+jwt' } })),
+    'typ application/secevent+jwt': token(() => mint('es256-1', { header: { typ: 'application/secevent+jwt' } })),
+    'typ SecEvent+JWT (media types are case-insensitive)': token(() => mint('HS256', { header: { typ: 'SecEvent+JWT' } })),
+    'typ Application/SECEVENT+jwt': token(() => mint('HS256', { header: { typ: 'Application/SECEVENT+jwt' } })),
+    'an events claim': token(() => hsClaims({ events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': {} } })),
+    'an empty events claim': token(() => hsClaims({ events: {} })),
     'invalid UTF-8 in the payload': token(() => {
       const bytes = encoder.encode(JSON.stringify({ ...defaultClaims('HS256'), sub: 'al@ce' }));
       bytes[bytes.indexOf(0x40)] = 0xff;
@@ -284,8 +318,22 @@ describe('refusals that depend on configuration', () => {
 
   it('REQUIRED_CLAIMS ["sub","exp","iat","scope"]: a token without scope → missing_claim', async () => {
     const cfg = config({ REQUIRED_CLAIMS: '["sub","exp","iat","scope"]' });
-    expect(await authenticate(await mint('HS256'), cfg)).toEqual({ ok: false, reason: 'missing_claim' });
+    expect(await authenticate(await mint('HS256'), cfg)).toMatchObject({ ok: false, reason: 'missing_claim' });
     expect((await authenticate(await mint('HS256', { claims: { scope: 'read' } }), cfg)).ok).toBe(true);
+  });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])(
+    'REQUIRED_CLAIMS [%j] reads own claims only: absent → missing_claim, present → accepted',
+    async (name) => {
+      const cfg = config({ REQUIRED_CLAIMS: JSON.stringify(['sub', 'exp', name]) });
+      expect(await authenticate(await mint('HS256'), cfg)).toMatchObject({ ok: false, reason: 'missing_claim' });
+      const withIt = await signRaw('{"alg":"HS256"}', claimsText('HS256', `${JSON.stringify(name)}:"here"`), 'HS256');
+      expect((await authenticate(withIt, cfg)).ok).toBe(true);
+    },
+  );
+
+  it.each(['typ', 'JWT', 'at+jwt', 'application/at+jwt', 'secevent', 'secevent+jwt+x'])('typ %j is not a Security Event Token: accepted', async (typ) => {
+    expect((await call(bearer(await mint('HS256', { header: { typ } })))).status).toBe(200);
   });
 
   it.each([
@@ -298,13 +346,13 @@ describe('refusals that depend on configuration', () => {
 
   it('MAX_TOKEN_LIFETIME_SECONDS with a token lacking iat (not in REQUIRED_CLAIMS) → missing_claim', async () => {
     const cfg = config({ MAX_TOKEN_LIFETIME_SECONDS: '600', REQUIRED_CLAIMS: '["sub","exp"]' });
-    expect(await authenticate(await hsClaims({ iat: undefined }), cfg)).toEqual({ ok: false, reason: 'missing_claim' });
+    expect(await authenticate(await hsClaims({ iat: undefined }), cfg)).toMatchObject({ ok: false, reason: 'missing_claim' });
   });
 
   it('a token expired 10 s ago passes with the default 30 s tolerance and fails with tolerance 0', async () => {
     const expiredToken = await hsClaims({ iat: now() - 310, exp: now() - 10 });
     expect((await call(bearer(expiredToken))).status).toBe(200);
-    expect(await authenticate(expiredToken, config({ CLOCK_TOLERANCE_SECONDS: '0' }))).toEqual({ ok: false, reason: 'expired' });
+    expect(await authenticate(expiredToken, config({ CLOCK_TOLERANCE_SECONDS: '0' }))).toMatchObject({ ok: false, reason: 'expired' });
   });
 
   it.each([
@@ -316,6 +364,27 @@ describe('refusals that depend on configuration', () => {
     const tok = await hsClaims({ iat: t - 100, exp: t + 1000, [claim]: t });
     const result = await authenticate(tok, config(), t + offset);
     expect(result.ok ? undefined : result.reason).toBe(reason);
+  });
+
+  // Mutation exercise (docs/security.md): a cache hit must still check the clock.
+  it('a token remembered by the verified-token cache is refused once expired (and before nbf)', async () => {
+    const cfg = config();
+    const t = 1_800_000_000;
+    const tok = await hsClaims({ iat: t, nbf: t, exp: t + 300 });
+    expect((await authenticate(tok, cfg, t)).ok).toBe(true); // verified, and now cached
+    expect((await authenticate(tok, cfg, t + 100)).ok).toBe(true); // a hit
+    expect(await authenticate(tok, cfg, t + 330)).toMatchObject({ ok: false, reason: 'expired' });
+    expect(await authenticate(tok, cfg, t - 31)).toMatchObject({ ok: false, reason: 'not_yet_valid' });
+  });
+
+  it('a signature check that throws (WebCrypto refusing the input) is bad_signature, never valid', async () => {
+    const verify = vi.spyOn(crypto.subtle, 'verify').mockRejectedValueOnce(new DOMException('injected', 'OperationError'));
+    try {
+      expect(await authenticate(await mint('es256-1'), config())).toEqual({ ok: false, reason: 'bad_signature' });
+      expect(verify).toHaveBeenCalledOnce();
+    } finally {
+      verify.mockRestore();
+    }
   });
 
   it('identifies a jti-less ECDSA token by its signing input: another valid signature gives the same tokenId', async () => {

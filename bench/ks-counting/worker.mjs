@@ -1,49 +1,78 @@
-// Copied by bench/run.mjs to <snapshot>/counting/ beside a copy of src/.
-// killswitch (src/index.ts, unchanged) behind a thin wrapper that counts revocation-state
-// reads: calls on the REVOCATIONS KV binding and on the USER_STATE / GLOBAL_STATE namespaces.
-// Used only for the "G reads no state" check, never for throughput.
-import worker, { GlobalState, UserState, Verifier } from '../src/index.ts';
+// Copied by bench/lib/workers.mjs to <snapshot>/counting/ beside a copy of src/.
+// killswitch (src/index.ts, unchanged) behind a thin wrapper that counts storage calls, per
+// isolate: every method call on a storage binding (KV namespaces, Durable Object namespaces,
+// and on the stubs those hand out, i.e. the RPC calls), and Cache API matches. Whatever a
+// revocation mode reads (KV in cached mode, the user DO in strict mode, a feed in bounded
+// mode) shows up under its binding's name without this file knowing the mode.
+// Used for the "forged tokens read nothing" check and the reads-per-second figures, never
+// for throughput.
+import worker from '../src/index.ts';
 
-export { GlobalState, UserState, Verifier };
+// Every Durable Object class the build exports (bindings name them); default is ours below.
+export * from '../src/index.ts';
 
-const counts = { kv: 0, userState: 0, globalState: 0 };
-const wrapped = new WeakMap();
+/** binding name (or `NAME:stub`, `cache`) → calls */
+const counts = {};
+/** Requests this isolate began to answer (autocannon counts only those answered in its window). */
+const requests = { n: 0 };
+const started = { at: Date.now() };
+const bump = (key) => { counts[key] = (counts[key] ?? 0) + 1; };
 
+/** Counts every call of a method of `target` under `key`; stubs handed out are counted too. */
 function counting(target, key) {
   return new Proxy(target, {
     get(t, prop) {
       const value = Reflect.get(t, prop);
-      if (typeof value !== 'function') return value;
+      if (typeof value !== 'function' || prop === 'then') return value;
       return (...args) => {
-        counts[key]++;
-        return value.apply(t, args);
+        bump(key);
+        // Reflect.apply, not value.apply: on an RPC stub, `.apply` would be a remote call.
+        const out = Reflect.apply(value, t, args);
+        const isStub = (prop === 'get' || prop === 'getByName') && out !== null && typeof out === 'object';
+        return isStub ? counting(out, `${key}:stub`) : out;
       };
     },
   });
 }
 
+/** Storage bindings: objects with the methods of a KV or Durable Object namespace. */
+const isStorage = (value) => value !== null && typeof value === 'object'
+  && (typeof value.idFromName === 'function' || (typeof value.get === 'function' && typeof value.list === 'function'));
+
+const wrapped = new WeakMap();
 function wrapEnv(env) {
   let out = wrapped.get(env);
   if (out === undefined) {
-    out = {
-      ...env,
-      REVOCATIONS: counting(env.REVOCATIONS, 'kv'),
-      USER_STATE: counting(env.USER_STATE, 'userState'),
-      GLOBAL_STATE: counting(env.GLOBAL_STATE, 'globalState'),
-    };
+    out = { ...env };
+    for (const [name, value] of Object.entries(env)) if (isStorage(value)) out[name] = counting(value, name);
     wrapped.set(env, out);
   }
   return out;
 }
 
+// Cache API reads (a per-location copy of shared state, if the build keeps one there).
+try {
+  const cacheProto = Object.getPrototypeOf(globalThis.caches.default);
+  const match = cacheProto.match;
+  cacheProto.match = function countedMatch(...args) {
+    bump('cache');
+    return Reflect.apply(match, this, args);
+  };
+} catch {
+  counts.cacheNotCounted = 1; // the runtime did not let the prototype be patched: say so
+}
+
 export default {
   fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
-    if (pathname === '/__bench/reads') return Response.json(counts);
+    if (pathname === '/__bench/reads') return Response.json({ counts, requests: requests.n, sinceMs: Date.now() - started.at });
     if (pathname === '/__bench/reset') {
-      counts.kv = counts.userState = counts.globalState = 0;
-      return Response.json(counts);
+      for (const key of Object.keys(counts)) delete counts[key];
+      requests.n = 0;
+      started.at = Date.now();
+      return Response.json({ counts, requests: 0, sinceMs: 0 });
     }
+    requests.n++;
     return worker.fetch(request, wrapEnv(env), ctx);
   },
 };

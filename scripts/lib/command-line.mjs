@@ -5,6 +5,13 @@ import { parseArgs } from 'node:util';
 /**
  * Returns `{ values, fail, integer }`: `fail(message)` prints it with the usage and exits 2;
  * `integer(name, min, max)` reads `--name` as a whole number in [min, max] or fails.
+ * @param {string} usage
+ * @param {Record<string, import('node:util').ParseArgsOptionDescriptor>} options
+ * @returns {{
+ *   values: Record<string, string | boolean | string[] | boolean[] | undefined>,
+ *   fail: (message: string) => never,
+ *   integer: (name: string, min?: number, max?: number) => number,
+ * }}
  */
 export function commandLine(usage, options) {
   const fail = (message) => {

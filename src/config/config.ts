@@ -14,9 +14,13 @@ export interface IssuerConfig {
   readonly audiences: ReadonlySet<string>;
   readonly algorithms: ReadonlySet<JwsAlgorithm>;
   readonly keys: KeySource;
+  /** The claim holding the user's version in this issuer's tokens; undefined: no version check. */
+  readonly versionClaim: string | undefined;
+  /** The claim matched against `audiences`: `aud`, or e.g. `client_id` (Cognito access tokens). */
+  readonly audienceClaim: string;
 }
 
-export type RevocationMode = 'cached' | 'strict';
+export type RevocationMode = 'bounded' | 'cached' | 'strict';
 export type FailMode = 'closed' | 'open';
 
 export interface Config {
@@ -30,8 +34,11 @@ export interface Config {
   readonly maxTokenLifetimeSeconds: number | undefined;
   /** REQUIRED_CLAIMS plus `sub` and `exp`, which revocation cannot do without. */
   readonly requiredClaims: readonly string[];
+  /** VERSION_CLAIM: the version claim in tokens killswitch mints (the own issuer's versionClaim). */
   readonly versionClaim: string;
   readonly revocationMode: RevocationMode;
+  /** REVOCATION_MAX_STALENESS_MS: bounded mode's oldest usable mirror (SPEC §4.1). */
+  readonly revocationMaxStalenessMs: number;
   readonly failMode: FailMode;
   readonly logAccepted: boolean;
   readonly adminKeys: readonly string[];
@@ -46,6 +53,8 @@ export interface Config {
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
 const ALWAYS_REQUIRED_CLAIMS = ['sub', 'exp'];
 const MIN_ADMIN_KEY_CHARS = 16;
+/** Below this a mirror would refresh on nearly every check (a feed round trip is tens of ms). */
+const MIN_STALENESS_MS = 100;
 
 function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonly T[], fallback: T): T {
   const value = stringVar(env, name);
@@ -54,6 +63,13 @@ function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonl
     throw new ConfigError(name, `must be one of ${choices.join(', ')}`);
   }
   return value as T;
+}
+
+/** An optional claim name of an issuer entry. */
+function claimName(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new ConfigError(field, 'must be a non-empty claim name');
+  return value;
 }
 
 function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<string, IssuerConfig> {
@@ -84,6 +100,8 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
       audiences: new Set(audiences),
       algorithms: new Set(algs),
       keys: parseKeySource(e, algs, env, field),
+      versionClaim: claimName(e.versionClaim, `${field}.versionClaim`),
+      audienceClaim: claimName(e.audienceClaim, `${field}.audienceClaim`) ?? 'aud',
     });
   });
   if (ownIssuer !== undefined && ownIssuer.issuer !== ANY_ORIGIN) {
@@ -98,13 +116,15 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
 /** The own issuer's name when TOKEN_ISSUER is unset: tokens carry the origin they were minted on. */
 const ANY_ORIGIN = '(origin)';
 
-function ownIssuerOf(tokenService: TokenServiceConfig | undefined): IssuerConfig | undefined {
+function ownIssuerOf(tokenService: TokenServiceConfig | undefined, versionClaim: string): IssuerConfig | undefined {
   if (tokenService === undefined) return undefined;
   return {
     issuer: tokenService.issuer ?? ANY_ORIGIN,
     audiences: new Set([tokenService.audience]),
     algorithms: new Set(tokenService.signingKeys.map((k) => k.alg)),
     keys: new InlineJwks(new JwkSet(tokenService.publicJwks)),
+    versionClaim,
+    audienceClaim: 'aud',
   };
 }
 
@@ -155,21 +175,35 @@ function parseRevocationCacheTtl(env: RawEnv): number {
   return ttl;
 }
 
+/**
+ * Bounded mode forgets a user's entry MAX_TOKEN_LIFETIME_SECONDS after the change (every token
+ * minted before it has expired by then): without a lifetime it could forget nothing.
+ */
+function parseRevocationMode(env: RawEnv, maxTokenLifetimeSeconds: number | undefined): RevocationMode {
+  const mode = choiceVar(env, 'REVOCATION_MODE', ['bounded', 'cached', 'strict'], 'cached');
+  if (mode === 'bounded' && maxTokenLifetimeSeconds === undefined) {
+    throw new ConfigError('MAX_TOKEN_LIFETIME_SECONDS', 'must be set when REVOCATION_MODE is bounded (it bounds the mirror\'s memory)');
+  }
+  return mode;
+}
+
 /** Parses and validates every setting of SPEC §2; throws ConfigError naming the field. */
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
   const tokenService = parseTokenService(env);
-  const ownIssuer = ownIssuerOf(tokenService);
+  const ownIssuer = ownIssuerOf(tokenService, versionClaim);
+  const maxTokenLifetimeSeconds = integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1);
   const issuers = parseIssuers(env, ownIssuer);
   return {
     issuers,
     tokenService,
     ownIssuer,
     clockToleranceSeconds: integerVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30,
-    maxTokenLifetimeSeconds: integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1),
+    maxTokenLifetimeSeconds,
     requiredClaims: parseRequiredClaims(env),
     versionClaim,
-    revocationMode: choiceVar(env, 'REVOCATION_MODE', ['cached', 'strict'], 'cached'),
+    revocationMode: parseRevocationMode(env, maxTokenLifetimeSeconds),
+    revocationMaxStalenessMs: integerVar(env, 'REVOCATION_MAX_STALENESS_MS', MIN_STALENESS_MS) ?? 1000,
     failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
     logAccepted: choiceVar(env, 'LOG_ACCEPTED', ['true', 'false'], 'true') === 'true',
     adminKeys: parseAdminKeys(env),

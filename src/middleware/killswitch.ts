@@ -4,7 +4,7 @@ import { ConfigError, getConfig } from '../config/config';
 import { logEvent } from '../log/logger';
 import type { RevocationBindings } from '../revocation/revocation-check';
 import { bearerToken } from '../routes/bearer';
-import { errorResponse, refusalResponse } from '../routes/responses';
+import { errorResponse, refusalResponse, waitUntilOf } from '../routes/responses';
 import { verifyToken, type AuthenticToken } from '../verify/verifier';
 
 export interface KillswitchOptions {
@@ -12,14 +12,52 @@ export interface KillswitchOptions {
   readonly strict?: boolean | ((request: Request) => boolean);
 }
 
+/** What the app sees of an accepted token: deeply frozen (see handedOut). */
+export interface KillswitchAuth {
+  readonly claims: AuthenticToken['claims'];
+  /** The `jti`, or `sha256:<digest of header.payload>` for a token without one. */
+  readonly tokenId: string;
+}
+
 export interface KillswitchEnv {
   Bindings: RevocationBindings;
-  Variables: { auth: AuthenticToken };
+  Variables: { auth: KillswitchAuth };
+}
+
+/**
+ * Freezes JSON data (objects and arrays) all the way down. A loop, not recursion: an 8 KiB
+ * token can nest arrays thousands deep.
+ */
+function deepFreeze<T extends object>(root: T): T {
+  const pending: unknown[] = [root];
+  for (let value = pending.pop(); value !== undefined; value = pending.pop()) {
+    if (typeof value !== 'object' || value === null || Object.isFrozen(value)) continue;
+    Object.freeze(value);
+    pending.push(...Object.values(value));
+  }
+  return root;
+}
+
+/**
+ * The verifier's cache serves one AuthenticToken to every request that presents the same
+ * token, so the app gets a deeply frozen copy (made once per verified token): a handler
+ * cannot change what later requests see. A copy, so killswitch's own copy keeps V8's fast
+ * JSON.stringify (frozen arrays take a recursive path that deep nesting overflows).
+ */
+const handedOut = new WeakMap<AuthenticToken, KillswitchAuth>();
+
+function forTheApp(token: AuthenticToken): KillswitchAuth {
+  let auth = handedOut.get(token);
+  if (auth === undefined) {
+    auth = deepFreeze({ claims: structuredClone(token.claims), tokenId: token.tokenId });
+    handedOut.set(token, auth);
+  }
+  return auth;
 }
 
 /**
  * Hono middleware: refuses the request unless its `Authorization: Bearer` token is genuine,
- * unexpired and not revoked (SPEC §3), and puts the accepted claims in `c.var.auth`.
+ * unexpired and not revoked (SPEC §3), and puts the accepted claims, frozen, in `c.var.auth`.
  * Configuration is read from the worker's bindings (SPEC §2), parsed once per isolate.
  * A refusal is an HTTPException whose response is the SPEC §3.1 401 (or 503).
  *
@@ -42,9 +80,14 @@ export function killswitch(options: KillswitchOptions = {}) {
     const token = bearerToken(c.req.header('Authorization'));
     const result = await verifyToken(token, config, c.env, {
       strict: typeof strict === 'function' ? strict(c.req.raw) : strict,
+      waitUntil: waitUntilOf(c),
     });
-    if (!result.active) throw new HTTPException(401, { res: refusalResponse(result.reason) });
-    c.set('auth', result.token);
+    if (!result.active) {
+      // Hono answers an HTTPException with its own status, whatever `res` says: pass the same one.
+      const res = refusalResponse(result.reason);
+      throw new HTTPException(res.status as 401 | 503, { res });
+    }
+    c.set('auth', forTheApp(result.token));
     await next();
   });
 }

@@ -178,6 +178,15 @@ export function buildDocument(): Json {
         buckets: z.record(str, int).check(z.describe('Upper bound in ms ("+Inf": the rest) → count.')),
         routes: z.record(str, z.object(latencyShape)),
       }),
+      mirror: z.optional(z.object({
+        seq: int.check(z.describe('The feed sequence number the mirror holds (-1: nothing loaded yet).')),
+        ageMs: z.nullable(z.number()).check(z.describe('Now minus the stamp taken before the read its data came from; null before the first read.')),
+        users: int, tokens: int, tableBytes: int, overCap: z.boolean(),
+        feedReads: int.check(z.describe('Replica reads by this isolate since it started.')),
+        cacheHits: int, snapshotLoads: int, refreshFailures: int,
+        strictReads: int.check(z.describe('Checks the writers answered because the mirror was stale or over its memory cap.')),
+        confirmations: int.check(z.describe('Refusals resting on a fingerprint, confirmed with the writer.')),
+      }).check(z.describe('REVOCATION_MODE=bounded only: this isolate\'s mirror (docs/consistency.md).'))),
     }),
     SetError: z.object({
       err: z.enum(['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied']),
@@ -223,6 +232,7 @@ export function buildDocument(): Json {
   for (const [name, schema] of Object.entries(responseSchemas)) schemas[name] = jsonSchema(schema, 'output');
 
   const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
+  const ENCODED = ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
   const headers = {
     CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
     WWWAuthenticate: header('RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.', true, {
@@ -231,10 +241,10 @@ export function buildDocument(): Json {
     AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
     PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
     RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
-    XAuthSubject: header('The `sub` claim (percent-encoded unless printable ASCII).', true),
-    XAuthIssuer: header('The `iss` claim (percent-encoded unless printable ASCII).', true),
-    XAuthTokenId: header('The `jti` claim, when the token has one.', false),
-    XAuthScope: header('The `scope` claim, when the token has one.', false),
+    XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
+    XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
+    XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
+    XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
     XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
   };
 
@@ -302,7 +312,7 @@ export function buildDocument(): Json {
       + 'The token comes only from `Authorization: Bearer`. No request body is read.',
     security: BEARER,
     parameters: [
-      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV.', schema: { type: 'string', enum: ['1'] } },
+      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV or the mirror.', schema: { type: 'string', enum: ['1'] } },
       ...(below ? [{ name: 'path', in: 'path', required: true, description: 'The original request path; may contain `/`.', schema: { type: 'string' } }] : []),
     ],
     responses: {
@@ -372,7 +382,10 @@ export function buildDocument(): Json {
     '/v1/admin/users/{sub}/revoke': {
       post: {
         operationId: 'revokeUser', tags: ['admin'], summary: 'Revoke every token of a user issued until now', security: ADMIN,
-        parameters: [subPath],
+        parameters: [subPath, {
+          name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+          description: 'A retry with the same key (within 24 h) answers the first call\'s result instead of bumping the version again: retry a 503 with it.',
+        }],
         requestBody: jsonBody('UserRevokeBody', false, 'Optional; an empty body is `{}`.'),
         responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true) },
       },

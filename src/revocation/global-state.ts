@@ -1,18 +1,24 @@
 import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditPage } from './audit-log';
-import { KvOutbox } from './kv-outbox';
+import type { FeedChange } from './feed-change';
+import { KvOutbox, kvSink } from './kv-outbox';
+import { feedSink } from './feed-client';
 import { GLOBAL_KV_KEY } from './storage-keys';
+import type { Propagation } from './user-state';
 
 /** The single writer of the global "revoke everything issued before T" (one instance). */
 export class GlobalState extends DurableObject<Env> {
   private readonly outbox: KvOutbox;
+  /** Bounded mode's feed, fed by the same commit as KV (SPEC §4.1). */
+  private readonly feedOutbox: KvOutbox;
   private readonly audit: AuditLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS global_state (
       id INTEGER PRIMARY KEY CHECK (id = 1), revoked_before INTEGER NOT NULL)`);
-    this.outbox = new KvOutbox(ctx.storage, () => this.env.REVOCATIONS);
+    this.outbox = new KvOutbox(ctx.storage, kvSink(() => this.env.REVOCATIONS));
+    this.feedOutbox = new KvOutbox(ctx.storage, feedSink(() => this.env.REVOCATION_FEED), 'feed_outbox', 'feed_append_failed');
     this.audit = new AuditLog(ctx.storage.sql);
   }
 
@@ -23,14 +29,15 @@ export class GlobalState extends DurableObject<Env> {
     return { revokedBefore: row?.revoked_before ?? 0 };
   }
 
-  async revokeAll(input: { actor: string; reason: string }): Promise<{ revokedBefore: number }> {
+  async revokeAll(input: { actor: string; reason: string }): Promise<{ revokedBefore: number } & Propagation> {
     const now = Math.floor(Date.now() / 1000);
     const revokedBefore = Math.max(this.state().revokedBefore, now);
     this.ctx.storage.sql.exec('INSERT OR REPLACE INTO global_state (id, revoked_before) VALUES (1, ?)', revokedBefore);
     this.audit.append({ at: now, action: 'revoke_all', sub: null, actor: input.actor, reason: input.reason });
     this.outbox.enqueue(GLOBAL_KV_KEY, { revokedBefore });
-    await this.writeThrough();
-    return { revokedBefore };
+    const change: FeedChange = { kind: 'global', revokedBefore };
+    this.feedOutbox.enqueue(GLOBAL_KV_KEY, change);
+    return { revokedBefore, propagated: await this.writeThrough(), changes: [change] };
   }
 
   auditPage(limit: number, cursor?: string): AuditPage {
@@ -41,9 +48,11 @@ export class GlobalState extends DurableObject<Env> {
     await this.writeThrough();
   }
 
-  private async writeThrough(): Promise<void> {
-    await this.outbox.flush();
-    const retryAt = this.outbox.retryAt();
-    if (retryAt !== undefined) await this.ctx.storage.setAlarm(retryAt);
+  /** True when the feed has every change. */
+  private async writeThrough(): Promise<boolean> {
+    const [, propagated] = await Promise.all([this.outbox.flush(), this.feedOutbox.flush()]);
+    const retries = [this.outbox.retryAt(), this.feedOutbox.retryAt()].filter((t): t is number => t !== undefined);
+    if (retries.length > 0) await this.ctx.storage.setAlarm(Math.min(...retries));
+    return propagated;
   }
 }

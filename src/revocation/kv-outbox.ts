@@ -5,8 +5,21 @@ export const KV_MIN_TTL_SECONDS = 60;
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
 
+/** Where an outbox delivers a queued value: KV (kvSink), or bounded mode's feed (feedSink). Rejects when it did not land. */
+export type OutboxSink = (key: string, value: string, expiration: number | undefined) => Promise<void>;
+
+/** Puts to the KV replica; an expiration is never closer than KV allows. */
+export function kvSink(kv: () => KVNamespace): OutboxSink {
+  return async (key, value, expiration) => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const options = expiration === undefined ? undefined : { expiration: Math.max(expiration, nowSeconds + KV_MIN_TTL_SECONDS) };
+    await kv().put(key, value, options);
+  };
+}
+
 /**
- * The write-through from a Durable Object to the KV replica. A change is queued in the DO's
+ * The write-through from a Durable Object to the KV replica (and, with a second table, to
+ * bounded mode's feed: src/revocation/revocation-feed.ts). A change is queued in the DO's
  * SQLite in the same synchronous step that commits it, so it is as durable as the change;
  * `flush()` then puts it to KV. A put that fails stays queued and the DO alarm retries it
  * with backoff until it lands: no acknowledged revocation is lost.
@@ -21,9 +34,12 @@ export class KvOutbox {
 
   constructor(
     private readonly storage: DurableObjectStorage,
-    private readonly kv: () => KVNamespace,
+    private readonly sink: OutboxSink,
+    private readonly table = 'kv_outbox',
+    /** The log event of a delivery that failed. */
+    private readonly failureEvent = 'kv_write_failed',
   ) {
-    storage.sql.exec(`CREATE TABLE IF NOT EXISTS kv_outbox (
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (
       key TEXT PRIMARY KEY, value TEXT NOT NULL, expiration INTEGER,
       seq INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0)`);
   }
@@ -31,15 +47,15 @@ export class KvOutbox {
   /** Queues `value` for `key` (replacing a queued older value). Call inside the commit. */
   enqueue(key: string, value: unknown, expiration?: number): void {
     this.storage.sql.exec(
-      `INSERT INTO kv_outbox (key, value, expiration) VALUES (?, ?, ?)
+      `INSERT INTO ${this.table} (key, value, expiration) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, expiration = excluded.expiration,
-         seq = kv_outbox.seq + 1, attempts = 0`,
+         seq = ${this.table}.seq + 1, attempts = 0`,
       key, JSON.stringify(value), expiration ?? null,
     );
   }
 
   get pending(): number {
-    return this.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM kv_outbox').one().n;
+    return this.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${this.table}`).one().n;
   }
 
   /** Sends what is queued; true when the queue is empty afterwards. */
@@ -57,25 +73,21 @@ export class KvOutbox {
   /** When the alarm should retry, or undefined when nothing is queued. */
   retryAt(now = Date.now()): number | undefined {
     const row = this.storage.sql
-      .exec<{ attempts: number | null }>('SELECT MAX(attempts) AS attempts FROM kv_outbox').one();
+      .exec<{ attempts: number | null }>(`SELECT MAX(attempts) AS attempts FROM ${this.table}`).one();
     if (row.attempts === null) return undefined;
     return now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, row.attempts - 1));
   }
 
   private async flushNow(): Promise<boolean> {
     type Row = { key: string; value: string; expiration: number | null; seq: number };
-    const rows = this.storage.sql.exec<Row>('SELECT key, value, expiration, seq FROM kv_outbox').toArray();
-    const nowSeconds = Math.floor(Date.now() / 1000);
+    const rows = this.storage.sql.exec<Row>(`SELECT key, value, expiration, seq FROM ${this.table}`).toArray();
     await Promise.all(rows.map(async (row) => {
       try {
-        const options = row.expiration === null
-          ? undefined
-          : { expiration: Math.max(row.expiration, nowSeconds + KV_MIN_TTL_SECONDS) };
-        await this.kv().put(row.key, row.value, options);
-        this.storage.sql.exec('DELETE FROM kv_outbox WHERE key = ? AND seq = ?', row.key, row.seq);
+        await this.sink(row.key, row.value, row.expiration ?? undefined);
+        this.storage.sql.exec(`DELETE FROM ${this.table} WHERE key = ? AND seq = ?`, row.key, row.seq);
       } catch (error) {
-        this.storage.sql.exec('UPDATE kv_outbox SET attempts = attempts + 1 WHERE key = ?', row.key);
-        logEvent('kv_write_failed', { error: error instanceof Error ? error.message : 'unknown' });
+        this.storage.sql.exec(`UPDATE ${this.table} SET attempts = attempts + 1 WHERE key = ?`, row.key);
+        logEvent(this.failureEvent, { error: error instanceof Error ? error.message : 'unknown' });
       }
     }));
     return this.pending === 0;

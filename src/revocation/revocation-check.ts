@@ -1,17 +1,24 @@
 import type { Config, RevocationMode } from '../config/config';
 import { logEvent } from '../log/logger';
+import { ownClaim } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/verifier';
+import { fingerprintWords } from './fingerprint-table';
 import type { GlobalState } from './global-state';
+import { feedAccessFor, mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from './mirror';
+import type { RevocationFeed } from './revocation-feed';
 import {
-  GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME, tokenKvKey, userKvKey, userObjectName,
+  fingerprintOf, GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME, tokenKvKey, userKvKey, userObjectName,
 } from './storage-keys';
+import { withTimeout } from './timeout';
 import type { UserState } from './user-state';
 
 export interface RevocationBindings {
   readonly REVOCATIONS: KVNamespace;
   readonly USER_STATE: DurableObjectNamespace<UserState>;
   readonly GLOBAL_STATE: DurableObjectNamespace<GlobalState>;
+  /** Bounded mode's feed (src/revocation/revocation-feed.ts). */
+  readonly REVOCATION_FEED: DurableObjectNamespace<RevocationFeed>;
 }
 
 /** What a revocation check needs to know, whether it came from KV or from the DOs. */
@@ -29,15 +36,13 @@ export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 
  * revocation (`iat <= revokedBefore`; a token with no `iat` counts as issued before), when
  * its version claim is below the user's version, or when it is denylisted.
  */
-export function revocationReason(
-  token: AuthenticToken,
-  versionClaim: string,
-  state: RevocationSnapshot,
-): RevocationReason | undefined {
+export function revocationReason(token: AuthenticToken, state: RevocationSnapshot): RevocationReason | undefined {
   const { iat } = token.claims;
   const issuedBefore = (instant: number) => instant > 0 && (iat === undefined || iat <= instant);
   if (issuedBefore(state.globalRevokedBefore)) return 'revoked_all';
-  const version = token.claims[versionClaim] as number | undefined;
+  // The issuer's own version claim, type-checked by the verifier; none: no version check.
+  const { versionClaim } = token.issuer;
+  const version = versionClaim === undefined ? undefined : ownClaim(token.claims, versionClaim) as number | undefined;
   if (version !== undefined && version < state.userVersion) return 'revoked_user';
   if (issuedBefore(state.userRevokedBefore)) return 'revoked_user';
   if (state.tokenRevoked) return 'revoked_token';
@@ -119,21 +124,14 @@ async function readWriters(token: AuthenticToken, bindings: RevocationBindings):
 /**
  * How long the verify path waits for revocation state before it answers `unavailable`: an
  * auth check that hangs is worse than one that fails (and FAIL_MODE decides what fails means).
+ * Bounded mode reads the writers only as a fallback, within the strict timeout.
  */
-export const REVOCATION_READ_TIMEOUT_MS = { cached: 2_000, strict: 5_000 } as const;
+export const REVOCATION_READ_TIMEOUT_MS = { cached: 2_000, strict: 5_000, bounded: 5_000 } as const;
 
-class RevocationTimeout extends Error {
-  constructor(mode: RevocationMode) {
-    super(`no answer within ${REVOCATION_READ_TIMEOUT_MS[mode]} ms`);
-  }
-}
-
-function withTimeout<T>(read: Promise<T>, mode: RevocationMode): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RevocationTimeout(mode)), REVOCATION_READ_TIMEOUT_MS[mode]);
-  });
-  return Promise.race([read, timeout]).finally(() => timer !== undefined && clearTimeout(timer));
+/** Hooks of the request a check runs in. */
+export interface CheckContext {
+  /** Keeps a refresh-ahead running after the answer (ExecutionContext.waitUntil). */
+  readonly waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** The revocation step of the verify path; `unavailable` when state cannot be read. */
@@ -142,14 +140,99 @@ export async function checkRevocation(
   mode: RevocationMode,
   config: Config,
   bindings: RevocationBindings,
+  context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
-  let state: RevocationSnapshot;
+  if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings), bindings, context);
+  const state = await readState(token, mode, config, bindings);
+  return state === undefined ? 'unavailable' : revocationReason(token, state);
+}
+
+async function readState(
+  token: AuthenticToken, mode: RevocationMode, config: Config, bindings: RevocationBindings,
+): Promise<RevocationSnapshot | undefined> {
   try {
-    const read = mode === 'strict' ? readWriters(token, bindings) : readReplica(token, config, bindings.REVOCATIONS);
-    state = await withTimeout(read, mode);
+    const read = mode === 'cached' ? readReplica(token, config, bindings.REVOCATIONS) : readWriters(token, bindings);
+    return await withTimeout(read, REVOCATION_READ_TIMEOUT_MS[mode], 'revocation state');
   } catch (error) {
     logEvent('revocation_state_unreadable', { mode, error: error instanceof Error ? error.message : 'unknown' });
-    return 'unavailable';
+    return undefined;
   }
-  return revocationReason(token, config.versionClaim, state);
+}
+
+/** The mirror keys of a token: fingerprints of its KV keys, computed once per verified token. */
+const mirrorKeysByToken = new WeakMap<AuthenticToken, Promise<MirrorKeys>>();
+
+function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
+  let keys = mirrorKeysByToken.get(token);
+  if (keys === undefined) {
+    keys = replicaKeysOf(token).then((kvKeys) => kvKeys.flatMap((key) => fingerprintWords(fingerprintOf(key))) as unknown as MirrorKeys);
+    mirrorKeysByToken.set(token, keys);
+  }
+  return keys;
+}
+
+/**
+ * Strict reads bounded mode may have in flight per isolate (a stale or over-cap mirror, or a
+ * fingerprint hit to confirm): a flood of revoked tokens cannot turn into a flood of DO calls.
+ */
+export const BOUNDED_STRICT_MAX_IN_FLIGHT = 32;
+let strictInFlight = 0;
+
+/** The writers' answer, or undefined when they could not be read or the cap is reached. */
+async function cappedStrictRead(
+  token: AuthenticToken, config: Config, bindings: RevocationBindings, mirror: Mirror, why: 'strictReads' | 'confirmations',
+) {
+  if (strictInFlight >= BOUNDED_STRICT_MAX_IN_FLIGHT) return undefined;
+  strictInFlight++;
+  mirror.counters[why]++;
+  try {
+    return await readState(token, 'bounded', config, bindings);
+  } finally {
+    strictInFlight--;
+  }
+}
+
+/**
+ * Refusals the writer confirmed, per verified token (the verified-token cache hands back the
+ * same object for the same token string): a revocation is never undone, so a client replaying
+ * its revoked token costs one writer call, not one per check.
+ */
+const confirmedRefusals = new WeakSet<AuthenticToken>();
+
+/**
+ * `bounded` (SPEC §4.1): the isolate's mirror while it is within REVOCATION_MAX_STALENESS_MS.
+ * A refusal that rests on a fingerprint is confirmed by the writer (a collision must not
+ * refuse a live token; past the cap the refusal stands, the safe side). Past the bound, or
+ * past the memory cap, the writers answer; when they cannot, `unavailable` — or, with
+ * FAIL_MODE=open, the stale mirror's answer, logged with its age.
+ */
+export async function checkMirror(
+  token: AuthenticToken,
+  config: Config,
+  mirror: Mirror,
+  feed: FeedAccess,
+  bindings: RevocationBindings,
+  context: CheckContext = {},
+): Promise<RevocationReason | undefined> {
+  const keys = await mirrorKeysOf(token);
+  await mirror.freshen(feed, context.waitUntil);
+  // No await from here to the answer: the freshness test and the lookup see one mirror.
+  const answer = mirror.answer(keys, Math.floor(Date.now() / 1000));
+  if (answer.kind === 'fresh') {
+    const reason = revocationReason(token, answer.state);
+    if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;
+    if (confirmedRefusals.has(token)) return reason;
+    const confirmed = await cappedStrictRead(token, config, bindings, mirror, 'confirmations');
+    if (confirmed === undefined) return reason;
+    const strictReason = revocationReason(token, confirmed);
+    if (strictReason !== undefined) confirmedRefusals.add(token);
+    return strictReason;
+  }
+  const strict = await cappedStrictRead(token, config, bindings, mirror, 'strictReads');
+  if (strict !== undefined) return revocationReason(token, strict);
+  if (answer.kind === 'stale' && config.failMode === 'open') {
+    logEvent('mirror_stale_answer', { ageMs: Math.round(answer.ageMs) });
+    return revocationReason(token, answer.state);
+  }
+  return 'unavailable';
 }

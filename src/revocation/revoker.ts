@@ -3,10 +3,11 @@ import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
 import { errorResponse } from '../routes/responses';
 import type { AuthenticToken } from '../verify/verifier';
+import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
 import type { SessionRef } from './refresh-families';
-import type { RevokeTokenInput, UserSnapshot } from './user-state';
+import type { Propagation, RevokeTokenInput, UserSnapshot } from './user-state';
 
 /**
  * The write side, as the routes use it: each call returns once the single writer has stored
@@ -21,37 +22,68 @@ export async function atWriter<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-export function revokeTokenById(bindings: RevocationBindings, input: RevokeTokenInput): Promise<{ revokedAt: number }> {
-  return atWriter(() => bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeToken(input));
+/** What a caller is told when the writer stored a change but the feed did not take it in time. */
+export const NOT_PROPAGATED =
+  'stored, not yet on the feed every location reads: it will propagate (retried by the writer); retrying this call is safe';
+
+/**
+ * A writer's answer, acknowledged (SPEC §4.1): the handling isolate's own mirror takes the
+ * change at once; in bounded mode a change the feed does not hold yet is a 503, since the
+ * bound runs from the 2xx. Other modes acknowledge on the writer's commit, as before.
+ */
+async function acknowledged<T extends Propagation>(
+  config: Config, call: () => Promise<T>,
+): Promise<Omit<T, keyof Propagation>> {
+  const { propagated, changes, ...answer } = await atWriter(call);
+  if (config.revocationMode !== 'bounded') return answer;
+  mirrorFor(config).applyLocal(changes);
+  if (!propagated) {
+    logEvent('revocation_not_propagated', {});
+    throw new HTTPException(503, {
+      res: errorResponse(503, 'temporarily_unavailable', NOT_PROPAGATED),
+    });
+  }
+  return answer;
+}
+
+/** Bounded mode: how long after a user revocation its feed entry still matters. */
+function entryLifetimeSeconds(config: Config): number | undefined {
+  const lifetime = config.maxTokenLifetimeSeconds;
+  return lifetime === undefined ? undefined : lifetime + 2 * config.clockToleranceSeconds;
+}
+
+export function revokeTokenById(bindings: RevocationBindings, config: Config, input: RevokeTokenInput) {
+  return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeToken(input));
 }
 
 /** Denylists a verified token until it would have expired anyway. */
-export function revokeToken(
-  bindings: RevocationBindings,
-  config: Config,
-  token: AuthenticToken,
-  actor: string,
-  reason?: string,
-): Promise<{ revokedAt: number }> {
+export function revokeToken(bindings: RevocationBindings, config: Config, token: AuthenticToken, actor: string, reason?: string) {
   const { sub, iss, exp } = token.claims;
-  return revokeTokenById(bindings, {
+  return revokeTokenById(bindings, config, {
     sub, iss, tokenId: token.tokenId, exp, forgetAt: exp + config.clockToleranceSeconds, actor, reason,
   });
 }
 
-export function revokeUser(bindings: RevocationBindings, sub: string, actor: string, reason?: string): Promise<UserSnapshot> {
-  return atWriter(() => bindings.USER_STATE.getByName(userObjectName(sub)).revokeUser({ sub, actor, reason }));
+export function revokeUser(
+  bindings: RevocationBindings,
+  config: Config,
+  input: { sub: string; actor: string; reason?: string; idempotencyKey?: string },
+): Promise<UserSnapshot> {
+  return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub))
+    .revokeUser({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }));
 }
 
-export function revokeSession(
+export async function revokeSession(
   bindings: RevocationBindings,
+  config: Config,
   input: { sub: string; session: SessionRef; actor: string; reason?: string; clockTolerance: number },
 ): Promise<boolean> {
-  return atWriter(() => bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeSession(input));
+  const { ended } = await acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeSession(input));
+  return ended;
 }
 
-export function revokeAll(bindings: RevocationBindings, actor: string, reason: string): Promise<{ revokedBefore: number }> {
-  return atWriter(() => bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).revokeAll({ actor, reason }));
+export function revokeAll(bindings: RevocationBindings, config: Config, actor: string, reason: string): Promise<{ revokedBefore: number }> {
+  return acknowledged(config, () => bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).revokeAll({ actor, reason }));
 }
 
 export function userState(bindings: RevocationBindings, sub: string) {

@@ -45,3 +45,35 @@ export const SSF_REGISTRY_OBJECT_NAME = 'ssf-streams';
 export function ssfStreamObjectName(streamId: string): string {
   return `ssf:${streamId}`;
 }
+
+/**
+ * A 64-bit fingerprint of a KV key above (`user:…` or `token:…`): the first 8 bytes of its
+ * digest, as 16 hex digits. Bounded mode's feed and mirror key their entries by it.
+ */
+export function fingerprintOf(kvKey: string): string {
+  const bytes = base64url.decode(kvKey.slice(kvKey.indexOf(':') + 1));
+  let hex = '';
+  for (let i = 0; i < 8; i++) hex += (bytes[i] ?? 0).toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */
+export const FEED_PRIMARY_NAME = 'feed';
+
+/**
+ * The feed's read replicas (RevocationFeed), one per location hint; mirrors read one of them.
+ * Fixed in code: a replica added later would not hold what was acknowledged before it existed.
+ */
+export const FEED_REPLICA_HINTS = ['wnam', 'enam', 'weur', 'apac'] as const satisfies readonly DurableObjectLocationHint[];
+
+export function feedReplicaName(index: number): string {
+  return `feed-replica:${index}`;
+}
+
+/** KV: the binary snapshot of the feed's active set, for cold mirrors (src/revocation/feed-snapshot.ts). */
+export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
+
+/** Cache API: one location's copy of the feed head, keyed by a time bucket (never served to a client). */
+export function feedCacheUrl(bucket: number): string {
+  return `https://feed.killswitch.internal/head/${bucket}`;
+}

@@ -1,10 +1,23 @@
 import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditPage } from './audit-log';
-import { KvOutbox } from './kv-outbox';
+import { UNTIL_NEVER, type FeedChange } from './feed-change';
+import { KvOutbox, kvSink } from './kv-outbox';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef } from './refresh-families';
-import { tokenKvKey, userKvKey } from './storage-keys';
+import { feedSink } from './feed-client';
+import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
 
-export interface RevokeUserInput { readonly sub: string; readonly actor: string; readonly reason?: string }
+export interface RevokeUserInput {
+  readonly sub: string;
+  readonly actor: string;
+  readonly reason?: string;
+  /**
+   * How long after the change the user's feed entry matters: MAX_TOKEN_LIFETIME_SECONDS +
+   * 2 × CLOCK_TOLERANCE_SECONDS (every token minted before it has expired by then). Absent: forever.
+   */
+  readonly entryLifetimeSeconds?: number;
+  /** A retried call with the same key (24 h) returns the first call's answer instead of bumping again. */
+  readonly idempotencyKey?: string;
+}
 
 /** SPEC §7: revoke what was issued up to `instant` (a security event's time), not up to now. */
 export interface RevokeIssuedBeforeInput {
@@ -15,6 +28,18 @@ export interface RevokeIssuedBeforeInput {
   readonly reason: string;
 }
 export interface UserSnapshot { readonly sub: string; readonly version: number; readonly revokedBefore: number }
+
+/**
+ * What a writer reports besides its answer: the feed entries of the change (for the handling
+ * isolate's own mirror) and whether the feed had every queued change when it answered.
+ */
+export interface Propagation {
+  readonly propagated: boolean;
+  readonly changes: readonly FeedChange[];
+}
+
+/** Idempotency keys of user revocations are remembered this long. */
+export const IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600;
 
 export interface RevokeTokenInput {
   readonly sub: string;
@@ -86,6 +111,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly outbox: KvOutbox;
+  /** Bounded mode's feed, fed by the same commit as KV (SPEC §4.1). */
+  private readonly feedOutbox: KvOutbox;
   private readonly audit: AuditLog;
   private readonly sessions: RefreshFamilies;
 
@@ -99,7 +126,10 @@ export class UserState extends DurableObject<Env> {
       forget_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, reason TEXT)`);
     // Pruning and the next-expiry alarm look rows up by forget_at on every write.
     this.sql.exec('CREATE INDEX IF NOT EXISTS revoked_tokens_forget_at ON revoked_tokens (forget_at)');
-    this.outbox = new KvOutbox(ctx.storage, () => this.env.REVOCATIONS);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
+      key TEXT PRIMARY KEY, at INTEGER NOT NULL, result TEXT NOT NULL)`);
+    this.outbox = new KvOutbox(ctx.storage, kvSink(() => this.env.REVOCATIONS));
+    this.feedOutbox = new KvOutbox(ctx.storage, feedSink(() => this.env.REVOCATION_FEED), 'feed_outbox', 'feed_append_failed');
     this.audit = new AuditLog(this.sql);
     this.sessions = new RefreshFamilies(this.sql);
   }
@@ -112,10 +142,12 @@ export class UserState extends DurableObject<Env> {
   }
 
   /** Bumps the version and sets revoked-before to now (never backwards). */
-  async revokeUser(input: RevokeUserInput): Promise<UserSnapshot> {
+  async revokeUser(input: RevokeUserInput): Promise<UserSnapshot & Propagation> {
     // Awaits come before the read-modify-write: nothing may interleave between the two.
     const key = await userKvKey(input.sub);
     const now = nowSeconds();
+    const replay = this.idempotentResult(input.idempotencyKey, now);
+    if (replay !== undefined) return { ...replay, propagated: await this.writeThrough(), changes: [] };
     const before = this.current();
     const state = { version: before.version + 1, revokedBefore: Math.max(before.revokedBefore, now) };
     this.sql.exec(
@@ -125,8 +157,22 @@ export class UserState extends DurableObject<Env> {
     this.sessions.revokeAll(now);
     this.audit.append({ at: now, action: 'revoke_user', sub: input.sub, actor: input.actor, reason: input.reason });
     this.outbox.enqueue(key, state);
-    await this.writeThrough();
-    return { sub: input.sub, ...state };
+    const until = input.entryLifetimeSeconds === undefined ? UNTIL_NEVER : now + input.entryLifetimeSeconds;
+    const change: FeedChange = { kind: 'user', fp: fingerprintOf(key), ...state, until };
+    this.feedOutbox.enqueue(key, change);
+    const answer = { sub: input.sub, ...state };
+    if (input.idempotencyKey !== undefined) {
+      this.sql.exec('INSERT INTO idempotency_keys (key, at, result) VALUES (?, ?, ?)', input.idempotencyKey, now, JSON.stringify(answer));
+    }
+    return { ...answer, propagated: await this.writeThrough(), changes: [change] };
+  }
+
+  private idempotentResult(key: string | undefined, now: number): UserSnapshot | undefined {
+    if (key === undefined) return undefined;
+    const row = this.sql
+      .exec<{ result: string }>('SELECT result FROM idempotency_keys WHERE key = ? AND at > ?', key, now - IDEMPOTENCY_RETENTION_SECONDS)
+      .toArray()[0];
+    return row === undefined ? undefined : (JSON.parse(row.result) as UserSnapshot);
   }
 
   /**
@@ -152,18 +198,23 @@ export class UserState extends DurableObject<Env> {
     );
     this.sessions.revokeAll(now, revokedBefore);
     this.outbox.enqueue(key, state);
+    // Bounded mode's feed too (not waited for: SPEC §7 acknowledges on the writer's commit).
+    // No lifetime is known here, so the entry is kept for good: safe, and one per user.
+    this.feedOutbox.enqueue(key, { kind: 'user', fp: fingerprintOf(key), ...state, until: UNTIL_NEVER } satisfies FeedChange);
     await this.writeThrough();
     return { sub: input.sub, ...state, moved };
   }
 
   /** Denylists one token until `forgetAt`. Revoking it again keeps the first entry. */
-  async revokeToken(input: RevokeTokenInput): Promise<{ revokedAt: number }> {
+  async revokeToken(input: RevokeTokenInput): Promise<{ revokedAt: number } & Propagation> {
     const key = await tokenKvKey(input.sub, input.iss, input.tokenId);
     const now = nowSeconds();
+    const change: FeedChange = { kind: 'token', fp: fingerprintOf(key), until: input.forgetAt };
     const existing = this.sql
       .exec<{ revoked_at: number }>('SELECT revoked_at FROM revoked_tokens WHERE kv_key = ?', key)
       .toArray()[0];
-    if (existing !== undefined) return { revokedAt: existing.revoked_at };
+    // A retry (say after a 503): nothing new to store, but the feed may still lack it.
+    if (existing !== undefined) return { revokedAt: existing.revoked_at, propagated: await this.writeThrough(), changes: [change] };
     this.sql.exec(
       'INSERT INTO revoked_tokens (kv_key, iss, token_id, exp, forget_at, revoked_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
       key, input.iss, input.tokenId, input.exp, input.forgetAt, now, input.reason ?? null,
@@ -172,8 +223,8 @@ export class UserState extends DurableObject<Env> {
       at: now, action: 'revoke_token', sub: input.sub, jti: input.tokenId, actor: input.actor, reason: input.reason,
     });
     this.outbox.enqueue(key, { revokedAt: now, exp: input.exp }, input.forgetAt);
-    await this.writeThrough();
-    return { revokedAt: now };
+    this.feedOutbox.enqueue(key, change);
+    return { revokedAt: now, propagated: await this.writeThrough(), changes: [change] };
   }
 
   /** A login: a new refresh family. Returns the version to put in the access token. */
@@ -209,21 +260,22 @@ export class UserState extends DurableObject<Env> {
     return null;
   }
 
-  /** Ends a session (RFC 7009 for a refresh token, or a logout). False when nothing was live. */
+  /** Ends a session (RFC 7009 for a refresh token, or a logout); `ended` false when nothing was live. */
   async revokeSession(input: {
     sub: string; session: SessionRef; actor: string; reason?: string; clockTolerance: number;
-  }): Promise<boolean> {
+  }): Promise<{ ended: boolean } & Propagation> {
     const now = nowSeconds();
     const revoked = this.sessions.revoke(input.session, now);
-    if (revoked === undefined) return false;
+    if (revoked === undefined) return { ended: false, propagated: true, changes: [] };
     this.audit.append({ at: now, action: 'revoke_session', sub: input.sub, actor: input.actor, reason: input.reason });
-    await this.denylistAccessToken(input.sub, revoked.lastAccess, input.clockTolerance, input.reason);
-    return true;
+    return { ended: true, ...await this.denylistAccessToken(input.sub, revoked.lastAccess, input.clockTolerance, input.reason) };
   }
 
-  private async denylistAccessToken(sub: string, access: AccessTokenRef | null, clockTolerance: number, reason?: string) {
-    if (access === null) return;
-    await this.revokeToken({
+  private async denylistAccessToken(
+    sub: string, access: AccessTokenRef | null, clockTolerance: number, reason?: string,
+  ): Promise<Propagation> {
+    if (access === null) return { propagated: true, changes: [] };
+    return this.revokeToken({
       sub, iss: access.iss, tokenId: access.jti, exp: access.exp, forgetAt: access.exp + clockTolerance, actor: 'self', reason,
     });
   }
@@ -264,18 +316,20 @@ export class UserState extends DurableObject<Env> {
   private prune(): void {
     const now = nowSeconds();
     this.sql.exec('DELETE FROM revoked_tokens WHERE forget_at < ?', now);
+    this.sql.exec('DELETE FROM idempotency_keys WHERE at <= ?', now - IDEMPOTENCY_RETENTION_SECONDS);
     this.sessions.prune(now);
   }
 
-  /** Flushes the outbox, then arms the alarm for a retry or the next expiry. */
-  private async writeThrough(): Promise<void> {
+  /** Flushes the outboxes, then arms the alarm for a retry or the next expiry. True when the feed has every change. */
+  private async writeThrough(): Promise<boolean> {
     this.prune();
-    await this.outbox.flush();
+    const [, propagated] = await Promise.all([this.outbox.flush(), this.feedOutbox.flush()]);
     const nextExpiry = this.sql
       .exec<{ at: number | null }>('SELECT MIN(forget_at) AS at FROM revoked_tokens').one().at;
-    const candidates = [this.outbox.retryAt(), nextExpiry === null ? undefined : (nextExpiry + 1) * 1000]
+    const candidates = [this.outbox.retryAt(), this.feedOutbox.retryAt(), nextExpiry === null ? undefined : (nextExpiry + 1) * 1000]
       .filter((t): t is number => t !== undefined);
     if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
     else await this.ctx.storage.deleteAlarm();
+    return propagated;
   }
 }

@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
 import { auditPage, revokeAll, revokeTokenById, revokeUser, userState } from '../revocation/revoker';
 import { metricsSnapshot } from '../metrics/metrics';
+import { existingMirror } from '../revocation/mirror';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { readJsonObject } from './body';
 import { ssfAdminRoutes } from './ssf-admin';
-import { jsonResponse } from './responses';
+import { errorResponse, jsonResponse } from './responses';
 import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserRevokeBody, validate,
 } from './schemas';
@@ -14,11 +15,18 @@ import {
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use('*', adminAuth);
 
+/** `Idempotency-Key`: a retried user revocation (say after a 503) answers the first call's result instead of bumping again. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
 adminRoutes.post('/users/:sub/revoke', async (c) => {
   const sub = validate(SubParam, c.req.param('sub'), 'sub');
+  const idempotencyKey = c.req.header('Idempotency-Key');
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    return errorResponse(400, 'invalid_request', 'Idempotency-Key: 1 to 255 visible ASCII characters');
+  }
   const { reason } = validate(UserRevokeBody, await readJsonObject(c));
   c.var.log.sub = sub;
-  return jsonResponse(await revokeUser(c.env, sub, c.var.actor, reason));
+  return jsonResponse(await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey }));
 });
 
 adminRoutes.get('/users/:sub', async (c) => {
@@ -31,13 +39,13 @@ adminRoutes.post('/tokens/revoke', async (c) => {
   const { jti, sub, exp, iss = null, reason } = validate(TokenRevokeBody, await readJsonObject(c));
   Object.assign(c.var.log, { sub, jti });
   const forgetAt = exp + c.var.config.clockToleranceSeconds;
-  await revokeTokenById(c.env, { sub, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
+  await revokeTokenById(c.env, c.var.config, { sub, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
   return jsonResponse({ revoked: true, sub, jti, iss, exp });
 });
 
 adminRoutes.post('/revoke-all', async (c) => {
   const { reason } = validate(RevokeAllBody, await readJsonObject(c));
-  return jsonResponse(await revokeAll(c.env, c.var.actor, reason));
+  return jsonResponse(await revokeAll(c.env, c.var.config, c.var.actor, reason));
 });
 
 adminRoutes.get('/audit', async (c) => {
@@ -46,8 +54,14 @@ adminRoutes.get('/audit', async (c) => {
   return jsonResponse(await auditPage(c.env, sub, limit, cursor));
 });
 
-/** This isolate's request counts and latency (src/metrics): what Analytics Engine gets, locally. */
-adminRoutes.get('/stats', (c) => jsonResponse(metricsSnapshot()));
+/**
+ * This isolate's request counts and latency (src/metrics): what Analytics Engine gets, locally;
+ * in bounded mode also its mirror (seq, age, entries, feed reads, cache hits, strict reads).
+ */
+adminRoutes.get('/stats', (c) => {
+  const mirror = existingMirror(c.var.config);
+  return jsonResponse(mirror === undefined ? metricsSnapshot() : { ...metricsSnapshot(), mirror: mirror.stats() });
+});
 
 /** SPEC §7: Shared Signals streams. */
 adminRoutes.route('/ssf', ssfAdminRoutes);

@@ -17,7 +17,7 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
   const sub = refreshTokenSubject(token);
   if (sub === undefined) return;
   c.var.log.sub = sub;
-  await revokeSession(c.env, {
+  await revokeSession(c.env, c.var.config, {
     sub, session: { digest: await refreshTokenDigest(token) }, actor: c.var.actor, reason: 'rfc7009',
     clockTolerance: c.var.config.clockToleranceSeconds,
   });
@@ -51,7 +51,7 @@ oauthRoutes.post('/logout', async (c) => {
   const token = bearerToken(c.req.header('Authorization'));
   const result = await verifyToken(token, c.var.config, c.env);
   if (!result.active) {
-    c.var.log.reason = result.reason;
+    Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     return refusalResponse(result.reason);
   }
   const body = validate(LogoutBody, await readJsonObject(c));
@@ -59,14 +59,14 @@ oauthRoutes.post('/logout', async (c) => {
   Object.assign(c.var.log, { sub, jti });
   const actor = 'self';
   if (body.everywhere === true) {
-    await revokeUser(c.env, sub, actor, 'logout everywhere');
+    await revokeUser(c.env, c.var.config, { sub, actor, reason: 'logout everywhere' });
     return jsonResponse({ revoked: 'user' });
   }
   await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
   // A token of our own session (SPEC §6) names it in `sid`: logging out ends the session too.
   const { sid } = result.token.claims;
   if (result.token.issuer === c.var.config.ownIssuer && typeof sid === 'string') {
-    await revokeSession(c.env, {
+    await revokeSession(c.env, c.var.config, {
       sub, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
     });
   }
@@ -78,8 +78,8 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
   const { token } = validate(IntrospectForm, formObject(await readForm(c)));
   const result = await verifyToken(token, c.var.config, c.env, { strict: true });
   if (!result.active) {
+    Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     if (result.reason === 'unavailable') return errorResponse(503, 'temporarily_unavailable');
-    c.var.log.reason = result.reason;
     return jsonResponse({ active: false });
   }
   const { claims, tokenId } = result.token;

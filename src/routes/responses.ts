@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import type { Reason } from '../verify/reasons';
 
 /** Every response of killswitch is about credentials: no cache may keep one. */
@@ -48,4 +49,14 @@ export function refusalResponse(reason: Reason): Response {
     ? 'Bearer'
     : `Bearer error="invalid_token", error_description="${reason}"`;
   return jsonResponse({ active: false, error: 'invalid_token', reason }, 401, { 'WWW-Authenticate': challenge });
+}
+
+/** The request's waitUntil, where the runtime gives one (Hono throws when there is no ExecutionContext). */
+export function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    return undefined;
+  }
 }

@@ -2,11 +2,17 @@ import type { Context } from 'hono';
 import { verifyToken, type AuthenticToken } from '../verify/verifier';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
-import { jsonResponse, refusalResponse } from './responses';
+import { jsonResponse, refusalResponse, waitUntilOf } from './responses';
 
-/** Header values must be visible ASCII; anything else is percent-encoded (documented). */
+/**
+ * Header values must be visible ASCII, and HTTP trims their outer whitespace: `%`, anything
+ * outside printable ASCII, and a leading or trailing space are percent-encoded (UTF-8). As `%`
+ * itself is escaped, `decodeURIComponent` gives the claim back exactly, and two claims never
+ * share a header (README "X-Auth-* headers"). Claims with lone surrogates are refused at parse.
+ */
+const NEEDS_ESCAPE = /[^\x20-\x24\x26-\x7e]|^ | $/gu;
 function headerValue(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return value.replace(NEEDS_ESCAPE, encodeURIComponent);
 }
 
 function authHeaders({ claims }: AuthenticToken): Record<string, string> {
@@ -26,9 +32,11 @@ function authHeaders({ claims }: AuthenticToken): Record<string, string> {
  */
 export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   const strict = c.req.query('strict') === '1' ? true : undefined;
-  const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, { strict });
+  const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, {
+    strict, waitUntil: waitUntilOf(c),
+  });
   if (!result.active) {
-    c.var.log.reason = result.reason;
+    Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     return refusalResponse(result.reason);
   }
   const { claims } = result.token;

@@ -4,7 +4,7 @@ import { logRequest } from '../log/logger';
 import { observe } from '../metrics/metrics';
 import type { Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
-import { verifyToken } from '../verify/verifier';
+import { verifyToken, type VerifyResult } from '../verify/verifier';
 
 export type RpcVerifyResult =
   | { active: true; claims: Claims }
@@ -35,11 +35,14 @@ export class Verifier extends WorkerEntrypoint<Env> {
       return { active: false, reason: 'unavailable' };
     }
     // No token at all is missing_token; anything else that is not a string is not a JWS.
-    const result = token != null && typeof token !== 'string'
-      ? { active: false as const, reason: 'malformed' as const }
-      : await verifyToken(token ?? undefined, config, this.env, { strict: options?.strict === true ? true : undefined });
+    const result: VerifyResult = token != null && typeof token !== 'string'
+      ? { active: false, reason: 'malformed' }
+      : await verifyToken(token ?? undefined, config, this.env, {
+        strict: options?.strict === true ? true : undefined,
+        waitUntil: (promise) => this.ctx.waitUntil(promise),
+      });
     if (!result.active) {
-      log(result.reason === 'unavailable' ? 503 : 401, { reason: result.reason });
+      log(result.reason === 'unavailable' ? 503 : 401, { reason: result.reason, ...result.identity });
       return { active: false, reason: result.reason };
     }
     const { claims } = result.token;

@@ -58,7 +58,7 @@ function typOk(typ: unknown, required: boolean): boolean {
 
 /** Signature first, then who sent it and to whom, then the SET's own claims (RFC 8417 §2.2). */
 async function authenticSet(body: string, stream: SsfStreamConfig, config: Config, now: number): Promise<SetClaims> {
-  const jws = parseCompactJws(body, undefined, MAX_SET_BYTES);
+  const jws = parseCompactJws(body, MAX_SET_BYTES);
   if (jws === undefined) throw new SetError('invalid_request', 'the body is not one compact JWS');
   const { alg, kid, typ } = jws.header;
   if (!stream.algorithms.has(alg as AsymmetricAlgorithm)) throw new SetError('invalid_request', `alg ${JSON.stringify(alg)} is not accepted on this stream`);
@@ -160,7 +160,7 @@ async function apply(
   if (event.action === 'deny_token' && event.token !== undefined && lifetime !== undefined) {
     const { iss, jti } = event.token;
     const exp = now + lifetime;
-    await Promise.all(subs.map((sub) => revokeTokenById(env, {
+    await Promise.all(subs.map((sub) => revokeTokenById(env, config, {
       sub, iss, tokenId: jti, exp, forgetAt: exp + config.clockToleranceSeconds, actor, reason: bounded(`${name} (${event.label})`),
     })));
     return { outcome: { type: event.type, action: 'deny_token', subs }, audit: subs.map((sub) => entry(sub, `denied token ${jti}`)) };

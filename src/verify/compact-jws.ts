@@ -91,8 +91,12 @@ function decodeJsonObject(segment: string): Record<string, unknown> | undefined 
   return value as Record<string, unknown>;
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v !== '';
+/** A UTF-16 surrogate not in a pair: JSON can spell one (`"\ud800"`), UTF-8 cannot carry it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+// Claim strings must be Unicode text: headers, logs and storage keys encode them as UTF-8,
+// where a lone surrogate would become U+FFFD and two subjects would share one identity.
+const isString = (v: unknown): v is string => typeof v === 'string' && !LONE_SURROGATE.test(v);
+const isNonEmptyString = (v: unknown): v is string => isString(v) && v !== '';
 const isNumericDate = (v: unknown): v is number => Number.isSafeInteger(v);
 
 function validHeader(header: Record<string, unknown>): header is Record<string, unknown> & JoseHeader {
@@ -108,9 +112,8 @@ function validHeader(header: Record<string, unknown>): header is Record<string, 
   return true;
 }
 
-function validClaims(claims: Record<string, unknown>, versionClaim: string | undefined): claims is Claims {
+function validClaims(claims: Record<string, unknown>): claims is Claims {
   const { iss, sub, aud, exp, nbf, iat, jti, scope, client_id: clientId } = claims;
-  const version = versionClaim === undefined ? undefined : claims[versionClaim];
   return (iss === undefined || isString(iss))
     && (sub === undefined || isNonEmptyString(sub))
     && (aud === undefined || isString(aud) || (Array.isArray(aud) && aud.every(isString)))
@@ -119,15 +122,34 @@ function validClaims(claims: Record<string, unknown>, versionClaim: string | und
     && (iat === undefined || isNumericDate(iat))
     && (jti === undefined || isNonEmptyString(jti))
     && (scope === undefined || isString(scope))
-    && (clientId === undefined || isString(clientId))
-    && (version === undefined || (Number.isSafeInteger(version) && (version as number) >= 0));
+    && (clientId === undefined || isString(clientId));
 }
 
 /**
- * Parses `token` as canonical compact JWS, or answers undefined (reason `malformed`).
- * `versionClaim` undefined: no version claim is type-checked (a Security Event Token).
+ * A claim the token itself carries, never one inherited from Object.prototype: a claim name
+ * from configuration such as `toString`, `constructor` or `__proto__` must not find a value
+ * in a token that has none.
  */
-export function parseCompactJws(token: string, versionClaim: string | undefined, maxBytes = MAX_TOKEN_BYTES): CompactJws | undefined {
+export function ownClaim(claims: Claims, name: string): unknown {
+  return Object.hasOwn(claims, name) ? claims[name] : undefined;
+}
+
+/** A user version as killswitch stores them: a non-negative safe integer. */
+export const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * A Security Event Token (RFC 8417): typed `secevent+jwt` (media types are case-insensitive,
+ * `application/` optional, RFC 7515 §4.1.9) or carrying `events`. It is never an access
+ * token (RFC 8417 §4.5.2), whoever signed it.
+ */
+export function isSecurityEventToken(jws: CompactJws): boolean {
+  const { typ } = jws.header;
+  const type = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined;
+  return type === 'secevent+jwt' || Object.hasOwn(jws.claims, 'events');
+}
+
+/** Parses `token` as canonical compact JWS (at most `maxBytes` long), or answers undefined (reason `malformed`). */
+export function parseCompactJws(token: string, maxBytes = MAX_TOKEN_BYTES): CompactJws | undefined {
   if (token.length > maxBytes) return undefined;
   const segments = token.split('.');
   if (segments.length !== 3 || !segments.every(isCanonicalBase64url)) return undefined;
@@ -135,7 +157,7 @@ export function parseCompactJws(token: string, versionClaim: string | undefined,
   const header = decodeJsonObject(encodedHeader);
   if (header === undefined || !validHeader(header)) return undefined;
   const claims = decodeJsonObject(encodedPayload);
-  if (claims === undefined || !validClaims(claims, versionClaim)) return undefined;
+  if (claims === undefined || !validClaims(claims)) return undefined;
   return {
     header,
     claims,

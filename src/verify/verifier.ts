@@ -2,7 +2,9 @@ import { base64url } from 'jose';
 import { findIssuer, type Config, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
-import { MAX_TOKEN_BYTES, parseCompactJws, type Claims, type CompactJws } from './compact-jws';
+import {
+  MAX_TOKEN_BYTES, isSecurityEventToken, isVersion, ownClaim, parseCompactJws, type Claims, type CompactJws,
+} from './compact-jws';
 import type { Reason } from './reasons';
 import { VerifiedTokens } from './verified-tokens';
 
@@ -20,15 +22,26 @@ export interface AuthenticToken {
   readonly tokenId: string;
 }
 
+/**
+ * Who a refused token names, for the log line (SPEC v2 §5): set only once its signature
+ * verified, so an attacker's made-up `sub` never reaches a log as if it were someone's.
+ */
+export interface RefusedIdentity {
+  readonly sub?: string;
+  readonly jti?: string;
+}
+
 export type Authentication =
   | { readonly ok: true; readonly token: AuthenticToken }
-  | { readonly ok: false; readonly reason: Reason };
+  | { readonly ok: false; readonly reason: Reason; readonly identity?: RefusedIdentity };
 
 export type VerifyResult =
   | { readonly active: true; readonly token: AuthenticToken }
-  | { readonly active: false; readonly reason: Reason };
+  | { readonly active: false; readonly reason: Reason; readonly identity?: RefusedIdentity };
 
 const refuse = (reason: Reason) => ({ ok: false, reason }) as const;
+/** A refusal of a token whose signature verified: it names who was refused. */
+const refuseAuthentic = (reason: Reason, { sub, jti }: Claims) => ({ ok: false, reason, identity: { sub, jti } }) as const;
 const encoder = new TextEncoder();
 
 export function nowSeconds(): number {
@@ -55,9 +68,10 @@ export async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAl
 
 function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now: number): Reason | undefined {
   const tolerance = config.clockToleranceSeconds;
-  const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];
-  if (!audiences.some((aud) => issuer.audiences.has(aud))) return 'wrong_audience';
-  if (config.requiredClaims.some((name) => claims[name] === undefined)) return 'missing_claim';
+  const audience = ownClaim(claims, issuer.audienceClaim);
+  const audiences: unknown[] = Array.isArray(audience) ? audience : [audience];
+  if (!audiences.some((aud) => typeof aud === 'string' && issuer.audiences.has(aud))) return 'wrong_audience';
+  if (config.requiredClaims.some((name) => ownClaim(claims, name) === undefined)) return 'missing_claim';
   const { exp, nbf, iat } = claims;
   if (exp !== undefined && now >= exp + tolerance) return 'expired';
   if (nbf !== undefined && now + tolerance < nbf) return 'not_yet_valid';
@@ -90,17 +104,22 @@ export async function authenticate(token: string | undefined, config: Config, no
   const known = await verifiedTokens.get(token);
   if (known !== undefined) {
     const badClaims = claimsReason(known.claims, known.issuer, config, now);
-    return badClaims === undefined ? { ok: true, token: known } : refuse(badClaims);
+    return badClaims === undefined ? { ok: true, token: known } : refuseAuthentic(badClaims, known.claims);
   }
 
-  const jws = parseCompactJws(token, config.versionClaim);
-  if (jws === undefined) return refuse('malformed');
+  const jws = parseCompactJws(token);
+  if (jws === undefined || isSecurityEventToken(jws)) return refuse('malformed');
 
   const { alg, kid } = jws.header;
   if (!isJwsAlgorithm(alg)) return refuse('unsupported_alg'); // includes `none`
   const issuer = findIssuer(config, jws.claims.iss, kid);
   if (issuer === undefined) return refuse('wrong_issuer');
   if (!issuer.algorithms.has(alg)) return refuse('unsupported_alg');
+  // Only an issuer whose entry names a version claim has one: Okta's `"ver":1` and Entra's
+  // `"ver":"2.0"` are theirs, not ours.
+  const { versionClaim } = issuer;
+  const version = versionClaim === undefined ? undefined : ownClaim(jws.claims, versionClaim);
+  if (version !== undefined && !isVersion(version)) return refuse('malformed');
 
   const keysInForce = await issuer.keys.current();
   const found = await issuer.keys.lookup(alg, kid);
@@ -108,7 +127,7 @@ export async function authenticate(token: string | undefined, config: Config, no
   if (!(await signatureValid(jws, found.key, alg))) return refuse('bad_signature');
 
   const badClaims = claimsReason(jws.claims, issuer, config, now);
-  if (badClaims !== undefined) return refuse(badClaims);
+  if (badClaims !== undefined) return refuseAuthentic(badClaims, jws.claims);
   // requiredClaims always holds sub and exp, and iss selected the issuer.
   const claims = jws.claims as AuthenticToken['claims'];
   const authentic: AuthenticToken = { claims, issuer, tokenId: await tokenIdOf(jws) };
@@ -118,6 +137,8 @@ export async function authenticate(token: string | undefined, config: Config, no
 
 export interface VerifyOptions {
   readonly strict?: boolean;
+  /** The request's ExecutionContext.waitUntil: bounded mode refreshes its mirror ahead under it. */
+  readonly waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** The whole check: genuine, unexpired and not revoked, right now. */
@@ -128,11 +149,12 @@ export async function verifyToken(
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const auth = await authenticate(token, config);
-  if (!auth.ok) return { active: false, reason: auth.reason };
+  if (!auth.ok) return { active: false, reason: auth.reason, identity: auth.identity };
   const mode = options.strict === true ? 'strict' : config.revocationMode;
-  const revoked = await checkRevocation(auth.token, mode, config, bindings);
+  const revoked = await checkRevocation(auth.token, mode, config, bindings, { waitUntil: options.waitUntil });
   if (revoked !== undefined && !(revoked === 'unavailable' && config.failMode === 'open')) {
-    return { active: false, reason: revoked };
+    const { sub, jti } = auth.token.claims;
+    return { active: false, reason: revoked, identity: { sub, jti } };
   }
   return { active: true, token: auth.token };
 }

@@ -53,10 +53,13 @@ export function ssfStreams(jwksPort: number) {
 export function trustedIssuers(jwksPort: number) {
   const pub = (name: KeyName) => KEYS[name].public;
   return [
-    { issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['HS256', 'HS384', 'HS512'], hmacSecret: 'HS_SECRET' },
+    // hs and inline name a version claim (tests of version revocation use them); remote and
+    // second do not, so their tokens' `ver` is theirs (SPEC §2).
+    { issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['HS256', 'HS384', 'HS512'], hmacSecret: 'HS_SECRET', versionClaim: 'ver' },
     {
       issuer: ISSUERS.inline,
       audiences: ['api'],
+      versionClaim: 'ver',
       algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
       jwks: { keys: [pub('rs256-1'), pub('ps256-1'), pub('es256-1'), pub('es384-1'), pub('ed-1')] },
     },

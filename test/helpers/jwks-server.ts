@@ -22,8 +22,8 @@ async function control(action: string, path: string, body: unknown = {}): Promis
 export const publishKeys = (path: string, keys: unknown[], cacheControl?: string) =>
   control('keys', path, cacheControl === undefined ? { keys } : { keys, cacheControl });
 
-/** 200 = serve the keys; any other status is served as an error; 0 drops the connection. */
-export const setJwksStatus = (path: string, status: number) => control('status', path, { status });
+/** 200 = serve the keys; any other status is served as an error (with `location`, for a redirect); 0 drops the connection. */
+export const setJwksStatus = (path: string, status: number, location?: string) => control('status', path, { status, location });
 
 /** Serve this text verbatim (status 200) instead of the keys. */
 export const serveRawBody = (path: string, body: string) => control('body', path, { body });

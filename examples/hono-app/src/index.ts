@@ -9,8 +9,9 @@ import { Hono } from 'hono';
 import { killswitch, type KillswitchEnv } from '../../../src/middleware/index';
 
 // killswitch's single writers: the middleware reads them in strict mode and for revocations
-// made through this worker; wrangler.toml binds them as USER_STATE and GLOBAL_STATE.
-export { UserState, GlobalState } from '../../../src/index';
+// made through this worker; wrangler.toml binds them as USER_STATE and GLOBAL_STATE, and
+// bounded mode's feed, which they write to, as REVOCATION_FEED.
+export { UserState, GlobalState, RevocationFeed } from '../../../src/index';
 
 const app = new Hono<KillswitchEnv>();
 

@@ -1,0 +1,99 @@
+// @ts-check
+// Scenarios that revoke: F (tokens revoked beforehand through POST /v1/revoke, then verified
+// under load), user revokes (one sub N times must land as exactly +N), and revoke → first
+// refusal per mode, measured the way `npm run probe` measures a deployment.
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { measureFirstRefusal, summarize } from '../../scripts/lib/first-refusal.mjs';
+import { runLoad } from './load.mjs';
+import { MODES } from './modes.mjs';
+import { AUDIENCE } from './tokens.mjs';
+import { bearer, getJson } from './http.mjs';
+
+/**
+ * @param {import('./run-context.mjs').Run} run
+ * @param {import('./matrix.mjs').Setup} setup
+ */
+export async function revokedTokens(run, setup) {
+  const { results, plan, fits, runCostS, measure, log, warn } = run;
+  for (const alg of plan.revokedAlgs) {
+    for (const [mode, worker] of Object.entries(setup.ks)) {
+      const P = setup.pools[alg];
+      if (!P || !fits(`${alg} F ${mode}`, runCostS() + plan.revokePool / 25 + 5)) continue;
+      const r = await runLoad({
+        url: `${worker.url}/v1/revoke`, method: 'POST', connections: 50, durationS: 60, maxRequests: P.F.length, expect: 200,
+        headers: { ...bearer(setup.adminKey), 'content-type': 'application/x-www-form-urlencoded' },
+        vary: (/** @type {number} */ i) => ({ body: `token=${P.F[i % P.F.length]}` }),
+      });
+      (results.revokeApi[mode] ??= {})[alg] = r;
+      const ok = r.statuses[200] ?? 0;
+      log(`${alg} ${mode}: revoked ${ok}/${P.F.length} tokens via POST /v1/revoke at ${r.rps}/s (p50 ${r.p50} ms; statuses ${JSON.stringify(r.statuses)})`);
+      if (ok !== P.F.length) warn(`${alg} ${mode}: only ${ok}/${P.F.length} revocations answered 200 (${JSON.stringify(r.statuses)}); F counts the others as unexpected 200s`);
+      results.scenarios[alg][mode].F = await measure(`${alg} F ${mode}, revoked (pool of ${P.F.length})`, { url: `${worker.url}/v1/verify`, tokens: P.F, wrap: true, expect: 401 });
+    }
+  }
+}
+
+/**
+ * One sub revoked N times at concurrency 50: the version must rise by exactly the 200s. Then N
+ * subs once each. In cached mode (the writer path is the same in every mode).
+ * @param {import('./run-context.mjs').Run} run
+ * @param {import('./matrix.mjs').Setup} setup
+ */
+export async function userRevokes(run, setup) {
+  const { results, plan, fits, remainingS, log, warn } = run;
+  if (!fits('user revokes', 3)) return;
+  const base = setup.ks.cached.url;
+  const admin = bearer(setup.adminKey);
+  const n = plan.userRevokes;
+  const hot = `bench-hot-${randomUUID()}`;
+  const before = (await getJson(`${base}/v1/admin/users/${hot}`, { headers: admin })).version ?? 0;
+  const one = await runLoad({
+    url: `${base}/v1/admin/users/${hot}/revoke`, method: 'POST', connections: 50, durationS: 60, maxRequests: n,
+    headers: admin, body: '{"reason":"bench"}', expect: 200,
+  });
+  const after = (await getJson(`${base}/v1/admin/users/${hot}`, { headers: admin })).version;
+  const ok = one.statuses[200] ?? 0;
+  results.userRevoke.oneSub = { calls: n, ok200: ok, versionBefore: before, versionAfter: after, exact: after - before === ok && ok === n, ...one };
+  log(`user revoke, one sub: ${n} calls, ${ok} × 200 at ${one.rps}/s (p50 ${one.p50} ms, p99 ${one.p99} ms); version ${before} → ${after} ${after - before === ok ? '(exact)' : '(MISMATCH)'}`);
+  if (after - before !== ok) warn(`one-sub user revoke: ${ok} successful calls but version rose by ${after - before}`);
+  if (!fits(`user revoke, ${n} subs`, 2)) return;
+  const prefix = `bench-many-${randomUUID().slice(0, 8)}`;
+  const many = await runLoad({
+    url: `${base}/v1/admin/users/x/revoke`, method: 'POST', connections: 50, durationS: Math.max(2, Math.min(60, remainingS() - 3)), maxRequests: n,
+    headers: admin, body: '{"reason":"bench"}', expect: 200,
+    vary: (/** @type {number} */ i) => ({ path: `/v1/admin/users/${prefix}-${i}/revoke` }),
+  });
+  results.userRevoke.manySubs = { calls: n, subs: n, ok200: many.statuses[200] ?? 0, ...many };
+  log(`user revoke, ${n} subs: ${many.statuses[200] ?? 0} × 200 at ${many.rps}/s (p50 ${many.p50} ms, p99 ${many.p99} ms)`);
+}
+
+/**
+ * Revoke → first refusal per mode: a fresh ES256 token verifies, POST /v1/revoke, then
+ * /v1/verify every 20 ms until it refuses (scripts/lib/first-refusal.mjs, as npm run probe).
+ * @param {import('./run-context.mjs').Run} run
+ * @param {import('./matrix.mjs').Setup} setup
+ */
+export async function firstRefusal(run, setup) {
+  const { results, plan, fits, log, warn } = run;
+  const key = setup.keys.ES256;
+  const confirmMs = run.quick ? 100 : 300;
+  for (const [mode, worker] of Object.entries(setup.ks)) {
+    if (!fits(`revoke → first refusal (${mode})`, plan.refusalSamples * (0.3 + confirmMs / 1000))) continue;
+    const samples = [];
+    for (let i = 0; i < plan.refusalSamples; i++) {
+      const now = Math.floor(Date.now() / 1000);
+      const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+        .setIssuer(key.issuer).setAudience(AUDIENCE).setSubject(`refusal-${i}`).setIssuedAt(now).setExpirationTime(now + 600)
+        .setJti(randomUUID()).sign(key.signKey);
+      samples.push(await measureFirstRefusal({ baseUrl: worker.url, adminKey: setup.adminKey, token, intervalMs: 20, confirmMs }));
+    }
+    const summary = summarize(samples);
+    const boundMs = MODES.find((m) => m.id === mode)?.boundMs;
+    results.firstRefusal[mode] = { boundMs, confirmMs, ...summary, each: samples };
+    const r = summary.refusedAfterAckMs;
+    log(`revoke → first refusal (${mode}): p50 ${r.p50} / p99 ${r.p99} / max ${r.max} ms after the 2xx (revoke call p50 ${summary.revokeCallMs.p50} ms); ${summary.measured}/${summary.samples} refused${summary.acceptedAfterRefusal ? `, ${summary.acceptedAfterRefusal} accepted again after a refusal` : ''}`);
+    if (summary.failed > 0) warn(`revoke → first refusal (${mode}): ${summary.failed} sample(s) failed: ${summary.errors.join('; ')}`);
+    if (boundMs !== undefined && (r.max ?? Infinity) > boundMs) warn(`revoke → first refusal (${mode}): max ${r.max} ms exceeds the ${boundMs} ms bound`);
+  }
+}

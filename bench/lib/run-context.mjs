@@ -1,0 +1,107 @@
+// @ts-check
+// One bench run's shared state: the results being filled in, its log, the time budget, and
+// measure() (a warm-up, then one timed run through bench/lib/load.mjs, flagged when off).
+import { runLoad } from './load.mjs';
+/** @typedef {ReturnType<typeof import('./machine.mjs').machineInfo>} Machine */
+/** @typedef {ReturnType<typeof import('./machine.mjs').gitInfo>} Git */
+
+/** @typedef {import('./plan.mjs').Plan} Plan */
+/** @typedef {Awaited<ReturnType<typeof runLoad>>} LoadResult */
+/** @typedef {Parameters<typeof runLoad>[0]} LoadOptions */
+
+/**
+ * @param {{ plan: Plan, quick: boolean, path: 'direct' | 'proxied', machine: Machine, git: Git }} setup
+ */
+export function createRun({ plan, quick, path, machine, git }) {
+  const t0 = Date.now();
+  const results = {
+    startedAt: new Date(t0).toISOString(),
+    mode: quick ? 'quick' : 'full',
+    /** Where the load went: each Worker's own workerd socket, or wrangler dev's proxy. */
+    loadPath: path,
+    machine,
+    git,
+    plan,
+    /** @type {Record<string, { url: string, publicUrl: string }>} */
+    targets: {},
+    /** Revocation modes measured, and those this build does not accept (with why). */
+    /** @type {string[]} */
+    modes: [],
+    /** @type {Record<string, string>} */
+    modesUnavailable: {},
+    /** scenarios[alg] = { A, B: { peer: run }, [mode]: { C, D, F, G } } */
+    /** @type {Record<string, any>} */
+    scenarios: {},
+    /** @type {Record<string, any>} */
+    ratios: {},
+    /** @type {Record<string, any>} */
+    scale: {},
+    /** @type {Record<string, any>} */
+    userRevoke: {},
+    /** @type {Record<string, any>} */
+    revokeApi: {},
+    /** @type {Record<string, any>} */
+    firstRefusal: {},
+    /** @type {Record<string, any>} */
+    stateReads: {},
+    /** @type {string[]} */
+    notes: [],
+    /** @type {string[]} */
+    warnings: [],
+    /** @type {string[]} */
+    skipped: [],
+    logOutputLines: 0,
+    finishedAt: '',
+    totalSeconds: 0,
+    /** @type {string | undefined} */
+    error: undefined,
+    table: '',
+    summary: '',
+  };
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  /** @param {...unknown} m */
+  const log = (...m) => console.log(`[bench ${elapsed()}]`, ...m);
+  /** @param {string} m */
+  const note = (m) => { results.notes.push(m); log(`note: ${m}`); };
+  /** @param {string} m */
+  const warn = (m) => { results.warnings.push(m); log(`WARNING: ${m}`); };
+  const remainingS = () => plan.budgetS - (Date.now() - t0) / 1000;
+  /** Seconds one measure() takes, with its warm-up and the gaps around it. */
+  const runCostS = () => plan.durationS + plan.warmupS + (quick ? 0.3 : 0.6);
+  /**
+   * True when `seconds` still fit in the budget; otherwise records `what` as skipped.
+   * @param {string} what
+   * @param {number} seconds
+   */
+  const fits = (what, seconds) => {
+    if (remainingS() >= seconds) return true;
+    results.skipped.push(what);
+    log(`skipped (time budget ${plan.budgetS} s): ${what}`);
+    return false;
+  };
+
+  /**
+   * A warm-up (unless `warm` is false; `warm` overrides options for it), then the timed run.
+   * @param {string} label
+   * @param {Partial<LoadOptions>} opts
+   * @param {Partial<LoadOptions> | false} [warm]
+   * @returns {Promise<LoadResult>}
+   */
+  const measure = async (label, opts, warm) => {
+    if (warm !== false) {
+      await runLoad({ connections: plan.connections, ...opts, ...(warm ?? {}), durationS: plan.warmupS });
+    }
+    const r = await runLoad({ connections: plan.connections, durationS: plan.durationS, ...opts });
+    const flags = [];
+    if (r.unexpected > 0) flags.push(`${r.unexpected} unexpected status (${JSON.stringify(r.statuses)})`);
+    if (r.errors > 0 || r.timeouts > 0) flags.push(`${r.errors} errors, ${r.timeouts} timeouts`);
+    if (r.poolExhausted) flags.push('token pool used up before the time bound');
+    log(`${label.padEnd(36)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  (${r.requests} req)${flags.length ? `  ! ${flags.join('; ')}` : ''}`);
+    if (r.unexpected > 0 || r.errors > 0) warn(`${label}: ${flags.join('; ')}`);
+    return r;
+  };
+
+  return { t0, plan, quick, results, log, note, warn, remainingS, runCostS, fits, measure };
+}
+
+/** @typedef {ReturnType<typeof createRun>} Run */

@@ -1,0 +1,34 @@
+/**
+ * How the worker and the writers reach the feed (src/revocation/revocation-feed.ts), without
+ * importing the Durable Object class itself: the verify path loads this module outside the
+ * Workers runtime too (the deploy checks import the verifier in Node).
+ */
+import type { FeedChange } from './feed-change';
+import type { OutboxSink } from './kv-outbox';
+import type { RevocationFeed } from './revocation-feed';
+import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from './storage-keys';
+import { withTimeout } from './timeout';
+
+export { FEED_REPLICA_HINTS };
+/** A writer waits this long for the primary (SPEC §4.1: "within ~2 s", then 503). */
+export const FEED_APPEND_TIMEOUT_MS = 2_000;
+
+type FeedNamespace = DurableObjectNamespace<RevocationFeed>;
+
+export function feedPrimary(feed: FeedNamespace) {
+  return feed.getByName(FEED_PRIMARY_NAME);
+}
+
+export function feedReplica(feed: FeedNamespace, index: number) {
+  return feed.getByName(feedReplicaName(index), { locationHint: FEED_REPLICA_HINTS[index] });
+}
+
+/** A writer's outbox sink (kv-outbox.ts): lands only once every replica holds the change. */
+export function feedSink(feed: () => FeedNamespace): OutboxSink {
+  return async (_key, value) => {
+    const { replicated } = await withTimeout(
+      feedPrimary(feed()).append([JSON.parse(value) as FeedChange]), FEED_APPEND_TIMEOUT_MS, 'feed append',
+    );
+    if (!replicated) throw new Error('feed append: not on every replica yet');
+  };
+}

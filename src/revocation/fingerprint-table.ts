@@ -1,0 +1,123 @@
+/**
+ * An open-addressing hash table from 64-bit fingerprints to a few uint32 columns, in typed
+ * arrays: a million entries cost tens of megabytes, not the hundreds a Map of objects would.
+ * Fingerprint (0, 0) marks an empty slot, so it is stored as (0, 1): a collision at worst.
+ * Entries are never deleted one by one; `rebuild` drops the expired ones when the table grows.
+ */
+export class FingerprintTable {
+  private keys: Uint32Array;
+  private values: Uint32Array;
+  private mask: number;
+  private count = 0;
+
+  /** `untilColumn`: the column holding the NumericDate after which an entry is dropped. */
+  constructor(readonly columns: number, private readonly untilColumn: number, capacity = 1024) {
+    const slots = FingerprintTable.slotsFor(capacity);
+    this.keys = new Uint32Array(slots * 2);
+    this.values = new Uint32Array(slots * columns);
+    this.mask = slots - 1;
+  }
+
+  /** A power of two with room for `entries` at a load factor of at most 1/2. */
+  static slotsFor(entries: number): number {
+    let slots = 1024;
+    while (slots < entries * 2) slots *= 2;
+    return slots;
+  }
+
+  /** Bytes one table of `entries` entries takes (for the memory budget). */
+  static bytesFor(entries: number, columns: number): number {
+    return FingerprintTable.slotsFor(entries) * 4 * (2 + columns);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get bytes(): number {
+    return this.keys.byteLength + this.values.byteLength;
+  }
+
+  /** The slot of (hi, lo), or -1. */
+  find(hi: number, lo: number): number {
+    if (hi === 0 && lo === 0) lo = 1;
+    let slot = (Math.imul(hi ^ lo, 0x9e3779b1) >>> 0) & this.mask;
+    for (;;) {
+      const h = this.keys[slot * 2]!;
+      const l = this.keys[slot * 2 + 1]!;
+      if (h === 0 && l === 0) return -1;
+      if (h === hi && l === lo) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  value(slot: number, column: number): number {
+    return this.values[slot * this.columns + column]!;
+  }
+
+  /** Merges `row` into the entry of (hi, lo) column by column with max: re-applying a state changes nothing. */
+  mergeMax(hi: number, lo: number, row: readonly number[], nowSeconds: number): void {
+    if ((this.count + 1) * 2 > this.keys.length / 2 && this.find(hi, lo) < 0) this.rebuild(nowSeconds, this.count + 1);
+    const base = this.claim(hi, lo) * this.columns;
+    for (let c = 0; c < this.columns; c++) {
+      const v = row[c] ?? 0;
+      if (v > this.values[base + c]!) this.values[base + c] = v;
+    }
+  }
+
+  /**
+   * Bulk load (a snapshot): `count` rows of `stride` words, fingerprint (hi, lo) first, then
+   * this table's columns. Max-merged like mergeMax; the caller sized the table for them.
+   */
+  load(rows: Uint32Array, stride: number, count: number): void {
+    const { columns } = this;
+    for (let row = 0, at = 0; row < count; row++, at += stride) {
+      const base = this.claim(rows[at]!, rows[at + 1]!) * columns;
+      for (let c = 0; c < columns; c++) {
+        const v = rows[at + 2 + c]!;
+        if (v > this.values[base + c]!) this.values[base + c] = v;
+      }
+    }
+  }
+
+  /** Re-inserts the live entries into a table sized for `atLeast` of them. */
+  rebuild(nowSeconds: number, atLeast = this.count): void {
+    const { keys, values, columns, untilColumn } = this;
+    const slots = FingerprintTable.slotsFor(Math.max(atLeast, 1));
+    this.keys = new Uint32Array(slots * 2);
+    this.values = new Uint32Array(slots * columns);
+    this.mask = slots - 1;
+    this.count = 0;
+    for (let slot = 0; slot < keys.length / 2; slot++) {
+      const hi = keys[slot * 2]!;
+      const lo = keys[slot * 2 + 1]!;
+      if (hi === 0 && lo === 0) continue;
+      const until = values[slot * columns + untilColumn]!;
+      if (until <= nowSeconds) continue;
+      this.values.set(values.subarray(slot * columns, slot * columns + columns), this.claim(hi, lo) * columns);
+    }
+  }
+
+  /** The slot of (hi, lo), taken for it if it was free. The caller keeps the load under 1/2. */
+  private claim(hi: number, lo: number): number {
+    if (hi === 0 && lo === 0) lo = 1;
+    let slot = (Math.imul(hi ^ lo, 0x9e3779b1) >>> 0) & this.mask;
+    for (;;) {
+      const h = this.keys[slot * 2]!;
+      const l = this.keys[slot * 2 + 1]!;
+      if (h === hi && l === lo) return slot;
+      if (h === 0 && l === 0) {
+        this.keys[slot * 2] = hi;
+        this.keys[slot * 2 + 1] = lo;
+        this.count++;
+        return slot;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+}
+
+/** (hi, lo) of a 16-hex-digit fingerprint. */
+export function fingerprintWords(fp: string): readonly [number, number] {
+  return [parseInt(fp.slice(0, 8), 16) >>> 0, parseInt(fp.slice(8, 16), 16) >>> 0];
+}

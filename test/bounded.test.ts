@@ -1,0 +1,365 @@
+/**
+ * Bounded mode (SPEC §4.1, issue 11): acknowledgement means the feed has it, the mirror
+ * enforces its bound, and the faults of the issue — a slow feed, a lost append, a feed Durable
+ * Object restart mid-refresh, clock skew between fetcher and reader, a missing or too old KV
+ * snapshot, every cache `match` missing, an isolate restart, an unreachable feed. The
+ * randomized property test is test/bounded-property.test.ts. Everything runs against the
+ * real Durable Objects, KV and Cache, wrapped (test/helpers/faults.ts, bounded.ts), never faked.
+ */
+import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { getConfig } from '../src/config/config';
+import { decodeSnapshot } from '../src/revocation/feed-snapshot';
+import { Mirror, MIRROR_MAX_ENTRIES } from '../src/revocation/mirror';
+import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
+import { NOT_PROPAGATED } from '../src/revocation/revoker';
+import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
+import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
+import { call, unreachable, verify, type Switch } from './helpers/faults';
+import { mint, now } from './helpers/tokens';
+
+let counter = 0;
+const uniqueSub = (label: string) => `bounded-${label}-${++counter}-${crypto.randomUUID()}`;
+
+beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
+afterEach(() => { vi.restoreAllMocks(); });
+
+const revokeToken = (bindings: Env, token: string) =>
+  call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+const revokeUser = (bindings: Env, sub: string, headers: Record<string, string> = {}) =>
+  call(bindings, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true, body: '{}', headers });
+const claimsOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub: string; jti: string; iss: string };
+const userStub = (sub: string) => env.USER_STATE.getByName(userObjectName(sub));
+
+/** The token's denylist fingerprint, as the feed carries it. */
+async function tokenFingerprint(token: string): Promise<string> {
+  const { sub, iss, jti } = claimsOf(token);
+  return fingerprintOf(await tokenKvKey(sub, iss, jti));
+}
+
+describe('acknowledgement means the feed has it', () => {
+  it('a 2xx revocation is on every replica; the handling isolate refuses at once, a cold one on its first check', async () => {
+    const bindings = boundedEnv();
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('ack') } });
+    expect((await verify(bindings, token)).status).toBe(200); // the handling isolate's mirror exists and is fresh
+    expect((await revokeToken(bindings, token)).status).toBe(200);
+    const fp = await tokenFingerprint(token);
+    for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) {
+      const read = await feedReplica(env.REVOCATION_FEED, i).read(0);
+      expect(read.entries.some((e) => e.kind === 'token' && e.fp === fp), `replica ${i}`).toBe(true);
+    }
+    // Applied to its own mirror at once, without waiting for a refresh.
+    expect(await verify(bindings, token)).toMatchObject({ status: 401, body: { reason: 'revoked_token' } });
+    expect(await checkAt(location(), token)).toBe('revoked_token');
+  });
+
+  it('a writer that cannot reach the feed answers 503 "stored, will propagate"; the alarm propagates it; a retry is then 200', async () => {
+    const bindings = boundedEnv();
+    const sub = uniqueSub('lost-append');
+    const token = await mint('es256-1', { claims: { sub } });
+    const sw: Switch = { fault: 'reject' };
+    await cutFeedFrom(userStub(sub), sw);
+
+    const answer = await revokeToken(bindings, token);
+    expect(answer).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable', error_description: NOT_PROPAGATED } });
+    // Stored: strict refuses, the handling isolate refuses; other locations (reads succeed) do not have it yet.
+    expect(await verify(bindings, token, true)).toMatchObject({ status: 401, body: { reason: 'revoked_token' } });
+    expect(await verify(bindings, token)).toMatchObject({ status: 401, body: { reason: 'revoked_token' } });
+    const elsewhere = location();
+    expect(await checkAt(elsewhere, token)).toBe('active');
+
+    sw.fault = 'none';
+    await runDurableObjectAlarm(userStub(sub)); // the writer's retry
+    await sleep(elsewhere.mirror.boundMs + 10);
+    expect(await checkAt(elsewhere, token)).toBe('revoked_token');
+    expect((await revokeToken(bindings, token)).status).toBe(200); // the retry the 503 invited
+  });
+
+  it('a user bump with an Idempotency-Key is applied once however often the caller retries', async () => {
+    const bindings = boundedEnv();
+    const sub = uniqueSub('idempotent');
+    const sw: Switch = { fault: 'reject' };
+    await cutFeedFrom(userStub(sub), sw);
+    const key = { 'Idempotency-Key': `retry-${crypto.randomUUID()}` };
+    expect((await revokeUser(bindings, sub, key)).status).toBe(503);
+    sw.fault = 'none';
+    const retried = await revokeUser(bindings, sub, key);
+    expect(retried).toMatchObject({ status: 200, body: { sub, version: 1 } });
+    expect((await revokeUser(bindings, sub, key)).body).toEqual(retried.body);
+    expect((await call(bindings, `/v1/admin/users/${sub}`, { admin: true })).body).toMatchObject({ version: 1 });
+    // Without the key, each call is a new bump (SPEC: N bumps raise the version by N).
+    expect((await revokeUser(bindings, sub)).body).toMatchObject({ version: 2 });
+    expect(await revokeUser(bindings, sub, { 'Idempotency-Key': 'has space' })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+  });
+
+  it('cached mode acknowledges on the writer\'s commit, as before (the feed catches up by alarm)', async () => {
+    const sub = uniqueSub('cached');
+    const token = await mint('es256-1', { claims: { sub } });
+    const sw: Switch = { fault: 'reject' };
+    await cutFeedFrom(userStub(sub), sw);
+    expect((await revokeToken({ ...env } as Env, token)).status).toBe(200);
+    sw.fault = 'none';
+    await runDurableObjectAlarm(userStub(sub));
+    expect(await checkAt(location(), token)).toBe('revoked_token');
+  });
+
+  it('a user revocation reaches a cold mirror; ?strict=1 and introspection still ask the writers', async () => {
+    const bindings = boundedEnv();
+    const sub = uniqueSub('user');
+    const token = await mint('HS256', { claims: { sub, iat: now() - 5 } });
+    expect((await revokeUser(bindings, sub)).status).toBe(200);
+    expect(await checkAt(location(), token)).toBe('revoked_user');
+    // A token issued after the bump (≥ 1 s, SPEC §4.1) is accepted.
+    expect(await checkAt(location(), await mint('HS256', { claims: { sub, iat: now() + 2 } }))).toBe('active');
+
+    const mirror = location();
+    const live = await mint('ed-1', { claims: { sub: uniqueSub('live') } });
+    expect(await checkAt(mirror, live)).toBe('active');
+    const reads = mirror.feed.reads.length;
+    const strictBindings = boundedEnv({ REVOCATIONS: unreachable(env.REVOCATIONS, { fault: 'reject' }) });
+    expect((await verify(strictBindings, token, true)).body).toMatchObject({ reason: 'revoked_user' });
+    const introspected = await call(strictBindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+    expect(introspected.body).toEqual({ active: false });
+    expect(mirror.feed.reads.length).toBe(reads);
+  });
+});
+
+describe('the mirror enforces its bound', () => {
+  it('a fresh mirror reads no storage per check; past half the bound it refreshes under waitUntil, so no check waits', async () => {
+    const at = location({ boundMs: 1000, delayMs: 300 }); // a 300 ms feed round trip
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('steady') } });
+    expect(await checkAt(at, token)).toBe('active'); // cold: waits for its first refresh
+    const waited: number[] = [];
+    const until = Date.now() + 2_500;
+    while (Date.now() < until) {
+      const started = Date.now();
+      expect(await checkAt(at, token)).toBe('active');
+      waited.push(Date.now() - started);
+      await sleep(20);
+    }
+    expect(Math.max(...waited)).toBeLessThan(150); // never a 300 ms feed read inside a check
+    expect(at.feed.reads.length).toBeGreaterThanOrEqual(3); // refreshed ahead, under waitUntil
+    expect(at.feed.reads.length).toBeLessThan(12); // not once per check (~100 checks)
+    await Promise.all(at.background);
+  });
+
+  it('with a 300 ms feed round trip every check that starts bound after the ack refuses', async () => {
+    const bindings = boundedEnv();
+    const at = location({ boundMs: 1000, delayMs: 300 });
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('slow-feed') } });
+    expect(await checkAt(at, token)).toBe('active');
+    await sleep(400);
+    expect((await revokeToken(bindings, token)).status).toBe(200);
+    const acked = Date.now();
+    let firstRefusal: number | undefined;
+    while (Date.now() < acked + 1_600) {
+      const started = Date.now();
+      const outcome = await checkAt(at, token);
+      if (outcome === 'revoked_token') firstRefusal ??= started - acked;
+      if (started >= acked + at.mirror.boundMs) expect(outcome, `check at +${started - acked} ms`).toBe('revoked_token');
+      await sleep(20);
+    }
+    expect(firstRefusal).toBeLessThanOrEqual(at.mirror.boundMs);
+  });
+
+  it('a feed it cannot reach turns the mirror strict past the bound, then unavailable when the writers fail too', async () => {
+    const sub = uniqueSub('unreachable');
+    const revoked = await mint('es256-1', { claims: { sub } });
+    const live = await mint('es256-1', { claims: { sub: uniqueSub('live') } });
+    expect((await revokeToken(boundedEnv(), revoked)).status).toBe(200);
+    const at = location({ drop: 1 });
+    expect(await checkAt(at, live)).toBe('active'); // answered by the writers
+    expect(await checkAt(at, revoked)).toBe('revoked_token');
+    expect(at.mirror.stats()).toMatchObject({ strictReads: 2, refreshFailures: 2, ageMs: null });
+
+    const writersDown = boundedEnv({
+      USER_STATE: unreachable(env.USER_STATE, { fault: 'reject' }), GLOBAL_STATE: unreachable(env.GLOBAL_STATE, { fault: 'reject' }),
+    });
+    expect(await checkAt(at, live, writersDown)).toBe('unavailable');
+    // FAIL_MODE=open answers from the stale mirror (and logs its age).
+    const fresh = location();
+    expect(await checkAt(fresh, revoked)).toBe('revoked_token');
+    await sleep(fresh.mirror.boundMs + 20);
+    const cut = { ...fresh, feed: location({ drop: 1 }).feed };
+    expect(await checkAt(cut, revoked, { ...writersDown, FAIL_MODE: 'open' } as Env)).toBe('revoked_token');
+    expect(await checkAt(cut, live, { ...writersDown, FAIL_MODE: 'open' } as Env)).toBe('active');
+    expect(await checkAt(cut, live, writersDown)).toBe('unavailable');
+  });
+
+  it('concurrent checks on a stale mirror share one refresh (polling the mirror, never awaiting another\'s promise)', async () => {
+    const at = location({ delayMs: 100 });
+    const tokens = await Promise.all(Array.from({ length: 40 }, () => mint('es256-1', { claims: { sub: uniqueSub('burst') } })));
+    const started = Date.now();
+    const outcomes = await Promise.all(tokens.map((token) => checkAt(at, token)));
+    expect(outcomes.every((o) => o === 'active')).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(at.feed.reads.length).toBeLessThanOrEqual(2);
+    expect(at.mirror.stats().snapshotLoads).toBe(1);
+  });
+
+  it('a refusal resting on a fingerprint is confirmed by the writer (a collision never refuses a live token)', async () => {
+    const at = location();
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('collision') } });
+    expect(await checkAt(at, token)).toBe('active');
+    // The mirror holds an entry with this token's fingerprint that the writer never stored.
+    at.mirror.applyLocal([{ kind: 'token', fp: await tokenFingerprint(token), until: now() + 600 }]);
+    expect(await checkAt(at, token)).toBe('active');
+    expect(at.mirror.stats()).toMatchObject({ confirmations: 1, strictReads: 0 });
+  });
+
+  it('a user entry lives until changedAt + max lifetime + 2 × tolerance; after that the user is version 0', () => {
+    const mirror = new Mirror(1000);
+    const keys = [1, 2, 0, 0, 0, 0] as const;
+    const fp = '0000000100000002';
+    const t = now();
+    mirror.applyLocal([{ kind: 'user', fp, version: 3, revokedBefore: t - 10, until: t + 1 }]);
+    expect(mirror.answer(keys, t)).toMatchObject({ state: { userVersion: 3, userRevokedBefore: t - 10 } });
+    expect(mirror.answer(keys, t + 1)).toMatchObject({ state: { userVersion: 0, userRevokedBefore: 0 } });
+    // A later change (max-merged) extends it; a duplicate changes nothing.
+    mirror.applyLocal([{ kind: 'user', fp, version: 4, revokedBefore: t, until: t + 100 }, { kind: 'user', fp, version: 3, revokedBefore: t - 10, until: t + 1 }]);
+    expect(mirror.answer(keys, t + 1)).toMatchObject({ state: { userVersion: 4, userRevokedBefore: t } });
+  });
+
+  it('the writer stamps a bounded-mode user entry with until = now + max lifetime + 2 × tolerance', async () => {
+    const sub = uniqueSub('until');
+    const answer = await revokeUser(boundedEnv({ MAX_TOKEN_LIFETIME_SECONDS: '600', CLOCK_TOLERANCE_SECONDS: '30' }), sub);
+    expect(answer.status).toBe(200);
+    const fp = fingerprintOf(await userKvKey(sub));
+    const read = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const entry = read.entries.find((e) => e.kind === 'user' && e.fp === fp);
+    expect(entry).toMatchObject({ version: 1, until: (answer.body.revokedBefore as number) + 660 });
+  });
+
+  it('past the memory cap the mirror answers nothing and checks read the writers', async () => {
+    const at = location({ maxEntries: 0 });
+    const sub = uniqueSub('cap');
+    const token = await mint('es256-1', { claims: { sub } });
+    expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
+    expect(await checkAt(at, token)).toBe('revoked_token');
+    expect(at.mirror.stats()).toMatchObject({ overCap: true, users: 0, tokens: 0 });
+    expect(at.mirror.stats().strictReads).toBeGreaterThanOrEqual(1);
+    expect(MIRROR_MAX_ENTRIES).toBe(1_000_000); // the documented cap
+  });
+});
+
+describe('faults', () => {
+  it('a feed Durable Object restart mid-refresh costs no unavailable: the next replica answers', async () => {
+    const at = location();
+    const sub = uniqueSub('restart');
+    const token = await mint('es256-1', { claims: { sub } });
+    expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
+    // The first replica read is in flight when that replica restarts (every deploy restarts DOs).
+    const read = at.feed.read.bind(at.feed);
+    let restarted: number | undefined;
+    at.feed.read = async (replica, after) => {
+      if (restarted !== undefined) return read(replica, after);
+      restarted = replica;
+      const reading = read(replica, after);
+      await runInDurableObject(feedReplica(env.REVOCATION_FEED, replica), (_i, state) => state.abort('deploy')).catch(() => undefined);
+      return reading;
+    };
+    expect(await checkAt(at, token)).toBe('revoked_token');
+    // The read either failed with the restart and the next replica answered, or reached the new instance.
+    expect(at.feed.reads.length).toBeLessThanOrEqual(2);
+    expect(at.mirror.stats()).toMatchObject({ refreshFailures: 0, strictReads: 0 });
+    // Restarted with its log intact.
+    expect((await feedReplica(env.REVOCATION_FEED, restarted!).read(0)).head).toBeGreaterThan(0);
+  });
+
+  it('a replica whose answer is lost (its restart cut the reply): the next replica answers', async () => {
+    let lost = 0;
+    const at = location({ drop: () => lost++ === 0 });
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('lost-reply') } });
+    expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
+    expect(await checkAt(at, token)).toBe('revoked_token');
+    expect(at.feed.reads.length).toBe(2);
+    expect(new Set(at.feed.reads).size).toBe(2);
+    expect(at.mirror.stats()).toMatchObject({ refreshFailures: 0, strictReads: 0 });
+  });
+
+  it('±50 ms of skew between the fetching and the reading isolate shifts the bound by at most the skew', async () => {
+    for (const skewMs of [50, -50]) {
+      const shared = `loc-skew-${skewMs}-${crypto.randomUUID()}`;
+      const fetcher = location({ skewMs, cache: shared });
+      const reader = location({ cache: shared });
+      const token = await mint('es256-1', { claims: { sub: uniqueSub('skew') } });
+      expect(await checkAt(fetcher, token)).toBe('active');
+      expect(await checkAt(reader, token)).toBe('active');
+      expect(reader.mirror.stats().cacheHits).toBe(1); // the location's copy, with the fetcher's stamp
+      expect(reader.feed.reads.length).toBe(0);
+      // Its age counts from the fetcher's stamp: a fetcher ahead makes it look younger by the skew, never by more.
+      const age = reader.mirror.ageMs();
+      const fetchAge = fetcher.mirror.ageMs();
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(Math.abs(age - fetchAge + skewMs)).toBeLessThanOrEqual(skewMs > 0 ? skewMs + 5 : 5);
+    }
+  });
+
+  it('every cache match missing: each isolate reads the feed itself, and answers the same', async () => {
+    const name = `loc-miss-${crypto.randomUUID()}`;
+    const [a, b] = [location({ cache: 'missing' }), location({ cache: 'missing' })];
+    const [c, d] = [location({ cache: name }), location({ cache: name })];
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('miss') } });
+    expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
+    for (const at of [a, b, c, d]) expect(await checkAt(at, token)).toBe('revoked_token');
+    expect([a, b, c, d].map((at) => at.feed.reads.length > 0)).toEqual([true, true, true, false]);
+    expect([a, b, c, d].map((at) => at.mirror.stats().cacheHits)).toEqual([0, 0, 0, 1]);
+  });
+
+  it('an isolate restart: a new mirror refuses what was revoked before, from its first check', async () => {
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('isolate') } });
+    const before = location();
+    expect(await checkAt(before, token)).toBe('active');
+    expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
+    expect(await checkAt(location(), token)).toBe('revoked_token');
+  });
+
+  // Last: it prunes the replicas, which every later cold mirror would notice.
+  it('a KV snapshot missing, then older than the feed\'s retention: cold mirrors start from the feed, then read strictly, then recover', async () => {
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('snapshot') } });
+    expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
+    await env.REVOCATIONS.delete(FEED_SNAPSHOT_KV_KEY);
+    const cold = location();
+    expect(await checkAt(cold, token)).toBe('revoked_token'); // the whole log is still there: seq 0 onwards
+    expect(cold.mirror.stats()).toMatchObject({ strictReads: 0, snapshotLoads: 1 });
+
+    // The replicas prune what the primary says no reader needs (here: everything).
+    const head = (await feedReplica(env.REVOCATION_FEED, 0).read(0)).head;
+    for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) await feedReplica(env.REVOCATION_FEED, i).push([], undefined, head);
+    const stale = location();
+    expect(await checkAt(stale, token)).toBe('revoked_token'); // from the writers
+    expect(stale.mirror.stats()).toMatchObject({ strictReads: 1, refreshFailures: 1 });
+
+    // The primary's alarm writes a snapshot at its head: cold mirrors start from it again.
+    await runDurableObjectAlarm(feedPrimary(env.REVOCATION_FEED));
+    const snapshot = decodeSnapshot((await env.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer'))!);
+    expect(snapshot?.seq).toBeGreaterThanOrEqual(head);
+    const recovered = location();
+    expect(await checkAt(recovered, token)).toBe('revoked_token');
+    expect(recovered.mirror.stats()).toMatchObject({ strictReads: 0, tokens: expect.any(Number) });
+    expect(recovered.mirror.stats().tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('GET /v1/admin/stats in bounded mode', () => {
+  it('shows this isolate\'s mirror: seq, age, entries, feed reads', async () => {
+    const bindings = boundedEnv();
+    expect((await verify(bindings, await mint('es256-1', { claims: { sub: uniqueSub('stats') } }))).status).toBe(200);
+    const stats = await call(bindings, '/v1/admin/stats', { admin: true });
+    expect(stats.body.mirror).toMatchObject({ seq: expect.any(Number), feedReads: expect.any(Number), overCap: false });
+    expect((stats.body.mirror as { feedReads: number }).feedReads).toBeGreaterThanOrEqual(1);
+    expect(getConfig(bindings).revocationMode).toBe('bounded');
+  });
+});
+
+describe('a revoked token replayed', () => {
+  it('costs one writer confirmation, not one per check', async () => {
+    const bindings = boundedEnv();
+    const at = location();
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('replay') } });
+    expect((await revokeToken(bindings, token)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect(await checkAt(at, token)).toBe('revoked_token');
+    expect(at.mirror.stats()).toMatchObject({ confirmations: 1, strictReads: 0 });
+  });
+});

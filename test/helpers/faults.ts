@@ -1,0 +1,66 @@
+/**
+ * Fault switches around the REAL bindings (issue 7): each wraps a binding or a Durable Object
+ * namespace and misbehaves while its switch says so, so a test can also check recovery in the
+ * same isolate. Plus `call`, one request through the worker's fetch handler with given bindings.
+ */
+import { createExecutionContext } from 'cloudflare:test';
+import { app } from '../../src/app';
+import { ADMIN_KEY } from './fixtures';
+
+const BASE = 'http://ks.test';
+
+export type Fault = 'none' | 'reject' | 'throw' | 'hang' | { slowMs: number };
+export interface Switch { fault: Fault }
+const injected = (what: string) => new Error(`injected fault: ${what}`);
+
+/** The real binding; calls of `methods` misbehave as `sw.fault` says, everything else goes straight through. */
+export function withFault<T extends object>(real: T, methods: string[], sw: Switch): T {
+  return new Proxy(real, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
+        const { fault } = sw;
+        if (!methods.includes(String(prop)) || fault === 'none') return call();
+        if (fault === 'throw') throw injected(String(prop));
+        if (fault === 'reject') return Promise.reject(injected(String(prop)));
+        if (fault === 'hang') return new Promise(() => {});
+        return new Promise((resolve) => setTimeout(resolve, fault.slowMs)).then(call);
+      };
+    },
+  });
+}
+
+/** A Durable Object namespace whose stubs, while the fault is on, reject every call (the object is unreachable). */
+export function unreachable<T extends object>(real: T, sw: Switch): T {
+  return new Proxy(real, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const stub = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if ((prop !== 'getByName' && prop !== 'get') || sw.fault === 'none') return stub;
+        return new Proxy(stub as object, {
+          get: (_stub, method) => (method === 'then' ? undefined : () => Promise.reject(injected('Durable Object unreachable'))),
+        });
+      };
+    },
+  });
+}
+
+export interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number }
+
+/** One request through the worker's fetch handler with `bindings` (one object per test: its config is parsed once). */
+export async function call(bindings: object, path: string, init: RequestInit & { admin?: boolean; bearer?: string } = {}): Promise<Answer> {
+  const headers = new Headers(init.headers);
+  if (init.admin === true) headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
+  if (init.bearer !== undefined) headers.set('Authorization', `Bearer ${init.bearer}`);
+  const started = Date.now();
+  const res = await app.fetch(new Request(`${BASE}${path}`, { ...init, headers }), bindings, createExecutionContext());
+  const text = await res.text();
+  const ms = Date.now() - started;
+  return { status: res.status, text, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), ms };
+}
+export const verify = (bindings: object, token: string, strict = false) =>
+  call(bindings, `/v1/verify${strict ? '?strict=1' : ''}`, { bearer: token });
