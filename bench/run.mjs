@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
+import { forgedRefreshScenario } from './lib/forged-refresh.mjs';
 import { seedDenylist } from './lib/denylist.mjs';
 import { startJwksServer } from './lib/jwks-server.mjs';
 import { gitInfo, loadAverage, machineInfo } from './lib/machine.mjs';
@@ -82,6 +84,9 @@ async function main() {
 
   // Keys and configuration: the same for every mode but the mode itself.
   const keys = /** @type {Record<string, any>} */ (await makeKeys());
+  // The token service on, for the forged-refresh scenario (a signing key of its own).
+  const tokenSigning = await generateKeyPair('ES256', { extractable: true });
+  const tokenSigningJwk = { ...(await exportJWK(tokenSigning.privateKey)), kid: 'bench-token-service-1', alg: 'ES256' };
   const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
   const hmacVar = 'BENCH_HMAC_SECRET';
   /** @param {string} name @param {Record<string, string>} vars */
@@ -90,6 +95,7 @@ async function main() {
     ADMIN_API_KEYS: adminKey,
     [hmacVar]: keys.HS256.secret,
     LOG_ACCEPTED: 'false',
+    TOKEN_SIGNING_KEYS: JSON.stringify([tokenSigningJwk]),
     ...COMMON_ENV,
     ...vars,
   });
@@ -150,6 +156,15 @@ async function main() {
 
   await runMatrix(run, setup);
   await stateReads(run, setup, counting);
+  // Forged refresh tokens: 400 invalid_grant without touching a Durable Object (issue 10, item 17).
+  if (ks.cached && run.fits('forged refresh tokens', run.runCostS() + 3)) {
+    const r = await forgedRefreshScenario({ url: ks.cached.url, countingUrl: counting.cached?.url, connections: run.plan.connections, durationS: run.plan.durationS });
+    results.forgedRefresh = r;
+    log(`forged refresh tokens: ${r.rps} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms) ${JSON.stringify(r.statuses)}`);
+    if (r.unexpected > 0) run.warn(`forged refresh tokens: ${r.unexpected} answers other than 400`);
+    const calls = /** @type {{ counts?: Record<string, number> } | undefined} */ (r.stateCallsFor200)?.counts;
+    if (calls && Object.entries(calls).some(([name, n]) => /state/i.test(name) && n > 0)) run.warn(`forged refresh tokens reached a Durable Object: ${JSON.stringify(calls)}`);
+  }
   await Promise.all(Object.values(counting).map((w) => w.stop()));
   await denylistScale(run, setup, await denylist, (name, mode, persistTo) => start(name, snap, { envFile: modeEnv[mode], persistTo }));
   await revokedTokens(run, setup);

@@ -46,15 +46,35 @@ function networkReason(error) {
   return cause?.message ?? error?.message ?? 'network error';
 }
 
+/**
+ * Answers worth another try: 503 (a writer or the state could not be reached; nothing was
+ * acknowledged, and every killswitch call is safe to repeat) and 429 (a rate limit in front).
+ */
+const RETRY_STATUSES = new Set([429, 503]);
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_DELAY_MS = 5_000;
+export const DEFAULT_RETRIES = 3;
+
+/** Exponential backoff with jitter (half to all of 250 ms × 2^n), or the server's Retry-After, capped. */
+function retryDelay(attempt, retryAfter) {
+  const seconds = retryAfter === null || retryAfter === undefined ? NaN : Number(retryAfter);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(RETRY_MAX_DELAY_MS, seconds * 1000);
+  const ceiling = Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class Client {
   /**
-   * @param {{ url: URL, adminKey?: string, adminKeySource?: string, timeoutMs: number, verbose: (line: string) => void }} options
+   * @param {{ url: URL, adminKey?: string, adminKeySource?: string, timeoutMs: number, retries?: number, verbose: (line: string) => void }} options
    */
-  constructor({ url, adminKey, adminKeySource, timeoutMs, verbose }) {
+  constructor({ url, adminKey, adminKeySource, timeoutMs, retries = DEFAULT_RETRIES, verbose }) {
     this.url = url;
     this.adminKey = adminKey;
     this.adminKeySource = adminKeySource;
     this.timeoutMs = timeoutMs;
+    this.retries = retries;
     this.verbose = verbose;
   }
 
@@ -67,12 +87,35 @@ export class Client {
   }
 
   /**
-   * One request. `auth`: 'admin' (the admin key), a token string (the token as Bearer), or none.
+   * One request, tried again (at most `retries` more times, with backoff) on 503, 429 or a
+   * connection that failed: a revocation that failed said so, and repeating one is safe.
+   * A timeout is not retried: the worker may still be working on it.
+   * @param {string} method @param {string} path @param {Parameters<Client['send']>[2]} [options]
+   */
+  async request(method, path, options = {}) {
+    for (let attempt = 1; ; attempt++) {
+      let delay;
+      try {
+        const answer = await this.send(method, path, options);
+        if (!RETRY_STATUSES.has(answer.status) || attempt > this.retries) return answer;
+        delay = retryDelay(attempt, answer.headers.get('retry-after'));
+        this.verbose(`↻ ${answer.status}: trying again in ${delay} ms (retry ${attempt} of ${this.retries})`);
+      } catch (error) {
+        if (!(error instanceof CliError) || error.retryable !== true || attempt > this.retries) throw error;
+        delay = retryDelay(attempt);
+        this.verbose(`↻ ${error.reason}: trying again in ${delay} ms (retry ${attempt} of ${this.retries})`);
+      }
+      await sleep(delay);
+    }
+  }
+
+  /**
+   * One HTTP exchange. `auth`: 'admin' (the admin key), a token string (the token as Bearer), or none.
    * Returns { status, body, headers }: body parsed as JSON when it is JSON, else text or null.
    * `headers`: extra request headers (never shown by --verbose).
    * @param {string} method @param {string} path @param {{ auth?: 'admin' | { bearer: string }, json?: unknown, form?: Record<string, string>, query?: Record<string, string | undefined>, headers?: Record<string, string> }} [options]
    */
-  async request(method, path, options = {}) {
+  async send(method, path, options = {}) {
     const target = new URL(path.replace(/^\//, ''), this.url);
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) target.searchParams.set(name, value);
@@ -100,8 +143,10 @@ export class Client {
     try {
       response = await fetch(target, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
-      const reason = error?.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : networkReason(error);
-      throw new CliError(`cannot reach the worker at ${this.url.origin}: ${reason}`, EXIT.UNREACHABLE, { error: 'unreachable' });
+      const timedOut = error?.name === 'TimeoutError';
+      const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : networkReason(error);
+      const unreachable = new CliError(`cannot reach the worker at ${this.url.origin}: ${reason}`, EXIT.UNREACHABLE, { error: 'unreachable' });
+      throw Object.assign(unreachable, { retryable: !timedOut, reason });
     }
     const text = await response.text().catch(() => '');
     this.verbose(`← ${response.status} ${response.statusText} (${Date.now() - started} ms, ${text.length} bytes)`);

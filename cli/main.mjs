@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { baseUrl, Client, failure } from './client.mjs';
+import { baseUrl, Client, DEFAULT_RETRIES, failure } from './client.mjs';
 import { CliError, EXIT, usageError } from './errors.mjs';
 import { describeReason, fields, table, when } from './format.mjs';
 
@@ -57,6 +57,8 @@ export async function main(argv, io = {}) {
     jsonMode = options.json === true;
     const timeoutMs = Number(options.timeout);
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw usageError('--timeout must be a positive integer (milliseconds)');
+    const retries = Number(options.retries);
+    if (!Number.isInteger(retries) || retries < 0 || retries > 10) throw usageError('--retries must be an integer from 0 to 10');
     const fromFlag = options.adminKey !== undefined;
     const client = () =>
       new Client({
@@ -64,6 +66,7 @@ export async function main(argv, io = {}) {
         adminKey: fromFlag ? options.adminKey : env.KILLSWITCH_ADMIN_KEY,
         adminKeySource: fromFlag ? '--admin-key' : 'KILLSWITCH_ADMIN_KEY',
         timeoutMs,
+        retries,
         verbose: (line) => {
           if (options.verbose) write(stderr, line);
         },
@@ -89,6 +92,7 @@ export async function main(argv, io = {}) {
     .option('--json', 'print JSON on stdout (errors as JSON on stderr)')
     .option('-v, --verbose', 'log each request on stderr: method, URL, status, time (never keys or tokens)')
     .option('--timeout <ms>', 'per-request timeout in milliseconds', '10000')
+    .option('--retries <n>', 'tries again on 503, 429 or a failed connection, with backoff, at most this often', String(DEFAULT_RETRIES))
     .exitOverride()
     .configureOutput({
       writeOut: (text) => stdout.write(redact(text)),
@@ -252,14 +256,15 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
 
   revoke
     .command('user')
-    .description("revoke every token a user holds now (POST /v1/admin/users/:sub/revoke); tokens issued later work")
-    .argument('<sub>', 'the user (sub claim)')
+    .description("revoke every token a user holds now (POST /v1/admin/users/revoke); tokens issued later work")
+    .argument('<sub>', 'the user (sub claim), exactly: any sub a token can carry, `..` included')
     .option('--reason <text>', 'recorded in the audit log')
     .action(async (sub, options, command) => {
       const { client } = context(command);
-      const { body } = await client().expectOk('POST', `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+      // The sub travels in the body: a path cannot carry every sub (`.`/`..` are normalized away).
+      const { body } = await client().expectOk('POST', '/v1/admin/users/revoke', {
         auth: 'admin',
-        json: options.reason === undefined ? {} : { reason: options.reason },
+        json: options.reason === undefined ? { sub } : { sub, reason: options.reason },
       });
       emit(body, `revoked every token of ${body.sub} issued before ${when(body.revokedBefore)}; version is now ${body.version}`);
     });
@@ -287,11 +292,11 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
   const user = program.command('user').description("a user's revocation state");
   user
     .command('show')
-    .description("a user's version, revoked-before instant and revoked tokens (GET /v1/admin/users/:sub)")
-    .argument('<sub>', 'the user (sub claim)')
+    .description("a user's version, revoked-before instant and revoked tokens (POST /v1/admin/users/lookup)")
+    .argument('<sub>', 'the user (sub claim), exactly')
     .action(async (sub, _options, command) => {
       const { client } = context(command);
-      const { body } = await client().expectOk('GET', `/v1/admin/users/${encodeURIComponent(sub)}`, { auth: 'admin' });
+      const { body } = await client().expectOk('POST', '/v1/admin/users/lookup', { auth: 'admin', json: { sub } });
       const tokens = Array.isArray(body.revokedTokens) ? body.revokedTokens : [];
       const lines = [
         `user ${body.sub}`,

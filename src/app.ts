@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { getPath } from 'hono/utils/url';
 import { ConfigError, getConfig } from './config/config';
+import { isForwardAuthHost } from './config/forward-auth-hosts';
 import { logEvent, logRequest } from './log/logger';
 import { armConfiguredPolling } from './ssf/streams';
 import { observe } from './metrics/metrics';
@@ -13,7 +15,14 @@ import { ssfRoutes } from './routes/ssf';
 import { tokenServiceRoutes } from './routes/token-service';
 import { verifyRoute } from './routes/verify';
 
-export const app = new Hono<AppEnv>();
+/**
+ * Routing starts from the Host: on a FORWARD_AUTH_HOSTS host every request, whatever its path
+ * and method, is a /v1/verify check (SPEC §3.1). The path cannot help here: the runtime has
+ * already resolved `..` and `%2e%2e` segments, so `/v1/verify/../../healthz` arrives as `/healthz`.
+ */
+export const app = new Hono<AppEnv>({
+  getPath: (request, options) => (isForwardAuthHost(request, options?.env) ? '/v1/verify' : getPath(request)),
+});
 
 /** Liveness, for load balancers that ask every second: answered before logging and metrics. */
 app.get('/healthz', () => jsonResponse({ ok: true }));

@@ -198,6 +198,93 @@ describe('response shapes', () => {
   });
 });
 
+describe('any sub a token can carry is revocable (body form)', () => {
+  const verify = async (token: string, strict = false) =>
+    (await (await call(`/v1/verify${strict ? '?strict=1' : ''}`, {}, token)).json<{ reason?: string }>()).reason ?? 'active';
+  /** The longest `sub` a token under 8 KiB carries (ES256, the usual claims). */
+  const longSub = () => `adm-long-${crypto.randomUUID()}-`.padEnd(5_900, 'x');
+
+  it.each([
+    ['.', () => '.'],
+    ['..', () => '..'],
+    ['%2e%2e (literally)', () => '%2e%2e'],
+    ['a/../b', () => 'a/../b'],
+    ['5,900 characters', longSub],
+  ])('sub %s: POST /v1/admin/users/revoke refuses its tokens; POST /v1/admin/users/lookup shows the state', async (_label, make) => {
+    // `.`/`..` users are shared across test runs of this file: measure the version change.
+    const sub = make();
+    const token = await mint('es256-1', { claims: { sub, iat: now() - 5 } });
+    expect(token.length).toBeLessThanOrEqual(8192);
+    expect(await verify(token)).toBe('active');
+    const before = await (await post('/v1/admin/users/lookup', json({ sub }))).json<{ sub: string; version: number }>();
+    expect(before.sub).toBe(sub);
+
+    const res = await post('/v1/admin/users/revoke', json({ sub, reason: 'body form' }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ sub, version: before.version + 1, revokedBefore: expect.any(Number) });
+    expect([await verify(token), await verify(token, true)]).toEqual(['revoked_user', 'revoked_user']);
+    const after = await post('/v1/admin/users/lookup', json({ sub }));
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({ sub, version: before.version + 1, revokedTokens: [] });
+  });
+
+  it('the path form cannot name `.` or `..` (the URL parser resolves them): that is why the body form exists', async () => {
+    for (const path of ['/v1/admin/users/./revoke', '/v1/admin/users/%2E/revoke']) {
+      const res = await post(path, null); // it arrives as /v1/admin/users/revoke, which wants the sub in the body
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error_description: '"sub" must be a non-empty string of at most 8192 characters' });
+    }
+    // `..` eats `users` too: /v1/admin/revoke, no such route.
+    expect(await (await post('/v1/admin/users/%2e%2e/revoke', null)).json()).toEqual({ error: 'not_found' });
+  });
+
+  it('the path form still works, up to the same length', async () => {
+    const sub = longSub();
+    const res = await post(`/v1/admin/users/${sub}/revoke`, null);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ sub, version: 1 });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toMatchObject({ sub, version: 1 });
+  });
+
+  it.each([
+    ['no sub', {}],
+    ['an empty sub', { sub: '' }],
+    ['a number', { sub: 7 }],
+    ['a sub longer than any token can carry', { sub: 'x'.repeat(8193) }],
+  ])('POST /v1/admin/users/revoke and /lookup with %s → 400 naming "sub"', async (_label, body) => {
+    for (const path of ['/v1/admin/users/revoke', '/v1/admin/users/lookup']) {
+      const res = await post(path, json(body));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('"sub"') });
+    }
+  });
+});
+
+describe('POST /v1/admin/tokens/revoke with an exp in the past', () => {
+  const TOLERANCE = 30; // CLOCK_TOLERANCE_SECONDS in wrangler.toml
+
+  it('past exp + tolerance: 200 {"revoked":false,"reason":"expired"}, nothing stored or audited', async () => {
+    const sub = uniqueSub('expired');
+    const exp = now() - TOLERANCE - 5;
+    const res = await post('/v1/admin/tokens/revoke', json({ jti: 'old', sub, exp }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ revoked: false, reason: 'expired', sub, jti: 'old', iss: null, exp });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toMatchObject({ revokedTokens: [] });
+    expect(await (await call(`/v1/admin/audit?sub=${sub}`)).json()).toEqual({ events: [] });
+  });
+
+  it('past exp but within the tolerance (verify still accepts it): stored, revoked: true', async () => {
+    const sub = uniqueSub('grace');
+    const exp = now() - 5;
+    const token = await mint('es256-1', { claims: { sub, jti: 'grace', iat: now() - 60, exp } });
+    const res = await post('/v1/admin/tokens/revoke', json({ jti: 'grace', sub, exp }));
+    expect(await res.json()).toMatchObject({ revoked: true });
+    expect((await (await call(`/v1/admin/users/${sub}`)).json<{ revokedTokens: unknown[] }>()).revokedTokens).toHaveLength(1);
+    const verified = await (await call('/v1/verify?strict=1', {}, token)).json<{ reason?: string }>();
+    expect(verified.reason).toBe('revoked_token');
+  });
+});
+
 describe('audit', () => {
   type Event = Record<string, unknown>;
   async function page(query: string): Promise<{ events: Event[]; cursor?: string }> {

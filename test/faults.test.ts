@@ -141,8 +141,11 @@ describe('Durable Objects unreachable', () => {
     expect(await verify(closed, token, true)).toMatchObject({ status: 503, body: UNAVAILABLE });
     expect((await verify(open, token, true)).status).toBe(200);
     expect((await verify(closed, token)).status).toBe(200);
-    expect(await call(closed, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) }))
-      .toMatchObject({ status: 503, body: WRITER_DOWN });
+    // Introspection answers 503, never active, whatever FAIL_MODE says (SPEC §4.3).
+    for (const bindings of [closed, open]) {
+      expect(await call(bindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) }))
+        .toMatchObject({ status: 503, body: WRITER_DOWN });
+    }
     sw.fault = 'none';
     expect((await verify(closed, token, true)).status).toBe(200);
   });
@@ -161,6 +164,8 @@ describe('Durable Objects unreachable', () => {
   type Write = [string, (b: object, sub: string, token: string) => Promise<Answer>];
   const WRITES: Write[] = [
     ['POST /v1/admin/users/:sub/revoke', (b, sub) => call(b, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true })],
+    ['POST /v1/admin/users/revoke', (b, sub) => call(b, '/v1/admin/users/revoke', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
+    ['POST /v1/admin/users/lookup', (b, sub) => call(b, '/v1/admin/users/lookup', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
     ['POST /v1/admin/tokens/revoke', (b, sub) => call(b, '/v1/admin/tokens/revoke', {
       method: 'POST', admin: true, body: JSON.stringify({ sub, jti: 'j-1', exp: Math.floor(Date.now() / 1000) + 600 }),
     })],
@@ -172,11 +177,11 @@ describe('Durable Objects unreachable', () => {
     ['POST /v1/sessions', (b, sub) => call(b, '/v1/sessions', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
   ];
 
-  it.each(WRITES)('%s: 503 temporarily_unavailable, never 2xx, nothing stored; 200 once the object is back', async (_route, write) => {
+  it.each(WRITES)('%s: 503 temporarily_unavailable with Retry-After, never 2xx, nothing stored; 200 once the object is back', async (_route, write) => {
     const { sw, sub } = user();
     const bindings = { ...env, USER_STATE: unreachable(env.USER_STATE, sw) };
     const token = await mint('es256-1', { claims: { sub } });
-    expect(await write(bindings, sub, token)).toMatchObject({ status: 503, body: WRITER_DOWN });
+    expect(await write(bindings, sub, token)).toMatchObject({ status: 503, body: WRITER_DOWN, retryAfter: '1' });
     const stored = await env.USER_STATE.getByName(userObjectName(sub)).state(sub);
     expect(stored).toMatchObject({ version: 0, revokedTokens: [] });
     expect((await verify(env, token, true)).status).toBe(200);

@@ -6,7 +6,7 @@
 import { exports, env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import * as oauth from 'oauth4webapi';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { userObjectName } from '../src/revocation/storage-keys';
 import { ADMIN_KEY, ADMIN_KEY_ROTATED, ISSUERS } from './helpers/fixtures';
 import { mint, now, type SigningKey } from './helpers/tokens';
@@ -61,6 +61,26 @@ describe('RFC 7009 revocation', () => {
     expect(await introspect(token)).toEqual({ active: false });
     expect(await verifyReason(token)).toBe('revoked_token');
     expect(await verifyReason(token, true)).toBe('revoked_token');
+  });
+
+  it.each([
+    ['nbf', { nbf: now() + 120 }],
+    ['iat', { iat: now() + 120 }],
+    ['nbf and iat', { nbf: now() + 120, iat: now() + 120 }],
+  ])('revokes a token not valid yet (%s ahead): refused once that time has come (SPEC §4.2)', async (_label, ahead) => {
+    const sub = uniqueSub('not-yet');
+    const token = await mint('es256-1', { claims: { sub, exp: now() + 900, ...ahead } });
+    expect(await verifyReason(token)).not.toBe('active');
+    expect((await revoke(token)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 130_000); // the token is valid now, and denylisted
+      expect(await verifyReason(token)).toBe('revoked_token');
+      expect(await verifyReason(token, true)).toBe('revoked_token');
+      expect(await introspect(token)).toEqual({ active: false });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('revoking twice is still 200', async () => {

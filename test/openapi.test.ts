@@ -33,6 +33,8 @@ const SPEC_ROUTES: [method: string, path: string, auth: Auth][] = [
   ['post', '/v1/revoke', 'admin'],
   ['post', '/v1/logout', 'bearer'],
   ['post', '/v1/introspect', 'admin'],
+  ['post', '/v1/admin/users/revoke', 'admin'],
+  ['post', '/v1/admin/users/lookup', 'admin'],
   ['post', '/v1/admin/users/{sub}/revoke', 'admin'],
   ['get', '/v1/admin/users/{sub}', 'admin'],
   ['post', '/v1/admin/tokens/revoke', 'admin'],
@@ -203,6 +205,11 @@ describe('the document', () => {
     ['/v1/admin/tokens/revoke', 'TokenRevokeBody', { jti: 'a', sub: 'oas-agree', exp: -1 }],
     ['/v1/admin/tokens/revoke', 'TokenRevokeBody', { jti: '', sub: 'oas-agree', exp: 2_000_000_000 }],
     ['/v1/admin/tokens/revoke', 'TokenRevokeBody', { jti: 'a', sub: 'oas-agree', exp: 2_000_000_000, reason: ' ' }],
+    ['/v1/admin/users/revoke', 'UserRevokeBySubBody', { sub: '..', reason: 'r' }],
+    ['/v1/admin/users/revoke', 'UserRevokeBySubBody', { reason: 'r' }],
+    ['/v1/admin/users/revoke', 'UserRevokeBySubBody', { sub: 'x'.repeat(8193) }],
+    ['/v1/admin/users/lookup', 'UserLookupBody', { sub: '.' }],
+    ['/v1/admin/users/lookup', 'UserLookupBody', { sub: '' }],
     ['/v1/admin/users/oas-agree/revoke', 'UserRevokeBody', {}],
     ['/v1/admin/users/oas-agree/revoke', 'UserRevokeBody', { reason: 'x'.repeat(257) }],
     ['/v1/admin/users/oas-agree/revoke', 'UserRevokeBody', { reason: 5 }],
@@ -308,9 +315,16 @@ describe('real answers match the documented responses', () => {
     await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j1', sub, exp, reason: 'leaked' })), 'post', '/v1/admin/tokens/revoke');
     await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j2', sub, exp, iss: 'https://inline.test' })), 'post', '/v1/admin/tokens/revoke');
     await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j3', sub })), 'post', '/v1/admin/tokens/revoke');
+    await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j4', sub, exp: now() - 3600 })), 'post', '/v1/admin/tokens/revoke');
+    await expectDocumented(await post('/v1/admin/users/revoke', json({ sub, reason: 'body form' })), 'post', '/v1/admin/users/revoke');
+    await expectDocumented(await post('/v1/admin/users/revoke', json({})), 'post', '/v1/admin/users/revoke');
+    await expectDocumented(await post('/v1/admin/users/revoke', big), 'post', '/v1/admin/users/revoke');
+    await expectDocumented(await post('/v1/admin/users/lookup', json({ sub })), 'post', '/v1/admin/users/lookup');
+    await expectDocumented(await post('/v1/admin/users/lookup', json({ sub: 5 })), 'post', '/v1/admin/users/lookup');
+    await expectDocumented(await post('/v1/admin/users/lookup', null, null), 'post', '/v1/admin/users/lookup');
     await expectDocumented(await post('/v1/admin/tokens/revoke', '[]'), 'post', '/v1/admin/tokens/revoke');
     await expectDocumented(await call(path, {}), 'get', '/v1/admin/users/{sub}'); // with revoked tokens now
-    await expectDocumented(await call(`/v1/admin/users/${'x'.repeat(1025)}`, {}), 'get', '/v1/admin/users/{sub}');
+    await expectDocumented(await call(`/v1/admin/users/${'x'.repeat(8193)}`, {}), 'get', '/v1/admin/users/{sub}');
     await expectDocumented(await call(path, { bearer: 'wrong-key-0123456789abc' }), 'get', '/v1/admin/users/{sub}');
     await expectDocumented(await call(`/v1/admin/audit?sub=${encodeURIComponent(sub)}&limit=2`, {}), 'get', '/v1/admin/audit');
     await expectDocumented(await call('/v1/admin/audit?limit=0', {}), 'get', '/v1/admin/audit');

@@ -6,7 +6,7 @@
 import { exports, env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import { base64url } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
 import { userKvKey } from '../src/revocation/storage-keys';
 import { ADMIN_KEY } from './helpers/fixtures';
@@ -119,6 +119,39 @@ describe('denylisted tokens', () => {
     expect(res.status).toBe(200);
     expect(await outcomes(inline)).toEqual(everywhere(inlineOutcome));
     expect(await outcomes(hs)).toEqual(everywhere(hsOutcome));
+  });
+});
+
+describe('denylist entries: lifetime and key framing (mutation exercise)', () => {
+  const TOLERANCE = 30; // CLOCK_TOLERANCE_SECONDS in wrangler.toml
+
+  it('a revoked token stays refused past its exp, through the clock tolerance, in every mode', async () => {
+    const sub = uniqueSub('past-exp');
+    const exp = now() + 10;
+    const token = await mint('es256-1', { claims: { sub, exp } });
+    await rfc7009Revoke(token);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime((exp + TOLERANCE - 5) * 1000); // expired, but inside the tolerance: verify alone would accept it
+      expect(await outcomes(token)).toEqual(everywhere('revoked_token'));
+      vi.setSystemTime((exp + TOLERANCE + 1) * 1000);
+      expect(await outcomes(token)).toEqual(everywhere('expired'));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('no choice of sub, iss and jti makes one user\'s denylist entry another\'s (the key digest keeps the parts apart)', async () => {
+    const base = uniqueSub('frame');
+    // Joined with a separator, ("<base>|", any issuer, "j") and ("<base>", any issuer, "|j") are the same string.
+    const res = await admin('/v1/admin/tokens/revoke', {
+      method: 'POST', body: JSON.stringify({ sub: `${base}|`, jti: 'j', exp: now() + 600 }),
+    });
+    expect(await res.json()).toMatchObject({ revoked: true });
+    const bystander = await mint('es256-1', { claims: { sub: base, jti: '|j' } });
+    expect(await outcomes(bystander)).toEqual(everywhere('active'));
+    const target = await mint('es256-1', { claims: { sub: `${base}|`, jti: 'j' } });
+    expect(await outcomes(target)).toEqual(everywhere('revoked_token'));
   });
 });
 

@@ -141,6 +141,29 @@ describe('POST /v1/sessions', () => {
     expect(await res.json()).toMatchObject({ error: 'invalid_request' });
   });
 
+  it.each([
+    ['a 7,000-character sub', { sub: 'x'.repeat(7_000) }],
+    ['non-ASCII claims (4 KiB as JSON, 8 KiB as UTF-8)', { sub: 'x', claims: { bio: 'é'.repeat(4_000) } }],
+    ['sub, scope and claims that fit one by one', { sub: 'x'.repeat(3_000), scope: 's'.repeat(1_024), claims: { pad: 'p'.repeat(3_000) } }],
+  ])('refuses a session whose access token would be over 8 KiB (%s): 400 naming the limit, nothing stored', async (_label, body) => {
+    const sub = `${body.sub}-${crypto.randomUUID()}`;
+    const res = await worker(req('/v1/sessions', { method: 'POST', body: JSON.stringify({ ...body, sub }) }, ADMIN_KEY));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'invalid_request', error_description: expect.stringMatching(/^the access token would be \d+ bytes, over the 8192-byte \(8 KiB\) limit/),
+    });
+    const families = await runInDurableObject(env.USER_STATE.getByName(userObjectName(sub)), (_i, state) =>
+      state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM refresh_families').one().n);
+    expect(families).toBe(0);
+  });
+
+  it('a session just under the limit works: its 5,500-character-sub token verifies', async () => {
+    const { access_token } = await session({ sub: newSub('long').padEnd(5_500, 'x') });
+    expect(access_token.length).toBeGreaterThan(7_000);
+    expect(access_token.length).toBeLessThanOrEqual(8_192);
+    expect(await outcome(access_token)).toBe('active');
+  });
+
   it.each([['no', undefined], ['a wrong', 'not-the-admin-key-0123456789']])('answers 401 with %s admin key', async (_, key) => {
     const res = await worker(req('/v1/sessions', { method: 'POST', body: JSON.stringify({ sub: 'x' }) }, key));
     expect(res.status).toBe(401);
@@ -248,6 +271,56 @@ describe('POST /v1/token (refresh grant)', () => {
     // The loser presented a token already rotated: a replay (docs/token-service.md), so the family ends.
     const winner = results.find((r) => r.status === 200)!.body as unknown as Tokens;
     expect(await refreshError(winner.refresh_token)).toBe('invalid_grant');
+  });
+});
+
+describe('forged refresh tokens (issue 10, item 17): refused before any Durable Object is touched', () => {
+  /** The real bindings, with every Durable Object stub handed out counted. */
+  function countingEnv() {
+    const calls: string[] = [];
+    const count = <T extends object>(name: string, real: T): T => new Proxy(real, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (prop === 'getByName' || prop === 'get' || prop === 'idFromName') calls.push(`${name}.${String(prop)}`);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const bindings = { ...env, USER_STATE: count('USER_STATE', env.USER_STATE), GLOBAL_STATE: count('GLOBAL_STATE', env.GLOBAL_STATE) };
+    const fetch: Fetch = (request) => app.fetch(request, bindings, createExecutionContext()) as Promise<Response>;
+    return { calls, fetch };
+  }
+  const b64 = (text: string) => btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const randomSecret = () => b64(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+
+  it.each([
+    ['an invented sub', async () => `rt1_${b64(newSub('invented'))}.${randomSecret()}`],
+    ['a real user\'s sub', async () => `rt1_${b64('alice')}.${randomSecret()}`],
+    ['a real token, its tag altered', async () => {
+      const { refresh_token } = await session({ sub: newSub('tampered') });
+      const last = refresh_token.at(-2) === 'A' ? 'B' : 'A';
+      return `${refresh_token.slice(0, -2)}${last}${refresh_token.at(-1)}`;
+    }],
+    ['a real token moved to another sub', async () => {
+      const { refresh_token } = await session({ sub: newSub('moved') });
+      return `rt1_${b64('alice')}.${refresh_token.split('.')[1]}`;
+    }],
+  ])('%s → 400 invalid_grant, no Durable Object call (POST /v1/token and POST /v1/revoke)', async (_label, forge) => {
+    const forged = await forge();
+    const { calls, fetch } = countingEnv();
+    expect(await refreshError(forged, fetch)).toBe('invalid_grant');
+    const revoked = await fetch(req('/v1/revoke', { method: 'POST', body: new URLSearchParams({ token: forged }) }, ADMIN_KEY));
+    expect(revoked.status).toBe(200);
+    expect(calls).toEqual([]);
+  });
+
+  it('a genuine refresh token still makes exactly the calls it needs (one user, one global)', async () => {
+    const { refresh_token } = await session({ sub: newSub('genuine') });
+    const { calls, fetch } = countingEnv();
+    await refreshOk(refresh_token, fetch);
+    expect(calls.sort()).toEqual(['GLOBAL_STATE.getByName', 'USER_STATE.getByName']);
   });
 });
 

@@ -107,6 +107,38 @@ describe('write-through to KV', () => {
     expect(await verify(token, false)).toBe('revoked_user');
   });
 
+  it('a DO that dies mid-flush still retries: the alarm is armed before the KV put starts', async () => {
+    holdAlarms();
+    const sub = uniqueSub('dies-mid-flush');
+    const hung = new Proxy(env.REVOCATIONS, {
+      get(t, p) {
+        const value = Reflect.get(t, p) as unknown;
+        if (p === 'put') return () => new Promise(() => {}); // a put that never answers
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+      },
+    });
+    await runInDurableObject(stubFor(sub), (instance) => {
+      (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: hung };
+    });
+    const revoking = stubFor(sub).revokeUser({ sub, actor: 'test' }).catch((error: unknown) => error);
+    let alarm: number | null = null;
+    for (let i = 0; i < 50 && alarm === null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      alarm = await alarmOf(sub);
+    }
+    expect(alarm).not.toBeNull(); // armed while the put is still in flight
+    expect(alarm! - Date.now()).toBeLessThanOrEqual(1000);
+    expect(await sqlCount(sub, 'kv_outbox')).toBe(1);
+
+    // The object dies mid-flush; the restarted one (real KV binding) lands the write on its alarm.
+    await runInDurableObject(stubFor(sub), (_i, state) => state.abort('dies mid-flush')).catch(() => undefined);
+    expect(await revoking).toBeInstanceOf(Error);
+    expect(await env.REVOCATIONS.get(await userKvKey(sub))).toBeNull();
+    expect(await runDurableObjectAlarm(stubFor(sub))).toBe(true);
+    expect(await env.REVOCATIONS.get(await userKvKey(sub), 'json')).toMatchObject({ version: 1 });
+    expect(await sqlCount(sub, 'kv_outbox')).toBe(0);
+  });
+
   it('a retry sends the newest value: an older queued value never lands over a newer one', async () => {
     holdAlarms();
     const sub = uniqueSub('newest');

@@ -44,6 +44,9 @@ export function createRun({ plan, quick, path, machine, git }) {
     firstRefusal: {},
     /** @type {Record<string, any>} */
     stateReads: {},
+    /** Forged refresh tokens at POST /v1/token (cached mode): throughput and Durable Object calls. */
+    /** @type {Record<string, any> | undefined} */
+    forgedRefresh: undefined,
     /** @type {string[]} */
     notes: [],
     /** @type {string[]} */

@@ -4,7 +4,7 @@
 # Then: a valid token → 200 and X-Auth-Subject: alice at the backend; no token → 401;
 # alice revoked → her token 401. Everything it started is stopped by PID on exit.
 #
-#   bash examples/nginx/run.sh          (from anywhere; installs Debian's nginx if it is missing)
+#   bash examples/nginx/run.sh          (from anywhere; needs nginx with auth_request, e.g. Debian's nginx-light)
 #
 # Exit 0 when every check passed; 1 when one failed; 2 when something could not start.
 set -euo pipefail
@@ -35,24 +35,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- nginx: Debian's, installed if missing (root, as in CI) --------------------------------
+# --- nginx: Debian's nginx-light (this script installs nothing; .ci/run installs it) --------
 NGINX="$(command -v nginx || true)"
 [[ -z $NGINX && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
-if [[ -z $NGINX ]]; then
-  [[ $(id -u) -eq 0 ]] || die "nginx is not installed; as root: apt-get update && apt-get install -y nginx-light"
-  say "installing nginx (apt-get install nginx-light)..."
-  # Keep apt from starting the system nginx service on port 80 (policy-rc.d: 101 = not allowed).
-  policy_created=""
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_created=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light >"$WORK/apt.log" 2>&1; } \
-    || apt-get install -y -qq --no-install-recommends nginx >>"$WORK/apt.log" 2>&1 \
-    || { [[ -n $policy_created ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install nginx failed (see above)"; }
-  [[ -n $policy_created ]] && rm -f /usr/sbin/policy-rc.d
-  NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-fi
+[[ -n $NGINX ]] || die "nginx is not installed: install nginx-light to run this example (apt-get install -y nginx-light)"
 "$NGINX" -V 2>&1 | grep -q -- '--with-http_auth_request_module' || die "$NGINX lacks the auth_request module"
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

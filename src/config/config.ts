@@ -2,6 +2,7 @@ import { isJwsAlgorithm, type JwsAlgorithm } from '../keys/algorithms';
 import { InlineJwks } from '../keys/inline-jwks';
 import { JwkSet } from '../keys/jwk-set';
 import type { KeySource } from '../keys/key-source';
+import { parseForwardAuthHosts } from './forward-auth-hosts';
 import { parseKeySource } from './key-sources';
 import { parseSsfStreams, type SsfStreamConfig } from './ssf-streams';
 import { parseTokenService, type TokenServiceConfig } from './token-service';
@@ -46,6 +47,8 @@ export interface Config {
   readonly revocationCacheTtlSeconds: number;
   /** VERIFIED_TOKEN_CACHE_SIZE: verified signatures kept per isolate (0 turns it off). */
   readonly verifiedTokenCacheSize: number;
+  /** FORWARD_AUTH_HOSTS: hosts on which every request is a /v1/verify check (src/app.ts routes by it). */
+  readonly forwardAuthHosts: ReadonlySet<string>;
   /** SPEC §7: SSF_STREAMS, the Shared Signals streams set up out of band, by id. */
   readonly ssfStreams: ReadonlyMap<string, SsfStreamConfig>;
 }
@@ -209,6 +212,7 @@ export function parseConfig(env: RawEnv): Config {
     adminKeys: parseAdminKeys(env),
     revocationCacheTtlSeconds: parseRevocationCacheTtl(env),
     verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
+    forwardAuthHosts: parseForwardAuthHosts(env),
     ssfStreams: parseSsfStreams(env, new Set(issuers.keys())),
   };
 }

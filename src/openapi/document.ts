@@ -14,7 +14,8 @@ import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
 import { MAX_BODY_BYTES } from '../routes/body';
 import {
   AuditQuery, IntrospectForm, LogoutBody, RefreshForm, RevokeAllBody, RevokeForm, SessionBody, SsfStreamBody,
-  SsfTransmitterBody, StreamAuditQuery, StreamIdParam, SubParam, TokenRevokeBody, UserRevokeBody,
+  SsfTransmitterBody, StreamAuditQuery, StreamIdParam, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody,
+  UserRevokeBySubBody,
 } from '../routes/schemas';
 import { MAX_SET_BYTES } from '../ssf/receive';
 import { REASONS } from '../verify/reasons';
@@ -138,7 +139,14 @@ export function buildDocument(): Json {
         reason: z.nullable(str),
       })),
     }),
-    TokenRevoked: z.object({ revoked: z.literal(true), sub: str, jti: str, iss: z.nullable(str), exp: numericDate }),
+    TokenRevoked: z.union([
+      z.object({ revoked: z.literal(true), sub: str, jti: str, iss: z.nullable(str), exp: numericDate }),
+      z.object({
+        revoked: z.literal(false),
+        reason: z.literal('expired').check(z.describe('`exp` + the clock tolerance has passed: the token is refused as `expired` already; nothing was stored.')),
+        sub: str, jti: str, iss: z.nullable(str), exp: numericDate,
+      }),
+    ]),
     RevokeAllResult: z.object({ revokedBefore: numericDate }),
     AuditPage: z.object({
       events: z.array(z.object({
@@ -223,8 +231,8 @@ export function buildDocument(): Json {
   };
 
   const requestSchemas: Record<string, z.ZodMiniType> = {
-    UserRevokeBody, TokenRevokeBody, RevokeAllBody, LogoutBody, SessionBody, RevokeForm, IntrospectForm, RefreshForm,
-    SsfStreamBody, SsfTransmitterBody,
+    UserRevokeBody, UserRevokeBySubBody, UserLookupBody, TokenRevokeBody, RevokeAllBody, LogoutBody, SessionBody, RevokeForm,
+    IntrospectForm, RefreshForm, SsfStreamBody, SsfTransmitterBody,
   };
 
   const schemas: Record<string, Json> = {};
@@ -266,7 +274,9 @@ export function buildDocument(): Json {
       'WWW-Authenticate': ref('headers', 'AdminChallenge'),
     }),
     ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
-    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was changed.'),
+    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.', {
+      'Retry-After': ref('headers', 'RetryAfter'),
+    }),
     NotFound: json('NotFound', 'No such route (any path not in this document).'),
     NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
     StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
@@ -379,6 +389,22 @@ export function buildDocument(): Json {
         },
       },
     },
+    '/v1/admin/users/revoke': {
+      post: {
+        operationId: 'revokeUserBySub', tags: ['admin'], summary: 'Revoke every token of a user issued until now (user in the body)', security: ADMIN,
+        description: 'The same as `/v1/admin/users/{sub}/revoke`, for any `sub` a token can carry: runtimes normalize `.`/`..` path segments away (even percent-encoded), and long ones outgrow URL limits.',
+        requestBody: jsonBody('UserRevokeBySubBody', true),
+        responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true) },
+      },
+    },
+    '/v1/admin/users/lookup': {
+      post: {
+        operationId: 'userStateBySub', tags: ['admin'], summary: 'A user\'s revocation state (user in the body)', security: ADMIN,
+        description: 'The same as `GET /v1/admin/users/{sub}`, for any `sub` a token can carry.',
+        requestBody: jsonBody('UserLookupBody', true),
+        responses: { 200: json('UserState', 'Version, revoked-before and the revoked tokens not yet expired.'), ...adminErrors(true) },
+      },
+    },
     '/v1/admin/users/{sub}/revoke': {
       post: {
         operationId: 'revokeUser', tags: ['admin'], summary: 'Revoke every token of a user issued until now', security: ADMIN,
@@ -401,7 +427,10 @@ export function buildDocument(): Json {
       post: {
         operationId: 'revokeTokenById', tags: ['admin'], summary: 'Revoke a token by id, without the token', security: ADMIN,
         requestBody: jsonBody('TokenRevokeBody', true),
-        responses: { 200: json('TokenRevoked', 'Stored by the user\'s Durable Object.'), ...adminErrors(true) },
+        responses: {
+          200: json('TokenRevoked', '`revoked: true`: stored by the user\'s Durable Object; `revoked: false, reason: "expired"`: the token has expired already (nothing stored).'),
+          ...adminErrors(true),
+        },
       },
     },
     '/v1/admin/revoke-all': {

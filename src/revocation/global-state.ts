@@ -53,6 +53,7 @@ export class GlobalState extends DurableObject<Env> {
     const [, propagated] = await Promise.all([this.outbox.flush(), this.feedOutbox.flush()]);
     const retries = [this.outbox.retryAt(), this.feedOutbox.retryAt()].filter((t): t is number => t !== undefined);
     if (retries.length > 0) await this.ctx.storage.setAlarm(Math.min(...retries));
+    else await this.ctx.storage.deleteAlarm(); // the one armed before the flush
     return propagated;
   }
 }

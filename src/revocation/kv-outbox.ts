@@ -22,7 +22,9 @@ export function kvSink(kv: () => KVNamespace): OutboxSink {
  * bounded mode's feed: src/revocation/revocation-feed.ts). A change is queued in the DO's
  * SQLite in the same synchronous step that commits it, so it is as durable as the change;
  * `flush()` then puts it to KV. A put that fails stays queued and the DO alarm retries it
- * with backoff until it lands: no acknowledged revocation is lost.
+ * with backoff until it lands: no acknowledged revocation is lost. The alarm is armed before
+ * the puts start, so a DO that dies mid-flush (evicted, redeployed, a put that never answers)
+ * still retries: the owner re-arms or clears it once the flush is over.
  *
  * Flushes run one at a time and each sends the newest value of every queued key, so an
  * older value can never overwrite a newer one in KV. Callers that arrive while a flush runs
@@ -78,7 +80,16 @@ export class KvOutbox {
     return now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, row.attempts - 1));
   }
 
+  /** The retry alarm, set before a flush unless an earlier alarm is already due. */
+  private async armRetry(): Promise<void> {
+    const at = this.retryAt();
+    if (at === undefined) return;
+    const armed = await this.storage.getAlarm();
+    if (armed === null || armed > at) await this.storage.setAlarm(at);
+  }
+
   private async flushNow(): Promise<boolean> {
+    await this.armRetry();
     type Row = { key: string; value: string; expiration: number | null; seq: number };
     const rows = this.storage.sql.exec<Row>(`SELECT key, value, expiration, seq FROM ${this.table}`).toArray();
     await Promise.all(rows.map(async (row) => {

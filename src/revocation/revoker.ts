@@ -1,7 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
-import { errorResponse } from '../routes/responses';
+import { unavailableResponse } from '../routes/responses';
 import type { AuthenticToken } from '../verify/verifier';
 import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';
@@ -18,7 +18,7 @@ export async function atWriter<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     logEvent('writer_unavailable', { error: error instanceof Error ? error.message : 'unknown' });
-    throw new HTTPException(503, { res: errorResponse(503, 'temporarily_unavailable') });
+    throw new HTTPException(503, { res: unavailableResponse() });
   }
 }
 
@@ -39,9 +39,7 @@ async function acknowledged<T extends Propagation>(
   mirrorFor(config).applyLocal(changes);
   if (!propagated) {
     logEvent('revocation_not_propagated', {});
-    throw new HTTPException(503, {
-      res: errorResponse(503, 'temporarily_unavailable', NOT_PROPAGATED),
-    });
+    throw new HTTPException(503, { res: unavailableResponse(NOT_PROPAGATED) });
   }
   return answer;
 }

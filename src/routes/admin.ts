@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { auditPage, revokeAll, revokeTokenById, revokeUser, userState } from '../revocation/revoker';
 import { metricsSnapshot } from '../metrics/metrics';
 import { existingMirror } from '../revocation/mirror';
@@ -8,8 +8,10 @@ import { readJsonObject } from './body';
 import { ssfAdminRoutes } from './ssf-admin';
 import { errorResponse, jsonResponse } from './responses';
 import {
-  AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserRevokeBody, validate,
+  AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
+  validate,
 } from './schemas';
+import { nowSeconds } from '../verify/verifier';
 
 /** SPEC §4.2 admin routes, all behind ADMIN_API_KEYS. Mounted at /v1/admin. */
 export const adminRoutes = new Hono<AppEnv>();
@@ -18,15 +20,35 @@ adminRoutes.use('*', adminAuth);
 /** `Idempotency-Key`: a retried user revocation (say after a 503) answers the first call's result instead of bumping again. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-adminRoutes.post('/users/:sub/revoke', async (c) => {
-  const sub = validate(SubParam, c.req.param('sub'), 'sub');
+/** A user revocation, whichever form named the user; `Idempotency-Key` makes a retry safe. */
+async function revokeUserRoute(c: Context<AppEnv>, sub: string, reason: string | undefined) {
   const idempotencyKey = c.req.header('Idempotency-Key');
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
     return errorResponse(400, 'invalid_request', 'Idempotency-Key: 1 to 255 visible ASCII characters');
   }
-  const { reason } = validate(UserRevokeBody, await readJsonObject(c));
   c.var.log.sub = sub;
   return jsonResponse(await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey }));
+}
+
+/**
+ * The user in the body: any `sub` a token can carry, which a path cannot always (runtimes
+ * normalize `.`/`..` segments away, even percent-encoded ones, and URLs have length limits).
+ */
+adminRoutes.post('/users/revoke', async (c) => {
+  const { sub, reason } = validate(UserRevokeBySubBody, await readJsonObject(c));
+  return revokeUserRoute(c, sub, reason);
+});
+
+adminRoutes.post('/users/lookup', async (c) => {
+  const { sub } = validate(UserLookupBody, await readJsonObject(c));
+  c.var.log.sub = sub;
+  return jsonResponse(await userState(c.env, sub));
+});
+
+adminRoutes.post('/users/:sub/revoke', async (c) => {
+  const sub = validate(SubParam, c.req.param('sub'), 'sub');
+  const { reason } = validate(UserRevokeBody, await readJsonObject(c));
+  return revokeUserRoute(c, sub, reason);
 });
 
 adminRoutes.get('/users/:sub', async (c) => {
@@ -35,10 +57,15 @@ adminRoutes.get('/users/:sub', async (c) => {
   return jsonResponse(await userState(c.env, sub));
 });
 
+/**
+ * A token already past `exp` + the clock tolerance is refused as `expired` everywhere: there is
+ * nothing to store, and the answer says so rather than claim a revocation.
+ */
 adminRoutes.post('/tokens/revoke', async (c) => {
   const { jti, sub, exp, iss = null, reason } = validate(TokenRevokeBody, await readJsonObject(c));
   Object.assign(c.var.log, { sub, jti });
   const forgetAt = exp + c.var.config.clockToleranceSeconds;
+  if (forgetAt <= nowSeconds()) return jsonResponse({ revoked: false, reason: 'expired', sub, jti, iss, exp });
   await revokeTokenById(c.env, c.var.config, { sub, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
   return jsonResponse({ revoked: true, sub, jti, iss, exp });
 });

@@ -12,7 +12,8 @@ export function badRequest(description: string, error = 'invalid_request'): HTTP
 
 /** The body as text, read no further than MAX_BODY_BYTES (a lying Content-Length changes nothing). */
 export async function readBody(c: Context): Promise<string> {
-  const body = await readCappedText(c.req.raw.body, c.req.header('Content-Length'), MAX_BODY_BYTES);
+  // Drained, not cancelled: a cancelled request body stalls the client's keep-alive connection.
+  const body = await readCappedText(c.req.raw.body, c.req.header('Content-Length'), MAX_BODY_BYTES, 'drain');
   if ('text' in body) return body.text;
   if (body.error === 'not_utf8') throw badRequest('body is not UTF-8');
   throw new HTTPException(413, { res: errorResponse(413, 'payload_too_large', `body over ${MAX_BODY_BYTES} bytes`) });

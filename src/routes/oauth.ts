@@ -1,20 +1,21 @@
 import { Hono, type Context } from 'hono';
 import { revokeSession, revokeToken, revokeUser } from '../revocation/revoker';
 import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
-import { authenticate, verifyToken } from '../verify/verifier';
+import { authenticate, nowSeconds, verifyToken } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { readForm, readJsonObject } from './body';
-import { errorResponse, jsonResponse, NO_STORE, refusalResponse } from './responses';
+import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from './responses';
 import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './schemas';
 
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
 export const oauthRoutes = new Hono<AppEnv>();
 
-/** RFC 7009 for a refresh token (SPEC §6): ends its session. */
+/** RFC 7009 for a refresh token (SPEC §6): ends its session. A forged one touches no storage. */
 async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<void> {
-  const sub = refreshTokenSubject(token);
+  const service = c.var.config.tokenService;
+  const sub = service === undefined ? undefined : await refreshTokenSubject(service, token);
   if (sub === undefined) return;
   c.var.log.sub = sub;
   await revokeSession(c.env, c.var.config, {
@@ -24,7 +25,8 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
 }
 
 /**
- * RFC 7009. Revokes an access token whose signature and claims verify, or a refresh token
+ * RFC 7009. Revokes an access token whose signature and claims verify (one not valid yet
+ * included: SPEC §4.2), or a refresh token
  * (told apart by its shape, whatever `token_type_hint` says, as §2.1 allows); answers 200 for
  * any token, invalid or unknown ones included (§2.2), so the endpoint tells nothing.
  */
@@ -34,12 +36,12 @@ oauthRoutes.post('/revoke', adminAuth, async (c) => {
     await revokeRefreshToken(c, token);
     return new Response(null, { status: 200, headers: NO_STORE });
   }
-  const auth = await authenticate(token, c.var.config);
+  const auth = await authenticate(token, c.var.config, nowSeconds(), 'revoke');
   if (auth.ok) {
     Object.assign(c.var.log, { sub: auth.token.claims.sub, jti: auth.token.claims.jti });
     await revokeToken(c.env, c.var.config, auth.token, c.var.actor, 'rfc7009');
   } else if (auth.reason === 'unavailable') {
-    return errorResponse(503, 'temporarily_unavailable');
+    return unavailableResponse();
   } else {
     c.var.log.reason = auth.reason;
   }
@@ -73,13 +75,16 @@ oauthRoutes.post('/logout', async (c) => {
   return jsonResponse({ revoked: 'token' });
 });
 
-/** RFC 7662, always authoritative: strict mode, the single writers, never KV. */
+/**
+ * RFC 7662, always authoritative: strict mode, the single writers, never KV. State that cannot
+ * be read is a 503 whatever FAIL_MODE says (SPEC §4.3): an introspection answer is a decision.
+ */
 oauthRoutes.post('/introspect', adminAuth, async (c) => {
   const { token } = validate(IntrospectForm, formObject(await readForm(c)));
-  const result = await verifyToken(token, c.var.config, c.env, { strict: true });
+  const result = await verifyToken(token, c.var.config, c.env, { strict: true, failMode: 'closed' });
   if (!result.active) {
     Object.assign(c.var.log, { reason: result.reason, ...result.identity });
-    if (result.reason === 'unavailable') return errorResponse(503, 'temporarily_unavailable');
+    if (result.reason === 'unavailable') return unavailableResponse();
     return jsonResponse({ active: false });
   }
   const { claims, tokenId } = result.token;

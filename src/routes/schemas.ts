@@ -10,12 +10,16 @@
 import * as z from 'zod/mini';
 import { STREAM_ID } from '../config/ssf-streams';
 import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
 import { badRequest } from './body';
 
 /** Free-text reasons are kept in the audit trail; bounded so it stays small. */
 export const MAX_REASON_CHARS = 256;
-/** Subjects and token ids longer than this cannot come from a token under 8 KiB anyway. */
-export const MAX_ID_CHARS = 1024;
+/**
+ * Subjects and token ids: whatever a token under the 8 KiB limit can carry (about 6,100
+ * characters, after base64url) is accepted, so every user a token names can be revoked.
+ */
+export const MAX_ID_CHARS = MAX_TOKEN_BYTES;
 /** A requested scope: a string, bounded like four reasons. */
 export const MAX_SCOPE_CHARS = MAX_REASON_CHARS * 4;
 export const AUDIT_PAGE_DEFAULT = 50;
@@ -48,6 +52,19 @@ export const SubParam = id('The user: a token\'s `sub`, percent-encoded in the p
 /** POST /v1/admin/users/{sub}/revoke (SPEC §4.2); an empty body is `{}`. */
 export const UserRevokeBody = z.object({
   reason: z.optional(reason('Why, for the audit trail.')),
+});
+
+const bodySub = () => id('The user: a token\'s `sub`, exactly (any `sub` works here, `.` and `..` included).');
+
+/** POST /v1/admin/users/revoke: the user in the body, for a `sub` no path can carry. */
+export const UserRevokeBySubBody = z.object({
+  sub: bodySub(),
+  reason: z.optional(reason('Why, for the audit trail.')),
+});
+
+/** POST /v1/admin/users/lookup: GET /v1/admin/users/{sub} with the user in the body. */
+export const UserLookupBody = z.object({
+  sub: bodySub(),
 });
 
 /** POST /v1/admin/tokens/revoke: revoke by id, without the token. */
@@ -102,12 +119,14 @@ export const RefreshForm = z.object({
   refresh_token: required('The current refresh token; it is rotated, so use the one returned last.'),
 });
 
+/** Stream URLs, and (× 4) transmitter tokens: bounded on their own, not by what a JWT can carry. */
+const MAX_URL_CHARS = 1024;
 const URL_RULE = 'an https URL (http only for localhost)';
 const url = (description: string) =>
-  z.string(must(URL_RULE)).check(z.minLength(1, must(URL_RULE)), z.maxLength(MAX_ID_CHARS, must(URL_RULE)), z.describe(description));
-const TOKEN_RULE = `a non-empty string of at most ${MAX_ID_CHARS * 4} characters`;
+  z.string(must(URL_RULE)).check(z.minLength(1, must(URL_RULE)), z.maxLength(MAX_URL_CHARS, must(URL_RULE)), z.describe(description));
+const TOKEN_RULE = `a non-empty string of at most ${MAX_URL_CHARS * 4} characters`;
 const transmitterToken = z.optional(z.string(must(TOKEN_RULE)).check(
-  z.minLength(1, must(TOKEN_RULE)), z.maxLength(MAX_ID_CHARS * 4, must(TOKEN_RULE)),
+  z.minLength(1, must(TOKEN_RULE)), z.maxLength(MAX_URL_CHARS * 4, must(TOKEN_RULE)),
   z.describe('The bearer of the transmitter\'s management API. Used for this call only, never stored.'),
 ));
 

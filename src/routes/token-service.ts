@@ -68,13 +68,29 @@ function extraClaims(claims: Record<string, unknown> | undefined, versionClaim: 
   return claims;
 }
 
+/**
+ * Refuses a session whose access tokens /v1/verify would refuse as over 8 KiB: a probe token
+ * with the largest values the real ones can take (the version at its maximum) is signed and
+ * measured, before anything is stored.
+ */
+async function checkTokenSize(c: Context<AppEnv>, service: TokenServiceConfig, sub: string, scope?: string, claims?: Record<string, unknown>) {
+  const { token } = await mintAccessToken(service, {
+    issuer: issuerOf(c, service), sub, jti: crypto.randomUUID(), sessionId: crypto.randomUUID(),
+    version: Number.MAX_SAFE_INTEGER, versionClaim: c.var.config.versionClaim, scope, claims,
+  }, nowSeconds());
+  if (token.length > MAX_TOKEN_BYTES) {
+    throw badRequest(`the access token would be ${token.length} bytes, over the ${MAX_TOKEN_BYTES}-byte (8 KiB) limit of /v1/verify: shorten "sub", "scope" or "claims"`);
+  }
+}
+
 /** The app's login backend, after it authenticated the user: a new session. */
 tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
   const service = serviceOf(c);
   const body = validate(SessionBody, await readJsonObject(c));
   const { sub, scope } = body;
   const claims = extraClaims(body.claims, c.var.config.versionClaim);
-  const refresh = await newRefreshToken(sub);
+  await checkTokenSize(c, service, sub, scope, claims);
+  const refresh = await newRefreshToken(service, sub);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const familyId = crypto.randomUUID();
   return issueTokens(c, service, sub, async (access) => {
@@ -97,9 +113,10 @@ tokenServiceRoutes.post('/v1/token', async (c) => {
     return errorResponse(400, 'invalid_request', describeIssue(parsed.error.issues[0]));
   }
   const presented = parsed.data.refresh_token;
-  const sub = refreshTokenSubject(presented);
+  // The tag first: a forged token (any invented sub) is refused before any Durable Object is touched.
+  const sub = await refreshTokenSubject(service, presented);
   if (sub === undefined) return errorResponse(400, 'invalid_grant');
-  const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(sub)]);
+  const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(service, sub)]);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const global = c.env.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
   return issueTokens(c, service, sub, async (access) => {

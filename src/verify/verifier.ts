@@ -1,5 +1,5 @@
 import { base64url } from 'jose';
-import { findIssuer, type Config, type IssuerConfig } from '../config/config';
+import { findIssuer, type Config, type FailMode, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
 import {
@@ -66,7 +66,13 @@ export async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAl
   }
 }
 
-function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now: number): Reason | undefined {
+/**
+ * What a token is checked for. `revoke` (RFC 7009, SPEC §4.2) takes a token that is not valid
+ * yet (`nbf`/`iat` ahead): it will be, and then it must already be denylisted.
+ */
+export type Purpose = 'use' | 'revoke';
+
+function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now: number, purpose: Purpose): Reason | undefined {
   const tolerance = config.clockToleranceSeconds;
   const audience = ownClaim(claims, issuer.audienceClaim);
   const audiences: unknown[] = Array.isArray(audience) ? audience : [audience];
@@ -74,8 +80,8 @@ function claimsReason(claims: Claims, issuer: IssuerConfig, config: Config, now:
   if (config.requiredClaims.some((name) => ownClaim(claims, name) === undefined)) return 'missing_claim';
   const { exp, nbf, iat } = claims;
   if (exp !== undefined && now >= exp + tolerance) return 'expired';
-  if (nbf !== undefined && now + tolerance < nbf) return 'not_yet_valid';
-  if (iat !== undefined && iat > now + tolerance) return 'issued_in_future';
+  if (purpose === 'use' && nbf !== undefined && now + tolerance < nbf) return 'not_yet_valid';
+  if (purpose === 'use' && iat !== undefined && iat > now + tolerance) return 'issued_in_future';
   if (config.maxTokenLifetimeSeconds !== undefined) {
     if (iat === undefined || exp === undefined) return 'missing_claim';
     if (exp - iat > config.maxTokenLifetimeSeconds) return 'lifetime_too_long';
@@ -96,14 +102,19 @@ function verifiedTokensFor(config: Config): VerifiedTokens {
 }
 
 /** Signature and claims (SPEC §3 up to, not including, revocation). */
-export async function authenticate(token: string | undefined, config: Config, now = nowSeconds()): Promise<Authentication> {
+export async function authenticate(
+  token: string | undefined,
+  config: Config,
+  now = nowSeconds(),
+  purpose: Purpose = 'use',
+): Promise<Authentication> {
   if (token === undefined || token === '') return refuse('missing_token');
   if (token.length > MAX_TOKEN_BYTES) return refuse('malformed'); // before any work keyed on it
   // A token seen before skips parsing and crypto; its claims are checked against the clock again.
   const verifiedTokens = verifiedTokensFor(config);
   const known = await verifiedTokens.get(token);
   if (known !== undefined) {
-    const badClaims = claimsReason(known.claims, known.issuer, config, now);
+    const badClaims = claimsReason(known.claims, known.issuer, config, now, purpose);
     return badClaims === undefined ? { ok: true, token: known } : refuseAuthentic(badClaims, known.claims);
   }
 
@@ -126,7 +137,7 @@ export async function authenticate(token: string | undefined, config: Config, no
   if ('error' in found) return refuse(found.error);
   if (!(await signatureValid(jws, found.key, alg))) return refuse('bad_signature');
 
-  const badClaims = claimsReason(jws.claims, issuer, config, now);
+  const badClaims = claimsReason(jws.claims, issuer, config, now, purpose);
   if (badClaims !== undefined) return refuseAuthentic(badClaims, jws.claims);
   // requiredClaims always holds sub and exp, and iss selected the issuer.
   const claims = jws.claims as AuthenticToken['claims'];
@@ -139,6 +150,8 @@ export interface VerifyOptions {
   readonly strict?: boolean;
   /** The request's ExecutionContext.waitUntil: bounded mode refreshes its mirror ahead under it. */
   readonly waitUntil?: (promise: Promise<unknown>) => void;
+  /** Overrides FAIL_MODE: introspection (SPEC §4.3) is always `closed`. */
+  readonly failMode?: FailMode;
 }
 
 /** The whole check: genuine, unexpired and not revoked, right now. */
@@ -152,7 +165,8 @@ export async function verifyToken(
   if (!auth.ok) return { active: false, reason: auth.reason, identity: auth.identity };
   const mode = options.strict === true ? 'strict' : config.revocationMode;
   const revoked = await checkRevocation(auth.token, mode, config, bindings, { waitUntil: options.waitUntil });
-  if (revoked !== undefined && !(revoked === 'unavailable' && config.failMode === 'open')) {
+  const failMode = options.failMode ?? config.failMode;
+  if (revoked !== undefined && !(revoked === 'unavailable' && failMode === 'open')) {
     const { sub, jti } = auth.token.claims;
     return { active: false, reason: revoked, identity: { sub, jti } };
   }

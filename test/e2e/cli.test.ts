@@ -268,6 +268,17 @@ describe('killswitch CLI against wrangler dev', () => {
     expect(human.stdout).toMatch(/^revoked every token of heidi issued before \d{4}-.*Z.*; version is now 2$/m);
   });
 
+  it('revoke user / user show take any sub a token can carry: `..`, `.`, `a/../b`, 5,000 characters', async () => {
+    for (const sub of ['..', '.', 'a/../b', `long-${'x'.repeat(5_000)}`]) {
+      const token = await mint(sub);
+      const run = await cli(['revoke', 'user', sub, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(json(run)).toMatchObject({ sub, version: 1 });
+      expect(json(await cli(['verify', token, '--json'])).reason).toBe('revoked_user');
+      expect(json(await cli(['user', 'show', sub, '--json']))).toMatchObject({ sub, version: 1 });
+    }
+  });
+
   it('user show <sub>: --json shape and a human summary', async () => {
     const asJson = await cli(['user', 'show', 'heidi', '--json']);
     expect(asJson.code, asJson.stderr).toBe(0);
@@ -386,6 +397,82 @@ describe('killswitch CLI against wrangler dev', () => {
   });
 });
 
+/** A stand-in worker on a free port: answers each request with the next of `answers` (the last one repeats). */
+async function scriptedServer(answers: { status: number; headers?: Record<string, string>; body?: unknown }[]) {
+  const { createServer: createHttpServer } = await import('node:http');
+  const seen: { method: string; url: string; at: number }[] = [];
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', at: Date.now() });
+      const answer = answers[Math.min(seen.length - 1, answers.length - 1)]!;
+      res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers });
+      res.end(JSON.stringify(answer.body ?? {}));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { url, seen, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe.concurrent('killswitch CLI: retries (503, 429, a failed connection)', () => {
+  const UNAVAILABLE = { status: 503, body: { error: 'temporarily_unavailable' } };
+  const REVOKED = { status: 200, body: { sub: 'ivan', version: 1, revokedBefore: 1_700_000_000 } };
+
+  it('503, 503 (Retry-After: 0), then 200: the revocation goes through on the third try; --verbose says so', async () => {
+    const server = await scriptedServer([UNAVAILABLE, { ...UNAVAILABLE, headers: { 'Retry-After': '0' } }, REVOKED]);
+    try {
+      const run = await cli(['-v', 'revoke', 'user', 'ivan', '--json'], { env: { KILLSWITCH_URL: server.url } });
+      expect(run.code, run.stderr).toBe(0);
+      expect(json(run)).toEqual(REVOKED.body);
+      expect(server.seen.map((r) => `${r.method} ${r.url}`)).toEqual(Array(3).fill('POST /v1/admin/users/revoke'));
+      expect(run.stderr.match(/↻ 503: trying again in \d+ ms/g)).toHaveLength(2);
+      expect(server.seen[1]!.at - server.seen[0]!.at).toBeGreaterThanOrEqual(100); // backoff: 125–250 ms
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('429 then 200 goes through; 503 every time gives up after 1 + --retries tries with exit 6', async () => {
+    const limited = await scriptedServer([{ status: 429, body: { error: 'rate_limited' } }, REVOKED]);
+    const down = await scriptedServer([UNAVAILABLE]);
+    try {
+      expect((await cli(['revoke', 'user', 'ivan'], { env: { KILLSWITCH_URL: limited.url } })).code).toBe(0);
+      expect(limited.seen).toHaveLength(2);
+      const run = await cli(['--retries', '2', 'revoke', 'user', 'ivan'], { env: { KILLSWITCH_URL: down.url } });
+      expect(run.code).toBe(6);
+      expect(run.stderr).toMatch(/the worker failed \(503 temporarily_unavailable\)/);
+      expect(down.seen).toHaveLength(3);
+      const none = await cli(['--retries', '0', 'user', 'show', 'ivan'], { env: { KILLSWITCH_URL: down.url } });
+      expect(none.code).toBe(6);
+      expect(down.seen).toHaveLength(4);
+    } finally {
+      await limited.close();
+      await down.close();
+    }
+  });
+
+  it('a refused connection is tried 1 + 3 times with growing delays, then exit 3; a 400 is never retried', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const started = Date.now();
+    const run = await cli(['-v', 'revoke', 'user', 'ivan'], { env: { KILLSWITCH_URL: url } });
+    expect(run.code).toBe(3);
+    expect(run.stderr.match(/↻ connection refused \(ECONNREFUSED\): trying again/g)).toHaveLength(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(125 + 250 + 500); // at least half of each backoff step
+    const bad = await scriptedServer([{ status: 400, body: { error: 'invalid_request', error_description: '"sub" is required' } }]);
+    try {
+      expect((await cli(['revoke', 'user', 'ivan'], { env: { KILLSWITCH_URL: bad.url } })).code).toBe(5);
+      expect(bad.seen).toHaveLength(1);
+    } finally {
+      await bad.close();
+    }
+  });
+
+  it('--retries must be an integer from 0 to 10', async () => {
+    for (const value of ['-1', '11', 'x', '1.5']) expect((await cli(['--retries', value, 'user', 'show', 'a'])).code).toBe(2);
+  });
+});
+
 describe.concurrent('killswitch CLI: errors', () => {
   it('no URL → exit 2, saying how to set it', async () => {
     const run = await cli(['user', 'show', 'alice'], { env: { KILLSWITCH_URL: undefined } });
@@ -413,7 +500,7 @@ describe.concurrent('killswitch CLI: errors', () => {
     expect(fromEnv.stderr).toMatch(/refused the admin key \(401 unauthorized\): check KILLSWITCH_ADMIN_KEY or --admin-key/);
     const fromFlag = await cli(['-v', 'user', 'show', 'alice', '--admin-key', WRONG_KEY]);
     expect(fromFlag.code).toBe(4);
-    expect(fromFlag.stderr).toMatch(/→ GET http:\/\/127\.0\.0\.1:\d+\/v1\/admin\/users\/alice \(admin key from --admin-key\)/);
+    expect(fromFlag.stderr).toMatch(/→ POST http:\/\/127\.0\.0\.1:\d+\/v1\/admin\/users\/lookup \(admin key from --admin-key\)/);
     expect(fromFlag.stderr).toMatch(/← 401/);
     const asJson = await cli(['audit', `--admin-key=${WRONG_KEY}`, '--json', '--verbose']);
     expect(asJson.code).toBe(4);

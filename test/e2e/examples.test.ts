@@ -1,7 +1,9 @@
 /**
  * The integration examples under examples/, end to end:
- *  - nginx: examples/nginx/run.sh (Debian's nginx, installed by the script if missing, in front
- *    of an echo backend, auth_request to killswitch under wrangler dev);
+ *  - nginx: examples/nginx/run.sh (Debian's nginx-light in front of an echo backend,
+ *    auth_request to killswitch under wrangler dev). Tests install nothing: without nginx this
+ *    part skips with one line, and fails instead when KILLSWITCH_REQUIRE_SYSTEM_TESTS=1 (.ci/run
+ *    installs nginx-light and sets it);
  *  - rpc-caller: a second worker calling killswitch's `Verifier` entrypoint through a service
  *    binding. Two `wrangler dev` processes joined by a private dev registry (see below);
  *  - hono-app: a Hono worker embedding the middleware, under its own wrangler.toml.
@@ -13,12 +15,13 @@
  * killswitch runs without the demo configuration. Separate processes meet through the dev
  * registry (WRANGLER_REGISTRY_PATH), named entrypoints included.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { mintDemo } from './demo-token';
 
 interface ScriptRun {
   code: number | null;
@@ -29,8 +32,13 @@ let registry: string;
 let killswitch: WranglerDev | undefined;
 let caller: WranglerDev | undefined;
 let hono: WranglerDev | undefined;
-let nginxRun: Promise<ScriptRun>;
+let nginxRun: Promise<ScriptRun> | undefined;
 let nginxPid: number | undefined;
+
+const nginxInstalled = spawnSync('bash', ['-c', 'command -v nginx'], { stdio: 'ignore' }).status === 0 || existsSync('/usr/sbin/nginx');
+/** Without nginx the nginx example skips, unless system tests are required (CI): then it runs, and fails. */
+const skipNginx = !nginxInstalled && process.env.KILLSWITCH_REQUIRE_SYSTEM_TESTS !== '1';
+if (skipNginx) console.warn('examples/nginx skipped: install nginx-light to run this test');
 
 function runNginxExample(): Promise<ScriptRun> {
   const child = spawn('bash', [join(ROOT, 'examples/nginx/run.sh')], {
@@ -49,19 +57,12 @@ function runNginxExample(): Promise<ScriptRun> {
   }));
 }
 
-const mintDemo = (...args: string[]) =>
-  new Promise<string>((done, fail) => {
-    const child = spawn(process.execPath, ['scripts/token.mjs', ...args], { cwd: ROOT });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`token.mjs exited ${code}`))));
-  });
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
 beforeAll(async () => {
   registry = mkdtempSync(join(tmpdir(), 'killswitch-e2e-registry-'));
-  nginxRun = runNginxExample();
+  if (!skipNginx) nginxRun = runNginxExample();
   const started = await Promise.allSettled([
     startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, registry, timeoutMs: 75_000 }),
     startWranglerDev({ configs: ['examples/rpc-caller/wrangler.toml'], envFile: null, registry, timeoutMs: 75_000 }),
@@ -80,11 +81,11 @@ afterAll(async () => {
   rmSync(registry, { recursive: true, force: true });
 }, 30_000);
 
-describe('examples/nginx: auth_request in front of a backend (run.sh)', () => {
+describe.skipIf(skipNginx)('examples/nginx: auth_request in front of a backend (run.sh)', () => {
   let run: ScriptRun;
   beforeAll(async () => {
-    run = await nginxRun;
-  }, 150_000); // a first run on a fresh machine also installs nginx
+    run = await nginxRun!;
+  }, 150_000);
 
   it('run.sh passes every check (exit 0)', () => {
     expect(run.code, run.output).toBe(0);

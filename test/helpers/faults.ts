@@ -49,7 +49,7 @@ export function unreachable<T extends object>(real: T, sw: Switch): T {
   });
 }
 
-export interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number }
+export interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number; retryAfter: string | null }
 
 /** One request through the worker's fetch handler with `bindings` (one object per test: its config is parsed once). */
 export async function call(bindings: object, path: string, init: RequestInit & { admin?: boolean; bearer?: string } = {}): Promise<Answer> {
@@ -60,7 +60,7 @@ export async function call(bindings: object, path: string, init: RequestInit & {
   const res = await app.fetch(new Request(`${BASE}${path}`, { ...init, headers }), bindings, createExecutionContext());
   const text = await res.text();
   const ms = Date.now() - started;
-  return { status: res.status, text, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), ms };
+  return { status: res.status, text, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), ms, retryAfter: res.headers.get('Retry-After') };
 }
 export const verify = (bindings: object, token: string, strict = false) =>
   call(bindings, `/v1/verify${strict ? '?strict=1' : ''}`, { bearer: token });
