@@ -37,7 +37,7 @@ interface Transmitter {
   verifications: unknown[];
   issuer?: string;
   status?: number;
-  queue: Record<string, string>;
+  queue: Record<string, unknown>;
   polls: unknown[];
 }
 

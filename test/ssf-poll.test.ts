@@ -88,6 +88,7 @@ describe('poll delivery: SETs polled from the transmitter', () => {
         [good]: await sessionRevoked(s, sub, { jti: good }),
         [wrongAud]: await sessionRevoked(s, sub, { jti: wrongAud, aud: 'https://someone-else.test' }),
         [badSig]: `${forged.slice(0, -4)}AAAA`,
+        notAString: { not: 'a SET' },
       },
     });
 
@@ -103,6 +104,7 @@ describe('poll delivery: SETs polled from the transmitter', () => {
     expect(errs).toEqual({
       [wrongAud]: { err: 'invalid_audience', description: expect.any(String) },
       [badSig]: { err: 'authentication_failed', description: expect.any(String) },
+      notAString: { err: 'invalid_request', description: expect.any(String) },
     });
     for (const p of polls) expect(p).toMatchObject({ maxEvents: 4, returnImmediately: true });
 

@@ -33,7 +33,7 @@ export interface PollRound {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-async function request(poll: PollDelivery, ack: readonly string[], setErrs: SetErrs): Promise<{ sets: [string, string][]; moreAvailable: boolean }> {
+async function request(poll: PollDelivery, ack: readonly string[], setErrs: SetErrs): Promise<{ sets: [string, unknown][]; moreAvailable: boolean }> {
   const where = new URL(poll.endpoint).origin;
   let response: Response;
   try {
@@ -61,7 +61,7 @@ async function request(poll: PollDelivery, ack: readonly string[], setErrs: SetE
     throw new PollError(`poll ${where}: answer is not JSON`);
   }
   if (!isObject(answer) || (answer.sets !== undefined && !isObject(answer.sets))) throw new PollError(`poll ${where}: answer has no "sets" object`);
-  const sets = Object.entries(answer.sets ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string');
+  const sets = Object.entries(answer.sets ?? {});
   return { sets: sets.slice(0, poll.maxEvents), moreAvailable: answer.moreAvailable === true || sets.length > poll.maxEvents };
 }
 
@@ -80,6 +80,7 @@ export async function pollRound(
   // One at a time: a batch is at most maxEvents SETs, and each may write to many users' objects.
   for (const [jti, set] of sets) {
     try {
+      if (typeof set !== 'string') throw new SetError('invalid_request', 'a SET must be a string (one compact JWS)');
       await receiveSet(set.trim(), stream, config, env);
       ack.push(jti);
     } catch (error) {

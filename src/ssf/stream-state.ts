@@ -35,6 +35,8 @@ export interface PollStatus {
 
 /** A failing transmitter is retried at intervalSeconds × 2^failures, never less often than this. */
 export const POLL_BACKOFF_MAX_SECONDS = 15 * 60;
+/** The backoff base while the stream itself cannot be read (configuration, registry out of reach). */
+const POLL_BACKOFF_MIN_SECONDS = 10;
 /** Requests one alarm may make while SETs keep coming: acks go out at once, the rest next alarm. */
 const POLL_ROUNDS_PER_ALARM = 4;
 
@@ -178,16 +180,19 @@ export class SsfStream extends DurableObject<Env> {
   }
 
   private async pollAndRearm(): Promise<void> {
-    const row = this.sql.exec<{ stream_id: string; failures: number }>('SELECT stream_id, failures FROM ssf_poll').toArray()[0];
+    const row = this.sql.exec<{ stream_id: string }>('SELECT stream_id FROM ssf_poll').toArray()[0];
     if (row === undefined) return;
-    const config = getConfig(this.env);
-    const stream = await findStream(config, this.env, row.stream_id);
-    // Deleted, or no longer polled: nothing to wake up for.
-    if (stream?.poll === undefined) return this.stopPolling();
-    const polled = stream as SsfStreamConfig & { poll: PollDelivery };
-    let delay = polled.poll.intervalSeconds;
+    let interval = POLL_BACKOFF_MIN_SECONDS;
+    let delay: number;
     try {
-      for (let round = 0; round < POLL_ROUNDS_PER_ALARM; round++) {
+      const config = getConfig(this.env);
+      const stream = await findStream(config, this.env, row.stream_id);
+      // Deleted, or no longer polled: nothing to wake up for.
+      if (stream?.poll === undefined) return this.stopPolling();
+      const polled = stream as SsfStreamConfig & { poll: PollDelivery };
+      interval = polled.poll.intervalSeconds;
+      let more = true;
+      for (let round = 0; round < POLL_ROUNDS_PER_ALARM && more; round++) {
         const sent = this.settled();
         const result = await pollRound(polled, config, this.env, sent);
         // The request succeeded: what it carried is acknowledged; what it brought waits for the next.
@@ -199,16 +204,17 @@ export class SsfStream extends DurableObject<Env> {
         this.sql.exec('UPDATE ssf_poll SET last_poll_at = ?', nowSeconds());
         if (result.retried > 0) throw new PollError(`${result.retried} SETs could not be processed; the transmitter redelivers them`);
         this.sql.exec('UPDATE ssf_poll SET failures = 0, last_error = NULL');
-        const pending = result.ack.length + Object.keys(result.setErrs).length;
-        if (pending === 0 && !result.moreAvailable) break;
-        delay = 1; // budget spent with SETs still coming or acks unsent: soon, not at the interval
+        more = result.moreAvailable || result.ack.length + Object.keys(result.setErrs).length > 0;
       }
+      // Budget spent with SETs still coming or acks unsent: soon, not at the interval.
+      delay = more ? 1 : interval;
     } catch (error) {
-      const failures = row.failures + 1;
+      // Never thrown out of the alarm: the runtime would give up after a few retries.
+      const failures = (this.sql.exec<{ failures: number }>('SELECT failures FROM ssf_poll').toArray()[0]?.failures ?? 0) + 1;
       const message = error instanceof PollError ? error.message : 'internal error';
       this.sql.exec('UPDATE ssf_poll SET failures = ?, last_error = ?', failures, message.slice(0, 200));
-      delay = Math.min(polled.poll.intervalSeconds * 2 ** Math.min(failures, 20), POLL_BACKOFF_MAX_SECONDS);
-      logEvent('ssf_poll_failed', { stream: polled.id, failures, error: message.slice(0, 200) });
+      delay = Math.min(interval * 2 ** Math.min(failures, 20), POLL_BACKOFF_MAX_SECONDS);
+      logEvent('ssf_poll_failed', { stream: row.stream_id, failures, error: message.slice(0, 200) });
     }
     await this.ctx.storage.setAlarm(Date.now() + delay * 1000);
   }
