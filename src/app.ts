@@ -55,9 +55,12 @@ app.use('*', async (c, next) => {
   const config = getConfig(c.env);
   c.set('config', config);
   // SPEC §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
-  c.executionCtx.waitUntil(armConfiguredPolling(config, c.env).catch((error: unknown) => {
-    logEvent('ssf_poll_arm_failed', { error: error instanceof Error ? error.message : 'unknown' });
-  }));
+  const arming = armConfiguredPolling(config, c.env);
+  if (arming !== undefined) {
+    c.executionCtx.waitUntil(arming.catch((error: unknown) => {
+      logEvent('ssf_poll_arm_failed', { error: error instanceof Error ? error.message : 'unknown' });
+    }));
+  }
   await next();
 });
 

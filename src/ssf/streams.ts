@@ -70,9 +70,11 @@ const armed = new WeakSet<Config>();
  * SSF_STREAMS streams with `poll` have no creation call to start their alarm: the first request
  * each isolate serves arms them (an armed alarm is left as it is). Nothing here is a timer.
  */
-export async function armConfiguredPolling(config: Config, env: SsfBindings): Promise<void> {
-  if (armed.has(config)) return;
+export function armConfiguredPolling(config: Config, env: SsfBindings): Promise<void> | undefined {
+  if (armed.has(config)) return undefined;
   armed.add(config);
   const polled = [...config.ssfStreams.values()].filter((s) => s.poll !== undefined);
-  await Promise.all(polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id, s.poll!.intervalSeconds)));
+  if (polled.length === 0) return undefined; // no work, not even a waitUntil
+  return Promise.all(polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id, s.poll!.intervalSeconds)))
+    .then(() => undefined);
 }
