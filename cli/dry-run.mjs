@@ -44,7 +44,9 @@ const upload = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
 const vars = Object.fromEntries(
   [...output.matchAll(/^env\.(\w+) \("(.*)"\)\s+Environment Variable/gm)].map((m) => [m[1], m[2]]),
 );
-const bindings = [...output.matchAll(/^env\.(\w+) \((.*?)\)\s{2,}(\S.*?)\s*$/gm)].map((m) => ({ name: m[1], resource: m[3] }));
+// (The static assets binding prints no value: `env.ASSETS   Assets`.)
+const bindings = [...output.matchAll(/^env\.(\w+)(?: \((.*?)\))?\s{2,}(\S.*?)\s*$/gm)].map((m) => ({ name: m[1], resource: m[3] }));
+const assets = /Read (\d+) files? from the assets directory/.exec(output);
 const LIMIT_FREE = 3 * 1024 * 1024;
 const LIMIT_PAID = 10 * 1024 * 1024;
 const report = {
@@ -55,6 +57,8 @@ const report = {
   wrangler: upload ? { totalUploadKiB: Number(upload[1]), gzipKiB: Number(upload[2]) } : null,
   limits: { freeGzipBytes: LIMIT_FREE, paidGzipBytes: LIMIT_PAID },
   bindings,
+  /** Files of the admin console (public/), uploaded as Workers Static Assets. */
+  assetFiles: assets ? Number(assets[1]) : 0,
   vars,
 };
 
@@ -66,6 +70,7 @@ if (values.json) {
   for (const f of files) lines.push(`  ${f.name.padEnd(16)} ${kib(f.bytes).padStart(12)}  gzip ${kib(f.gzipBytes).padStart(11)}`);
   lines.push(`  ${'total'.padEnd(16)} ${kib(total).padStart(12)}  gzip ${kib(gzip).padStart(11)}   (Workers limit: 3 MiB gzip free, 10 MiB paid)`);
   if (upload) lines.push(`  wrangler says: Total Upload ${upload[1]} KiB / gzip ${upload[2]} KiB`);
+  lines.push(`  assets: ${report.assetFiles} files (public/: the admin console)`);
   lines.push(`  bindings: ${bindings.map((b) => `${b.name} (${b.resource})`).join(', ')}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

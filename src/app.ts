@@ -9,6 +9,7 @@ import { observe } from './metrics/metrics';
 import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
+import { consoleRoute } from './routes/console';
 import { oauthRoutes } from './routes/oauth';
 import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './routes/responses';
 import { ssfRoutes } from './routes/ssf';
@@ -49,6 +50,10 @@ app.use('*', async (c, next) => {
 app.get('/openapi.json', () => new Response(openApiJson(), {
   headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
 }));
+
+/** The admin console: static files, which need no configuration (the API it calls does). */
+app.get('/admin', consoleRoute);
+app.get('/admin/*', consoleRoute);
 
 /** Configuration is parsed once per isolate; a mistake is a 500, never an accepted token. */
 app.use('*', async (c, next) => {

@@ -153,14 +153,14 @@ describe('request validation', () => {
   it('an oversized body changes no state', async () => {
     const sub = uniqueSub('big');
     expect((await post(`/v1/admin/users/${sub}/revoke`, big)).status).toBe(413);
-    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [] });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
   });
 });
 
 describe('response shapes', () => {
   it('user revoke → {sub, version, revokedBefore}; user state lists revoked tokens', async () => {
     const sub = uniqueSub('shape');
-    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [] });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
 
     const t0 = now();
     const res = await post(`/v1/admin/users/${sub}/revoke`, json({ reason: 'stolen laptop' }));
@@ -178,7 +178,8 @@ describe('response shapes', () => {
 
     const state = await (await call(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<Record<string, unknown>>();
     expect(state).toMatchObject({ sub, version: 1, revokedBefore: revoked.revokedBefore });
-    expect(Object.keys(state).sort()).toEqual(['revokedBefore', 'revokedTokens', 'sub', 'version']);
+    expect(Object.keys(state).sort()).toEqual(['revokedBefore', 'revokedTokens', 'sessions', 'sub', 'version']);
+    expect(state.sessions).toEqual([]);
     const entries = state.revokedTokens as Record<string, unknown>[];
     expect(entries).toHaveLength(2);
     for (const entry of entries) {
@@ -188,6 +189,31 @@ describe('response shapes', () => {
     }
     expect(entries.map(({ jti, exp: e, reason }) => ({ jti, exp: e, reason })).sort((a, b) => String(a.jti).localeCompare(String(b.jti))))
       .toEqual([{ jti: 'jti-1', exp, reason: 'leaked' }, { jti: 'jti-2', exp, reason: null }]);
+  });
+
+  it('user state lists the token-service sessions, newest first, never a token or digest; a user revocation ends them', async () => {
+    const sub = uniqueSub('sessions');
+    const started = [];
+    for (const scope of ['read', 'write']) {
+      const res = await post('/v1/sessions', json({ sub, scope }));
+      expect(res.status).toBe(200);
+      started.push(await res.json<{ access_token: string; refresh_token: string }>());
+      await new Promise((r) => setTimeout(r, 1100)); // distinct createdAt seconds
+    }
+    const state = async () => (await call(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<{ sessions: Record<string, unknown>[] }>();
+    const { sessions } = await state();
+    expect(sessions.map((s) => [s.scope, s.state, s.revokedAt])).toEqual([['write', 'active', null], ['read', 'active', null]]);
+    const sid = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid as string;
+    expect(sessions.map((s) => s.id)).toEqual([sid(started[1]!.access_token), sid(started[0]!.access_token)]);
+    for (const s of sessions) {
+      expect(Object.keys(s).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'revokedAt', 'scope', 'state']);
+      expect(Number(s.expiresAt)).toBeGreaterThan(Number(s.createdAt));
+    }
+    const text = JSON.stringify(sessions);
+    for (const { refresh_token: refresh } of started) expect(text).not.toContain(refresh);
+
+    await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, json({ reason: 'ends sessions' }));
+    expect((await state()).sessions.map((s) => [s.state, typeof s.revokedAt])).toEqual([['revoked', 'number'], ['revoked', 'number']]);
   });
 
   it('a sub with reserved characters round-trips through the path', async () => {
@@ -325,6 +351,27 @@ describe('audit', () => {
     expect(events[3]?.actor).not.toBe(events[0]?.actor); // rotated key, another fingerprint
     expect(new Set(events.map((e) => `${e.reason}${e.jti}`)).size).toBe(5);
     expect((await page(`sub=${encodeURIComponent(other)}`)).events.map((e) => e.reason)).toEqual(['other']);
+  });
+
+  it('action= keeps only events of that kind, and pages over them; an unknown action is a 400', async () => {
+    const sub = uniqueSub('audit-action');
+    const exp = now() + 600;
+    for (const reason of ['u1', 'u2', 'u3']) {
+      await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, json({ reason }));
+      await post('/v1/admin/tokens/revoke', json({ jti: `t-${reason}`, sub, exp }));
+    }
+    const first = await page(`sub=${encodeURIComponent(sub)}&action=revoke_user&limit=2`);
+    expect(first.events.map((e) => e.reason)).toEqual(['u3', 'u2']);
+    const second = await page(`sub=${encodeURIComponent(sub)}&action=revoke_user&limit=2&cursor=${first.cursor}`);
+    expect(second).toEqual({ events: [expect.objectContaining({ reason: 'u1' })] });
+    const tokens = await page(`sub=${encodeURIComponent(sub)}&action=revoke_token`);
+    expect(tokens.events.map((e) => e.jti)).toEqual(['t-u3', 't-u2', 't-u1']);
+    const bad = await call(`/v1/admin/audit?sub=${encodeURIComponent(sub)}&action=%3Cscript%3E`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({
+      error: 'invalid_request',
+      error_description: '"action" must be one of revoke_user, revoke_token, revoke_all, revoke_session, refresh_reuse, ssf_event',
+    });
   });
 
   // README: without sub=, the audit lists the global (revoke-all) events only; this file runs none.

@@ -314,3 +314,32 @@ describe('keys that do not fit the algorithm are never used', () => {
     expect(await outcome(await tokenWithKid(undefined), configFor(path))).toBe(expected);
   });
 });
+
+describe('key status (GET /v1/admin/stats shows it)', () => {
+  it('a remote JWKS: nothing before the first fetch, then its kids and fetch time; a failure keeps the keys and says why', async () => {
+    startClock();
+    const path = freshJwksPath('status');
+    await publishKeys(path, [{ ...A, kid: 'k-a' }, { ...B, kid: 'k-b' }, { ...A, kid: 'k-a' }]);
+    const jwks = new RemoteJwks(`${jwksBase()}${path}`);
+    expect(jwks.status()).toEqual({ source: 'jwksUri', jwksUri: `${jwksBase()}${path}`, keyCount: 0, kids: [], fetchedAt: null, lastError: null });
+
+    await jwks.current();
+    expect(jwks.status()).toMatchObject({ keyCount: 3, kids: ['k-a', 'k-b'], fetchedAt: T0 / 1000, lastError: null });
+
+    await setJwksStatus(path, 503);
+    advance(JWKS_DEFAULT_TTL_MS + 1);
+    await jwks.current();
+    expect(jwks.status()).toMatchObject({ keyCount: 3, kids: ['k-a', 'k-b'], fetchedAt: T0 / 1000, lastError: 'status 503' });
+
+    await setJwksStatus(path, 200);
+    advance(60_000);
+    await jwks.current();
+    expect(jwks.status()).toMatchObject({ fetchedAt: Math.floor(Date.now() / 1000), lastError: null });
+  });
+
+  it('shows the URL without credentials, query or fragment', () => {
+    const jwks = new RemoteJwks('https://user:s3cret@idp.example/jwks?api_key=s3cret#x');
+    expect(jwks.status().jwksUri).toBe('https://idp.example/jwks');
+    expect(JSON.stringify(jwks.status())).not.toContain('s3cret');
+  });
+});

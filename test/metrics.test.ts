@@ -14,7 +14,8 @@ import {
   LATENCY_BOUNDS_MS, MAX_KEYS_PER_ROUTE, MAX_ROUTES, metricsSnapshot, observe, OTHER, outcomeOf, resetMetrics,
   type StatsSnapshot,
 } from '../src/metrics/metrics';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED } from './helpers/fixtures';
+import type { ConfigStatus } from '../src/config/status';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
 import { mint } from './helpers/tokens';
 
 const BASE = 'http://ks.test';
@@ -53,13 +54,48 @@ describe('GET /v1/admin/stats', () => {
     expect((await viaWorker('/v1/admin/stats', bearer(ADMIN_KEY_ROTATED))).status).toBe(200);
   });
 
-  it('answers {since, requests, latencyMs}', async () => {
+  it('answers {since, requests, latencyMs, revocation, issuers}', async () => {
     const s = await stats();
-    expect(Object.keys(s).sort()).toEqual(['latencyMs', 'requests', 'since']);
+    expect(Object.keys(s).sort()).toEqual(['issuers', 'latencyMs', 'requests', 'revocation', 'since']);
     expect(Number.isSafeInteger(s.since)).toBe(true);
     expect(s.since).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
     expect(s.latencyMs).toMatchObject({ count: expect.any(Number), max: expect.any(Number), routes: expect.any(Object) });
     expect(Object.keys(s.latencyMs.buckets)).toEqual([...LATENCY_BOUNDS_MS.map(String), '+Inf']);
+  });
+});
+
+describe('the configuration in the stats (what the console shows), never a secret', () => {
+  const configOf = async (fetch: Fetch = viaWorker) => (await stats(fetch)) as unknown as StatsSnapshot & ConfigStatus;
+
+  it('the revocation promise: cached is 60 s (KV) plus the isolate cache TTL; strict is the next request', async () => {
+    expect((await configOf()).revocation).toEqual({ mode: 'cached', failMode: 'closed', cacheTtlSeconds: 0, boundSeconds: 60 });
+    const cachedTtl = viaApp({ ...env, REVOCATION_CACHE_TTL_SECONDS: '20', FAIL_MODE: 'open' });
+    expect((await configOf(cachedTtl)).revocation).toEqual({ mode: 'cached', failMode: 'open', cacheTtlSeconds: 20, boundSeconds: 80 });
+    const strict = viaApp({ ...env, REVOCATION_MODE: 'strict' });
+    expect((await configOf(strict)).revocation).toMatchObject({ mode: 'strict', boundSeconds: 0 });
+  });
+
+  it('every trusted issuer (and the token service) with its key source and kids', async () => {
+    const { issuers } = await configOf();
+    const byIssuer = Object.fromEntries(issuers.map((i) => [i.issuer, i]));
+    expect(Object.keys(byIssuer).sort()).toEqual([ISSUERS.hs, ISSUERS.inline, ISSUERS.remote, ISSUERS.second, '(origin)'].sort());
+    expect(byIssuer[ISSUERS.hs]).toEqual({
+      issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['HS256', 'HS384', 'HS512'], own: false,
+      keys: { source: 'hmacSecret', keyCount: 1, kids: [] },
+    });
+    expect(byIssuer[ISSUERS.inline]!.keys).toEqual({
+      source: 'jwks', keyCount: 5, kids: ['rs256-1', 'ps256-1', 'es256-1', 'es384-1', 'ed-1'],
+    });
+    expect(byIssuer[ISSUERS.remote]!.keys).toMatchObject({ source: 'jwksUri', jwksUri: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/jwks\/default$/) });
+    expect(byIssuer['(origin)']).toMatchObject({ own: true, keys: { source: 'jwks', keyCount: 1, kids: ['session-1'] } });
+  });
+
+  it('holds no secret: no HMAC secret or its binding name, no private key member, no admin key', async () => {
+    const text = JSON.stringify(await configOf());
+    for (const secret of [HS_SECRET, 'HS_SECRET', ADMIN_KEY, ADMIN_KEY_ROTATED, (KEYS['session-1'].private as { d: string }).d]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toMatch(/"(d|p|q|k)":/);
   });
 });
 
@@ -211,6 +247,6 @@ describe('the aggregate', () => {
     const { latencyMs } = metricsSnapshot();
     expect(latencyMs).toMatchObject({ count: 100, p50: 1, p99: 3000, max: 3000 });
     expect(latencyMs.buckets).toMatchObject({ 1: 97, 5000: 3, '+Inf': 0 });
-    expect(latencyMs.routes['/v1/verify']).toEqual({ count: 100, p50: 1, p99: 3000, max: 3000 });
+    expect(latencyMs.routes['/v1/verify']).toEqual({ count: 100, p50: 1, p99: 3000, max: 3000, buckets: latencyMs.buckets });
   });
 });

@@ -192,7 +192,8 @@ describe('the document', () => {
     expect(body('post', '/v1/revoke')['application/x-www-form-urlencoded']!.schema).toEqual({ $ref: '#/components/schemas/RevokeForm' });
     expect(body('post', '/v1/token')['application/x-www-form-urlencoded']!.schema).toEqual({ $ref: '#/components/schemas/RefreshForm' });
     const audit = doc.paths['/v1/admin/audit']!.get!.parameters!;
-    expect(audit.map((p) => p.name)).toEqual(['sub', 'limit', 'cursor']);
+    expect(audit.map((p) => p.name)).toEqual(['sub', 'limit', 'cursor', 'action']);
+    expect(audit[3]).toMatchObject({ in: 'query', schema: { enum: ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] } });
     expect(audit[1]).toMatchObject({ in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } });
     expect(doc.paths['/v1/verify']!.get!.requestBody).toBeUndefined();
   });
@@ -327,7 +328,9 @@ describe('real answers match the documented responses', () => {
     await expectDocumented(await call(`/v1/admin/users/${'x'.repeat(8193)}`, {}), 'get', '/v1/admin/users/{sub}');
     await expectDocumented(await call(path, { bearer: 'wrong-key-0123456789abc' }), 'get', '/v1/admin/users/{sub}');
     await expectDocumented(await call(`/v1/admin/audit?sub=${encodeURIComponent(sub)}&limit=2`, {}), 'get', '/v1/admin/audit');
+    await expectDocumented(await call(`/v1/admin/audit?sub=${encodeURIComponent(sub)}&action=revoke_token`, {}), 'get', '/v1/admin/audit');
     await expectDocumented(await call('/v1/admin/audit?limit=0', {}), 'get', '/v1/admin/audit');
+    await expectDocumented(await call('/v1/admin/audit?action=delete_everything', {}), 'get', '/v1/admin/audit');
     await expectDocumented(await call('/v1/admin/audit', { bearer: null }), 'get', '/v1/admin/audit');
   });
 
@@ -341,6 +344,9 @@ describe('real answers match the documented responses', () => {
     const started = await post('/v1/sessions', json({ sub, scope: 'read', claims: { tenant: 'acme' } }));
     const { refresh_token: refreshToken } = await started.clone().json<{ refresh_token: string }>();
     await expectDocumented(started, 'post', '/v1/sessions');
+    const withSession = await call(`/v1/admin/users/${encodeURIComponent(sub)}`, {});
+    expect((await withSession.clone().json<{ sessions: unknown[] }>()).sessions).toHaveLength(1);
+    await expectDocumented(withSession, 'get', '/v1/admin/users/{sub}');
     await expectDocumented(await post('/v1/sessions', json({ sub: '' })), 'post', '/v1/sessions');
     await expectDocumented(await post('/v1/sessions', json({ sub, claims: { iss: 'x' } })), 'post', '/v1/sessions');
     await expectDocumented(await post('/v1/sessions', json({ sub }), null), 'post', '/v1/sessions');

@@ -88,12 +88,29 @@ describe('revoke-all', () => {
     expect(res.status).toBe(200);
     const { events } = await res.json<{ events: Record<string, unknown>[] }>();
     expect(events.map((e) => e.reason)).toEqual(['rotated key', 'clock went back', 'incident 42']);
+    const filtered = await (await admin('/v1/admin/audit?action=revoke_all&limit=2')).json<{ events: unknown[]; cursor?: string }>();
+    expect(filtered.events).toEqual(events.slice(0, 2));
+    expect(filtered.cursor).toBeDefined();
+    expect(await (await admin('/v1/admin/audit?action=revoke_user')).json()).toEqual({ events: [] });
     for (const event of events) {
       expect(Object.keys(event).sort()).toEqual(['action', 'actor', 'at', 'reason', 'sub']);
       expect(event).toMatchObject({ action: 'revoke_all', sub: null, actor: expect.stringMatching(/^admin:[0-9a-f]{12}$/) });
     }
     expect(events[0]?.actor).not.toBe(events[1]?.actor);
     expect(events[1]?.actor).toBe(events[2]?.actor);
+  });
+
+  it('the user state shows the sessions it ended as revoked_all', async () => {
+    const sessionsOf = async (sub: string) =>
+      (await (await admin(`/v1/admin/users/${sub}`)).json<{ sessions: { state: string }[] }>()).sessions.map((s) => s.state);
+    // Past the earlier revoke-alls: a session started in their second would already be ended.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 2000);
+    const started = await admin('/v1/sessions', { method: 'POST', body: JSON.stringify({ sub: 'all-user-session' }) });
+    expect(started.status).toBe(200);
+    expect(await sessionsOf('all-user-session')).toEqual(['active']);
+    await revokeAll('sessions too');
+    expect(await sessionsOf('all-user-session')).toEqual(['revoked_all']);
   });
 
   it('takes precedence over a user revocation in the reason code', async () => {

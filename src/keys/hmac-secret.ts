@@ -1,5 +1,5 @@
 import type { HmacAlgorithm } from './algorithms';
-import type { KeyLookup, KeySource } from './key-source';
+import type { KeyLookup, KeySource, KeyStatus } from './key-source';
 
 /**
  * An issuer's shared HMAC secret (the UTF-8 bytes of a secret binding). There is one key,
@@ -12,6 +12,10 @@ export class HmacSecret implements KeySource {
 
   async current(): Promise<object> {
     return this;
+  }
+
+  status(): KeyStatus {
+    return { source: 'hmacSecret', keyCount: 1, kids: [] };
   }
 
   async lookup(alg: HmacAlgorithm): Promise<KeyLookup> {

@@ -1,6 +1,6 @@
 import type { AsymmetricAlgorithm } from './algorithms';
 import type { JwkSet } from './jwk-set';
-import type { KeyLookup, KeySource } from './key-source';
+import type { KeyLookup, KeySource, KeyStatus } from './key-source';
 
 /** Keys given inline in TRUSTED_ISSUERS (`jwks`). */
 export class InlineJwks implements KeySource {
@@ -8,6 +8,10 @@ export class InlineJwks implements KeySource {
 
   async current(): Promise<object> {
     return this.set;
+  }
+
+  status(): KeyStatus {
+    return { source: 'jwks', ...this.set.summary() };
   }
 
   async lookup(alg: AsymmetricAlgorithm, kid: string | undefined): Promise<KeyLookup> {

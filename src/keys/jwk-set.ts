@@ -1,6 +1,6 @@
 import { importJWK, type JWK } from 'jose';
 import { jwkFitsAlgorithm, MIN_RSA_MODULUS_BITS, type AsymmetricAlgorithm, type PublicJwk } from './algorithms';
-import type { KeyLookup } from './key-source';
+import { MAX_LISTED_KIDS, type KeyLookup } from './key-source';
 
 /** Members that only private or symmetric keys carry; a JWKS of ours never holds them. */
 const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
@@ -43,6 +43,12 @@ export class JwkSet {
     const fitting = this.keys.filter((k) => jwkFitsAlgorithm(k, alg));
     if (kid !== undefined) return fitting.find((k) => k.kid === kid);
     return fitting.length === 1 ? fitting[0] : undefined;
+  }
+
+  /** How many keys, and their distinct kids (for KeyStatus). */
+  summary(): { keyCount: number; kids: string[] } {
+    const kids = [...new Set(this.keys.flatMap((k) => (typeof k.kid === 'string' ? [k.kid] : [])))];
+    return { keyCount: this.keys.length, kids: kids.slice(0, MAX_LISTED_KIDS) };
   }
 
   async lookup(alg: AsymmetricAlgorithm, kid: string | undefined): Promise<KeyLookup | undefined> {

@@ -1,6 +1,6 @@
 import type { AsymmetricAlgorithm } from './algorithms';
 import { JwkSet } from './jwk-set';
-import type { KeyLookup, KeySource } from './key-source';
+import type { KeyLookup, KeySource, KeyStatus } from './key-source';
 import { readCappedText } from '../http/read-capped';
 import { logEvent } from '../log/logger';
 
@@ -45,8 +45,22 @@ export class RemoteJwks implements KeySource {
   private refreshAt = 0;
   private lastKidMissRefresh = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
+  private fetchedAt: number | null = null;
+  private lastError: string | null = null;
 
   constructor(readonly url: string) {}
+
+  status(): KeyStatus {
+    const shown = new URL(this.url);
+    shown.username = shown.password = shown.search = shown.hash = '';
+    return {
+      source: 'jwksUri',
+      jwksUri: shown.href,
+      ...(this.set?.summary() ?? { keyCount: 0, kids: [] }),
+      fetchedAt: this.fetchedAt,
+      lastError: this.lastError,
+    };
+  }
 
   async current(): Promise<object | undefined> {
     if (Date.now() >= this.refreshAt) await this.refresh();
@@ -88,10 +102,13 @@ export class RemoteJwks implements KeySource {
       if (!Array.isArray(keys)) throw new JwksError('no "keys" array');
       this.set = new JwkSet(keys);
       this.refreshAt = Date.now() + jwksTtlMs(response.headers.get('cache-control'));
+      this.fetchedAt = Math.floor(Date.now() / 1000);
+      this.lastError = null;
     } catch (error) {
       // Keep the keys we have; try again later rather than on every request.
       // Our own messages only: a runtime error could quote what the server sent.
-      logEvent('jwks_fetch_failed', { url: this.url, error: error instanceof JwksError ? error.message : 'fetch failed' });
+      this.lastError = error instanceof JwksError ? error.message : 'fetch failed';
+      logEvent('jwks_fetch_failed', { url: this.url, error: this.lastError });
       this.refreshAt = Date.now() + JWKS_FAILURE_RETRY_MS;
     }
   }

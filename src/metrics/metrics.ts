@@ -106,7 +106,8 @@ export interface StatsSnapshot {
   readonly latencyMs: LatencySummary & {
     /** Upper bound in ms ("+Inf" for the rest) → count. */
     readonly buckets: Record<string, number>;
-    readonly routes: Record<string, LatencySummary>;
+    /** The same per route, for percentiles of one route over an interval (the console's). */
+    readonly routes: Record<string, LatencySummary & { readonly buckets: Record<string, number> }>;
   };
 }
 
@@ -131,8 +132,8 @@ class Aggregate {
   snapshot(): StatsSnapshot {
     const requests: Record<string, Record<string, number>> = {};
     for (const [route, counts] of this.requests) requests[route] = Object.fromEntries(counts);
-    const routes: Record<string, LatencySummary> = {};
-    for (const [route, histogram] of this.latencyByRoute) routes[route] = histogram.summary();
+    const routes: StatsSnapshot['latencyMs']['routes'] = {};
+    for (const [route, histogram] of this.latencyByRoute) routes[route] = { ...histogram.summary(), buckets: histogram.buckets() };
     return {
       since: this.since,
       requests,

@@ -10,7 +10,9 @@
  */
 import * as z from 'zod/mini';
 import { version } from '../../package.json';
-import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { MAX_LISTED_KIDS } from '../keys/key-source';
+import { MAX_LISTED_SESSIONS } from '../revocation/refresh-families';
 import { MAX_BODY_BYTES } from '../routes/body';
 import {
   AuditQuery, IntrospectForm, LogoutBody, RefreshForm, RevokeAllBody, RevokeForm, SessionBody, SsfStreamBody,
@@ -138,6 +140,16 @@ export function buildDocument(): Json {
         revokedAt: numericDate,
         reason: z.nullable(str),
       })),
+      sessions: z.array(z.object({
+        id: str.check(z.describe('The session (refresh family) id: the `sid` claim of its access tokens.')),
+        createdAt: numericDate,
+        expiresAt: numericDate,
+        revokedAt: z.nullable(numericDate),
+        scope: z.nullable(str),
+        state: z.enum(['active', 'revoked', 'revoked_all']).check(z.describe(
+          '`revoked`: the session or its user was revoked; `revoked_all`: a revoke-all ended it.',
+        )),
+      })).check(z.describe(`Token-service sessions not yet expired, newest first, at most ${MAX_LISTED_SESSIONS}.`)),
     }),
     TokenRevoked: z.union([
       z.object({ revoked: z.literal(true), sub: str, jti: str, iss: z.nullable(str), exp: numericDate }),
@@ -151,7 +163,7 @@ export function buildDocument(): Json {
     AuditPage: z.object({
       events: z.array(z.object({
         at: numericDate,
-        action: z.enum(['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event']),
+        action: z.enum(AUDIT_ACTIONS),
         sub: z.nullable(str),
         jti: z.optional(str),
         actor: str.check(z.describe('`admin:<12 hex>` (a fingerprint of the admin key used), `self` (the token holder) or `ssf:<stream id>` (a security event).')),
@@ -184,8 +196,28 @@ export function buildDocument(): Json {
       latencyMs: z.object({
         ...latencyShape,
         buckets: z.record(str, int).check(z.describe('Upper bound in ms ("+Inf": the rest) → count.')),
-        routes: z.record(str, z.object(latencyShape)),
+        routes: z.record(str, z.object({ ...latencyShape, buckets: z.record(str, int) })),
       }),
+      revocation: z.object({
+        mode: z.enum(['cached', 'strict', 'bounded']).check(z.describe('REVOCATION_MODE.')),
+        failMode: z.enum(['closed', 'open']).check(z.describe('FAIL_MODE.')),
+        cacheTtlSeconds: int.check(z.minimum(0), z.describe('REVOCATION_CACHE_TTL_SECONDS.')),
+        boundSeconds: int.check(z.minimum(0), z.describe('Every check refuses a revoked token within this many seconds (0: on the next request).')),
+      }),
+      issuers: z.array(z.object({
+        issuer: str,
+        audiences: z.array(str),
+        algorithms: z.array(str),
+        own: z.boolean().check(z.describe('killswitch\'s own token service.')),
+        keys: z.object({
+          source: z.enum(['jwks', 'jwksUri', 'hmacSecret']),
+          jwksUri: z.optional(str.check(z.describe('Without credentials, query or fragment.'))),
+          keyCount: int.check(z.minimum(0)),
+          kids: z.array(str).check(z.describe(`Distinct key ids, at most ${MAX_LISTED_KIDS}.`)),
+          fetchedAt: z.optional(z.nullable(numericDate).check(z.describe('Remote JWKS: last successful fetch by this isolate; null: none yet.'))),
+          lastError: z.optional(z.nullable(str).check(z.describe('Remote JWKS: why the last fetch failed; null: it did not.'))),
+        }),
+      })).check(z.describe('The trusted issuers and their key status, as this isolate has them. Never a secret.')),
       mirror: z.optional(z.object({
         seq: int.check(z.describe('The feed sequence number the mirror holds (-1: nothing loaded yet).')),
         ageMs: z.nullable(z.number()).check(z.describe('Now minus the stamp taken before the read its data came from; null before the first read.')),
@@ -277,7 +309,7 @@ export function buildDocument(): Json {
     TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.', {
       'Retry-After': ref('headers', 'RetryAfter'),
     }),
-    NotFound: json('NotFound', 'No such route (any path not in this document).'),
+    NotFound: json('NotFound', 'No such route (any path not in this document but the admin console\'s files, GET /admin/…).'),
     NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
     StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
     TransmitterError: json('TransmitterError', 'The transmitter\'s API failed or answered something unusable; `error_description` says what. Nothing was stored.'),
@@ -420,7 +452,7 @@ export function buildDocument(): Json {
       get: {
         operationId: 'userState', tags: ['admin'], summary: 'A user\'s revocation state', security: ADMIN,
         parameters: [subPath],
-        responses: { 200: json('UserState', 'Version, revoked-before and the revoked tokens not yet expired.'), ...adminErrors(false) },
+        responses: { 200: json('UserState', 'Version, revoked-before, the revoked tokens not yet expired and the sessions.'), ...adminErrors(false) },
       },
     },
     '/v1/admin/tokens/revoke': {
@@ -450,9 +482,9 @@ export function buildDocument(): Json {
     },
     '/v1/admin/stats': {
       get: {
-        operationId: 'stats', tags: ['admin'], summary: 'Request counts and latency of this isolate', security: ADMIN,
+        operationId: 'stats', tags: ['admin'], summary: 'Request counts, latency and key status of this isolate', security: ADMIN,
         responses: {
-          200: json('Stats', 'Counts by route × outcome:reason, and a latency histogram, since this isolate started.'),
+          200: json('Stats', 'Counts by route × outcome:reason and a latency histogram since this isolate started; the revocation promise; the trusted issuers\' key status.'),
           401: useResponse('AdminUnauthorized'),
           500: useResponse('ServerError'),
         },

@@ -3,7 +3,8 @@ export const AUDIT_RETENTION_SECONDS = 90 * 24 * 3600;
 export const AUDIT_MAX_EVENTS = 10_000;
 export const AUDIT_PAGE_MAX = 200;
 
-export type AuditAction = 'revoke_user' | 'revoke_token' | 'revoke_all' | 'revoke_session' | 'refresh_reuse' | 'ssf_event';
+export const AUDIT_ACTIONS = ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent {
   readonly at: number;
@@ -46,12 +47,14 @@ export class AuditLog {
     this.sql.exec('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?', AUDIT_MAX_EVENTS);
   }
 
-  /** `cursor` is the opaque value from the previous page. */
-  page(limit: number, cursor?: string): AuditPage {
+  /** `cursor` is the opaque value from the previous page; `action` keeps only events of that kind. */
+  page(limit: number, cursor?: string, action?: AuditAction): AuditPage {
     const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
-    const rows = this.sql
-      .exec<AuditRow>('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?', before, limit + 1)
-      .toArray();
+    const rows = (action === undefined
+      ? this.sql.exec<AuditRow>('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?', before, limit + 1)
+      : this.sql.exec<AuditRow>(
+        'SELECT * FROM audit WHERE id < ? AND action = ? ORDER BY id DESC LIMIT ?', before, action, limit + 1,
+      )).toArray();
     const events = rows.slice(0, limit).map((row): AuditEvent => ({
       at: row.at,
       action: row.action,

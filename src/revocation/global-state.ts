@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { AuditLog, type AuditPage } from './audit-log';
+import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
 import type { FeedChange } from './feed-change';
 import { KvOutbox, kvSink } from './kv-outbox';
 import { feedSink } from './feed-client';
@@ -40,8 +40,8 @@ export class GlobalState extends DurableObject<Env> {
     return { revokedBefore, propagated: await this.writeThrough(), changes: [change] };
   }
 
-  auditPage(limit: number, cursor?: string): AuditPage {
-    return this.audit.page(limit, cursor);
+  auditPage(limit: number, cursor?: string, action?: AuditAction): AuditPage {
+    return this.audit.page(limit, cursor, action);
   }
 
   override async alarm(): Promise<void> {

@@ -26,6 +26,20 @@ export type RotateResult =
   | ({ readonly ok: true } & SessionGrant)
   | { readonly ok: false; readonly revokedFamily?: { id: string; lastAccess: AccessTokenRef | null } };
 
+/** A session as an operator sees it (GET /v1/admin/users/:sub): never a token or its digest. */
+export interface SessionSummary {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly revokedAt: number | null;
+  readonly scope: string | null;
+  /** `revoked`: this session, or its user, was revoked; `revoked_all`: a revoke-all ended it. */
+  readonly state: 'active' | 'revoked' | 'revoked_all';
+}
+
+/** The user state lists this many sessions at most, newest first. */
+export const MAX_LISTED_SESSIONS = 100;
+
 type FamilyRow = {
   id: string; created_at: number; expires_at: number; revoked_at: number | null; scope: string | null; claims: string | null;
   access_iss: string | null; access_jti: string | null; access_exp: number | null;
@@ -112,6 +126,21 @@ export class RefreshFamilies {
     this.sql.exec(
       'UPDATE refresh_families SET revoked_at = ? WHERE revoked_at IS NULL AND created_at <= ?', now, startedAtOrBefore,
     );
+  }
+
+  /** The newest sessions not yet expired; `startedAfter` is the global revoked-before. */
+  list(startedAfter: number): SessionSummary[] {
+    return this.sql
+      .exec<FamilyRow>('SELECT * FROM refresh_families ORDER BY created_at DESC, id LIMIT ?', MAX_LISTED_SESSIONS)
+      .toArray()
+      .map((f) => ({
+        id: f.id,
+        createdAt: f.created_at,
+        expiresAt: f.expires_at,
+        revokedAt: f.revoked_at,
+        scope: f.scope,
+        state: f.revoked_at !== null ? 'revoked' : f.created_at <= startedAfter ? 'revoked_all' : 'active',
+      }));
   }
 
   /** Families and tokens past their lifetime are forgotten. */

@@ -6,6 +6,7 @@ import type { AuthenticToken } from '../verify/verifier';
 import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
+import type { AuditAction } from './audit-log';
 import type { SessionRef } from './refresh-families';
 import type { Propagation, RevokeTokenInput, UserSnapshot } from './user-state';
 
@@ -84,14 +85,21 @@ export function revokeAll(bindings: RevocationBindings, config: Config, actor: s
   return acknowledged(config, () => bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).revokeAll({ actor, reason }));
 }
 
+/** A user's state and sessions; the global revoked-before says which sessions a revoke-all ended. */
 export function userState(bindings: RevocationBindings, sub: string) {
-  return atWriter(() => bindings.USER_STATE.getByName(userObjectName(sub)).state(sub));
+  return atWriter(async () => {
+    const { revokedBefore } = await bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).state();
+    return bindings.USER_STATE.getByName(userObjectName(sub)).state(sub, revokedBefore);
+  });
 }
 
-export function auditPage(bindings: RevocationBindings, sub: string | undefined, limit: number, cursor?: string) {
+export function auditPage(
+  bindings: RevocationBindings, query: { sub?: string; limit: number; cursor?: string; action?: AuditAction },
+) {
+  const { sub, limit, cursor, action } = query;
   return atWriter(() =>
     sub === undefined
-      ? bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).auditPage(limit, cursor)
-      : bindings.USER_STATE.getByName(userObjectName(sub)).auditPage(limit, cursor),
+      ? bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).auditPage(limit, cursor, action)
+      : bindings.USER_STATE.getByName(userObjectName(sub)).auditPage(limit, cursor, action),
   );
 }

@@ -1,8 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
-import { AuditLog, type AuditPage } from './audit-log';
+import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
 import { UNTIL_NEVER, type FeedChange } from './feed-change';
 import { KvOutbox, kvSink } from './kv-outbox';
-import { RefreshFamilies, type AccessTokenRef, type SessionRef } from './refresh-families';
+import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSummary } from './refresh-families';
 import { feedSink } from './feed-client';
 import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
 
@@ -293,7 +293,8 @@ export class UserState extends DurableObject<Env> {
     return { ...this.current(), tokenRevoked: hit.length > 0 };
   }
 
-  state(sub: string): UserSnapshot & { revokedTokens: RevokedToken[] } {
+  /** `startedAfter`: the global revoked-before, which ends the sessions started before it. */
+  state(sub: string, startedAfter = 0): UserSnapshot & { revokedTokens: RevokedToken[]; sessions: SessionSummary[] } {
     this.prune();
     const revokedTokens = this.sql
       .exec<{ token_id: string; iss: string | null; exp: number; revoked_at: number; reason: string | null }>(
@@ -301,11 +302,11 @@ export class UserState extends DurableObject<Env> {
       )
       .toArray()
       .map((r) => ({ jti: r.token_id, iss: r.iss, exp: r.exp, revokedAt: r.revoked_at, reason: r.reason }));
-    return { sub, ...this.current(), revokedTokens };
+    return { sub, ...this.current(), revokedTokens, sessions: this.sessions.list(startedAfter) };
   }
 
-  auditPage(limit: number, cursor?: string): AuditPage {
-    return this.audit.page(limit, cursor);
+  auditPage(limit: number, cursor?: string, action?: AuditAction): AuditPage {
+    return this.audit.page(limit, cursor, action);
   }
 
   /** Retries KV writes that failed, and forgets denylist entries of expired tokens. */

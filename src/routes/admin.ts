@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { auditPage, revokeAll, revokeTokenById, revokeUser, userState } from '../revocation/revoker';
+import { configStatus } from '../config/status';
 import { metricsSnapshot } from '../metrics/metrics';
 import { existingMirror } from '../revocation/mirror';
 import { adminAuth } from './admin-auth';
@@ -76,18 +77,20 @@ adminRoutes.post('/revoke-all', async (c) => {
 });
 
 adminRoutes.get('/audit', async (c) => {
-  const { sub, limit, cursor } = validate(AuditQuery, formObject(new URL(c.req.url).searchParams));
-  if (sub !== undefined) c.var.log.sub = sub;
-  return jsonResponse(await auditPage(c.env, sub, limit, cursor));
+  const query = validate(AuditQuery, formObject(new URL(c.req.url).searchParams));
+  if (query.sub !== undefined) c.var.log.sub = query.sub;
+  return jsonResponse(await auditPage(c.env, query));
 });
 
 /**
  * This isolate's request counts and latency (src/metrics): what Analytics Engine gets, locally;
+ * the revocation promise in force and the trusted issuers' key status, as this isolate has them;
  * in bounded mode also its mirror (seq, age, entries, feed reads, cache hits, strict reads).
  */
 adminRoutes.get('/stats', (c) => {
   const mirror = existingMirror(c.var.config);
-  return jsonResponse(mirror === undefined ? metricsSnapshot() : { ...metricsSnapshot(), mirror: mirror.stats() });
+  const stats = { ...metricsSnapshot(), ...configStatus(c.var.config) };
+  return jsonResponse(mirror === undefined ? stats : { ...stats, mirror: mirror.stats() });
 });
 
 /** SPEC §7: Shared Signals streams. */

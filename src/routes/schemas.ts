@@ -9,7 +9,7 @@
  */
 import * as z from 'zod/mini';
 import { STREAM_ID } from '../config/ssf-streams';
-import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
 import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
 import { badRequest } from './body';
 
@@ -180,6 +180,9 @@ export const AuditQuery = z.object({
   cursor: z.optional(z.string({ error: 'is not a cursor this server gave out' }).check(
     z.regex(/^\d{1,15}$/, { error: 'is not a cursor this server gave out' }),
     z.describe('The `cursor` of the previous page, for the next (older) one.'),
+  )),
+  action: z.optional(z.enum(AUDIT_ACTIONS, must(`one of ${AUDIT_ACTIONS.join(', ')}`)).check(
+    z.describe('Only events of this kind.'),
   )),
 });
 

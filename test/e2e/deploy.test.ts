@@ -22,6 +22,7 @@ interface BuildReport {
   gzipBytes: number;
   wrangler: { totalUploadKiB: number; gzipKiB: number } | null;
   bindings: { name: string; resource: string }[];
+  assetFiles: number;
   vars: Record<string, string>;
 }
 
@@ -76,9 +77,13 @@ describe('npm run build (wrangler deploy --dry-run --outdir)', () => {
     expect(exported).toMatch(/as default\b/);
   });
 
-  it('deploys the bindings of wrangler.toml: KV REVOCATIONS and the two Durable Objects', () => {
+  it('deploys the bindings of wrangler.toml: KV REVOCATIONS, the two Durable Objects, the console\'s assets', () => {
     const byName = Object.fromEntries(report.bindings.map((b) => [b.name, b.resource]));
-    expect(byName).toMatchObject({ REVOCATIONS: 'KV Namespace', USER_STATE: 'Durable Object', GLOBAL_STATE: 'Durable Object' });
+    expect(byName).toMatchObject({
+      REVOCATIONS: 'KV Namespace', USER_STATE: 'Durable Object', GLOBAL_STATE: 'Durable Object', ASSETS: 'Assets',
+    });
+    // wrangler's count of what it read from public/ covers at least every console file.
+    expect(report.assetFiles).toBeGreaterThanOrEqual(readdirSync(join(ROOT, 'public/admin')).length);
   });
 });
 
