@@ -373,6 +373,12 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
   const describeStream = (s) => fields([
     ['mode', s.mode], ['issuer', s.issuer], ['audience', s.audience], ['push endpoint', s.pushEndpoint],
     ['push secret', s.pushSecret ? 'yes' : 'no (signature only)'], ['transmitter stream', s.transmitterStreamId],
+    ['poll endpoint', s.poll === undefined ? undefined : `${s.poll.endpoint} (every ${s.poll.intervalSeconds} s, ${s.poll.maxEvents} SETs)`],
+  ]);
+  const describePoll = (p) => fields([
+    ['polling', p.polling ? 'yes' : 'no'], ['failures in a row', p.failures], ['last error', p.lastError ?? undefined],
+    ['last poll', p.lastPollAt == null ? undefined : when(p.lastPollAt)], ['acks pending', p.pendingAcks],
+    ['next poll', p.nextPollAt == null ? undefined : when(p.nextPollAt)],
   ]);
   const streamOptions = (command) => command
     .option('--map-iss-sub <iss=issuer...>', 'map SET subjects of this iss to the sub of this trusted token issuer')
@@ -418,10 +424,18 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .requiredOption('--issuer <iss>', "the SETs' iss")
     .requiredOption('--jwks-uri <url>', "the transmitter's JWKS")
     .requiredOption('--audience <aud>', 'the aud the transmitter puts in SETs (unique per stream)')
-    .option('--no-secret', 'signature only: the transmitter sends no Authorization header (Google)'))
+    .option('--no-secret', 'signature only: the transmitter sends no Authorization header (Google)')
+    .option('--poll-endpoint <url>', "RFC 8936 poll delivery: the transmitter's poll endpoint; its bearer from $KILLSWITCH_POLL_TOKEN")
+    .option('--poll-interval <seconds>', 'with --poll-endpoint: seconds between polls, 1 to 300 (default 10)', Number)
+    .option('--poll-max-events <n>', 'with --poll-endpoint: SETs per poll, 1 to 64 (default 16)', Number))
     .action(async (options, command) => {
       const { client } = context(command);
       const json = { issuer: options.issuer, jwksUri: options.jwksUri, audience: options.audience, pushSecret: options.secret, ...streamBody(options) };
+      if (options.pollEndpoint !== undefined) {
+        const token = env.KILLSWITCH_POLL_TOKEN;
+        if (token === undefined || token === '') throw usageError("set KILLSWITCH_POLL_TOKEN to the transmitter's poll endpoint bearer (kept by the worker, never shown)");
+        json.poll = { endpoint: options.pollEndpoint, token, intervalSeconds: options.pollInterval, maxEvents: options.pollMaxEvents };
+      }
       const { body } = await client().expectOk('POST', '/v1/admin/ssf/streams', { auth: 'admin', json });
       const lines = [`added stream ${body.id}`, describeStream(body)];
       if (body.secret !== undefined) lines.push('', '# The push secret, shown once: the transmitter sends it as "Authorization: Bearer <secret>".', body.secret);
@@ -444,7 +458,17 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
         ['verification problem', st.verificationProblem ?? undefined],
         ['transmitter status', st.transmitterStatus ?? undefined],
         ['last event', st.lastEventAt == null ? undefined : when(st.lastEventAt)],
-      ])].join('\n'));
+      ]), ...(st.poll === undefined ? [] : [describePoll(st.poll)])].join('\n'));
+    });
+
+  ssf
+    .command('poll')
+    .description('a polled stream (RFC 8936): poll the transmitter now, sending pending acks, and show the poll status')
+    .argument('<id>', 'the stream id')
+    .action(async (id, _options, command) => {
+      const { client } = context(command);
+      const { body } = await client().expectOk('POST', `/v1/admin/ssf/streams/${encodeURIComponent(id)}/poll`, { auth: 'admin' });
+      emit(body, [`stream ${body.id}`, describePoll(body.poll)].join('\n'));
     });
 
   ssf

@@ -3,7 +3,8 @@ import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
 import { ConfigError, getConfig } from './config/config';
 import { isForwardAuthHost } from './config/forward-auth-hosts';
-import { logRequest } from './log/logger';
+import { logEvent, logRequest } from './log/logger';
+import { armConfiguredPolling } from './ssf/streams';
 import { observe } from './metrics/metrics';
 import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
@@ -56,7 +57,15 @@ app.get('/admin/*', consoleRoute);
 
 /** Configuration is parsed once per isolate; a mistake is a 500, never an accepted token. */
 app.use('*', async (c, next) => {
-  c.set('config', getConfig(c.env));
+  const config = getConfig(c.env);
+  c.set('config', config);
+  // SPEC §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
+  const arming = armConfiguredPolling(config, c.env);
+  if (arming !== undefined) {
+    c.executionCtx.waitUntil(arming.catch((error: unknown) => {
+      logEvent('ssf_poll_arm_failed', { error: error instanceof Error ? error.message : 'unknown' });
+    }));
+  }
   await next();
 });
 

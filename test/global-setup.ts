@@ -16,6 +16,13 @@
  *        (Authorization: Bearer tx-token, else 401)
  *   GET  /__control/ssf-tx?name=<name> → {"streams":[...], "verifications":[...]}
  *   POST /__control/ssf-tx?name=<name> {"issuer"?: "...", "status"?: 500} to misbehave
+ *
+ * And an RFC 8936 poll endpoint per name, for poll delivery:
+ *   POST /ssf-tx/<name>/poll (Authorization: Bearer poll-token) {maxEvents, returnImmediately, ack?, setErrs?}
+ *        → {"sets": {jti: SET}, "moreAvailable"}: acked and refused SETs leave the queue, the others
+ *        are delivered again
+ *   POST /__control/ssf-tx?name=<name> {"queue": {jti: SET}} adds SETs; GET returns "queue" (left)
+ *        and "polls" (every request body received)
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,15 +37,18 @@ interface Transmitter {
   verifications: unknown[];
   issuer?: string;
   status?: number;
+  queue: Record<string, unknown>;
+  polls: unknown[];
 }
 
 export const TRANSMITTER_TOKEN = 'tx-token';
+export const POLL_TOKEN = 'poll-token';
 
 export default async function setup(project: TestProject) {
   const transmitters = new Map<string, Transmitter>();
   const transmitterOf = (name: string) => {
     let t = transmitters.get(name);
-    if (t === undefined) transmitters.set(name, (t = { streams: new Map(), verifications: [] }));
+    if (t === undefined) transmitters.set(name, (t = { streams: new Map(), verifications: [], queue: {}, polls: [] }));
     return t;
   };
   const states = new Map<string, JwksState>();
@@ -112,16 +122,27 @@ export default async function setup(project: TestProject) {
     if (url.pathname === '/__control/ssf-tx') {
       const t = transmitterOf(url.searchParams.get('name') ?? '');
       if (req.method === 'POST') {
-        Object.assign(t, JSON.parse(body || '{}'));
+        const { queue, ...rest } = JSON.parse(body || '{}');
+        Object.assign(t, rest);
+        Object.assign(t.queue, queue ?? {});
         return reply(200, { ok: true });
       }
-      return reply(200, { streams: [...t.streams.values()], verifications: t.verifications });
+      return reply(200, { streams: [...t.streams.values()], verifications: t.verifications, queue: t.queue, polls: t.polls });
     }
     const wellKnown = url.pathname.startsWith('/.well-known/');
     const name = (wellKnown ? url.pathname.slice('/.well-known/ssf-configuration/ssf-tx/'.length) : url.pathname.split('/')[2]) ?? '';
     const t = transmitterOf(name);
     const base = `${origin}/ssf-tx/${name}`;
-    if (t.status !== undefined) return reply(t.status, { error: 'down' });
+    if (t.status) return reply(t.status, { error: 'down' }); // null or 0 (JSON has no undefined): up
+    if (url.pathname.split('/')[3] === 'poll') {
+      if (req.headers.authorization !== `Bearer ${POLL_TOKEN}`) return reply(401, { error: 'unauthorized' });
+      const input = JSON.parse(body || '{}');
+      t.polls.push(input);
+      for (const jti of [...(input.ack ?? []), ...Object.keys(input.setErrs ?? {})]) delete t.queue[jti];
+      const waiting = Object.entries(t.queue);
+      const max = input.maxEvents ?? waiting.length;
+      return reply(200, { sets: Object.fromEntries(waiting.slice(0, max)), moreAvailable: waiting.length > max });
+    }
     if (wellKnown) {
       return reply(200, {
         spec_version: '1_0', issuer: t.issuer ?? base, jwks_uri: `${origin}/jwks/ssf-tx-${name}`,

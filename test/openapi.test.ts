@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import * as requestSchemas from '../src/routes/schemas';
 import { ADMIN_KEY, SSF } from './helpers/fixtures';
+import { jwksBase } from './helpers/jwks-server';
 import { CAEP, push, signSet, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
 
@@ -46,6 +47,7 @@ const SPEC_ROUTES: [method: string, path: string, auth: Auth][] = [
   ['get', '/v1/admin/ssf/streams/{id}', 'admin'],
   ['delete', '/v1/admin/ssf/streams/{id}', 'admin'],
   ['post', '/v1/admin/ssf/streams/{id}/verify', 'admin'],
+  ['post', '/v1/admin/ssf/streams/{id}/poll', 'admin'],
   ['get', '/v1/admin/ssf/streams/{id}/audit', 'admin'],
   ['post', '/v1/sessions', 'admin'],
   ['post', '/v1/token', 'public'],
@@ -399,6 +401,13 @@ describe('real answers match the documented responses', () => {
     await expectDocumented(await call(`${streams}/missing`), 'get', `${streams}/{id}`);
     await expectDocumented(await post(`${streams}/${id}/verify`, null), 'post', `${streams}/{id}/verify`);
     await expectDocumented(await post(`${streams}/missing/verify`, null), 'post', `${streams}/{id}/verify`);
+    const polled = await post(streams, json({ ...manual, audience: uniqueSub('aud'), poll: { endpoint: `${jwksBase()}/ssf-tx/oas/poll`, token: 'poll-token' } }));
+    const pollId = (await polled.clone().json<{ id: string }>()).id;
+    await expectDocumented(polled, 'post', streams);
+    await expectDocumented(await post(`${streams}/${pollId}/poll`, null), 'post', `${streams}/{id}/poll`);
+    await expectDocumented(await post(`${streams}/okta/poll`, null), 'post', `${streams}/{id}/poll`);
+    await expectDocumented(await post(`${streams}/missing/poll`, null), 'post', `${streams}/{id}/poll`);
+    await expectDocumented(await call(`${streams}/${pollId}`), 'get', `${streams}/{id}`);
     await expectDocumented(await call(`${streams}/okta/audit?limit=2`), 'get', `${streams}/{id}/audit`);
     await expectDocumented(await call(`${streams}/okta/audit?limit=0`), 'get', `${streams}/{id}/audit`);
     await expectDocumented(await call(`${streams}/okta`, { method: 'DELETE' }), 'delete', `${streams}/{id}`);

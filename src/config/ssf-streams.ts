@@ -36,7 +36,23 @@ export interface SsfStreamConfig {
   /** Per-stream event actions, over the defaults of src/ssf/events.ts. */
   readonly actions: ReadonlyMap<string, ConfiguredAction>;
   readonly transmitter: TransmitterEndpoints | undefined;
+  /** RFC 8936 poll delivery: the stream's Durable Object alarm polls the transmitter. */
+  readonly poll: PollDelivery | undefined;
 }
+
+/** Where and how often to poll a transmitter that does not push (RFC 8936). */
+export interface PollDelivery {
+  readonly endpoint: string;
+  /** The transmitter's bearer for its poll endpoint: the value (SSF_STREAMS names a secret binding). */
+  readonly token: string;
+  /** RFC 8936 `maxEvents` per request: with MAX_SET_BYTES each, it bounds the answer read. */
+  readonly maxEvents: number;
+  /** Seconds between polls while the transmitter has nothing more. */
+  readonly intervalSeconds: number;
+}
+
+export const POLL_MAX_EVENTS = 64;
+const POLL_INTERVAL = { default: 10, min: 1, max: 300 } as const;
 
 /** Stream ids appear in the push URL: short, URL-safe. */
 export const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -114,6 +130,41 @@ function parseTransmitter(value: unknown, field: string): TransmitterEndpoints |
   };
 }
 
+function boundedInt(value: unknown, fallback: number, min: number, max: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(field, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * `poll`: `{"endpoint", "token", "maxEvents"?, "intervalSeconds"?}`. In SSF_STREAMS `token`
+ * names a secret binding; a stream stored by the admin API keeps the value (`tokenValue`),
+ * since it must be presented, not only compared.
+ */
+function parsePoll(value: unknown, env: RawEnv, field: string, stored: boolean): PollDelivery | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw new ConfigError(field, 'must be {"endpoint": "https://...", "token": "<secret binding name>"}');
+  let token: unknown;
+  if (stored) token = value.tokenValue;
+  else {
+    if (value.tokenValue !== undefined) throw new ConfigError(`${field}.tokenValue`, 'is set by the admin API; in SSF_STREAMS "token" names a secret binding');
+    token = typeof value.token === 'string' ? env[value.token] : undefined;
+  }
+  if (typeof token !== 'string' || token === '' || /[\s\x00-\x1f\x7f]/.test(token)) {
+    throw new ConfigError(`${field}.token`, stored
+      ? 'must be the transmitter\'s poll bearer value (no spaces)'
+      : `names no secret binding holding a bearer value (${JSON.stringify(value.token)})`);
+  }
+  return {
+    endpoint: parseJwksUri(value.endpoint, `${field}.endpoint`),
+    token,
+    maxEvents: boundedInt(value.maxEvents, 16, 1, POLL_MAX_EVENTS, `${field}.maxEvents`),
+    intervalSeconds: boundedInt(value.intervalSeconds, POLL_INTERVAL.default, POLL_INTERVAL.min, POLL_INTERVAL.max, `${field}.intervalSeconds`),
+  };
+}
+
 /**
  * One stream: an SSF_STREAMS entry, or a stream stored by the admin API (which has
  * `secretDigest` instead of `secret`, and `transmitter` when it is managed).
@@ -155,6 +206,7 @@ export function parseStream(
     requireTyp: !acceptMissingTyp,
     actions: parseActions(entry.events, `${field}.events`),
     transmitter,
+    poll: parsePoll(entry.poll, env, `${field}.poll`, stored),
   };
 }
 

@@ -76,7 +76,18 @@ export function buildDocument(): Json {
     pushEndpoint: str,
     pushSecret: z.boolean().check(z.describe('Whether pushes must carry the stream\'s bearer secret.')),
     transmitterStreamId: z.optional(str),
+    poll: z.optional(z.object({ endpoint: str, maxEvents: int, intervalSeconds: int }).check(
+      z.describe('RFC 8936 poll delivery: the transmitter\'s poll endpoint (its token is never shown).'),
+    )),
   };
+  const pollStatus = z.object({
+    polling: z.boolean(),
+    failures: int.check(z.describe('Failed polls in a row; the next waits intervalSeconds × 2^failures, 15 minutes at most.')),
+    lastPollAt: z.nullable(numericDate),
+    lastError: z.nullable(str),
+    pendingAcks: int.check(z.describe('SETs settled (acked or refused) whose ack/setErrs the next poll sends.')),
+    nextPollAt: z.nullable(numericDate),
+  });
   const latencyShape = {
     count: int.check(z.minimum(0)),
     p50: z.nullable(z.number()).check(z.describe('Upper bound of the bucket holding the median (at most max); null before any request.')),
@@ -240,8 +251,10 @@ export function buildDocument(): Json {
         verificationProblem: z.nullable(str),
         transmitterStatus: z.nullable(str).check(z.describe('From the last stream-updated event, or asked of the transmitter (X-Transmitter-Token).')),
         lastEventAt: z.nullable(numericDate),
+        poll: z.optional(pollStatus),
       }),
     }),
+    SsfPollStatus: z.object({ id: str, poll: pollStatus }),
     SsfVerification: z.object({
       id: str, state: str.check(z.describe('The state the verification SET must carry.')),
       requested: z.boolean().check(z.describe('true: the transmitter was asked; false: pass the state to it yourself.')),
@@ -565,6 +578,13 @@ export function buildDocument(): Json {
         parameters: [streamPath],
         requestBody: jsonBody('SsfTransmitterBody', false, 'Managed streams: `transmitterToken`, to ask the transmitter.'),
         responses: { 200: json('SsfVerification', 'The state; asked of the transmitter when it has a verification endpoint.'), ...adminErrors(true), 404: useResponse('StreamNotFound'), 502: useResponse('TransmitterError') },
+      },
+    },
+    '/v1/admin/ssf/streams/{id}/poll': {
+      post: {
+        operationId: 'pollStream', tags: ['security events'], summary: 'RFC 8936: poll the transmitter now (pending acks go out) and re-arm the stream\'s alarm', security: ADMIN,
+        parameters: [streamPath],
+        responses: { 200: json('SsfPollStatus', 'The poll status after this poll.'), ...adminErrors(false), 404: useResponse('StreamNotFound') },
       },
     },
     '/v1/admin/ssf/streams/{id}/audit': {

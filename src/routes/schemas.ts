@@ -151,6 +151,9 @@ export const SsfStreamBody = z.object({
   acceptMissingTyp: z.optional(z.boolean(must('a boolean')).check(z.describe('Accept SETs without the JWS `typ` (a present typ must be secevent+jwt).'))),
   pushSecret: z.optional(z.boolean(must('a boolean')).check(z.describe('Manual streams: false for a signature-only stream (Google). Default true.'))),
   pushBaseUrl: z.optional(url('The origin transmitters reach killswitch on, when not the one this call came in on.')),
+  poll: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
+    z.describe('Manual streams, RFC 8936 poll delivery: {"endpoint": "https://…", "token": "<the transmitter\'s poll bearer>", "maxEvents"?: 1–64 (16), "intervalSeconds"?: 1–300 (10)}. The token is kept, never shown.'),
+  )),
   eventsRequested: z.optional(z.array(z.string(), must('an array of event type URIs')).check(z.describe('Managed streams: what to ask the transmitter for.'))),
 });
 

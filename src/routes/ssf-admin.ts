@@ -69,8 +69,14 @@ function streamView(stream: SsfStreamConfig, origin: string) {
     pushEndpoint: `${origin}/v1/ssf/${stream.id}/events`,
     pushSecret: stream.push !== undefined,
     ...(stream.transmitter === undefined ? {} : { transmitterStreamId: stream.transmitter.streamId }),
+    // Never the poll token.
+    ...(stream.poll === undefined ? {} : {
+      poll: { endpoint: stream.poll.endpoint, maxEvents: stream.poll.maxEvents, intervalSeconds: stream.poll.intervalSeconds },
+    }),
   };
 }
+
+const stateOf = (c: Context<AppEnv>, id: string) => c.env.SSF_STREAM.getByName(ssfStreamObjectName(id));
 
 const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin;
 
@@ -101,6 +107,7 @@ ssfAdminRoutes.post('/streams', async (c) => {
   if (body.transmitter !== undefined) {
     const token = body.transmitterToken;
     if (token === undefined) throw badRequest('"transmitterToken" is required with "transmitter"');
+    if (body.poll !== undefined) throw badRequest('"poll" is for manual streams: a managed stream is created for push');
     const issuer = body.transmitter;
     // Everything we can check is checked before the transmitter is asked to create anything.
     parseEntry(c, { ...common, issuer, jwksUri: issuer, audience: 'pending', secretDigest });
@@ -117,11 +124,14 @@ ssfAdminRoutes.post('/streams', async (c) => {
     };
     extra = { eventsDelivered: created.eventsDelivered };
   } else {
+    const poll = body.poll === undefined ? {} : { poll: { ...body.poll, token: undefined, tokenValue: body.poll.token } };
     if (body.issuer === undefined || body.jwksUri === undefined || body.audience === undefined) {
       throw badRequest('a manual stream needs "issuer", "jwksUri" and "audience" (or give "transmitter")');
     }
     const withSecret = body.pushSecret ?? true;
-    record = { ...common, issuer: body.issuer, jwksUri: body.jwksUri, audience: body.audience, ...(withSecret ? { secretDigest } : {}) };
+    record = {
+      ...common, issuer: body.issuer, jwksUri: body.jwksUri, audience: body.audience, ...(withSecret ? { secretDigest } : {}), ...poll,
+    };
     extra = withSecret ? { secret } : {};
   }
   const stream = parseEntry(c, record);
@@ -129,19 +139,22 @@ ssfAdminRoutes.post('/streams', async (c) => {
   if (taken) throw badRequest('"audience" is another stream\'s too');
   await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record)));
   forgetStoredStreams(c.var.config);
+  if (stream.poll !== undefined) await atWriter(() => stateOf(c, id).startPolling(id, stream.poll!.intervalSeconds));
   return jsonResponse({ ...streamView(stream, originOf(c)), ...extra }, 201);
 });
 
 /** The stream, what its receiver side saw, and (with X-Transmitter-Token) the transmitter's status. */
 ssfAdminRoutes.get('/streams/:id', async (c) => {
   const stream = await streamOf(c);
-  const status = await atWriter(() => c.env.SSF_STREAM.getByName(ssfStreamObjectName(stream.id)).status());
+  const state = stateOf(c, stream.id);
+  const status = await atWriter(() => state.status());
+  const poll = stream.poll === undefined ? {} : { poll: await atWriter(() => state.pollStatus()) };
   const token = c.req.header('X-Transmitter-Token');
   const endpoint = stream.transmitter?.statusEndpoint;
   const remote = token === undefined || endpoint === undefined || stream.transmitter === undefined
     ? {}
     : { transmitterStatus: await atTransmitter(() => transmitterStatus(endpoint, token, stream.transmitter!.streamId)) };
-  return jsonResponse({ ...streamView(stream, originOf(c)), status: { ...status, ...remote } });
+  return jsonResponse({ ...streamView(stream, originOf(c)), status: { ...status, ...remote, ...poll } });
 });
 
 /**
@@ -155,7 +168,7 @@ ssfAdminRoutes.post('/streams/:id/verify', async (c) => {
   const state = random(16);
   const transmitter = stream.transmitter;
   const token = transmitter?.verificationEndpoint === undefined ? undefined : tokenFor(stream, transmitterToken);
-  await atWriter(() => c.env.SSF_STREAM.getByName(ssfStreamObjectName(stream.id)).expectVerification(state));
+  await atWriter(() => stateOf(c, stream.id).expectVerification(state));
   if (token !== undefined && transmitter?.verificationEndpoint !== undefined) {
     const endpoint = transmitter.verificationEndpoint;
     await atTransmitter(() => requestVerification(endpoint, token, transmitter.streamId, state));
@@ -175,12 +188,23 @@ ssfAdminRoutes.delete('/streams/:id', async (c) => {
   }
   await atWriter(() => registry(c.env).removeStream(stream.id));
   forgetStoredStreams(c.var.config);
+  await atWriter(() => stateOf(c, stream.id).stopPolling());
   return jsonResponse({ id: stream.id, deleted: true });
+});
+
+/**
+ * RFC 8936: polls the transmitter now (sending pending acks), starting the stream's alarm if
+ * it was not running, and answers the poll status. 400 for a stream that is pushed to.
+ */
+ssfAdminRoutes.post('/streams/:id/poll', async (c) => {
+  const stream = await streamOf(c);
+  if (stream.poll === undefined) throw badRequest('this stream is pushed to, not polled');
+  return jsonResponse({ id: stream.id, poll: await atWriter(() => stateOf(c, stream.id).pollNow(stream.id)) });
 });
 
 /** The stream's audit trail: every SET it received, what each event did (`ssf_event`). */
 ssfAdminRoutes.get('/streams/:id/audit', async (c) => {
   const stream = await streamOf(c);
   const { limit, cursor } = validate(StreamAuditQuery, formObject(new URL(c.req.url).searchParams));
-  return jsonResponse(await atWriter(() => c.env.SSF_STREAM.getByName(ssfStreamObjectName(stream.id)).auditPage(limit, cursor)));
+  return jsonResponse(await atWriter(() => stateOf(c, stream.id).auditPage(limit, cursor)));
 });

@@ -1,11 +1,11 @@
 import type { Config, RawEnv } from '../config/config';
 import { parseStream, type SsfStreamConfig } from '../config/ssf-streams';
 import { logEvent } from '../log/logger';
-import { SSF_REGISTRY_OBJECT_NAME } from '../revocation/storage-keys';
-import type { SsfStream } from './stream-state';
+import { SSF_REGISTRY_OBJECT_NAME, ssfStreamObjectName } from '../revocation/storage-keys';
 
+/** Env's own binding type: importing the Durable Object class here would make an import cycle with it. */
 export interface SsfBindings {
-  readonly SSF_STREAM: DurableObjectNamespace<SsfStream>;
+  readonly SSF_STREAM: Env['SSF_STREAM'];
 }
 
 /** Streams created through the admin API are re-read from their Durable Object this often… */
@@ -61,4 +61,20 @@ export async function findStream(config: Config, env: SsfBindings, id: string): 
 /** After the admin API changed the stored streams: this isolate sees it at once. */
 export function forgetStoredStreams(config: Config): void {
   caches.delete(config);
+}
+
+/** Configurations whose SSF_STREAMS poll streams this isolate has armed. */
+const armed = new WeakSet<Config>();
+
+/**
+ * SSF_STREAMS streams with `poll` have no creation call to start their alarm: the first request
+ * each isolate serves arms them (an armed alarm is left as it is). Nothing here is a timer.
+ */
+export function armConfiguredPolling(config: Config, env: SsfBindings): Promise<void> | undefined {
+  if (armed.has(config)) return undefined;
+  armed.add(config);
+  const polled = [...config.ssfStreams.values()].filter((s) => s.poll !== undefined);
+  if (polled.length === 0) return undefined; // no work, not even a waitUntil
+  return Promise.all(polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id, s.poll!.intervalSeconds)))
+    .then(() => undefined);
 }

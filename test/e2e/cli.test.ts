@@ -308,12 +308,16 @@ describe('killswitch CLI against wrangler dev', () => {
     expect(none.stdout.trim()).toBe('no events for nobody-at-all');
   });
 
-  it('ssf add / list / show / verify / audit / delete: a pushed security event revokes the user', async () => {
+  it('ssf add / list / show / verify / audit / delete / poll: a pushed security event revokes the user', async () => {
     // A transmitter: an RS256 key, its JWKS on a loopback server the worker fetches.
     const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' }] });
-    const server = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+    const pollAuth: (string | undefined)[] = [];
+    const server = createHttpServer((req, res) => {
+      if (req.url === '/poll') pollAuth.push(req.headers.authorization); // an RFC 8936 transmitter with nothing to deliver
+      res.writeHead(200, { 'content-type': 'application/json' }).end(req.url === '/poll' ? '{"sets":{},"moreAvailable":false}' : jwks);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const jwksUri = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
@@ -350,6 +354,24 @@ describe('killswitch CLI against wrangler dev', () => {
       expect(noToken.stderr).toContain('KILLSWITCH_TRANSMITTER_TOKEN');
       expect((await cli(['ssf', 'delete', stream.id])).stdout.trim()).toBe(`deleted stream ${stream.id}`);
       expect((await cli(['ssf', 'show', stream.id])).code).toBe(5);
+
+      // Poll delivery: the bearer only from $KILLSWITCH_POLL_TOKEN, sent to the transmitter, never shown.
+      const pollArgs = ['ssf', 'add', '--issuer', 'https://idp.demo', '--jwks-uri', jwksUri, '--audience', 'killswitch-cli-poll',
+        '--no-secret', '--poll-endpoint', jwksUri.replace(/\/jwks$/, '/poll'), '--poll-interval', '60', '--json'];
+      const noPollToken = await cli(pollArgs);
+      expect(noPollToken.code).toBe(2);
+      expect(noPollToken.stderr).toContain('KILLSWITCH_POLL_TOKEN');
+      const polledAdd = await cli(pollArgs, { env: { KILLSWITCH_POLL_TOKEN: 'cli-poll-bearer' } });
+      expect(polledAdd.code, polledAdd.stderr).toBe(0);
+      const polled = json(polledAdd);
+      expect(polled.poll).toEqual({ endpoint: jwksUri.replace(/\/jwks$/, '/poll'), maxEvents: 16, intervalSeconds: 60 });
+      expect(polledAdd.stdout).not.toContain('cli-poll-bearer');
+      const pollNow = await cli(['ssf', 'poll', polled.id]);
+      expect(pollNow.code, pollNow.stderr).toBe(0);
+      expect(pollNow.stdout).toMatch(/polling\s+yes/);
+      expect(pollNow.stdout).toMatch(/failures in a row\s+0/);
+      expect(pollAuth).toContain('Bearer cli-poll-bearer');
+      expect((await cli(['ssf', 'delete', polled.id])).code).toBe(0);
     } finally {
       server.close();
     }
