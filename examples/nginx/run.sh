@@ -38,7 +38,7 @@ trap 'exit 130' INT TERM
 # --- nginx: Debian's nginx-light (this script installs nothing; .ci/run installs it) --------
 NGINX="$(command -v nginx || true)"
 [[ -z $NGINX && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
-[[ -n $NGINX ]] || die "nginx is not installed: install nginx-light to run this example (apt-get install -y nginx-light)"
+[[ -n $NGINX ]] || die "nginx is not installed: install nginx-light to run this example (the Debian package nginx-light)"
 "$NGINX" -V 2>&1 | grep -q -- '--with-http_auth_request_module' || die "$NGINX lacks the auth_request module"
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

@@ -27,7 +27,7 @@ if (!haveChromium && !REQUIRED) console.log('install chromium to run the console
 if (!haveChromium && REQUIRED) {
   describe('console (Chromium)', () => {
     it('needs Chromium (KILLSWITCH_REQUIRE_SYSTEM_TESTS=1)', () => {
-      expect.fail(`no Chromium at ${CHROMIUM}: apt-get install chromium`);
+      expect.fail(`no Chromium at ${CHROMIUM}: install the Debian package chromium`);
     });
   });
 }
