@@ -61,7 +61,8 @@ async function cleanup() {
   cleaning ??= (async () => {
     await stopAll();
     await jwksServer?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    // workerd may still be flushing its state files as it exits: retry the removal.
+    if (tmp) rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   })();
   return cleaning;
 }

@@ -20,7 +20,7 @@ import { findUserWorkerSocket } from './direct-socket.mjs';
  */
 export function snapshotApp({ root, benchDir, dest, ref }) {
   mkdirSync(dest, { recursive: true });
-  const files = ['src', 'wrangler.toml', 'package.json', 'tsconfig.json'];
+  const files = ['src', 'public', 'wrangler.toml', 'package.json', 'tsconfig.json'];
   if (ref) {
     const tar = execFileSync('git', ['archive', '--format=tar', ref, '--', ...files.filter((f) => f === 'src' || existsSync(join(root, f)))], { cwd: root, maxBuffer: 256 * 2 ** 20 });
     execFileSync('tar', ['-x', '-C', dest], { input: tar });
@@ -34,7 +34,9 @@ export function snapshotApp({ root, benchDir, dest, ref }) {
   cpSync(join(benchDir, 'ks-counting', 'worker.mjs'), join(dest, 'counting', 'worker.mjs'));
   const toml = readFileSync(join(dest, 'wrangler.toml'), 'utf8')
     .replace(/^name\s*=.*$/m, 'name = "killswitch-bench-counting"')
-    .replace(/^main\s*=.*$/m, 'main = "worker.mjs"');
+    .replace(/^main\s*=.*$/m, 'main = "worker.mjs"')
+    // The console's static assets stay in the app copy beside counting/.
+    .replace(/^directory\s*=\s*"\.\/public"$/m, 'directory = "../public"');
   writeFileSync(join(dest, 'counting', 'wrangler.toml'), toml);
   return dest;
 }
