@@ -21,11 +21,9 @@ async function digest(parts: readonly (string | null)[]): Promise<string> {
 }
 
 /**
- * A user is its user id: the value of its token issuer's userClaim (`sub` unless configured),
- * alone, so one id names one user across issuers (the admin API's `sub` fields take it).
+ * KV: `{"version","revokedBefore"}` of one user. A user is its user id — the value of its token
+ * issuer's userClaim (`sub` unless configured) — alone: one id names one user across issuers.
  */
-
-/** KV: `{"version","revokedBefore"}` of one user. */
 export async function userKvKey(userId: string): Promise<string> {
   return `user:${await digest([userId])}`;
 }
