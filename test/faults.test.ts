@@ -141,7 +141,7 @@ describe('Durable Objects unreachable', () => {
     expect(await verify(closed, token, true)).toMatchObject({ status: 503, body: UNAVAILABLE });
     expect((await verify(open, token, true)).status).toBe(200);
     expect((await verify(closed, token)).status).toBe(200);
-    // Introspection answers 503, never active, whatever FAIL_MODE says (SPEC §4.3).
+    // Introspection answers 503, never active, whatever FAIL_MODE says (reference §4.3).
     for (const bindings of [closed, open]) {
       expect(await call(bindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) }))
         .toMatchObject({ status: 503, body: WRITER_DOWN });
