@@ -374,7 +374,7 @@ describe('audit', () => {
     });
   });
 
-  // README: without sub=, the audit lists the global (revoke-all) events only; this file runs none.
+  // reference §4.2: without sub=, the audit lists the global (revoke-all) events only; this file runs none.
   it('without sub=, lists the global trail: a user revocation is not in it', async () => {
     const sub = uniqueSub('audit-all');
     await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, json({ reason: 'per-user trail' }));

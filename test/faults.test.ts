@@ -3,7 +3,7 @@
  * Objects unreachable; the JWKS endpoint down, slow or serving garbage. Each fault wraps the
  * REAL binding (or the real fetch) and can be switched off again, so every test also checks
  * recovery in the same isolate, without a restart. Expected behaviour: docs/consistency.md
- * ("When state cannot be read") and the README (remote JWKS, FAIL_MODE).
+ * ("When state cannot be read") and docs/reference.md §2.2, §4.1 (remote JWKS, FAIL_MODE).
  */
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';

@@ -95,7 +95,7 @@ describe('signing-key rotation, TOKEN_ISSUER unset (tokens carry the origin)', (
     const refreshed = await refreshOk(rotating, old.refresh_token);
     expect(decodeProtectedHeader(refreshed.access_token).kid).toBe('session-2');
 
-    // Removed: a token whose kid is not one of ours is not taken as ours (README, TOKEN_ISSUER row).
+    // Removed: a token whose kid is not one of ours is not taken as ours (reference §6, TOKEN_ISSUER unset).
     expect(await outcome(rotated, old.access_token)).toBe('wrong_issuer');
     expect(await outcome(rotated, fresh.access_token)).toBe('active');
     expect(await outcome(rotated, refreshed.access_token)).toBe('active');
