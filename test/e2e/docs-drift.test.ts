@@ -194,6 +194,12 @@ describe('links', () => {
     });
   }
 
+  it('the README links every document under docs/', () => {
+    const readme = read('README.md');
+    const unlinked = filesUnder('docs', '.md').filter((doc) => !readme.includes(`](${doc})`));
+    expect(unlinked).toEqual([]);
+  });
+
   it('no doc or test cites SPEC sections (the repo stands alone: cite docs/reference.md)', () => {
     const files = [...DOCS, ...filesUnder('test', '.ts')].filter((path) => !path.endsWith('docs-drift.test.ts'));
     const citing = files.filter((path) => /\bSPEC\b|\.\.\/shared/.test(read(path)));
