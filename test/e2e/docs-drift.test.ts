@@ -114,8 +114,11 @@ describe('docs/storage.md', () => {
     const actions = [...tuple![1]!.matchAll(/'(\w+)'/g)].map((m) => m[1]!);
     const documented = tableRows(section(storage, /^## Audit actions/), /^action$/).map((row) => firstCode(row[0]!)!);
     expect(documented).toEqual(actions);
-    // Elsewhere in the file an action is named as `action = x` or inside `action` (…) lists.
+    // Elsewhere an action is named as `action = x`; the reference's audit route lists them all.
     for (const [, named] of storage.matchAll(/`action = (\w+)`/g)) expect(actions).toContain(named);
+    for (const [, list] of read('docs/reference.md').matchAll(/`action` is one of ([^.]*)\./g)) {
+      expect(sorted(codeSpans(list!))).toEqual(sorted(actions));
+    }
   });
 });
 
