@@ -35,6 +35,7 @@ export function runLoad(opts) {
   }
   const latencies = [];
   const statuses = {};
+  const errorMessages = {};
   return new Promise((resolve, reject) => {
     const acOpts = {
       url,
@@ -66,12 +67,18 @@ export function runLoad(opts) {
         unexpected: total - ok,
         errors: result.errors,
         timeouts: result.timeouts,
+        errorMessages,
         poolExhausted: tokens && !wrap ? next >= tokens.length : undefined,
         distinctTokens: tokens ? Math.min(next, tokens.length) : undefined,
       });
     });
     // The time bound, also for count-bounded runs.
     const timer = setTimeout(() => instance.stop(), durationS * 1000);
+    // Requests that got no status: why (a reset connection, autocannon's timeout …), by message.
+    instance.on('reqError', (error) => {
+      const message = error instanceof Error ? error.message : String(error);
+      errorMessages[message] = (errorMessages[message] ?? 0) + 1;
+    });
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       latencies.push(responseTime);
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
