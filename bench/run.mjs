@@ -29,7 +29,7 @@ import { poolSizer } from './lib/pools.mjs';
 import { computeRatios, renderSummary, renderTable } from './lib/report.mjs';
 import { firstRefusal, revokedTokens, userRevokes } from './lib/revocations.mjs';
 import { createRun } from './lib/run-context.mjs';
-import { DENYLIST_SIZE, denylistScale, prepareDenylist } from './lib/scale.mjs';
+import { DENYLIST_SIZE, prepareDenylist, prepareFeedSnapshot, scale } from './lib/scale.mjs';
 import { stateReads } from './lib/state-reads.mjs';
 import { ALGS, AUDIENCE, makeKeys, makePool, trustedIssuers } from './lib/tokens.mjs';
 import { acceptsMode, snapshotApp, workerStarter, writeEnvFile } from './lib/workers.mjs';
@@ -111,7 +111,10 @@ async function main() {
       }])),
     }),
   });
-  const denylist = prepareDenylist(run, DENYLIST_CACHE, work);
+  const scaleSeeds = {
+    'kv-denylist': prepareDenylist(run, DENYLIST_CACHE, work),
+    'feed-snapshot': prepareFeedSnapshot(work).catch((error) => { run.warn(`bounded scale seed failed: ${error}`); return undefined; }),
+  };
 
   // Workers: the peers, killswitch per mode, cached with LOG_ACCEPTED=true, a counting one per mode.
   const snap = snapshotApp({ root: ROOT, benchDir: BENCH_DIR, dest: join(work, 'app'), ref: cli.ref });
@@ -167,7 +170,7 @@ async function main() {
     if (calls && Object.entries(calls).some(([name, n]) => /state/i.test(name) && n > 0)) run.warn(`forged refresh tokens reached a Durable Object: ${JSON.stringify(calls)}`);
   }
   await Promise.all(Object.values(counting).map((w) => w.stop()));
-  await denylistScale(run, setup, await denylist, (name, mode, persistTo) => start(name, snap, { envFile: modeEnv[mode], persistTo }));
+  await scale(run, setup, scaleSeeds, (name, mode, persistTo) => start(name, snap, { envFile: modeEnv[mode], persistTo }));
   await revokedTokens(run, setup);
 
   // Logging on (cached mode): C per alg, D for ES256.

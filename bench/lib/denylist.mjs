@@ -19,11 +19,41 @@ export function tokenKvKey(sub, iss, tokenId) {
   return `token:${createHash('sha256').update(JSON.stringify([sub, iss, tokenId])).digest('base64url')}`;
 }
 
+// Items: { key, value (a string, or base64 of binary with `binary: true`), expiration? }.
 const SEED_WORKER = `export default { async fetch(req, env) {
   const items = await req.json();
-  await Promise.all(items.map((i) => env.KV.put(i.key, i.value, { expiration: i.expiration })));
+  const value = (i) => (i.binary ? Uint8Array.from(atob(i.value), (c) => c.charCodeAt(0)).buffer : i.value);
+  await Promise.all(items.map((i) => env.KV.put(i.key, value(i), i.expiration ? { expiration: i.expiration } : undefined)));
   return new Response(String(items.length));
 } }`;
+
+/**
+ * @typedef {{ key: string, value: string, binary?: boolean, expiration?: number }} SeedItem
+ * @typedef {{ put(items: SeedItem[]): Promise<number>, dispose(): Promise<void> }} SeedKv
+ */
+
+/**
+ * The REVOCATIONS namespace of a local persistence directory (`wrangler dev --persist-to
+ * <stateDir>` reads it), written through Miniflare's own KV.
+ * @param {string} stateDir
+ * @returns {Promise<SeedKv>}
+ */
+export async function openSeedKv(stateDir) {
+  const mf = new Miniflare({
+    modules: true,
+    script: SEED_WORKER,
+    defaultPersistRoot: join(stateDir, 'v3'),
+    kvNamespaces: { KV: KV_NAMESPACE_ID },
+  });
+  await mf.ready;
+  return {
+    async put(items) {
+      const res = await mf.dispatchFetch('http://seed/', { method: 'POST', body: JSON.stringify(items) });
+      return Number(await res.text());
+    },
+    dispose: () => mf.dispose(),
+  };
+}
 
 /** The cached directory's manifest, or undefined when absent, expired or smaller than wanted. */
 export function readManifest(dir) {
@@ -48,15 +78,9 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
   const started = Date.now();
   const now = Math.floor(started / 1000);
   const exp = now + 365 * 86400;
-  const mf = new Miniflare({
-    modules: true,
-    script: SEED_WORKER,
-    defaultPersistRoot: join(dir, 'state', 'v3'),
-    kvNamespaces: { KV: KV_NAMESPACE_ID },
-  });
+  const kv = await openSeedKv(join(dir, 'state'));
   let written = 0;
   try {
-    await mf.ready;
     const batch = 500;
     let next = 0;
     const makeBatch = (from, to) => {
@@ -75,8 +99,7 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
       while (next < count && Date.now() < deadlineMs) {
         const from = next;
         next = Math.min(count, next + batch);
-        const res = await mf.dispatchFetch('http://seed/', { method: 'POST', body: JSON.stringify(makeBatch(from, next)) });
-        const landed = Number(await res.text()); // not `written += await …`: that loses updates
+        const landed = await kv.put(makeBatch(from, next)); // not `written += await …`: that loses updates
         written += landed;
         if (Date.now() - lastLog > 10_000) {
           lastLog = Date.now();
@@ -85,7 +108,7 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
       }
     }));
   } finally {
-    await mf.dispose();
+    await kv.dispose();
   }
   const ms = Date.now() - started;
   if (written >= count) {
