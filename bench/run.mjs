@@ -30,6 +30,7 @@ import { computeRatios, renderSummary, renderTable } from './lib/report.mjs';
 import { firstRefusal, revokedTokens, userRevokes } from './lib/revocations.mjs';
 import { createRun } from './lib/run-context.mjs';
 import { DENYLIST_SIZE, prepareDenylist, prepareFeedSnapshot, scale } from './lib/scale.mjs';
+import { makeTransmitter, pushFirstRefusal } from './lib/ssf-push.mjs';
 import { stateReads } from './lib/state-reads.mjs';
 import { ALGS, AUDIENCE, makeKeys, makePool, trustedIssuers } from './lib/tokens.mjs';
 import { acceptsMode, snapshotApp, workerStarter, writeEnvFile } from './lib/workers.mjs';
@@ -89,6 +90,8 @@ async function main() {
   const tokenSigning = await generateKeyPair('ES256', { extractable: true });
   const tokenSigningJwk = { ...(await exportJWK(tokenSigning.privateKey)), kid: 'bench-token-service-1', alg: 'ES256' };
   const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
+  // A Shared Signals transmitter (its stream in every Worker's SSF_STREAMS), for push → first refusal.
+  const transmitter = await makeTransmitter(keys.ES256.issuer);
   const hmacVar = 'BENCH_HMAC_SECRET';
   /** @param {string} name @param {Record<string, string>} vars */
   const ksEnv = (name, vars) => writeEnvFile(join(work, `${name}.env`), {
@@ -97,6 +100,7 @@ async function main() {
     [hmacVar]: keys.HS256.secret,
     LOG_ACCEPTED: 'false',
     TOKEN_SIGNING_KEYS: JSON.stringify([tokenSigningJwk]),
+    ...transmitter.env,
     ...COMMON_ENV,
     ...vars,
   });
@@ -189,6 +193,7 @@ async function main() {
 
   await userRevokes(run, setup);
   await firstRefusal(run, setup);
+  await pushFirstRefusal(run, setup, transmitter);
 
   for (const w of [peers, ...Object.values(ks)]) if (w.reloads() > 0) run.warn(`${w.name} reloaded ${w.reloads()} time(s) during the run: ${w.reloadLines().join(' | ')}`);
   results.logOutputLines = logLines;

@@ -107,25 +107,43 @@ export async function userRevokes(run, setup) {
  * @param {import('./matrix.mjs').Setup} setup
  */
 export async function firstRefusal(run, setup) {
-  const { results, plan, fits, log, warn } = run;
+  for (const [mode, worker] of Object.entries(setup.ks)) {
+    const r = await refusalSamples(run, setup, { what: 'revoke → first refusal', mode, worker, ack: '2xx' });
+    if (r) run.results.firstRefusal[mode] = r;
+  }
+}
+
+/**
+ * plan.refusalSamples samples on one Worker, each with a token of a user of its own (issued a
+ * second ago: a security event revokes tokens issued up to the event, in seconds), revoked by
+ * POST /v1/revoke or by `revocationFor(sub)`; summarized, logged and judged against the bound.
+ * Undefined when it did not fit the time budget.
+ * @param {import('./run-context.mjs').Run} run
+ * @param {import('./matrix.mjs').Setup} setup
+ * @param {{ what: string, mode: string, worker: import('./workers.mjs').BenchWorker, ack: string,
+ *   revocationFor?: (sub: string) => Promise<import('../../scripts/lib/first-refusal.mjs').Revocation> }} o
+ */
+export async function refusalSamples(run, setup, { what, mode, worker, ack, revocationFor }) {
+  const { plan, fits, log, warn } = run;
   const key = setup.keys.ES256;
   const confirmMs = run.quick ? 100 : 300;
-  for (const [mode, worker] of Object.entries(setup.ks)) {
-    if (!fits(`revoke → first refusal (${mode})`, plan.refusalSamples * (0.3 + confirmMs / 1000))) continue;
-    const samples = [];
-    for (let i = 0; i < plan.refusalSamples; i++) {
-      const now = Math.floor(Date.now() / 1000);
-      const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
-        .setIssuer(key.issuer).setAudience(AUDIENCE).setSubject(`refusal-${i}`).setIssuedAt(now).setExpirationTime(now + 600)
-        .setJti(randomUUID()).sign(key.signKey);
-      samples.push(await measureFirstRefusal({ baseUrl: worker.url, adminKey: setup.adminKey, token, intervalMs: 20, confirmMs }));
-    }
-    const summary = summarize(samples);
-    const boundMs = MODES.find((m) => m.id === mode)?.boundMs;
-    results.firstRefusal[mode] = { boundMs, confirmMs, ...summary, each: samples };
-    const r = summary.refusedAfterAckMs;
-    log(`revoke → first refusal (${mode}): p50 ${r.p50} / p99 ${r.p99} / max ${r.max} ms after the 2xx (revoke call p50 ${summary.revokeCallMs.p50} ms); ${summary.measured}/${summary.samples} refused${summary.acceptedAfterRefusal ? `, ${summary.acceptedAfterRefusal} accepted again after a refusal` : ''}`);
-    if (summary.failed > 0) warn(`revoke → first refusal (${mode}): ${summary.failed} sample(s) failed: ${summary.errors.join('; ')}`);
-    if (boundMs !== undefined && (r.max ?? Infinity) > boundMs) warn(`revoke → first refusal (${mode}): max ${r.max} ms exceeds the ${boundMs} ms bound`);
+  if (!fits(`${what} (${mode})`, plan.refusalSamples * (0.3 + confirmMs / 1000))) return undefined;
+  const samples = [];
+  for (let i = 0; i < plan.refusalSamples; i++) {
+    const sub = `refusal-${randomUUID()}`;
+    const iat = Math.floor(Date.now() / 1000) - 1;
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+      .setIssuer(key.issuer).setAudience(AUDIENCE).setSubject(sub).setIssuedAt(iat).setExpirationTime(iat + 600)
+      .setJti(randomUUID()).sign(key.signKey);
+    const revocation = revocationFor ? await revocationFor(sub) : undefined;
+    samples.push(await measureFirstRefusal({ baseUrl: worker.url, adminKey: setup.adminKey, token, intervalMs: 20, confirmMs, revocation }));
   }
+  const summary = summarize(samples);
+  const boundMs = MODES.find((m) => m.id === mode)?.boundMs;
+  const r = summary.refusedAfterAckMs;
+  const c = summary.revokeCallMs;
+  log(`${what} (${mode}): p50 ${r.p50} / p99 ${r.p99} / max ${r.max} ms after the ${ack} (call p50 ${c.p50} / p99 ${c.p99} ms); ${summary.measured}/${summary.samples} refused${summary.acceptedAfterRefusal ? `, ${summary.acceptedAfterRefusal} accepted again after a refusal` : ''}`);
+  if (summary.failed > 0) warn(`${what} (${mode}): ${summary.failed} sample(s) failed: ${summary.errors.join('; ')}`);
+  if (boundMs !== undefined && (r.max ?? Infinity) > boundMs) warn(`${what} (${mode}): max ${r.max} ms exceeds the ${boundMs} ms bound`);
+  return { boundMs, confirmMs, ...summary, each: samples };
 }
