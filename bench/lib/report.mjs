@@ -109,7 +109,9 @@ export function renderSummary(res) {
   for (const [mode, s] of Object.entries(res.stateReads ?? {})) {
     const calls = Object.entries(s.underLoad.perSecond).map(([k, n]) => `${k} ${n}/s (${s.underLoad.perCheck[k]} per check)`).join(', ') || 'none';
     const feed = Object.entries(s.underLoad.feedCounterPerSecond).map(([k, n]) => `${k} ${n}/s`).join(', ');
-    out.push(`Storage calls per isolate (${mode}): forged ${s.forged.requests} → ${Object.values(s.forged.calls).reduce((a, b) => a + b, 0)} (target 0); under load ${s.underLoad.rps} valid checks/s → ${calls}${feed ? `; feed counter ${feed}` : ''}`);
+    const f = s.underLoad.feedReads;
+    const reads = f ? `; FEED READS ${f.perSecond}/s per isolate, ${f.perCheck} per check (one per ${f.checksPerFeedRead ?? '∞'} checks)` : '';
+    out.push(`Storage calls per isolate (${mode}): forged ${s.forged.requests} → ${Object.values(s.forged.calls).reduce((a, b) => a + b, 0)} (target 0); under load ${s.underLoad.rps} valid checks/s → ${calls}${reads}${feed ? `; the build's counters ${feed}` : ''}`);
   }
   const u = res.userRevoke;
   if (u?.oneSub) {
