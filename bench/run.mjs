@@ -85,7 +85,7 @@ async function main() {
   if (results.git?.srcDirty && !cli.ref) note('src/ had uncommitted changes at bench start (the run measured that snapshot of the work tree)');
 
   // Keys and configuration: the same for every mode but the mode itself.
-  const keys = /** @type {Record<string, any>} */ (await makeKeys());
+  const keys = await makeKeys();
   // The token service on, for the forged-refresh scenario (a signing key of its own).
   const tokenSigning = await generateKeyPair('ES256', { extractable: true });
   const tokenSigningJwk = { ...(await exportJWK(tokenSigning.privateKey)), kid: 'bench-token-service-1', alg: 'ES256' };
@@ -97,7 +97,7 @@ async function main() {
   const ksEnv = (name, vars) => writeEnvFile(join(work, `${name}.env`), {
     TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(keys, hmacVar)),
     ADMIN_API_KEYS: adminKey,
-    [hmacVar]: keys.HS256.secret,
+    [hmacVar]: /** @type {string} */ (keys.HS256.secret),
     LOG_ACCEPTED: 'false',
     TOKEN_SIGNING_KEYS: JSON.stringify([tokenSigningJwk]),
     ...transmitter.env,

@@ -1,3 +1,4 @@
+// @ts-check
 // Seeds N denylist entries shaped like killswitch's real `token:` KV keys
 // (src/revocation/storage-keys.ts: `token:` + base64url(SHA-256(JSON.stringify([sub, iss, tokenId]))))
 // into a local persistence directory that `wrangler dev --persist-to <dir>` then reads.
@@ -15,6 +16,11 @@ export const DENYLIST_ISSUER = 'https://es256.bench.killswitch.local';
 // Same namespace id as wrangler.toml's REVOCATIONS binding: wrangler dev keys local KV by id.
 export const KV_NAMESPACE_ID = '00000000000000000000000000000000';
 
+/**
+ * @param {string} sub
+ * @param {string | null} iss
+ * @param {string} tokenId
+ */
 export function tokenKvKey(sub, iss, tokenId) {
   return `token:${createHash('sha256').update(JSON.stringify([sub, iss, tokenId])).digest('base64url')}`;
 }
@@ -55,7 +61,11 @@ export async function openSeedKv(stateDir) {
   };
 }
 
-/** The cached directory's manifest, or undefined when absent, expired or smaller than wanted. */
+/**
+ * The cached directory's manifest, or undefined when absent or expired.
+ * @param {string} dir
+ * @returns {{ count: number, issuer: string, createdAt: number, expiresAt: number, seedMs: number } | undefined}
+ */
 export function readManifest(dir) {
   const file = join(dir, 'manifest.json');
   if (!existsSync(file)) return undefined;
@@ -70,7 +80,11 @@ export function readManifest(dir) {
 
 /**
  * Writes `count` entries (or as many as fit before `deadlineMs`) into `<dir>/state/v3/kv`.
- * Returns { count, ms }. The manifest is written only when the whole count landed.
+ * The manifest is written only when the whole count landed.
+ * @param {string} dir
+ * @param {number} count
+ * @param {{ deadlineMs?: number, log?: (message: string) => void }} [options]
+ * @returns {Promise<{ count: number, ms: number }>}
  */
 export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = () => {} } = {}) {
   rmSync(dir, { recursive: true, force: true });
@@ -83,6 +97,7 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
   try {
     const batch = 500;
     let next = 0;
+    /** @param {number} from @param {number} to */
     const makeBatch = (from, to) => {
       const items = [];
       for (let i = from; i < to; i++) {

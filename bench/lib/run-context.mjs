@@ -89,7 +89,7 @@ export function createRun({ plan, quick, path, machine, git }) {
   /**
    * A warm-up (unless `warm` is false; `warm` overrides options for it), then the timed run.
    * @param {string} label
-   * @param {Partial<LoadOptions>} opts
+   * @param {Omit<LoadOptions, 'durationS'>} opts
    * @param {Partial<LoadOptions> | false} [warm]
    * @returns {Promise<LoadResult>}
    */
