@@ -94,7 +94,7 @@ export function renderSummary(res) {
     if (s.notMeasured) out.push(`100k active entries (${mode}): not measured, ${s.notMeasured}`);
     else {
       const seeded = s.seed === 'feed-snapshot'
-        ? ` [feed snapshot written in ${s.seedMs} ms; cold first check ${s.firstCheckMs} ms${s.mirror ? `; mirror ${s.mirror.users} users + ${s.mirror.tokens} tokens, ${(s.mirror.tableBytes / 2 ** 20).toFixed(1)} MiB of tables` : ''}]`
+        ? ` [feed snapshot written in ${s.seedMs} ms; cold first check ${s.firstCheckMs} ms${s.mirror ? `; mirror ${s.mirror.users} users + ${s.mirror.tokens} tokens, ${(s.mirror.tableBytes / 2 ** 20).toFixed(1)} MiB of tables` : ''}${s.workerdRssMiB?.full ? `; workerd RSS ${s.workerdRssMiB.empty} MiB empty / ${s.workerdRssMiB.full} MiB seeded` : ''}]`
         : s.seededInRun ? ' [seeded in-run, not the cached 100k]' : '';
       out.push(`100k active entries (${mode}, ES256 C): 0 entries p50 ${s.empty.p50} ms / p99 ${s.empty.p99} ms, ${s.empty.rps} req/s; ${s.entries} entries p50 ${s.full.p50} ms / p99 ${s.full.p99} ms, ${s.full.rps} req/s; p50 ratio ${s.p50Ratio} (target ≤ 1.1)${seeded}`);
     }

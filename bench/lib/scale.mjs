@@ -5,6 +5,7 @@
 // (bench/lib/denylist.mjs, slow to write, so cached in bench/.cache/); bounded answers from its
 // mirror, loaded from the feed's KV snapshot (bench/lib/feed-snapshot-seed.mjs, seconds, so
 // written in every run); strict reads one user's Durable Object whatever the count: not seeded.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest, seedDenylist } from './denylist.mjs';
 import { seedFeedSnapshot } from './feed-snapshot-seed.mjs';
@@ -14,6 +15,19 @@ import { MODES } from './modes.mjs';
 export const DENYLIST_SIZE = 100_000;
 /** Bounded mode's seeded entries (a tenth users, the rest tokens). */
 export const FEED_SNAPSHOT_SIZE = 100_000;
+
+/**
+ * A process's resident set in MiB (Linux /proc), or undefined.
+ * @param {number | undefined} pid
+ */
+function residentMiB(pid) {
+  try {
+    const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return pid !== undefined && Number.isFinite(kb) ? Math.round(kb / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** @typedef {{ dir: string, count: number, inRun: boolean, seedMs?: number, users?: number, tokens?: number, bytes?: number }} Seed */
 
@@ -75,10 +89,13 @@ export async function scale(run, setup, seeds, startSeeded) {
     const empty = await measure(`scale ${mode}: 0 entries`, { url: `${setup.ks[mode].url}/v1/verify`, tokens: P.B, expect: 200 }, { tokens: P.warm });
     const full = await measure(`scale ${mode}: ${seed.count} entries`, { url: `${seeded.url}/v1/verify`, tokens: P.C, expect: 200 }, { tokens: P.warm2 });
     const mirror = (await getJson(`${seeded.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }).catch(() => undefined))?.mirror;
+    // The isolate's memory is not observable; its workerd's resident set is, next to the empty Worker's.
+    const rssMiB = { empty: residentMiB(setup.ks[mode].workerdPid), full: residentMiB(seeded.workerdPid) };
     await seeded.stop();
     results.scale[mode] = {
       alg: 'ES256', seed: how, entries: seed.count, seededInRun: seed.inRun, seedMs: seed.seedMs, firstCheckStatus: first.status, firstCheckMs, empty, full,
       p50Ratio: empty.p50 && full.p50 ? Math.round((full.p50 / empty.p50) * 100) / 100 : null,
+      workerdRssMiB: rssMiB,
       ...(mirror ? { mirror: { users: mirror.users, tokens: mirror.tokens, tableBytes: mirror.tableBytes, snapshotLoads: mirror.snapshotLoads, strictReads: mirror.strictReads } } : {}),
     };
     if (mirror) log(`scale (${mode}): the mirror holds ${mirror.users} users + ${mirror.tokens} tokens in ${mirror.tableBytes} bytes of tables; first (cold) check ${firstCheckMs} ms`);
