@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readManifest, seedDenylist } from './denylist.mjs';
 import { seedFeedSnapshot } from './feed-snapshot-seed.mjs';
 import { bearer, getJson } from './http.mjs';
+import { runLoad } from './load.mjs';
 import { MODES } from './modes.mjs';
 
 export const DENYLIST_SIZE = 100_000;
@@ -87,6 +88,9 @@ export async function scale(run, setup, seeds, startSeeded) {
     const firstCheckMs = Math.round(performance.now() - t);
     // The mode's own Worker never saw the peers' tokens (B); the seeded one never saw C's.
     const empty = await measure(`scale ${mode}: 0 entries`, { url: `${setup.ks[mode].url}/v1/verify`, tokens: P.B, expect: 200 }, { tokens: P.warm });
+    // The seeded Worker has just started while the mode's own one ran every scenario: one more
+    // warm-up (with the tokens the empty run warmed the other isolate with) before its own.
+    await runLoad({ url: `${seeded.url}/v1/verify`, tokens: P.warm, connections: run.plan.connections, durationS: run.plan.warmupS });
     const full = await measure(`scale ${mode}: ${seed.count} entries`, { url: `${seeded.url}/v1/verify`, tokens: P.C, expect: 200 }, { tokens: P.warm2 });
     const mirror = (await getJson(`${seeded.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }).catch(() => undefined))?.mirror;
     // The isolate's memory is not observable; its workerd's resident set is, next to the empty Worker's.
