@@ -14,10 +14,7 @@ import { userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { KEYS } from './helpers/fixtures';
 import { call, unreachable, verify, withFault, type Answer, type Switch } from './helpers/faults';
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus } from './helpers/jwks-server';
-import { mint } from './helpers/tokens';
-
-let counter = 0;
-const uniqueSub = (label: string) => `faults-${label}-${++counter}-${crypto.randomUUID()}`;
+import { mint, uniqueSub } from './helpers/tokens';
 
 beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
 afterEach(() => {

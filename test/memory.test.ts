@@ -14,7 +14,7 @@ import { parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { checkRevocation } from '../src/revocation/revocation-check';
 import { VerifiedTokens } from '../src/verify/verified-tokens';
 import { authenticate, type AuthenticToken } from '../src/verify/verifier';
-import { ISSUERS, KEYS } from './helpers/fixtures';
+import { BASE, ISSUERS, KEYS } from './helpers/fixtures';
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody } from './helpers/jwks-server';
 import { defaultClaims, mint, now, signRaw } from './helpers/tokens';
 
@@ -135,7 +135,7 @@ describe('remote JWKS size limit', () => {
   const A = KEYS['remote-a'].public;
   const B = KEYS['remote-b'].public;
   const verifyWith = async (bindings: object, token: string) => {
-    const res = await app.fetch(new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } }), bindings, createExecutionContext());
+    const res = await app.fetch(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), bindings, createExecutionContext());
     return { status: res.status, body: await res.json<Record<string, unknown>>() };
   };
   /** A JWKS of about `bytes` that publishes B (plus padding keys nobody uses). */
@@ -214,7 +214,7 @@ describe('huge and deeply nested claims', () => {
     const base = { ...defaultClaims('HS256'), sub: 'mem-claims' };
     const payload = typeof extra === 'string' ? `${JSON.stringify(base).slice(0, -1)},${extra}}` : JSON.stringify({ ...base, ...extra });
     const token = await signRaw('{"alg":"HS256"}', payload, 'HS256');
-    const res = await app.fetch(new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } }), env, createExecutionContext());
+    const res = await app.fetch(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), env, createExecutionContext());
     expect(res.status).toBe(status);
     const body = JSON.parse(await res.text()) as Record<string, unknown>;
     if (status === 200) {

@@ -6,10 +6,9 @@ import { exports, env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { userObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE } from './helpers/fixtures';
 import { mint, now } from './helpers/tokens';
 
-const BASE = 'http://ks.test';
 const WRONG_KEY = 'wrong-admin-key-that-is-long-enough';
 const sub = `secrets-${crypto.randomUUID()}`;
 

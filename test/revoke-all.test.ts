@@ -8,10 +8,8 @@ import { exports, env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE } from './helpers/fixtures';
 import { mint, now, type SigningKey } from './helpers/tokens';
-
-const BASE = 'http://ks.test';
 
 function admin(path: string, init: RequestInit = {}, key = ADMIN_KEY): Promise<Response> {
   const headers = new Headers(init.headers);

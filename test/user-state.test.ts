@@ -7,14 +7,11 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AUDIT_MAX_EVENTS, AUDIT_RETENTION_SECONDS, AuditLog } from '../src/revocation/audit-log';
 import { tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ISSUERS } from './helpers/fixtures';
-import { mint, now } from './helpers/tokens';
+import { ADMIN_KEY, BASE, ISSUERS } from './helpers/fixtures';
+import { mint, now, uniqueSub } from './helpers/tokens';
 
-const BASE = 'http://ks.test';
 const TOLERANCE = 30; // CLOCK_TOLERANCE_SECONDS in wrangler.toml
 
-let counter = 0;
-const uniqueSub = (label: string) => `us-${label}-${++counter}-${crypto.randomUUID()}`;
 const stubFor = (sub: string) => env.USER_STATE.getByName(userObjectName(sub));
 
 /** Makes the DO's next `failures` KV puts fail; the rest go to the real binding. */

@@ -5,9 +5,7 @@
  */
 import { createExecutionContext } from 'cloudflare:test';
 import { app } from '../../src/app';
-import { ADMIN_KEY } from './fixtures';
-
-const BASE = 'http://ks.test';
+import { ADMIN_KEY, BASE } from './fixtures';
 
 export type Fault = 'none' | 'reject' | 'throw' | 'hang' | { slowMs: number };
 export interface Switch { fault: Fault }
