@@ -4,9 +4,9 @@
  * requests (never awaiting another request's promise); a revocation is then refused within the
  * bound: revoke, poll every 20 ms, report the first-refusal delay.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_KEY, DEMO_ENV, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { DEMO_ADMIN_KEY, DEMO_ENV, mintDemo } from '../helpers/demo';
 
 const BOUND_MS = 1000;
 let worker: WranglerDev | undefined;
@@ -26,8 +26,6 @@ afterAll(async () => {
   await worker?.stop();
 }, 20_000);
 
-const mintDemo = (sub: string) =>
-  execFileSync(process.execPath, ['scripts/token.mjs', '--sub', sub], { cwd: ROOT, encoding: 'utf8' }).trim();
 const verify = (token: string) => fetch(`${base}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
 const admin = (path: string, init: RequestInit = {}) =>
   fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}`, 'Content-Type': 'application/json' } });
@@ -37,7 +35,7 @@ const mirrorStats = async () => ((await (await admin('/v1/admin/stats')).json())
 
 describe('REVOCATION_MODE=bounded under wrangler dev', () => {
   it('a cold burst of 30 concurrent checks: all 200, one shared refresh, no strict reads', async () => {
-    const token = mintDemo('bounded-burst');
+    const token = await mintDemo('--sub', 'bounded-burst');
     const answers = await Promise.all(Array.from({ length: 30 }, () => verify(token)));
     expect(answers.map((r) => r.status)).toEqual(Array(30).fill(200));
     const stats = await mirrorStats();
@@ -49,7 +47,7 @@ describe('REVOCATION_MODE=bounded under wrangler dev', () => {
     const delays: number[] = [];
     let acceptedAfterAck = 0;
     for (let i = 0; i < 5; i++) {
-      const token = mintDemo(`bounded-poll-${i}`);
+      const token = await mintDemo('--sub', `bounded-poll-${i}`);
       expect((await verify(token)).status).toBe(200);
       const revoked = await fetch(`${base}/v1/revoke`, {
         method: 'POST', headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}` }, body: new URLSearchParams({ token }),

@@ -8,12 +8,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEnv, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locationOf, summarize, type RefusalSample } from '../../scripts/lib/first-refusal.mjs';
-import { DEMO_ENV, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { DEMO_ENV, demoVars, mintDemo, ROOT } from '../helpers/demo';
 
-const ADMIN_KEY = (parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>).ADMIN_API_KEYS as string;
+const ADMIN_KEY = demoVars().ADMIN_API_KEYS as string;
 const run = promisify(execFile);
 
 let worker: WranglerDev | undefined;
@@ -93,7 +94,7 @@ describe('npm run probe against wrangler dev', () => {
   });
 
   it('--token: revokes the given token (read from KILLSWITCH_ADMIN_KEY), which stays refused afterwards', async () => {
-    const token = (await run(process.execPath, ['scripts/token.mjs', '--sub', 'probe-given'], { cwd: ROOT })).stdout.trim();
+    const token = await mintDemo('--sub', 'probe-given');
     expect((await verify(token)).status).toBe(200);
     const r = await probe(['--token', token], { KILLSWITCH_ADMIN_KEY: ADMIN_KEY });
     expect(r.code, r.out).toBe(0);
@@ -105,7 +106,7 @@ describe('npm run probe against wrangler dev', () => {
   });
 
   it('a token that does not verify to begin with measures nothing, and the run fails', async () => {
-    const token = (await run(process.execPath, ['scripts/token.mjs', '--sub', 'probe-forged'], { cwd: ROOT })).stdout.trim();
+    const token = await mintDemo('--sub', 'probe-forged');
     const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
     const r = await probe(['--admin-key', ADMIN_KEY, '--token', forged]);
     expect(r.code).toBe(1);

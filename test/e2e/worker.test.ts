@@ -3,15 +3,11 @@
  * HTTP the way a reverse proxy and an operator would: health, verify, tamper, expiry, and an
  * admin revocation that takes effect on the next request.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseEnv } from 'node:util';
-import { importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { DEMO_ENV, DEMO_ISSUER, demoVars, mintDemo, signDemo } from '../helpers/demo';
 
-const DEMO_VARS = parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>;
+const DEMO_VARS = demoVars();
 const ADMIN_KEY = DEMO_VARS.ADMIN_API_KEYS as string;
 const DEMO_SSF_SECRET = DEMO_VARS.DEMO_SSF_PUSH_SECRET as string;
 
@@ -26,17 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
 }, 20_000);
-
-const mintDemo = (...args: string[]) =>
-  execFileSync(process.execPath, ['scripts/token.mjs', ...args], { cwd: ROOT, encoding: 'utf8' }).trim();
-
-/** Signs with the demo issuer's key directly, for claims the script cannot produce. */
-async function signDemo(claims: Record<string, unknown>): Promise<string> {
-  const jwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8')) as JWK & { kid: string; alg: string };
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'JWT' })
-    .sign(await importJWK(jwk, jwk.alg));
-}
 
 const verify = (token: string) => fetch(`${base}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
 
@@ -56,7 +41,7 @@ describe('wrangler dev with dev/demo.env', () => {
   });
 
   it('a demo token for alice verifies: 200 and the X-Auth-* headers', async () => {
-    aliceToken = mintDemo('--sub', 'alice', '--scope', 'read write');
+    aliceToken = await mintDemo('--sub', 'alice', '--scope', 'read write');
     const res = await verify(aliceToken);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-auth-subject')).toBe('alice');
@@ -68,7 +53,7 @@ describe('wrangler dev with dev/demo.env', () => {
   });
 
   it('a tampered token (payload changed to bob) → 401 bad_signature', async () => {
-    const [header, payload, signature] = mintDemo('--sub', 'alice').split('.') as [string, string, string];
+    const [header, payload, signature] = (await mintDemo('--sub', 'alice')).split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'bob' })).toString('base64url');
     await expectRefused(await verify(`${header}.${forged}.${signature}`), 'bad_signature');
@@ -111,16 +96,16 @@ describe('wrangler dev with dev/demo.env', () => {
   });
 
   it('the README walk: the demo identity provider pushes session-revoked for erin → her token is refused, a new one works', async () => {
-    const token = mintDemo('--sub', 'erin');
+    const token = await mintDemo('--sub', 'erin');
     expect((await verify(token)).status).toBe(200);
     const pushed = await fetch(`${base}/v1/ssf/demo/events`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${DEMO_SSF_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
-      body: mintDemo('--event', 'session-revoked', '--sub', 'erin'),
+      body: await mintDemo('--event', 'session-revoked', '--sub', 'erin'),
     });
     expect(pushed.status).toBe(202);
     await expectRefused(await verify(token), 'revoked_user');
     await new Promise((r) => setTimeout(r, 1100));
-    expect((await verify(mintDemo('--sub', 'erin'))).status).toBe(200);
+    expect((await verify(await mintDemo('--sub', 'erin'))).status).toBe(200);
   });
 });
