@@ -4,31 +4,19 @@
  * requests (never awaiting another request's promise); a revocation is then refused within the
  * bound: revoke, poll every 20 ms, report the first-refusal delay.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
-import { DEMO_ADMIN_KEY, DEMO_ENV, mintDemo } from '../helpers/demo';
+import { describe, expect, it } from 'vitest';
+import { DEMO_ADMIN_KEY, mintDemo, useDemoWorker } from '../helpers/demo';
 
 const BOUND_MS = 1000;
-let worker: WranglerDev | undefined;
-let base: string;
+const worker = useDemoWorker({
+  name: 'killswitch (bounded)',
+  vars: ['REVOCATION_MODE:bounded', 'MAX_TOKEN_LIFETIME_SECONDS:3600', `REVOCATION_MAX_STALENESS_MS:${BOUND_MS}`],
+  timeoutMs: 30_000,
+});
 
-beforeAll(async () => {
-  worker = await startWranglerDev({
-    name: 'killswitch (bounded)',
-    envFile: DEMO_ENV,
-    vars: ['REVOCATION_MODE:bounded', 'MAX_TOKEN_LIFETIME_SECONDS:3600', `REVOCATION_MAX_STALENESS_MS:${BOUND_MS}`],
-    timeoutMs: 30_000,
-  });
-  base = worker.url;
-}, 45_000);
-
-afterAll(async () => {
-  await worker?.stop();
-}, 20_000);
-
-const verify = (token: string) => fetch(`${base}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
+const verify = (token: string) => fetch(`${worker.url}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
 const admin = (path: string, init: RequestInit = {}) =>
-  fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}`, 'Content-Type': 'application/json' } });
+  fetch(`${worker.url}${path}`, { ...init, headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}`, 'Content-Type': 'application/json' } });
 
 interface MirrorStats { seq: number; ageMs: number | null; feedReads: number; strictReads: number; refreshFailures: number }
 const mirrorStats = async () => ((await (await admin('/v1/admin/stats')).json()) as { mirror?: MirrorStats }).mirror;
@@ -49,7 +37,7 @@ describe('REVOCATION_MODE=bounded under wrangler dev', () => {
     for (let i = 0; i < 5; i++) {
       const token = await mintDemo('--sub', `bounded-poll-${i}`);
       expect((await verify(token)).status).toBe(200);
-      const revoked = await fetch(`${base}/v1/revoke`, {
+      const revoked = await fetch(`${worker.url}/v1/revoke`, {
         method: 'POST', headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}` }, body: new URLSearchParams({ token }),
       });
       expect(revoked.status).toBe(200);

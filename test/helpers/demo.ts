@@ -1,13 +1,15 @@
 /**
  * The demo issuer of dev/demo.env, for the e2e tests (Node only: it spawns scripts/token.mjs
- * and reads dev/): its tokens, its private key, and the variables `wrangler dev` gets.
+ * and reads dev/): its tokens, its private key, the variables `wrangler dev` gets, and the
+ * worker itself under `wrangler dev` for the length of a test file.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv, promisify } from 'node:util';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { DEMO_ENV, ROOT } from '../../scripts/lib/wrangler-dev.mjs';
+import { afterAll, beforeAll } from 'vitest';
+import { DEMO_ENV, ROOT, startWranglerDev, type WranglerDev, type WranglerDevOptions } from '../../scripts/lib/wrangler-dev.mjs';
 
 export { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT } from '../../scripts/lib/wrangler-dev.mjs';
 
@@ -33,4 +35,28 @@ export const mintDemoSync = (...args: string[]) =>
 export async function signDemo(claims: Record<string, unknown>): Promise<string> {
   const jwk = demoJwk();
   return new SignJWT(claims).setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'JWT' }).sign(await importJWK(jwk, jwk.alg));
+}
+
+/**
+ * The worker under `wrangler dev` with dev/demo.env (plus `options`) for this test file:
+ * started before its first test, stopped after its last. Read `dev` inside tests and hooks.
+ */
+export function useDemoWorker(options: WranglerDevOptions = {}): { readonly dev: WranglerDev; readonly url: string } {
+  const timeoutMs = options.timeoutMs ?? 60_000; // slow to start on a busy machine
+  let worker: WranglerDev | undefined;
+  beforeAll(async () => {
+    worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, ...options, timeoutMs });
+  }, timeoutMs + 15_000);
+  afterAll(async () => {
+    await worker?.stop();
+  }, 20_000);
+  return {
+    get dev() {
+      if (worker === undefined) throw new Error('wrangler dev is not running (read it inside a test or hook)');
+      return worker;
+    },
+    get url() {
+      return this.dev.url;
+    },
+  };
 }
