@@ -17,6 +17,7 @@ import { authenticate, type AuthenticToken } from '../src/verify/verifier';
 import { BASE, ISSUERS, KEYS } from './helpers/fixtures';
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody } from './helpers/jwks-server';
 import { defaultClaims, mint, now, signRaw } from './helpers/tokens';
+import { intercept } from './helpers/faults';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -97,15 +98,9 @@ describe('revocation cache (REVOCATION_CACHE_TTL_SECONDS > 0)', () => {
     vi.useFakeTimers({ toFake: ['Date'] }); // the TTL does not run out while the cache fills
     const config = configWith({ REVOCATION_CACHE_TTL_SECONDS: '60' });
     let reads = 0;
-    const counted = new Proxy(env.REVOCATIONS, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (prop === 'get') reads++;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
+    const counted = intercept(env.REVOCATIONS, (method, call) => {
+      if (method === 'get') reads++;
+      return call();
     });
     const bindings = { ...env, REVOCATIONS: counted };
     const issuer = config.issuers.get(ISSUERS.hs)!;

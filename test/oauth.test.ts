@@ -4,12 +4,12 @@
  * to the worker through `customFetch`; client authentication is killswitch's admin bearer.
  */
 import { exports, env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
 import * as oauth from 'oauth4webapi';
 import { describe, expect, it, vi } from 'vitest';
 import { userObjectName } from '../src/revocation/storage-keys';
 import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, ISSUERS } from './helpers/fixtures';
 import { mint, now, uniqueSub, type SigningKey } from './helpers/tokens';
+import { intercept, setObjectBindings } from './helpers/faults';
 
 const as: oauth.AuthorizationServer = {
   issuer: BASE,
@@ -165,16 +165,9 @@ describe('RFC 7662 introspection', () => {
     const sub = uniqueSub('authoritative');
     const token = await mint('es256-1', { claims: { sub } });
     const stub = env.USER_STATE.getByName(userObjectName(sub));
-    const failingPuts = new Proxy(env.REVOCATIONS, {
-      get(t, p) {
-        const value = Reflect.get(t, p) as unknown;
-        if (p === 'put') return () => Promise.reject(new Error('injected KV put failure'));
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-      },
-    });
-    await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: failingPuts };
-    });
+    const failingPuts = intercept(env.REVOCATIONS, (method, call) =>
+      method === 'put' ? Promise.reject(new Error('injected KV put failure')) : call());
+    await setObjectBindings(stub, { REVOCATIONS: failingPuts });
     await stub.revokeUser({ sub, actor: 'test' });
     expect(await verifyReason(token)).toBe('active'); // the cached replica lags
     expect(await introspect(token)).toEqual({ active: false });
