@@ -13,8 +13,8 @@ import { feedReplica } from '../src/revocation/feed-client';
 import { fingerprintOf, userKvKey } from '../src/revocation/storage-keys';
 import { boundedEnv, checkAt, location } from './helpers/bounded';
 import { call, verify } from './helpers/faults';
-import { KEYS, SSF, SSF_OKTA_SECRET, ssfStreams, trustedIssuers } from './helpers/fixtures';
-import { BASE, oktaSet } from './helpers/ssf';
+import { BASE, KEYS, SSF, SSF_OKTA_SECRET, ssfStreams, trustedIssuers } from './helpers/fixtures';
+import { oktaSet } from './helpers/ssf';
 import { mint, now, signRaw } from './helpers/tokens';
 
 const OKTA = 'https://dev-12345678.okta.com/oauth2/default';
