@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error ws ships no types (a devDependency, used here only for the profiler)
 import WebSocket from 'ws';
 import { runLoad } from './lib/load.mjs';
 import { COMMON_ENV } from './lib/modes.mjs';
@@ -80,7 +81,7 @@ try {
   say(`base ${opt.base} (${commit}) → ${base.url}; new (work tree) → ${next.url}; peers → ${peers.url}; ${alg}, ${opt.mode}, ${rounds} × ${secs} s`);
 
   const perRun = Math.ceil(secs * 4000);
-  const pool = async (n) => makePool(keys[alg], n, { users: 1000, subPrefix: `ab${Math.random().toString(36).slice(2, 6)}` });
+  const pool = async (/** @type {number} */ n) => makePool(keys[alg], n, { users: 1000, subPrefix: `ab${Math.random().toString(36).slice(2, 6)}` });
   const [one] = await pool(1);
   for (const w of [base, next]) {
     const r = await fetch(`${w.url}/v1/verify`, { headers: { authorization: `Bearer ${one}` } });
@@ -105,6 +106,7 @@ try {
       for (const w of sides) {
         const r = rps[w.name];
         const c = cpu[w.name];
+        /** @param {string} key @param {Record<string, any>} load */
         const measure = async (key, load) => {
           const before = cpuMs(w);
           const result = await runLoad({ url: `${w.url}${load.path ?? '/v1/verify'}`, durationS: secs, ...load });
@@ -116,7 +118,7 @@ try {
         await measure('D', { token: one, expect: 200 });
         await measure('G', { tokens: (await pool(perRun)).map(forge), expect: 401 });
       }
-      const fmt = (side) => ['A', 'C', 'D', 'G'].map((k) => `${k} ${rps[side][k]}/s ${cpu[side][k].toFixed(0)}µs`).join(' ');
+      const fmt = (/** @type {string} */ side) => ['A', 'C', 'D', 'G'].map((k) => `${k} ${rps[side][k]}/s ${cpu[side][k].toFixed(0)}µs`).join(' ');
       say(`round ${round}: B jose ${peer.rps}/s; base ${fmt('base')}; new ${fmt('new')}`);
       for (const s of ['A', 'C', 'D', 'G']) {
         (ratios[`${s} rps new/base`] ??= []).push(rps.new[s] / rps.base[s]);
@@ -129,7 +131,7 @@ try {
         (ratios[`${side} G/C`] ??= []).push(rps[side].G / rps[side].C);
       }
     }
-    const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     for (const [name, xs] of Object.entries(ratios)) say(`median ${name}: ${median(xs).toFixed(2)} (${xs.map((x) => x.toFixed(2)).join(' ')})`);
   }
 } finally {
@@ -150,10 +152,11 @@ async function profile(port, worker, pool) {
   await new Promise((done, fail) => { ws.once('open', done); ws.once('error', fail); });
   let id = 0;
   const pending = new Map();
-  ws.on('message', (data) => {
+  ws.on('message', (/** @type {Buffer} */ data) => {
     const msg = JSON.parse(data.toString());
     if (msg.id !== undefined) pending.get(msg.id)?.(msg);
   });
+  /** @param {string} method @param {Record<string, unknown>} [params] */
   const send = (method, params = {}) => new Promise((done) => { const n = ++id; pending.set(n, done); ws.send(JSON.stringify({ id: n, method, params })); });
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 100 });
@@ -168,6 +171,7 @@ async function profile(port, worker, pool) {
 }
 
 /** CPU time (user + system) the Worker's own workerd process has used, in ms (10 ms ticks). */
+/** @param {import('./lib/workers.mjs').BenchWorker} worker */
 function cpuMs(worker) {
   const pid = /pid (\d+)/.exec(worker.via)?.[1];
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -180,6 +184,7 @@ function perRunFor() {
 }
 
 /** Self time per function (and per top-level category) from a Chrome CPU profile. */
+/** @param {any} p a Profiler.Profile */
 function summarize(p) {
   const dt = new Map();
   for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
