@@ -53,6 +53,16 @@ describe('fingerprints', () => {
     }
     expect(await userFingerprintWords('alice')).not.toEqual(await userFingerprintWords('bob'));
   });
+
+  it('a user revocation refuses the user\'s next token, whether the check kept their fingerprint (usual sub) or not (a long one)', async () => {
+    const bindings = boundedEnv();
+    for (const sub of [uniqueSub('kept'), `${'s'.repeat(150)}-${uniqueSub('long')}`]) {
+      expect(await checkAt(location(), await mint('es256-1', { claims: { sub } }))).toBe('active');
+      const next = await mint('es256-1', { claims: { sub, iat: now() - 5 } });
+      expect((await revokeUser(bindings, sub)).status).toBe(200);
+      expect(await checkAt(location(), next)).toBe('revoked_user');
+    }
+  });
 });
 
 describe('acknowledgement means the feed has it', () => {

@@ -163,12 +163,15 @@ const mirrorKeysByToken = new WeakMap<AuthenticToken, Promise<MirrorKeys>>();
 
 /**
  * A user's fingerprint is the same for all their tokens: kept for the most recent users, so a
- * new token of a known user costs two digests, not three.
+ * new token of a known user costs two digests, not three. Only for subs of identity providers'
+ * usual length, so the memory stays ~4 MB at most (docs/consistency.md "Memory").
  */
 const USER_FINGERPRINTS_MAX = 10_000;
+const USER_FINGERPRINT_SUB_MAX_CHARS = 128;
 const userFingerprints = new Map<string, Promise<readonly [number, number]>>();
 
 function userFingerprintOf(sub: string): Promise<readonly [number, number]> {
+  if (sub.length > USER_FINGERPRINT_SUB_MAX_CHARS) return userFingerprintWords(sub);
   let words = userFingerprints.get(sub);
   if (words === undefined) {
     if (userFingerprints.size >= USER_FINGERPRINTS_MAX) userFingerprints.delete(userFingerprints.keys().next().value as string);
