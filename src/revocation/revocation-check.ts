@@ -184,9 +184,9 @@ function userFingerprintOf(sub: string): Promise<readonly [number, number]> {
 function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
   let keys = mirrorKeysByToken.get(token);
   if (keys === undefined) {
-    const { sub, iss } = token.claims;
+    const { userId, claims: { iss } } = token;
     keys = Promise.all([
-      userFingerprintOf(sub), tokenFingerprintWords(sub, iss, token.tokenId), tokenFingerprintWords(sub, null, token.tokenId),
+      userFingerprintOf(userId), tokenFingerprintWords(userId, iss, token.tokenId), tokenFingerprintWords(userId, null, token.tokenId),
     ]).then(([user, own, any]) => [...user, ...own, ...any] as MirrorKeys);
     mirrorKeysByToken.set(token, keys);
   }
