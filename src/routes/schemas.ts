@@ -354,7 +354,7 @@ const introspectionActive = z.object({
   active: z.literal(true),
   sub: str,
   iss: str,
-  aud: z.union([str, z.array(str)]),
+  aud: z.optional(described(z.union([str, z.array(str)]), 'Absent when the token has none (Cognito access tokens, whose audience is `client_id`).')),
   exp: instant,
   iat: z.optional(instant),
   jti: described(str, 'The token\'s `jti`, or a digest of its signing input when it has none.'),
