@@ -43,6 +43,9 @@ const RESPONSE_SCHEMAS = [
   'SsfStream', 'SsfStreamCreated', 'SsfStreamList', 'SsfStreamStatus', 'SsfPollStatus', 'SsfVerification', 'SsfStreamDeleted', 'OpenApiDocument',
 ] as const satisfies readonly (keyof typeof schemas)[];
 
+/** A route of any method (`app.all`, /v1/verify): OpenAPI has no "any", so one operation per method. */
+export const ANY_METHOD = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
+
 /** The document, as a JSON string: built on the first call, then the same string. */
 let cached: string | undefined;
 export function openApiJson(): string {
@@ -161,8 +164,7 @@ export function buildDocument(): Json {
       503: useResponse('Unavailable'),
     },
   });
-  const VERIFY_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
-  const verifyPath = (below: boolean) => Object.fromEntries(VERIFY_METHODS.map((m) => [m, verifyOperation(m, below)]));
+  const verifyPath = (below: boolean) => Object.fromEntries(ANY_METHOD.map((m) => [m, verifyOperation(m, below)]));
 
   const paths = {
     '/healthz': {

@@ -226,7 +226,7 @@ export function formObject(form: URLSearchParams): Record<string, string> {
 
 /** Every `error` code of a JSON error answer: the one list the document and the routes share. */
 export const ERROR_CODES = [
-  'invalid_request', 'payload_too_large', 'unauthorized', 'not_found', 'not_configured', 'unsupported_grant_type',
+  'invalid_token', 'invalid_request', 'payload_too_large', 'unauthorized', 'not_found', 'not_configured', 'unsupported_grant_type',
   'invalid_grant', 'transmitter_error', 'temporarily_unavailable', 'server_misconfigured', 'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -267,13 +267,13 @@ export const VerifyActive = described(z.looseObject({
 
 export const Refusal = z.object({
   active: z.literal(false),
-  error: z.literal('invalid_token'),
+  error: z.literal('invalid_token' satisfies ErrorCode),
   reason: z.enum(REASONS.filter((reason) => reason !== 'unavailable') as [Exclude<Reason, 'unavailable'>, ...Exclude<Reason, 'unavailable'>[]]),
 });
 /** A check that could not read revocation state: refusal-shaped, with the reason `unavailable`. */
 export const Unavailable = z.object({
   active: z.literal(false),
-  error: z.literal('temporarily_unavailable'),
+  error: z.literal('temporarily_unavailable' satisfies ErrorCode),
   reason: z.literal('unavailable'),
 });
 
@@ -291,7 +291,7 @@ export const TransmitterFailed = errorBody(['transmitter_error'], 'required');
 export const TemporarilyUnavailable = errorBody(['temporarily_unavailable'], 'none');
 /** Bounded mode: the writer stored the change, the feed has not taken it yet (src/revocation/revoker.ts). */
 export const NotPropagated = z.object({
-  error: z.literal('temporarily_unavailable'),
+  error: z.literal('temporarily_unavailable' satisfies ErrorCode),
   error_description: z.literal(NOT_PROPAGATED),
 });
 /** What a revoking route answers with 503: out of reach, or (bounded mode) stored but not yet propagated. */
