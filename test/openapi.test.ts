@@ -186,7 +186,7 @@ describe('the document', () => {
     expect(openApiJson()).toBe(openApiJson());
     console.log(`buildDocument: first ${buildMs[0]!.toFixed(1)} ms, then ${buildMs[1]!.toFixed(1)} ms; ${openApiJson().length} bytes`);
     // A loose bound on a shared machine: this catches a pathological build, not a slow CPU.
-    expect(buildMs[0]).toBeLessThan(500);
+    expect(buildMs[0]).toBeLessThan(1000);
   });
 
   it('every $ref resolves', () => {

@@ -34,15 +34,6 @@ const REQUEST_SCHEMAS = [
   'RevokeForm', 'IntrospectForm', 'RefreshForm', 'SsfStreamBody', 'SsfTransmitterBody',
 ] as const satisfies readonly (keyof typeof schemas)[];
 
-/** Response bodies, rendered as what killswitch sends (io: output: no extra members unless loose). */
-const RESPONSE_SCHEMAS = [
-  'Health', 'VerifyActive', 'Refusal', 'Unavailable', 'InvalidRequest', 'PayloadTooLarge', 'AdminUnauthorized', 'ServerError',
-  'NotFound', 'NotFoundDescribed', 'NotConfigured', 'SessionError', 'TokenError', 'TransmitterFailed', 'TemporarilyUnavailable',
-  'NotPropagated', 'WriteUnavailable', 'LogoutResult', 'UserSnapshot', 'UserState', 'TokenRevoked', 'RevokeAllResult', 'AuditPage',
-  'Introspection', 'TokenResponse', 'Jwks', 'AuthorizationServerMetadata', 'Stats', 'SetRefused', 'PushUnauthorized',
-  'SsfStream', 'SsfStreamCreated', 'SsfStreamList', 'SsfStreamStatus', 'SsfPollStatus', 'SsfVerification', 'SsfStreamDeleted', 'OpenApiDocument',
-] as const satisfies readonly (keyof typeof schemas)[];
-
 /** A route of any method (`app.all`, /v1/verify): OpenAPI has no "any", so one operation per method. */
 export const ANY_METHOD = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
 
@@ -56,7 +47,8 @@ export function openApiJson(): string {
 export function buildDocument(): Json {
   const bodies: Record<string, Json> = {};
   for (const name of REQUEST_SCHEMAS) bodies[name] = jsonSchema(schemas[name], 'input');
-  for (const name of RESPONSE_SCHEMAS) bodies[name] = jsonSchema(schemas[name], 'output');
+  // Response bodies, rendered as what killswitch sends (io: output: no extra members unless loose).
+  for (const [name, schema] of Object.entries(schemas.responseSchemas())) bodies[name] = jsonSchema(schema, 'output');
 
   const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
   const ENCODED = ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
