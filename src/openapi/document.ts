@@ -44,94 +44,89 @@ export function openApiJson(): string {
   return cached;
 }
 
-export function buildDocument(): Json {
-  const bodies: Record<string, Json> = {};
-  for (const name of REQUEST_SCHEMAS) bodies[name] = jsonSchema(schemas[name], 'input');
-  // Response bodies, rendered as what killswitch sends (io: output: no extra members unless loose).
-  for (const [name, schema] of Object.entries(schemas.responseSchemas())) bodies[name] = jsonSchema(schema, 'output');
+const json = (schema: string | Json, description: string, extraHeaders: Record<string, Json> = {}) => ({
+  description,
+  headers: { 'Cache-Control': ref('headers', 'CacheControl'), ...extraHeaders },
+  content: { 'application/json': { schema: typeof schema === 'string' ? ref('schemas', schema) : schema } },
+});
+const retry = { 'Retry-After': ref('headers', 'RetryAfter') };
+const WRITE_UNAVAILABLE = 'A Durable Object (the single writer) could not be reached: nothing was acknowledged. '
+  + 'Or, with REVOCATION_MODE=bounded, the writer stored the revocation but the feed every location reads did not take it '
+  + 'within ~2 s: `error_description` says it is stored and will propagate (the writer keeps appending it). '
+  + 'Either way, repeating the call after Retry-After is safe.';
 
-  const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
-  const ENCODED = ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
-  const headers = {
-    CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
-    WWWAuthenticate: header('RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.', true, {
-      type: 'string', pattern: '^Bearer( error="invalid_token", error_description="[a-z_]+")?$',
-    }),
-    AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
-    PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
-    RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
-    XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
-    XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
-    XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
-    XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
-    XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
+const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
+const ENCODED = ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
+
+/** Response headers, by component name. */
+function headerComponents() {
+  return {
+      CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
+      WWWAuthenticate: header('RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.', true, {
+        type: 'string', pattern: '^Bearer( error="invalid_token", error_description="[a-z_]+")?$',
+      }),
+      AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
+      PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
+      RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
+      XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
+      XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
+      XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
+      XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
+      XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
   };
+}
 
-  const json = (schema: string | Json, description: string, extraHeaders: Record<string, Json> = {}) => ({
-    description,
-    headers: { 'Cache-Control': ref('headers', 'CacheControl'), ...extraHeaders },
-    content: { 'application/json': { schema: typeof schema === 'string' ? ref('schemas', schema) : schema } },
-  });
-  const retry = { 'Retry-After': ref('headers', 'RetryAfter') };
-  const WRITE_UNAVAILABLE = 'A Durable Object (the single writer) could not be reached: nothing was acknowledged. '
-    + 'Or, with REVOCATION_MODE=bounded, the writer stored the revocation but the feed every location reads did not take it '
-    + 'within ~2 s: `error_description` says it is stored and will propagate (the writer keeps appending it). '
-    + 'Either way, repeating the call after Retry-After is safe.';
-  const responses = {
-    Refusal: json('Refusal', 'The token is missing or refused; `reason` says why (SPEC §3).', {
-      'WWW-Authenticate': ref('headers', 'WWWAuthenticate'),
-    }),
-    Unavailable: json('Unavailable', 'Revocation state could not be read (FAIL_MODE=closed), or keys never fetched.', {
-      'Retry-After': ref('headers', 'RetryAfter'),
-    }),
-    InvalidRequest: json('InvalidRequest', 'The request is malformed; `error_description` names the field.'),
-    PayloadTooLarge: json('PayloadTooLarge', `The body is over ${MAX_BODY_BYTES} bytes.`),
-    AdminUnauthorized: json('AdminUnauthorized', 'No admin key, or not one of ADMIN_API_KEYS: always this same answer.', {
-      'WWW-Authenticate': ref('headers', 'AdminChallenge'),
-    }),
-    ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
-    TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.', {
-      'Retry-After': ref('headers', 'RetryAfter'),
-    }),
-    NotFound: json('NotFound', 'No such route (any path not in this document but the admin console\'s files, GET /admin/…).'),
-    NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
-    StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
-    WriteUnavailable: json('WriteUnavailable', WRITE_UNAVAILABLE, retry),
-    TransmitterError: json('TransmitterFailed', 'The transmitter\'s API failed or answered something unusable; `error_description` says what. Nothing was stored.'),
+/** Shared responses, by component name. */
+function responseComponents() {
+  return {
+      Refusal: json('Refusal', 'The token is missing or refused; `reason` says why (SPEC §3).', {
+        'WWW-Authenticate': ref('headers', 'WWWAuthenticate'),
+      }),
+      Unavailable: json('Unavailable', 'Revocation state could not be read (FAIL_MODE=closed), or keys never fetched.', {
+        'Retry-After': ref('headers', 'RetryAfter'),
+      }),
+      InvalidRequest: json('InvalidRequest', 'The request is malformed; `error_description` names the field.'),
+      PayloadTooLarge: json('PayloadTooLarge', `The body is over ${MAX_BODY_BYTES} bytes.`),
+      AdminUnauthorized: json('AdminUnauthorized', 'No admin key, or not one of ADMIN_API_KEYS: always this same answer.', {
+        'WWW-Authenticate': ref('headers', 'AdminChallenge'),
+      }),
+      ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
+      TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.', {
+        'Retry-After': ref('headers', 'RetryAfter'),
+      }),
+      NotFound: json('NotFound', 'No such route (any path not in this document but the admin console\'s files, GET /admin/…).'),
+      NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
+      StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
+      WriteUnavailable: json('WriteUnavailable', WRITE_UNAVAILABLE, retry),
+      TransmitterError: json('TransmitterFailed', 'The transmitter\'s API failed or answered something unusable; `error_description` says what. Nothing was stored.'),
   };
+}
 
-  const useResponse = (name: keyof typeof responses) => ref('responses', name);
-  const ADMIN = [{ adminBearer: [] }];
-  const BEARER = [{ bearerJwt: [] }];
-  const PUBLIC: never[] = [];
-  /** A stream's push secret, when it has one (Google's RISC streams are signature-only). */
-  const SSF_PUSH = [{ ssfPush: [] }, {}];
-  const jsonBody = (name: string, required: boolean, description?: string) => ({
-    required,
-    ...(description === undefined ? {} : { description }),
-    content: { 'application/json': { schema: ref('schemas', name) } },
-  });
-  const formBody = (name: string) => ({
-    required: true,
-    content: { 'application/x-www-form-urlencoded': { schema: ref('schemas', name) } },
-  });
-  /** `revokes`: the route stores a revocation, so its 503 may be bounded mode's "stored, will propagate". */
-  const adminErrors = (withBody: boolean, revokes = false) => ({
-    ...(withBody ? { 400: useResponse('InvalidRequest'), 413: useResponse('PayloadTooLarge') } : { 400: useResponse('InvalidRequest') }),
-    401: useResponse('AdminUnauthorized'),
-    500: useResponse('ServerError'),
-    503: useResponse(revokes ? 'WriteUnavailable' : 'TemporarilyUnavailable'),
-  });
-  const subPath = { name: 'sub', in: 'path', required: true, schema: jsonSchema(schemas.SubParam, 'input') };
-  const streamPath = { name: 'id', in: 'path', required: true, schema: jsonSchema(schemas.StreamIdParam, 'input') };
-  const queryParameters = (schema: z.ZodMiniType) =>
-    Object.entries((jsonSchema(schema, 'output') as { properties: Record<string, Json> }).properties).map(([name, property]) => {
-      const { description, ...rest } = property;
-      return { name, in: 'query', required: false, ...(description === undefined ? {} : { description }), schema: rest };
-    });
+const useResponse = (name: keyof ReturnType<typeof responseComponents>) => ref('responses', name);
+const ADMIN = [{ adminBearer: [] }];
+const BEARER = [{ bearerJwt: [] }];
+const PUBLIC: never[] = [];
+/** A stream's push secret, when it has one (Google's RISC streams are signature-only). */
+const SSF_PUSH = [{ ssfPush: [] }, {}];
+const jsonBody = (name: string, required: boolean, description?: string) => ({
+  required,
+  ...(description === undefined ? {} : { description }),
+  content: { 'application/json': { schema: ref('schemas', name) } },
+});
+const formBody = (name: string) => ({
+  required: true,
+  content: { 'application/x-www-form-urlencoded': { schema: ref('schemas', name) } },
+});
+/** `revokes`: the route stores a revocation, so its 503 may be bounded mode's "stored, will propagate". */
+const adminErrors = (withBody: boolean, revokes = false) => ({
+  ...(withBody ? { 400: useResponse('InvalidRequest'), 413: useResponse('PayloadTooLarge') } : { 400: useResponse('InvalidRequest') }),
+  401: useResponse('AdminUnauthorized'),
+  500: useResponse('ServerError'),
+  503: useResponse(revokes ? 'WriteUnavailable' : 'TemporarilyUnavailable'),
+});
 
-  const auditParameters = queryParameters(schemas.AuditQuery);
-
+/** /healthz, this document, /v1/verify and the RFC routes (revoke, logout, introspect). */
+function verifyAndOAuthPaths() {
   const verifyOperation = (method: string, below: boolean) => ({
     operationId: `verify${below ? 'Below' : ''}${method[0]!.toUpperCase()}${method.slice(1)}`,
     tags: ['verify'],
@@ -158,7 +153,7 @@ export function buildDocument(): Json {
   });
   const verifyPath = (below: boolean) => Object.fromEntries(ANY_METHOD.map((m) => [m, verifyOperation(m, below)]));
 
-  const paths = {
+  return {
     '/healthz': {
       get: { operationId: 'health', tags: ['meta'], summary: 'Liveness', security: PUBLIC, responses: { 200: json('Health', 'Up.') } },
     },
@@ -206,6 +201,22 @@ export function buildDocument(): Json {
         },
       },
     },
+  };
+}
+
+/** The admin, token-service and Shared Signals routes. */
+function adminPaths() {
+  const subPath = { name: 'sub', in: 'path', required: true, schema: jsonSchema(schemas.SubParam, 'input') };
+  const streamPath = { name: 'id', in: 'path', required: true, schema: jsonSchema(schemas.StreamIdParam, 'input') };
+  const queryParameters = (schema: z.ZodMiniType) =>
+    Object.entries((jsonSchema(schema, 'output') as { properties: Record<string, Json> }).properties).map(([name, property]) => {
+      const { description, ...rest } = property;
+      return { name, in: 'query', required: false, ...(description === undefined ? {} : { description }), schema: rest };
+    });
+
+  const auditParameters = queryParameters(schemas.AuditQuery);
+
+  return {
     '/v1/admin/users/revoke': {
       post: {
         operationId: 'revokeUserBySub', tags: ['admin'], summary: 'Revoke every token of a user issued until now (user in the body)', security: ADMIN,
@@ -397,6 +408,15 @@ export function buildDocument(): Json {
       },
     },
   };
+}
+
+export function buildDocument(): Json {
+  const bodies: Record<string, Json> = {};
+  for (const name of REQUEST_SCHEMAS) bodies[name] = jsonSchema(schemas[name], 'input');
+  // Response bodies, rendered as what killswitch sends (io: output: no extra members unless loose).
+  for (const [name, schema] of Object.entries(schemas.responseSchemas())) bodies[name] = jsonSchema(schema, 'output');
+
+  const paths = { ...verifyAndOAuthPaths(), ...adminPaths() };
 
   return {
     openapi: '3.1.0',
@@ -413,8 +433,8 @@ export function buildDocument(): Json {
     paths,
     components: {
       schemas: bodies,
-      responses,
-      headers,
+      responses: responseComponents(),
+      headers: headerComponents(),
       securitySchemes: {
         adminBearer: { type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS.' },
         bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The end-user token being verified.' },
