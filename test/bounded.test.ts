@@ -1,5 +1,5 @@
 /**
- * Bounded mode (SPEC §4.1, issue 11): acknowledgement means the feed has it, the mirror
+ * Bounded mode (reference §4.1, issue 11): acknowledgement means the feed has it, the mirror
  * enforces its bound, and the faults of the issue — a slow feed, a lost append, a feed Durable
  * Object restart mid-refresh, clock skew between fetcher and reader, a missing or too old KV
  * snapshot, every cache `match` missing, an isolate restart, an unreachable feed. The
@@ -14,15 +14,15 @@ import { decodeSnapshot } from '../src/revocation/feed-snapshot';
 import { Mirror, MIRROR_MAX_ENTRIES } from '../src/revocation/mirror';
 import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
 import { NOT_PROPAGATED } from '../src/revocation/revoker';
-import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
+import {
+  FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenFingerprintWords, tokenKvKey, userFingerprintWords, userKvKey, userObjectName,
+} from '../src/revocation/storage-keys';
+import { fingerprintWords } from '../src/revocation/fingerprint-table';
 import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
 import { call, counted, unreachable, verify, type Switch } from './helpers/faults';
-import { oktaSet, worker, BASE as SSF_BASE } from './helpers/ssf';
-import { SSF_OKTA_SECRET } from './helpers/fixtures';
-import { mint, now } from './helpers/tokens';
-
-let counter = 0;
-const uniqueSub = (label: string) => `bounded-${label}-${++counter}-${crypto.randomUUID()}`;
+import { oktaSet, worker } from './helpers/ssf';
+import { BASE, SSF_OKTA_SECRET } from './helpers/fixtures';
+import { mint, now, uniqueSub } from './helpers/tokens';
 
 beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
 afterEach(() => { vi.restoreAllMocks(); });
@@ -39,6 +39,28 @@ async function tokenFingerprint(token: string): Promise<string> {
   const { sub, iss, jti } = claimsOf(token);
   return fingerprintOf(await tokenKvKey(sub, iss, jti));
 }
+
+describe('fingerprints', () => {
+  it('a check looks up the words of exactly the fingerprint the writers put on the feed', async () => {
+    for (const sub of ['alice', '00u1a2b3c4d5e6f7g8h9', 'a"b\\c', 'ユーザー']) {
+      expect(await userFingerprintWords(sub)).toEqual(fingerprintWords(fingerprintOf(await userKvKey(sub))));
+      for (const iss of ['https://login.microsoftonline.com/t/v2.0', null]) {
+        expect(await tokenFingerprintWords(sub, iss, 'jti-1')).toEqual(fingerprintWords(fingerprintOf(await tokenKvKey(sub, iss, 'jti-1'))));
+      }
+    }
+    expect(await userFingerprintWords('alice')).not.toEqual(await userFingerprintWords('bob'));
+  });
+
+  it('a user revocation refuses the user\'s next token, whether the check kept their fingerprint (usual sub) or not (a long one)', async () => {
+    const bindings = boundedEnv();
+    for (const sub of [uniqueSub('kept'), `${'s'.repeat(150)}-${uniqueSub('long')}`]) {
+      expect(await checkAt(location(), await mint('es256-1', { claims: { sub } }))).toBe('active');
+      const next = await mint('es256-1', { claims: { sub, iat: now() - 5 } });
+      expect((await revokeUser(bindings, sub)).status).toBe(200);
+      expect(await checkAt(location(), next)).toBe('revoked_user');
+    }
+  });
+});
 
 describe('acknowledgement means the feed has it', () => {
   it('a 2xx revocation is on every replica; the handling isolate refuses at once, a cold one on its first check', async () => {
@@ -90,7 +112,7 @@ describe('acknowledgement means the feed has it', () => {
     expect(retried).toMatchObject({ status: 200, body: { sub, version: 1 } });
     expect((await revokeUser(bindings, sub, key)).body).toEqual(retried.body);
     expect((await call(bindings, `/v1/admin/users/${sub}`, { admin: true })).body).toMatchObject({ version: 1 });
-    // Without the key, each call is a new bump (SPEC: N bumps raise the version by N).
+    // Without the key, each call is a new bump (reference §4.1: N bumps raise the version by N).
     expect((await revokeUser(bindings, sub)).body).toMatchObject({ version: 2 });
     expect(await revokeUser(bindings, sub, { 'Idempotency-Key': 'has space' })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   });
@@ -112,7 +134,7 @@ describe('acknowledgement means the feed has it', () => {
     const token = await mint('HS256', { claims: { sub, iat: now() - 5 } });
     expect((await revokeUser(bindings, sub)).status).toBe(200);
     expect(await checkAt(location(), token)).toBe('revoked_user');
-    // A token issued after the bump (≥ 1 s, SPEC §4.1) is accepted.
+    // A token issued after the bump (≥ 1 s, reference §4.1) is accepted.
     expect(await checkAt(location(), await mint('HS256', { claims: { sub, iat: now() + 2 } }))).toBe('active');
 
     const mirror = location();
@@ -366,9 +388,9 @@ describe('a revoked token replayed', () => {
   });
 });
 
-describe('security events in bounded mode (SPEC §7)', () => {
+describe('security events in bounded mode (reference §7)', () => {
   const vars = { REVOCATION_MODE: 'bounded', MAX_TOKEN_LIFETIME_SECONDS: '3600', CLOCK_TOLERANCE_SECONDS: '30', REVOCATION_MAX_STALENESS_MS: '300' };
-  const pushSet = (set: string) => worker(`${SSF_BASE}/v1/ssf/okta/events`, {
+  const pushSet = (set: string) => worker(`${BASE}/v1/ssf/okta/events`, {
     method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
   }, vars);
   /** Each replica's head now: its entries after it are this test's (the file's earlier tests may have pruned the start). */

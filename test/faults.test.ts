@@ -3,7 +3,7 @@
  * Objects unreachable; the JWKS endpoint down, slow or serving garbage. Each fault wraps the
  * REAL binding (or the real fetch) and can be switched off again, so every test also checks
  * recovery in the same isolate, without a restart. Expected behaviour: docs/consistency.md
- * ("When state cannot be read") and the README (remote JWKS, FAIL_MODE).
+ * ("When state cannot be read") and docs/reference.md §2.2, §4.1 (remote JWKS, FAIL_MODE).
  */
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
@@ -12,12 +12,9 @@ import { JWKS_FAILURE_RETRY_MS } from '../src/keys/remote-jwks';
 import { REVOCATION_READ_TIMEOUT_MS } from '../src/revocation/revocation-check';
 import { userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { KEYS } from './helpers/fixtures';
-import { call, unreachable, verify, withFault, type Answer, type Switch } from './helpers/faults';
+import { call, setObjectBindings, unreachable, verify, withFault, type Answer, type Switch } from './helpers/faults';
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus } from './helpers/jwks-server';
-import { mint } from './helpers/tokens';
-
-let counter = 0;
-const uniqueSub = (label: string) => `faults-${label}-${++counter}-${crypto.randomUUID()}`;
+import { mint, uniqueSub } from './helpers/tokens';
 
 beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
 afterEach(() => {
@@ -90,9 +87,7 @@ describe('KV reads slow or hung: bounded latency', () => {
 // ---- KV writes ----------------------------------------------------------------------------------
 /** The user's DO writes KV through this switch from now on (its env swapped in place). */
 async function breakKvWrites(sub: string, sw: Switch): Promise<void> {
-  await runInDurableObject(env.USER_STATE.getByName(userObjectName(sub)), (instance) => {
-    (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: withFault(env.REVOCATIONS, ['put'], sw) };
-  });
+  await setObjectBindings(env.USER_STATE.getByName(userObjectName(sub)), { REVOCATIONS: withFault(env.REVOCATIONS, ['put'], sw) });
 }
 
 describe('KV writes failing: acknowledged, enforced in strict mode, never lost', () => {
@@ -141,7 +136,7 @@ describe('Durable Objects unreachable', () => {
     expect(await verify(closed, token, true)).toMatchObject({ status: 503, body: UNAVAILABLE });
     expect((await verify(open, token, true)).status).toBe(200);
     expect((await verify(closed, token)).status).toBe(200);
-    // Introspection answers 503, never active, whatever FAIL_MODE says (SPEC §4.3).
+    // Introspection answers 503, never active, whatever FAIL_MODE says (reference §4.3).
     for (const bindings of [closed, open]) {
       expect(await call(bindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) }))
         .toMatchObject({ status: 503, body: WRITER_DOWN });

@@ -1,5 +1,5 @@
 /**
- * Remote JWKS (SPEC §3 "a kid miss may refetch a remote JWKS, rate-limited"; §2 jwksUri):
+ * Remote JWKS (reference §2.2: "an unknown `kid` refetches it at most once per 30 s"; `jwksUri`):
  * rotation, Cache-Control, kid floods, shared fetches, outages, garbage and unfit keys.
  * Each test owns a JWKS path on the loopback server, so the per-URL cache is never shared.
  */
@@ -12,7 +12,7 @@ import {
   JWKS_DEFAULT_TTL_MS, JWKS_MAX_TTL_MS, JWKS_MIN_TTL_MS, RemoteJwks, jwksTtlMs,
 } from '../src/keys/remote-jwks';
 import { authenticate } from '../src/verify/verifier';
-import { KEYS } from './helpers/fixtures';
+import { BASE, KEYS } from './helpers/fixtures';
 import {
   freshJwksPath, jwksBase, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus,
 } from './helpers/jwks-server';
@@ -237,7 +237,7 @@ describe('JWKS endpoint failures', () => {
     const path = freshJwksPath('never-up-http');
     await setJwksStatus(path, 500);
     const res = await app.fetch(
-      new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${await mint('remote-a')}` } }),
+      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${await mint('remote-a')}` } }),
       { ...env, TRUSTED_ISSUERS: remoteIssuers(path), FAIL_MODE: failMode },
       createExecutionContext(),
     );

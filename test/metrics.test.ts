@@ -1,5 +1,5 @@
 /**
- * Structured metrics (README "Metrics"): every request, HTTP or RPC, counted by route ×
+ * Structured metrics (reference §5.1): every request, HTTP or RPC, counted by route ×
  * outcome:reason with its latency, in the isolate (GET /v1/admin/stats, admin only) and as one
  * Analytics Engine data point when the METRICS binding exists. wrangler.toml declares it, so
  * Miniflare binds its local Analytics Engine simulator (which keeps nothing): the test wraps
@@ -15,10 +15,9 @@ import {
   type StatsSnapshot,
 } from '../src/metrics/metrics';
 import type { ConfigStatus } from '../src/config/status';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
 import { mint } from './helpers/tokens';
 
-const BASE = 'http://ks.test';
 const realDataset = (env as unknown as { METRICS?: AnalyticsEngineDataset }).METRICS;
 
 type Fetch = (path: string, init?: RequestInit) => Promise<Response>;

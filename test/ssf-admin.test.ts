@@ -1,14 +1,14 @@
 /**
- * SPEC §7: Shared Signals streams through the admin API, against the local transmitter of
+ * reference §7: Shared Signals streams through the admin API, against the local transmitter of
  * test/global-setup.ts (discovery, stream creation, verification, status, delete), and the
  * manual mode. SETs are signed here with jose-imported keys and pushed to the endpoint the
  * transmitter was given, with the authorization it was given.
  */
 import { inject } from 'vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 import { jwksBase, publishKeys } from './helpers/jwks-server';
-import { BASE, CAEP, signSet, SSF_EVENT, worker } from './helpers/ssf';
+import { CAEP, signSet, SSF_EVENT, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
 
 const TX_TOKEN = 'tx-token';

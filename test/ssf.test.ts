@@ -1,18 +1,15 @@
 /**
- * SPEC §7: the Shared Signals receiver, POST /v1/ssf/{id}/events (RFC 8935), against the two
+ * reference §7: the Shared Signals receiver, POST /v1/ssf/{id}/events (RFC 8935), against the two
  * SSF_STREAMS of test/helpers/fixtures.ts: "okta" (push secret, Okta-shaped CAEP SETs) and
  * "google" (signature only, RISC SETs without `typ`). Tokens of the user a SET names are then
  * checked at /v1/verify (strict, so no replica lag is involved) and in the audit trails.
  */
 import { base64url, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
 import { publishKeys } from './helpers/jwks-server';
-import { BASE, CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, worker } from './helpers/ssf';
-import { b64, mint, now } from './helpers/tokens';
-
-let counter = 0;
-const uniqueSub = (label: string) => `ssf-${label}-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
+import { CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, worker } from './helpers/ssf';
+import { b64, mint, now, uniqueSub } from './helpers/tokens';
 
 const admin = (path: string, init: RequestInit = {}) => {
   const headers = new Headers(init.headers);

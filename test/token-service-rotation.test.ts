@@ -1,5 +1,5 @@
 /**
- * SPEC §6 and issue 5, continued: signing-key rotation (the previous key still verifies, then
+ * reference §6 and issue 5, continued: signing-key rotation (the previous key still verifies, then
  * stops when removed), the JWKS with two keys, configurable access/refresh/family lifetimes,
  * and revoke-all ending older sessions. The revoke-all test is last: it refuses every older
  * token in this file's storage (storage is isolated per test file).
@@ -9,9 +9,8 @@ import { createExecutionContext } from 'cloudflare:test';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
-import { ADMIN_KEY, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 
-const ORIGIN = 'http://ks.test';
 type Fetch = (request: Request) => Promise<Response>;
 type Json = Record<string, unknown>;
 interface Tokens { access_token: string; expires_in: number; refresh_token: string }
@@ -29,7 +28,7 @@ const newSub = (label: string) => `tsr-${label}-${crypto.randomUUID()}`;
 const req = (path: string, init: RequestInit = {}, bearer?: string) => {
   const headers = new Headers(init.headers);
   if (bearer !== undefined) headers.set('Authorization', `Bearer ${bearer}`);
-  return new Request(`${ORIGIN}${path}`, { ...init, headers });
+  return new Request(`${BASE}${path}`, { ...init, headers });
 };
 
 async function session(fetch: Fetch, sub: string): Promise<Tokens> {
@@ -95,7 +94,7 @@ describe('signing-key rotation, TOKEN_ISSUER unset (tokens carry the origin)', (
     const refreshed = await refreshOk(rotating, old.refresh_token);
     expect(decodeProtectedHeader(refreshed.access_token).kid).toBe('session-2');
 
-    // Removed: a token whose kid is not one of ours is not taken as ours (README, TOKEN_ISSUER row).
+    // Removed: a token whose kid is not one of ours is not taken as ours (reference §6, TOKEN_ISSUER unset).
     expect(await outcome(rotated, old.access_token)).toBe('wrong_issuer');
     expect(await outcome(rotated, fresh.access_token)).toBe('active');
     expect(await outcome(rotated, refreshed.access_token)).toBe('active');
@@ -138,7 +137,7 @@ describe('signing-key rotation, TOKEN_ISSUER set', () => {
     expect(await outcome(envs.sameAlgOnly, fresh.access_token)).toBe('active');
   });
 
-  // SPEC §3 order: the issuer's algorithm allowlist (its keys' algs) comes before the key lookup.
+  // reference §3 order: the issuer's algorithm allowlist (its keys' algs) comes before the key lookup.
   it.each([
     ['another ES256 key', 'sameAlgOnly', 'unknown_key'],
     ['an EdDSA key only', 'otherAlgOnly', 'unsupported_alg'],

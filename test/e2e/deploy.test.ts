@@ -1,5 +1,5 @@
 /**
- * Deploy readiness: `npm run build` (cli/dry-run.mjs → `wrangler deploy --dry-run --outdir`)
+ * Deploy readiness: `npm run deploy:dry-run` (cli/dry-run.mjs → `wrangler deploy --dry-run --outdir`)
  * bundles the worker offline, reports its size, and what it would deploy never trusts the
  * local demo issuer: not in wrangler.toml's [vars], not in the configuration the dry-run
  * reports, not in the bundle, and no dev secret travels with it.
@@ -8,12 +8,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { unstable_readConfig } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ADMIN_KEY, DEMO_ISSUER, demoJwk, ROOT } from '../helpers/demo';
 
-const ROOT = resolve(__dirname, '../..');
-const DEMO_ISSUER = 'https://demo.killswitch.local';
 
 interface BuildReport {
   outdir: string;
@@ -47,11 +46,11 @@ afterAll(() => {
 });
 
 const demoSecrets = () => {
-  const jwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8')) as { x: string; d: string; kid: string };
-  return [DEMO_ISSUER, 'demo.killswitch.local', 'demo-admin-key-not-for-production', jwk.x, jwk.d, jwk.kid];
+  const jwk = demoJwk();
+  return [DEMO_ISSUER, 'demo.killswitch.local', DEMO_ADMIN_KEY, jwk.x, jwk.d, jwk.kid];
 };
 
-describe('npm run build (wrangler deploy --dry-run --outdir)', () => {
+describe('npm run deploy:dry-run (wrangler deploy --dry-run --outdir)', () => {
   it('succeeds offline and writes the bundle', () => {
     expect(build.status, `${build.stdout}\n${build.stderr}`).toBe(0);
     expect(readdirSync(outdir)).toContain('index.js');

@@ -1,16 +1,14 @@
 /**
  * A Shared Signals transmitter, test side: SETs signed with jose-imported keys (signRaw) the
- * way Okta and Google shape them, pushed to killswitch's receiver (SPEC §7). The transmitters'
+ * way Okta and Google shape them, pushed to killswitch's receiver (reference §7). The transmitters'
  * JWKS and management API live on the loopback server of test/global-setup.ts.
  */
 import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import { app } from '../../src/app';
-import { SSF, SSF_OKTA_SECRET, ssfStreams, type KeyName } from './fixtures';
+import { BASE, SSF, SSF_OKTA_SECRET, ssfStreams, type KeyName } from './fixtures';
 import { now, signRaw } from './tokens';
-
-export const BASE = 'http://ks.test';
 
 /** The test bindings plus SSF_STREAMS: one object, so its configuration is parsed once. */
 export const ssfEnv = { ...env, SSF_STREAMS: JSON.stringify(ssfStreams(inject('jwksPort'))), SSF_OKTA_SECRET } as unknown as Env;
