@@ -11,7 +11,7 @@ import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
 import { consoleRoute } from './routes/console';
 import { oauthRoutes } from './routes/oauth';
-import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './routes/responses';
+import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './http/responses';
 import { ssfRoutes } from './routes/ssf';
 import { tokenServiceRoutes } from './routes/token-service';
 import { verifyRoute } from './routes/verify';

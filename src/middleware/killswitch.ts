@@ -3,8 +3,8 @@ import { HTTPException } from 'hono/http-exception';
 import { ConfigError, getConfig } from '../config/config';
 import { logEvent } from '../log/logger';
 import type { RevocationBindings } from '../revocation/revocation-check';
-import { bearerToken } from '../routes/bearer';
-import { errorResponse, refusalResponse, waitUntilOf } from '../routes/responses';
+import { bearerToken } from '../http/bearer';
+import { errorResponse, refusalResponse, waitUntilOf } from '../http/responses';
 import { verifyToken, type AuthenticToken } from '../verify/verifier';
 
 export interface KillswitchOptions {

@@ -13,7 +13,7 @@ import { version } from '../../package.json';
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
 import { MAX_LISTED_KIDS } from '../keys/key-source';
 import { MAX_LISTED_SESSIONS } from '../revocation/refresh-families';
-import { MAX_BODY_BYTES } from '../routes/body';
+import { MAX_BODY_BYTES } from '../http/body';
 import {
   AuditQuery, IntrospectForm, LogoutBody, RefreshForm, RevokeAllBody, RevokeForm, SessionBody, SsfStreamBody,
   SsfTransmitterBody, StreamAuditQuery, StreamIdParam, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody,

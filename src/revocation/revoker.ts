@@ -1,7 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
-import { unavailableResponse } from '../routes/responses';
+import { unavailableResponse } from '../http/responses';
 import type { AuthenticToken } from '../verify/verifier';
 import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';

@@ -5,9 +5,9 @@ import { metricsSnapshot } from '../metrics/metrics';
 import { existingMirror } from '../revocation/mirror';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
-import { readJsonObject } from './body';
+import { readJsonObject } from '../http/body';
 import { ssfAdminRoutes } from './ssf-admin';
-import { errorResponse, jsonResponse } from './responses';
+import { errorResponse, jsonResponse } from '../http/responses';
 import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
   validate,

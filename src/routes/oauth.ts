@@ -4,9 +4,9 @@ import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '
 import { authenticate, nowSeconds, verifyToken } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
-import { bearerToken } from './bearer';
-import { readForm, readJsonObject } from './body';
-import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from './responses';
+import { bearerToken } from '../http/bearer';
+import { readForm, readJsonObject } from '../http/body';
+import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from '../http/responses';
 import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './schemas';
 
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */

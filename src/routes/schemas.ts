@@ -11,7 +11,7 @@ import * as z from 'zod/mini';
 import { STREAM_ID } from '../config/ssf-streams';
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
 import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
-import { badRequest } from './body';
+import { badRequest } from '../http/body';
 
 /** Free-text reasons are kept in the audit trail; bounded so it stays small. */
 export const MAX_REASON_CHARS = 256;

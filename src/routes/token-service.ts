@@ -9,8 +9,8 @@ import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
 import { nowSeconds } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
-import { badRequest, readForm, readJsonObject } from './body';
-import { errorResponse, jsonResponse } from './responses';
+import { badRequest, readForm, readJsonObject } from '../http/body';
+import { errorResponse, jsonResponse } from '../http/responses';
 import { describeIssue, formObject, RefreshForm, SessionBody, validate } from './schemas';
 
 /** SPEC §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */

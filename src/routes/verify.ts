@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import { verifyToken, type AuthenticToken } from '../verify/verifier';
 import type { AppEnv } from './app-env';
-import { bearerToken } from './bearer';
-import { jsonResponse, refusalResponse, waitUntilOf } from './responses';
+import { bearerToken } from '../http/bearer';
+import { jsonResponse, refusalResponse, waitUntilOf } from '../http/responses';
 
 /**
  * Header values must be visible ASCII, and HTTP trims their outer whitespace: `%`, anything
