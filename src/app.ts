@@ -11,6 +11,7 @@ import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
 import { consoleRoute } from './routes/console';
 import { oauthRoutes } from './routes/oauth';
+import { domainErrorResponse } from './http/errors';
 import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './http/responses';
 import { ssfRoutes } from './routes/ssf';
 import { tokenServiceRoutes } from './routes/token-service';
@@ -80,6 +81,8 @@ app.notFound(() => errorResponse(404, 'not_found'));
 
 app.onError((error, c) => {
   if (error instanceof HTTPException) return withErrorCodeOf(error.res, error.getResponse());
+  const domain = domainErrorResponse(error);
+  if (domain !== undefined) return domain;
   if (error instanceof ConfigError) {
     c.get('log').error = error.message;
     return errorResponse(500, 'server_misconfigured');

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { readCappedText } from './read-capped';
+import { readCappedText } from '../streams/read-capped';
 import { errorResponse } from './responses';
 
 /** SPEC §4.2: request bodies over 16 KiB are refused with 413. */

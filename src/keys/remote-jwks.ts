@@ -1,7 +1,7 @@
 import type { AsymmetricAlgorithm } from './algorithms';
 import { JwkSet } from './jwk-set';
 import type { KeyLookup, KeySource, KeyStatus } from './key-source';
-import { readCappedText } from '../http/read-capped';
+import { readCappedText } from '../streams/read-capped';
 import { logEvent } from '../log/logger';
 
 /** How long fetched keys are trusted: the JWKS's Cache-Control max-age, clamped to this. */
