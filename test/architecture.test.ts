@@ -121,4 +121,8 @@ describe('architecture of src/', () => {
     ]);
     expect(importCycles(importGraph(cyclic))).toEqual([['a.ts', 'b.ts', 'dir/c.ts'], ['e.ts']]);
   });
+
+  it('has no import cycle (type-only imports included)', () => {
+    expect(importCycles(importGraph(files))).toEqual([]);
+  });
 });

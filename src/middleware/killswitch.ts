@@ -5,7 +5,8 @@ import { logEvent } from '../log/logger';
 import type { RevocationBindings } from '../revocation/revocation-check';
 import { bearerToken } from '../http/bearer';
 import { errorResponse, refusalResponse, waitUntilOf } from '../http/responses';
-import { verifyToken, type AuthenticToken } from '../verify/verifier';
+import type { AuthenticToken } from '../verify/token';
+import { verifyToken } from '../verify-token';
 
 export interface KillswitchOptions {
   /** Read revocation state from the Durable Objects instead of KV. Default: REVOCATION_MODE. */

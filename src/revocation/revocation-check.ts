@@ -2,7 +2,7 @@ import type { Config, RevocationMode } from '../config/config';
 import { logEvent } from '../log/logger';
 import { ownClaim } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
-import type { AuthenticToken } from '../verify/verifier';
+import type { AuthenticToken } from '../verify/token';
 import { fingerprintWords } from './fingerprint-table';
 import type { GlobalState } from './global-state';
 import { feedAccessFor, mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from './mirror';

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config';
 import { KillswitchError } from '../errors';
 import { logEvent } from '../log/logger';
-import type { AuthenticToken } from '../verify/verifier';
+import type { AuthenticToken } from '../verify/token';
 import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { revokeSession, revokeToken, revokeUser } from '../revocation/revoker';
 import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
-import { authenticate, nowSeconds, verifyToken } from '../verify/verifier';
+import { authenticate, nowSeconds } from '../verify/verifier';
+import { verifyToken } from '../verify-token';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { bearerToken } from '../http/bearer';

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
-import { verifyToken, type AuthenticToken } from '../verify/verifier';
+import type { AuthenticToken } from '../verify/token';
+import { verifyToken } from '../verify-token';
 import type { AppEnv } from './app-env';
 import { bearerToken } from '../http/bearer';
 import { jsonResponse, refusalResponse, waitUntilOf } from '../http/responses';

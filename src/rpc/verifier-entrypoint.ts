@@ -4,7 +4,8 @@ import { logRequest } from '../log/logger';
 import { observe } from '../metrics/metrics';
 import type { Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
-import { verifyToken, type VerifyResult } from '../verify/verifier';
+import type { VerifyResult } from '../verify/token';
+import { verifyToken } from '../verify-token';
 
 export type RpcVerifyResult =
   | { active: true; claims: Claims }
