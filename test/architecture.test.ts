@@ -111,6 +111,12 @@ describe('architecture of src/', () => {
     expect(violations(entries, (target) => target.startsWith('routes/'))).toEqual([]);
   });
 
+  it('one clock: whole seconds come from src/clock.ts only', () => {
+    const inline = [...files].filter(([path, text]) => path !== 'clock.ts' && /Date\.now\(\)\s*\/\s*1000/.test(text));
+    expect(inline.map(([path]) => path)).toEqual([]);
+    expect(files.get('clock.ts')).toMatch(/Date\.now\(\)\s*\/\s*1000/);
+  });
+
   it('finds an import cycle when there is one', () => {
     const cyclic = new Map([
       ['a.ts', "import { b } from './b';"],

@@ -6,6 +6,7 @@ import { FingerprintTable, fingerprintWords } from './fingerprint-table';
 import { feedReplica } from './feed-client';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedCacheUrl } from './storage-keys';
 import { withTimeout } from './timeout';
+import { nowSeconds } from '../clock';
 
 /**
  * Bounded mode's in-isolate mirror of the active revocation state (SPEC §4.1;
@@ -369,7 +370,6 @@ export class Mirror {
   }
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** One mirror per configuration (so per isolate in production; per test binding set in tests). */
 const mirrors = new WeakMap<Config, Mirror>();

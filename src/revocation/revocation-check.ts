@@ -12,6 +12,7 @@ import {
 } from './storage-keys';
 import { withTimeout } from './timeout';
 import type { UserState } from './user-state';
+import { nowSeconds } from '../clock';
 
 export interface RevocationBindings {
   readonly REVOCATIONS: KVNamespace;
@@ -217,7 +218,7 @@ export async function checkMirror(
   const keys = await mirrorKeysOf(token);
   await mirror.freshen(feed, context.waitUntil);
   // No await from here to the answer: the freshness test and the lookup see one mirror.
-  const answer = mirror.answer(keys, Math.floor(Date.now() / 1000));
+  const answer = mirror.answer(keys, nowSeconds());
   if (answer.kind === 'fresh') {
     const reason = revocationReason(token, answer.state);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;

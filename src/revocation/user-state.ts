@@ -5,6 +5,7 @@ import { KvOutbox, kvSink } from './kv-outbox';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSummary } from './refresh-families';
 import { feedSink } from './feed-client';
 import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
+import { nowSeconds } from '../clock';
 
 export interface RevokeUserInput {
   readonly sub: string;
@@ -102,7 +103,6 @@ export interface UserCheck {
   readonly tokenRevoked: boolean;
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
  * The single writer of one user's revocation state (one instance per `sub`). Its methods

@@ -12,7 +12,7 @@ import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
   validate,
 } from './schemas';
-import { nowSeconds } from '../verify/verifier';
+import { nowSeconds } from '../clock';
 
 /** SPEC §4.2 admin routes, all behind ADMIN_API_KEYS. Mounted at /v1/admin. */
 export const adminRoutes = new Hono<AppEnv>();

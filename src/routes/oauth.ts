@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { revokeSession, revokeToken, revokeUser } from '../revocation/revoker';
 import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
-import { authenticate, nowSeconds } from '../verify/verifier';
+import { authenticate } from '../verify/verifier';
 import { verifyToken } from '../verify-token';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
@@ -9,6 +9,7 @@ import { bearerToken } from '../http/bearer';
 import { readForm, readJsonObject } from '../http/body';
 import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from '../http/responses';
 import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './schemas';
+import { nowSeconds } from '../clock';
 
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
 export const oauthRoutes = new Hono<AppEnv>();

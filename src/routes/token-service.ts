@@ -6,12 +6,12 @@ import { atWriter } from '../revocation/revoker';
 import { mintAccessToken, RESERVED_CLAIMS } from '../tokens/access-token';
 import { newRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
 import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
-import { nowSeconds } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { badRequest, readForm, readJsonObject } from '../http/body';
 import { errorResponse, jsonResponse } from '../http/responses';
 import { describeIssue, formObject, RefreshForm, SessionBody, validate } from './schemas';
+import { nowSeconds } from '../clock';
 
 /** SPEC §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
 export const tokenServiceRoutes = new Hono<AppEnv>();

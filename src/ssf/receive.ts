@@ -6,10 +6,11 @@ import type { RevocationBindings } from '../revocation/revocation-check';
 import { atWriter, revokeIssuedBefore, revokeTokenById } from '../revocation/revoker';
 import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { parseCompactJws, type CompactJws } from '../verify/compact-jws';
-import { nowSeconds, signatureValid } from '../verify/verifier';
+import { signatureValid } from '../verify/verifier';
 import { actionFor, eventInstant, shortName, type EventAction } from './events';
 import type { SsfBindings } from './streams';
 import { resolveSubject, subjectOf, type MappedUser } from './subjects';
+import { nowSeconds } from '../clock';
 
 /** SPEC §4.2/§7: a SET is a request body, so the body limit is its limit. */
 export const MAX_SET_BYTES = 16 * 1024;

@@ -7,6 +7,7 @@ import {
 import type { Reason } from './reasons';
 import type { AuthenticToken, Authentication } from './token';
 import { VerifiedTokens } from './verified-tokens';
+import { nowSeconds } from '../clock';
 
 /**
  * The hot path up to revocation, top to bottom, in the order of SPEC §3:
@@ -18,10 +19,6 @@ const refuse = (reason: Reason) => ({ ok: false, reason }) as const;
 /** A refusal of a token whose signature verified: it names who was refused. */
 const refuseAuthentic = (reason: Reason, { sub, jti }: Claims) => ({ ok: false, reason, identity: { sub, jti } }) as const;
 const encoder = new TextEncoder();
-
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 async function tokenIdOf(jws: CompactJws): Promise<string> {
   if (jws.claims.jti !== undefined) return jws.claims.jti;
