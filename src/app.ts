@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
-import { ConfigError, getConfig } from './config/config';
+import { ConfigError } from './config/config';
 import { isForwardAuthHost } from './config/forward-auth-hosts';
-import { logEvent, logRequest } from './log/logger';
+import { logEvent } from './log/logger';
 import { armConfiguredPolling } from './ssf/streams';
-import { observe } from './metrics/metrics';
+import { observeCall, configOrError } from './observe-call';
 import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
@@ -34,17 +34,14 @@ app.get('/healthz', () => jsonResponse({ ok: true }));
  * same fields make the request's metrics (src/metrics), which count accepted ones too.
  */
 app.use('*', async (c, next) => {
-  const started = Date.now();
+  const end = observeCall(c.env);
   c.set('log', {});
   await next();
   const log = c.get('log');
-  const route = c.req.routePath;
-  const status = c.res.status;
-  const durationMs = Date.now() - started;
-  observe(c.env, { route, status, reason: log.reason ?? errorCodeOf(c.res), accepted: log.accepted === true, durationMs });
-  const logAccepted = c.get('config')?.logAccepted ?? true;
-  if (log.accepted === true && !logAccepted) return;
-  logRequest({ route, method: c.req.method, status, ...log, durationMs });
+  end({
+    route: c.req.routePath, method: c.req.method, status: c.res.status, fields: log,
+    accepted: log.accepted === true, errorCode: errorCodeOf(c.res), config: c.get('config'),
+  });
 });
 
 /** The OpenAPI 3.1 document, built from the request schemas once per isolate, on first ask. */
@@ -58,7 +55,11 @@ app.get('/admin/*', consoleRoute);
 
 /** Configuration is parsed once per isolate; a mistake is a 500, never an accepted token. */
 app.use('*', async (c, next) => {
-  const config = getConfig(c.env);
+  const config = configOrError(c.env);
+  if (config instanceof ConfigError) {
+    c.get('log').error = config.message;
+    return errorResponse(500, 'server_misconfigured');
+  }
   c.set('config', config);
   // SPEC §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
   const arming = armConfiguredPolling(config, c.env);
@@ -83,10 +84,6 @@ app.onError((error, c) => {
   if (error instanceof HTTPException) return withErrorCodeOf(error.res, error.getResponse());
   const domain = domainErrorResponse(error);
   if (domain !== undefined) return domain;
-  if (error instanceof ConfigError) {
-    c.get('log').error = error.message;
-    return errorResponse(500, 'server_misconfigured');
-  }
   c.get('log').error = 'internal_error';
   return errorResponse(500, 'internal_error');
 });

@@ -1,7 +1,8 @@
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
-import { ConfigError, getConfig } from '../config/config';
+import { ConfigError } from '../config/config';
 import { logEvent } from '../log/logger';
+import { configOrError } from '../observe-call';
 import type { RevocationBindings } from '../revocation/revocation-check';
 import { bearerToken } from '../http/bearer';
 import { errorResponse, refusalResponse, waitUntilOf } from '../http/responses';
@@ -70,12 +71,9 @@ export function killswitch(options: KillswitchOptions = {}) {
     throw new TypeError('killswitch: options.strict must be a boolean or a function');
   }
   return createMiddleware<KillswitchEnv>(async (c, next) => {
-    let config;
-    try {
-      config = getConfig(c.env);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      logEvent('config_error', { error: error.message });
+    const config = configOrError(c.env);
+    if (config instanceof ConfigError) {
+      logEvent('config_error', { error: config.message });
       throw new HTTPException(500, { res: errorResponse(500, 'server_misconfigured') });
     }
     const token = bearerToken(c.req.header('Authorization'));
