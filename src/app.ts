@@ -19,7 +19,7 @@ import { verifyRoute } from './routes/verify';
 
 /**
  * Routing starts from the Host: on a FORWARD_AUTH_HOSTS host every request, whatever its path
- * and method, is a /v1/verify check (SPEC §3.1). The path cannot help here: the runtime has
+ * and method, is a /v1/verify check (docs/reference.md §3.1). The path cannot help here: the runtime has
  * already resolved `..` and `%2e%2e` segments, so `/v1/verify/../../healthz` arrives as `/healthz`.
  */
 export const app = new Hono<AppEnv>({
@@ -30,7 +30,7 @@ export const app = new Hono<AppEnv>({
 app.get('/healthz', () => jsonResponse({ ok: true }));
 
 /**
- * One log line per request (SPEC §5): safe fields only, accepted verifications optional. The
+ * One log line per request (docs/reference.md §5): safe fields only, accepted verifications optional. The
  * same fields make the request's metrics (src/metrics), which count accepted ones too.
  */
 app.use('*', async (c, next) => {
@@ -61,7 +61,7 @@ app.use('*', async (c, next) => {
     return errorResponse(500, 'server_misconfigured');
   }
   c.set('config', config);
-  // SPEC §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
+  // docs/reference.md §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
   const arming = armConfiguredPolling(config, c.env);
   if (arming !== undefined) {
     c.executionCtx.waitUntil(arming.catch((error: unknown) => {

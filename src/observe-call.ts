@@ -5,7 +5,7 @@ import { observe } from './metrics/metrics';
 /**
  * What the three entry points share (the HTTP app, the RPC entrypoint, the Hono middleware):
  * the configuration, and one log line plus one metrics observation per call, with the same
- * fields (SPEC §5). The middleware only takes the configuration: the host app owns its logs.
+ * fields (docs/reference.md §5). The middleware only takes the configuration: the host app owns its logs.
  */
 
 type EntryBindings = Parameters<typeof getConfig>[0] & Parameters<typeof observe>[0];

@@ -4,7 +4,7 @@ import type { VerifyResult } from './verify/token';
 import { authenticate } from './verify/verifier';
 
 /**
- * The whole check, top to bottom, in the order of SPEC §3: authenticate (parse → header →
+ * The whole check, top to bottom, in the order of docs/reference.md §3: authenticate (parse → header →
  * issuer → key → signature → claims, src/verify/verifier.ts) → revocation
  * (src/revocation/revocation-check.ts) → FAIL_MODE. It sits above both folders so that
  * neither imports the other's orchestration.
@@ -14,7 +14,7 @@ export interface VerifyOptions {
   readonly strict?: boolean;
   /** The request's ExecutionContext.waitUntil: bounded mode refreshes its mirror ahead under it. */
   readonly waitUntil?: (promise: Promise<unknown>) => void;
-  /** Overrides FAIL_MODE: introspection (SPEC §4.3) is always `closed`. */
+  /** Overrides FAIL_MODE: introspection (docs/reference.md §4.3) is always `closed`. */
   readonly failMode?: FailMode;
 }
 

@@ -48,7 +48,7 @@ export function unavailableResponse(description?: string, retryAfterSeconds = RE
 }
 
 /**
- * A refused bearer token (SPEC §3.1, RFC 6750 §3): 401 with the reason code, or 503 when
+ * A refused bearer token (docs/reference.md §3.1, RFC 6750 §3): 401 with the reason code, or 503 when
  * revocation state could not be read. The description is the reason code, never the token.
  */
 export function refusalResponse(reason: Reason): Response {

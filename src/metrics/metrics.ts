@@ -19,7 +19,7 @@ export interface Observation {
   /** The route pattern (`/v1/admin/users/:sub`), never the URL; `rpc:verify` for the service binding. */
   readonly route: string;
   readonly status: number;
-  /** A reason code (SPEC §3) or an error code; absent when there is none. */
+  /** A reason code (docs/reference.md §3) or an error code; absent when there is none. */
   readonly reason?: string | undefined;
   /** A verification that accepted the token. */
   readonly accepted?: boolean | undefined;

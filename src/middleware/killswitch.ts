@@ -59,9 +59,9 @@ function forTheApp(token: AuthenticToken): KillswitchAuth {
 
 /**
  * Hono middleware: refuses the request unless its `Authorization: Bearer` token is genuine,
- * unexpired and not revoked (SPEC §3), and puts the accepted claims, frozen, in `c.var.auth`.
- * Configuration is read from the worker's bindings (SPEC §2), parsed once per isolate.
- * A refusal is an HTTPException whose response is the SPEC §3.1 401 (or 503).
+ * unexpired and not revoked (docs/reference.md §3), and puts the accepted claims, frozen, in `c.var.auth`.
+ * Configuration is read from the worker's bindings (docs/reference.md §2), parsed once per isolate.
+ * A refusal is an HTTPException whose response is the docs/reference.md §3.1 401 (or 503).
  *
  *   app.use('/api/*', killswitch())
  */

@@ -10,7 +10,7 @@ import { nowSeconds } from '../clock';
 /** The single writer of the global "revoke everything issued before T" (one instance). */
 export class GlobalState extends DurableObject<Env> {
   private readonly outbox: KvOutbox;
-  /** Bounded mode's feed, fed by the same commit as KV (SPEC §4.1). */
+  /** Bounded mode's feed, fed by the same commit as KV (docs/reference.md §4.1). */
   private readonly feedOutbox: KvOutbox;
   private readonly audit: AuditLog;
 

@@ -33,7 +33,7 @@ export interface RevocationSnapshot {
 export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 'revoked_token' | 'unavailable'>;
 
 /**
- * SPEC §4.1. A token is refused when it was issued at or before a revoke-all or a user
+ * docs/reference.md §4.1. A token is refused when it was issued at or before a revoke-all or a user
  * revocation (`iat <= revokedBefore`; a token with no `iat` counts as issued before), when
  * its version claim is below the user's version, or when it is denylisted.
  */
@@ -201,7 +201,7 @@ async function cappedStrictRead(
 const confirmedRefusals = new WeakSet<AuthenticToken>();
 
 /**
- * `bounded` (SPEC §4.1): the isolate's mirror while it is within REVOCATION_MAX_STALENESS_MS.
+ * `bounded` (docs/reference.md §4.1): the isolate's mirror while it is within REVOCATION_MAX_STALENESS_MS.
  * A refusal that rests on a fingerprint is confirmed by the writer (a collision must not
  * refuse a live token; past the cap the refusal stands, the safe side). Past the bound, or
  * past the memory cap, the writers answer; when they cannot, `unavailable` — or, with

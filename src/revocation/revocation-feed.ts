@@ -7,7 +7,7 @@ import { withTimeout } from './timeout';
 import { nowSeconds } from '../clock';
 
 /**
- * Bounded mode's feed (SPEC §4.1; docs/consistency.md). One class, two roles, by name:
+ * Bounded mode's feed (docs/reference.md §4.1; docs/consistency.md). One class, two roles, by name:
  * - the primary (`feed`) gives every change a contiguous sequence number, keeps the active
  *   set, writes the KV snapshot, and pushes each change to every replica before `append`
  *   reports it replicated ("write all, read one");

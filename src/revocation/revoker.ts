@@ -11,7 +11,7 @@ import type { Propagation, RevokeIssuedBeforeInput, RevokeTokenInput, UserSnapsh
 
 /**
  * The write side, as the routes use it: each call returns once the single writer has stored
- * the change durably (SPEC §4.1). A writer that cannot be reached is a KillswitchError
+ * the change durably (docs/reference.md §4.1). A writer that cannot be reached is a KillswitchError
  * (`unavailable`: a 503 on the wire), never a 2xx.
  */
 export async function atWriter<T>(call: () => Promise<T>): Promise<T> {
@@ -28,7 +28,7 @@ export const NOT_PROPAGATED =
   'stored, not yet on the feed every location reads: it will propagate (retried by the writer); retrying this call is safe';
 
 /**
- * A writer's answer, acknowledged (SPEC §4.1): the handling isolate's own mirror takes the
+ * A writer's answer, acknowledged (docs/reference.md §4.1): the handling isolate's own mirror takes the
  * change at once; in bounded mode a change the feed does not hold yet is `not_propagated`, since the
  * bound runs from the 2xx. Other modes acknowledge on the writer's commit, as before.
  */
@@ -72,7 +72,7 @@ export function revokeUser(
     .revokeUser({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }));
 }
 
-/** SPEC §7: a security event's user revocation, acknowledged like an admin one (bounded mode waits for the feed). */
+/** docs/reference.md §7: a security event's user revocation, acknowledged like an admin one (bounded mode waits for the feed). */
 export function revokeIssuedBefore(
   bindings: RevocationBindings, config: Config, input: Omit<RevokeIssuedBeforeInput, 'entryLifetimeSeconds'>,
 ): Promise<UserSnapshot & { moved: boolean }> {

@@ -14,7 +14,7 @@ import {
 } from './schemas';
 import { nowSeconds } from '../clock';
 
-/** SPEC §4.2 admin routes, all behind ADMIN_API_KEYS. Mounted at /v1/admin. */
+/** docs/reference.md §4.2 admin routes, all behind ADMIN_API_KEYS. Mounted at /v1/admin. */
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use('*', adminAuth);
 
@@ -93,5 +93,5 @@ adminRoutes.get('/stats', (c) => {
   return jsonResponse(mirror === undefined ? stats : { ...stats, mirror: mirror.stats() });
 });
 
-/** SPEC §7: Shared Signals streams. */
+/** docs/reference.md §7: Shared Signals streams. */
 adminRoutes.route('/ssf', ssfAdminRoutes);

@@ -6,7 +6,7 @@ export interface RequestLog extends LogFields {
   reason?: string;
   sub?: string;
   jti?: string;
-  /** SPEC §7: the Shared Signals stream a SET came in on, and what its events did. */
+  /** docs/reference.md §7: the Shared Signals stream a SET came in on, and what its events did. */
   stream?: string;
   events?: string;
 }

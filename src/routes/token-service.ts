@@ -13,7 +13,7 @@ import { errorResponse, jsonResponse } from '../http/responses';
 import { describeIssue, formObject, RefreshForm, SessionBody, validate } from './schemas';
 import { nowSeconds } from '../clock';
 
-/** SPEC §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
+/** docs/reference.md §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
 export const tokenServiceRoutes = new Hono<AppEnv>();
 
 function serviceOf(c: Context<AppEnv>): TokenServiceConfig {

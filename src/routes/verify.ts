@@ -28,7 +28,7 @@ function authHeaders({ claims }: AuthenticToken): Record<string, string> {
 }
 
 /**
- * SPEC §3.1 forward-auth: any method on /v1/verify and below. The token comes only from the
+ * docs/reference.md §3.1 forward-auth: any method on /v1/verify and below. The token comes only from the
  * Authorization header; `?strict=1` asks the single writers instead of KV.
  */
 export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {

@@ -11,7 +11,7 @@ export type RpcVerifyResult =
   | { active: false; reason: Reason };
 
 /**
- * SPEC §3.2: verification over a service binding, with no HTTP in between.
+ * docs/reference.md §3.2: verification over a service binding, with no HTTP in between.
  *   services = [{ binding = "AUTH", service = "killswitch", entrypoint = "Verifier" }]
  *   const result = await env.AUTH.verify(token)
  * A misconfigured worker answers `unavailable` (and logs why); it never accepts.

@@ -7,7 +7,7 @@ import { PollError, pollRound, type SetErrs } from './poll';
 import { findStream, forgetStoredStreams } from './streams';
 import { nowSeconds } from '../clock';
 
-/** RFC 8935 leaves dedupe to the receiver; SPEC §7 asks for at least 7 days. */
+/** RFC 8935 leaves dedupe to the receiver; docs/reference.md §7 asks for at least 7 days. */
 export const SSF_DEDUPE_SECONDS = 7 * 24 * 3600;
 
 export interface StreamStatus {
@@ -50,7 +50,7 @@ type StateRow = {
 
 
 /**
- * SPEC §7's stream state, one class in two roles (one binding): the instance named
+ * docs/reference.md §7's stream state, one class in two roles (one binding): the instance named
  * SSF_REGISTRY_OBJECT_NAME stores the streams created through the admin API; the instance
  * of each stream (ssfStreamObjectName) keeps its (iss, jti) dedupe window, its verification
  * and transmitter status, and the audit trail of every SET it received. No SET is stored.

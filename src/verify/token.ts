@@ -15,7 +15,7 @@ export interface AuthenticToken {
 }
 
 /**
- * Who a refused token names, for the log line (SPEC v2 §5): set only once its signature
+ * Who a refused token names, for the log line (docs/reference.md §5): set only once its signature
  * verified, so an attacker's made-up `sub` never reaches a log as if it were someone's.
  */
 export interface RefusedIdentity {

@@ -10,7 +10,7 @@ import { VerifiedTokens } from './verified-tokens';
 import { nowSeconds } from '../clock';
 
 /**
- * The hot path up to revocation, top to bottom, in the order of SPEC §3:
+ * The hot path up to revocation, top to bottom, in the order of docs/reference.md §3:
  * parse → header → issuer → key → signature → claims (revocation: src/verify-token.ts).
  * Nothing before the signature check reads state, so forged tokens cost no KV or DO read.
  */
@@ -39,7 +39,7 @@ export async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAl
 }
 
 /**
- * What a token is checked for. `revoke` (RFC 7009, SPEC §4.2) takes a token that is not valid
+ * What a token is checked for. `revoke` (RFC 7009, docs/reference.md §4.2) takes a token that is not valid
  * yet (`nbf`/`iat` ahead): it will be, and then it must already be denylisted.
  */
 export type Purpose = 'use' | 'revoke';
@@ -73,7 +73,7 @@ function verifiedTokensFor(config: Config): VerifiedTokens {
   return cache;
 }
 
-/** Signature and claims (SPEC §3 up to, not including, revocation). */
+/** Signature and claims (docs/reference.md §3 up to, not including, revocation). */
 export async function authenticate(
   token: string | undefined,
   config: Config,
