@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The killswitch operator CLI. `npx killswitch --help`; docs in README.md ("Operating").
+// The killswitch operator CLI. `npx killswitch --help`; docs in docs/cli.md.
 import { main } from '../cli/main.mjs';
 
 process.exitCode = await main(process.argv);

@@ -1,4 +1,4 @@
-/** Exit codes of the killswitch CLI (README "Operating"). Stable: scripts branch on them. */
+/** Exit codes of the killswitch CLI (docs/cli.md). Stable: scripts branch on them. */
 export const EXIT = Object.freeze({
   OK: 0,
   /** `verify`: the worker answered, and the token is not active (refused). */
