@@ -8,7 +8,7 @@ import type { AppEnv } from './app-env';
 import { bearerToken } from '../http/bearer';
 import { readForm, readJsonObject } from '../http/body';
 import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from '../http/responses';
-import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './schemas';
+import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate, type ResponseBody } from './schemas';
 import { nowSeconds } from '../clock';
 
 /** The token-holder and RFC routes of docs/reference.md §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
@@ -64,7 +64,7 @@ oauthRoutes.post('/logout', async (c) => {
   const actor = 'self';
   if (body.everywhere === true) {
     await revokeUser(c.env, c.var.config, { sub, actor, reason: 'logout everywhere' });
-    return jsonResponse({ revoked: 'user' });
+    return jsonResponse({ revoked: 'user' } satisfies ResponseBody<'LogoutResult'>);
   }
   await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
   // A token of our own session (docs/reference.md §6) names it in `sid`: logging out ends the session too.
@@ -74,7 +74,7 @@ oauthRoutes.post('/logout', async (c) => {
       sub, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
     });
   }
-  return jsonResponse({ revoked: 'token' });
+  return jsonResponse({ revoked: 'token' } satisfies ResponseBody<'LogoutResult'>);
 });
 
 /**
@@ -87,7 +87,7 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
   if (!result.active) {
     Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     if (result.reason === 'unavailable') return unavailableResponse();
-    return jsonResponse({ active: false });
+    return jsonResponse({ active: false } satisfies ResponseBody<'Introspection'>);
   }
   const { claims, tokenId } = result.token;
   Object.assign(c.var.log, { sub: claims.sub, jti: claims.jti });
@@ -102,5 +102,5 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
     ...(claims.scope === undefined ? {} : { scope: claims.scope }),
     ...(claims.client_id === undefined ? {} : { client_id: claims.client_id }),
     token_type: 'Bearer',
-  });
+  } satisfies ResponseBody<'Introspection'>);
 });
