@@ -1,24 +1,25 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
-import { ConfigError, getConfig } from './config/config';
+import { ConfigError } from './config/config';
 import { isForwardAuthHost } from './config/forward-auth-hosts';
-import { logEvent, logRequest } from './log/logger';
+import { logEvent } from './log/logger';
 import { armConfiguredPolling } from './ssf/streams';
-import { observe } from './metrics/metrics';
+import { observeCall, configOrError } from './observe-call';
 import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
 import { consoleRoute } from './routes/console';
 import { oauthRoutes } from './routes/oauth';
-import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './routes/responses';
+import { domainErrorResponse } from './http/errors';
+import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './http/responses';
 import { ssfRoutes } from './routes/ssf';
 import { tokenServiceRoutes } from './routes/token-service';
 import { verifyRoute } from './routes/verify';
 
 /**
  * Routing starts from the Host: on a FORWARD_AUTH_HOSTS host every request, whatever its path
- * and method, is a /v1/verify check (SPEC §3.1). The path cannot help here: the runtime has
+ * and method, is a /v1/verify check (docs/reference.md §3.1). The path cannot help here: the runtime has
  * already resolved `..` and `%2e%2e` segments, so `/v1/verify/../../healthz` arrives as `/healthz`.
  */
 export const app = new Hono<AppEnv>({
@@ -29,21 +30,18 @@ export const app = new Hono<AppEnv>({
 app.get('/healthz', () => jsonResponse({ ok: true }));
 
 /**
- * One log line per request (SPEC §5): safe fields only, accepted verifications optional. The
+ * One log line per request (docs/reference.md §5): safe fields only, accepted verifications optional. The
  * same fields make the request's metrics (src/metrics), which count accepted ones too.
  */
 app.use('*', async (c, next) => {
-  const started = Date.now();
+  const end = observeCall(c.env);
   c.set('log', {});
   await next();
   const log = c.get('log');
-  const route = c.req.routePath;
-  const status = c.res.status;
-  const durationMs = Date.now() - started;
-  observe(c.env, { route, status, reason: log.reason ?? errorCodeOf(c.res), accepted: log.accepted === true, durationMs });
-  const logAccepted = c.get('config')?.logAccepted ?? true;
-  if (log.accepted === true && !logAccepted) return;
-  logRequest({ route, method: c.req.method, status, ...log, durationMs });
+  end({
+    route: c.req.routePath, method: c.req.method, status: c.res.status, fields: log,
+    accepted: log.accepted === true, errorCode: errorCodeOf(c.res), config: c.get('config'),
+  });
 });
 
 /** The OpenAPI 3.1 document, built from the request schemas once per isolate, on first ask. */
@@ -57,9 +55,13 @@ app.get('/admin/*', consoleRoute);
 
 /** Configuration is parsed once per isolate; a mistake is a 500, never an accepted token. */
 app.use('*', async (c, next) => {
-  const config = getConfig(c.env);
+  const config = configOrError(c.env);
+  if (config instanceof ConfigError) {
+    c.get('log').error = config.message;
+    return errorResponse(500, 'server_misconfigured');
+  }
   c.set('config', config);
-  // SPEC §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
+  // docs/reference.md §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
   const arming = armConfiguredPolling(config, c.env);
   if (arming !== undefined) {
     c.executionCtx.waitUntil(arming.catch((error: unknown) => {
@@ -80,10 +82,8 @@ app.notFound(() => errorResponse(404, 'not_found'));
 
 app.onError((error, c) => {
   if (error instanceof HTTPException) return withErrorCodeOf(error.res, error.getResponse());
-  if (error instanceof ConfigError) {
-    c.get('log').error = error.message;
-    return errorResponse(500, 'server_misconfigured');
-  }
+  const domain = domainErrorResponse(error);
+  if (domain !== undefined) return domain;
   c.get('log').error = 'internal_error';
   return errorResponse(500, 'internal_error');
 });

@@ -1,5 +1,5 @@
 /**
- * killswitch: the worker's entry. `fetch` serves the HTTP routes of SPEC §3–§5; `Verifier`
+ * killswitch: the worker's entry. `fetch` serves the HTTP routes of docs/reference.md §3–§5; `Verifier`
  * is the service-binding entrypoint; the Durable Object classes are exported for wrangler.
  */
 import { app } from './app';

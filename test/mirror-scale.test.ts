@@ -16,7 +16,8 @@ import { FingerprintTable, fingerprintWords } from '../src/revocation/fingerprin
 import { feedAccessFor, Mirror, MIRROR_MAX_ENTRIES, type MirrorKeys } from '../src/revocation/mirror';
 import { checkMirror } from '../src/revocation/revocation-check';
 import { FEED_SNAPSHOT_KV_KEY } from '../src/revocation/storage-keys';
-import { authenticate, type AuthenticToken } from '../src/verify/verifier';
+import type { AuthenticToken } from '../src/verify/token';
+import { authenticate } from '../src/verify/verifier';
 import { boundedEnv } from './helpers/bounded';
 import { mint, now } from './helpers/tokens';
 

@@ -32,7 +32,7 @@ export type FailMode = 'closed' | 'open';
 export interface Config {
   /** TRUSTED_ISSUERS, plus killswitch's own issuer when TOKEN_ISSUER names it. */
   readonly issuers: ReadonlyMap<string, IssuerConfig>;
-  /** SPEC §6: the token service, when TOKEN_SIGNING_KEYS is set. */
+  /** docs/reference.md §6: the token service, when TOKEN_SIGNING_KEYS is set. */
   readonly tokenService: TokenServiceConfig | undefined;
   /** The issuer entry of killswitch's own tokens, when the token service is on. */
   readonly ownIssuer: IssuerConfig | undefined;
@@ -43,7 +43,7 @@ export interface Config {
   /** VERSION_CLAIM: the version claim in tokens killswitch mints (the own issuer's versionClaim). */
   readonly versionClaim: string;
   readonly revocationMode: RevocationMode;
-  /** REVOCATION_MAX_STALENESS_MS: bounded mode's oldest usable mirror (SPEC §4.1). */
+  /** REVOCATION_MAX_STALENESS_MS: bounded mode's oldest usable mirror (docs/reference.md §4.1). */
   readonly revocationMaxStalenessMs: number;
   readonly failMode: FailMode;
   readonly logAccepted: boolean;
@@ -54,7 +54,7 @@ export interface Config {
   readonly verifiedTokenCacheSize: number;
   /** FORWARD_AUTH_HOSTS: hosts on which every request is a /v1/verify check (src/app.ts routes by it). */
   readonly forwardAuthHosts: ReadonlySet<string>;
-  /** SPEC §7: SSF_STREAMS, the Shared Signals streams set up out of band, by id. */
+  /** docs/reference.md §7: SSF_STREAMS, the Shared Signals streams set up out of band, by id. */
   readonly ssfStreams: ReadonlyMap<string, SsfStreamConfig>;
 }
 
@@ -197,7 +197,7 @@ function parseRevocationMode(env: RawEnv, maxTokenLifetimeSeconds: number | unde
   return mode;
 }
 
-/** Parses and validates every setting of SPEC §2; throws ConfigError naming the field. */
+/** Parses and validates every setting of docs/reference.md §2; throws ConfigError naming the field. */
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
   const tokenService = parseTokenService(env);

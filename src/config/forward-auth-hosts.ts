@@ -4,7 +4,7 @@ import { ConfigError, jsonVar, type RawEnv } from './vars';
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 /**
- * FORWARD_AUTH_HOSTS (SPEC §2, §3.1): host names on which every request, whatever its path and
+ * FORWARD_AUTH_HOSTS (docs/reference.md §2, §3.1): host names on which every request, whatever its path and
  * method, is a /v1/verify check. A gateway that appends the client's path (Envoy ext_authz)
  * then cannot reach another route through `..` segments, which the runtime resolves before
  * the worker sees the URL. Names compare case-insensitively, without the port.

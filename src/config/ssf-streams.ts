@@ -12,7 +12,7 @@ export interface TransmitterEndpoints {
   readonly statusEndpoint?: string;
 }
 
-/** One stream of SPEC §7: a transmitter that pushes SETs to /v1/ssf/{id}/events. */
+/** One stream of docs/reference.md §7: a transmitter that pushes SETs to /v1/ssf/{id}/events. */
 export interface SsfStreamConfig {
   readonly id: string;
   /** SSF_STREAMS (`config`), or created through the admin API (`managed`: against the transmitter's API; `manual`: out of band). */
@@ -215,7 +215,7 @@ export function parseStream(
   };
 }
 
-/** SSF_STREAMS (SPEC §7), default `[]`. Ids are unique, and so are audiences (a SET names its stream). */
+/** SSF_STREAMS (docs/reference.md §7), default `[]`. Ids are unique, and so are audiences (a SET names its stream). */
 export function parseSsfStreams(env: RawEnv, trustedIssuers: TrustedIssuers): ReadonlyMap<string, SsfStreamConfig> {
   const raw = env.SSF_STREAMS === undefined || env.SSF_STREAMS === '' ? [] : jsonVar(env, 'SSF_STREAMS');
   if (!Array.isArray(raw)) throw new ConfigError('SSF_STREAMS', 'must be a JSON array of streams');

@@ -17,7 +17,7 @@ export interface IssuerStatus {
   readonly issuer: string;
   readonly audiences: readonly string[];
   readonly algorithms: readonly string[];
-  /** killswitch's own token service (SPEC §6). */
+  /** killswitch's own token service (docs/reference.md §6). */
   readonly own: boolean;
   readonly keys: KeyStatus;
 }

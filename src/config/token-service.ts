@@ -10,7 +10,7 @@ export interface SigningKey {
   readonly privateJwk: Readonly<Record<string, unknown>>;
 }
 
-/** SPEC §6 settings; absent when TOKEN_SIGNING_KEYS is unset (token service off). */
+/** docs/reference.md §6 settings; absent when TOKEN_SIGNING_KEYS is unset (token service off). */
 export interface TokenServiceConfig {
   /** The first key signs; all of them verify (rotation). */
   readonly signingKeys: readonly [SigningKey, ...SigningKey[]];

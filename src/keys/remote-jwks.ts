@@ -1,8 +1,9 @@
 import type { AsymmetricAlgorithm } from './algorithms';
 import { JwkSet } from './jwk-set';
 import type { KeyLookup, KeySource, KeyStatus } from './key-source';
-import { readCappedText } from '../http/read-capped';
+import { readCappedText } from '../streams/read-capped';
 import { logEvent } from '../log/logger';
+import { nowSeconds } from '../clock';
 
 /** How long fetched keys are trusted: the JWKS's Cache-Control max-age, clamped to this. */
 export const JWKS_MIN_TTL_MS = 60_000;
@@ -102,7 +103,7 @@ export class RemoteJwks implements KeySource {
       if (!Array.isArray(keys)) throw new JwksError('no "keys" array');
       this.set = new JwkSet(keys);
       this.refreshAt = Date.now() + jwksTtlMs(response.headers.get('cache-control'));
-      this.fetchedAt = Math.floor(Date.now() / 1000);
+      this.fetchedAt = nowSeconds();
       this.lastError = null;
     } catch (error) {
       // Keep the keys we have; try again later rather than on every request.

@@ -18,7 +18,7 @@ function bounded(fields: LogFields): LogFields {
   return out;
 }
 
-/** One line per request (SPEC §5). */
+/** One line per request (docs/reference.md §5). */
 export function logRequest(fields: LogFields): void {
   console.log(JSON.stringify(bounded(fields)));
 }

@@ -10,6 +10,7 @@
  * Cheap on the verify hot path: a few map increments, no allocation beyond the data point.
  */
 import { REASONS, type Reason } from '../verify/reasons';
+import { nowSeconds } from '../clock';
 
 /** What happened to a request, coarsely; `reason` says why. */
 export type Outcome = 'accepted' | 'refused' | 'unavailable' | 'ok' | 'client_error' | 'server_error';
@@ -18,7 +19,7 @@ export interface Observation {
   /** The route pattern (`/v1/admin/users/:sub`), never the URL; `rpc:verify` for the service binding. */
   readonly route: string;
   readonly status: number;
-  /** A reason code (SPEC §3) or an error code; absent when there is none. */
+  /** A reason code (docs/reference.md §3) or an error code; absent when there is none. */
   readonly reason?: string | undefined;
   /** A verification that accepted the token. */
   readonly accepted?: boolean | undefined;
@@ -112,7 +113,7 @@ export interface StatsSnapshot {
 }
 
 class Aggregate {
-  since = Math.floor(Date.now() / 1000);
+  since = nowSeconds();
   readonly requests = new Map<string, Map<string, number>>();
   readonly latency = new Histogram();
   readonly latencyByRoute = new Map<string, Histogram>();

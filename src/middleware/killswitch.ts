@@ -1,11 +1,13 @@
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
-import { ConfigError, getConfig } from '../config/config';
+import { ConfigError } from '../config/config';
 import { logEvent } from '../log/logger';
+import { configOrError } from '../observe-call';
 import type { RevocationBindings } from '../revocation/revocation-check';
-import { bearerToken } from '../routes/bearer';
-import { errorResponse, refusalResponse, waitUntilOf } from '../routes/responses';
-import { verifyToken, type AuthenticToken } from '../verify/verifier';
+import { bearerToken } from '../http/bearer';
+import { errorResponse, refusalResponse, waitUntilOf } from '../http/responses';
+import type { AuthenticToken } from '../verify/token';
+import { verifyToken } from '../verify-token';
 
 export interface KillswitchOptions {
   /** Read revocation state from the Durable Objects instead of KV. Default: REVOCATION_MODE. */
@@ -57,9 +59,9 @@ function forTheApp(token: AuthenticToken): KillswitchAuth {
 
 /**
  * Hono middleware: refuses the request unless its `Authorization: Bearer` token is genuine,
- * unexpired and not revoked (SPEC §3), and puts the accepted claims, frozen, in `c.var.auth`.
- * Configuration is read from the worker's bindings (SPEC §2), parsed once per isolate.
- * A refusal is an HTTPException whose response is the SPEC §3.1 401 (or 503).
+ * unexpired and not revoked (docs/reference.md §3), and puts the accepted claims, frozen, in `c.var.auth`.
+ * Configuration is read from the worker's bindings (docs/reference.md §2), parsed once per isolate.
+ * A refusal is an HTTPException whose response is the docs/reference.md §3.1 401 (or 503).
  *
  *   app.use('/api/*', killswitch())
  */
@@ -69,12 +71,9 @@ export function killswitch(options: KillswitchOptions = {}) {
     throw new TypeError('killswitch: options.strict must be a boolean or a function');
   }
   return createMiddleware<KillswitchEnv>(async (c, next) => {
-    let config;
-    try {
-      config = getConfig(c.env);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      logEvent('config_error', { error: error.message });
+    const config = configOrError(c.env);
+    if (config instanceof ConfigError) {
+      logEvent('config_error', { error: config.message });
       throw new HTTPException(500, { res: errorResponse(500, 'server_misconfigured') });
     }
     const token = bearerToken(c.req.header('Authorization'));

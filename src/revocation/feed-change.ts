@@ -1,5 +1,5 @@
 /**
- * What bounded mode's feed carries (SPEC §4.1). Every change is an absolute state, merged with
+ * What bounded mode's feed carries (docs/reference.md §4.1). Every change is an absolute state, merged with
  * max, so a duplicate (a writer retrying an append whose answer was lost) changes nothing.
  * Users and tokens are named by 64-bit fingerprints of their KV keys (storage-keys.ts):
  * no identifier travels, and a collision can only make a mirror refuse more, never less.

@@ -10,7 +10,7 @@ import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from './storag
 import { withTimeout } from './timeout';
 
 export { FEED_REPLICA_HINTS };
-/** A writer waits this long for the primary (SPEC §4.1: "within ~2 s", then 503). */
+/** A writer waits this long for the primary (docs/reference.md §4.1: "within ~2 s", then 503). */
 export const FEED_APPEND_TIMEOUT_MS = 2_000;
 
 type FeedNamespace = DurableObjectNamespace<RevocationFeed>;

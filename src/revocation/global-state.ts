@@ -5,11 +5,12 @@ import { KvOutbox, kvSink } from './kv-outbox';
 import { feedSink } from './feed-client';
 import { GLOBAL_KV_KEY } from './storage-keys';
 import type { Propagation } from './user-state';
+import { nowSeconds } from '../clock';
 
 /** The single writer of the global "revoke everything issued before T" (one instance). */
 export class GlobalState extends DurableObject<Env> {
   private readonly outbox: KvOutbox;
-  /** Bounded mode's feed, fed by the same commit as KV (SPEC §4.1). */
+  /** Bounded mode's feed, fed by the same commit as KV (docs/reference.md §4.1). */
   private readonly feedOutbox: KvOutbox;
   private readonly audit: AuditLog;
 
@@ -30,7 +31,7 @@ export class GlobalState extends DurableObject<Env> {
   }
 
   async revokeAll(input: { actor: string; reason: string }): Promise<{ revokedBefore: number } & Propagation> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = nowSeconds();
     const revokedBefore = Math.max(this.state().revokedBefore, now);
     this.ctx.storage.sql.exec('INSERT OR REPLACE INTO global_state (id, revoked_before) VALUES (1, ?)', revokedBefore);
     this.audit.append({ at: now, action: 'revoke_all', sub: null, actor: input.actor, reason: input.reason });

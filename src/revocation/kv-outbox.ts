@@ -1,4 +1,5 @@
 import { logEvent } from '../log/logger';
+import { nowSeconds } from '../clock';
 
 /** KV refuses expirations closer than 60 s from now. */
 export const KV_MIN_TTL_SECONDS = 60;
@@ -11,8 +12,7 @@ export type OutboxSink = (key: string, value: string, expiration: number | undef
 /** Puts to the KV replica; an expiration is never closer than KV allows. */
 export function kvSink(kv: () => KVNamespace): OutboxSink {
   return async (key, value, expiration) => {
-    const nowSeconds = Math.floor(Date.now() / 1000);
-    const options = expiration === undefined ? undefined : { expiration: Math.max(expiration, nowSeconds + KV_MIN_TTL_SECONDS) };
+    const options = expiration === undefined ? undefined : { expiration: Math.max(expiration, nowSeconds() + KV_MIN_TTL_SECONDS) };
     await kv().put(key, value, options);
   };
 }

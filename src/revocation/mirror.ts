@@ -6,9 +6,10 @@ import { FingerprintTable, fingerprintWords } from './fingerprint-table';
 import { feedReplica } from './feed-client';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedCacheUrl } from './storage-keys';
 import { withTimeout } from './timeout';
+import { nowSeconds } from '../clock';
 
 /**
- * Bounded mode's in-isolate mirror of the active revocation state (SPEC §4.1;
+ * Bounded mode's in-isolate mirror of the active revocation state (docs/reference.md §4.1;
  * docs/consistency.md says why the bound holds). The mirror's age is `clock() − asOf`, where
  * `asOf` is this isolate's clock read *before* it sent the feed read whose data it holds (or
  * the fetching isolate's, for a location's cached copy), never a cache entry's age.
@@ -305,7 +306,7 @@ export class Mirror {
   }
 
   /**
-   * Changes this isolate's own revocation call stored (SPEC §4.1): applied at once, `seq`
+   * Changes this isolate's own revocation call stored (docs/reference.md §4.1): applied at once, `seq`
    * unchanged, and kept (the last LOCAL_MAX_CHANGES, while they matter) to apply again after a
    * reload from a snapshot that may predate them.
    */
@@ -369,7 +370,6 @@ export class Mirror {
   }
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** One mirror per configuration (so per isolate in production; per test binding set in tests). */
 const mirrors = new WeakMap<Config, Mirror>();

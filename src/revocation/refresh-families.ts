@@ -1,5 +1,5 @@
 /**
- * Refresh-token families (sessions) of one user, in the user's Durable Object (SPEC §6).
+ * Refresh-token families (sessions) of one user, in the user's Durable Object (docs/reference.md §6).
  * A family is one login; each refresh rotates its token. Tokens are stored only as SHA-256
  * digests. Presenting a token that was already rotated is a replay: the whole family is
  * revoked (RFC 9700 §4.14). All methods are synchronous, so a refresh is atomic: of two

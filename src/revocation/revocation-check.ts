@@ -2,7 +2,7 @@ import type { Config, RevocationMode } from '../config/config';
 import { logEvent } from '../log/logger';
 import { ownClaim } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
-import type { AuthenticToken } from '../verify/verifier';
+import type { AuthenticToken } from '../verify/token';
 import type { GlobalState } from './global-state';
 import { feedAccessFor, mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from './mirror';
 import type { RevocationFeed } from './revocation-feed';
@@ -11,6 +11,7 @@ import {
 } from './storage-keys';
 import { withTimeout } from './timeout';
 import type { UserState } from './user-state';
+import { nowSeconds } from '../clock';
 
 export interface RevocationBindings {
   readonly REVOCATIONS: KVNamespace;
@@ -31,7 +32,7 @@ export interface RevocationSnapshot {
 export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 'revoked_token' | 'unavailable'>;
 
 /**
- * SPEC §4.1. A token is refused when it was issued at or before a revoke-all or a user
+ * docs/reference.md §4.1. A token is refused when it was issued at or before a revoke-all or a user
  * revocation (`iat <= revokedBefore`; a token with no `iat` counts as issued before), when
  * its version claim is below the user's version, or when it is denylisted.
  */
@@ -222,7 +223,7 @@ async function cappedStrictRead(
 const confirmedRefusals = new WeakSet<AuthenticToken>();
 
 /**
- * `bounded` (SPEC §4.1): the isolate's mirror while it is within REVOCATION_MAX_STALENESS_MS.
+ * `bounded` (docs/reference.md §4.1): the isolate's mirror while it is within REVOCATION_MAX_STALENESS_MS.
  * A refusal that rests on a fingerprint is confirmed by the writer (a collision must not
  * refuse a live token; past the cap the refusal stands, the safe side). Past the bound, or
  * past the memory cap, the writers answer; when they cannot, `unavailable` — or, with
@@ -239,7 +240,7 @@ export async function checkMirror(
   const keys = await mirrorKeysOf(token);
   await mirror.freshen(feed, context.waitUntil);
   // No await from here to the answer: the freshness test and the lookup see one mirror.
-  const answer = mirror.answer(keys, Math.floor(Date.now() / 1000));
+  const answer = mirror.answer(keys, nowSeconds());
   if (answer.kind === 'fresh') {
     const reason = revocationReason(token, answer.state);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;

@@ -4,9 +4,10 @@ import { FEED_READ_MAX_ENTRIES, type FeedChange, type FeedEntry, type FeedRead }
 import { encodeSnapshot } from './feed-snapshot';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from './storage-keys';
 import { withTimeout } from './timeout';
+import { nowSeconds } from '../clock';
 
 /**
- * Bounded mode's feed (SPEC §4.1; docs/consistency.md). One class, two roles, by name:
+ * Bounded mode's feed (docs/reference.md §4.1; docs/consistency.md). One class, two roles, by name:
  * - the primary (`feed`) gives every change a contiguous sequence number, keeps the active
  *   set, writes the KV snapshot, and pushes each change to every replica before `append`
  *   reports it replicated ("write all, read one");
@@ -23,7 +24,6 @@ export const SNAPSHOT_VISIBLE_AFTER_MS = 90_000;
 /** The primary waits this long for the replicas before it reports an append unreplicated. */
 export const FEED_REPLICATE_TIMEOUT_MS = 1_500;
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export class RevocationFeed extends DurableObject<Env> {
   private readonly sql: SqlStorage;

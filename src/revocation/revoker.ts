@@ -1,8 +1,7 @@
-import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config/config';
+import { KillswitchError } from '../errors';
 import { logEvent } from '../log/logger';
-import { unavailableResponse } from '../routes/responses';
-import type { AuthenticToken } from '../verify/verifier';
+import type { AuthenticToken } from '../verify/token';
 import { mirrorFor } from './mirror';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
@@ -12,14 +11,15 @@ import type { Propagation, RevokeIssuedBeforeInput, RevokeTokenInput, UserSnapsh
 
 /**
  * The write side, as the routes use it: each call returns once the single writer has stored
- * the change durably (SPEC §4.1). A writer that cannot be reached is a 503, never a 2xx.
+ * the change durably (docs/reference.md §4.1). A writer that cannot be reached is a KillswitchError
+ * (`unavailable`: a 503 on the wire), never a 2xx.
  */
 export async function atWriter<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     logEvent('writer_unavailable', { error: error instanceof Error ? error.message : 'unknown' });
-    throw new HTTPException(503, { res: unavailableResponse() });
+    throw new KillswitchError('unavailable');
   }
 }
 
@@ -28,8 +28,8 @@ export const NOT_PROPAGATED =
   'stored, not yet on the feed every location reads: it will propagate (retried by the writer); retrying this call is safe';
 
 /**
- * A writer's answer, acknowledged (SPEC §4.1): the handling isolate's own mirror takes the
- * change at once; in bounded mode a change the feed does not hold yet is a 503, since the
+ * A writer's answer, acknowledged (docs/reference.md §4.1): the handling isolate's own mirror takes the
+ * change at once; in bounded mode a change the feed does not hold yet is `not_propagated`, since the
  * bound runs from the 2xx. Other modes acknowledge on the writer's commit, as before.
  */
 async function acknowledged<T extends Propagation>(
@@ -40,7 +40,7 @@ async function acknowledged<T extends Propagation>(
   mirrorFor(config).applyLocal(changes);
   if (!propagated) {
     logEvent('revocation_not_propagated', {});
-    throw new HTTPException(503, { res: unavailableResponse(NOT_PROPAGATED) });
+    throw new KillswitchError('not_propagated', NOT_PROPAGATED);
   }
   return answer;
 }
@@ -72,7 +72,7 @@ export function revokeUser(
     .revokeUser({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }));
 }
 
-/** SPEC §7: a security event's user revocation, acknowledged like an admin one (bounded mode waits for the feed). */
+/** docs/reference.md §7: a security event's user revocation, acknowledged like an admin one (bounded mode waits for the feed). */
 export function revokeIssuedBefore(
   bindings: RevocationBindings, config: Config, input: Omit<RevokeIssuedBeforeInput, 'entryLifetimeSeconds'>,
 ): Promise<UserSnapshot & { moved: boolean }> {

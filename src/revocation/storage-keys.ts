@@ -41,10 +41,10 @@ export function userObjectName(userId: string): string {
   return `user:${userId}`;
 }
 
-/** SPEC §7: the one SsfStream Durable Object that stores the streams created through the admin API. */
+/** docs/reference.md §7: the one SsfStream Durable Object that stores the streams created through the admin API. */
 export const SSF_REGISTRY_OBJECT_NAME = 'ssf-streams';
 
-/** SPEC §7: the SsfStream Durable Object of one stream (its dedupe window, verification, audit). */
+/** docs/reference.md §7: the SsfStream Durable Object of one stream (its dedupe window, verification, audit). */
 export function ssfStreamObjectName(streamId: string): string {
   return `ssf:${streamId}`;
 }

@@ -5,6 +5,7 @@ import { KvOutbox, kvSink } from './kv-outbox';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSummary } from './refresh-families';
 import { feedSink } from './feed-client';
 import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
+import { nowSeconds } from '../clock';
 
 export interface RevokeUserInput {
   readonly sub: string;
@@ -19,7 +20,7 @@ export interface RevokeUserInput {
   readonly idempotencyKey?: string;
 }
 
-/** SPEC §7: revoke what was issued up to `instant` (a security event's time), not up to now. */
+/** docs/reference.md §7: revoke what was issued up to `instant` (a security event's time), not up to now. */
 export interface RevokeIssuedBeforeInput {
   readonly sub: string;
   /** NumericDate: max(the SET's iat, its event_timestamp). */
@@ -102,7 +103,6 @@ export interface UserCheck {
   readonly tokenRevoked: boolean;
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
  * The single writer of one user's revocation state (one instance per `sub`). Its methods
@@ -113,7 +113,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly outbox: KvOutbox;
-  /** Bounded mode's feed, fed by the same commit as KV (SPEC §4.1). */
+  /** Bounded mode's feed, fed by the same commit as KV (docs/reference.md §4.1). */
   private readonly feedOutbox: KvOutbox;
   private readonly audit: AuditLog;
   private readonly sessions: RefreshFamilies;
@@ -178,7 +178,7 @@ export class UserState extends DurableObject<Env> {
   }
 
   /**
-   * SPEC §7's time rule: revoked-before becomes max(current, min(now, instant)), and the
+   * docs/reference.md §7's time rule: revoked-before becomes max(current, min(now, instant)), and the
    * version rises only when that moved. A replayed or late event never refuses a token
    * issued after the event, and a duplicate changes nothing. Sessions started by then end.
    */

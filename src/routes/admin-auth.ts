@@ -2,8 +2,8 @@ import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { matchingDigest, sha256 } from '../http/bearer-secret';
 import type { AppEnv } from './app-env';
-import { bearerToken } from './bearer';
-import { jsonResponse } from './responses';
+import { bearerToken } from '../http/bearer';
+import { jsonResponse } from '../http/responses';
 
 /** Digests of the configured keys, computed once per key list. */
 const digestsByKeys = new WeakMap<readonly string[], Promise<ArrayBuffer[]>>();

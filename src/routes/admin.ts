@@ -5,16 +5,16 @@ import { metricsSnapshot } from '../metrics/metrics';
 import { existingMirror } from '../revocation/mirror';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
-import { readJsonObject } from './body';
+import { readJsonObject } from '../http/body';
 import { ssfAdminRoutes } from './ssf-admin';
-import { errorResponse, jsonResponse } from './responses';
+import { errorResponse, jsonResponse } from '../http/responses';
 import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
   validate, type ResponseBody,
 } from './schemas';
-import { nowSeconds } from '../verify/verifier';
+import { nowSeconds } from '../clock';
 
-/** SPEC §4.2 admin routes, all behind ADMIN_API_KEYS. Mounted at /v1/admin. */
+/** docs/reference.md §4.2 admin routes, all behind ADMIN_API_KEYS. Mounted at /v1/admin. */
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use('*', adminAuth);
 
@@ -93,5 +93,5 @@ adminRoutes.get('/stats', (c) => {
   return jsonResponse((mirror === undefined ? stats : { ...stats, mirror: mirror.stats() }) satisfies ResponseBody<'Stats'>);
 });
 
-/** SPEC §7: Shared Signals streams. */
+/** docs/reference.md §7: Shared Signals streams. */
 adminRoutes.route('/ssf', ssfAdminRoutes);

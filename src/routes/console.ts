@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from './app-env';
-import { errorResponse } from './responses';
+import { errorResponse } from '../http/responses';
 
 /**
  * The admin console's security headers. The page runs only its own files (no inline script or

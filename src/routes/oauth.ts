@@ -1,18 +1,21 @@
 import { Hono, type Context } from 'hono';
 import { revokeSession, revokeToken, revokeUser } from '../revocation/revoker';
 import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
-import { authenticate, identityOf, nowSeconds, verifyToken } from '../verify/verifier';
+import { identityOf } from '../verify/token';
+import { authenticate } from '../verify/verifier';
+import { verifyToken } from '../verify-token';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
-import { bearerToken } from './bearer';
-import { readForm, readJsonObject } from './body';
-import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from './responses';
+import { bearerToken } from '../http/bearer';
+import { readForm, readJsonObject } from '../http/body';
+import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from '../http/responses';
 import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate, type ResponseBody } from './schemas';
+import { nowSeconds } from '../clock';
 
-/** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
+/** The token-holder and RFC routes of docs/reference.md §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
 export const oauthRoutes = new Hono<AppEnv>();
 
-/** RFC 7009 for a refresh token (SPEC §6): ends its session. A forged one touches no storage. */
+/** RFC 7009 for a refresh token (docs/reference.md §6): ends its session. A forged one touches no storage. */
 async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<void> {
   const service = c.var.config.tokenService;
   const sub = service === undefined ? undefined : await refreshTokenSubject(service, token);
@@ -26,7 +29,7 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
 
 /**
  * RFC 7009. Revokes an access token whose signature and claims verify (one not valid yet
- * included: SPEC §4.2), or a refresh token
+ * included: docs/reference.md §4.2), or a refresh token
  * (told apart by its shape, whatever `token_type_hint` says, as §2.1 allows); answers 200 for
  * any token, invalid or unknown ones included (§2.2), so the endpoint tells nothing.
  */
@@ -65,7 +68,7 @@ oauthRoutes.post('/logout', async (c) => {
     return jsonResponse({ revoked: 'user' } satisfies ResponseBody<'LogoutResult'>);
   }
   await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
-  // A token of our own session (SPEC §6) names it in `sid`: logging out ends the session too.
+  // A token of our own session (docs/reference.md §6) names it in `sid`: logging out ends the session too.
   const { sid } = result.token.claims;
   if (result.token.issuer === c.var.config.ownIssuer && typeof sid === 'string') {
     await revokeSession(c.env, c.var.config, {
@@ -77,7 +80,7 @@ oauthRoutes.post('/logout', async (c) => {
 
 /**
  * RFC 7662, always authoritative: strict mode, the single writers, never KV. State that cannot
- * be read is a 503 whatever FAIL_MODE says (SPEC §4.3): an introspection answer is a decision.
+ * be read is a 503 whatever FAIL_MODE says (docs/reference.md §4.3): an introspection answer is a decision.
  */
 oauthRoutes.post('/introspect', adminAuth, async (c) => {
   const { token } = validate(IntrospectForm, formObject(await readForm(c)));

@@ -16,7 +16,7 @@ import { NOT_PROPAGATED } from '../revocation/revoker';
 import { SET_ERROR_CODES } from '../ssf/receive';
 import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
 import { REASONS, type Reason } from '../verify/reasons';
-import { badRequest } from './body';
+import { badRequest } from '../http/body';
 
 /** Free-text reasons are kept in the audit trail; bounded so it stays small. */
 export const MAX_REASON_CHARS = 256;

@@ -13,11 +13,11 @@ import {
   createStream, deleteStream, discover, requestVerification, TransmitterError, transmitterStatus,
 } from '../ssf/transmitter';
 import type { AppEnv } from './app-env';
-import { badRequest, readJsonObject } from './body';
-import { errorResponse, jsonResponse } from './responses';
+import { badRequest, readJsonObject } from '../http/body';
+import { errorResponse, jsonResponse } from '../http/responses';
 import { formObject, SsfStreamBody, SsfTransmitterBody, StreamAuditQuery, StreamIdParam, validate, type ResponseBody } from './schemas';
 
-/** SPEC §7: Shared Signals streams, managed through the admin API. Mounted at /v1/admin/ssf (behind adminAuth). */
+/** docs/reference.md §7: Shared Signals streams, managed through the admin API. Mounted at /v1/admin/ssf (behind adminAuth). */
 export const ssfAdminRoutes = new Hono<AppEnv>();
 
 const random = (bytes: number) => base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));

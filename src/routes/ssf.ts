@@ -8,11 +8,11 @@ import { shortName } from '../ssf/events';
 import { receiveSet, SetError, SetKeysUnavailable } from '../ssf/receive';
 import { findStream } from '../ssf/streams';
 import type { AppEnv } from './app-env';
-import { bearerToken } from './bearer';
-import { readBody } from './body';
-import { errorResponse, jsonResponse, NO_STORE, unavailableResponse } from './responses';
+import { bearerToken } from '../http/bearer';
+import { readBody } from '../http/body';
+import { errorResponse, jsonResponse, NO_STORE, unavailableResponse } from '../http/responses';
 
-/** SPEC §7: the Shared Signals receiver (RFC 8935 push). Mounted at /v1/ssf. */
+/** docs/reference.md §7: the Shared Signals receiver (RFC 8935 push). Mounted at /v1/ssf. */
 export const ssfRoutes = new Hono<AppEnv>();
 
 /** SHA-256 of each stream's push secret: computed once per stream object, or stored as such. */

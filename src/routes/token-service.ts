@@ -6,14 +6,14 @@ import { atWriter } from '../revocation/revoker';
 import { mintAccessToken, RESERVED_CLAIMS } from '../tokens/access-token';
 import { newRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
 import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
-import { nowSeconds } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
-import { badRequest, readForm, readJsonObject } from './body';
-import { errorResponse, jsonResponse } from './responses';
+import { badRequest, readForm, readJsonObject } from '../http/body';
+import { errorResponse, jsonResponse } from '../http/responses';
 import { describeIssue, formObject, RefreshForm, SessionBody, validate, type ResponseBody } from './schemas';
+import { nowSeconds } from '../clock';
 
-/** SPEC §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
+/** docs/reference.md §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
 export const tokenServiceRoutes = new Hono<AppEnv>();
 
 function serviceOf(c: Context<AppEnv>): TokenServiceConfig {

@@ -1,8 +1,9 @@
 import type { Context } from 'hono';
-import { identityOf, verifyToken, type AuthenticToken } from '../verify/verifier';
+import { identityOf, type AuthenticToken } from '../verify/token';
+import { verifyToken } from '../verify-token';
 import type { AppEnv } from './app-env';
-import { bearerToken } from './bearer';
-import { jsonResponse, refusalResponse, waitUntilOf } from './responses';
+import { bearerToken } from '../http/bearer';
+import { jsonResponse, refusalResponse, waitUntilOf } from '../http/responses';
 import type { ResponseBody } from './schemas';
 
 /**
@@ -30,7 +31,7 @@ function authHeaders({ claims, issuer, userId }: AuthenticToken): Record<string,
 }
 
 /**
- * SPEC §3.1 forward-auth: any method on /v1/verify and below. The token comes only from the
+ * docs/reference.md §3.1 forward-auth: any method on /v1/verify and below. The token comes only from the
  * Authorization header; `?strict=1` asks the single writers instead of KV.
  */
 export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {

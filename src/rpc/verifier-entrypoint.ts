@@ -1,37 +1,31 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { ConfigError, getConfig, type Config } from '../config/config';
-import { logRequest } from '../log/logger';
-import { observe } from '../metrics/metrics';
+import { ConfigError } from '../config/config';
+import { configOrError, observeCall } from '../observe-call';
 import type { Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
-import { identityOf, verifyToken, type VerifyResult } from '../verify/verifier';
+import { identityOf, type VerifyResult } from '../verify/token';
+import { verifyToken } from '../verify-token';
 
 export type RpcVerifyResult =
   | { active: true; claims: Claims }
   | { active: false; reason: Reason };
 
 /**
- * SPEC §3.2: verification over a service binding, with no HTTP in between.
+ * docs/reference.md §3.2: verification over a service binding, with no HTTP in between.
  *   services = [{ binding = "AUTH", service = "killswitch", entrypoint = "Verifier" }]
  *   const result = await env.AUTH.verify(token)
  * A misconfigured worker answers `unavailable` (and logs why); it never accepts.
  */
 export class Verifier extends WorkerEntrypoint<Env> {
   async verify(token: unknown, options?: { strict?: boolean }): Promise<RpcVerifyResult> {
-    const started = Date.now();
+    const end = observeCall(this.env);
+    const config = configOrError(this.env);
     // `status` is what the HTTP route would have answered, so logs and metrics read the same.
-    // Metrics count every call; an accepted one is logged only while LOG_ACCEPTED is on.
-    const log = (status: number, fields: Record<string, string | undefined>) => {
-      const durationMs = Date.now() - started;
-      observe(this.env, { route: 'rpc:verify', status, reason: fields.reason, accepted: status === 200, durationMs });
-      if (status !== 200 || config?.logAccepted !== false) logRequest({ route: 'rpc:verify', status, ...fields, durationMs });
-    };
-    let config: Config | undefined;
-    try {
-      config = getConfig(this.env);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      log(500, { reason: 'unavailable', error: error.message });
+    const log = (status: number, fields: Record<string, string | undefined>) => end({
+      route: 'rpc:verify', status, fields, accepted: status === 200, config: config instanceof ConfigError ? undefined : config,
+    });
+    if (config instanceof ConfigError) {
+      log(500, { reason: 'unavailable', error: config.message });
       return { active: false, reason: 'unavailable' };
     }
     // No token at all is missing_token; anything else that is not a string is not a JWS.

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config';
 import type { SsfStreamConfig, PollDelivery } from '../config/ssf-streams';
-import { readCappedText } from '../http/read-capped';
+import { readCappedText } from '../streams/read-capped';
 import type { RevocationBindings } from '../revocation/revocation-check';
 import { MAX_SET_BYTES, receiveSet, SetError, type SetErrorCode } from './receive';
 import type { SsfBindings } from './streams';

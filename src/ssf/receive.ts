@@ -6,12 +6,13 @@ import type { RevocationBindings } from '../revocation/revocation-check';
 import { atWriter, revokeIssuedBefore, revokeTokenById } from '../revocation/revoker';
 import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { parseCompactJws, type CompactJws } from '../verify/compact-jws';
-import { nowSeconds, signatureValid } from '../verify/verifier';
+import { signatureValid } from '../verify/verifier';
 import { actionFor, eventInstant, shortName, type EventAction } from './events';
 import type { SsfBindings } from './streams';
 import { resolveSubject, subjectOf, type MappedUser } from './subjects';
+import { nowSeconds } from '../clock';
 
-/** SPEC §4.2/§7: a SET is a request body, so the body limit is its limit. */
+/** docs/reference.md §4.2/§7: a SET is a request body, so the body limit is its limit. */
 export const MAX_SET_BYTES = 16 * 1024;
 /** SSF puts one event in a SET; a few are tolerated, not an amplifier of Durable Object writes. */
 export const MAX_EVENTS_PER_SET = 8;
@@ -179,7 +180,7 @@ async function apply(
 
 /**
  * RFC 8935 push, after the stream and its push secret were checked: validates the SET (in
- * SPEC §7's order), drops a duplicate (iss, jti), carries out its events and audits them.
+ * docs/reference.md §7's order), drops a duplicate (iss, jti), carries out its events and audits them.
  * Returns once every resulting revocation is acknowledged as an admin one is (durable; in
  * bounded mode also on the feed); a SetError is a 400, anything else
  * (a Durable Object out of reach) a 5xx the transmitter retries.

@@ -5,8 +5,9 @@ import { logEvent } from '../log/logger';
 import { AuditLog, type AuditEvent, type AuditPage } from '../revocation/audit-log';
 import { PollError, pollRound, type SetErrs } from './poll';
 import { findStream, forgetStoredStreams } from './streams';
+import { nowSeconds } from '../clock';
 
-/** RFC 8935 leaves dedupe to the receiver; SPEC §7 asks for at least 7 days. */
+/** RFC 8935 leaves dedupe to the receiver; docs/reference.md §7 asks for at least 7 days. */
 export const SSF_DEDUPE_SECONDS = 7 * 24 * 3600;
 
 export interface StreamStatus {
@@ -47,10 +48,9 @@ type StateRow = {
   transmitter_status: string | null; last_event_at: number | null;
 };
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
- * SPEC §7's stream state, one class in two roles (one binding): the instance named
+ * docs/reference.md §7's stream state, one class in two roles (one binding): the instance named
  * SSF_REGISTRY_OBJECT_NAME stores the streams created through the admin API; the instance
  * of each stream (ssfStreamObjectName) keeps its (iss, jti) dedupe window, its verification
  * and transmitter status, and the audit trail of every SET it received. No SET is stored.

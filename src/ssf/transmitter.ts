@@ -1,6 +1,6 @@
 import { parseJwksUri } from '../config/key-sources';
 import { ConfigError } from '../config/vars';
-import { readCappedText } from '../http/read-capped';
+import { readCappedText } from '../streams/read-capped';
 
 /**
  * A client of a transmitter's stream management API (SSF 1.0 §7–8): discovery, stream

@@ -1,14 +1,14 @@
 import { base64url } from 'jose';
 
 /**
- * Strict parsing of a compact JWS (SPEC §3). Stricter than `jose`, which accepts padding,
+ * Strict parsing of a compact JWS (docs/reference.md §3). Stricter than `jose`, which accepts padding,
  * whitespace, non-canonical base64url, duplicate JSON members, non-integer or infinite
  * NumericDates (`1e400` parses as Infinity) and unknown header shapes. Anything that is not
  * canonical compact JWS with JSON-object header and payload and correctly typed registered
  * claims is `malformed`, before any key or state is touched.
  */
 
-/** SPEC §3: tokens over 8 KiB are malformed. */
+/** docs/reference.md §3: tokens over 8 KiB are malformed. */
 export const MAX_TOKEN_BYTES = 8192;
 
 export interface JoseHeader {

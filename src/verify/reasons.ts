@@ -1,5 +1,5 @@
 /**
- * The stable reason codes of SPEC §3. The same strings appear in HTTP bodies, RPC results,
+ * The stable reason codes of docs/reference.md §3. The same strings appear in HTTP bodies, RPC results,
  * logs and metrics; clients may switch on them, so they never change meaning.
  */
 export const REASONS = [

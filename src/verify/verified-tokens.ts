@@ -1,4 +1,4 @@
-import type { AuthenticToken } from './verifier';
+import type { AuthenticToken } from './token';
 
 interface Entry {
   readonly token: AuthenticToken;

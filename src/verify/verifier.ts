@@ -1,64 +1,24 @@
 import { base64url } from 'jose';
-import { findIssuer, type Config, type FailMode, type IssuerConfig } from '../config/config';
+import { findIssuer, type Config, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
-import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
 import {
   MAX_TOKEN_BYTES, isSecurityEventToken, isVersion, ownClaim, parseCompactJws, stringClaim, type Claims, type CompactJws,
 } from './compact-jws';
 import type { Reason } from './reasons';
+import type { AuthenticToken, Authentication } from './token';
 import { VerifiedTokens } from './verified-tokens';
+import { nowSeconds } from '../clock';
 
 /**
- * The hot path, top to bottom, in the order of SPEC §3:
- * parse → header → issuer → key → signature → claims → revocation.
+ * The hot path up to revocation, top to bottom, in the order of docs/reference.md §3:
+ * parse → header → issuer → key → signature → claims (revocation: src/verify-token.ts).
  * Nothing before the signature check reads state, so forged tokens cost no KV or DO read.
  */
-
-/** A token whose signature and claims passed; revocation not yet checked. */
-export interface AuthenticToken {
-  readonly claims: Claims & { readonly sub: string; readonly exp: number; readonly iss: string };
-  readonly issuer: IssuerConfig;
-  /** The `jti`, or `sha256:<digest of header.payload>` for a token without one (never the signature: ECDSA signatures are malleable). */
-  readonly tokenId: string;
-  /**
-   * The user revocation state is keyed by: the value of the issuer's userClaim (`sub` unless
-   * configured). Every revocation read and write of this token goes through it, never `claims.sub`.
-   */
-  readonly userId: string;
-}
-
-/**
- * Who a refused token names, for the log line (SPEC v2 §5): set only once its signature
- * verified, so an attacker's made-up `sub` never reaches a log as if it were someone's.
- */
-export interface RefusedIdentity {
-  readonly sub?: string;
-  readonly jti?: string;
-  /** The user id, only where it is not the `sub` (an issuer with another userClaim). */
-  readonly user?: string;
-}
-
-export type Authentication =
-  | { readonly ok: true; readonly token: AuthenticToken }
-  | { readonly ok: false; readonly reason: Reason; readonly identity?: RefusedIdentity };
-
-export type VerifyResult =
-  | { readonly active: true; readonly token: AuthenticToken }
-  | { readonly active: false; readonly reason: Reason; readonly identity?: RefusedIdentity };
 
 const refuse = (reason: Reason) => ({ ok: false, reason }) as const;
 /** A refusal of a token whose signature verified: it names who was refused. */
 const refuseAuthentic = (reason: Reason, { sub, jti }: Claims) => ({ ok: false, reason, identity: { sub, jti } }) as const;
 const encoder = new TextEncoder();
-
-/** What a log line names of a verified token: `sub` and `jti`, and `user` where the user id is another claim. */
-export function identityOf({ claims: { sub, jti }, userId }: AuthenticToken): RefusedIdentity {
-  return userId === sub ? { sub, jti } : { sub, jti, user: userId };
-}
-
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 async function tokenIdOf(jws: CompactJws): Promise<string> {
   if (jws.claims.jti !== undefined) return jws.claims.jti;
@@ -79,7 +39,7 @@ export async function signatureValid(jws: CompactJws, key: CryptoKey, alg: JwsAl
 }
 
 /**
- * What a token is checked for. `revoke` (RFC 7009, SPEC §4.2) takes a token that is not valid
+ * What a token is checked for. `revoke` (RFC 7009, docs/reference.md §4.2) takes a token that is not valid
  * yet (`nbf`/`iat` ahead): it will be, and then it must already be denylisted.
  */
 export type Purpose = 'use' | 'revoke';
@@ -113,7 +73,7 @@ function verifiedTokensFor(config: Config): VerifiedTokens {
   return cache;
 }
 
-/** Signature and claims (SPEC §3 up to, not including, revocation). */
+/** Signature and claims (docs/reference.md §3 up to, not including, revocation). */
 export async function authenticate(
   token: string | undefined,
   config: Config,
@@ -159,30 +119,4 @@ export async function authenticate(
   const authentic: AuthenticToken = { claims, issuer, tokenId: await tokenIdOf(jws), userId };
   verifiedTokens.set(token, authentic, keysInForce);
   return { ok: true, token: authentic };
-}
-
-export interface VerifyOptions {
-  readonly strict?: boolean;
-  /** The request's ExecutionContext.waitUntil: bounded mode refreshes its mirror ahead under it. */
-  readonly waitUntil?: (promise: Promise<unknown>) => void;
-  /** Overrides FAIL_MODE: introspection (SPEC §4.3) is always `closed`. */
-  readonly failMode?: FailMode;
-}
-
-/** The whole check: genuine, unexpired and not revoked, right now. */
-export async function verifyToken(
-  token: string | undefined,
-  config: Config,
-  bindings: RevocationBindings,
-  options: VerifyOptions = {},
-): Promise<VerifyResult> {
-  const auth = await authenticate(token, config);
-  if (!auth.ok) return { active: false, reason: auth.reason, identity: auth.identity };
-  const mode = options.strict === true ? 'strict' : config.revocationMode;
-  const revoked = await checkRevocation(auth.token, mode, config, bindings, { waitUntil: options.waitUntil });
-  const failMode = options.failMode ?? config.failMode;
-  if (revoked !== undefined && !(revoked === 'unavailable' && failMode === 'open')) {
-    return { active: false, reason: revoked, identity: identityOf(auth.token) };
-  }
-  return { active: true, token: auth.token };
 }

@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { readCappedText } from '../http/read-capped';
+import { readCappedText } from '../streams/read-capped';
 import { errorResponse } from './responses';
 
-/** SPEC §4.2: request bodies over 16 KiB are refused with 413. */
+/** docs/reference.md §4.2: request bodies over 16 KiB are refused with 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export function badRequest(description: string, error = 'invalid_request'): HTTPException {

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { RETRY_AFTER_SECONDS } from '../errors';
 import type { Reason } from '../verify/reasons';
 
 /** Every response of killswitch is about credentials: no cache may keep one. */
@@ -37,25 +38,22 @@ export function errorResponse(status: number, error: string, description?: strin
   return jsonResponse(description === undefined ? { error } : { error, error_description: description }, status);
 }
 
-/** Seconds a client should wait before repeating a request that found state unreachable. */
-const RETRY_AFTER_SECONDS = '1';
-
 /**
  * A writer or the state could not be reached: nothing was acknowledged, and repeating the
  * request is safe (every killswitch write is idempotent or only revokes more).
  */
-export function unavailableResponse(description?: string): Response {
+export function unavailableResponse(description?: string, retryAfterSeconds = RETRY_AFTER_SECONDS): Response {
   const body = description === undefined ? { error: 'temporarily_unavailable' } : { error: 'temporarily_unavailable', error_description: description };
-  return jsonResponse(body, 503, { 'Retry-After': RETRY_AFTER_SECONDS });
+  return jsonResponse(body, 503, { 'Retry-After': String(retryAfterSeconds) });
 }
 
 /**
- * A refused bearer token (SPEC §3.1, RFC 6750 §3): 401 with the reason code, or 503 when
+ * A refused bearer token (docs/reference.md §3.1, RFC 6750 §3): 401 with the reason code, or 503 when
  * revocation state could not be read. The description is the reason code, never the token.
  */
 export function refusalResponse(reason: Reason): Response {
   if (reason === 'unavailable') {
-    return jsonResponse({ active: false, error: 'temporarily_unavailable', reason }, 503, { 'Retry-After': RETRY_AFTER_SECONDS });
+    return jsonResponse({ active: false, error: 'temporarily_unavailable', reason }, 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
   }
   const challenge = reason === 'missing_token'
     ? 'Bearer'
