@@ -80,7 +80,7 @@ function headerComponents() {
 /** Shared responses, by component name. */
 function responseComponents() {
   return {
-      Refusal: json('Refusal', 'The token is missing or refused; `reason` says why (SPEC §3).', {
+      Refusal: json('Refusal', 'The token is missing or refused; `reason` says why (docs/reference.md §3).', {
         'WWW-Authenticate': ref('headers', 'WWWAuthenticate'),
       }),
       Unavailable: json('Unavailable', 'Revocation state could not be read (FAIL_MODE=closed), or keys never fetched.', {
@@ -319,7 +319,7 @@ function adminPaths() {
     '/v1/ssf/{id}/events': {
       post: {
         operationId: 'pushSecurityEvent', tags: ['security events'], summary: 'RFC 8935: a transmitter pushes one Security Event Token', security: SSF_PUSH,
-        description: 'SPEC §7. `202` for every valid SET, duplicates, unknown events and unknown subjects included, once what it revokes is durable. '
+        description: 'docs/reference.md §7. `202` for every valid SET, duplicates, unknown events and unknown subjects included, once what it revokes is durable. '
           + 'A SET revokes the user\'s tokens issued before its event (max(iat, event_timestamp)), never those issued after.',
         parameters: [streamPath],
         requestBody: { required: true, content: { 'application/secevent+jwt': { schema: { type: 'string', description: 'One compact JWS SET (RFC 8417).' } } } },

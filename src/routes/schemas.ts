@@ -1,5 +1,5 @@
 /**
- * The request schemas of every route that takes input (SPEC §4.2, §4.3, §6), and the response
+ * The request schemas of every route that takes input (docs/reference.md §4.2, §4.3, §6), and the response
  * schemas of every answer (below): the one source for validating requests, typing answers and
  * the OpenAPI document (src/openapi/document.ts), so they cannot drift. zod's "mini" build: the same zod 4 schemas and `toJSONSchema`, in half the
  * bundle of the chainable build. The verify hot path never touches these.
@@ -54,7 +54,7 @@ const required = (description: string) =>
 /** The `sub` of /v1/admin/users/{sub} (and of ?sub=). */
 export const SubParam = id('The user id (the value of the token issuer\'s userClaim; `sub` unless configured), percent-encoded in the path.');
 
-/** POST /v1/admin/users/{sub}/revoke (SPEC §4.2); an empty body is `{}`. */
+/** POST /v1/admin/users/{sub}/revoke (docs/reference.md §4.2); an empty body is `{}`. */
 export const UserRevokeBody = z.object({
   reason: z.optional(reason('Why, for the audit trail.')),
 });
@@ -93,7 +93,7 @@ export const LogoutBody = z.object({
   )),
 });
 
-/** POST /v1/sessions (SPEC §6). Reserved claims and the size limit depend on configuration: checked by the route. */
+/** POST /v1/sessions (docs/reference.md §6). Reserved claims and the size limit depend on configuration: checked by the route. */
 export const SessionBody = z.object({
   sub: id('The user the session is for.'),
   scope: z.optional(z.string(must(`a string of at most ${MAX_SCOPE_CHARS} characters`)).check(
@@ -136,7 +136,7 @@ const transmitterToken = z.optional(z.string(must(TOKEN_RULE)).check(
 ));
 
 /**
- * POST /v1/admin/ssf/streams (SPEC §7). With `transmitter`: a managed stream, created at the
+ * POST /v1/admin/ssf/streams (docs/reference.md §7). With `transmitter`: a managed stream, created at the
  * transmitter's management API. Without: a manual one (Google's `stream:update`), whose
  * `issuer`, `jwksUri` and `audience` the operator gives. The rest is an SSF_STREAMS entry's.
  */
