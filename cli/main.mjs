@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * killswitch CLI: commands, options and output. Every command that talks to the worker goes
  * through Client (client.mjs); everything written to stdout/stderr goes through `write`, which
@@ -16,19 +17,30 @@ const keyTools = () => import('./keys.mjs');
 
 const VERSION = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
-/** The admin key as it may appear in argv (`--admin-key K`, `--admin-key=K`) and the environment. */
+/**
+ * A record inside the worker's JSON answer (a stream, an audit event…): as loosely typed as the
+ * answer itself (see Answer in client.mjs).
+ * @typedef {Record<string, any>} WorkerRecord
+ */
+/** @typedef {import('commander').OptionValues} Options */
+
+/**
+ * The admin key as it may appear in argv (`--admin-key K`, `--admin-key=K`) and the environment.
+ * @param {string[]} argv
+ * @param {NodeJS.ProcessEnv} env
+ */
 function adminKeysIn(argv, env) {
   const keys = [env.KILLSWITCH_ADMIN_KEY];
   argv.forEach((arg, i) => {
     if (arg === '--admin-key') keys.push(argv[i + 1]);
     else if (arg.startsWith('--admin-key=')) keys.push(arg.slice('--admin-key='.length));
   });
-  return keys.filter((k) => typeof k === 'string' && k.length >= 4);
+  return /** @type {string[]} */ (keys.filter((k) => typeof k === 'string' && k.length >= 4));
 }
 
 /**
  * @param {string[]} argv process.argv
- * @param {{ env?: NodeJS.ProcessEnv, stdout?: NodeJS.WritableStream, stderr?: NodeJS.WritableStream, stdin?: NodeJS.ReadableStream & { isTTY?: boolean } }} [io]
+ * @param {{ env?: NodeJS.ProcessEnv, stdout?: NodeJS.WritableStream, stderr?: NodeJS.WritableStream & { isTTY?: boolean }, stdin?: NodeJS.ReadableStream & { isTTY?: boolean } }} [io]
  * @returns {Promise<number>} the exit code
  */
 export async function main(argv, io = {}) {
@@ -37,12 +49,17 @@ export async function main(argv, io = {}) {
   const stderr = io.stderr ?? process.stderr;
   const stdin = io.stdin ?? process.stdin;
   // The transmitter's management token comes only from the environment, and is redacted like the admin key.
-  const secrets = [...adminKeysIn(argv, env), ...[env.KILLSWITCH_TRANSMITTER_TOKEN].filter((t) => typeof t === 'string' && t.length >= 4)];
-  const redact = (text) => secrets.reduce((t, key) => t.split(key).join('[redacted]'), String(text));
-  const write = (stream, text) => stream.write(redact(text.endsWith('\n') ? text : `${text}\n`));
+  const transmitterSecret = env.KILLSWITCH_TRANSMITTER_TOKEN;
+  const secrets = [...adminKeysIn(argv, env), ...(typeof transmitterSecret === 'string' && transmitterSecret.length >= 4 ? [transmitterSecret] : [])];
+  const redact = (/** @type {unknown} */ text) => secrets.reduce((t, key) => t.split(key).join('[redacted]'), String(text));
+  /** @param {NodeJS.WritableStream} stream @param {string} text */
+  const write = (stream, text) => {
+    stream.write(redact(text.endsWith('\n') ? text : `${text}\n`));
+  };
 
   let jsonMode = argv.includes('--json');
   /** The exit code of a command that completed (verify: 1 for a refused token). */
+  /** @type {number} */
   let resultCode = EXIT.OK;
   const readStdin = async () => {
     if (stdin.isTTY) write(stderr, 'reading from stdin; end with Ctrl-D');
@@ -51,7 +68,7 @@ export async function main(argv, io = {}) {
     return data.trim();
   };
 
-  /** Global options and the client they describe. */
+  /** Global options and the client they describe. @param {Command} command */
   const context = (command) => {
     const options = command.optsWithGlobals();
     jsonMode = options.json === true;
@@ -74,11 +91,11 @@ export async function main(argv, io = {}) {
     return { options, client };
   };
 
-  /** Prints `human` (a string) or, with --json, `data` as one line of JSON. */
-  const emit = (data, human) => write(stdout, jsonMode ? JSON.stringify(data) : human);
+  /** Prints `human` (a string) or, with --json, `data` as one line of JSON. @param {unknown} data @param {string} [human] */
+  const emit = (data, human) => write(stdout, jsonMode || human === undefined ? JSON.stringify(data) : human);
 
   /** A token argument: the token itself, or `-` for stdin (keeps it out of shell history). */
-  const tokenArgument = async (value) => {
+  const tokenArgument = async (/** @type {string | undefined} */ value) => {
     const token = value === '-' ? await readStdin() : value?.trim();
     if (!token) throw usageError('no token given (pass it as an argument, or - to read it from stdin)');
     return token;
@@ -115,14 +132,15 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .addOption(new Option('--alg <alg>', 'algorithm').choices(KEY_ALGORITHMS).default('ES256'))
     .option('--kid <kid>', 'key id (default: derived from the key thumbprint)')
     .option('--out <file>', 'write the private JWK to this file (mode 600, not overwritten) and print only the public part')
-    .action(async (options, command) => {
+    .action(async (/** @type {Options} */ options, /** @type {Command} */ command) => {
       context(command);
       const key = await (await keyTools()).generateKey(options.alg, options.kid);
       if (options.out !== undefined) {
         try {
           writeFileSync(options.out, `${JSON.stringify(key.privateJwk, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
         } catch (error) {
-          throw usageError(`cannot write ${options.out}: ${error.code === 'EEXIST' ? 'it exists (not overwritten)' : error.code ?? error.message}`);
+          const { code, message } = /** @type {NodeJS.ErrnoException} */ (error);
+          throw usageError(`cannot write ${options.out}: ${code === 'EEXIST' ? 'it exists (not overwritten)' : code ?? message}`);
         }
         const { privateJwk: _private, secret: _secret, ...shown } = key;
         if (jsonMode) return emit({ ...shown, privateJwkFile: options.out });
@@ -167,10 +185,12 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .option('--scope <scopes>', 'scope, space-separated')
     .option('--no-jti', 'leave out jti')
     .option('--claim <name=value...>', 'extra claims (value parsed as JSON when it is JSON)')
-    .action(async (options, command) => {
+    .action(async (/** @type {Options} */ options, /** @type {Command} */ command) => {
       context(command);
       const { loadPrivateJwk, mintToken } = await keyTools();
-      const minted = await mintToken(await loadPrivateJwk(options.key, readStdin), options);
+      // commander has checked the required options and applied the defaults.
+      const mintOptions = /** @type {Parameters<typeof mintToken>[1]} */ (options);
+      const minted = await mintToken(await loadPrivateJwk(options.key, readStdin), mintOptions);
       emit(minted, minted.token);
     });
 
@@ -227,6 +247,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
         if (tokenArg !== undefined) throw usageError('give either a token or --jti, not both');
         if (options.sub === undefined || options.exp === undefined) throw usageError('--jti needs --sub and --exp');
         if (!/^\d+$/.test(options.exp)) throw usageError('--exp must be a NumericDate: integer seconds since the epoch');
+        /** @type {{ jti: string, sub: string, exp: number, iss?: string, reason?: string }} */
         const payload = { jti: options.jti, sub: options.sub, exp: Number(options.exp) };
         if (options.iss !== undefined) payload.iss = options.iss;
         if (options.reason !== undefined) payload.reason = options.reason;
@@ -274,7 +295,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .description('revoke every token of every user issued until now (POST /v1/admin/revoke-all)')
     .requiredOption('--reason <text>', 'why (required; recorded in the audit log)')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
-    .action(async (options, command) => {
+    .action(async (/** @type {Options} */ options, /** @type {Command} */ command) => {
       const { client } = context(command);
       const c = client();
       c.requireAdminKey();
@@ -307,7 +328,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
         ]),
       ];
       if (tokens.length > 0) {
-        lines.push('', table(['jti', 'expires', 'revoked', 'reason'], tokens.map((t) => [t.jti, when(t.exp), when(t.revokedAt), t.reason ?? ''])));
+        lines.push('', table(['jti', 'expires', 'revoked', 'reason'], tokens.map((/** @type {WorkerRecord} */ t) => [t.jti, when(t.exp), when(t.revokedAt), t.reason ?? ''])));
       }
       emit(body, lines.join('\n'));
     });
@@ -319,7 +340,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .option('--sub <sub>', "one user's events")
     .option('--limit <n>', 'events per page')
     .option('--cursor <cursor>', 'the next page, from a previous answer')
-    .action(async (options, command) => {
+    .action(async (/** @type {Options} */ options, /** @type {Command} */ command) => {
       const { client } = context(command);
       if (options.limit !== undefined && !/^\d+$/.test(options.limit)) throw usageError('--limit must be a positive integer');
       const { body } = await client().expectOk('GET', '/v1/admin/audit', {
@@ -330,7 +351,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
       const lines = [];
       if (events.length === 0) lines.push(options.sub === undefined ? 'no revoke-all events' : `no events for ${options.sub}`);
       else {
-        lines.push(table(['at', 'action', 'sub', 'jti', 'actor', 'reason'], events.map((e) => [
+        lines.push(table(['at', 'action', 'sub', 'jti', 'actor', 'reason'], events.map((/** @type {WorkerRecord} */ e) => [
           new Date(e.at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), e.action, e.sub ?? '', e.jti ?? '', e.actor ?? '', e.reason ?? '',
         ])));
       }
@@ -344,13 +365,14 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
   // ---- ssf (Shared Signals streams, SPEC §7) --------------------------------------------------
   const ssf = program.command('ssf').description('Shared Signals streams: identity providers push security events that revoke users');
   /** The transmitter's management bearer: only from $KILLSWITCH_TRANSMITTER_TOKEN (never argv). */
-  const transmitterToken = (required) => {
+  const transmitterToken = (/** @type {boolean} */ required) => {
     const value = env.KILLSWITCH_TRANSMITTER_TOKEN;
     if (required && (value === undefined || value === '')) {
       throw usageError("set KILLSWITCH_TRANSMITTER_TOKEN to the transmitter's management API token (it is sent to the worker for this call only)");
     }
     return value === '' ? undefined : value;
   };
+  /** @param {string | undefined} value @param {string} name */
   const jsonOption = (value, name) => {
     if (value === undefined) return undefined;
     try {
@@ -359,9 +381,10 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
       throw usageError(`${name} must be JSON`);
     }
   };
-  const subjectsOf = (options) => {
+  const subjectsOf = (/** @type {Options} */ options) => {
     if (options.subjects !== undefined) return jsonOption(options.subjects, '--subjects');
     if (options.mapIssSub === undefined) return undefined;
+    /** @type {Record<string, { issuer: string, claim: 'sub' }>} */
     const table = {};
     for (const pair of options.mapIssSub) {
       const at = pair.lastIndexOf('=');
@@ -370,17 +393,17 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     }
     return { iss_sub: table, email: options.email === true };
   };
-  const describeStream = (s) => fields([
+  const describeStream = (/** @type {WorkerRecord} */ s) => fields([
     ['mode', s.mode], ['issuer', s.issuer], ['audience', s.audience], ['push endpoint', s.pushEndpoint],
     ['push secret', s.pushSecret ? 'yes' : 'no (signature only)'], ['transmitter stream', s.transmitterStreamId],
     ['poll endpoint', s.poll === undefined ? undefined : `${s.poll.endpoint} (every ${s.poll.intervalSeconds} s, ${s.poll.maxEvents} SETs)`],
   ]);
-  const describePoll = (p) => fields([
+  const describePoll = (/** @type {WorkerRecord} */ p) => fields([
     ['polling', p.polling ? 'yes' : 'no'], ['failures in a row', p.failures], ['last error', p.lastError ?? undefined],
     ['last poll', p.lastPollAt == null ? undefined : when(p.lastPollAt)], ['acks pending', p.pendingAcks],
     ['next poll', p.nextPollAt == null ? undefined : when(p.nextPollAt)],
   ]);
-  const streamOptions = (command) => command
+  const streamOptions = (/** @type {Command} */ command) => command
     .option('--map-iss-sub <iss=issuer...>', 'map SET subjects of this iss to the sub of this trusted token issuer')
     .option('--email', 'with --map-iss-sub: also act on email subjects (off by default: addresses are recycled)')
     .option('--subjects <json>', 'the whole subjects object instead, as in SSF_STREAMS')
@@ -388,7 +411,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .option('--alg <alg...>', 'accepted algorithms (default RS256)')
     .option('--accept-missing-typ', 'accept SETs without the JWS typ (some transmitters omit it)')
     .option('--push-base-url <url>', 'the origin transmitters reach the worker on, if not --url');
-  const streamBody = (options) => ({
+  const streamBody = (/** @type {Options} */ options) => ({
     subjects: subjectsOf(options),
     events: jsonOption(options.events, '--events'),
     algorithms: options.alg,
@@ -403,7 +426,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
       const { client } = context(command);
       const { body } = await client().expectOk('GET', '/v1/admin/ssf/streams', { auth: 'admin' });
       const streams = Array.isArray(body.streams) ? body.streams : [];
-      emit(body, streams.length === 0 ? 'no streams' : table(['id', 'mode', 'issuer', 'push endpoint'], streams.map((s) => [s.id, s.mode, s.issuer, s.pushEndpoint])));
+      emit(body, streams.length === 0 ? 'no streams' : table(['id', 'mode', 'issuer', 'push endpoint'], streams.map((/** @type {WorkerRecord} */ s) => [s.id, s.mode, s.issuer, s.pushEndpoint])));
     });
 
   streamOptions(ssf
@@ -411,7 +434,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .description("create a stream at a transmitter's SSF management API (discovery, issuer check, our push endpoint and a fresh secret); token: $KILLSWITCH_TRANSMITTER_TOKEN")
     .requiredOption('--transmitter <issuer>', "the transmitter's issuer, e.g. https://example.okta.com")
     .option('--event <uri...>', 'event types to ask for (default: every type killswitch acts on)'))
-    .action(async (options, command) => {
+    .action(async (/** @type {Options} */ options, /** @type {Command} */ command) => {
       const { client } = context(command);
       const json = { transmitter: options.transmitter, transmitterToken: transmitterToken(true), ...streamBody(options), eventsRequested: options.event };
       const { body } = await client().expectOk('POST', '/v1/admin/ssf/streams', { auth: 'admin', json });
@@ -428,8 +451,9 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
     .option('--poll-endpoint <url>', "RFC 8936 poll delivery: the transmitter's poll endpoint; its bearer from $KILLSWITCH_POLL_TOKEN")
     .option('--poll-interval <seconds>', 'with --poll-endpoint: seconds between polls, 1 to 300 (default 10)', Number)
     .option('--poll-max-events <n>', 'with --poll-endpoint: SETs per poll, 1 to 64 (default 16)', Number))
-    .action(async (options, command) => {
+    .action(async (/** @type {Options} */ options, /** @type {Command} */ command) => {
       const { client } = context(command);
+      /** @type {Record<string, unknown>} */
       const json = { issuer: options.issuer, jwksUri: options.jwksUri, audience: options.audience, pushSecret: options.secret, ...streamBody(options) };
       if (options.pollEndpoint !== undefined) {
         const token = env.KILLSWITCH_POLL_TOKEN;
@@ -512,7 +536,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
         auth: 'admin', query: { limit: options.limit, cursor: options.cursor },
       });
       const events = Array.isArray(body.events) ? body.events : [];
-      const lines = [events.length === 0 ? `no events on ${id}` : table(['at', 'sub', 'set jti', 'what'], events.map((e) => [
+      const lines = [events.length === 0 ? `no events on ${id}` : table(['at', 'sub', 'set jti', 'what'], events.map((/** @type {WorkerRecord} */ e) => [
         new Date(e.at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), e.sub ?? '', e.jti ?? '', e.reason ?? '',
       ]))];
       if (body.cursor) lines.push('', `more: killswitch ssf audit ${id} --cursor ${body.cursor}`);
@@ -531,7 +555,7 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
       write(stderr, jsonMode ? JSON.stringify({ ...error.details, message: error.message, exit: error.code }) : `killswitch: ${error.message}`);
       return error.code;
     }
-    write(stderr, `killswitch: unexpected error: ${error?.stack ?? error}`);
+    write(stderr, `killswitch: unexpected error: ${/** @type {Error | undefined} */ (error)?.stack ?? error}`);
     return EXIT.SERVER;
   }
 }
