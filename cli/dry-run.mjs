@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
-// `npm run build`: bundles the worker exactly as `wrangler deploy` would, without deploying
+// `npm run deploy:dry-run`: bundles the worker exactly as `wrangler deploy` would, without deploying
 // (`wrangler deploy --dry-run --outdir`; offline, no Cloudflare account needed), and reports
 // the bundle size, raw and gzip, against the Workers limits.
-//   npm run build [-- --outdir dist] [-- --json]
+//   npm run deploy:dry-run [-- --outdir dist] [-- --json]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

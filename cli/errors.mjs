@@ -1,5 +1,5 @@
 // @ts-check
-/** Exit codes of the killswitch CLI (README "Operating"). Stable: scripts branch on them. */
+/** Exit codes of the killswitch CLI (docs/cli.md). Stable: scripts branch on them. */
 export const EXIT = Object.freeze({
   OK: 0,
   /** `verify`: the worker answered, and the token is not active (refused). */

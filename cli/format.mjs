@@ -1,25 +1,10 @@
 /** Human output: times, durations, reason codes. */
 
-const REASONS = {
-  missing_token: 'no token was sent',
-  malformed: 'not a well-formed compact JWS',
-  unsupported_alg: 'its algorithm is not allowed for its issuer',
-  unknown_key: 'no configured key matches its kid',
-  bad_signature: 'the signature does not verify',
-  expired: 'it has expired',
-  not_yet_valid: 'it is not valid yet (nbf)',
-  issued_in_future: 'it was issued in the future (iat)',
-  wrong_issuer: 'its issuer is not trusted',
-  wrong_audience: 'its audience is not accepted',
-  missing_claim: 'a required claim is missing',
-  lifetime_too_long: 'its lifetime is longer than allowed',
-  revoked_token: 'this token was revoked',
-  revoked_user: "the user's tokens were revoked",
-  revoked_all: 'every token issued before a revoke-all was revoked',
-  unavailable: 'revocation state could not be read (503)',
-};
+// One line per reason code of src/verify/reasons.ts, kept beside it (test/e2e/docs-drift.test.ts
+// checks both list the same codes).
+import REASONS from '../src/verify/reason-descriptions.json' with { type: 'json' };
 
-export const describeReason = (reason) => (REASONS[reason] ? `${reason} (${REASONS[reason]})` : String(reason));
+export const describeReason = (reason) => (Object.hasOwn(REASONS, reason) ? `${reason} (${REASONS[reason]})` : String(reason));
 
 export function duration(seconds) {
   const s = Math.abs(Math.round(seconds));

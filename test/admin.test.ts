@@ -1,5 +1,5 @@
 /**
- * SPEC §4.2 admin routes (and the admin-authenticated RFC routes): authentication, input
+ * reference §4.2 admin routes (and the admin-authenticated RFC routes): authentication, input
  * validation, body limits, response shapes, audit trail, and the bearer's own logout.
  * Revoke-all is only called here in ways that do not execute it (401/400/413); its effects
  * are tested in test/revoke-all.test.ts.
@@ -183,7 +183,7 @@ describe('response shapes', () => {
     const entries = state.revokedTokens as Record<string, unknown>[];
     expect(entries).toHaveLength(2);
     for (const entry of entries) {
-      // SPEC lists jti, exp, revokedAt, reason; `iss` (null: every issuer) is an extension.
+      // reference §4.2 lists jti, exp, revokedAt, reason; `iss` (null: every issuer) is an extension.
       expect(Object.keys(entry).filter((k) => k !== 'iss').sort()).toEqual(['exp', 'jti', 'reason', 'revokedAt']);
       expect(entry.revokedAt).toBeGreaterThanOrEqual(t0);
     }
@@ -374,7 +374,7 @@ describe('audit', () => {
     });
   });
 
-  // README: without sub=, the audit lists the global (revoke-all) events only; this file runs none.
+  // reference §4.2: without sub=, the audit lists the global (revoke-all) events only; this file runs none.
   it('without sub=, lists the global trail: a user revocation is not in it', async () => {
     const sub = uniqueSub('audit-all');
     await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, json({ reason: 'per-user trail' }));

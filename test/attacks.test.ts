@@ -1,6 +1,6 @@
 /**
  * Attack classes of docs/security.md that no other test file covers, over HTTP (/v1/verify),
- * each with the exact reason code SPEC §3 assigns: `alg` case variants of `none` and of real
+ * each with the exact reason code reference §3 assigns: `alg` case variants of `none` and of real
  * algorithms, ECDSA signature forgeries (the "psychic signature" r = s = 0 of CVE-2022-21449,
  * out-of-range r/s, DER instead of raw R‖S), header key injection through `jku`/`x5u`/`x5c`
  * with the attacker's own kid and through an HMAC `jwk`, the RSA-public-key-as-HMAC-secret
@@ -144,7 +144,7 @@ describe('malleable and forged ECDSA signatures', () => {
 
   it('(r, n − s) is also valid, and names the same token: revoking one refuses the other', async () => {
     // What makes malleability harmless: a token is identified by its jti or its signing input,
-    // never by its signature bytes (SPEC §3). A jti-less token, revoked, then malleated.
+    // never by its signature bytes (reference §3). A jti-less token, revoked, then malleated.
     const sub = `malleable-${crypto.randomUUID()}`;
     const token = await mint('es256-1', { claims: { sub, jti: undefined } });
     const raw = base64url.decode(segmentsOf(token)[2]);

@@ -1,5 +1,5 @@
 /**
- * Bounded mode's promise (SPEC §4.1) as a property over random interleavings: several
+ * Bounded mode's promise (reference §4.1) as a property over random interleavings: several
  * locations — each a mirror with its own clock (±50 ms), its own cache and its own faults on
  * the way to the REAL feed replicas (delays, dropped reads) — check tokens while the real
  * writers revoke tokens, users and everything. For every interleaving:

@@ -1,5 +1,5 @@
 /**
- * Bounded mode (SPEC §4.1, issue 11): acknowledgement means the feed has it, the mirror
+ * Bounded mode (reference §4.1, issue 11): acknowledgement means the feed has it, the mirror
  * enforces its bound, and the faults of the issue — a slow feed, a lost append, a feed Durable
  * Object restart mid-refresh, clock skew between fetcher and reader, a missing or too old KV
  * snapshot, every cache `match` missing, an isolate restart, an unreachable feed. The
@@ -90,7 +90,7 @@ describe('acknowledgement means the feed has it', () => {
     expect(retried).toMatchObject({ status: 200, body: { sub, version: 1 } });
     expect((await revokeUser(bindings, sub, key)).body).toEqual(retried.body);
     expect((await call(bindings, `/v1/admin/users/${sub}`, { admin: true })).body).toMatchObject({ version: 1 });
-    // Without the key, each call is a new bump (SPEC: N bumps raise the version by N).
+    // Without the key, each call is a new bump (reference §4.1: N bumps raise the version by N).
     expect((await revokeUser(bindings, sub)).body).toMatchObject({ version: 2 });
     expect(await revokeUser(bindings, sub, { 'Idempotency-Key': 'has space' })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   });
@@ -112,7 +112,7 @@ describe('acknowledgement means the feed has it', () => {
     const token = await mint('HS256', { claims: { sub, iat: now() - 5 } });
     expect((await revokeUser(bindings, sub)).status).toBe(200);
     expect(await checkAt(location(), token)).toBe('revoked_user');
-    // A token issued after the bump (≥ 1 s, SPEC §4.1) is accepted.
+    // A token issued after the bump (≥ 1 s, reference §4.1) is accepted.
     expect(await checkAt(location(), await mint('HS256', { claims: { sub, iat: now() + 2 } }))).toBe('active');
 
     const mirror = location();
@@ -366,7 +366,7 @@ describe('a revoked token replayed', () => {
   });
 });
 
-describe('security events in bounded mode (SPEC §7)', () => {
+describe('security events in bounded mode (reference §7)', () => {
   const vars = { REVOCATION_MODE: 'bounded', MAX_TOKEN_LIFETIME_SECONDS: '3600', CLOCK_TOLERANCE_SECONDS: '30', REVOCATION_MAX_STALENESS_MS: '300' };
   const pushSet = (set: string) => worker(`${SSF_BASE}/v1/ssf/okta/events`, {
     method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },

@@ -1,5 +1,5 @@
 /**
- * SPEC §2: parseConfig validates every setting and names the field at fault (ConfigError.field);
+ * reference §2: parseConfig validates every setting and names the field at fault (ConfigError.field);
  * getConfig parses once per env object, errors included.
  */
 import { describe, expect, it } from 'vitest';
@@ -117,7 +117,7 @@ describe('parseConfig accepts', () => {
     adminKeys: config.adminKeys,
   });
 
-  it('applies the defaults of SPEC §2', () => {
+  it('applies the defaults of reference §2', () => {
     const config = parseConfig(envWith());
     expect(settingsOf(config)).toEqual({
       tolerance: 30, lifetime: undefined, versionClaim: 'ver', mode: 'cached', staleness: 1000, fail: 'closed', logAccepted: true, adminKeys: [],
@@ -177,7 +177,7 @@ describe('getConfig', () => {
   });
 });
 
-describe('SSF_STREAMS (SPEC §7)', () => {
+describe('SSF_STREAMS (reference §7)', () => {
   const STREAM = {
     id: 'okta', issuer: 'https://acme.okta.com', audience: 'https://ks.test/ssf/okta', algorithms: ['RS256'],
     jwksUri: 'https://acme.okta.com/oauth2/v1/keys', secret: 'PUSH_SECRET',

@@ -3,7 +3,7 @@
  * Objects unreachable; the JWKS endpoint down, slow or serving garbage. Each fault wraps the
  * REAL binding (or the real fetch) and can be switched off again, so every test also checks
  * recovery in the same isolate, without a restart. Expected behaviour: docs/consistency.md
- * ("When state cannot be read") and the README (remote JWKS, FAIL_MODE).
+ * ("When state cannot be read") and docs/reference.md §2.2, §4.1 (remote JWKS, FAIL_MODE).
  */
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
@@ -141,7 +141,7 @@ describe('Durable Objects unreachable', () => {
     expect(await verify(closed, token, true)).toMatchObject({ status: 503, body: UNAVAILABLE });
     expect((await verify(open, token, true)).status).toBe(200);
     expect((await verify(closed, token)).status).toBe(200);
-    // Introspection answers 503, never active, whatever FAIL_MODE says (SPEC §4.3).
+    // Introspection answers 503, never active, whatever FAIL_MODE says (reference §4.3).
     for (const bindings of [closed, open]) {
       expect(await call(bindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) }))
         .toMatchObject({ status: 503, body: WRITER_DOWN });

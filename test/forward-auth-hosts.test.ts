@@ -1,5 +1,5 @@
 /**
- * FORWARD_AUTH_HOSTS (SPEC §2, §3.1): on such a host every request, whatever its path and
+ * FORWARD_AUTH_HOSTS (reference §2, §3.1): on such a host every request, whatever its path and
  * method, is a /v1/verify check, decided by the Host before routing. Elsewhere the routes are
  * as usual. The runtime resolves `..`/`%2e%2e` before the worker sees the URL (so
  * `/v1/verify/../../healthz` arrives as `/healthz`): the raw-socket side is in

@@ -313,7 +313,7 @@ describe('/v1/verify and /v1/logout', () => {
       else lastState.delete(SUBS.logout);
     }), timeout(nLogout));
 
-  it.each([['{"a":1}', { a: 1 }], ['1', 1]])('a claim named __proto__ (%s) is echoed like any other claim (SPEC §3.1: {"active":true, ...claims})', async (raw, value) => {
+  it.each([['{"a":1}', { a: 1 }], ['1', 1]])('a claim named __proto__ (%s) is echoed like any other claim (reference §3.1: {"active":true, ...claims})', async (raw, value) => {
     const token = await signRaw('{"alg":"HS256"}', `${JSON.stringify(defaultClaims('HS256')).slice(0, -1)},"__proto__":${raw}}`, 'HS256');
     const got = await send({ method: 'GET', path: '/v1/verify', auth: [`Bearer ${token}`] });
     expect(got.status).toBe(200);
@@ -327,7 +327,7 @@ function decode(body: string | Uint8Array | undefined): string | undefined {
   try { return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytesOf(body)); } catch { return undefined; }
 }
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** SPEC §4.2 and the README: 413 over 16 KiB, 400 unless a JSON object (empty = {}) whose fields pass `valid`. */
+/** reference §4.2: 413 over 16 KiB, 400 unless a JSON object (empty = {}) whose fields pass `valid`. */
 function adminBodyStatus(body: string | Uint8Array | undefined, valid: (b: Record<string, unknown>) => boolean): number {
   if (bytesOf(body).length > LIMIT) return 413;
   const text = decode(body);
@@ -527,7 +527,7 @@ describe('RFC form routes: /v1/revoke, /v1/introspect, /v1/token', () => {
   });
 });
 
-// ---- Shared Signals push (SPEC §7) ------------------------------------------------------------------
+// ---- Shared Signals push (reference §7) ------------------------------------------------------------------
 const SSF_TARGET = 'fz-ssf-target';
 const SET_ERRORS = ['invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied'];
 let genuineSet = '';

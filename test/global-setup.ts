@@ -9,7 +9,7 @@
  *   GET /__control/hits?path=/jwks/x → {"hits":n};  POST /__control/reset?path=/jwks/x
  *
  * It is also a Shared Signals transmitter's management API (SSF 1.0 §7–8), one per name, for
- * the admin routes of SPEC §7 (the tests sign the SETs themselves, with jose, in workerd):
+ * the admin routes of reference §7 (the tests sign the SETs themselves, with jose, in workerd):
  *   GET  /.well-known/ssf-configuration/ssf-tx/<name>   transmitter metadata; issuer
  *        http://127.0.0.1:<port>/ssf-tx/<name>, keys at /jwks/ssf-tx-<name>
  *   POST|GET|DELETE /ssf-tx/<name>/streams, POST /ssf-tx/<name>/verify, GET /ssf-tx/<name>/status

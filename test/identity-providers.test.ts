@@ -193,7 +193,7 @@ describe('provider pitfalls', () => {
   });
 });
 
-describe('an issuer entry that names a versionClaim (SPEC v2 §2)', () => {
+describe('an issuer entry that names a versionClaim (reference §2)', () => {
   // The test fixtures' HS issuer names "ver"; the "second" issuer names none.
   it('checks that claim: older version refused, current accepted, wrong type malformed', async () => {
     const sub = `idp-version-${rand()}`;

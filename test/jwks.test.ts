@@ -1,5 +1,5 @@
 /**
- * Remote JWKS (SPEC §3 "a kid miss may refetch a remote JWKS, rate-limited"; §2 jwksUri):
+ * Remote JWKS (reference §2.2: "an unknown `kid` refetches it at most once per 30 s"; `jwksUri`):
  * rotation, Cache-Control, kid floods, shared fetches, outages, garbage and unfit keys.
  * Each test owns a JWKS path on the loopback server, so the per-URL cache is never shared.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §5: one structured JSON line per request — route, status, reason, sub, jti, duration —
+ * reference §5: one structured JSON line per request — route, status, reason, sub, jti, duration —
  * and never a raw token, an Authorization header, an admin key or key material, not even on
  * error paths. LOG_ACCEPTED=false drops accepted verifications only.
  */
@@ -129,7 +129,7 @@ describe('RPC (service binding) log lines', () => {
   });
 });
 
-describe('refusal lines name who was refused once the signature verified (SPEC v2 §5)', () => {
+describe('refusal lines name who was refused once the signature verified (reference §5)', () => {
   type Route = 'verify' | 'introspect' | 'logout' | 'rpc';
   /** `token` through `route`; the one line it wrote. */
   async function refusedOn(route: Route, token: string): Promise<LogLine> {

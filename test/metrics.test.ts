@@ -1,5 +1,5 @@
 /**
- * Structured metrics (README "Metrics"): every request, HTTP or RPC, counted by route ×
+ * Structured metrics (reference §5.1): every request, HTTP or RPC, counted by route ×
  * outcome:reason with its latency, in the isolate (GET /v1/admin/stats, admin only) and as one
  * Analytics Engine data point when the METRICS binding exists. wrangler.toml declares it, so
  * Miniflare binds its local Analytics Engine simulator (which keeps nothing): the test wraps

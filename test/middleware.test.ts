@@ -1,5 +1,5 @@
 /**
- * SPEC §3.3: the library — killswitch() as Hono middleware in someone else's app, with that
+ * reference §3.3: the library — killswitch() as Hono middleware in someone else's app, with that
  * app's own bindings (real KV and Durable Objects here).
  */
 import { env } from 'cloudflare:workers';

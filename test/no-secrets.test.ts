@@ -1,5 +1,5 @@
 /**
- * SPEC §5 and §4.2: logs and the audit trail never hold a raw token (nor any of its segments)
+ * reference §5 and §4.2: logs and the audit trail never hold a raw token (nor any of its segments)
  * or an admin key, on success and on error paths alike.
  */
 import { exports, env } from 'cloudflare:workers';

@@ -67,7 +67,7 @@ describe('RFC 7009 revocation', () => {
     ['nbf', { nbf: now() + 120 }],
     ['iat', { iat: now() + 120 }],
     ['nbf and iat', { nbf: now() + 120, iat: now() + 120 }],
-  ])('revokes a token not valid yet (%s ahead): refused once that time has come (SPEC §4.2)', async (_label, ahead) => {
+  ])('revokes a token not valid yet (%s ahead): refused once that time has come (reference §4.2)', async (_label, ahead) => {
     const sub = uniqueSub('not-yet');
     const token = await mint('es256-1', { claims: { sub, exp: now() + 900, ...ahead } });
     expect(await verifyReason(token)).not.toBe('active');

@@ -1,5 +1,5 @@
 /**
- * GET /openapi.json: an OpenAPI 3.1 document covering every route of SPEC, whose request
+ * GET /openapi.json: an OpenAPI 3.1 document covering every route of docs/reference.md, whose request
  * schemas are the very schemas the routes validate with, and whose response schemas hold for
  * real answers: each request below (success and error cases of every route) must answer a
  * status the document lists for that operation, with its required headers, and a body valid
@@ -22,7 +22,7 @@ const BASE = 'http://ks.test';
 type Json = Record<string, unknown>;
 type Operation = { security?: Json[]; parameters?: Json[]; requestBody?: Json; responses: Record<string, Json> };
 
-/** Every route of SPEC §3.1, §4.2, §4.3, §5, §6 (and this document and the stats), as the document names them. */
+/** Every route of reference §3.1, §4.2, §4.3, §5, §6 (and this document and the stats), as the document names them. */
 const VERIFY_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
 type Auth = 'admin' | 'bearer' | 'public' | 'push';
 const SPEC_ROUTES: [method: string, path: string, auth: Auth][] = [
@@ -140,7 +140,7 @@ describe('the document', () => {
     await expectDocumented(res, 'get', '/openapi.json');
   });
 
-  it('covers every route of SPEC, and nothing else', () => {
+  it('covers every route of the reference, and nothing else', () => {
     const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
     expect(documented.sort()).toEqual(SPEC_ROUTES.map(([method, path]) => `${method} ${path}`).sort());
   });

@@ -1,5 +1,5 @@
 /**
- * Property tests (SPEC §3, §5): no random or mutated token ever verifies, and bad input is
+ * Property tests (reference §3, §5): no random or mutated token ever verifies, and bad input is
  * always a 401 with a stable reason code, never a 5xx. Seed-fixed; 10,800 cases in total:
  * 9,000 through `authenticate` directly, 1,500 through the worker's fetch handler and 300 over
  * workerd's HTTP entry, whose per-request cost is much higher in the test pool.
@@ -88,7 +88,7 @@ function mutated(http: boolean): fc.Arbitrary<string> {
   ).filter((m) => !valid.has(m.trim())); // never the identity
 }
 
-/** A wrongly typed value (as JSON text) for each registered claim SPEC §3 types. */
+/** A wrongly typed value (as JSON text) for each registered claim reference §3 types. */
 const wrongNumericDate = fc.oneof(
   fc.string().map((s) => JSON.stringify(s)),
   fc.double({ noInteger: true, noNaN: true, noDefaultInfinity: true }).map(String),

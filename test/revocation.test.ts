@@ -1,5 +1,5 @@
 /**
- * SPEC §4.1: revocations take effect on the very next verification, in cached (KV) and
+ * reference §4.1: revocations take effect on the very next verification, in cached (KV) and
  * strict (DO) mode, over HTTP and over the Verifier RPC entrypoint. Revoke-all lives in its
  * own file (test/revoke-all.test.ts): it refuses every token of this file's isolate storage.
  */

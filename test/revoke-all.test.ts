@@ -1,5 +1,5 @@
 /**
- * SPEC §4.2 POST /v1/admin/revoke-all: the global "revoke everything issued before T".
+ * reference §4.2 POST /v1/admin/revoke-all: the global "revoke everything issued before T".
  * Alone in this file because it refuses every older token in the file's isolated storage
  * (vitest-pool-workers isolates storage per test file: checked, a KV write made in one file
  * is not visible in another). Tests run in order and build on one another's state.

@@ -1,5 +1,5 @@
 /**
- * SPEC §3.2: the `Verifier` entrypoint, called exactly as a user's worker calls it — through a
+ * reference §3.2: the `Verifier` entrypoint, called exactly as a user's worker calls it — through a
  * real service binding (test/fixtures/caller-worker.js, bound as env.CALLER) — and directly
  * through the loopback `exports.Verifier` for inputs a well-typed caller cannot send.
  */

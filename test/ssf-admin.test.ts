@@ -1,5 +1,5 @@
 /**
- * SPEC §7: Shared Signals streams through the admin API, against the local transmitter of
+ * reference §7: Shared Signals streams through the admin API, against the local transmitter of
  * test/global-setup.ts (discovery, stream creation, verification, status, delete), and the
  * manual mode. SETs are signed here with jose-imported keys and pushed to the endpoint the
  * transmitter was given, with the authorization it was given.

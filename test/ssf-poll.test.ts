@@ -1,5 +1,5 @@
 /**
- * SPEC §7 poll delivery (RFC 8936): a manual stream created with `poll`, polled by its
+ * reference §7 poll delivery (RFC 8936): a manual stream created with `poll`, polled by its
  * SsfStream Durable Object against the poll endpoint of the local transmitter
  * (test/global-setup.ts). Polls are triggered through the admin API's "poll now", which runs
  * the alarm's very cycle; each test has its own transmitter name, stream and JWKS path.

@@ -1,5 +1,5 @@
 /**
- * SPEC §7: the Shared Signals receiver, POST /v1/ssf/{id}/events (RFC 8935), against the two
+ * reference §7: the Shared Signals receiver, POST /v1/ssf/{id}/events (RFC 8935), against the two
  * SSF_STREAMS of test/helpers/fixtures.ts: "okta" (push secret, Okta-shaped CAEP SETs) and
  * "google" (signature only, RISC SETs without `typ`). Tokens of the user a SET names are then
  * checked at /v1/verify (strict, so no replica lag is involved) and in the audit trails.

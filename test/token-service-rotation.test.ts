@@ -1,5 +1,5 @@
 /**
- * SPEC §6 and issue 5, continued: signing-key rotation (the previous key still verifies, then
+ * reference §6 and issue 5, continued: signing-key rotation (the previous key still verifies, then
  * stops when removed), the JWKS with two keys, configurable access/refresh/family lifetimes,
  * and revoke-all ending older sessions. The revoke-all test is last: it refuses every older
  * token in this file's storage (storage is isolated per test file).
@@ -95,7 +95,7 @@ describe('signing-key rotation, TOKEN_ISSUER unset (tokens carry the origin)', (
     const refreshed = await refreshOk(rotating, old.refresh_token);
     expect(decodeProtectedHeader(refreshed.access_token).kid).toBe('session-2');
 
-    // Removed: a token whose kid is not one of ours is not taken as ours (README, TOKEN_ISSUER row).
+    // Removed: a token whose kid is not one of ours is not taken as ours (reference §6, TOKEN_ISSUER unset).
     expect(await outcome(rotated, old.access_token)).toBe('wrong_issuer');
     expect(await outcome(rotated, fresh.access_token)).toBe('active');
     expect(await outcome(rotated, refreshed.access_token)).toBe('active');
@@ -138,7 +138,7 @@ describe('signing-key rotation, TOKEN_ISSUER set', () => {
     expect(await outcome(envs.sameAlgOnly, fresh.access_token)).toBe('active');
   });
 
-  // SPEC §3 order: the issuer's algorithm allowlist (its keys' algs) comes before the key lookup.
+  // reference §3 order: the issuer's algorithm allowlist (its keys' algs) comes before the key lookup.
   it.each([
     ['another ES256 key', 'sameAlgOnly', 'unknown_key'],
     ['an EdDSA key only', 'otherAlgOnly', 'unsupported_alg'],

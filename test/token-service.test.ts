@@ -1,5 +1,5 @@
 /**
- * SPEC §6 and issue 5: killswitch as a token service. POST /v1/sessions, the refresh grant of
+ * reference §6 and issue 5: killswitch as a token service. POST /v1/sessions, the refresh grant of
  * POST /v1/token (RFC 6749 §6) with rotation and replay detection (RFC 9700 §4.14), every
  * revocation path of a refresh token, RFC 8414 metadata and the JWKS, oauth4webapi as a real
  * client, and no secret in logs, audit, KV or SQLite. Key rotation, lifetimes and revoke-all
@@ -473,7 +473,7 @@ describe('oauth4webapi as a real client', () => {
     expect(await outcome(second.access_token, target)).toBe('revoked_token');
 
     const other = await session({ sub }, target);
-    // killswitch's revocation endpoint authenticates with the admin bearer (SPEC §4.2).
+    // killswitch's revocation endpoint authenticates with the admin bearer (reference §4.2).
     const adminBearer: oauth.ClientAuth = (_as, _client, _body, headers) => {
       headers.set('authorization', `Bearer ${ADMIN_KEY}`);
     };

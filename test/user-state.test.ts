@@ -1,5 +1,5 @@
 /**
- * The UserState Durable Object itself (SPEC §1, §4.1): the single writer of one user's state.
+ * The UserState Durable Object itself (reference §1, §4.1): the single writer of one user's state.
  * KV faults are injected by wrapping the real binding inside the DO instance.
  */
 import { exports, env } from 'cloudflare:workers';

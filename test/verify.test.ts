@@ -1,5 +1,5 @@
 /**
- * SPEC §3 / §3.1 / §5 over HTTP: what /v1/verify accepts, and the exact reason code,
+ * reference §3 / §3.1 / §5 over HTTP: what /v1/verify accepts, and the exact reason code,
  * challenge and body for everything it refuses (revocation is tested elsewhere).
  */
 import { env, exports } from 'cloudflare:workers';
@@ -182,7 +182,7 @@ describe('accepted tokens', () => {
   });
 });
 
-// ---- refused: one row per case, grouped by the reason SPEC §3 assigns -----------------------
+// ---- refused: one row per case, grouped by the reason reference §3 assigns -----------------------
 type Make = () => Promise<Call>;
 const token = (make: () => Promise<string>): Make => async () => bearer(await make());
 const hsClaims = (claims: Record<string, unknown>) => mint('HS256', { claims });
@@ -228,7 +228,7 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'a lone surrogate in sub (not Unicode text: no header, no storage key can carry it)': token(() =>
       signRaw('{"alg":"HS256"}', claimsText('HS256', '"sub":"al\\ud800ice"', ['sub']), 'HS256')),
     'a lone surrogate in jti': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"jti":"\\udfff"', ['jti']), 'HS256')),
-    // SPEC §7, RFC 8417 §4.5.2: a Security Event Token is never an access token.
+    // reference §7, RFC 8417 §4.5.2: a Security Event Token is never an access token.
     'typ secevent+jwt': token(() => mint('es256-1', { header: { typ: 'secevent+jwt' } })),
     'typ application/secevent+jwt': token(() => mint('es256-1', { header: { typ: 'application/secevent+jwt' } })),
     'typ SecEvent+JWT (media types are case-insensitive)': token(() => mint('HS256', { header: { typ: 'SecEvent+JWT' } })),

@@ -1,7 +1,7 @@
 /**
  * What lives on the connection, over real sockets against `wrangler dev` (a SELF.fetch test
  * has no socket and no raw path):
- *  - SPEC §3.1 path tricks: raw, unnormalized paths (`/v1/verify/../../healthz`, `%2e%2e`) sent
+ *  - reference §3.1 path tricks: raw, unnormalized paths (`/v1/verify/../../healthz`, `%2e%2e`) sent
  *    byte for byte. The runtime resolves them before the worker sees the URL, so on an ordinary
  *    host they reach another route; on a FORWARD_AUTH_HOSTS host every path is a check.
  *  - request bodies a route did not read to its end (issue 10, item 18): after a 413, or a 401
@@ -94,7 +94,7 @@ async function once(raw: string): Promise<Answer> {
   }
 }
 
-describe('forward-auth path tricks (SPEC §3.1), raw paths over a socket', () => {
+describe('forward-auth path tricks (reference §3.1), raw paths over a socket', () => {
   const TRICKS = [
     '/v1/verify/../../healthz',
     '/v1/verify/%2e%2e/%2e%2e/healthz',

@@ -1,5 +1,5 @@
 /**
- * Deploy readiness: `npm run build` (cli/dry-run.mjs → `wrangler deploy --dry-run --outdir`)
+ * Deploy readiness: `npm run deploy:dry-run` (cli/dry-run.mjs → `wrangler deploy --dry-run --outdir`)
  * bundles the worker offline, reports its size, and what it would deploy never trusts the
  * local demo issuer: not in wrangler.toml's [vars], not in the configuration the dry-run
  * reports, not in the bundle, and no dev secret travels with it.
@@ -51,7 +51,7 @@ const demoSecrets = () => {
   return [DEMO_ISSUER, 'demo.killswitch.local', 'demo-admin-key-not-for-production', jwk.x, jwk.d, jwk.kid];
 };
 
-describe('npm run build (wrangler deploy --dry-run --outdir)', () => {
+describe('npm run deploy:dry-run (wrangler deploy --dry-run --outdir)', () => {
   it('succeeds offline and writes the bundle', () => {
     expect(build.status, `${build.stdout}\n${build.stderr}`).toBe(0);
     expect(readdirSync(outdir)).toContain('index.js');

@@ -21,7 +21,7 @@ export const ADMIN_KEY_ROTATED = 'test-admin-key-rotated-9876';
 /** The remote issuer's JWKS lives on the local JWKS server (test/global-setup.ts) under this path. */
 export const REMOTE_JWKS_PATH = '/jwks/default';
 
-/** SPEC §7 test streams: transmitters' keys (rs256-1) on the JWKS server, under these paths. */
+/** Test streams (reference §7): transmitters' keys (rs256-1) on the JWKS server, under these paths. */
 export const SSF_JWKS_PATHS = { okta: '/jwks/ssf-okta', google: '/jwks/ssf-google' } as const;
 export const SSF_OKTA_SECRET = 'okta-push-secret-0123456789';
 export const SSF = {
@@ -54,7 +54,7 @@ export function trustedIssuers(jwksPort: number) {
   const pub = (name: KeyName) => KEYS[name].public;
   return [
     // hs and inline name a version claim (tests of version revocation use them); remote and
-    // second do not, so their tokens' `ver` is theirs (SPEC §2).
+    // second do not, so their tokens' `ver` is theirs (reference §2).
     { issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['HS256', 'HS384', 'HS512'], hmacSecret: 'HS_SECRET', versionClaim: 'ver' },
     {
       issuer: ISSUERS.inline,
@@ -79,7 +79,7 @@ export function testBindings(jwksPort: number): Record<string, string> {
     TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(jwksPort)),
     HS_SECRET,
     ADMIN_API_KEYS: `${ADMIN_KEY}, ${ADMIN_KEY_ROTATED}`,
-    // The token service (SPEC §6) signs with session-1; TOKEN_ISSUER is unset, so its
+    // The token service (reference §6) signs with session-1; TOKEN_ISSUER is unset, so its
     // tokens carry the origin they were minted on (http://ks.test in tests).
     TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]),
   };

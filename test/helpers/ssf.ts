@@ -1,6 +1,6 @@
 /**
  * A Shared Signals transmitter, test side: SETs signed with jose-imported keys (signRaw) the
- * way Okta and Google shape them, pushed to killswitch's receiver (SPEC §7). The transmitters'
+ * way Okta and Google shape them, pushed to killswitch's receiver (reference §7). The transmitters'
  * JWKS and management API live on the loopback server of test/global-setup.ts.
  */
 import { createExecutionContext } from 'cloudflare:test';
