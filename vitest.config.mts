@@ -7,6 +7,13 @@ const COMPATIBILITY_DATE = '2026-04-20';
 export default defineConfig({
   cacheDir: '.vite-cache',
   test: {
+    // What workerd still prints in a passing run, and why it is not a test's fault: one
+    // "WebSocket peer disconnected" per file (the pool closes its own runner socket as it
+    // disposes the runtime; workers-sdk#13833 filters it, not in pool 0.15.1), and one trace per
+    // fault a test injects on purpose: a JWKS server dropping the connection or a closed port
+    // ("Network connection lost", logged by workerd even when the fetch's rejection is handled),
+    // a Durable Object aborted mid-request (state.abort(), "outputGateBroken").
+    //
     // A Durable Object or entrypoint RPC that throws is also reported as an unhandled
     // rejection (workers-sdk#14736) even when the test awaits it; only at the root.
     onUnhandledError(error) {

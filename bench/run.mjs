@@ -29,7 +29,8 @@ import { poolSizer } from './lib/pools.mjs';
 import { computeRatios, renderSummary, renderTable } from './lib/report.mjs';
 import { firstRefusal, revokedTokens, userRevokes } from './lib/revocations.mjs';
 import { createRun } from './lib/run-context.mjs';
-import { DENYLIST_SIZE, denylistScale, prepareDenylist } from './lib/scale.mjs';
+import { DENYLIST_SIZE, prepareDenylist, prepareFeedSnapshot, scale } from './lib/scale.mjs';
+import { makeTransmitter, pushFirstRefusal } from './lib/ssf-push.mjs';
 import { stateReads } from './lib/state-reads.mjs';
 import { ALGS, AUDIENCE, makeKeys, makePool, trustedIssuers } from './lib/tokens.mjs';
 import { acceptsMode, snapshotApp, workerStarter, writeEnvFile } from './lib/workers.mjs';
@@ -84,19 +85,22 @@ async function main() {
   if (results.git?.srcDirty && !cli.ref) note('src/ had uncommitted changes at bench start (the run measured that snapshot of the work tree)');
 
   // Keys and configuration: the same for every mode but the mode itself.
-  const keys = /** @type {Record<string, any>} */ (await makeKeys());
+  const keys = await makeKeys();
   // The token service on, for the forged-refresh scenario (a signing key of its own).
   const tokenSigning = await generateKeyPair('ES256', { extractable: true });
   const tokenSigningJwk = { ...(await exportJWK(tokenSigning.privateKey)), kid: 'bench-token-service-1', alg: 'ES256' };
   const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
+  // A Shared Signals transmitter (its stream in every Worker's SSF_STREAMS), for push → first refusal.
+  const transmitter = await makeTransmitter(keys.ES256.issuer);
   const hmacVar = 'BENCH_HMAC_SECRET';
   /** @param {string} name @param {Record<string, string>} vars */
   const ksEnv = (name, vars) => writeEnvFile(join(work, `${name}.env`), {
     TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(keys, hmacVar)),
     ADMIN_API_KEYS: adminKey,
-    [hmacVar]: keys.HS256.secret,
+    [hmacVar]: /** @type {string} */ (keys.HS256.secret),
     LOG_ACCEPTED: 'false',
     TOKEN_SIGNING_KEYS: JSON.stringify([tokenSigningJwk]),
+    ...transmitter.env,
     ...COMMON_ENV,
     ...vars,
   });
@@ -111,7 +115,10 @@ async function main() {
       }])),
     }),
   });
-  const denylist = prepareDenylist(run, DENYLIST_CACHE, work);
+  const scaleSeeds = {
+    'kv-denylist': prepareDenylist(run, DENYLIST_CACHE, work),
+    'feed-snapshot': prepareFeedSnapshot(work).catch((error) => { run.warn(`bounded scale seed failed: ${error}`); return undefined; }),
+  };
 
   // Workers: the peers, killswitch per mode, cached with LOG_ACCEPTED=true, a counting one per mode.
   const snap = snapshotApp({ root: ROOT, benchDir: BENCH_DIR, dest: join(work, 'app'), ref: cli.ref });
@@ -167,7 +174,7 @@ async function main() {
     if (calls && Object.entries(calls).some(([name, n]) => /state/i.test(name) && n > 0)) run.warn(`forged refresh tokens reached a Durable Object: ${JSON.stringify(calls)}`);
   }
   await Promise.all(Object.values(counting).map((w) => w.stop()));
-  await denylistScale(run, setup, await denylist, (name, mode, persistTo) => start(name, snap, { envFile: modeEnv[mode], persistTo }));
+  await scale(run, setup, scaleSeeds, (name, mode, persistTo) => start(name, snap, { envFile: modeEnv[mode], persistTo }));
   await revokedTokens(run, setup);
 
   // Logging on (cached mode): C per alg, D for ES256.
@@ -186,6 +193,7 @@ async function main() {
 
   await userRevokes(run, setup);
   await firstRefusal(run, setup);
+  await pushFirstRefusal(run, setup, transmitter);
 
   for (const w of [peers, ...Object.values(ks)]) if (w.reloads() > 0) run.warn(`${w.name} reloaded ${w.reloads()} time(s) during the run: ${w.reloadLines().join(' | ')}`);
   results.logOutputLines = logLines;

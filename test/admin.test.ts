@@ -8,12 +8,8 @@ import { exports, env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED } from './helpers/fixtures';
-import { mint, now } from './helpers/tokens';
-
-const BASE = 'http://ks.test';
-let counter = 0;
-const uniqueSub = (label: string) => `adm-${label}-${++counter}-${crypto.randomUUID()}`;
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE } from './helpers/fixtures';
+import { mint, now, uniqueSub } from './helpers/tokens';
 
 function call(path: string, init: RequestInit = {}, key: string | null = ADMIN_KEY): Promise<Response> {
   const headers = new Headers(init.headers);

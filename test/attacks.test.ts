@@ -7,16 +7,17 @@
  * confusion, kid strings that look like paths or SQL, and encoding tricks (BOM, tabs, claim types).
  */
 import { exports } from 'cloudflare:workers';
-import { base64url, exportJWK, exportSPKI, generateKeyPair, importJWK, type JWK } from 'jose';
+import { base64url, exportJWK, exportSPKI, importJWK, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
-import { b64, defaultClaims, mint, now, signRaw } from './helpers/tokens';
+import { BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
+import {
+  attackerToken, b64, bigToBytes, defaultClaims, hmacSha256, mint, now, P256_N, p256Twin, segmentsOf, signRaw, withSignature,
+} from './helpers/tokens';
 
 const encoder = new TextEncoder();
-const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 async function verify(token: string): Promise<Response> {
-  return exports.default.fetch('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } });
+  return exports.default.fetch(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
 }
 
 async function expectRefused(token: string, reason: string): Promise<void> {
@@ -32,17 +33,6 @@ async function expectRefused(token: string, reason: string): Promise<void> {
   });
 }
 
-const segmentsOf = (token: string) => token.split('.') as [string, string, string];
-const withSignature = (token: string, signature: Uint8Array) => {
-  const [h, p] = segmentsOf(token);
-  return `${h}.${p}.${base64url.encode(signature)}`;
-};
-const bigToBytes = (value: bigint, length: number) => {
-  const hex = value.toString(16).padStart(length * 2, '0');
-  return Uint8Array.from({ length }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
-};
-const bytesToBig = (bytes: Uint8Array) => BigInt(`0x${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`);
-
 /** Raw R‖S (JWS, RFC 7518 §3.4) → ASN.1 DER SEQUENCE { INTEGER r, INTEGER s } (what OpenSSL emits). */
 function derOf(raw: Uint8Array): Uint8Array {
   const integer = (bytes: Uint8Array) => {
@@ -54,11 +44,6 @@ function derOf(raw: Uint8Array): Uint8Array {
   };
   const content = [...integer(raw.slice(0, 32)), ...integer(raw.slice(32))];
   return Uint8Array.from([0x30, content.length, ...content]);
-}
-
-async function hmacSha256(input: string, secret: Uint8Array): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return base64url.encode(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(input))));
 }
 
 describe('algorithm confusion', () => {
@@ -147,10 +132,9 @@ describe('malleable and forged ECDSA signatures', () => {
     // never by its signature bytes (reference §3). A jti-less token, revoked, then malleated.
     const sub = `malleable-${crypto.randomUUID()}`;
     const token = await mint('es256-1', { claims: { sub, jti: undefined } });
-    const raw = base64url.decode(segmentsOf(token)[2]);
-    const twin = withSignature(token, Uint8Array.from([...raw.slice(0, 32), ...bigToBytes(P256_N - bytesToBig(raw.slice(32)), 32)]));
+    const twin = p256Twin(token);
     expect((await verify(twin)).status).toBe(200);
-    const revoke = await exports.default.fetch('http://ks.test/v1/revoke', {
+    const revoke = await exports.default.fetch(`${BASE}/v1/revoke`, {
       method: 'POST',
       headers: { Authorization: 'Bearer test-admin-key-0123456789', 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token }).toString(),
@@ -161,15 +145,6 @@ describe('malleable and forged ECDSA signatures', () => {
 });
 
 describe('header key injection', () => {
-  /** A token for the inline issuer signed with the attacker's own ES256 key, header as given. */
-  async function attackerToken(header: (jwk: JWK) => Record<string, unknown>): Promise<string> {
-    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const jwk = { ...(await exportJWK(publicKey)), kid: 'attacker-1', alg: 'ES256' };
-    const input = `${b64(JSON.stringify({ alg: 'ES256', typ: 'JWT', ...header(jwk) }))}.${b64(JSON.stringify(defaultClaims('es256-1')))}`;
-    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, encoder.encode(input));
-    return `${input}.${base64url.encode(new Uint8Array(signature))}`;
-  }
-
   it.each([
     ['jku', (jwk: JWK) => ({ kid: jwk.kid, jku: 'https://evil.test/jwks.json' })],
     ['x5u', (jwk: JWK) => ({ kid: jwk.kid, x5u: 'https://evil.test/cert.pem' })],

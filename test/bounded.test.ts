@@ -17,12 +17,9 @@ import { NOT_PROPAGATED } from '../src/revocation/revoker';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
 import { call, counted, unreachable, verify, type Switch } from './helpers/faults';
-import { oktaSet, worker, BASE as SSF_BASE } from './helpers/ssf';
-import { SSF_OKTA_SECRET } from './helpers/fixtures';
-import { mint, now } from './helpers/tokens';
-
-let counter = 0;
-const uniqueSub = (label: string) => `bounded-${label}-${++counter}-${crypto.randomUUID()}`;
+import { oktaSet, worker } from './helpers/ssf';
+import { BASE, SSF_OKTA_SECRET } from './helpers/fixtures';
+import { mint, now, uniqueSub } from './helpers/tokens';
 
 beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
 afterEach(() => { vi.restoreAllMocks(); });
@@ -368,7 +365,7 @@ describe('a revoked token replayed', () => {
 
 describe('security events in bounded mode (reference §7)', () => {
   const vars = { REVOCATION_MODE: 'bounded', MAX_TOKEN_LIFETIME_SECONDS: '3600', CLOCK_TOLERANCE_SECONDS: '30', REVOCATION_MAX_STALENESS_MS: '300' };
-  const pushSet = (set: string) => worker(`${SSF_BASE}/v1/ssf/okta/events`, {
+  const pushSet = (set: string) => worker(`${BASE}/v1/ssf/okta/events`, {
     method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
   }, vars);
   /** Each replica's head now: its entries after it are this test's (the file's earlier tests may have pruned the start). */

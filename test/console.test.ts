@@ -6,8 +6,8 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CONSOLE_HEADERS } from '../src/routes/console';
+import { BASE } from './helpers/fixtures';
 
-const BASE = 'http://ks.test';
 const FILES = ['index.html', 'console.js', 'console.css', 'api.js', 'dom.js', 'user.js', 'token.js', 'audit.js', 'live.js', 'charts.js', 'revoke-all.js', 'favicon.svg'];
 const get = (path: string, init: RequestInit = {}) => exports.default.fetch(`${BASE}${path}`, { redirect: 'manual', ...init });
 

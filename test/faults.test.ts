@@ -12,12 +12,9 @@ import { JWKS_FAILURE_RETRY_MS } from '../src/keys/remote-jwks';
 import { REVOCATION_READ_TIMEOUT_MS } from '../src/revocation/revocation-check';
 import { userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { KEYS } from './helpers/fixtures';
-import { call, unreachable, verify, withFault, type Answer, type Switch } from './helpers/faults';
+import { call, setObjectBindings, unreachable, verify, withFault, type Answer, type Switch } from './helpers/faults';
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus } from './helpers/jwks-server';
-import { mint } from './helpers/tokens';
-
-let counter = 0;
-const uniqueSub = (label: string) => `faults-${label}-${++counter}-${crypto.randomUUID()}`;
+import { mint, uniqueSub } from './helpers/tokens';
 
 beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
 afterEach(() => {
@@ -90,9 +87,7 @@ describe('KV reads slow or hung: bounded latency', () => {
 // ---- KV writes ----------------------------------------------------------------------------------
 /** The user's DO writes KV through this switch from now on (its env swapped in place). */
 async function breakKvWrites(sub: string, sw: Switch): Promise<void> {
-  await runInDurableObject(env.USER_STATE.getByName(userObjectName(sub)), (instance) => {
-    (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: withFault(env.REVOCATIONS, ['put'], sw) };
-  });
+  await setObjectBindings(env.USER_STATE.getByName(userObjectName(sub)), { REVOCATIONS: withFault(env.REVOCATIONS, ['put'], sw) });
 }
 
 describe('KV writes failing: acknowledged, enforced in strict mode, never lost', () => {

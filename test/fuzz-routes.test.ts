@@ -20,7 +20,7 @@ import { app } from '../src/app';
 import { GLOBAL_OBJECT_NAME, userKvKey, userObjectName } from '../src/revocation/storage-keys';
 import { MAX_ID_CHARS } from '../src/routes/schemas';
 import { REASONS } from '../src/verify/reasons';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED, KEYS, SSF, SSF_OKTA_SECRET } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, KEYS, SSF, SSF_OKTA_SECRET } from './helpers/fixtures';
 import { ssfEnv } from './helpers/ssf';
 import { b64, defaultClaims, mint, signRaw, type SigningKey } from './helpers/tokens';
 
@@ -30,7 +30,6 @@ const SEED = Number(viteEnv.VITE_FUZZ_SEED) || 0x66757a7a; // "fuzz"
 const runs = (share: number) => Math.max(25, Math.round(TOTAL * share));
 const timeout = (n: number) => 30_000 + n * 60; // DO-backed cases slow down as the objects' tables grow
 
-const BASE = 'http://ks.test';
 const LIMIT = 16 * 1024;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const run = fc.uuid().map((u) => u.slice(0, 8));

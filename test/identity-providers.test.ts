@@ -11,7 +11,7 @@ import { createExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import { ConfigError, parseConfig } from '../src/config/config';
-import { ADMIN_KEY, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 import { freshJwksPath, jwksBase, publishKeys } from './helpers/jwks-server';
 import { mint, now, signRaw } from './helpers/tokens';
 
@@ -126,13 +126,13 @@ const signed = (provider: Provider, claims: Record<string, unknown>) =>
 /** GET /v1/verify; `on` the providers' environment unless told (the test fixtures' issuers live in `env`). */
 async function verify(token: string, on: object = bindings): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await app.fetch(
-    new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } }), on, createExecutionContext(),
+    new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), on, createExecutionContext(),
   );
   return { status: res.status, body: await res.json() };
 }
 
 async function revokeUser(sub: string): Promise<{ version: number; revokedBefore: number }> {
-  const res = await app.fetch(new Request(`http://ks.test/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+  const res = await app.fetch(new Request(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
     method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
   }), bindings, createExecutionContext());
   expect(res.status).toBe(200);

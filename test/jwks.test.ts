@@ -12,7 +12,7 @@ import {
   JWKS_DEFAULT_TTL_MS, JWKS_MAX_TTL_MS, JWKS_MIN_TTL_MS, RemoteJwks, jwksTtlMs,
 } from '../src/keys/remote-jwks';
 import { authenticate } from '../src/verify/verifier';
-import { KEYS } from './helpers/fixtures';
+import { BASE, KEYS } from './helpers/fixtures';
 import {
   freshJwksPath, jwksBase, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus,
 } from './helpers/jwks-server';
@@ -237,7 +237,7 @@ describe('JWKS endpoint failures', () => {
     const path = freshJwksPath('never-up-http');
     await setJwksStatus(path, 500);
     const res = await app.fetch(
-      new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${await mint('remote-a')}` } }),
+      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${await mint('remote-a')}` } }),
       { ...env, TRUSTED_ISSUERS: remoteIssuers(path), FAIL_MODE: failMode },
       createExecutionContext(),
     );

@@ -7,7 +7,7 @@ import { env, exports } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
 import { mint, now } from './helpers/tokens';
 
 const WRONG_ADMIN_KEY = 'wrong-admin-key-abcdefghijkl';
@@ -81,7 +81,7 @@ describe('/v1/verify log lines', () => {
     const { token, path = '/v1/verify', authorization } = await make();
     output = []; // minting logs nothing, but be exact about what the request wrote
     const headers: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
-    const res = await exports.default.fetch(`http://ks.test${path}`, { headers });
+    const res = await exports.default.fetch(`${BASE}${path}`, { headers });
     expect(res.status).toBe(status);
 
     const line = theLine();
@@ -102,7 +102,7 @@ describe('log injection', () => {
     const fake = '"}\n{"route":"/v1/admin/revoke-all","status":200,"sub":"root';
     const token = await mint('es256-1', { claims: { sub: `mallory${fake}`, jti: `jti${fake}` } });
     output = [];
-    const res = await exports.default.fetch('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } });
+    const res = await exports.default.fetch(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(theLine()).toMatchObject({ route: '/v1/verify', status: 200, sub: `mallory${fake}`, jti: `jti${fake}` });
     expectNothingSecret(token);
@@ -140,10 +140,10 @@ describe('refusal lines name who was refused once the signature verified (refere
       expect(result.active).toBe(false);
     } else {
       const res = route === 'verify'
-        ? await exports.default.fetch('http://ks.test/v1/verify', { headers: bearer })
+        ? await exports.default.fetch(`${BASE}/v1/verify`, { headers: bearer })
         : route === 'logout'
-          ? await exports.default.fetch('http://ks.test/v1/logout', { method: 'POST', headers: bearer, body: '{}' })
-          : await exports.default.fetch('http://ks.test/v1/introspect', {
+          ? await exports.default.fetch(`${BASE}/v1/logout`, { method: 'POST', headers: bearer, body: '{}' })
+          : await exports.default.fetch(`${BASE}/v1/introspect`, {
             method: 'POST',
             headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/x-www-form-urlencoded' },
             body: `token=${token}`,
@@ -154,7 +154,7 @@ describe('refusal lines name who was refused once the signature verified (refere
   }
 
   const who = (label: string) => ({ sub: `refused-${label}-${crypto.randomUUID()}`, jti: `jti-${crypto.randomUUID()}` });
-  const revokeUser = (sub: string) => exports.default.fetch(`http://ks.test/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+  const revokeUser = (sub: string) => exports.default.fetch(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
     method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
   });
 
@@ -201,7 +201,7 @@ describe('admin routes log lines', () => {
     ['no key', undefined, 401],
   ])('GET /v1/admin/users/alice with %s: one line, no key', async (_label, authorization, status) => {
     const headers: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
-    const res = await exports.default.fetch('http://ks.test/v1/admin/users/alice', { headers });
+    const res = await exports.default.fetch(`${BASE}/v1/admin/users/alice`, { headers });
     expect(res.status).toBe(status);
     const line = theLine();
     // A refusal is logged by the admin auth layer, under its own route pattern.
@@ -211,7 +211,7 @@ describe('admin routes log lines', () => {
   });
 
   it('a bad body on an admin route: 4xx, one line, no key', async () => {
-    const res = await exports.default.fetch('http://ks.test/v1/admin/users/alice/revoke', {
+    const res = await exports.default.fetch(`${BASE}/v1/admin/users/alice/revoke`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
       body: `{"reason": "${HS_SECRET}"`, // not even JSON
@@ -229,7 +229,7 @@ describe('error paths', () => {
     const token = await mint('es256-1');
     output = [];
     const res = await app.fetch(
-      new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } }),
+      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
       { ...env, TRUSTED_ISSUERS: JSON.stringify([{ issuer: ISSUERS.inline, audiences: ['api'], algorithms: ['ES256'], jwks: { keys: [privateJwk] } }]) },
       createExecutionContext(),
     );
@@ -245,7 +245,7 @@ describe('error paths', () => {
 describe('LOG_ACCEPTED=false', () => {
   const quiet = { ...env, LOG_ACCEPTED: 'false' };
   const verify = (authorization: string) => app.fetch(
-    new Request('http://ks.test/v1/verify', { headers: { Authorization: authorization } }), quiet, createExecutionContext(),
+    new Request(`${BASE}/v1/verify`, { headers: { Authorization: authorization } }), quiet, createExecutionContext(),
   );
 
   it('skips the line of an accepted verification', async () => {
@@ -268,7 +268,7 @@ describe('LOG_ACCEPTED=false', () => {
 
   it('still logs admin calls', async () => {
     const res = await app.fetch(
-      new Request('http://ks.test/v1/admin/users/alice', { headers: { Authorization: `Bearer ${ADMIN_KEY}` } }),
+      new Request(`${BASE}/v1/admin/users/alice`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } }),
       quiet,
       createExecutionContext(),
     );
@@ -282,7 +282,7 @@ describe('health checks', () => {
   it('GET /healthz writes no log line', async () => {
     const spy = vi.spyOn(console, 'log');
     try {
-      const res = await exports.default.fetch('http://ks.test/healthz');
+      const res = await exports.default.fetch(`${BASE}/healthz`);
       expect(await res.json()).toEqual({ ok: true });
       expect(spy).not.toHaveBeenCalled();
     } finally {

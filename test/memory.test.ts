@@ -14,9 +14,10 @@ import { parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { checkRevocation } from '../src/revocation/revocation-check';
 import { VerifiedTokens } from '../src/verify/verified-tokens';
 import { authenticate, type AuthenticToken } from '../src/verify/verifier';
-import { ISSUERS, KEYS } from './helpers/fixtures';
+import { BASE, ISSUERS, KEYS } from './helpers/fixtures';
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody } from './helpers/jwks-server';
 import { defaultClaims, mint, now, signRaw } from './helpers/tokens';
+import { intercept } from './helpers/faults';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -97,15 +98,9 @@ describe('revocation cache (REVOCATION_CACHE_TTL_SECONDS > 0)', () => {
     vi.useFakeTimers({ toFake: ['Date'] }); // the TTL does not run out while the cache fills
     const config = configWith({ REVOCATION_CACHE_TTL_SECONDS: '60' });
     let reads = 0;
-    const counted = new Proxy(env.REVOCATIONS, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (prop === 'get') reads++;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
+    const counted = intercept(env.REVOCATIONS, (method, call) => {
+      if (method === 'get') reads++;
+      return call();
     });
     const bindings = { ...env, REVOCATIONS: counted };
     const issuer = config.issuers.get(ISSUERS.hs)!;
@@ -135,7 +130,7 @@ describe('remote JWKS size limit', () => {
   const A = KEYS['remote-a'].public;
   const B = KEYS['remote-b'].public;
   const verifyWith = async (bindings: object, token: string) => {
-    const res = await app.fetch(new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } }), bindings, createExecutionContext());
+    const res = await app.fetch(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), bindings, createExecutionContext());
     return { status: res.status, body: await res.json<Record<string, unknown>>() };
   };
   /** A JWKS of about `bytes` that publishes B (plus padding keys nobody uses). */
@@ -214,7 +209,7 @@ describe('huge and deeply nested claims', () => {
     const base = { ...defaultClaims('HS256'), sub: 'mem-claims' };
     const payload = typeof extra === 'string' ? `${JSON.stringify(base).slice(0, -1)},${extra}}` : JSON.stringify({ ...base, ...extra });
     const token = await signRaw('{"alg":"HS256"}', payload, 'HS256');
-    const res = await app.fetch(new Request('http://ks.test/v1/verify', { headers: { Authorization: `Bearer ${token}` } }), env, createExecutionContext());
+    const res = await app.fetch(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), env, createExecutionContext());
     expect(res.status).toBe(status);
     const body = JSON.parse(await res.text()) as Record<string, unknown>;
     if (status === 200) {

@@ -15,10 +15,9 @@ import {
   type StatsSnapshot,
 } from '../src/metrics/metrics';
 import type { ConfigStatus } from '../src/config/status';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
 import { mint } from './helpers/tokens';
 
-const BASE = 'http://ks.test';
 const realDataset = (env as unknown as { METRICS?: AnalyticsEngineDataset }).METRICS;
 
 type Fetch = (path: string, init?: RequestInit) => Promise<Response>;

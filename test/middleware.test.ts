@@ -7,8 +7,8 @@ import { createExecutionContext } from 'cloudflare:test';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { killswitch, type KillswitchEnv, type KillswitchOptions } from '../src/middleware';
-import { ADMIN_KEY, ISSUERS } from './helpers/fixtures';
-import { mint, now, signRaw } from './helpers/tokens';
+import { ADMIN_KEY, BASE, ISSUERS } from './helpers/fixtures';
+import { mint, now, signRaw, uniqueSub } from './helpers/tokens';
 import { app as killswitchApp } from '../src/app';
 
 /** A user's app: /api/* is guarded, /public is not. Counts how often the guarded handler ran. */
@@ -28,8 +28,6 @@ function call(app: Hono<KillswitchEnv>, path: string, authorization?: string, bi
   const headers: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
   return app.fetch(new Request(`http://user-app.test${path}`, { headers }), bindings, createExecutionContext());
 }
-
-const uniqueSub = (label: string) => `mw-${label}-${crypto.randomUUID()}`;
 
 function tamper(token: string): string {
   const [header, payload, signature] = token.split('.') as [string, string, string];
@@ -114,7 +112,7 @@ describe('killswitch() middleware', () => {
     expect((await call(app, '/api/me', `Bearer ${token}`)).status).toBe(200);
 
     const revoke = await killswitchApp.fetch(
-      new Request(`http://ks.test/v1/admin/users/${sub}/revoke`, {
+      new Request(`${BASE}/v1/admin/users/${sub}/revoke`, {
         method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
       }),
       env,

@@ -3,13 +3,12 @@
  * or an admin key, on success and on error paths alike.
  */
 import { exports, env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { userObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE } from './helpers/fixtures';
 import { mint, now } from './helpers/tokens';
+import { intercept, setObjectBindings } from './helpers/faults';
 
-const BASE = 'http://ks.test';
 const WRONG_KEY = 'wrong-admin-key-that-is-long-enough';
 const sub = `secrets-${crypto.randomUUID()}`;
 
@@ -79,16 +78,9 @@ describe('no secrets in logs or audit', () => {
 
     // An error path: the KV write-through fails inside the Durable Object.
     const kvSub = `${sub}-kv`;
-    await runInDurableObject(env.USER_STATE.getByName(userObjectName(kvSub)), (instance) => {
-      const failing = new Proxy(env.REVOCATIONS, {
-        get(t, p) {
-          if (p === 'put') return () => Promise.reject(new Error('injected KV put failure'));
-          const value = Reflect.get(t, p) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-        },
-      });
-      (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: failing };
-    });
+    const failing = intercept(env.REVOCATIONS, (method, call) =>
+      method === 'put' ? Promise.reject(new Error('injected KV put failure')) : call());
+    await setObjectBindings(env.USER_STATE.getByName(userObjectName(kvSub)), { REVOCATIONS: failing });
     expect((await call('/v1/revoke', { method: 'POST', body: form(tokens.kvDown) }, ADMIN_KEY)).status).toBe(200);
 
     const logs = captured();

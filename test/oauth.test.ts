@@ -4,18 +4,17 @@
  * to the worker through `customFetch`; client authentication is killswitch's admin bearer.
  */
 import { exports, env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
 import * as oauth from 'oauth4webapi';
 import { describe, expect, it, vi } from 'vitest';
 import { userObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED, ISSUERS } from './helpers/fixtures';
-import { mint, now, type SigningKey } from './helpers/tokens';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, ISSUERS } from './helpers/fixtures';
+import { mint, now, uniqueSub, type SigningKey } from './helpers/tokens';
+import { intercept, setObjectBindings } from './helpers/faults';
 
-const ORIGIN = 'http://ks.test';
 const as: oauth.AuthorizationServer = {
-  issuer: ORIGIN,
-  revocation_endpoint: `${ORIGIN}/v1/revoke`,
-  introspection_endpoint: `${ORIGIN}/v1/introspect`,
+  issuer: BASE,
+  revocation_endpoint: `${BASE}/v1/revoke`,
+  introspection_endpoint: `${BASE}/v1/introspect`,
 };
 const client: oauth.Client = { client_id: 'resource-server' };
 const adminBearer = (key: string): oauth.ClientAuth => (_as, _client, _body, headers) => {
@@ -26,9 +25,6 @@ const options = {
     exports.default.fetch(url, init),
   [oauth.allowInsecureRequests]: true,
 };
-
-let counter = 0;
-const uniqueSub = (label: string) => `oauth-${label}-${++counter}-${crypto.randomUUID()}`;
 
 async function introspect(token: string, auth = adminBearer(ADMIN_KEY)): Promise<oauth.IntrospectionResponse> {
   const response = await oauth.introspectionRequest(as, client, auth, token, options);
@@ -45,7 +41,7 @@ async function revoke(token: string, hint?: string, auth = adminBearer(ADMIN_KEY
 }
 
 async function verifyReason(token: string, strict = false): Promise<string> {
-  const res = await exports.default.fetch(`${ORIGIN}/v1/verify${strict ? '?strict=1' : ''}`, {
+  const res = await exports.default.fetch(`${BASE}/v1/verify${strict ? '?strict=1' : ''}`, {
     headers: { Authorization: `Bearer ${token}` },
   });
   return (await res.json<{ reason?: string }>()).reason ?? 'active';
@@ -158,7 +154,7 @@ describe('RFC 7662 introspection', () => {
   it('a token of a revoked user → {"active":false}', async () => {
     const sub = uniqueSub('user');
     const token = await mint('es256-1', { claims: { sub } });
-    const res = await exports.default.fetch(`${ORIGIN}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+    const res = await exports.default.fetch(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
       method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}` },
     });
     expect(res.status).toBe(200);
@@ -169,16 +165,9 @@ describe('RFC 7662 introspection', () => {
     const sub = uniqueSub('authoritative');
     const token = await mint('es256-1', { claims: { sub } });
     const stub = env.USER_STATE.getByName(userObjectName(sub));
-    const failingPuts = new Proxy(env.REVOCATIONS, {
-      get(t, p) {
-        const value = Reflect.get(t, p) as unknown;
-        if (p === 'put') return () => Promise.reject(new Error('injected KV put failure'));
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-      },
-    });
-    await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: failingPuts };
-    });
+    const failingPuts = intercept(env.REVOCATIONS, (method, call) =>
+      method === 'put' ? Promise.reject(new Error('injected KV put failure')) : call());
+    await setObjectBindings(stub, { REVOCATIONS: failingPuts });
     await stub.revokeUser({ sub, actor: 'test' });
     expect(await verifyReason(token)).toBe('active'); // the cached replica lags
     expect(await introspect(token)).toEqual({ active: false });

@@ -13,7 +13,7 @@ import { app } from '../src/app';
 import { parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { REASONS, type Reason } from '../src/verify/reasons';
 import { authenticate } from '../src/verify/verifier';
-import { ISSUERS } from './helpers/fixtures';
+import { BASE, ISSUERS } from './helpers/fixtures';
 import { b64, defaultClaims, mint, signRaw, type SigningKey } from './helpers/tokens';
 
 const SEED = 0x6b696c6c; // "kill"
@@ -154,7 +154,7 @@ async function expectRefusal(res: Response): Promise<Reason> {
   return body.reason as Reason;
 }
 
-const VERIFY_URL = 'http://ks.test/v1/verify';
+const VERIFY_URL = `${BASE}/v1/verify`;
 const authorization = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
 /** The worker's own fetch handler with the real bindings (fast: no loopback hop). */

@@ -8,10 +8,9 @@ import { exports, env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE } from './helpers/fixtures';
 import { mint, now, type SigningKey } from './helpers/tokens';
-
-const BASE = 'http://ks.test';
+import { intercept, setObjectBindings } from './helpers/faults';
 
 function admin(path: string, init: RequestInit = {}, key = ADMIN_KEY): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -124,19 +123,9 @@ describe('revoke-all', () => {
   it('is retried by the GlobalState alarm until KV accepts the write, and strict mode enforces it meanwhile', async () => {
     const stub = env.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
     let failures = 2;
-    const flaky = new Proxy(env.REVOCATIONS, {
-      get(t, p) {
-        const value = Reflect.get(t, p) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (p === 'put' && failures-- > 0) return Promise.reject(new Error('injected KV put failure'));
-          return (value as (...a: unknown[]) => unknown).apply(t, args);
-        };
-      },
-    });
-    await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: flaky };
-    });
+    const flaky = intercept(env.REVOCATIONS, (method, call) =>
+      method === 'put' && failures-- > 0 ? Promise.reject(new Error('injected KV put failure')) : call());
+    await setObjectBindings(stub, { REVOCATIONS: flaky });
     const previous = await env.REVOCATIONS.get<{ revokedBefore: number }>(GLOBAL_KV_KEY, 'json');
 
     // A day ahead: the retry alarm then runs only when the test runs it, and the new instant

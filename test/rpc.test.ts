@@ -5,8 +5,8 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, ISSUERS } from './helpers/fixtures';
-import { mint, now, signRaw } from './helpers/tokens';
+import { ADMIN_KEY, BASE, ISSUERS } from './helpers/fixtures';
+import { mint, now, signRaw, uniqueSub } from './helpers/tokens';
 
 const caller = (env as unknown as { CALLER: Fetcher }).CALLER;
 
@@ -25,15 +25,13 @@ interface VerifierStub {
 }
 const direct = (exports as unknown as { Verifier: VerifierStub }).Verifier;
 
-const uniqueSub = (label: string) => `rpc-${label}-${crypto.randomUUID()}`;
-
 function flipLastSignatureChar(token: string): string {
   const last = token.at(-2) === 'A' ? 'B' : 'A'; // the second to last char keeps the encoding canonical
   return `${token.slice(0, -2)}${last}${token.slice(-1)}`;
 }
 
 async function revokeUser(sub: string): Promise<void> {
-  const res = await exports.default.fetch(`http://ks.test/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+  const res = await exports.default.fetch(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
     body: '{}',

@@ -6,9 +6,9 @@
  */
 import { inject } from 'vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 import { jwksBase, publishKeys } from './helpers/jwks-server';
-import { BASE, CAEP, signSet, SSF_EVENT, worker } from './helpers/ssf';
+import { CAEP, signSet, SSF_EVENT, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
 
 const TX_TOKEN = 'tx-token';

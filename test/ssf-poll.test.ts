@@ -9,10 +9,10 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseStream } from '../src/config/ssf-streams';
 import { ssfStreamObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ISSUERS, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, ISSUERS, KEYS } from './helpers/fixtures';
 import { freshJwksPath, jwksBase, publishKeys, setJwksStatus } from './helpers/jwks-server';
-import { BASE, CAEP, signSet, worker } from './helpers/ssf';
-import { mint, now } from './helpers/tokens';
+import { CAEP, signSet, worker } from './helpers/ssf';
+import { mint, now, uniqueSub } from './helpers/tokens';
 
 const POLL_TOKEN = 'poll-token';
 
@@ -67,7 +67,6 @@ const sessionRevoked = (s: PollStream, sub: string, claims: Record<string, unkno
   events: { [`${CAEP}session-revoked`]: { event_timestamp: Date.now() } }, ...claims,
 });
 const tokenOf = (sub: string) => mint('rs256-1', { claims: { sub, iat: now() - 60, exp: now() + 3600 } });
-const uniqueSub = (label: string) => `poll-${label}-${crypto.randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   await admin('/v1/admin/ssf/streams');

@@ -6,13 +6,10 @@
  */
 import { base64url, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
 import { publishKeys } from './helpers/jwks-server';
-import { BASE, CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, worker } from './helpers/ssf';
-import { b64, mint, now } from './helpers/tokens';
-
-let counter = 0;
-const uniqueSub = (label: string) => `ssf-${label}-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
+import { CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, worker } from './helpers/ssf';
+import { b64, mint, now, uniqueSub } from './helpers/tokens';
 
 const admin = (path: string, init: RequestInit = {}) => {
   const headers = new Headers(init.headers);

@@ -9,9 +9,8 @@ import { createExecutionContext } from 'cloudflare:test';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
-import { ADMIN_KEY, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 
-const ORIGIN = 'http://ks.test';
 type Fetch = (request: Request) => Promise<Response>;
 type Json = Record<string, unknown>;
 interface Tokens { access_token: string; expires_in: number; refresh_token: string }
@@ -29,7 +28,7 @@ const newSub = (label: string) => `tsr-${label}-${crypto.randomUUID()}`;
 const req = (path: string, init: RequestInit = {}, bearer?: string) => {
   const headers = new Headers(init.headers);
   if (bearer !== undefined) headers.set('Authorization', `Bearer ${bearer}`);
-  return new Request(`${ORIGIN}${path}`, { ...init, headers });
+  return new Request(`${BASE}${path}`, { ...init, headers });
 };
 
 async function session(fetch: Fetch, sub: string): Promise<Tokens> {

@@ -13,9 +13,8 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import { app } from '../src/app';
 import { userObjectName } from '../src/revocation/storage-keys';
 import { refreshTokenDigest } from '../src/tokens/refresh-token';
-import { ADMIN_KEY, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 
-const ORIGIN = 'http://ks.test';
 type Fetch = (request: Request) => Promise<Response>;
 type Json = Record<string, unknown>;
 interface Tokens { access_token: string; token_type: string; expires_in: number; refresh_token: string; scope?: string }
@@ -31,7 +30,7 @@ const newSub = (label: string) => `ts-${label}-${crypto.randomUUID()}`;
 const req = (path: string, init: RequestInit = {}, bearer?: string) => {
   const headers = new Headers(init.headers);
   if (bearer !== undefined) headers.set('Authorization', `Bearer ${bearer}`);
-  return new Request(`${ORIGIN}${path}`, { ...init, headers });
+  return new Request(`${BASE}${path}`, { ...init, headers });
 };
 
 async function session(body: Json, fetch: Fetch = worker): Promise<Tokens> {
@@ -99,7 +98,7 @@ describe('POST /v1/sessions', () => {
 
     const { outcome: result, claims } = await verify(res.access_token);
     expect(result).toBe('active');
-    expect(claims).toMatchObject({ iss: ORIGIN, aud: 'api', sub, ver: 0, scope: 'read write', tenant: 'acme', roles: ['admin'] });
+    expect(claims).toMatchObject({ iss: BASE, aud: 'api', sub, ver: 0, scope: 'read write', tenant: 'acme', roles: ['admin'] });
     expect(claims.sid).toMatch(/^[0-9a-f-]{36}$/);
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
     const iat = claims.iat as number;
@@ -212,7 +211,7 @@ describe('POST /v1/token (refresh grant)', () => {
       seen.add(next.refresh_token);
       const { outcome: result, claims } = await verify(next.access_token);
       expect(result).toBe('active');
-      expect(claims).toMatchObject({ iss: ORIGIN, aud: 'api', sub, ver: 0, scope: 'read', tenant: 'acme' });
+      expect(claims).toMatchObject({ iss: BASE, aud: 'api', sub, ver: 0, scope: 'read', tenant: 'acme' });
       expect(claims.exp).toBe((claims.iat as number) + 300);
       jtis.add(claims.jti as string);
       current = next.refresh_token;
@@ -410,11 +409,11 @@ describe('discovery and keys', () => {
     expect(res.status).toBe(200);
     const meta = await res.json<Json>();
     expect(meta).toMatchObject({
-      issuer: ORIGIN,
-      jwks_uri: `${ORIGIN}/.well-known/jwks.json`,
-      token_endpoint: `${ORIGIN}/v1/token`,
-      revocation_endpoint: `${ORIGIN}/v1/revoke`,
-      introspection_endpoint: `${ORIGIN}/v1/introspect`,
+      issuer: BASE,
+      jwks_uri: `${BASE}/.well-known/jwks.json`,
+      token_endpoint: `${BASE}/v1/token`,
+      revocation_endpoint: `${BASE}/v1/revoke`,
+      introspection_endpoint: `${BASE}/v1/introspect`,
     });
     expect(meta.grant_types_supported).toContain('refresh_token');
     expect(meta.token_endpoint_auth_methods_supported).toContain('none');

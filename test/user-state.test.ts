@@ -7,36 +7,24 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AUDIT_MAX_EVENTS, AUDIT_RETENTION_SECONDS, AuditLog } from '../src/revocation/audit-log';
 import { tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, ISSUERS } from './helpers/fixtures';
-import { mint, now } from './helpers/tokens';
+import { ADMIN_KEY, BASE, ISSUERS } from './helpers/fixtures';
+import { mint, now, uniqueSub } from './helpers/tokens';
+import { intercept, setObjectBindings } from './helpers/faults';
 
-const BASE = 'http://ks.test';
 const TOLERANCE = 30; // CLOCK_TOLERANCE_SECONDS in wrangler.toml
 
-let counter = 0;
-const uniqueSub = (label: string) => `us-${label}-${++counter}-${crypto.randomUUID()}`;
 const stubFor = (sub: string) => env.USER_STATE.getByName(userObjectName(sub));
 
 /** Makes the DO's next `failures` KV puts fail; the rest go to the real binding. */
 async function failKvPuts(sub: string, failures: number): Promise<{ puts: number }> {
   const calls = { puts: 0 };
   let left = failures;
-  const flaky = new Proxy(env.REVOCATIONS, {
-    get(t, p) {
-      const value = Reflect.get(t, p) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (p === 'put') {
-          calls.puts++;
-          if (left-- > 0) return Promise.reject(new Error('injected KV put failure'));
-        }
-        return (value as (...a: unknown[]) => unknown).apply(t, args);
-      };
-    },
+  const flaky = intercept(env.REVOCATIONS, (method, call) => {
+    if (method !== 'put') return call();
+    calls.puts++;
+    return left-- > 0 ? Promise.reject(new Error('injected KV put failure')) : call();
   });
-  await runInDurableObject(stubFor(sub), (instance) => {
-    (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: flaky };
-  });
+  await setObjectBindings(stubFor(sub), { REVOCATIONS: flaky });
   return calls;
 }
 
@@ -110,16 +98,8 @@ describe('write-through to KV', () => {
   it('a DO that dies mid-flush still retries: the alarm is armed before the KV put starts', async () => {
     holdAlarms();
     const sub = uniqueSub('dies-mid-flush');
-    const hung = new Proxy(env.REVOCATIONS, {
-      get(t, p) {
-        const value = Reflect.get(t, p) as unknown;
-        if (p === 'put') return () => new Promise(() => {}); // a put that never answers
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-      },
-    });
-    await runInDurableObject(stubFor(sub), (instance) => {
-      (instance as unknown as { env: Env }).env = { ...env, REVOCATIONS: hung };
-    });
+    const hung = intercept(env.REVOCATIONS, (method, call) => (method === 'put' ? new Promise(() => {}) : call())); // a put that never answers
+    await setObjectBindings(stubFor(sub), { REVOCATIONS: hung });
     const revoking = stubFor(sub).revokeUser({ sub, actor: 'test' }).catch((error: unknown) => error);
     let alarm: number | null = null;
     for (let i = 0; i < 50 && alarm === null; i++) {

@@ -4,15 +4,16 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { base64url, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { base64url } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
 import { parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { authenticate } from '../src/verify/verifier';
-import { HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
-import { b64, defaultClaims, mint, now, signRaw, type SigningKey } from './helpers/tokens';
+import { BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
+import {
+  attackerToken, b64, defaultClaims, hmacSha256, mint, now, p256Twin, segmentsOf, signRaw, withSignature, type SigningKey,
+} from './helpers/tokens';
 
-const BASE = 'http://ks.test';
 const rawEnv = env as unknown as RawEnv;
 const encoder = new TextEncoder();
 
@@ -33,14 +34,8 @@ async function expectRefused(res: Response, reason: string): Promise<void> {
 }
 
 // ---- token surgery -------------------------------------------------------------------------
-const segmentsOf = (token: string) => token.split('.') as [string, string, string];
 const payloadOf = (token: string): Record<string, unknown> =>
   JSON.parse(new TextDecoder().decode(base64url.decode(segmentsOf(token)[1])));
-
-function withSignatureBytes(token: string, change: (sig: Uint8Array) => Uint8Array): string {
-  const [h, p, s] = segmentsOf(token);
-  return `${h}.${p}.${base64url.encode(change(base64url.decode(s)))}`;
-}
 
 /** The same bytes, spelled with non-zero unused trailing bits (length % 4 must be 2 or 3). */
 function nonCanonical(segment: string): string {
@@ -56,33 +51,8 @@ function claimsText(key: SigningKey, raw: string, omit: readonly string[] = []):
   return `${JSON.stringify(claims).slice(0, -1)},${raw}}`;
 }
 
-async function hmac(input: string, secret: Uint8Array | string): Promise<string> {
-  const bytes = typeof secret === 'string' ? encoder.encode(secret) : secret;
-  const key = await crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return base64url.encode(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(input))));
-}
-
 const HS_HEADER = b64('{"alg":"HS256","typ":"JWT"}');
-const hsToken = async (payloadSegment: string) => `${HS_HEADER}.${payloadSegment}.${await hmac(`${HS_HEADER}.${payloadSegment}`, HS_SECRET)}`;
-
-/** A token for the inline issuer signed with an attacker's own ES256 key, with `header` members. */
-async function attackerToken(header: (jwk: JWK) => Record<string, unknown>): Promise<string> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = await exportJWK(publicKey);
-  const input = `${b64(JSON.stringify({ alg: 'ES256', typ: 'JWT', ...header(jwk) }))}.${b64(JSON.stringify(defaultClaims('es256-1')))}`;
-  const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, encoder.encode(input));
-  return `${input}.${base64url.encode(new Uint8Array(sig))}`;
-}
-
-/** P-256 (r, s) → (r, n − s): a second valid signature of the same input. */
-function highS(sig: Uint8Array): Uint8Array {
-  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-  const s = BigInt(`0x${[...sig.slice(32)].map((b) => b.toString(16).padStart(2, '0')).join('')}`);
-  const hex = (n - s).toString(16).padStart(64, '0');
-  const out = new Uint8Array(sig);
-  for (let i = 0; i < 32; i++) out[32 + i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+const hsToken = async (payloadSegment: string) => `${HS_HEADER}.${payloadSegment}.${await hmacSha256(`${HS_HEADER}.${payloadSegment}`, HS_SECRET)}`;
 
 // ---- accepted ------------------------------------------------------------------------------
 describe('accepted tokens', () => {
@@ -249,7 +219,7 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     }),
     'HS256 HMAC-ed with the public JWK for an ES256-only issuer': token(async () => {
       const input = `${b64('{"alg":"HS256","kid":"second-1"}')}.${b64(second())}`;
-      return `${input}.${await hmac(input, JSON.stringify(KEYS['second-1'].public))}`;
+      return `${input}.${await hmacSha256(input, JSON.stringify(KEYS['second-1'].public))}`;
     }),
     'a known alg outside the issuer allowlist (ES512)': token(() => mint('es256-1', { header: { alg: 'ES512' } })),
   },
@@ -259,14 +229,14 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'kid of another issuer': token(() => mint('es256-1', { claims: { iss: ISSUERS.second } })),
   },
   bad_signature: {
-    'one flipped signature bit': token(async () => withSignatureBytes(await mint('es256-1'), (s) => s.map((b, i) => (i === 0 ? b ^ 1 : b)))),
+    'one flipped signature bit': token(async () => withSignature(await mint('es256-1'), (s) => s.map((b, i) => (i === 0 ? b ^ 1 : b)))),
     'the signature of another token': token(async () => {
       const [h, p] = segmentsOf(await mint('es256-1'));
       return `${h}.${p}.${segmentsOf(await mint('es256-1'))[2]}`;
     }),
     'HS256 signed with another secret': token(async () => {
       const [h, p] = segmentsOf(await mint('HS256'));
-      return `${h}.${p}.${await hmac(`${h}.${p}`, 'x'.repeat(64))}`;
+      return `${h}.${p}.${await hmacSha256(`${h}.${p}`, 'x'.repeat(64))}`;
     }),
     'attacker key in a `jwk` header': token(() => attackerToken((jwk) => ({ jwk }))),
     'attacker key in `jwk` with the kid of a real key': token(() => attackerToken((jwk) => ({ jwk, kid: 'es256-1' }))),
@@ -391,7 +361,7 @@ describe('refusals that depend on configuration', () => {
     const header = JSON.stringify({ alg: 'ES256', kid: 'es256-1', typ: 'JWT' });
     const payload = JSON.stringify({ ...defaultClaims('es256-1'), jti: undefined });
     const first = await signRaw(header, payload, 'es256-1');
-    const variants = [first, await signRaw(header, payload, 'es256-1'), withSignatureBytes(first, highS)];
+    const variants = [first, await signRaw(header, payload, 'es256-1'), p256Twin(first)];
     expect(new Set(variants).size).toBe(3);
     const digest = await crypto.subtle.digest('SHA-256', encoder.encode(`${b64(header)}.${b64(payload)}`));
     const ids = await Promise.all(variants.map(async (v) => {

@@ -18,8 +18,17 @@ const requests = { n: 0 };
 const started = { at: Date.now() };
 const bump = (key) => { counts[key] = (counts[key] ?? 0) + 1; };
 
-/** Counts every call of a method of `target` under `key`; stubs handed out are counted too. */
-function counting(target, key) {
+/** A Durable Object namespace binding (a KV namespace's `get` answers a Promise, not a stub). Not for stubs: on an RPC stub every property looks like a function. */
+const isDurableObjectNamespace = (value) => typeof value.idFromName === 'function';
+
+/**
+ * Counts every call of a method of `target` under `key`; the stubs a Durable Object namespace
+ * hands out (`get`, `getByName`) are counted too. Only those: wrapping what KV's `get` returns
+ * (a Promise) in a Proxy broke every `await` on it ("Promise.prototype.then called on
+ * incompatible receiver"), so the wrapped Worker's KV reads — bounded mode's snapshot load,
+ * cached mode's check — failed and it read the writers on every check.
+ */
+function counting(target, key, handsOutStubs) {
   return new Proxy(target, {
     get(t, prop) {
       const value = Reflect.get(t, prop);
@@ -28,8 +37,8 @@ function counting(target, key) {
         bump(key);
         // Reflect.apply, not value.apply: on an RPC stub, `.apply` would be a remote call.
         const out = Reflect.apply(value, t, args);
-        const isStub = (prop === 'get' || prop === 'getByName') && out !== null && typeof out === 'object';
-        return isStub ? counting(out, `${key}:stub`) : out;
+        const isStub = handsOutStubs && (prop === 'get' || prop === 'getByName') && out !== null && typeof out === 'object';
+        return isStub ? counting(out, `${key}:stub`, false) : out;
       };
     },
   });
@@ -37,14 +46,14 @@ function counting(target, key) {
 
 /** Storage bindings: objects with the methods of a KV or Durable Object namespace. */
 const isStorage = (value) => value !== null && typeof value === 'object'
-  && (typeof value.idFromName === 'function' || (typeof value.get === 'function' && typeof value.list === 'function'));
+  && (isDurableObjectNamespace(value) || (typeof value.get === 'function' && typeof value.list === 'function'));
 
 const wrapped = new WeakMap();
 function wrapEnv(env) {
   let out = wrapped.get(env);
   if (out === undefined) {
     out = { ...env };
-    for (const [name, value] of Object.entries(env)) if (isStorage(value)) out[name] = counting(value, name);
+    for (const [name, value] of Object.entries(env)) if (isStorage(value)) out[name] = counting(value, name, isDurableObjectNamespace(value));
     wrapped.set(env, out);
   }
   return out;

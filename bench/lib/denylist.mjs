@@ -1,3 +1,4 @@
+// @ts-check
 // Seeds N denylist entries shaped like killswitch's real `token:` KV keys
 // (src/revocation/storage-keys.ts: `token:` + base64url(SHA-256(JSON.stringify([sub, iss, tokenId]))))
 // into a local persistence directory that `wrangler dev --persist-to <dir>` then reads.
@@ -15,17 +16,56 @@ export const DENYLIST_ISSUER = 'https://es256.bench.killswitch.local';
 // Same namespace id as wrangler.toml's REVOCATIONS binding: wrangler dev keys local KV by id.
 export const KV_NAMESPACE_ID = '00000000000000000000000000000000';
 
+/**
+ * @param {string} sub
+ * @param {string | null} iss
+ * @param {string} tokenId
+ */
 export function tokenKvKey(sub, iss, tokenId) {
   return `token:${createHash('sha256').update(JSON.stringify([sub, iss, tokenId])).digest('base64url')}`;
 }
 
+// Items: { key, value (a string, or base64 of binary with `binary: true`), expiration? }.
 const SEED_WORKER = `export default { async fetch(req, env) {
   const items = await req.json();
-  await Promise.all(items.map((i) => env.KV.put(i.key, i.value, { expiration: i.expiration })));
+  const value = (i) => (i.binary ? Uint8Array.from(atob(i.value), (c) => c.charCodeAt(0)).buffer : i.value);
+  await Promise.all(items.map((i) => env.KV.put(i.key, value(i), i.expiration ? { expiration: i.expiration } : undefined)));
   return new Response(String(items.length));
 } }`;
 
-/** The cached directory's manifest, or undefined when absent, expired or smaller than wanted. */
+/**
+ * @typedef {{ key: string, value: string, binary?: boolean, expiration?: number }} SeedItem
+ * @typedef {{ put(items: SeedItem[]): Promise<number>, dispose(): Promise<void> }} SeedKv
+ */
+
+/**
+ * The REVOCATIONS namespace of a local persistence directory (`wrangler dev --persist-to
+ * <stateDir>` reads it), written through Miniflare's own KV.
+ * @param {string} stateDir
+ * @returns {Promise<SeedKv>}
+ */
+export async function openSeedKv(stateDir) {
+  const mf = new Miniflare({
+    modules: true,
+    script: SEED_WORKER,
+    defaultPersistRoot: join(stateDir, 'v3'),
+    kvNamespaces: { KV: KV_NAMESPACE_ID },
+  });
+  await mf.ready;
+  return {
+    async put(items) {
+      const res = await mf.dispatchFetch('http://seed/', { method: 'POST', body: JSON.stringify(items) });
+      return Number(await res.text());
+    },
+    dispose: () => mf.dispose(),
+  };
+}
+
+/**
+ * The cached directory's manifest, or undefined when absent or expired.
+ * @param {string} dir
+ * @returns {{ count: number, issuer: string, createdAt: number, expiresAt: number, seedMs: number } | undefined}
+ */
 export function readManifest(dir) {
   const file = join(dir, 'manifest.json');
   if (!existsSync(file)) return undefined;
@@ -40,7 +80,11 @@ export function readManifest(dir) {
 
 /**
  * Writes `count` entries (or as many as fit before `deadlineMs`) into `<dir>/state/v3/kv`.
- * Returns { count, ms }. The manifest is written only when the whole count landed.
+ * The manifest is written only when the whole count landed.
+ * @param {string} dir
+ * @param {number} count
+ * @param {{ deadlineMs?: number, log?: (message: string) => void }} [options]
+ * @returns {Promise<{ count: number, ms: number }>}
  */
 export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = () => {} } = {}) {
   rmSync(dir, { recursive: true, force: true });
@@ -48,17 +92,12 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
   const started = Date.now();
   const now = Math.floor(started / 1000);
   const exp = now + 365 * 86400;
-  const mf = new Miniflare({
-    modules: true,
-    script: SEED_WORKER,
-    defaultPersistRoot: join(dir, 'state', 'v3'),
-    kvNamespaces: { KV: KV_NAMESPACE_ID },
-  });
+  const kv = await openSeedKv(join(dir, 'state'));
   let written = 0;
   try {
-    await mf.ready;
     const batch = 500;
     let next = 0;
+    /** @param {number} from @param {number} to */
     const makeBatch = (from, to) => {
       const items = [];
       for (let i = from; i < to; i++) {
@@ -75,8 +114,7 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
       while (next < count && Date.now() < deadlineMs) {
         const from = next;
         next = Math.min(count, next + batch);
-        const res = await mf.dispatchFetch('http://seed/', { method: 'POST', body: JSON.stringify(makeBatch(from, next)) });
-        const landed = Number(await res.text()); // not `written += await …`: that loses updates
+        const landed = await kv.put(makeBatch(from, next)); // not `written += await …`: that loses updates
         written += landed;
         if (Date.now() - lastLog > 10_000) {
           lastLog = Date.now();
@@ -85,7 +123,7 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
       }
     }));
   } finally {
-    await mf.dispose();
+    await kv.dispose();
   }
   const ms = Date.now() - started;
   if (written >= count) {

@@ -1,3 +1,4 @@
+// @ts-check
 // Scenario "forged refresh tokens" (issue 10, item 17): POST /v1/token floods with refresh
 // tokens of the right shape for invented users. Each must be a 400 invalid_grant that touches
 // no Durable Object. Used by bench/run.mjs; runs alone too, against wrangler dev with the demo
@@ -15,12 +16,13 @@ export const forgedRefreshToken = () =>
 /**
  * Throughput and latency of forged refreshes at `url`; with `countingUrl` (bench/ks-counting),
  * also the Durable Object calls that 200 of them made (expected: none).
+ * @param {{ url: string, countingUrl?: string, connections?: number, durationS?: number }} o
  */
 export async function forgedRefreshScenario({ url, countingUrl, connections = 50, durationS = 2 }) {
   const body = () => `grant_type=refresh_token&refresh_token=${forgedRefreshToken()}`;
   const headers = { 'content-type': 'application/x-www-form-urlencoded' };
   const run = await runLoad({ url: `${url}/v1/token`, method: 'POST', connections, durationS, headers, body: body(), expect: 400, vary: () => ({ body: body() }) });
-  if (countingUrl === undefined) return run;
+  if (countingUrl === undefined) return { ...run, stateCallsFor200: undefined };
   await fetch(`${countingUrl}/__bench/reset`);
   for (let i = 0; i < 200; i++) {
     await fetch(`${countingUrl}/v1/token`, { method: 'POST', headers, body: body() }).then((r) => r.arrayBuffer());

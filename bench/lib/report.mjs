@@ -92,16 +92,26 @@ export function renderSummary(res) {
   out.push(`Modes: ${res.modes.join(', ')}${Object.entries(res.modesUnavailable).map(([m, why]) => `; ${m}: not available in this build (${why})`).join('')}.`);
   for (const [mode, s] of Object.entries(res.scale ?? {})) {
     if (s.notMeasured) out.push(`100k active entries (${mode}): not measured, ${s.notMeasured}`);
-    else out.push(`100k active entries (${mode}, ES256 C): 0 entries p50 ${s.empty.p50} ms / p99 ${s.empty.p99} ms, ${s.empty.rps} req/s; ${s.entries} entries p50 ${s.full.p50} ms / p99 ${s.full.p99} ms, ${s.full.rps} req/s; p50 ratio ${s.p50Ratio} (target ≤ 1.1)${s.seededInRun ? ' [seeded in-run, not the cached 100k]' : ''}`);
+    else {
+      const seeded = s.seed === 'feed-snapshot'
+        ? ` [feed snapshot written in ${s.seedMs} ms; cold first check ${s.firstCheckMs} ms${s.mirror ? `; mirror ${s.mirror.users} users + ${s.mirror.tokens} tokens, ${(s.mirror.tableBytes / 2 ** 20).toFixed(1)} MiB of tables` : ''}${s.workerdRssMiB?.full ? `; workerd RSS ${s.workerdRssMiB.empty} MiB empty / ${s.workerdRssMiB.full} MiB seeded` : ''}]`
+        : s.seededInRun ? ' [seeded in-run, not the cached 100k]' : '';
+      out.push(`100k active entries (${mode}, ES256 C): 0 entries p50 ${s.empty.p50} ms / p99 ${s.empty.p99} ms, ${s.empty.rps} req/s; ${s.entries} entries p50 ${s.full.p50} ms / p99 ${s.full.p99} ms, ${s.full.rps} req/s; p50 ratio ${s.p50Ratio} (target ≤ 1.1)${seeded}`);
+    }
   }
-  for (const [mode, f] of Object.entries(res.firstRefusal ?? {})) {
+  /** @param {string} what @param {any} f a refusalSamples result @param {string} ack @param {string} call */
+  const refusal = (what, f, ack, call) => {
     const bound = f.boundMs === undefined ? '' : `; bound ${f.boundMs} ms: ${f.failed === 0 && (f.refusedAfterAckMs.max ?? Infinity) <= f.boundMs ? 'met' : 'MISSED'}`;
-    out.push(`Revoke → first refusal (${mode}, polled every 20 ms): ${dist(f.refusedAfterAckMs)} after the revocation's 2xx (revoke call ${dist(f.revokeCallMs)}); ${f.measured}/${f.samples} refused, ${f.acceptedAfterRefusal} accepted again after a refusal, ${f.revoke503 + f.verify503} × 503${bound}`);
-  }
+    return `${what}, polled every 20 ms: ${dist(f.refusedAfterAckMs)} after the ${ack} (${call} ${dist(f.revokeCallMs)}); ${f.measured}/${f.samples} refused, ${f.acceptedAfterRefusal} accepted again after a refusal, ${f.revoke503 + f.verify503} × 503${bound}`;
+  };
+  for (const [mode, f] of Object.entries(res.firstRefusal ?? {})) out.push(refusal(`Revoke → first refusal (${mode})`, f, "revocation's 2xx", 'revoke call'));
+  for (const [mode, f] of Object.entries(res.pushFirstRefusal ?? {})) out.push(refusal(`Shared Signals push → first refusal (${mode}, CAEP session-revoked)`, f, '202', 'push'));
   for (const [mode, s] of Object.entries(res.stateReads ?? {})) {
     const calls = Object.entries(s.underLoad.perSecond).map(([k, n]) => `${k} ${n}/s (${s.underLoad.perCheck[k]} per check)`).join(', ') || 'none';
     const feed = Object.entries(s.underLoad.feedCounterPerSecond).map(([k, n]) => `${k} ${n}/s`).join(', ');
-    out.push(`Storage calls per isolate (${mode}): forged ${s.forged.requests} → ${Object.values(s.forged.calls).reduce((a, b) => a + b, 0)} (target 0); under load ${s.underLoad.rps} valid checks/s → ${calls}${feed ? `; feed counter ${feed}` : ''}`);
+    const f = s.underLoad.feedReads;
+    const reads = f ? `; FEED READS ${f.perSecond}/s per isolate, ${f.perCheck} per check (one per ${f.checksPerFeedRead ?? '∞'} checks)` : '';
+    out.push(`Storage calls per isolate (${mode}): forged ${s.forged.requests} → ${Object.values(s.forged.calls).reduce((a, b) => a + b, 0)} (target 0); under load ${s.underLoad.rps} valid checks/s → ${calls}${reads}${feed ? `; the build's counters ${feed}` : ''}`);
   }
   const u = res.userRevoke;
   if (u?.oneSub) {

@@ -42,6 +42,9 @@ export function createRun({ plan, quick, path, machine, git }) {
     revokeApi: {},
     /** @type {Record<string, any>} */
     firstRefusal: {},
+    /** Shared Signals push (CAEP session-revoked) → first refusal, bounded mode (bench/lib/ssf-push.mjs). */
+    /** @type {Record<string, any>} */
+    pushFirstRefusal: {},
     /** @type {Record<string, any>} */
     stateReads: {},
     /** Forged refresh tokens at POST /v1/token (cached mode): throughput and Durable Object calls. */
@@ -86,7 +89,7 @@ export function createRun({ plan, quick, path, machine, git }) {
   /**
    * A warm-up (unless `warm` is false; `warm` overrides options for it), then the timed run.
    * @param {string} label
-   * @param {Partial<LoadOptions>} opts
+   * @param {Omit<LoadOptions, 'durationS'>} opts
    * @param {Partial<LoadOptions> | false} [warm]
    * @returns {Promise<LoadResult>}
    */

@@ -7,6 +7,9 @@ import { runLoad } from './load.mjs';
 import { bearer, getJson } from './http.mjs';
 import { forge } from './tokens.mjs';
 
+/** The counting wrapper's key for calls on the feed's Durable Object stubs (bench/ks-counting). */
+const FEED_STUB = 'REVOCATION_FEED:stub';
+
 /**
  * Numeric fields of GET /v1/admin/stats whose name mentions the feed (a counter a build with
  * bounded mode may expose), as "path → value".
@@ -72,12 +75,21 @@ async function countMode(run, setup, mode, worker) {
   // Per request the isolate began: calls made by requests autocannon dropped at the end count too.
   const perCheck = Object.fromEntries(Object.entries(valid).map(([k, n]) => [k, Math.round((n / Math.max(1, entered)) * 100) / 100]));
   const feedPerSecond = Object.fromEntries(Object.entries(statsAfter).map(([k, n]) => [k, Math.round(((n - (statsBefore[k] ?? 0)) / v.seconds) * 10) / 10]));
+  // Feed reads: RPC calls on the feed's replica stubs (checks append nothing; `REVOCATION_FEED`
+  // alone counts getByName, which makes a stub and sends nothing).
+  const feedCalls = valid[FEED_STUB] ?? 0;
+  const feedReads = mode === 'bounded' ? {
+    perSecond: Math.round((feedCalls / v.seconds) * 10) / 10,
+    perCheck: Math.round((feedCalls / Math.max(1, entered)) * 10_000) / 10_000,
+    checksPerFeedRead: feedCalls > 0 ? Math.round(entered / feedCalls) : null,
+    counted: `${FEED_STUB} calls`,
+  } : undefined;
   results.stateReads[mode] = {
     forged: { requests: g.requests, refused401: g.statuses[401] ?? 0, calls: forged },
-    underLoad: { requests: v.requests, entered, seconds: v.seconds, rps: v.rps, accepted200: v.statuses[200] ?? 0, calls: valid, perSecond, perCheck, feedCounterPerSecond: feedPerSecond },
+    underLoad: { requests: v.requests, entered, seconds: v.seconds, rps: v.rps, accepted200: v.statuses[200] ?? 0, calls: valid, perSecond, perCheck, feedReads, feedCounterPerSecond: feedPerSecond },
     how: 'src/index.ts behind bench/ks-counting/worker.mjs: calls on every KV and Durable Object binding (and on the stubs they hand out, `NAME:stub`) and Cache API matches (`cache`), in one isolate',
   };
-  log(`state reads (${mode}): ${g.requests} forged → ${total(forged)} calls; under load ${v.rps} req/s (valid) → ${Object.entries(perSecond).map(([k, n]) => `${k} ${n}/s (${perCheck[k]}/check)`).join(', ') || 'no storage calls'}`);
+  log(`state reads (${mode}): ${g.requests} forged → ${total(forged)} calls; under load ${v.rps} req/s (valid) → ${Object.entries(perSecond).map(([k, n]) => `${k} ${n}/s (${perCheck[k]}/check)`).join(', ') || 'no storage calls'}${feedReads ? `; feed reads ${feedReads.perSecond}/s, ${feedReads.perCheck} per check` : ''}`);
   if (total(forged) !== 0) warn(`${mode}: forged tokens caused ${total(forged)} storage calls (target 0): ${JSON.stringify(forged)}`);
   return Object.keys(statsAfter).length > 0;
 }

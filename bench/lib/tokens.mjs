@@ -1,3 +1,4 @@
+// @ts-check
 // Keys, issuers and token pools, made with jose at bench start (nothing is stored).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -5,11 +6,27 @@ import { DENYLIST_ISSUER } from './denylist.mjs';
 
 export const ALGS = ['ES256', 'RS256', 'EdDSA', 'HS256'];
 export const AUDIENCE = 'api';
+/** @param {string} alg */
 export const issuerFor = (alg) => `https://${alg.toLowerCase()}.bench.killswitch.local`;
 if (issuerFor('ES256') !== DENYLIST_ISSUER) throw new Error('denylist issuer must be the ES256 bench issuer');
 
-/** One key per algorithm: { alg, kid, issuer, signKey, publicJwk?, secret? }. */
+/**
+ * @typedef {object} BenchKey
+ * @property {string} alg
+ * @property {string} kid
+ * @property {string} issuer
+ * @property {import('jose').CryptoKey | Uint8Array} signKey
+ * @property {import('jose').JWK} [publicJwk] asymmetric algorithms
+ * @property {string} [secret] HS256: the secret's value (killswitch's hmacSecret)
+ * @property {string} [octK] HS256: its bytes, base64url (a JWK's `k`)
+ */
+
+/**
+ * One key per algorithm.
+ * @returns {Promise<Record<string, BenchKey>>}
+ */
 export async function makeKeys() {
+  /** @type {Record<string, BenchKey>} */
   const keys = {};
   for (const alg of ALGS) {
     const kid = `bench-${alg.toLowerCase()}-1`;
@@ -27,9 +44,16 @@ export async function makeKeys() {
   return keys;
 }
 
-/** Signs `count` distinct tokens (distinct jti; subs cycle over `users`). */
+/**
+ * Signs `count` distinct tokens (distinct jti; subs cycle over `users`).
+ * @param {BenchKey} key
+ * @param {number} count
+ * @param {{ subPrefix?: string, users?: number, ttl?: number }} [options]
+ * @returns {Promise<string[]>}
+ */
 export async function makePool(key, count, { subPrefix = 'user', users = 1000, ttl = 3600 } = {}) {
   const now = Math.floor(Date.now() / 1000);
+  /** @type {string[]} */
   const out = new Array(count);
   const batch = 64;
   for (let i = 0; i < count; i += batch) {
@@ -51,7 +75,10 @@ export async function makePool(key, count, { subPrefix = 'user', users = 1000, t
   return out;
 }
 
-/** The same token with a different, wrong signature (flips bits in the middle of it). */
+/**
+ * The same token with a different, wrong signature (flips bits in the middle of it).
+ * @param {string} token
+ */
 export function forge(token) {
   const dot = token.lastIndexOf('.');
   const sig = Buffer.from(token.slice(dot + 1), 'base64url');
@@ -60,7 +87,11 @@ export function forge(token) {
   return `${token.slice(0, dot)}.${sig.toString('base64url')}`;
 }
 
-/** killswitch's TRUSTED_ISSUERS for these keys; the HS256 issuer names the secret var. */
+/**
+ * killswitch's TRUSTED_ISSUERS for these keys; the HS256 issuer names the secret var.
+ * @param {Record<string, BenchKey>} keys
+ * @param {string} hmacVar
+ */
 export function trustedIssuers(keys, hmacVar) {
   return ALGS.map((alg) => {
     const k = keys[alg];

@@ -9,7 +9,7 @@ import { startWranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 import { findUserWorkerSocket } from './direct-socket.mjs';
 
 /** @typedef {import('../../scripts/lib/wrangler-dev.mjs').WranglerDev} WranglerDev */
-/** @typedef {WranglerDev & { publicUrl: string, via: string }} BenchWorker `url` is where the load goes */
+/** @typedef {WranglerDev & { publicUrl: string, via: string, workerdPid?: number }} BenchWorker `url` is where the load goes; `workerdPid` the user Worker's workerd (not with --proxied) */
 
 /**
  * A copy of the worker (src/, wrangler.toml …) so edits to the work tree during a run do not
@@ -72,7 +72,7 @@ export function workerStarter({ wranglerBin, logDir, tmp, proxied }) {
     const dev = await startWranglerDev({ name, cwd, wranglerBin, logDir, persistTo: join(tmp, `state-${name}`), timeoutMs: 90_000, ...extra });
     if (proxied) return Object.assign(dev, { publicUrl: dev.url, via: 'wrangler dev proxy' });
     const direct = await findUserWorkerSocket(dev);
-    return Object.assign(dev, { publicUrl: dev.url, url: direct.url, via: `own workerd socket (pid ${direct.pid})` });
+    return Object.assign(dev, { publicUrl: dev.url, url: direct.url, via: `own workerd socket (pid ${direct.pid})`, workerdPid: direct.pid });
   };
 }
 

@@ -1,9 +1,10 @@
 // @ts-check
 // Revoke → first refusal, seen from the caller: used by `npm run probe` (against a deployment)
 // and `npm run bench` (against wrangler dev). One sample: the token verifies, POST /v1/revoke
-// answers 2xx (the acknowledgement the bound runs from), then GET /v1/verify is polled on a
-// fixed cadence until it refuses with a revocation reason, and for a while after, to catch a
-// location or isolate that accepts the token again.
+// (or another revoking call, e.g. a Shared Signals push) answers 2xx (the acknowledgement the
+// bound runs from), then GET /v1/verify is polled on a fixed cadence until it refuses with a
+// revocation reason, and for a while after, to catch a location or isolate that accepts the
+// token again.
 //
 // The admin key and the tokens travel in headers and bodies only: nothing here prints,
 // returns or throws them.
@@ -69,6 +70,7 @@ const ms = (x) => Math.round(x * 100) / 100;
  * @property {string} baseUrl the Worker, e.g. https://auth.example.com (no trailing slash)
  * @property {string} adminKey for POST /v1/revoke
  * @property {string} token a token that verifies now; it is revoked
+ * @property {Revocation} [revocation] how it is revoked (default: POST /v1/revoke with the admin key)
  * @property {boolean} [strict] poll /v1/verify?strict=1
  * @property {number} [intervalMs] poll cadence, start to start (default 20)
  * @property {number} [timeoutMs] give up this long after the acknowledgement (default 10 000)
@@ -76,10 +78,19 @@ const ms = (x) => Math.round(x * 100) / 100;
  */
 
 /**
+ * The call that revokes the token, sent as is (and again on a 503); its 2xx is the
+ * acknowledgement the bound runs from. E.g. a Shared Signals push: POST /v1/ssf/{id}/events.
+ * @typedef {object} Revocation
+ * @property {string} path e.g. /v1/ssf/okta/events
+ * @property {Record<string, string>} headers
+ * @property {string} body
+ */
+
+/**
  * @typedef {object} RefusalSample
  * @property {string | undefined} error why the sample measured nothing (then the rest is partial)
- * @property {number} revokeStatus the last answer to POST /v1/revoke (0: no answer)
- * @property {number} revoke503 503 answers to POST /v1/revoke (each retried)
+ * @property {number} revokeStatus the last answer to the revocation call (0: no answer)
+ * @property {number} revoke503 503 answers to the revocation call (each retried)
  * @property {number | undefined} revokeCallMs the acknowledged call, sent → 2xx
  * @property {string} revokeLocation
  * @property {number | undefined} firstRefusedAfterAckMs when the first refusing poll was sent, after the 2xx
@@ -118,14 +129,15 @@ export async function measureFirstRefusal(o) {
     return sample;
   }
 
+  const revocation = o.revocation ?? {
+    path: '/v1/revoke',
+    headers: { authorization: `Bearer ${o.adminKey}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: o.token }).toString(),
+  };
   let ack;
   for (let attempt = 0; attempt < REVOKE_ATTEMPTS && ack === undefined; attempt++) {
     if (attempt > 0) await sleep(REVOKE_RETRY_MS);
-    const rv = await ask(`${o.baseUrl}/v1/revoke`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${o.adminKey}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: o.token }).toString(),
-    });
+    const rv = await ask(`${o.baseUrl}${revocation.path}`, { method: 'POST', headers: revocation.headers, body: revocation.body });
     sample.revokeStatus = rv.status;
     sample.revokeLocation = rv.location;
     if (rv.status === 503) sample.revoke503++;
@@ -137,7 +149,7 @@ export async function measureFirstRefusal(o) {
     }
   }
   if (ack === undefined) {
-    sample.error = `POST /v1/revoke answered ${sample.revokeStatus || 'nothing'}${sample.revokeStatus === 401 ? ' (is the admin key right?)' : ''}`;
+    sample.error = `POST ${revocation.path} answered ${sample.revokeStatus || 'nothing'}${sample.revokeStatus === 401 ? ' (is the admin key right?)' : ''}`;
     return sample;
   }
 

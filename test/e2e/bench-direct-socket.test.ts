@@ -5,23 +5,15 @@
  * wrangler's process group, and the Worker answers there as on the public port.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findUserWorkerSocket, listeningPorts } from '../../bench/lib/direct-socket.mjs';
-import { DEMO_ENV, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { useDemoWorker } from '../helpers/demo';
 
-let worker: WranglerDev | undefined;
-
-beforeAll(async () => {
-  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 60_000 }); // slow to start on a busy machine
-}, 75_000);
-
-afterAll(async () => {
-  await worker?.stop();
-}, 20_000);
+const worker = useDemoWorker();
 
 describe.runIf(process.platform === 'linux')('the user Worker’s own socket under wrangler dev', () => {
   it('is another workerd of the same process group than the public port’s, and answers like it', async () => {
-    const dev = worker!;
+    const { dev } = worker;
     const direct = await findUserWorkerSocket(dev);
     const publicPort = Number(new URL(dev.url).port);
     expect(direct.port).not.toBe(publicPort);

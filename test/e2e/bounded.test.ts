@@ -4,40 +4,26 @@
  * requests (never awaiting another request's promise); a revocation is then refused within the
  * bound: revoke, poll every 20 ms, report the first-refusal delay.
  */
-import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_KEY, DEMO_ENV, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { describe, expect, it } from 'vitest';
+import { DEMO_ADMIN_KEY, mintDemo, useDemoWorker } from '../helpers/demo';
 
 const BOUND_MS = 1000;
-let worker: WranglerDev | undefined;
-let base: string;
+const worker = useDemoWorker({
+  name: 'killswitch (bounded)',
+  vars: ['REVOCATION_MODE:bounded', 'MAX_TOKEN_LIFETIME_SECONDS:3600', `REVOCATION_MAX_STALENESS_MS:${BOUND_MS}`],
+  timeoutMs: 30_000,
+});
 
-beforeAll(async () => {
-  worker = await startWranglerDev({
-    name: 'killswitch (bounded)',
-    envFile: DEMO_ENV,
-    vars: ['REVOCATION_MODE:bounded', 'MAX_TOKEN_LIFETIME_SECONDS:3600', `REVOCATION_MAX_STALENESS_MS:${BOUND_MS}`],
-    timeoutMs: 30_000,
-  });
-  base = worker.url;
-}, 45_000);
-
-afterAll(async () => {
-  await worker?.stop();
-}, 20_000);
-
-const mintDemo = (sub: string) =>
-  execFileSync(process.execPath, ['scripts/token.mjs', '--sub', sub], { cwd: ROOT, encoding: 'utf8' }).trim();
-const verify = (token: string) => fetch(`${base}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
+const verify = (token: string) => fetch(`${worker.url}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
 const admin = (path: string, init: RequestInit = {}) =>
-  fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}`, 'Content-Type': 'application/json' } });
+  fetch(`${worker.url}${path}`, { ...init, headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}`, 'Content-Type': 'application/json' } });
 
 interface MirrorStats { seq: number; ageMs: number | null; feedReads: number; strictReads: number; refreshFailures: number }
 const mirrorStats = async () => ((await (await admin('/v1/admin/stats')).json()) as { mirror?: MirrorStats }).mirror;
 
 describe('REVOCATION_MODE=bounded under wrangler dev', () => {
   it('a cold burst of 30 concurrent checks: all 200, one shared refresh, no strict reads', async () => {
-    const token = mintDemo('bounded-burst');
+    const token = await mintDemo('--sub', 'bounded-burst');
     const answers = await Promise.all(Array.from({ length: 30 }, () => verify(token)));
     expect(answers.map((r) => r.status)).toEqual(Array(30).fill(200));
     const stats = await mirrorStats();
@@ -49,9 +35,9 @@ describe('REVOCATION_MODE=bounded under wrangler dev', () => {
     const delays: number[] = [];
     let acceptedAfterAck = 0;
     for (let i = 0; i < 5; i++) {
-      const token = mintDemo(`bounded-poll-${i}`);
+      const token = await mintDemo('--sub', `bounded-poll-${i}`);
       expect((await verify(token)).status).toBe(200);
-      const revoked = await fetch(`${base}/v1/revoke`, {
+      const revoked = await fetch(`${worker.url}/v1/revoke`, {
         method: 'POST', headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}` }, body: new URLSearchParams({ token }),
       });
       expect(revoked.status).toBe(200);

@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, DEMO_KEY_FILE, ROOT } from '../helpers/demo';
 
 const BIN = join(ROOT, 'bin/killswitch.mjs');
-const DEMO_KEY_FILE = join(ROOT, 'dev/demo-issuer.private.jwk.json');
 const WRONG_KEY = 'wrong-admin-key-0123456789';
 
 let worker: WranglerDev;

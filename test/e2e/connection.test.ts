@@ -12,7 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN_KEY, DEMO_ENV, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
-import { mintDemo } from './demo-token';
+import { mintDemo } from '../helpers/demo';
 
 const FORWARD_HOST = 'auth.test';
 let worker: WranglerDev;

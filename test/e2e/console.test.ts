@@ -12,13 +12,13 @@
  * Without Chromium the file skips with one line, unless KILLSWITCH_REQUIRE_SYSTEM_TESTS=1
  * (set by .ci/run, which installs it), where that is a failure.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_KEY, DEMO_ENV, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, mintDemoSync, ROOT } from '../helpers/demo';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REQUIRED = process.env.KILLSWITCH_REQUIRE_SYSTEM_TESTS === '1';
@@ -49,8 +49,7 @@ const problems: string[] = [];
 /** Every request the page made: URL, and whether it carried the admin key. */
 const requests: { url: string; authorization: string | undefined }[] = [];
 
-const mint = (sub: string) =>
-  execFileSync(process.execPath, ['scripts/token.mjs', '--sub', sub], { cwd: ROOT, encoding: 'utf8' }).trim();
+const mint = (sub: string) => mintDemoSync('--sub', sub);
 
 const api = (path: string, init: { method?: string; body?: unknown; bearer?: string } = {}) =>
   fetch(`${base}${path}`, {
@@ -245,7 +244,7 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     expect(await answerOf('token-answer')).toContain('Active');
     const decoded = (await page.locator('#token-decoded').textContent()) ?? '';
     expect(decoded).toContain('dave-console');
-    expect(decoded).toContain('https://demo.killswitch.local');
+    expect(decoded).toContain(DEMO_ISSUER);
     await page.locator('#token-revoke').waitFor({ state: 'visible' });
     await shot('token');
 
@@ -338,7 +337,7 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     expect(revocation).toContain('cached (REVOCATION_MODE)');
     expect(revocation).toContain('within 60 s');
     const issuers = (await page.locator('#live-issuers').textContent()) ?? '';
-    expect(issuers).toContain('https://demo.killswitch.local');
+    expect(issuers).toContain(DEMO_ISSUER);
     expect(issuers).toContain('demo-es256-1');
     expect(issuers).toContain('demo-session-1');
     expect(issuers).toContain('(token service)');

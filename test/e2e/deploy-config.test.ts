@@ -4,18 +4,14 @@
  * by it. Runs in Node: wrangler reads the config, and killswitch's own parseConfig and
  * authenticate (which need only jose and WebCrypto) judge the token.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseEnv } from 'node:util';
 import { experimental_readRawConfig, unstable_readConfig } from 'wrangler';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ISSUER, demoJwk, demoVars, mintDemo, ROOT } from '../helpers/demo';
 
-const ROOT = resolve(__dirname, '../..');
 const WRANGLER_TOML = join(ROOT, 'wrangler.toml');
-const DEMO_ENV = join(ROOT, 'dev/demo.env');
-const DEMO_ISSUER = 'https://demo.killswitch.local';
 
 /** The slice of src/ this test uses. Imported by URL: src is typed for workerd, not Node. */
 interface Killswitch {
@@ -32,13 +28,12 @@ beforeAll(async () => {
     import(/* @vite-ignore */ pathToFileURL(join(ROOT, 'src/verify/verifier.ts')).href),
   ]);
   ks = { ...config, ...verifier } as Killswitch;
-  demoToken = execFileSync(process.execPath, ['scripts/token.mjs', '--sub', 'alice'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  demoToken = await mintDemo('--sub', 'alice');
 });
 
 /** [vars] of wrangler.toml as `wrangler deploy` (no --env) sees them. */
 const productionVars = () =>
   unstable_readConfig({ config: WRANGLER_TOML }, { hideWarnings: true }).vars as Record<string, unknown>;
-const demoVars = () => parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>;
 
 const issuersOf = (vars: Record<string, unknown>): { issuer?: unknown }[] => {
   const raw = vars.TRUSTED_ISSUERS;
@@ -74,8 +69,8 @@ describe('wrangler.toml (what wrangler deploy ships)', () => {
       .split('\n')
       .filter((line) => !line.trimStart().startsWith('#')) // comments may explain the setup
       .join('\n');
-    const demoJwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8')) as { x: string; kid: string };
-    for (const needle of [DEMO_ISSUER, 'demo.killswitch', 'demo.env', 'demo-issuer', demoJwk.x, demoJwk.kid]) {
+    const { x, kid } = demoJwk();
+    for (const needle of [DEMO_ISSUER, 'demo.killswitch', 'demo.env', 'demo-issuer', x, kid]) {
       expect(settings, needle).not.toContain(needle);
     }
   });
@@ -111,8 +106,7 @@ describe('a demo token (npm run token -- --sub alice)', () => {
   });
 
   it('is refused as wrong_issuer once an operator configures their own issuer', async () => {
-    const demoJwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8')) as Record<string, unknown>;
-    const { d: _private, ...publicJwk } = demoJwk; // even reusing the same key pair
+    const { d: _private, ...publicJwk } = demoJwk(); // even reusing the same key pair
     const operatorIssuers = JSON.stringify([
       { issuer: 'https://auth.example.com', audiences: ['api'], algorithms: ['ES256'], jwks: { keys: [publicJwk] } },
     ]);

@@ -8,12 +8,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { unstable_readConfig } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ADMIN_KEY, DEMO_ISSUER, demoJwk, ROOT } from '../helpers/demo';
 
-const ROOT = resolve(__dirname, '../..');
-const DEMO_ISSUER = 'https://demo.killswitch.local';
 
 interface BuildReport {
   outdir: string;
@@ -47,8 +46,8 @@ afterAll(() => {
 });
 
 const demoSecrets = () => {
-  const jwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8')) as { x: string; d: string; kid: string };
-  return [DEMO_ISSUER, 'demo.killswitch.local', 'demo-admin-key-not-for-production', jwk.x, jwk.d, jwk.kid];
+  const jwk = demoJwk();
+  return [DEMO_ISSUER, 'demo.killswitch.local', DEMO_ADMIN_KEY, jwk.x, jwk.d, jwk.kid];
 };
 
 describe('npm run deploy:dry-run (wrangler deploy --dry-run --outdir)', () => {

@@ -8,28 +8,24 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEnv, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locationOf, summarize, type RefusalSample } from '../../scripts/lib/first-refusal.mjs';
-import { DEMO_ENV, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { demoVars, mintDemo, ROOT, useDemoWorker } from '../helpers/demo';
 
-const ADMIN_KEY = (parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>).ADMIN_API_KEYS as string;
+const ADMIN_KEY = demoVars().ADMIN_API_KEYS as string;
 const run = promisify(execFile);
 
-let worker: WranglerDev | undefined;
-let base: string;
+const worker = useDemoWorker();
 let dir: string;
 
-beforeAll(async () => {
-  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 60_000 }); // slow to start on a busy machine
-  base = worker.url;
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'killswitch-probe-test-'));
-}, 75_000);
+});
 
-afterAll(async () => {
-  await worker?.stop();
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
-}, 20_000);
+});
 
 interface ProbeRun {
   code: number;
@@ -45,7 +41,7 @@ interface ProbeRun {
 
 async function probe(args: string[], env: Record<string, string> = {}): Promise<ProbeRun> {
   const file = join(dir, `probe-${Math.random().toString(36).slice(2)}.json`);
-  const argv = ['scripts/probe.mjs', '--url', base, '--confirm-ms', '100', '--timeout-ms', '3000', '--json', file, ...args];
+  const argv = ['scripts/probe.mjs', '--url', worker.url, '--confirm-ms', '100', '--timeout-ms', '3000', '--json', file, ...args];
   let code = 0;
   let out: string;
   try {
@@ -65,7 +61,7 @@ async function probe(args: string[], env: Record<string, string> = {}): Promise<
   return { code, out, json };
 }
 
-const verify = (token: string) => fetch(`${base}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
+const verify = (token: string) => fetch(`${worker.url}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
 
 describe('npm run probe against wrangler dev', () => {
   it('mints through /v1/sessions, revokes, and reports p50/p99/max and 503 counts; the admin key is never printed', async () => {
@@ -93,7 +89,7 @@ describe('npm run probe against wrangler dev', () => {
   });
 
   it('--token: revokes the given token (read from KILLSWITCH_ADMIN_KEY), which stays refused afterwards', async () => {
-    const token = (await run(process.execPath, ['scripts/token.mjs', '--sub', 'probe-given'], { cwd: ROOT })).stdout.trim();
+    const token = await mintDemo('--sub', 'probe-given');
     expect((await verify(token)).status).toBe(200);
     const r = await probe(['--token', token], { KILLSWITCH_ADMIN_KEY: ADMIN_KEY });
     expect(r.code, r.out).toBe(0);
@@ -105,7 +101,7 @@ describe('npm run probe against wrangler dev', () => {
   });
 
   it('a token that does not verify to begin with measures nothing, and the run fails', async () => {
-    const token = (await run(process.execPath, ['scripts/token.mjs', '--sub', 'probe-forged'], { cwd: ROOT })).stdout.trim();
+    const token = await mintDemo('--sub', 'probe-forged');
     const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
     const r = await probe(['--admin-key', ADMIN_KEY, '--token', forged]);
     expect(r.code).toBe(1);

@@ -3,42 +3,16 @@
  * HTTP the way a reverse proxy and an operator would: health, verify, tamper, expiry, and an
  * admin revocation that takes effect on the next request.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseEnv } from 'node:util';
-import { importJWK, SignJWT, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { describe, expect, it } from 'vitest';
+import { DEMO_ISSUER, demoVars, mintDemo, signDemo, useDemoWorker } from '../helpers/demo';
 
-const DEMO_VARS = parseEnv(readFileSync(DEMO_ENV, 'utf8')) as Record<string, string>;
+const DEMO_VARS = demoVars();
 const ADMIN_KEY = DEMO_VARS.ADMIN_API_KEYS as string;
 const DEMO_SSF_SECRET = DEMO_VARS.DEMO_SSF_PUSH_SECRET as string;
 
-let worker: WranglerDev | undefined;
-let base: string;
+const worker = useDemoWorker({ timeoutMs: 30_000 });
 
-beforeAll(async () => {
-  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 30_000 });
-  base = worker.url;
-}, 45_000);
-
-afterAll(async () => {
-  await worker?.stop();
-}, 20_000);
-
-const mintDemo = (...args: string[]) =>
-  execFileSync(process.execPath, ['scripts/token.mjs', ...args], { cwd: ROOT, encoding: 'utf8' }).trim();
-
-/** Signs with the demo issuer's key directly, for claims the script cannot produce. */
-async function signDemo(claims: Record<string, unknown>): Promise<string> {
-  const jwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8')) as JWK & { kid: string; alg: string };
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'JWT' })
-    .sign(await importJWK(jwk, jwk.alg));
-}
-
-const verify = (token: string) => fetch(`${base}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
+const verify = (token: string) => fetch(`${worker.url}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
 
 async function expectRefused(res: Response, reason: string): Promise<void> {
   expect(res.status).toBe(401);
@@ -50,13 +24,13 @@ describe('wrangler dev with dev/demo.env', () => {
   let aliceToken: string;
 
   it('GET /healthz → 200 {"ok":true}', async () => {
-    const res = await fetch(`${base}/healthz`);
+    const res = await fetch(`${worker.url}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true });
   });
 
   it('a demo token for alice verifies: 200 and the X-Auth-* headers', async () => {
-    aliceToken = mintDemo('--sub', 'alice', '--scope', 'read write');
+    aliceToken = await mintDemo('--sub', 'alice', '--scope', 'read write');
     const res = await verify(aliceToken);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-auth-subject')).toBe('alice');
@@ -68,7 +42,7 @@ describe('wrangler dev with dev/demo.env', () => {
   });
 
   it('a tampered token (payload changed to bob) → 401 bad_signature', async () => {
-    const [header, payload, signature] = mintDemo('--sub', 'alice').split('.') as [string, string, string];
+    const [header, payload, signature] = (await mintDemo('--sub', 'alice')).split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'bob' })).toString('base64url');
     await expectRefused(await verify(`${header}.${forged}.${signature}`), 'bad_signature');
@@ -81,13 +55,13 @@ describe('wrangler dev with dev/demo.env', () => {
   });
 
   it('no token → 401 missing_token with a bare Bearer challenge', async () => {
-    const res = await fetch(`${base}/v1/verify`);
+    const res = await fetch(`${worker.url}/v1/verify`);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
   });
 
   it('the admin API refuses a wrong key with 401', async () => {
-    const res = await fetch(`${base}/v1/admin/users/alice/revoke`, {
+    const res = await fetch(`${worker.url}/v1/admin/users/alice/revoke`, {
       method: 'POST', headers: { Authorization: 'Bearer not-the-demo-admin-key-123', 'Content-Type': 'application/json' }, body: '{}',
     });
     expect(res.status).toBe(401);
@@ -95,7 +69,7 @@ describe('wrangler dev with dev/demo.env', () => {
   });
 
   it('revoking alice with the demo admin key → 200, and her earlier token is now 401 revoked_user', async () => {
-    const res = await fetch(`${base}/v1/admin/users/alice/revoke`, {
+    const res = await fetch(`${worker.url}/v1/admin/users/alice/revoke`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ reason: 'e2e' }),
@@ -106,21 +80,21 @@ describe('wrangler dev with dev/demo.env', () => {
     expect(Number.isInteger(body.revokedBefore)).toBe(true);
 
     await expectRefused(await verify(aliceToken), 'revoked_user');
-    const strict = await fetch(`${base}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${aliceToken}` } });
+    const strict = await fetch(`${worker.url}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${aliceToken}` } });
     await expectRefused(strict, 'revoked_user');
   });
 
   it('the README walk: the demo identity provider pushes session-revoked for erin → her token is refused, a new one works', async () => {
-    const token = mintDemo('--sub', 'erin');
+    const token = await mintDemo('--sub', 'erin');
     expect((await verify(token)).status).toBe(200);
-    const pushed = await fetch(`${base}/v1/ssf/demo/events`, {
+    const pushed = await fetch(`${worker.url}/v1/ssf/demo/events`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${DEMO_SSF_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
-      body: mintDemo('--event', 'session-revoked', '--sub', 'erin'),
+      body: await mintDemo('--event', 'session-revoked', '--sub', 'erin'),
     });
     expect(pushed.status).toBe(202);
     await expectRefused(await verify(token), 'revoked_user');
     await new Promise((r) => setTimeout(r, 1100));
-    expect((await verify(mintDemo('--sub', 'erin'))).status).toBe(200);
+    expect((await verify(await mintDemo('--sub', 'erin'))).status).toBe(200);
   });
 });

@@ -15,6 +15,9 @@ export const ISSUERS = {
   second: 'https://second.test',
 } as const;
 
+/** The origin every test request is sent to (the worker answers any host). */
+export const BASE = 'http://ks.test';
+
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const ADMIN_KEY_ROTATED = 'test-admin-key-rotated-9876';
 

@@ -7,10 +7,8 @@ import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import { app } from '../../src/app';
-import { SSF, SSF_OKTA_SECRET, ssfStreams, type KeyName } from './fixtures';
+import { BASE, SSF, SSF_OKTA_SECRET, ssfStreams, type KeyName } from './fixtures';
 import { now, signRaw } from './tokens';
-
-export const BASE = 'http://ks.test';
 
 /** The test bindings plus SSF_STREAMS: one object, so its configuration is parsed once. */
 export const ssfEnv = { ...env, SSF_STREAMS: JSON.stringify(ssfStreams(inject('jwksPort'))), SSF_OKTA_SECRET } as unknown as Env;
