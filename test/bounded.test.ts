@@ -14,7 +14,10 @@ import { decodeSnapshot } from '../src/revocation/feed-snapshot';
 import { Mirror, MIRROR_MAX_ENTRIES } from '../src/revocation/mirror';
 import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
 import { NOT_PROPAGATED } from '../src/revocation/revoker';
-import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenKvKey, userKvKey, userObjectName } from '../src/revocation/storage-keys';
+import {
+  FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenFingerprintWords, tokenKvKey, userFingerprintWords, userKvKey, userObjectName,
+} from '../src/revocation/storage-keys';
+import { fingerprintWords } from '../src/revocation/fingerprint-table';
 import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
 import { call, counted, unreachable, verify, type Switch } from './helpers/faults';
 import { oktaSet, worker } from './helpers/ssf';
@@ -36,6 +39,28 @@ async function tokenFingerprint(token: string): Promise<string> {
   const { sub, iss, jti } = claimsOf(token);
   return fingerprintOf(await tokenKvKey(sub, iss, jti));
 }
+
+describe('fingerprints', () => {
+  it('a check looks up the words of exactly the fingerprint the writers put on the feed', async () => {
+    for (const sub of ['alice', '00u1a2b3c4d5e6f7g8h9', 'a"b\\c', 'ユーザー']) {
+      expect(await userFingerprintWords(sub)).toEqual(fingerprintWords(fingerprintOf(await userKvKey(sub))));
+      for (const iss of ['https://login.microsoftonline.com/t/v2.0', null]) {
+        expect(await tokenFingerprintWords(sub, iss, 'jti-1')).toEqual(fingerprintWords(fingerprintOf(await tokenKvKey(sub, iss, 'jti-1'))));
+      }
+    }
+    expect(await userFingerprintWords('alice')).not.toEqual(await userFingerprintWords('bob'));
+  });
+
+  it('a user revocation refuses the user\'s next token, whether the check kept their fingerprint (usual sub) or not (a long one)', async () => {
+    const bindings = boundedEnv();
+    for (const sub of [uniqueSub('kept'), `${'s'.repeat(150)}-${uniqueSub('long')}`]) {
+      expect(await checkAt(location(), await mint('es256-1', { claims: { sub } }))).toBe('active');
+      const next = await mint('es256-1', { claims: { sub, iat: now() - 5 } });
+      expect((await revokeUser(bindings, sub)).status).toBe(200);
+      expect(await checkAt(location(), next)).toBe('revoked_user');
+    }
+  });
+});
 
 describe('acknowledgement means the feed has it', () => {
   it('a 2xx revocation is on every replica; the handling isolate refuses at once, a cold one on its first check', async () => {

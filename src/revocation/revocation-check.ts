@@ -3,12 +3,11 @@ import { logEvent } from '../log/logger';
 import { ownClaim } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/verifier';
-import { fingerprintWords } from './fingerprint-table';
 import type { GlobalState } from './global-state';
 import { feedAccessFor, mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from './mirror';
 import type { RevocationFeed } from './revocation-feed';
 import {
-  fingerprintOf, GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME, tokenKvKey, userKvKey, userObjectName,
+  GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME, tokenFingerprintWords, tokenKvKey, userFingerprintWords, userKvKey, userObjectName,
 } from './storage-keys';
 import { withTimeout } from './timeout';
 import type { UserState } from './user-state';
@@ -162,10 +161,33 @@ async function readState(
 /** The mirror keys of a token: fingerprints of its KV keys, computed once per verified token. */
 const mirrorKeysByToken = new WeakMap<AuthenticToken, Promise<MirrorKeys>>();
 
+/**
+ * A user's fingerprint is the same for all their tokens: kept for the most recent users, so a
+ * new token of a known user costs two digests, not three. Only for subs of identity providers'
+ * usual length, so the memory stays ~4 MB at most (docs/consistency.md "Memory").
+ */
+const USER_FINGERPRINTS_MAX = 10_000;
+const USER_FINGERPRINT_SUB_MAX_CHARS = 128;
+const userFingerprints = new Map<string, Promise<readonly [number, number]>>();
+
+function userFingerprintOf(sub: string): Promise<readonly [number, number]> {
+  if (sub.length > USER_FINGERPRINT_SUB_MAX_CHARS) return userFingerprintWords(sub);
+  let words = userFingerprints.get(sub);
+  if (words === undefined) {
+    if (userFingerprints.size >= USER_FINGERPRINTS_MAX) userFingerprints.delete(userFingerprints.keys().next().value as string);
+    words = userFingerprintWords(sub);
+    userFingerprints.set(sub, words);
+  }
+  return words;
+}
+
 function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
   let keys = mirrorKeysByToken.get(token);
   if (keys === undefined) {
-    keys = replicaKeysOf(token).then((kvKeys) => kvKeys.flatMap((key) => fingerprintWords(fingerprintOf(key))) as unknown as MirrorKeys);
+    const { sub, iss } = token.claims;
+    keys = Promise.all([
+      userFingerprintOf(sub), tokenFingerprintWords(sub, iss, token.tokenId), tokenFingerprintWords(sub, null, token.tokenId),
+    ]).then(([user, own, any]) => [...user, ...own, ...any] as MirrorKeys);
     mirrorKeysByToken.set(token, keys);
   }
   return keys;

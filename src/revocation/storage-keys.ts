@@ -57,6 +57,18 @@ export function fingerprintOf(kvKey: string): string {
   return hex;
 }
 
+/**
+ * fingerprintOf(userKvKey(sub)) and fingerprintOf(tokenKvKey(…)) as the (hi, lo) words the
+ * mirror looks up, read straight off the digest: a check needs no base64url round trip.
+ */
+async function fingerprintWordsOf(parts: readonly (string | null)[]): Promise<readonly [number, number]> {
+  const view = new DataView(await crypto.subtle.digest('SHA-256', encoder.encode(JSON.stringify(parts))));
+  return [view.getUint32(0), view.getUint32(4)];
+}
+
+export const userFingerprintWords = (sub: string) => fingerprintWordsOf([sub]);
+export const tokenFingerprintWords = (sub: string, iss: string | null, tokenId: string) => fingerprintWordsOf([sub, iss, tokenId]);
+
 /** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */
 export const FEED_PRIMARY_NAME = 'feed';
 
