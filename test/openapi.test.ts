@@ -12,8 +12,12 @@ import { Validator, type Schema } from '@cfworker/json-schema';
 import * as z from 'zod/mini';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../src/app';
+import { buildDocument, openApiJson } from '../src/openapi/document';
+import { userObjectName } from '../src/revocation/storage-keys';
 import * as requestSchemas from '../src/routes/schemas';
-import { ADMIN_KEY, SSF } from './helpers/fixtures';
+import { boundedEnv, cutFeedFrom } from './helpers/bounded';
+import type { Switch } from './helpers/faults';
+import { ADMIN_KEY, KEYS, SSF } from './helpers/fixtures';
 import { jwksBase } from './helpers/jwks-server';
 import { CAEP, push, signSet, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
@@ -57,7 +61,15 @@ const SPEC_ROUTES: [method: string, path: string, auth: Auth][] = [
 
 let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, Json>> };
 
+/** The first build in this isolate (zod's JSON Schema rendering warms up on it), then a warm one. */
+const buildMs: number[] = [];
+
 beforeAll(async () => {
+  for (let i = 0; i < 2; i++) {
+    const started = performance.now();
+    buildDocument();
+    buildMs.push(performance.now() - started);
+  }
   const res = await exports.default.fetch(`${BASE}/openapi.json`);
   expect(res.status).toBe(200);
   doc = await res.json();
@@ -157,6 +169,24 @@ describe('the document', () => {
       bearerJwt: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
       ssfPush: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     });
+  });
+
+  it('documents every code of ERROR_CODES as an `error`, and no other', () => {
+    const documented = new Set<unknown>();
+    const walk = (schema: Json): void => {
+      const error = (schema.properties as Record<string, Json> | undefined)?.error;
+      if (error !== undefined) for (const code of [error.const, ...((error.enum as unknown[]) ?? [])]) if (code !== undefined) documented.add(code);
+      for (const branch of [...((schema.anyOf as Json[]) ?? []), ...((schema.oneOf as Json[]) ?? [])]) walk(branch);
+    };
+    for (const schema of Object.values(doc.components.schemas!)) walk(schema);
+    expect([...documented].sort()).toEqual([...requestSchemas.ERROR_CODES].sort());
+  });
+
+  it('is built once per isolate (the same string after), cheaply', () => {
+    expect(openApiJson()).toBe(openApiJson());
+    console.log(`buildDocument: first ${buildMs[0]!.toFixed(1)} ms, then ${buildMs[1]!.toFixed(1)} ms; ${openApiJson().length} bytes`);
+    // A loose bound on a shared machine: this catches a pathological build, not a slow CPU.
+    expect(buildMs[0]).toBeLessThan(1000);
   });
 
   it('every $ref resolves', () => {
@@ -412,6 +442,47 @@ describe('real answers match the documented responses', () => {
     await expectDocumented(await call(`${streams}/okta/audit?limit=0`), 'get', `${streams}/{id}/audit`);
     await expectDocumented(await call(`${streams}/okta`, { method: 'DELETE' }), 'delete', `${streams}/{id}`);
     await expectDocumented(await call(`${streams}/${id}`, { method: 'DELETE' }), 'delete', `${streams}/{id}`);
+  });
+
+  it('POST /v1/introspect: a Cognito access token (no aud, client_id is the audience) is documented', async () => {
+    const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_OasPool';
+    const cognito = withEnv({ TRUSTED_ISSUERS: JSON.stringify([
+      { issuer, audiences: ['oas-app-client'], audienceClaim: 'client_id', algorithms: ['RS256'], jwks: { keys: [KEYS['rs256-1'].public] } },
+    ]) });
+    const token = await mint('rs256-1', { claims: {
+      iss: issuer, aud: undefined, client_id: 'oas-app-client', token_use: 'access', scope: 'openid', sub: uniqueSub('cognito'),
+    } });
+    const res = await cognito(new Request(`${BASE}/v1/introspect`, {
+      method: 'POST', body: form({ token }), headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    }));
+    const body = await res.clone().json<Json>();
+    expect(body).toMatchObject({ active: true, client_id: 'oas-app-client' });
+    expect(body).not.toHaveProperty('aud');
+    await expectDocumented(res, 'post', '/v1/introspect');
+  });
+
+  it('bounded mode, a revocation stored but not yet on the feed: 503 "stored, will propagate", as documented', async () => {
+    const bounded = boundedEnv();
+    const sub = uniqueSub('not-propagated');
+    const sw: Switch = { fault: 'reject' };
+    await cutFeedFrom(env.USER_STATE.getByName(userObjectName(sub)), sw);
+    const admin = (path: string, body: string) => app.fetch(new Request(`${BASE}${path}`, {
+      method: 'POST', body, headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+    }), bounded, createExecutionContext()) as Promise<Response>;
+    try {
+      for (const [path, body, operation] of [
+        [`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, '', '/v1/admin/users/{sub}/revoke'],
+        ['/v1/admin/users/revoke', json({ sub }), '/v1/admin/users/revoke'],
+        ['/v1/admin/tokens/revoke', json({ jti: 'np-1', sub, exp: now() + 600 }), '/v1/admin/tokens/revoke'],
+      ] as const) {
+        const res = await admin(path, body);
+        expect(res.status, path).toBe(503);
+        expect(await res.clone().json<Json>()).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringContaining('will propagate') });
+        await expectDocumented(res, 'post', operation);
+      }
+    } finally {
+      sw.fault = 'none';
+    }
   });
 
   it('a Durable Object that cannot be reached: 503 temporarily_unavailable', async () => {

@@ -20,7 +20,7 @@ import { findUserWorkerSocket } from './direct-socket.mjs';
  */
 export function snapshotApp({ root, benchDir, dest, ref }) {
   mkdirSync(dest, { recursive: true });
-  const files = ['src', 'public', 'wrangler.toml', 'package.json', 'tsconfig.json'];
+  const files = ['src', 'wrangler.toml', 'package.json', 'tsconfig.json'];
   if (ref) {
     const tar = execFileSync('git', ['archive', '--format=tar', ref, '--', ...files.filter((f) => f === 'src' || existsSync(join(root, f)))], { cwd: root, maxBuffer: 256 * 2 ** 20 });
     execFileSync('tar', ['-x', '-C', dest], { input: tar });
@@ -30,13 +30,15 @@ export function snapshotApp({ root, benchDir, dest, ref }) {
     }
   }
   symlinkSync(join(root, 'node_modules'), join(dest, 'node_modules'), 'dir');
+  // Without the [assets] block (the console's files): under wrangler dev the asset router runs in
+  // the Worker's own workerd in front of every request (run_worker_first) and took ~45 % of a
+  // /healthz request's CPU (`node bench/ab.mjs --no-assets`); on Cloudflare that router is the
+  // platform's, not the Worker's CPU. The bench sends no request to /admin.
+  const appToml = readFileSync(join(dest, 'wrangler.toml'), 'utf8').replace(/^\[assets\]\n(?:[a-z_]+ = .*\n)+/m, '');
+  writeFileSync(join(dest, 'wrangler.toml'), appToml);
   mkdirSync(join(dest, 'counting'));
   cpSync(join(benchDir, 'ks-counting', 'worker.mjs'), join(dest, 'counting', 'worker.mjs'));
-  const toml = readFileSync(join(dest, 'wrangler.toml'), 'utf8')
-    .replace(/^name\s*=.*$/m, 'name = "killswitch-bench-counting"')
-    .replace(/^main\s*=.*$/m, 'main = "worker.mjs"')
-    // The console's static assets stay in the app copy beside counting/.
-    .replace(/^directory\s*=\s*"\.\/public"$/m, 'directory = "../public"');
+  const toml = appToml.replace(/^name\s*=.*$/m, 'name = "killswitch-bench-counting"').replace(/^main\s*=.*$/m, 'main = "worker.mjs"');
   writeFileSync(join(dest, 'counting', 'wrangler.toml'), toml);
   return dest;
 }

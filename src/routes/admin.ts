@@ -10,7 +10,7 @@ import { ssfAdminRoutes } from './ssf-admin';
 import { errorResponse, jsonResponse } from './responses';
 import {
   AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
-  validate,
+  validate, type ResponseBody,
 } from './schemas';
 import { nowSeconds } from '../verify/verifier';
 
@@ -28,7 +28,7 @@ async function revokeUserRoute(c: Context<AppEnv>, sub: string, reason: string |
     return errorResponse(400, 'invalid_request', 'Idempotency-Key: 1 to 255 visible ASCII characters');
   }
   c.var.log.sub = sub;
-  return jsonResponse(await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey }));
+  return jsonResponse(await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey }) satisfies ResponseBody<'UserSnapshot'>);
 }
 
 /**
@@ -43,7 +43,7 @@ adminRoutes.post('/users/revoke', async (c) => {
 adminRoutes.post('/users/lookup', async (c) => {
   const { sub } = validate(UserLookupBody, await readJsonObject(c));
   c.var.log.sub = sub;
-  return jsonResponse(await userState(c.env, sub));
+  return jsonResponse(await userState(c.env, sub) satisfies ResponseBody<'UserState'>);
 });
 
 adminRoutes.post('/users/:sub/revoke', async (c) => {
@@ -55,7 +55,7 @@ adminRoutes.post('/users/:sub/revoke', async (c) => {
 adminRoutes.get('/users/:sub', async (c) => {
   const sub = validate(SubParam, c.req.param('sub'), 'sub');
   c.var.log.sub = sub;
-  return jsonResponse(await userState(c.env, sub));
+  return jsonResponse(await userState(c.env, sub) satisfies ResponseBody<'UserState'>);
 });
 
 /**
@@ -66,20 +66,20 @@ adminRoutes.post('/tokens/revoke', async (c) => {
   const { jti, sub, exp, iss = null, reason } = validate(TokenRevokeBody, await readJsonObject(c));
   Object.assign(c.var.log, { sub, jti });
   const forgetAt = exp + c.var.config.clockToleranceSeconds;
-  if (forgetAt <= nowSeconds()) return jsonResponse({ revoked: false, reason: 'expired', sub, jti, iss, exp });
+  if (forgetAt <= nowSeconds()) return jsonResponse({ revoked: false, reason: 'expired', sub, jti, iss, exp } satisfies ResponseBody<'TokenRevoked'>);
   await revokeTokenById(c.env, c.var.config, { sub, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
-  return jsonResponse({ revoked: true, sub, jti, iss, exp });
+  return jsonResponse({ revoked: true, sub, jti, iss, exp } satisfies ResponseBody<'TokenRevoked'>);
 });
 
 adminRoutes.post('/revoke-all', async (c) => {
   const { reason } = validate(RevokeAllBody, await readJsonObject(c));
-  return jsonResponse(await revokeAll(c.env, c.var.config, c.var.actor, reason));
+  return jsonResponse(await revokeAll(c.env, c.var.config, c.var.actor, reason) satisfies ResponseBody<'RevokeAllResult'>);
 });
 
 adminRoutes.get('/audit', async (c) => {
   const query = validate(AuditQuery, formObject(new URL(c.req.url).searchParams));
   if (query.sub !== undefined) c.var.log.sub = query.sub;
-  return jsonResponse(await auditPage(c.env, query));
+  return jsonResponse(await auditPage(c.env, query) satisfies ResponseBody<'AuditPage'>);
 });
 
 /**
@@ -90,7 +90,7 @@ adminRoutes.get('/audit', async (c) => {
 adminRoutes.get('/stats', (c) => {
   const mirror = existingMirror(c.var.config);
   const stats = { ...metricsSnapshot(), ...configStatus(c.var.config) };
-  return jsonResponse(mirror === undefined ? stats : { ...stats, mirror: mirror.stats() });
+  return jsonResponse((mirror === undefined ? stats : { ...stats, mirror: mirror.stats() }) satisfies ResponseBody<'Stats'>);
 });
 
 /** SPEC §7: Shared Signals streams. */

@@ -7,7 +7,7 @@ import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { readForm, readJsonObject } from './body';
 import { jsonResponse, NO_STORE, refusalResponse, unavailableResponse } from './responses';
-import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate } from './schemas';
+import { formObject, IntrospectForm, LogoutBody, RevokeForm, validate, type ResponseBody } from './schemas';
 
 /** The token-holder and RFC routes of SPEC §4.2–4.3: revoke (RFC 7009), logout, introspect (RFC 7662). */
 export const oauthRoutes = new Hono<AppEnv>();
@@ -62,7 +62,7 @@ oauthRoutes.post('/logout', async (c) => {
   const actor = 'self';
   if (body.everywhere === true) {
     await revokeUser(c.env, c.var.config, { sub, actor, reason: 'logout everywhere' });
-    return jsonResponse({ revoked: 'user' });
+    return jsonResponse({ revoked: 'user' } satisfies ResponseBody<'LogoutResult'>);
   }
   await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
   // A token of our own session (SPEC §6) names it in `sid`: logging out ends the session too.
@@ -72,7 +72,7 @@ oauthRoutes.post('/logout', async (c) => {
       sub, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
     });
   }
-  return jsonResponse({ revoked: 'token' });
+  return jsonResponse({ revoked: 'token' } satisfies ResponseBody<'LogoutResult'>);
 });
 
 /**
@@ -85,7 +85,7 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
   if (!result.active) {
     Object.assign(c.var.log, { reason: result.reason, ...result.identity });
     if (result.reason === 'unavailable') return unavailableResponse();
-    return jsonResponse({ active: false });
+    return jsonResponse({ active: false } satisfies ResponseBody<'Introspection'>);
   }
   const { claims, tokenId } = result.token;
   Object.assign(c.var.log, { sub: claims.sub, jti: claims.jti });
@@ -100,5 +100,5 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
     ...(claims.scope === undefined ? {} : { scope: claims.scope }),
     ...(claims.client_id === undefined ? {} : { client_id: claims.client_id }),
     token_type: 'Bearer',
-  });
+  } satisfies ResponseBody<'Introspection'>);
 });

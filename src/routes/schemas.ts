@@ -1,7 +1,7 @@
 /**
- * The request schemas of every route that takes input (SPEC §4.2, §4.3, §6): the one source
- * for validating requests and for the OpenAPI document (src/openapi/document.ts), so the two
- * cannot drift. zod's "mini" build: the same zod 4 schemas and `toJSONSchema`, in half the
+ * The request schemas of every route that takes input (SPEC §4.2, §4.3, §6), and the response
+ * schemas of every answer (below): the one source for validating requests, typing answers and
+ * the OpenAPI document (src/openapi/document.ts), so they cannot drift. zod's "mini" build: the same zod 4 schemas and `toJSONSchema`, in half the
  * bundle of the chainable build. The verify hot path never touches these.
  *
  * Every field carries its own message, so a 400 names the field and says what it must be,
@@ -9,8 +9,13 @@
  */
 import * as z from 'zod/mini';
 import { STREAM_ID } from '../config/ssf-streams';
+import { MAX_LISTED_KIDS } from '../keys/key-source';
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { MAX_LISTED_SESSIONS } from '../revocation/refresh-families';
+import { NOT_PROPAGATED } from '../revocation/revoker';
+import { SET_ERROR_CODES } from '../ssf/receive';
 import { MAX_TOKEN_BYTES } from '../verify/compact-jws';
+import { REASONS, type Reason } from '../verify/reasons';
 import { badRequest } from './body';
 
 /** Free-text reasons are kept in the audit trail; bounded so it stays small. */
@@ -210,4 +215,307 @@ export function formObject(form: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of form) if (!Object.hasOwn(out, name)) out[name] = value;
   return out;
+}
+
+/*
+ * Response bodies. What killswitch sends, as zod schemas: the routes type their answers with
+ * ResponseBody<'X'> (so a field cannot be sent that the schema lacks, nor one the schema
+ * requires be missing), the OpenAPI document renders them with `z.toJSONSchema`, and
+ * test/openapi.test.ts validates real answers against that rendering.
+ */
+
+/** Every `error` code of a JSON error answer: the one list the document and the routes share. */
+export const ERROR_CODES = [
+  'invalid_token', 'invalid_request', 'payload_too_large', 'unauthorized', 'not_found', 'not_configured', 'unsupported_grant_type',
+  'invalid_grant', 'transmitter_error', 'temporarily_unavailable', 'server_misconfigured', 'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A response schema's output, read-only all the way down, as domain types are. */
+type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[]
+  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+const str = z.string();
+const count = z.int().check(z.minimum(0));
+const instant = z.int().check(z.minimum(0), z.describe('NumericDate: integer seconds since the epoch.'));
+const described = <S extends z.ZodMiniType>(schema: S, description: string) => schema.check(z.describe(description)) as S;
+
+/** An OAuth-shaped error (RFC 6749 §5.2): one of `codes`, with or without a description. */
+function errorBody<const C extends readonly [ErrorCode, ...ErrorCode[]]>(codes: C, description: 'required' | 'optional' | 'none') {
+  return z.object({
+    error: z.enum(codes),
+    ...(description === 'required' ? { error_description: str } : {}),
+    ...(description === 'optional' ? { error_description: z.optional(str) } : {}),
+  });
+}
+
+/** /v1/verify's answers, and the error bodies every route shares. */
+function verifyAndErrorBodies() {
+  const Health = z.object({ ok: z.literal(true) });
+
+  const VerifyActive = described(z.looseObject({
+    active: z.literal(true),
+    iss: str,
+    sub: str,
+    exp: instant,
+    aud: z.optional(z.union([str, z.array(str)])),
+    iat: z.optional(instant),
+    nbf: z.optional(instant),
+    jti: z.optional(str),
+    scope: z.optional(str),
+    client_id: z.optional(str),
+  }), '`active` and every claim of the token.');
+
+  const Refusal = z.object({
+    active: z.literal(false),
+    error: z.literal('invalid_token' satisfies ErrorCode),
+    reason: z.enum(REASONS.filter((reason) => reason !== 'unavailable') as [Exclude<Reason, 'unavailable'>, ...Exclude<Reason, 'unavailable'>[]]),
+  });
+  /** A check that could not read revocation state: refusal-shaped, with the reason `unavailable`. */
+  const Unavailable = z.object({
+    active: z.literal(false),
+    error: z.literal('temporarily_unavailable' satisfies ErrorCode),
+    reason: z.literal('unavailable'),
+  });
+
+  const InvalidRequest = errorBody(['invalid_request'], 'required');
+  const PayloadTooLarge = errorBody(['payload_too_large'], 'required');
+  const AdminUnauthorized = errorBody(['unauthorized'], 'none');
+  const ServerError = errorBody(['server_misconfigured', 'internal_error'], 'none');
+  const NotFound = errorBody(['not_found'], 'none');
+  const NotFoundDescribed = errorBody(['not_found'], 'optional');
+  const NotConfigured = errorBody(['not_configured'], 'required');
+  const SessionError = errorBody(['invalid_request', 'not_configured'], 'required');
+  const TokenError = errorBody(['invalid_request', 'unsupported_grant_type', 'invalid_grant', 'not_configured'], 'optional');
+  const TransmitterFailed = errorBody(['transmitter_error'], 'required');
+  /** A writer out of reach: nothing was acknowledged. */
+  const TemporarilyUnavailable = errorBody(['temporarily_unavailable'], 'none');
+  /** Bounded mode: the writer stored the change, the feed has not taken it yet (src/revocation/revoker.ts). */
+  const NotPropagated = z.object({
+    error: z.literal('temporarily_unavailable' satisfies ErrorCode),
+    error_description: z.literal(NOT_PROPAGATED),
+  });
+  /** What a revoking route answers with 503: out of reach, or (bounded mode) stored but not yet propagated. */
+  const WriteUnavailable = z.union([TemporarilyUnavailable, NotPropagated]);
+  return {
+    Health, VerifyActive, Refusal, Unavailable, InvalidRequest, PayloadTooLarge, AdminUnauthorized, ServerError, NotFound,
+    NotFoundDescribed, NotConfigured, SessionError, TokenError, TransmitterFailed, TemporarilyUnavailable, NotPropagated,
+    WriteUnavailable,
+  };
+}
+
+/** The revocation, admin and token-service answers. */
+function revocationBodies() {
+  const LogoutResult = z.object({ revoked: z.enum(['token', 'user']) });
+
+  const userSnapshot = {
+    sub: str,
+    version: described(count, 'Put it in the version claim of tokens you mint.'),
+    revokedBefore: described(instant, 'Tokens of this user issued before this instant are refused; 0: never revoked.'),
+  };
+  const UserSnapshot = z.object(userSnapshot);
+  const UserState = z.object({
+    ...userSnapshot,
+    revokedTokens: z.array(z.object({
+      jti: str,
+      iss: described(z.nullable(str), 'null: revoked for every issuer.'),
+      exp: instant,
+      revokedAt: instant,
+      reason: z.nullable(str),
+    })),
+    sessions: described(z.array(z.object({
+      id: described(str, 'The session (refresh family) id: the `sid` claim of its access tokens.'),
+      createdAt: instant,
+      expiresAt: instant,
+      revokedAt: z.nullable(instant),
+      scope: z.nullable(str),
+      state: described(z.enum(['active', 'revoked', 'revoked_all']),
+        '`revoked`: the session or its user was revoked; `revoked_all`: a revoke-all ended it.'),
+    })), `Token-service sessions not yet expired, newest first, at most ${MAX_LISTED_SESSIONS}.`),
+  });
+
+  const tokenId = { sub: str, jti: str, iss: z.nullable(str), exp: instant };
+  const TokenRevoked = z.union([
+    z.object({ revoked: z.literal(true), ...tokenId }),
+    z.object({
+      revoked: z.literal(false),
+      reason: described(z.literal('expired'),
+        '`exp` + the clock tolerance has passed: the token is refused as `expired` already; nothing was stored.'),
+      ...tokenId,
+    }),
+  ]);
+  const RevokeAllResult = z.object({ revokedBefore: instant });
+
+  const AuditPage = z.object({
+    events: z.array(z.object({
+      at: instant,
+      action: z.enum(AUDIT_ACTIONS),
+      sub: z.nullable(str),
+      jti: z.optional(str),
+      actor: described(str,
+        '`admin:<12 hex>` (a fingerprint of the admin key used), `self` (the token holder) or `ssf:<stream id>` (a security event).'),
+      reason: z.optional(str),
+    })),
+    cursor: z.optional(described(str, 'Pass as ?cursor= for the next (older) page; absent on the last.')),
+  });
+
+  const introspectionActive = z.object({
+    active: z.literal(true),
+    sub: str,
+    iss: str,
+    aud: z.optional(described(z.union([str, z.array(str)]), 'Absent when the token has none (Cognito access tokens, whose audience is `client_id`).')),
+    exp: instant,
+    iat: z.optional(instant),
+    jti: described(str, 'The token\'s `jti`, or a digest of its signing input when it has none.'),
+    scope: z.optional(str),
+    client_id: z.optional(str),
+    token_type: z.literal('Bearer'),
+  });
+  const Introspection = z.union([introspectionActive, z.object({ active: z.literal(false) })]);
+
+  const TokenResponse = z.object({
+    access_token: str,
+    token_type: z.literal('Bearer'),
+    expires_in: z.int().check(z.minimum(1)),
+    refresh_token: described(str, 'Opaque; rotated on every use. Presenting a used one revokes the session.'),
+    scope: z.optional(str),
+  });
+  const Jwks = z.object({
+    keys: z.array(z.looseObject({ kty: str, kid: str, alg: str, use: z.optional(str) })),
+  });
+  const AuthorizationServerMetadata = z.looseObject({
+    issuer: str,
+    jwks_uri: str,
+    token_endpoint: str,
+    revocation_endpoint: str,
+    introspection_endpoint: str,
+    grant_types_supported: z.array(str),
+  });
+
+  const latency = {
+    count,
+    p50: described(z.nullable(z.number()), 'Upper bound of the bucket holding the median (at most max); null before any request.'),
+    p99: z.nullable(z.number()),
+    max: z.number(),
+  };
+  const buckets = described(z.record(str, count), 'Upper bound in ms ("+Inf": the rest) → count.');
+  const Stats = z.object({
+    since: described(instant, 'When this isolate started counting.'),
+    requests: described(z.record(str, z.record(str, count)), 'route → "outcome:reason" → count, in this isolate.'),
+    latencyMs: z.object({ ...latency, buckets, routes: z.record(str, z.object({ ...latency, buckets })) }),
+    revocation: z.object({
+      mode: described(z.enum(['cached', 'strict', 'bounded']), 'REVOCATION_MODE.'),
+      failMode: described(z.enum(['closed', 'open']), 'FAIL_MODE.'),
+      cacheTtlSeconds: described(count, 'REVOCATION_CACHE_TTL_SECONDS.'),
+      boundSeconds: described(count, 'Every check refuses a revoked token within this many seconds (0: on the next request).'),
+    }),
+    issuers: described(z.array(z.object({
+      issuer: str,
+      audiences: z.array(str),
+      algorithms: z.array(str),
+      own: described(z.boolean(), 'killswitch\'s own token service.'),
+      keys: z.object({
+        source: z.enum(['jwks', 'jwksUri', 'hmacSecret']),
+        jwksUri: z.optional(described(str, 'Without credentials, query or fragment.')),
+        keyCount: count,
+        kids: described(z.array(str), `Distinct key ids, at most ${MAX_LISTED_KIDS}.`),
+        fetchedAt: z.optional(described(z.nullable(instant), 'Remote JWKS: last successful fetch by this isolate; null: none yet.')),
+        lastError: z.optional(described(z.nullable(str), 'Remote JWKS: why the last fetch failed; null: it did not.')),
+      }),
+    })), 'The trusted issuers and their key status, as this isolate has them. Never a secret.'),
+    mirror: z.optional(described(z.object({
+      seq: described(z.int(), 'The feed sequence number the mirror holds (-1: nothing loaded yet).'),
+      ageMs: described(z.nullable(z.number()), 'Now minus the stamp taken before the read its data came from; null before the first read.'),
+      users: count, tokens: count, tableBytes: count, overCap: z.boolean(),
+      feedReads: described(count, 'Replica reads by this isolate since it started.'),
+      cacheHits: count, snapshotLoads: count, refreshFailures: count,
+      strictReads: described(count, 'Checks the writers answered because the mirror was stale or over its memory cap.'),
+      confirmations: described(count, 'Refusals resting on a fingerprint, confirmed with the writer.'),
+    }), 'REVOCATION_MODE=bounded only: this isolate\'s mirror (docs/consistency.md).')),
+  });
+
+  return {
+    LogoutResult, UserSnapshot, UserState, TokenRevoked, RevokeAllResult, AuditPage, Introspection, TokenResponse, Jwks,
+    AuthorizationServerMetadata, Stats,
+  };
+}
+
+/** The Shared Signals answers (and the document's own). */
+function ssfBodies() {
+  /** RFC 8935 §2.3: a refused SET's answer, `err` not `error`. */
+  const SetRefused = described(z.object({ err: z.enum(SET_ERROR_CODES), description: str }), 'RFC 8935 §2.3.');
+  const PushUnauthorized = z.object({ err: z.literal('authentication_failed'), description: str });
+
+  const ssfStream = {
+    id: str,
+    mode: described(z.enum(['config', 'managed', 'manual']),
+      '`config`: SSF_STREAMS; `managed`: created at the transmitter\'s API; `manual`: registered here, set up at the transmitter by hand.'),
+    issuer: str,
+    audience: str,
+    algorithms: z.array(str),
+    pushEndpoint: str,
+    pushSecret: described(z.boolean(), 'Whether pushes must carry the stream\'s bearer secret.'),
+    transmitterStreamId: z.optional(str),
+    poll: z.optional(described(z.object({ endpoint: str, maxEvents: count, intervalSeconds: count }),
+      'RFC 8936 poll delivery: the transmitter\'s poll endpoint (its token is never shown).')),
+  };
+  const pollStatus = z.object({
+    polling: z.boolean(),
+    failures: described(count, 'Failed polls in a row; the next waits intervalSeconds × 2^failures, 15 minutes at most.'),
+    lastPollAt: z.nullable(instant),
+    lastError: z.nullable(str),
+    pendingAcks: described(count, 'SETs settled (acked or refused) whose ack/setErrs the next poll sends.'),
+    nextPollAt: z.nullable(instant),
+  });
+  const SsfStream = z.object(ssfStream);
+  const SsfStreamCreated = z.object({
+    ...ssfStream,
+    secret: z.optional(described(str,
+      'Manual streams with a push secret: give it to the transmitter. Shown once; only its SHA-256 is kept.')),
+    eventsDelivered: z.optional(z.array(str)),
+  });
+  const SsfStreamList = z.object({ streams: z.array(SsfStream) });
+  const SsfStreamStatus = z.object({
+    ...ssfStream,
+    status: z.object({
+      verifiedAt: z.nullable(instant),
+      verificationPending: z.boolean(),
+      verificationProblem: z.nullable(str),
+      transmitterStatus: described(z.nullable(str),
+        'From the last stream-updated event, or asked of the transmitter (X-Transmitter-Token).'),
+      lastEventAt: z.nullable(instant),
+      poll: z.optional(pollStatus),
+    }),
+  });
+  const SsfPollStatus = z.object({ id: str, poll: pollStatus });
+  const SsfVerification = z.object({
+    id: str,
+    state: described(str, 'The state the verification SET must carry.'),
+    requested: described(z.boolean(), 'true: the transmitter was asked; false: pass the state to it yourself.'),
+  });
+  const SsfStreamDeleted = z.object({ id: str, deleted: z.literal(true) });
+  /** Only what the document's own test needs of it: the rest is OpenAPI 3.1's. */
+  const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) });
+  return {
+    SetRefused, PushUnauthorized, SsfStream, SsfStreamCreated, SsfStreamList, SsfStreamStatus, SsfPollStatus, SsfVerification,
+    SsfStreamDeleted, OpenApiDocument,
+  };
+}
+
+function responseBodies() {
+  return { ...verifyAndErrorBodies(), ...revocationBodies(), ...ssfBodies() };
+}
+export type ResponseSchemas = ReturnType<typeof responseBodies>;
+export type ResponseBodyName = keyof ResponseSchemas;
+/** The answer a route sends, as its response schema says, read-only as domain types are. */
+export type ResponseBody<N extends ResponseBodyName> = DeepReadonly<z.output<ResponseSchemas[N]>>;
+
+let built: ResponseSchemas | undefined;
+/**
+ * The response schemas, built on first use (the OpenAPI document's first build), not at
+ * module load: no isolate pays for them at start, and the routes need only their types.
+ */
+export function responseSchemas(): ResponseSchemas {
+  built ??= responseBodies();
+  return built;
 }

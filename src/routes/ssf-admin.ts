@@ -15,7 +15,7 @@ import {
 import type { AppEnv } from './app-env';
 import { badRequest, readJsonObject } from './body';
 import { errorResponse, jsonResponse } from './responses';
-import { formObject, SsfStreamBody, SsfTransmitterBody, StreamAuditQuery, StreamIdParam, validate } from './schemas';
+import { formObject, SsfStreamBody, SsfTransmitterBody, StreamAuditQuery, StreamIdParam, validate, type ResponseBody } from './schemas';
 
 /** SPEC §7: Shared Signals streams, managed through the admin API. Mounted at /v1/admin/ssf (behind adminAuth). */
 export const ssfAdminRoutes = new Hono<AppEnv>();
@@ -59,7 +59,7 @@ function tokenFor(stream: SsfStreamConfig, token: string | undefined): string {
 }
 
 /** A stream as the admin API shows it: never its secret or keys. */
-function streamView(stream: SsfStreamConfig, origin: string) {
+function streamView(stream: SsfStreamConfig, origin: string): ResponseBody<'SsfStream'> {
   return {
     id: stream.id,
     mode: stream.mode,
@@ -85,7 +85,7 @@ const pushBase = (raw: string) => operatorInput(() => parseJwksUri(raw, '"pushBa
 
 ssfAdminRoutes.get('/streams', async (c) => {
   const streams = await atWriter(() => allStreams(c.var.config, c.env));
-  return jsonResponse({ streams: streams.map((s) => streamView(s, originOf(c))) });
+  return jsonResponse({ streams: streams.map((s) => streamView(s, originOf(c))) } satisfies ResponseBody<'SsfStreamList'>);
 });
 
 /**
@@ -140,7 +140,7 @@ ssfAdminRoutes.post('/streams', async (c) => {
   await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record)));
   forgetStoredStreams(c.var.config);
   if (stream.poll !== undefined) await atWriter(() => stateOf(c, id).startPolling(id, stream.poll!.intervalSeconds));
-  return jsonResponse({ ...streamView(stream, originOf(c)), ...extra }, 201);
+  return jsonResponse({ ...streamView(stream, originOf(c)), ...extra } satisfies ResponseBody<'SsfStreamCreated'>, 201);
 });
 
 /** The stream, what its receiver side saw, and (with X-Transmitter-Token) the transmitter's status. */
@@ -154,7 +154,7 @@ ssfAdminRoutes.get('/streams/:id', async (c) => {
   const remote = token === undefined || endpoint === undefined || stream.transmitter === undefined
     ? {}
     : { transmitterStatus: await atTransmitter(() => transmitterStatus(endpoint, token, stream.transmitter!.streamId)) };
-  return jsonResponse({ ...streamView(stream, originOf(c)), status: { ...status, ...remote, ...poll } });
+  return jsonResponse({ ...streamView(stream, originOf(c)), status: { ...status, ...remote, ...poll } } satisfies ResponseBody<'SsfStreamStatus'>);
 });
 
 /**
@@ -173,7 +173,7 @@ ssfAdminRoutes.post('/streams/:id/verify', async (c) => {
     const endpoint = transmitter.verificationEndpoint;
     await atTransmitter(() => requestVerification(endpoint, token, transmitter.streamId, state));
   }
-  return jsonResponse({ id: stream.id, state, requested: token !== undefined });
+  return jsonResponse({ id: stream.id, state, requested: token !== undefined } satisfies ResponseBody<'SsfVerification'>);
 });
 
 /** Deletes a stream created through the admin API (a managed one at its transmitter first). */
@@ -189,7 +189,7 @@ ssfAdminRoutes.delete('/streams/:id', async (c) => {
   await atWriter(() => registry(c.env).removeStream(stream.id));
   forgetStoredStreams(c.var.config);
   await atWriter(() => stateOf(c, stream.id).stopPolling());
-  return jsonResponse({ id: stream.id, deleted: true });
+  return jsonResponse({ id: stream.id, deleted: true } satisfies ResponseBody<'SsfStreamDeleted'>);
 });
 
 /**
@@ -199,12 +199,12 @@ ssfAdminRoutes.delete('/streams/:id', async (c) => {
 ssfAdminRoutes.post('/streams/:id/poll', async (c) => {
   const stream = await streamOf(c);
   if (stream.poll === undefined) throw badRequest('this stream is pushed to, not polled');
-  return jsonResponse({ id: stream.id, poll: await atWriter(() => stateOf(c, stream.id).pollNow(stream.id)) });
+  return jsonResponse({ id: stream.id, poll: await atWriter(() => stateOf(c, stream.id).pollNow(stream.id)) } satisfies ResponseBody<'SsfPollStatus'>);
 });
 
 /** The stream's audit trail: every SET it received, what each event did (`ssf_event`). */
 ssfAdminRoutes.get('/streams/:id/audit', async (c) => {
   const stream = await streamOf(c);
   const { limit, cursor } = validate(StreamAuditQuery, formObject(new URL(c.req.url).searchParams));
-  return jsonResponse(await atWriter(() => stateOf(c, stream.id).auditPage(limit, cursor)));
+  return jsonResponse(await atWriter(() => stateOf(c, stream.id).auditPage(limit, cursor)) satisfies ResponseBody<'AuditPage'>);
 });

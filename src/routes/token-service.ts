@@ -11,7 +11,7 @@ import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { badRequest, readForm, readJsonObject } from './body';
 import { errorResponse, jsonResponse } from './responses';
-import { describeIssue, formObject, RefreshForm, SessionBody, validate } from './schemas';
+import { describeIssue, formObject, RefreshForm, SessionBody, validate, type ResponseBody } from './schemas';
 
 /** SPEC §6: killswitch as a small token issuer whose tokens play by its own revocation rules. */
 export const tokenServiceRoutes = new Hono<AppEnv>();
@@ -56,7 +56,7 @@ async function issueTokens(
     expires_in: service.accessTokenTtlSeconds,
     refresh_token: refreshToken,
     ...(granted.scope === undefined ? {} : { scope: granted.scope }),
-  }, 200, TOKEN_HEADERS);
+  } satisfies ResponseBody<'TokenResponse'>, 200, TOKEN_HEADERS);
 }
 
 /** What SessionBody cannot know: the configured version claim, and the token size limit. */
@@ -134,6 +134,7 @@ tokenServiceRoutes.post('/v1/token', async (c) => {
 
 tokenServiceRoutes.get('/.well-known/jwks.json', (c) => {
   const service = serviceOf(c);
+  // Not `satisfies Jwks`: PublicJwk types its members `unknown`; test/openapi.test.ts checks the answer.
   return jsonResponse({ keys: service.publicJwks }, 200, { 'Cache-Control': 'public, max-age=300' });
 });
 
@@ -152,5 +153,5 @@ tokenServiceRoutes.get('/.well-known/oauth-authorization-server', (c) => {
     token_endpoint_auth_methods_supported: ['none'],
     revocation_endpoint_auth_methods_supported: ['bearer'],
     introspection_endpoint_auth_methods_supported: ['bearer'],
-  }, 200, { 'Cache-Control': 'public, max-age=300' });
+  } satisfies ResponseBody<'AuthorizationServerMetadata'>, 200, { 'Cache-Control': 'public, max-age=300' });
 });

@@ -3,6 +3,7 @@ import { verifyToken, type AuthenticToken } from '../verify/verifier';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { jsonResponse, refusalResponse, waitUntilOf } from './responses';
+import type { ResponseBody } from './schemas';
 
 /**
  * Header values must be visible ASCII, and HTTP trims their outer whitespace: `%`, anything
@@ -44,5 +45,5 @@ export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   // A claim named "active" cannot override ours. Rest/spread copy own properties, so a claim
   // named "__proto__" is echoed as data (Object.assign would set the prototype instead).
   const { active: _ignored, ...rest } = claims;
-  return jsonResponse({ active: true, ...rest }, 200, authHeaders(result.token));
+  return jsonResponse({ active: true, ...rest } satisfies ResponseBody<'VerifyActive'>, 200, authHeaders(result.token));
 }

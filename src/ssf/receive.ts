@@ -19,8 +19,10 @@ const MAX_USERS_PER_SET = 32;
 const MAX_AUDIT_REASON_CHARS = 256;
 
 /** RFC 8935 §2.4 error codes. */
-export type SetErrorCode =
-  | 'invalid_request' | 'invalid_key' | 'invalid_issuer' | 'invalid_audience' | 'authentication_failed' | 'access_denied';
+export const SET_ERROR_CODES = [
+  'invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied',
+] as const;
+export type SetErrorCode = (typeof SET_ERROR_CODES)[number];
 
 /** A SET refused: `400 {"err": code, "description"}` on the wire (RFC 8935 §2.3). */
 export class SetError extends Error {
