@@ -195,7 +195,7 @@ export function addRevokeCommands(program, cli) {
   revoke
     .command('user')
     .description("revoke every token a user holds now (POST /v1/admin/users/revoke); tokens issued later work")
-    .argument('<sub>', 'the user (sub claim), exactly: any sub a token can carry, `..` included')
+    .argument('<sub>', 'the user id (the issuer\'s userClaim, sub by default), exactly: any id a token can carry, `..` included')
     .option('--reason <text>', 'recorded in the audit log')
     .action(async (sub, options, command) => {
       const { client } = context(command);
@@ -238,7 +238,7 @@ export function addUserCommands(program, cli) {
   user
     .command('show')
     .description("a user's version, revoked-before instant and revoked tokens (POST /v1/admin/users/lookup)")
-    .argument('<sub>', 'the user (sub claim), exactly')
+    .argument('<sub>', 'the user id (the issuer\'s userClaim, sub by default), exactly')
     .action(async (sub, _options, command) => {
       const { client } = context(command);
       const { body } = await client().expectOk('POST', '/v1/admin/users/lookup', { auth: 'admin', json: { sub } });

@@ -27,12 +27,13 @@ const jsonOption = (value, name) => {
 const subjectsOf = (/** @type {Options} */ options) => {
   if (options.subjects !== undefined) return jsonOption(options.subjects, '--subjects');
   if (options.mapIssSub === undefined) return undefined;
-  /** @type {Record<string, { issuer: string, claim: 'sub' }>} */
+  /** @type {Record<string, { issuer: string }>} */
   const table = {};
   for (const pair of options.mapIssSub) {
     const at = pair.lastIndexOf('=');
     if (at <= 0) throw usageError('--map-iss-sub takes <SET subject iss>=<trusted token issuer>');
-    table[pair.slice(0, at)] = { issuer: pair.slice(at + 1), claim: 'sub' };
+    // No `claim`: the id is read as the issuer's userClaim (sub unless TRUSTED_ISSUERS says otherwise).
+    table[pair.slice(0, at)] = { issuer: pair.slice(at + 1) };
   }
   return { iss_sub: table, email: options.email === true };
 };
@@ -47,7 +48,7 @@ const describePoll = (/** @type {WorkerRecord} */ p) => fields([
   ['next poll', p.nextPollAt == null ? undefined : when(p.nextPollAt)],
 ]);
 const streamOptions = (/** @type {Command} */ command) => command
-  .option('--map-iss-sub <iss=issuer...>', 'map SET subjects of this iss to the sub of this trusted token issuer')
+  .option('--map-iss-sub <iss=issuer...>', 'map SET subjects of this iss to the user id (userClaim, sub by default) of this trusted token issuer')
   .option('--email', 'with --map-iss-sub: also act on email subjects (off by default: addresses are recycled)')
   .option('--subjects <json>', 'the whole subjects object instead, as in SSF_STREAMS')
   .option('--events <json>', 'per event type URI: "revoke_user" or "audit", over the defaults')

@@ -211,7 +211,7 @@ describe('SSF_STREAMS (reference §7)', () => {
     ['an http: jwksUri', [{ ...STREAM, jwksUri: 'http://acme.okta.com/keys' }], 'SSF_STREAMS[0].jwksUri'],
     ['a secret naming no binding', [{ ...STREAM, secret: 'NOPE' }], 'SSF_STREAMS[0].secret'],
     ['a mapping to an untrusted issuer', [{ ...STREAM, subjects: { iss_sub: { x: { issuer: 'https://nope.test' } } } }], 'SSF_STREAMS[0].subjects.iss_sub["x"].issuer'],
-    ['a mapping through a claim other than sub (Okta uid)', [{ ...STREAM, subjects: { iss_sub: { x: { issuer: ES.issuer, claim: 'uid' } } } }], 'SSF_STREAMS[0].subjects.iss_sub["x"].claim'],
+    ['a mapping through a claim other than the issuer\'s userClaim (uid, where it is sub)', [{ ...STREAM, subjects: { iss_sub: { x: { issuer: ES.issuer, claim: 'uid' } } } }], 'SSF_STREAMS[0].subjects.iss_sub["x"].claim'],
     ['email not a boolean', [{ ...STREAM, subjects: { email: 'yes' } }], 'SSF_STREAMS[0].subjects.email'],
     ['an unknown action', [{ ...STREAM, events: { 'urn:x': 'delete_user' } }], 'SSF_STREAMS[0].events["urn:x"]'],
     ['a control event overridden', [{ ...STREAM, events: { 'https://schemas.openid.net/secevent/ssf/event-type/verification': 'audit' } }], 'SSF_STREAMS[0].events["https://schemas.openid.net/secevent/ssf/event-type/verification"]'],
@@ -219,5 +219,34 @@ describe('SSF_STREAMS (reference §7)', () => {
   ])('%s', (_what, entries, field) => {
     const env = _what === 'not an array' ? envWith({ SSF_STREAMS: '{}' }) : streams(...entries);
     expect(configError(env).field).toBe(field);
+  });
+
+  describe('an iss_sub mapping to an issuer whose userClaim is "uid" (Okta access tokens)', () => {
+    const OKTA = { ...ES, issuer: 'https://acme.okta.com/oauth2/default', userClaim: 'uid' };
+    const mapped = (target: Record<string, unknown>) => ({ ...STREAM, subjects: { iss_sub: { 'https://acme.okta.com': target } } });
+    const withOkta = (stream: unknown) => ({ ...streams(stream), TRUSTED_ISSUERS: JSON.stringify([HS, ES, OKTA]) });
+
+    it('names the claim "uid", or no claim (it is read as the issuer\'s userClaim)', () => {
+      for (const target of [{ issuer: OKTA.issuer, claim: 'uid' }, { issuer: OKTA.issuer }]) {
+        expect(parseConfig(withOkta(mapped(target))).ssfStreams.get('okta')?.issSub).toEqual(new Map([['https://acme.okta.com', OKTA.issuer]]));
+      }
+    });
+
+    it('"claim": "sub" is a ConfigError saying the claim must be the issuer\'s userClaim', () => {
+      const error = configError(withOkta(mapped({ issuer: OKTA.issuer, claim: 'sub' })));
+      expect(error.field).toBe('SSF_STREAMS[0].subjects.iss_sub["https://acme.okta.com"].claim');
+      expect(error.message).toContain('must be "uid", the userClaim of "https://acme.okta.com/oauth2/default" in TRUSTED_ISSUERS');
+    });
+  });
+});
+
+describe('TRUSTED_ISSUERS userClaim', () => {
+  it('defaults to sub; any claim name may be named (sub too)', () => {
+    const config = parseConfig(envWith(issuers(HS, { ...ES, userClaim: 'uid' }, { ...REMOTE, userClaim: 'sub' })));
+    expect([...config.issuers.values()].map((i) => i.userClaim)).toEqual(['sub', 'uid', 'sub']);
+  });
+
+  it.each([[''], [1], [['uid']], [null]])('%j is a ConfigError naming the field', (userClaim) => {
+    expect(configError(envWith(issuers(HS, { ...ES, userClaim }))).field).toBe('TRUSTED_ISSUERS[1].userClaim');
   });
 });

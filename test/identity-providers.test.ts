@@ -223,7 +223,7 @@ describe('an issuer entry that names a versionClaim (reference §2)', () => {
   });
 
   it.each([
-    ['versionClaim', ''], ['versionClaim', 1], ['audienceClaim', ''], ['audienceClaim', ['client_id']],
+    ['versionClaim', ''], ['versionClaim', 1], ['audienceClaim', ''], ['audienceClaim', ['client_id']], ['userClaim', ''], ['userClaim', 1],
   ])('%s %j is a configuration error naming the field', (field, value) => {
     const entry = { issuer: 'https://x.test', audiences: ['api'], algorithms: ['RS256'], jwks: { keys: [KEYS['rs256-1'].public] }, [field]: value };
     expect(() => parseConfig({ ...env, TRUSTED_ISSUERS: JSON.stringify([entry]) } as never))

@@ -46,7 +46,7 @@ describe('verified-token cache (VERIFIED_TOKEN_CACHE_SIZE)', () => {
     const issuer = config.issuers.get(ISSUERS.hs)!;
     const keys = await issuer.keys.current();
     const cache = new VerifiedTokens(config.verifiedTokenCacheSize);
-    const entry = (i: number): AuthenticToken => ({ claims: { sub: `s${i}`, exp: now() + 60, iss: ISSUERS.hs }, issuer, tokenId: `j${i}` });
+    const entry = (i: number): AuthenticToken => ({ claims: { sub: `s${i}`, exp: now() + 60, iss: ISSUERS.hs }, issuer, tokenId: `j${i}`, userId: `s${i}` });
     let largest = 0;
     for (let i = 0; i < 100_000; i++) {
       cache.set(`token-${i}`, entry(i), keys);
@@ -61,7 +61,7 @@ describe('verified-token cache (VERIFIED_TOKEN_CACHE_SIZE)', () => {
   it('VerifiedTokens(0) keeps nothing', () => {
     const cache = new VerifiedTokens(0);
     const issuer = configWith().issuers.get(ISSUERS.hs)!;
-    for (let i = 0; i < 1_000; i++) cache.set(`t${i}`, { claims: { sub: 's', exp: 1, iss: ISSUERS.hs }, issuer, tokenId: 'j' }, undefined);
+    for (let i = 0; i < 1_000; i++) cache.set(`t${i}`, { claims: { sub: 's', exp: 1, iss: ISSUERS.hs }, issuer, tokenId: 'j', userId: 's' }, undefined);
     expect(cache.size).toBe(0);
   });
 
@@ -104,7 +104,7 @@ describe('revocation cache (REVOCATION_CACHE_TTL_SECONDS > 0)', () => {
     });
     const bindings = { ...env, REVOCATIONS: counted };
     const issuer = config.issuers.get(ISSUERS.hs)!;
-    const token = (i: number): AuthenticToken => ({ claims: { sub: 'mem-rc', exp: now() + 600, iss: ISSUERS.hs, iat: now() }, issuer, tokenId: `rc-${i}` });
+    const token = (i: number): AuthenticToken => ({ claims: { sub: 'mem-rc', exp: now() + 600, iss: ISSUERS.hs, iat: now() }, issuer, tokenId: `rc-${i}`, userId: 'mem-rc' });
     const check = (t: AuthenticToken) => checkRevocation(t, 'cached', config, bindings);
     const first = token(0);
     expect(await check(first)).toBeUndefined();

@@ -230,12 +230,12 @@ describe('poll delivery: lifecycle and configuration', () => {
     const entry = (poll: Record<string, unknown>) => ({
       id: 'p', issuer: 'https://p.test', audience: 'https://ks.test/p', jwks: { keys: [KEYS['rs256-1'].public] }, poll,
     });
-    const parsed = parseStream(entry({ endpoint: 'https://p.test/poll', token: 'POLL_SECRET' }), { POLL_SECRET: 'value-1' }, new Set(), 's');
+    const parsed = parseStream(entry({ endpoint: 'https://p.test/poll', token: 'POLL_SECRET' }), { POLL_SECRET: 'value-1' }, new Map(), 's');
     expect(parsed.poll).toEqual({ endpoint: 'https://p.test/poll', token: 'value-1', maxEvents: 16, intervalSeconds: 10 });
-    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'MISSING' }), {}, new Set(), 's')).toThrow(/secret binding/);
-    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', tokenValue: 'x' }), {}, new Set(), 's')).toThrow(/tokenValue/);
-    expect(() => parseStream(entry({ endpoint: 'http://p.test/poll', token: 'S' }), { S: 'v' }, new Set(), 's')).toThrow(/https/);
-    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', maxEvents: 65 }), { S: 'v' }, new Set(), 's')).toThrow(/maxEvents/);
-    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', intervalSeconds: 0 }), { S: 'v' }, new Set(), 's')).toThrow(/intervalSeconds/);
+    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'MISSING' }), {}, new Map(), 's')).toThrow(/secret binding/);
+    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', tokenValue: 'x' }), {}, new Map(), 's')).toThrow(/tokenValue/);
+    expect(() => parseStream(entry({ endpoint: 'http://p.test/poll', token: 'S' }), { S: 'v' }, new Map(), 's')).toThrow(/https/);
+    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', maxEvents: 65 }), { S: 'v' }, new Map(), 's')).toThrow(/maxEvents/);
+    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', intervalSeconds: 0 }), { S: 'v' }, new Map(), 's')).toThrow(/intervalSeconds/);
   });
 });

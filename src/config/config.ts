@@ -19,6 +19,11 @@ export interface IssuerConfig {
   readonly versionClaim: string | undefined;
   /** The claim matched against `audiences`: `aud`, or e.g. `client_id` (Cognito access tokens). */
   readonly audienceClaim: string;
+  /**
+   * The claim whose string value is the user id revocation state is keyed by: `sub`, or e.g.
+   * `uid` (Okta access tokens whose `sub` is the login). One namespace across issuers, as `sub` is.
+   */
+  readonly userClaim: string;
 }
 
 export type RevocationMode = 'bounded' | 'cached' | 'strict';
@@ -105,6 +110,7 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
       keys: parseKeySource(e, algs, env, field),
       versionClaim: claimName(e.versionClaim, `${field}.versionClaim`),
       audienceClaim: claimName(e.audienceClaim, `${field}.audienceClaim`) ?? 'aud',
+      userClaim: claimName(e.userClaim, `${field}.userClaim`) ?? 'sub',
     });
   });
   if (ownIssuer !== undefined && ownIssuer.issuer !== ANY_ORIGIN) {
@@ -128,6 +134,7 @@ function ownIssuerOf(tokenService: TokenServiceConfig | undefined, versionClaim:
     keys: new InlineJwks(new JwkSet(tokenService.publicJwks)),
     versionClaim,
     audienceClaim: 'aud',
+    userClaim: 'sub', // the token service mints `sub` for the user it was asked for
   };
 }
 
@@ -213,7 +220,7 @@ export function parseConfig(env: RawEnv): Config {
     revocationCacheTtlSeconds: parseRevocationCacheTtl(env),
     verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
     forwardAuthHosts: parseForwardAuthHosts(env),
-    ssfStreams: parseSsfStreams(env, new Set(issuers.keys())),
+    ssfStreams: parseSsfStreams(env, issuers),
   };
 }
 

@@ -27,9 +27,9 @@ export interface SsfStreamConfig {
    * stream is signature-only (Google's RISC sends no Authorization header).
    */
   readonly push: { readonly secret: string } | { readonly secretDigest: string } | undefined;
-  /** `iss_sub` subjects: SET subject `iss` → the trusted token issuer whose `sub` is the same id. */
+  /** `iss_sub` subjects: SET subject `iss` → the trusted token issuer whose userClaim carries the same id. */
   readonly issSub: ReadonlyMap<string, string>;
-  /** `email` subjects revoke the `sub` equal to the address (off by default: addresses are recycled). */
+  /** `email` subjects revoke the user id equal to the address (off by default: addresses are recycled). */
   readonly email: boolean;
   /** False only where a transmitter omits the JWS `typ` (a present `typ` must still be `secevent+jwt`). */
   readonly requireTyp: boolean;
@@ -66,7 +66,10 @@ function nonEmptyString(value: unknown, field: string): string {
   return value;
 }
 
-function parseSubjects(value: unknown, trustedIssuers: ReadonlySet<string>, field: string) {
+/** What stream parsing needs of the trusted issuers (TRUSTED_ISSUERS by `iss`). */
+export type TrustedIssuers = ReadonlyMap<string, { readonly userClaim: string }>;
+
+function parseSubjects(value: unknown, trustedIssuers: TrustedIssuers, field: string) {
   if (value === undefined) return { issSub: new Map<string, string>(), email: false };
   if (!isObject(value)) throw new ConfigError(field, 'must be an object: {"iss_sub": {...}, "email": false}');
   const issSub = new Map<string, string>();
@@ -74,13 +77,15 @@ function parseSubjects(value: unknown, trustedIssuers: ReadonlySet<string>, fiel
   if (!isObject(table)) throw new ConfigError(`${field}.iss_sub`, 'must be an object keyed by the SET subject\'s "iss"');
   for (const [iss, target] of Object.entries(table)) {
     const at = `${field}.iss_sub[${JSON.stringify(iss)}]`;
-    if (!isObject(target)) throw new ConfigError(at, 'must be {"issuer": "<trusted issuer>", "claim": "sub"}');
+    if (!isObject(target)) throw new ConfigError(at, 'must be {"issuer": "<trusted issuer>", "claim": "<its userClaim>"}');
     const issuer = nonEmptyString(target.issuer, `${at}.issuer`);
-    if (!trustedIssuers.has(issuer)) throw new ConfigError(`${at}.issuer`, `is not in TRUSTED_ISSUERS (${JSON.stringify(issuer)})`);
-    // Revocation state is keyed by the token's `sub`; a user known by another claim (Okta's
-    // `uid`) would need a second lookup on every verification. Refused, not half-done.
-    if ((target.claim ?? 'sub') !== 'sub') {
-      throw new ConfigError(`${at}.claim`, 'only "sub" is supported: revocation is by the token\'s sub (docs/security-events.md)');
+    const trusted = trustedIssuers.get(issuer);
+    if (trusted === undefined) throw new ConfigError(`${at}.issuer`, `is not in TRUSTED_ISSUERS (${JSON.stringify(issuer)})`);
+    // Revocation state is keyed by the issuer's userClaim alone: a SET naming the user by any
+    // other claim would revoke an id no token of that issuer is checked under (nobody).
+    const { userClaim } = trusted;
+    if (target.claim !== undefined && target.claim !== userClaim) {
+      throw new ConfigError(`${at}.claim`, `must be ${JSON.stringify(userClaim)}, the userClaim of ${JSON.stringify(issuer)} in TRUSTED_ISSUERS (revocation is keyed by it)`);
     }
     issSub.set(iss, issuer);
   }
@@ -172,7 +177,7 @@ function parsePoll(value: unknown, env: RawEnv, field: string, stored: boolean):
 export function parseStream(
   entry: unknown,
   env: RawEnv,
-  trustedIssuers: ReadonlySet<string>,
+  trustedIssuers: TrustedIssuers,
   field: string,
   stored = false,
 ): SsfStreamConfig {
@@ -211,7 +216,7 @@ export function parseStream(
 }
 
 /** SSF_STREAMS (SPEC §7), default `[]`. Ids are unique, and so are audiences (a SET names its stream). */
-export function parseSsfStreams(env: RawEnv, trustedIssuers: ReadonlySet<string>): ReadonlyMap<string, SsfStreamConfig> {
+export function parseSsfStreams(env: RawEnv, trustedIssuers: TrustedIssuers): ReadonlyMap<string, SsfStreamConfig> {
   const raw = env.SSF_STREAMS === undefined || env.SSF_STREAMS === '' ? [] : jsonVar(env, 'SSF_STREAMS');
   if (!Array.isArray(raw)) throw new ConfigError('SSF_STREAMS', 'must be a JSON array of streams');
   const streams = new Map<string, SsfStreamConfig>();

@@ -72,6 +72,7 @@ function headerComponents() {
       XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
       XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
       XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
+      XAuthUser: header(`The user id (the value of the issuer's \`userClaim\`), when that claim is not \`sub\`${ENCODED}`, false),
       XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
   };
 }
@@ -144,6 +145,7 @@ function verifyAndOAuthPaths() {
         'X-Auth-Issuer': ref('headers', 'XAuthIssuer'),
         'X-Auth-Token-Id': ref('headers', 'XAuthTokenId'),
         'X-Auth-Scope': ref('headers', 'XAuthScope'),
+        'X-Auth-User': ref('headers', 'XAuthUser'),
         'X-Auth-Expires': ref('headers', 'XAuthExpires'),
       }),
       401: useResponse('Refusal'),

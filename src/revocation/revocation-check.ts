@@ -59,8 +59,8 @@ const replicaKeysByToken = new WeakMap<AuthenticToken, Promise<ReplicaKeys>>();
 function replicaKeysOf(token: AuthenticToken): Promise<ReplicaKeys> {
   let keys = replicaKeysByToken.get(token);
   if (keys === undefined) {
-    const { sub, iss } = token.claims;
-    keys = Promise.all([userKvKey(sub), tokenKvKey(sub, iss, token.tokenId), tokenKvKey(sub, null, token.tokenId)]);
+    const { userId, claims: { iss } } = token;
+    keys = Promise.all([userKvKey(userId), tokenKvKey(userId, iss, token.tokenId), tokenKvKey(userId, null, token.tokenId)]);
     replicaKeysByToken.set(token, keys);
   }
   return keys;
@@ -105,11 +105,11 @@ async function readReplica(token: AuthenticToken, config: Config, kv: KVNamespac
 
 /** `strict` mode: the single writers themselves, never a cache. */
 async function readWriters(token: AuthenticToken, bindings: RevocationBindings): Promise<RevocationSnapshot> {
-  const { sub, iss } = token.claims;
-  const user = bindings.USER_STATE.getByName(userObjectName(sub));
+  const { userId, claims: { iss } } = token;
+  const user = bindings.USER_STATE.getByName(userObjectName(userId));
   const global = bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
   const [userState, globalState] = await Promise.all([
-    user.check({ sub, iss, tokenId: token.tokenId }),
+    user.check({ sub: userId, iss, tokenId: token.tokenId }),
     global.state(),
   ]);
   return {
@@ -184,9 +184,9 @@ function userFingerprintOf(sub: string): Promise<readonly [number, number]> {
 function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
   let keys = mirrorKeysByToken.get(token);
   if (keys === undefined) {
-    const { sub, iss } = token.claims;
+    const { userId, claims: { iss } } = token;
     keys = Promise.all([
-      userFingerprintOf(sub), tokenFingerprintWords(sub, iss, token.tokenId), tokenFingerprintWords(sub, null, token.tokenId),
+      userFingerprintOf(userId), tokenFingerprintWords(userId, iss, token.tokenId), tokenFingerprintWords(userId, null, token.tokenId),
     ]).then(([user, own, any]) => [...user, ...own, ...any] as MirrorKeys);
     mirrorKeysByToken.set(token, keys);
   }

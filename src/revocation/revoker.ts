@@ -57,9 +57,9 @@ export function revokeTokenById(bindings: RevocationBindings, config: Config, in
 
 /** Denylists a verified token until it would have expired anyway. */
 export function revokeToken(bindings: RevocationBindings, config: Config, token: AuthenticToken, actor: string, reason?: string) {
-  const { sub, iss, exp } = token.claims;
+  const { iss, exp } = token.claims;
   return revokeTokenById(bindings, config, {
-    sub, iss, tokenId: token.tokenId, exp, forgetAt: exp + config.clockToleranceSeconds, actor, reason,
+    sub: token.userId, iss, tokenId: token.tokenId, exp, forgetAt: exp + config.clockToleranceSeconds, actor, reason,
   });
 }
 

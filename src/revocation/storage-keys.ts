@@ -20,22 +20,25 @@ async function digest(parts: readonly (string | null)[]): Promise<string> {
   return base64url.encode(new Uint8Array(bytes));
 }
 
-/** KV: `{"version","revokedBefore"}` of one user (`sub`). */
-export async function userKvKey(sub: string): Promise<string> {
-  return `user:${await digest([sub])}`;
+/**
+ * KV: `{"version","revokedBefore"}` of one user. A user is its user id — the value of its token
+ * issuer's userClaim (`sub` unless configured) — alone: one id names one user across issuers.
+ */
+export async function userKvKey(userId: string): Promise<string> {
+  return `user:${await digest([userId])}`;
 }
 
 /**
  * KV: a denylisted token, `{"revokedAt","exp"}`, expiring with the token. Scoped by user
  * and issuer; `iss = null` is a revocation by id that applies to every issuer.
  */
-export async function tokenKvKey(sub: string, iss: string | null, tokenId: string): Promise<string> {
-  return `token:${await digest([sub, iss, tokenId])}`;
+export async function tokenKvKey(userId: string, iss: string | null, tokenId: string): Promise<string> {
+  return `token:${await digest([userId, iss, tokenId])}`;
 }
 
 /** The per-user Durable Object's name. */
-export function userObjectName(sub: string): string {
-  return `user:${sub}`;
+export function userObjectName(userId: string): string {
+  return `user:${userId}`;
 }
 
 /** SPEC §7: the one SsfStream Durable Object that stores the streams created through the admin API. */

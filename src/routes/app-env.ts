@@ -6,6 +6,8 @@ export interface RequestLog extends LogFields {
   reason?: string;
   sub?: string;
   jti?: string;
+  /** The user id, only where it is not the `sub` (an issuer whose userClaim is another claim). */
+  user?: string;
   /** SPEC §7: the Shared Signals stream a SET came in on, and what its events did. */
   stream?: string;
   events?: string;

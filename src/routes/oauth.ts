@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { revokeSession, revokeToken, revokeUser } from '../revocation/revoker';
 import { looksLikeRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
-import { authenticate, nowSeconds, verifyToken } from '../verify/verifier';
+import { authenticate, identityOf, nowSeconds, verifyToken } from '../verify/verifier';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
@@ -38,7 +38,7 @@ oauthRoutes.post('/revoke', adminAuth, async (c) => {
   }
   const auth = await authenticate(token, c.var.config, nowSeconds(), 'revoke');
   if (auth.ok) {
-    Object.assign(c.var.log, { sub: auth.token.claims.sub, jti: auth.token.claims.jti });
+    Object.assign(c.var.log, identityOf(auth.token));
     await revokeToken(c.env, c.var.config, auth.token, c.var.actor, 'rfc7009');
   } else if (auth.reason === 'unavailable') {
     return unavailableResponse();
@@ -57,11 +57,11 @@ oauthRoutes.post('/logout', async (c) => {
     return refusalResponse(result.reason);
   }
   const body = validate(LogoutBody, await readJsonObject(c));
-  const { sub, jti } = result.token.claims;
-  Object.assign(c.var.log, { sub, jti });
+  const { userId } = result.token;
+  Object.assign(c.var.log, identityOf(result.token));
   const actor = 'self';
   if (body.everywhere === true) {
-    await revokeUser(c.env, c.var.config, { sub, actor, reason: 'logout everywhere' });
+    await revokeUser(c.env, c.var.config, { sub: userId, actor, reason: 'logout everywhere' });
     return jsonResponse({ revoked: 'user' } satisfies ResponseBody<'LogoutResult'>);
   }
   await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
@@ -69,7 +69,7 @@ oauthRoutes.post('/logout', async (c) => {
   const { sid } = result.token.claims;
   if (result.token.issuer === c.var.config.ownIssuer && typeof sid === 'string') {
     await revokeSession(c.env, c.var.config, {
-      sub, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
+      sub: userId, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
     });
   }
   return jsonResponse({ revoked: 'token' } satisfies ResponseBody<'LogoutResult'>);
@@ -88,7 +88,7 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
     return jsonResponse({ active: false } satisfies ResponseBody<'Introspection'>);
   }
   const { claims, tokenId } = result.token;
-  Object.assign(c.var.log, { sub: claims.sub, jti: claims.jti });
+  Object.assign(c.var.log, identityOf(result.token));
   return jsonResponse({
     active: true,
     sub: claims.sub,

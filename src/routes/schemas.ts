@@ -52,14 +52,14 @@ const required = (description: string) =>
   z.string({ error: 'is required' }).check(z.minLength(1, { error: 'is required' }), z.describe(description));
 
 /** The `sub` of /v1/admin/users/{sub} (and of ?sub=). */
-export const SubParam = id('The user: a token\'s `sub`, percent-encoded in the path.');
+export const SubParam = id('The user id (the value of the token issuer\'s userClaim; `sub` unless configured), percent-encoded in the path.');
 
 /** POST /v1/admin/users/{sub}/revoke (SPEC §4.2); an empty body is `{}`. */
 export const UserRevokeBody = z.object({
   reason: z.optional(reason('Why, for the audit trail.')),
 });
 
-const bodySub = () => id('The user: a token\'s `sub`, exactly (any `sub` works here, `.` and `..` included).');
+const bodySub = () => id('The user id (the value of the token issuer\'s userClaim; `sub` unless configured), exactly (any id works here, `.` and `..` included).');
 
 /** POST /v1/admin/users/revoke: the user in the body, for a `sub` no path can carry. */
 export const UserRevokeBySubBody = z.object({
@@ -75,7 +75,7 @@ export const UserLookupBody = z.object({
 /** POST /v1/admin/tokens/revoke: revoke by id, without the token. */
 export const TokenRevokeBody = z.object({
   jti: id('The token\'s `jti`.'),
-  sub: id('The token\'s `sub` (the user whose Durable Object stores the entry).'),
+  sub: id('The token\'s user id: its issuer\'s userClaim, `sub` unless configured (the user whose Durable Object stores the entry).'),
   exp: numericDate('The token\'s `exp`: the entry is kept until then (plus the clock tolerance).'),
   iss: z.optional(id('The token\'s `iss`; without it, the `jti` is revoked for every issuer.')),
   reason: z.optional(reason('Why, for the audit trail.')),
@@ -148,7 +148,7 @@ export const SsfStreamBody = z.object({
   audience: z.optional(id('Manual streams: the `aud` the transmitter puts in SETs (unique per stream).')),
   algorithms: z.optional(z.array(z.string(), must('an array of JWS algorithm names')).check(z.describe('Default ["RS256"].'))),
   subjects: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
-    z.describe('{"iss_sub": {"<SET subject iss>": {"issuer": "<trusted token issuer>", "claim": "sub"}}, "email": false}'),
+    z.describe('{"iss_sub": {"<SET subject iss>": {"issuer": "<trusted token issuer>", "claim": "<its userClaim, the default>"}}, "email": false}'),
   )),
   events: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
     z.describe('Per event type URI: "revoke_user" or "audit", over the defaults.'),

@@ -43,7 +43,7 @@ function operatorInput<T>(parse: () => T): T {
 }
 
 const parseEntry = (c: Context<AppEnv>, entry: Record<string, unknown>): SsfStreamConfig =>
-  operatorInput(() => parseStream(entry, {}, new Set(c.var.config.issuers.keys()), 'stream', true));
+  operatorInput(() => parseStream(entry, {}, c.var.config.issuers, 'stream', true));
 
 async function streamOf(c: Context<AppEnv>): Promise<SsfStreamConfig> {
   const id = validate(StreamIdParam, c.req.param('id'), 'id');

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { verifyToken, type AuthenticToken } from '../verify/verifier';
+import { identityOf, verifyToken, type AuthenticToken } from '../verify/verifier';
 import type { AppEnv } from './app-env';
 import { bearerToken } from './bearer';
 import { jsonResponse, refusalResponse, waitUntilOf } from './responses';
@@ -16,7 +16,7 @@ function headerValue(value: string): string {
   return value.replace(NEEDS_ESCAPE, encodeURIComponent);
 }
 
-function authHeaders({ claims }: AuthenticToken): Record<string, string> {
+function authHeaders({ claims, issuer, userId }: AuthenticToken): Record<string, string> {
   const headers: Record<string, string> = {
     'X-Auth-Subject': headerValue(claims.sub),
     'X-Auth-Issuer': headerValue(claims.iss),
@@ -24,6 +24,8 @@ function authHeaders({ claims }: AuthenticToken): Record<string, string> {
   };
   if (claims.jti !== undefined) headers['X-Auth-Token-Id'] = headerValue(claims.jti);
   if (claims.scope !== undefined) headers['X-Auth-Scope'] = headerValue(claims.scope);
+  // The user id revocations name, where the issuer keys users by another claim than `sub`.
+  if (issuer.userClaim !== 'sub') headers['X-Auth-User'] = headerValue(userId);
   return headers;
 }
 
@@ -41,7 +43,7 @@ export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
     return refusalResponse(result.reason);
   }
   const { claims } = result.token;
-  Object.assign(c.var.log, { sub: claims.sub, jti: claims.jti, accepted: true });
+  Object.assign(c.var.log, { ...identityOf(result.token), accepted: true });
   // A claim named "active" cannot override ours. Rest/spread copy own properties, so a claim
   // named "__proto__" is echoed as data (Object.assign would set the prototype instead).
   const { active: _ignored, ...rest } = claims;

@@ -4,7 +4,7 @@ import { logRequest } from '../log/logger';
 import { observe } from '../metrics/metrics';
 import type { Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
-import { verifyToken, type VerifyResult } from '../verify/verifier';
+import { identityOf, verifyToken, type VerifyResult } from '../verify/verifier';
 
 export type RpcVerifyResult =
   | { active: true; claims: Claims }
@@ -45,8 +45,7 @@ export class Verifier extends WorkerEntrypoint<Env> {
       log(result.reason === 'unavailable' ? 503 : 401, { reason: result.reason, ...result.identity });
       return { active: false, reason: result.reason };
     }
-    const { claims } = result.token;
-    log(200, { sub: claims.sub, jti: claims.jti });
-    return { active: true, claims };
+    log(200, { ...identityOf(result.token) });
+    return { active: true, claims: result.token.claims };
   }
 }

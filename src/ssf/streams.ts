@@ -24,14 +24,14 @@ export function registry(bindings: SsfBindings) {
 
 async function load(config: Config, env: SsfBindings): Promise<Cached> {
   const records = await registry(env).listStreams();
-  const trusted = new Set(config.issuers.keys());
   const streams = new Map<string, SsfStreamConfig>();
   for (const json of records) {
     const record = JSON.parse(json) as { id: string };
     try {
-      streams.set(record.id, parseStream(record, env as unknown as RawEnv, trusted, `stream ${record.id}`, true));
+      streams.set(record.id, parseStream(record, env as unknown as RawEnv, config.issuers, `stream ${record.id}`, true));
     } catch (error) {
-      // A stored stream whose token issuer left TRUSTED_ISSUERS: it maps nothing, so it is off.
+      // A stored stream whose token issuer left TRUSTED_ISSUERS (or whose mapped claim is no
+      // longer that issuer's userClaim): it would map nobody right, so it is off.
       logEvent('ssf_stream_unusable', { stream: record.id, error: error instanceof Error ? error.message : 'unknown' });
     }
   }

@@ -1,17 +1,18 @@
 /**
- * Subject identifiers of a SET (RFC 9493, SSF 1.0 §3) → the users (`sub`) killswitch revokes.
+ * Subject identifiers of a SET (RFC 9493, SSF 1.0 §3) → the users (user ids: the value of the
+ * mapped issuer's userClaim, `sub` unless configured) killswitch revokes.
  * Transmitters differ: SSF puts the subject in the SET's `sub_id`, CAEP drafts in the event's
  * `subject`; Google spells `format` as `subject_type` (`iss-sub`); Okta sends a complex
  * subject (`{"user": {...}, "session": {...}}`) without `"format": "complex"`.
  */
 
 export interface SubjectMapping {
-  /** SET subject `iss` → the trusted token issuer whose tokens carry the same id in `sub`. */
+  /** SET subject `iss` → the trusted token issuer whose tokens carry the same id in its userClaim. */
   readonly issSub: ReadonlyMap<string, string>;
   readonly email: boolean;
 }
 
-/** A user to act on: the token `sub`, and the token issuer it was mapped to (null for email). */
+/** A user to act on: the user id (what revocation state is keyed by), and the token issuer it was mapped to (null for email). */
 export interface MappedUser {
   readonly sub: string;
   readonly tokenIssuer: string | null;

@@ -134,6 +134,12 @@ export function ownClaim(claims: Claims, name: string): unknown {
   return Object.hasOwn(claims, name) ? claims[name] : undefined;
 }
 
+/** A claim the token itself carries as a non-empty string (no lone surrogate, as `sub`): undefined otherwise. */
+export function stringClaim(claims: Claims, name: string): string | undefined {
+  const value = ownClaim(claims, name);
+  return isNonEmptyString(value) ? value : undefined;
+}
+
 /** A user version as killswitch stores them: a non-negative safe integer. */
 export const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 

@@ -3,7 +3,7 @@ import { findIssuer, type Config, type FailMode, type IssuerConfig } from '../co
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
 import { checkRevocation, type RevocationBindings } from '../revocation/revocation-check';
 import {
-  MAX_TOKEN_BYTES, isSecurityEventToken, isVersion, ownClaim, parseCompactJws, type Claims, type CompactJws,
+  MAX_TOKEN_BYTES, isSecurityEventToken, isVersion, ownClaim, parseCompactJws, stringClaim, type Claims, type CompactJws,
 } from './compact-jws';
 import type { Reason } from './reasons';
 import { VerifiedTokens } from './verified-tokens';
@@ -20,6 +20,11 @@ export interface AuthenticToken {
   readonly issuer: IssuerConfig;
   /** The `jti`, or `sha256:<digest of header.payload>` for a token without one (never the signature: ECDSA signatures are malleable). */
   readonly tokenId: string;
+  /**
+   * The user revocation state is keyed by: the value of the issuer's userClaim (`sub` unless
+   * configured). Every revocation read and write of this token goes through it, never `claims.sub`.
+   */
+  readonly userId: string;
 }
 
 /**
@@ -29,6 +34,8 @@ export interface AuthenticToken {
 export interface RefusedIdentity {
   readonly sub?: string;
   readonly jti?: string;
+  /** The user id, only where it is not the `sub` (an issuer with another userClaim). */
+  readonly user?: string;
 }
 
 export type Authentication =
@@ -43,6 +50,11 @@ const refuse = (reason: Reason) => ({ ok: false, reason }) as const;
 /** A refusal of a token whose signature verified: it names who was refused. */
 const refuseAuthentic = (reason: Reason, { sub, jti }: Claims) => ({ ok: false, reason, identity: { sub, jti } }) as const;
 const encoder = new TextEncoder();
+
+/** What a log line names of a verified token: `sub` and `jti`, and `user` where the user id is another claim. */
+export function identityOf({ claims: { sub, jti }, userId }: AuthenticToken): RefusedIdentity {
+  return userId === sub ? { sub, jti } : { sub, jti, user: userId };
+}
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -141,7 +153,10 @@ export async function authenticate(
   if (badClaims !== undefined) return refuseAuthentic(badClaims, jws.claims);
   // requiredClaims always holds sub and exp, and iss selected the issuer.
   const claims = jws.claims as AuthenticToken['claims'];
-  const authentic: AuthenticToken = { claims, issuer, tokenId: await tokenIdOf(jws) };
+  // Never revocation state under an empty or missing key: no user id, no acceptance.
+  const userId = stringClaim(claims, issuer.userClaim);
+  if (userId === undefined) return refuseAuthentic('missing_claim', claims);
+  const authentic: AuthenticToken = { claims, issuer, tokenId: await tokenIdOf(jws), userId };
   verifiedTokens.set(token, authentic, keysInForce);
   return { ok: true, token: authentic };
 }
@@ -167,8 +182,7 @@ export async function verifyToken(
   const revoked = await checkRevocation(auth.token, mode, config, bindings, { waitUntil: options.waitUntil });
   const failMode = options.failMode ?? config.failMode;
   if (revoked !== undefined && !(revoked === 'unavailable' && failMode === 'open')) {
-    const { sub, jti } = auth.token.claims;
-    return { active: false, reason: revoked, identity: { sub, jti } };
+    return { active: false, reason: revoked, identity: identityOf(auth.token) };
   }
   return { active: true, token: auth.token };
 }
