@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-// @ts-expect-error ws ships no types (a devDependency, used here only for the profiler)
 import WebSocket from 'ws';
 import { runLoad } from './lib/load.mjs';
 import { COMMON_ENV } from './lib/modes.mjs';

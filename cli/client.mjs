@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The HTTP client of the CLI: one request to the worker, its answer classified into the
  * CLI's exit codes. The admin key is sent only in the Authorization header, and never
@@ -5,7 +6,18 @@
  */
 import { CliError, EXIT, usageError } from './errors.mjs';
 
-/** The worker's base URL, from --url or KILLSWITCH_URL. */
+/**
+ * The worker's answer: `body` is its JSON as parsed (or text, or null). Typed `any` on purpose:
+ * each route has its own shape (docs/openapi.json), and the CLI only reads the fields it prints.
+ * @typedef {{ status: number, body: any, headers: Headers }} Answer
+ */
+
+/** @typedef {{ auth?: 'admin' | { bearer: string }, json?: unknown, form?: Record<string, string>, query?: Record<string, string | undefined>, headers?: Record<string, string> }} SendOptions */
+
+/**
+ * The worker's base URL, from --url or KILLSWITCH_URL.
+ * @param {string | undefined} raw
+ */
 export function baseUrl(raw) {
   if (raw === undefined || raw.trim() === '') {
     throw usageError('no worker URL: set KILLSWITCH_URL or pass --url (e.g. --url http://127.0.0.1:8787)');
@@ -24,6 +36,7 @@ export function baseUrl(raw) {
   return url;
 }
 
+/** @type {Record<string, string>} */
 const NETWORK_CODES = {
   ECONNREFUSED: 'connection refused',
   ENOTFOUND: 'host not found',
@@ -39,7 +52,9 @@ const NETWORK_CODES = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
 };
 
-function networkReason(error) {
+/** @param {unknown} thrown  what fetch threw */
+function networkReason(thrown) {
+  const error = /** @type {{ code?: string, message?: string, cause?: { code?: string, message?: string, errors?: { code?: string }[] } } | undefined} */ (thrown);
   const cause = error?.cause;
   const code = cause?.code ?? cause?.errors?.[0]?.code ?? error?.code;
   if (code !== undefined) return `${NETWORK_CODES[code] ?? 'network error'} (${code})`;
@@ -55,7 +70,11 @@ const RETRY_BASE_MS = 250;
 const RETRY_MAX_DELAY_MS = 5_000;
 export const DEFAULT_RETRIES = 3;
 
-/** Exponential backoff with jitter (half to all of 250 ms × 2^n), or the server's Retry-After, capped. */
+/**
+ * Exponential backoff with jitter (half to all of 250 ms × 2^n), or the server's Retry-After, capped.
+ * @param {number} attempt  1 for the first retry
+ * @param {string | null} [retryAfter]
+ */
 function retryDelay(attempt, retryAfter) {
   const seconds = retryAfter === null || retryAfter === undefined ? NaN : Number(retryAfter);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(RETRY_MAX_DELAY_MS, seconds * 1000);
@@ -63,7 +82,7 @@ function retryDelay(attempt, retryAfter) {
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Client {
   /**
@@ -90,7 +109,8 @@ export class Client {
    * One request, tried again (at most `retries` more times, with backoff) on 503, 429 or a
    * connection that failed: a revocation that failed said so, and repeating one is safe.
    * A timeout is not retried: the worker may still be working on it.
-   * @param {string} method @param {string} path @param {Parameters<Client['send']>[2]} [options]
+   * @param {string} method @param {string} path @param {SendOptions} [options]
+   * @returns {Promise<Answer>}
    */
   async request(method, path, options = {}) {
     for (let attempt = 1; ; attempt++) {
@@ -101,9 +121,11 @@ export class Client {
         delay = retryDelay(attempt, answer.headers.get('retry-after'));
         this.verbose(`↻ ${answer.status}: trying again in ${delay} ms (retry ${attempt} of ${this.retries})`);
       } catch (error) {
-        if (!(error instanceof CliError) || error.retryable !== true || attempt > this.retries) throw error;
+        // send() marks a connection that failed (not a timeout) as retryable, with its reason.
+        const failed = /** @type {CliError & { retryable?: boolean, reason?: string }} */ (error);
+        if (!(error instanceof CliError) || failed.retryable !== true || attempt > this.retries) throw error;
         delay = retryDelay(attempt);
-        this.verbose(`↻ ${error.reason}: trying again in ${delay} ms (retry ${attempt} of ${this.retries})`);
+        this.verbose(`↻ ${failed.reason}: trying again in ${delay} ms (retry ${attempt} of ${this.retries})`);
       }
       await sleep(delay);
     }
@@ -113,13 +135,15 @@ export class Client {
    * One HTTP exchange. `auth`: 'admin' (the admin key), a token string (the token as Bearer), or none.
    * Returns { status, body, headers }: body parsed as JSON when it is JSON, else text or null.
    * `headers`: extra request headers (never shown by --verbose).
-   * @param {string} method @param {string} path @param {{ auth?: 'admin' | { bearer: string }, json?: unknown, form?: Record<string, string>, query?: Record<string, string | undefined>, headers?: Record<string, string> }} [options]
+   * @param {string} method @param {string} path @param {SendOptions} [options]
+   * @returns {Promise<Answer>}
    */
   async send(method, path, options = {}) {
     const target = new URL(path.replace(/^\//, ''), this.url);
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) target.searchParams.set(name, value);
     }
+    /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json', 'User-Agent': 'killswitch-cli', ...options.headers };
     let authNote = '';
     if (options.auth === 'admin') {
@@ -143,13 +167,14 @@ export class Client {
     try {
       response = await fetch(target, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
-      const timedOut = error?.name === 'TimeoutError';
+      const timedOut = /** @type {Error | undefined} */ (error)?.name === 'TimeoutError';
       const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : networkReason(error);
       const unreachable = new CliError(`cannot reach the worker at ${this.url.origin}: ${reason}`, EXIT.UNREACHABLE, { error: 'unreachable' });
       throw Object.assign(unreachable, { retryable: !timedOut, reason });
     }
     const text = await response.text().catch(() => '');
     this.verbose(`← ${response.status} ${response.statusText} (${Date.now() - started} ms, ${text.length} bytes)`);
+    /** @type {unknown} */
     let parsed = text === '' ? null : text;
     if ((response.headers.get('content-type') ?? '').includes('json') && text !== '') {
       try {
@@ -161,7 +186,10 @@ export class Client {
     return { status: response.status, body: parsed, headers: response.headers };
   }
 
-  /** A request whose only acceptable answer is 2xx; anything else becomes a CliError. */
+  /**
+   * A request whose only acceptable answer is 2xx; anything else becomes a CliError.
+   * @param {string} method @param {string} path @param {SendOptions} [options]
+   */
   async expectOk(method, path, options = {}) {
     const answer = await this.request(method, path, options);
     if (answer.status >= 200 && answer.status < 300) return answer;
@@ -169,7 +197,11 @@ export class Client {
   }
 }
 
-/** The CliError for a non-2xx answer: what went wrong, in the worker's own words. */
+/**
+ * The CliError for a non-2xx answer: what went wrong, in the worker's own words.
+ * @param {{ status: number, body: any }} answer  (see Answer)
+ * @param {boolean} admin  the request carried the admin key
+ */
 export function failure({ status, body }, admin) {
   const error = typeof body?.error === 'string' ? body.error : undefined;
   const description = typeof body?.error_description === 'string' ? body.error_description : undefined;

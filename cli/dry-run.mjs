@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run deploy:dry-run`: bundles the worker exactly as `wrangler deploy` would, without deploying
 // (`wrangler deploy --dry-run --outdir`; offline, no Cloudflare account needed), and reports
 // the bundle size, raw and gzip, against the Workers limits.
@@ -65,7 +66,7 @@ const report = {
 if (values.json) {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } else {
-  const kib = (n) => `${(n / 1024).toFixed(2)} KiB`;
+  const kib = (/** @type {number} */ n) => `${(n / 1024).toFixed(2)} KiB`;
   const lines = [`bundle: ${relative(process.cwd(), outdir) || '.'}`];
   for (const f of files) lines.push(`  ${f.name.padEnd(16)} ${kib(f.bytes).padStart(12)}  gzip ${kib(f.gzipBytes).padStart(11)}`);
   lines.push(`  ${'total'.padEnd(16)} ${kib(total).padStart(12)}  gzip ${kib(gzip).padStart(11)}   (Workers limit: 3 MiB gzip free, 10 MiB paid)`);

@@ -1,3 +1,4 @@
+// @ts-check
 /** Exit codes of the killswitch CLI (docs/cli.md). Stable: scripts branch on them. */
 export const EXIT = Object.freeze({
   OK: 0,
@@ -26,4 +27,5 @@ export class CliError extends Error {
   }
 }
 
+/** @param {string} message */
 export const usageError = (message) => new CliError(message, EXIT.USAGE, { error: 'usage' });

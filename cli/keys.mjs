@@ -1,3 +1,4 @@
+// @ts-check
 /** Key generation and (dev/testing) token minting, with jose. No network. */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,9 +17,9 @@ export async function generateKey(alg, kid) {
   if (!KEY_ALGORITHMS.includes(alg)) throw usageError(`--alg must be one of ${KEY_ALGORITHMS.join(', ')}`);
   if (alg === 'HS256') {
     const secret = randomBytes(48).toString('base64url');
-    const privateJwk = { kty: 'oct', k: Buffer.from(secret, 'utf8').toString('base64url'), alg };
-    privateJwk.kid = kid ?? `hs256-${(await calculateJwkThumbprint(privateJwk)).slice(0, 16)}`;
-    return { alg, kid: privateJwk.kid, secret, privateJwk, jwks: null };
+    const k = Buffer.from(secret, 'utf8').toString('base64url');
+    const keyId = kid ?? `hs256-${(await calculateJwkThumbprint({ kty: 'oct', k })).slice(0, 16)}`;
+    return { alg, kid: keyId, secret, privateJwk: { kty: 'oct', k, alg, kid: keyId }, jwks: null };
   }
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
@@ -44,7 +45,8 @@ export async function loadPrivateJwk(source, readStdin) {
     try {
       text = readFileSync(source, 'utf8');
     } catch (error) {
-      throw usageError(`cannot read the key file ${source}: ${error.code ?? error.message}`);
+      const e = /** @type {NodeJS.ErrnoException} */ (error);
+      throw usageError(`cannot read the key file ${source}: ${e.code ?? e.message}`);
     }
   } else throw usageError(`--key: no such file: ${source} (pass a file, inline JSON, or - for stdin)`);
   let value;
@@ -64,6 +66,7 @@ export async function loadPrivateJwk(source, readStdin) {
   return value;
 }
 
+/** @param {string} name @param {string} text */
 const integer = (name, text) => {
   if (!/^\d+$/.test(String(text))) throw usageError(`--${name} must be a non-negative integer`);
   return Number(text);
@@ -79,9 +82,10 @@ export async function mintToken(jwk, options) {
   try {
     key = await importJWK(jwk, jwk.alg);
   } catch (error) {
-    throw new CliError(`--key: cannot use this JWK for ${jwk.alg}: ${error.message}`, EXIT.USAGE, { error: 'usage' });
+    throw new CliError(`--key: cannot use this JWK for ${jwk.alg}: ${/** @type {Error} */ (error).message}`, EXIT.USAGE, { error: 'usage' });
   }
   const now = Math.floor(Date.now() / 1000);
+  /** @type {import('jose').JWTPayload} */
   const claims = {};
   for (const pair of options.claim ?? []) {
     const at = pair.indexOf('=');
@@ -98,7 +102,7 @@ export async function mintToken(jwk, options) {
   if (options.scope !== undefined) claims.scope = options.scope;
   Object.assign(claims, {
     iss: options.iss,
-    aud: options.aud.length === 1 ? options.aud[0] : options.aud,
+    aud: options.aud?.length === 1 ? options.aud[0] : options.aud,
     sub: options.sub,
     iat: now,
     exp: now + integer('ttl', options.ttl),

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Prints a token signed by the local demo issuer (dev/demo.env). For local development only:
 // the deployed configuration does not trust this issuer.
 //   npm run token -- --sub alice [--ttl 300] [--ver 0] [--scope "read write"] [--no-jti]
@@ -26,13 +27,14 @@ const { values, fail, integer } = commandLine(usage, {
   event: { type: 'string' },
 });
 if (!values.sub) fail('--sub is required');
+const sub = /** @type {string} */ (values.sub);
 
 const jwk = JSON.parse(readFileSync(new URL('../dev/demo-issuer.private.jwk.json', import.meta.url), 'utf8'));
 const key = await importJWK(jwk, jwk.alg);
 const now = Math.floor(Date.now() / 1000);
 if (values.event !== undefined) {
   const set = new SignJWT({
-    sub_id: { format: 'iss_sub', iss: DEMO_IDP, sub: values.sub },
+    sub_id: { format: 'iss_sub', iss: DEMO_IDP, sub },
     events: { [`${CAEP}${values.event}`]: { event_timestamp: now } },
   })
     .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'secevent+jwt' })
@@ -43,6 +45,7 @@ if (values.event !== undefined) {
   console.log(await set.sign(key));
   process.exit(0);
 }
+/** @type {import('jose').JWTPayload} */
 const claims = {};
 if (values.ver !== undefined) claims.ver = integer('ver');
 if (values.scope !== undefined) claims.scope = values.scope;
@@ -50,7 +53,7 @@ const jwt = new SignJWT(claims)
   .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'JWT' })
   .setIssuer(DEMO_ISSUER)
   .setAudience(DEMO_AUDIENCE)
-  .setSubject(values.sub)
+  .setSubject(sub)
   .setIssuedAt(now)
   .setExpirationTime(now + integer('ttl'));
 if (!values['no-jti']) jwt.setJti(crypto.randomUUID());

@@ -1,6 +1,7 @@
+// @ts-check
 // The one way this repository starts `wrangler dev`: the end-to-end tests (test/e2e), the soak
 // (scripts/soak.mjs) and the bench (bench/run.mjs). Plain ESM JavaScript so that node runs it
-// as is; types in wrangler-dev.d.mts.
+// as is; its option and handle types in wrangler-dev-types.d.ts.
 //
 // Every worker listens on 127.0.0.1 only, has its own state, log and dev-registry directories
 // (a temporary directory removed by stop(), unless the caller names its own), and runs detached
@@ -12,9 +13,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** @typedef {import('./wrangler-dev-types.d.ts').WranglerDevOptions} WranglerDevOptions */
+/** @typedef {import('./wrangler-dev-types.d.ts').WranglerDev} WranglerDev */
+
+/** The repository root (where package.json is). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** dev/demo.env, absolute. */
 export const DEMO_ENV = join(ROOT, 'dev/demo.env');
+/** The admin key in dev/demo.env. */
 export const DEMO_ADMIN_KEY = 'demo-admin-key-not-for-production';
+/** The trusted issuer in dev/demo.env (its key: dev/demo-issuer.private.jwk.json). */
 export const DEMO_ISSUER = 'https://demo.killswitch.local';
 
 /** SIGTERM to the group, then SIGKILL if it is still running this much later. */
@@ -27,10 +35,11 @@ const REQUEST_LINE = /^\[wrangler:info\] [A-Z]+ \//;
 const READY = /Ready on (http:\/\/\S+)/;
 const RELOAD = /Reloading local server|Local server updated/i;
 
-/** Every worker started here and not yet exited. */
+/** Every worker started here and not yet exited. @type {Set<{ pid: number, stop: () => Promise<void> }>} */
 const live = new Set();
 let exitHandlerInstalled = false;
 
+/** `<root>/node_modules/wrangler/bin/wrangler.js`. @param {string} root */
 export function wranglerBinIn(root) {
   return join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 }
@@ -38,13 +47,14 @@ export function wranglerBinIn(root) {
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago (bound to 0, read, closed), for an option
  * wrangler does not report back, such as inspectorPort. Another process may take it meanwhile.
+ * @returns {Promise<number>}
  */
 export function freePort() {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once('error', fail);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
       server.close(() => done(port));
     });
   });
@@ -53,6 +63,8 @@ export function freePort() {
 /**
  * Starts `wrangler dev` and resolves once it printed "Ready on http://…" (the real URL, also
  * with port 0). Rejects, after stopping it, if it exits first or is not ready in timeoutMs.
+ * @param {WranglerDevOptions} [options]
+ * @returns {Promise<WranglerDev>}
  */
 export async function startWranglerDev(options = {}) {
   const {
@@ -97,16 +109,23 @@ export async function startWranglerDev(options = {}) {
       NO_COLOR: '1',
     },
   });
+  // A pid unless the spawn of node itself failed (then 'exit' follows at once).
+  const pid = /** @type {number} */ (child.pid);
+  /** @type {Promise<void>} */
   const exited = new Promise((done) => child.once('exit', () => done()));
 
+  /** @type {string[]} */
   const tail = [];
+  /** @type {string[]} */
   const reloadLines = [];
+  /** @type {Set<() => boolean>} */
   const waiters = new Set();
   let partial = '';
+  /** @type {string | undefined} */
   let url;
   let onReady = () => {};
   const output = () => tail.join('\n');
-  const takeLine = (line) => {
+  const takeLine = (/** @type {string} */ line) => {
     if (line === '') return;
     if (tail.length < TAIL_REQUEST_LINES || !REQUEST_LINE.test(line)) {
       tail.push(line);
@@ -123,9 +142,9 @@ export async function startWranglerDev(options = {}) {
     }
     onLine?.(line);
   };
-  const onData = (chunk) => {
+  const onData = (/** @type {Buffer} */ chunk) => {
     const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop();
+    partial = /** @type {string} */ (lines.pop());
     for (const line of lines) takeLine(line);
     for (const waiter of waiters) waiter();
   };
@@ -137,18 +156,20 @@ export async function startWranglerDev(options = {}) {
     partial = '';
   });
 
+  /** @type {Promise<void> | undefined} */
   let stopped;
+  /** @returns {Promise<void>} */
   const stop = () => {
     stopped ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
         try {
-          process.kill(-child.pid, 'SIGTERM');
+          process.kill(-pid, 'SIGTERM');
         } catch {
           // already gone
         }
         const killer = setTimeout(() => {
           try {
-            process.kill(-child.pid, 'SIGKILL');
+            process.kill(-pid, 'SIGKILL');
           } catch {
             // already gone
           }
@@ -161,10 +182,14 @@ export async function startWranglerDev(options = {}) {
     })();
     return stopped;
   };
-  const entry = { pid: child.pid, stop };
+  const entry = { pid, stop };
   live.add(entry);
 
-  /** Resolves once the output (the kept tail, then each new chunk) matches `pattern`. */
+  /**
+   * Resolves once the output (the kept tail, then each new chunk) matches `pattern`.
+   * @param {RegExp} pattern
+   * @returns {Promise<void>}
+   */
   const waitFor = (pattern, waitMs = 30_000) =>
     new Promise((done, fail) => {
       const check = () => {
@@ -185,7 +210,7 @@ export async function startWranglerDev(options = {}) {
     });
 
   try {
-    await new Promise((ready, fail) => {
+    await /** @type {Promise<void>} */ (new Promise((ready, fail) => {
       if (url !== undefined) return ready();
       const timer = setTimeout(() => fail(new Error(`${name}: not ready after ${timeoutMs / 1000} s:\n${output()}`)), timeoutMs);
       onReady = () => {
@@ -196,7 +221,7 @@ export async function startWranglerDev(options = {}) {
         clearTimeout(timer);
         fail(new Error(`${name}: wrangler dev exited (${code ?? signal}) before it was ready:\n${output()}`));
       });
-    });
+    }));
   } catch (error) {
     await stop();
     throw error;
@@ -204,8 +229,8 @@ export async function startWranglerDev(options = {}) {
 
   return {
     name,
-    url,
-    pid: child.pid,
+    url: /** @type {string} */ (url), // set before ready
+    pid,
     output,
     waitFor,
     reloads: () => reloadLines.length,

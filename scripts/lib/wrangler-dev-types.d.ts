@@ -1,13 +1,5 @@
-/** Types of scripts/lib/wrangler-dev.mjs, for the TypeScript end-to-end tests (test/e2e). */
+/** Types of scripts/lib/wrangler-dev.mjs (its JSDoc imports them; the e2e tests import them from it). */
 
-/** The repository root (where package.json is). */
-export const ROOT: string;
-/** dev/demo.env, absolute. */
-export const DEMO_ENV: string;
-/** The admin key in dev/demo.env. */
-export const DEMO_ADMIN_KEY: string;
-/** The trusted issuer in dev/demo.env (its key: dev/demo-issuer.private.jwk.json). */
-export const DEMO_ISSUER: string;
 
 export interface WranglerDevOptions {
   /** For error messages; default the configs, or "wrangler dev". */
@@ -62,13 +54,3 @@ export interface WranglerDev {
   /** SIGTERM to the group, SIGKILL 5 s later if need be; removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
 }
-
-export function startWranglerDev(options?: WranglerDevOptions): Promise<WranglerDev>;
-/** Stops every worker started by this module and still running. */
-export function stopAll(): Promise<void>;
-/** Synchronous last resort for a process 'exit' handler (installed by the first start). */
-export function killAllSync(): void;
-/** A port on 127.0.0.1 that was free a moment ago (e.g. for inspectorPort); another process may take it. */
-export function freePort(): Promise<number>;
-/** `<root>/node_modules/wrangler/bin/wrangler.js`. */
-export function wranglerBinIn(root: string): string;

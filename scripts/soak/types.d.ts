@@ -1,4 +1,7 @@
-/** Types of scripts/soak.mjs, for test/e2e/soak.test.ts. */
+/**
+ * Types of the soak (scripts/soak.mjs and scripts/soak/*.mjs), for their JSDoc (`@import`):
+ * its options and summary, the inspector connection, and the model's records.
+ */
 
 export interface SoakOptions {
   /** How long the load runs (default 60). */
@@ -127,19 +130,74 @@ export interface IsolateInspector {
   close(): void;
 }
 
-/** Growth limits of the isolate's post-GC heap (a violation exceeds both). */
-export const HEAP_GROWTH_LIMIT: number;
-export const HEAP_GROWTH_LIMIT_MIB: number;
-/** Attaches to the worker's isolate through the inspector on 127.0.0.1:`port` (targets from /json). */
-export function attachToIsolate(port: number, options?: { timeoutMs?: number }): Promise<IsolateInspector>;
-export function isolateHeapUsage(inspector: IsolateInspector): Promise<{ usedSize: number; totalSize: number }>;
-/** HeapProfiler.collectGarbage (calling `poke` — a request to the worker — until it is done), then the heap usage. */
-export function isolateHeapAfterGc(
-  inspector: IsolateInspector,
-  poke: () => Promise<void>,
-  waitMs?: number,
-): Promise<{ usedSize: number; totalSize: number }>;
-export function runSoak(options?: SoakOptions): Promise<SoakSummary>;
-export function formatSummary(summary: SoakSummary): string;
-/** VmRSS summed over the workerd processes of a process group (information only). */
-export function workerdRssKiB(pgid: number): { kib: number; processes: number } | undefined;
+/** What the soak reads of the worker's JSON answers (each route sends some of these). */
+export interface AnswerBody {
+  readonly reason?: string;
+  readonly error?: string;
+  readonly revokedBefore?: number;
+  readonly version?: number;
+  readonly access_token?: string;
+  readonly refresh_token?: string;
+}
+
+/** One timed request's answer; `undefined` instead on a network error (already a violation). */
+export interface Answer {
+  readonly status: number;
+  readonly json: AnswerBody | undefined;
+  /** performance time (ms) when it was sent and when its body was read. */
+  readonly sentAt: number;
+  readonly receivedAt: number;
+}
+
+/** One user revoke as the model saw it. */
+export interface UserRevoke {
+  readonly sentAt: number;
+  ackAt?: number;
+  revokedBefore?: number;
+  version?: number;
+}
+
+export interface ModelUser {
+  readonly sub: string;
+  /** A user revoke in flight: nothing is minted for the user meanwhile. */
+  revoking: boolean;
+  /** Mints in flight: no user revoke starts meanwhile. */
+  minting: number;
+  readonly revokes: UserRevoke[];
+}
+
+/** What revocation targets (a jti, or the digest of a jti-less token): shared by its tokens. */
+export interface TokenIdentity {
+  revokeSentAt?: number;
+  revokeAckAt?: number;
+}
+
+export interface TokenRecord {
+  readonly token: string;
+  readonly user: ModelUser;
+  readonly iat: number;
+  readonly exp: number;
+  readonly jti: string | undefined;
+  /** When the soak had it (signed here, or the answer that carried it received). */
+  readonly mintedAt: number;
+  /** `demo`: signed by the soak with the demo issuer's key; `access`: from the token service. */
+  readonly kind: 'demo' | 'access';
+  readonly id: TokenIdentity;
+}
+
+/** A token-service session: its current refresh token and the last few rotated ones. */
+export interface ModelSession {
+  readonly user: ModelUser;
+  refresh: string;
+  readonly retired: string[];
+  readonly createdAt: number;
+  /** A refresh, replay or revoke of it in flight. */
+  busy: boolean;
+  /** The access token of its last refresh (denylisted when the session ends). */
+  lastAccess: TokenRecord;
+  endedSentAt?: number;
+  endedAckAt?: number;
+}
+
+/** What a verify sent at some time must answer: acceptance of a 'refuse' is a violation. */
+export type Expectation = 'accept' | 'refuse' | 'either';
