@@ -157,7 +157,7 @@ function parsePoll(value: unknown, env: RawEnv, field: string, stored: boolean):
     if (value.tokenValue !== undefined) throw new ConfigError(`${field}.tokenValue`, 'is set by the admin API; in SSF_STREAMS "token" names a secret binding');
     token = typeof value.token === 'string' ? env[value.token] : undefined;
   }
-  if (typeof token !== 'string' || token === '' || /[\s\x00-\x1f\x7f]/.test(token)) {
+  if (typeof token !== 'string' || token === '' || /[\s\p{Cc}]/u.test(token)) {
     throw new ConfigError(`${field}.token`, stored
       ? 'must be the transmitter\'s poll bearer value (no spaces)'
       : `names no secret binding holding a bearer value (${JSON.stringify(value.token)})`);

@@ -61,7 +61,7 @@ export function fingerprintOf(kvKey: string): string {
 }
 
 /**
- * fingerprintOf(userKvKey(sub)) and fingerprintOf(tokenKvKey(…)) as the (hi, lo) words the
+ * fingerprintOf(userKvKey(userId)) and fingerprintOf(tokenKvKey(…)) as the (hi, lo) words the
  * mirror looks up, read straight off the digest: a check needs no base64url round trip.
  */
 async function fingerprintWordsOf(parts: readonly (string | null)[]): Promise<readonly [number, number]> {
@@ -69,8 +69,8 @@ async function fingerprintWordsOf(parts: readonly (string | null)[]): Promise<re
   return [view.getUint32(0), view.getUint32(4)];
 }
 
-export const userFingerprintWords = (sub: string) => fingerprintWordsOf([sub]);
-export const tokenFingerprintWords = (sub: string, iss: string | null, tokenId: string) => fingerprintWordsOf([sub, iss, tokenId]);
+export const userFingerprintWords = (userId: string) => fingerprintWordsOf([userId]);
+export const tokenFingerprintWords = (userId: string, iss: string | null, tokenId: string) => fingerprintWordsOf([userId, iss, tokenId]);
 
 /** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */
 export const FEED_PRIMARY_NAME = 'feed';

@@ -103,7 +103,7 @@ ssfAdminRoutes.post('/streams', async (c) => {
     id, algorithms: body.algorithms ?? ['RS256'], subjects: body.subjects, events: body.events, acceptMissingTyp: body.acceptMissingTyp,
   };
   let record: Record<string, unknown>;
-  let extra: Record<string, unknown> = {};
+  let extra: Record<string, unknown>;
   if (body.transmitter !== undefined) {
     const token = body.transmitterToken;
     if (token === undefined) throw badRequest('"transmitterToken" is required with "transmitter"');

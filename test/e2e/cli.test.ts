@@ -51,6 +51,7 @@ function cli(args: string[], options: { env?: Record<string, string | undefined>
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command's --json output has its own shape; tests read fields ad hoc
 const json = (run: Run): any => JSON.parse(run.stdout);
 
 /** A demo-issuer token through the CLI itself. */

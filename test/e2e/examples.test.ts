@@ -118,6 +118,7 @@ describe('examples/rpc-caller: env.AUTH.verify(token) over a service binding', (
     const res = await fetch(`${caller!.url}${path}`, token === undefined ? {} : bearer(token));
     const text = await res.text();
     try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each example answers its own JSON shape; tests read fields ad hoc
       return { status: res.status, body: JSON.parse(text) as Record<string, any> };
     } catch {
       throw new Error(`${path}: ${res.status} ${text.slice(0, 2000)}\n--- caller:\n${caller!.output().slice(-3000)}\n--- killswitch:\n${killswitch!.output().slice(-3000)}`);

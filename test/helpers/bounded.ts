@@ -49,7 +49,7 @@ export function feedAt(name: string, faults: FeedFaults = {}, bindings: Env = en
       const cache = await caches.open(faults.cache === undefined || faults.cache === 'missing' ? name : faults.cache);
       if (faults.cache !== 'missing') return cache;
       return new Proxy(cache, {
-        get: (target, prop) => (prop === 'match' ? async () => undefined : (Reflect.get(target, prop) as Function).bind(target)),
+        get: (target, prop) => (prop === 'match' ? async () => undefined : (Reflect.get(target, prop) as (...args: unknown[]) => unknown).bind(target)),
       });
     },
   };
