@@ -54,7 +54,17 @@ export default tseslint.config(
     languageOptions: { globals: globals.serviceworker },
   },
   {
-    files: ['test/e2e/**', 'test/global-setup.ts', 'vitest.config.mts', '*.mjs', 'scripts/**', 'cli/**', 'bin/**', 'bench/**', 'examples/nginx/**'],
+    files: [
+      'test/e2e/**',
+      'test/global-setup.ts',
+      'vitest.config.mts',
+      '*.mjs',
+      'scripts/**',
+      'cli/**',
+      'bin/**',
+      'bench/**',
+      'examples/nginx/**',
+    ],
     languageOptions: { globals: globals.node },
   },
   {

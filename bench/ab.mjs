@@ -57,7 +57,13 @@ try {
   const peerEnv = writeEnvFile(join(work, 'peers.env'), {
     PEER_CONFIG: JSON.stringify({
       jwksBase: 'http://127.0.0.1:9',
-      algs: { [alg]: { issuer: keys[alg].issuer, audience: AUDIENCE, ...(alg === 'HS256' ? { secret: keys[alg].octK } : { publicJwk: keys[alg].publicJwk }) } },
+      algs: {
+        [alg]: {
+          issuer: keys[alg].issuer,
+          audience: AUDIENCE,
+          ...(alg === 'HS256' ? { secret: keys[alg].octK } : { publicJwk: keys[alg].publicJwk }),
+        },
+      },
     }),
   });
   const baseApp = snapshotApp({ root: ROOT, benchDir: BENCH_DIR, dest: join(work, 'base'), ref: opt.base });
@@ -77,10 +83,13 @@ try {
     start('new', newApp, /** @type {any} */ ({ envFile: ksEnv, inspectorPort })),
   ]);
   const commit = execFileSync('git', ['rev-parse', '--short', opt.base], { cwd: ROOT }).toString().trim();
-  say(`base ${opt.base} (${commit}) → ${base.url}; new (work tree) → ${next.url}; peers → ${peers.url}; ${alg}, ${opt.mode}, ${rounds} × ${secs} s`);
+  say(
+    `base ${opt.base} (${commit}) → ${base.url}; new (work tree) → ${next.url}; peers → ${peers.url}; ${alg}, ${opt.mode}, ${rounds} × ${secs} s`,
+  );
 
   const perRun = Math.ceil(secs * 4000);
-  const pool = async (/** @type {number} */ n) => makePool(keys[alg], n, { users: 1000, subPrefix: `ab${Math.random().toString(36).slice(2, 6)}` });
+  const pool = async (/** @type {number} */ n) =>
+    makePool(keys[alg], n, { users: 1000, subPrefix: `ab${Math.random().toString(36).slice(2, 6)}` });
   const [one] = await pool(1);
   for (const w of [base, next]) {
     const r = await fetch(`${w.url}/v1/verify`, { headers: { authorization: `Bearer ${one}` } });
@@ -117,7 +126,8 @@ try {
         await measure('D', { token: one, expect: 200 });
         await measure('G', { tokens: (await pool(perRun)).map(forge), expect: 401 });
       }
-      const fmt = (/** @type {string} */ side) => ['A', 'C', 'D', 'G'].map((k) => `${k} ${rps[side][k]}/s ${cpu[side][k].toFixed(0)}µs`).join(' ');
+      const fmt = (/** @type {string} */ side) =>
+        ['A', 'C', 'D', 'G'].map((k) => `${k} ${rps[side][k]}/s ${cpu[side][k].toFixed(0)}µs`).join(' ');
       say(`round ${round}: B jose ${peer.rps}/s; base ${fmt('base')}; new ${fmt('new')}`);
       for (const s of ['A', 'C', 'D', 'G']) {
         (ratios[`${s} rps new/base`] ??= []).push(rps.new[s] / rps.base[s]);
@@ -131,7 +141,8 @@ try {
       }
     }
     const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    for (const [name, xs] of Object.entries(ratios)) say(`median ${name}: ${median(xs).toFixed(2)} (${xs.map((x) => x.toFixed(2)).join(' ')})`);
+    for (const [name, xs] of Object.entries(ratios))
+      say(`median ${name}: ${median(xs).toFixed(2)} (${xs.map((x) => x.toFixed(2)).join(' ')})`);
   }
 } finally {
   await stopAll();
@@ -148,7 +159,10 @@ try {
 async function profile(port, worker, pool) {
   const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
-  await new Promise((done, fail) => { ws.once('open', done); ws.once('error', fail); });
+  await new Promise((done, fail) => {
+    ws.once('open', done);
+    ws.once('error', fail);
+  });
   let id = 0;
   const pending = new Map();
   ws.on('message', (/** @type {Buffer} */ data) => {
@@ -156,12 +170,25 @@ async function profile(port, worker, pool) {
     if (msg.id !== undefined) pending.get(msg.id)?.(msg);
   });
   /** @param {string} method @param {Record<string, unknown>} [params] */
-  const send = (method, params = {}) => new Promise((done) => { const n = ++id; pending.set(n, done); ws.send(JSON.stringify({ id: n, method, params })); });
+  const send = (method, params = {}) =>
+    new Promise((done) => {
+      const n = ++id;
+      pending.set(n, done);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 100 });
-  for (const [label, tokens, expect] of [['C', await pool(perRunFor()), 200], ['G', (await pool(perRunFor())).map(forge), 401]]) {
+  for (const [label, tokens, expect] of [
+    ['C', await pool(perRunFor()), 200],
+    ['G', (await pool(perRunFor())).map(forge), 401],
+  ]) {
     await send('Profiler.start');
-    const r = await runLoad({ url: `${worker.url}/v1/verify`, tokens: /** @type {string[]} */ (tokens), durationS: secs, expect: /** @type {number} */ (expect) });
+    const r = await runLoad({
+      url: `${worker.url}/v1/verify`,
+      tokens: /** @type {string[]} */ (tokens),
+      durationS: secs,
+      expect: /** @type {number} */ (expect),
+    });
     const { result } = /** @type {any} */ (await send('Profiler.stop'));
     say(`profile ${label}: ${r.rps} req/s`);
     summarize(result.profile);
@@ -195,5 +222,5 @@ function summarize(p) {
     byFn.set(key, (byFn.get(key) ?? 0) + (dt.get(node.id) ?? 0));
   }
   const top = [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40);
-  for (const [k, v] of top) say(`  ${(100 * v / total).toFixed(1).padStart(5)} %  ${k}`);
+  for (const [k, v] of top) say(`  ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
 }

@@ -16,7 +16,10 @@ declare module 'autocannon' {
     amount?: number;
     duration?: number;
   }
-  export interface Result { errors: number; timeouts: number }
+  export interface Result {
+    errors: number;
+    timeouts: number;
+  }
   export interface Instance {
     stop(): void;
     on(event: 'reqError', listener: (error: unknown) => void): void;

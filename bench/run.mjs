@@ -48,7 +48,13 @@ if (cli.seedDenylist) {
   process.exit(0);
 }
 
-const run = createRun({ plan: cli.plan, quick: cli.quick, path: cli.proxied ? 'proxied' : 'direct', machine: machineInfo(ROOT), git: gitInfo(ROOT) });
+const run = createRun({
+  plan: cli.plan,
+  quick: cli.quick,
+  path: cli.proxied ? 'proxied' : 'direct',
+  machine: machineInfo(ROOT),
+  git: gitInfo(ROOT),
+});
 const { results, log, note } = run;
 
 // Always clean up. (A last resort on process 'exit' is scripts/lib/wrangler-dev.mjs's own.)
@@ -82,7 +88,8 @@ async function main() {
   mkdirSync(logDir);
   const m = results.machine;
   log(`${results.mode} run; machine: ${m.nproc} × ${m.cpuModel}, node ${m.node}, load ${m.loadavgAtStart?.join(' ')}`);
-  if (results.git?.srcDirty && !cli.ref) note('src/ had uncommitted changes at bench start (the run measured that snapshot of the work tree)');
+  if (results.git?.srcDirty && !cli.ref)
+    note('src/ had uncommitted changes at bench start (the run measured that snapshot of the work tree)');
 
   // Keys and configuration: the same for every mode but the mode itself.
   const keys = await makeKeys();
@@ -94,48 +101,71 @@ async function main() {
   const transmitter = await makeTransmitter(keys.ES256.issuer);
   const hmacVar = 'BENCH_HMAC_SECRET';
   /** @param {string} name @param {Record<string, string>} vars */
-  const ksEnv = (name, vars) => writeEnvFile(join(work, `${name}.env`), {
-    TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(keys, hmacVar)),
-    ADMIN_API_KEYS: adminKey,
-    [hmacVar]: /** @type {string} */ (keys.HS256.secret),
-    LOG_ACCEPTED: 'false',
-    TOKEN_SIGNING_KEYS: JSON.stringify([tokenSigningJwk]),
-    ...transmitter.env,
-    ...COMMON_ENV,
-    ...vars,
-  });
+  const ksEnv = (name, vars) =>
+    writeEnvFile(join(work, `${name}.env`), {
+      TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(keys, hmacVar)),
+      ADMIN_API_KEYS: adminKey,
+      [hmacVar]: /** @type {string} */ (keys.HS256.secret),
+      LOG_ACCEPTED: 'false',
+      TOKEN_SIGNING_KEYS: JSON.stringify([tokenSigningJwk]),
+      ...transmitter.env,
+      ...COMMON_ENV,
+      ...vars,
+    });
   const jwks = Object.fromEntries(ALGS.filter((a) => a !== 'HS256').map((a) => [a, { keys: [keys[a].publicJwk] }]));
   jwksServer = await startJwksServer(jwks);
   const peerEnv = writeEnvFile(join(work, 'peers.env'), {
     PEER_CONFIG: JSON.stringify({
       jwksBase: jwksServer.base,
-      algs: Object.fromEntries(ALGS.map((a) => [a, {
-        issuer: keys[a].issuer, audience: AUDIENCE,
-        ...(a === 'HS256' ? { secret: keys[a].octK } : { publicJwk: keys[a].publicJwk }),
-      }])),
+      algs: Object.fromEntries(
+        ALGS.map((a) => [
+          a,
+          {
+            issuer: keys[a].issuer,
+            audience: AUDIENCE,
+            ...(a === 'HS256' ? { secret: keys[a].octK } : { publicJwk: keys[a].publicJwk }),
+          },
+        ]),
+      ),
     }),
   });
   const scaleSeeds = {
     'kv-denylist': prepareDenylist(run, DENYLIST_CACHE, work),
-    'feed-snapshot': prepareFeedSnapshot(work).catch((error) => { run.warn(`bounded scale seed failed: ${error}`); return undefined; }),
+    'feed-snapshot': prepareFeedSnapshot(work).catch((error) => {
+      run.warn(`bounded scale seed failed: ${error}`);
+      return undefined;
+    }),
   };
 
   // Workers: the peers, killswitch per mode, cached with LOG_ACCEPTED=true, a counting one per mode.
   const snap = snapshotApp({ root: ROOT, benchDir: BENCH_DIR, dest: join(work, 'app'), ref: cli.ref });
-  if (cli.ref && results.git) results.git.measuredRef = { ref: cli.ref, commit: execFileSync('git', ['rev-parse', '--short', cli.ref], { cwd: ROOT }).toString().trim() };
+  if (cli.ref && results.git)
+    results.git.measuredRef = {
+      ref: cli.ref,
+      commit: execFileSync('git', ['rev-parse', '--short', cli.ref], { cwd: ROOT }).toString().trim(),
+    };
   const start = workerStarter({ wranglerBin: wranglerBinIn(ROOT), logDir, tmp: work, proxied: cli.proxied });
   let logLines = 0;
   const modeEnv = Object.fromEntries(MODES.map((mode) => [mode.id, ksEnv(`killswitch-${mode.id}`, mode.env)]));
   const [peers, ksLog, ...modeWorkers] = await Promise.all([
     start('peers', join(BENCH_DIR, 'peers'), { envFile: peerEnv }),
-    run.plan.logAlgs.length > 0 ? start('killswitch-log', snap, { envFile: ksEnv('killswitch-log', { REVOCATION_MODE: 'cached', LOG_ACCEPTED: 'true' }), onLine: () => { logLines++; } }) : undefined,
+    run.plan.logAlgs.length > 0
+      ? start('killswitch-log', snap, {
+          envFile: ksEnv('killswitch-log', { REVOCATION_MODE: 'cached', LOG_ACCEPTED: 'true' }),
+          onLine: () => {
+            logLines++;
+          },
+        })
+      : undefined,
     ...MODES.flatMap((mode) => [
       start(`killswitch-${mode.id}`, snap, { envFile: modeEnv[mode.id] }),
       start(`killswitch-counting-${mode.id}`, join(snap, 'counting'), { envFile: modeEnv[mode.id] }),
     ]),
   ]);
   /** @type {Record<string, string[]>} */
-  const checkTokens = Object.fromEntries(await Promise.all(ALGS.map(async (alg) => [alg, await makePool(keys[alg], 200, { subPrefix: 'check' })])));
+  const checkTokens = Object.fromEntries(
+    await Promise.all(ALGS.map(async (alg) => [alg, await makePool(keys[alg], 200, { subPrefix: 'check' })])),
+  );
   /** @type {Record<string, import('./lib/workers.mjs').BenchWorker>} */
   const ks = {};
   /** @type {Record<string, import('./lib/workers.mjs').BenchWorker>} */
@@ -154,8 +184,11 @@ async function main() {
     }
   }
   for (const w of [peers, ...Object.values(ks)]) results.targets[w.name] = { url: w.url, publicUrl: w.publicUrl };
-  log(`workers ready; load goes to ${cli.proxied ? "wrangler dev's public port (its proxy)" : "each Worker's own workerd socket, skipping wrangler dev's proxy"}:`);
-  for (const w of [peers, ...Object.values(ks), ...(ksLog ? [ksLog] : [])]) log(`  ${w.name.padEnd(24)} ${w.url}  (${w.via}; public ${w.publicUrl})`);
+  log(
+    `workers ready; load goes to ${cli.proxied ? "wrangler dev's public port (its proxy)" : "each Worker's own workerd socket, skipping wrangler dev's proxy"}:`,
+  );
+  for (const w of [peers, ...Object.values(ks), ...(ksLog ? [ksLog] : [])])
+    log(`  ${w.name.padEnd(24)} ${w.url}  (${w.via}; public ${w.publicUrl})`);
 
   /** @type {import('./lib/matrix.mjs').Setup} */
   const setup = { peers, ks, ksLog, keys, adminKey, checkTokens, pools: {}, sizer: poolSizer(run.plan, run.quick) };
@@ -166,12 +199,18 @@ async function main() {
   await stateReads(run, setup, counting);
   // Forged refresh tokens: 400 invalid_grant without touching a Durable Object (issue 10, item 17).
   if (ks.cached && run.fits('forged refresh tokens', run.runCostS() + 3)) {
-    const r = await forgedRefreshScenario({ url: ks.cached.url, countingUrl: counting.cached?.url, connections: run.plan.connections, durationS: run.plan.durationS });
+    const r = await forgedRefreshScenario({
+      url: ks.cached.url,
+      countingUrl: counting.cached?.url,
+      connections: run.plan.connections,
+      durationS: run.plan.durationS,
+    });
     results.forgedRefresh = r;
     log(`forged refresh tokens: ${r.rps} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms) ${JSON.stringify(r.statuses)}`);
     if (r.unexpected > 0) run.warn(`forged refresh tokens: ${r.unexpected} answers other than 400`);
     const calls = /** @type {{ counts?: Record<string, number> } | undefined} */ (r.stateCallsFor200)?.counts;
-    if (calls && Object.entries(calls).some(([name, n]) => /state/i.test(name) && n > 0)) run.warn(`forged refresh tokens reached a Durable Object: ${JSON.stringify(calls)}`);
+    if (calls && Object.entries(calls).some(([name, n]) => /state/i.test(name) && n > 0))
+      run.warn(`forged refresh tokens reached a Durable Object: ${JSON.stringify(calls)}`);
   }
   await Promise.all(Object.values(counting).map((w) => w.stop()));
   await scale(run, setup, scaleSeeds, (name, mode, persistTo) => start(name, snap, { envFile: modeEnv[mode], persistTo }));
@@ -183,11 +222,22 @@ async function main() {
       const P = setup.pools[alg];
       if (!P || !run.fits(`${alg} C with LOG_ACCEPTED=true`, run.runCostS() + 12)) continue;
       const before = logLines;
-      const r = await run.measure(`${alg} C cached, LOG_ACCEPTED=true`, { url: `${ksLog.url}/v1/verify`, tokens: P.C, expect: 200 }, { tokens: P.warm2 });
-      results.scenarios[alg].C_log = { ...r, outputLinesPerRequest: Math.round(((logLines - before) / Math.max(1, r.requests)) * 100) / 100 };
+      const r = await run.measure(
+        `${alg} C cached, LOG_ACCEPTED=true`,
+        { url: `${ksLog.url}/v1/verify`, tokens: P.C, expect: 200 },
+        { tokens: P.warm2 },
+      );
+      results.scenarios[alg].C_log = {
+        ...r,
+        outputLinesPerRequest: Math.round(((logLines - before) / Math.max(1, r.requests)) * 100) / 100,
+      };
     }
     if (setup.pools.ES256 && run.fits('ES256 D with LOG_ACCEPTED=true', run.runCostS() + 12)) {
-      results.scenarios.ES256.D_log = await run.measure('ES256 D cached, LOG_ACCEPTED=true', { url: `${ksLog.url}/v1/verify`, token: checkTokens.ES256[0], expect: 200 });
+      results.scenarios.ES256.D_log = await run.measure('ES256 D cached, LOG_ACCEPTED=true', {
+        url: `${ksLog.url}/v1/verify`,
+        token: checkTokens.ES256[0],
+        expect: 200,
+      });
     }
   }
 
@@ -195,7 +245,8 @@ async function main() {
   await firstRefusal(run, setup);
   await pushFirstRefusal(run, setup, transmitter);
 
-  for (const w of [peers, ...Object.values(ks)]) if (w.reloads() > 0) run.warn(`${w.name} reloaded ${w.reloads()} time(s) during the run: ${w.reloadLines().join(' | ')}`);
+  for (const w of [peers, ...Object.values(ks)])
+    if (w.reloads() > 0) run.warn(`${w.name} reloaded ${w.reloads()} time(s) during the run: ${w.reloadLines().join(' | ')}`);
   results.logOutputLines = logLines;
 }
 
@@ -217,7 +268,9 @@ results.table = renderTable(results);
 results.summary = renderSummary(results);
 console.log(`\n${results.table}\n\n${results.summary}\n`);
 const m = results.machine;
-console.log(`machine: ${m.nproc} × ${m.cpuModel}, node ${m.node}, load average ${m.loadavgAtStart?.[0]} at start / ${m.loadavgAtEnd?.[0]} at end; ${results.mode} run in ${results.totalSeconds} s${results.skipped.length ? `; skipped (time budget): ${results.skipped.join(', ')}` : ''}${results.warnings.length ? `; ${results.warnings.length} warning(s)` : ''}`);
+console.log(
+  `machine: ${m.nproc} × ${m.cpuModel}, node ${m.node}, load average ${m.loadavgAtStart?.[0]} at start / ${m.loadavgAtEnd?.[0]} at end; ${results.mode} run in ${results.totalSeconds} s${results.skipped.length ? `; skipped (time budget): ${results.skipped.join(', ')}` : ''}${results.warnings.length ? `; ${results.warnings.length} warning(s)` : ''}`,
+);
 const resultsDir = join(BENCH_DIR, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const stamp = `${results.startedAt.replace(/[:.]/g, '-')}${cli.quick ? '-quick' : ''}`;

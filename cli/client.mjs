@@ -54,7 +54,10 @@ const NETWORK_CODES = {
 
 /** @param {unknown} thrown  what fetch threw */
 function networkReason(thrown) {
-  const error = /** @type {{ code?: string, message?: string, cause?: { code?: string, message?: string, errors?: { code?: string }[] } } | undefined} */ (thrown);
+  const error =
+    /** @type {{ code?: string, message?: string, cause?: { code?: string, message?: string, errors?: { code?: string }[] } } | undefined} */ (
+      thrown
+    );
   const cause = error?.cause;
   const code = cause?.code ?? cause?.errors?.[0]?.code ?? error?.code;
   if (code !== undefined) return `${NETWORK_CODES[code] ?? 'network error'} (${code})`;
@@ -169,7 +172,9 @@ export class Client {
     } catch (error) {
       const timedOut = /** @type {Error | undefined} */ (error)?.name === 'TimeoutError';
       const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : networkReason(error);
-      const unreachable = new CliError(`cannot reach the worker at ${this.url.origin}: ${reason}`, EXIT.UNREACHABLE, { error: 'unreachable' });
+      const unreachable = new CliError(`cannot reach the worker at ${this.url.origin}: ${reason}`, EXIT.UNREACHABLE, {
+        error: 'unreachable',
+      });
       throw Object.assign(unreachable, { retryable: !timedOut, reason });
     }
     const text = await response.text().catch(() => '');
@@ -208,13 +213,19 @@ export function failure({ status, body }, admin) {
   const label = [status, error].filter(Boolean).join(' ');
   const details = { status, ...(error && { error }), ...(description && { error_description: description }) };
   if (status === 401 && admin) {
-    return new CliError(`the worker refused the admin key (${label}): check KILLSWITCH_ADMIN_KEY or --admin-key`, EXIT.UNAUTHORIZED, details);
+    return new CliError(
+      `the worker refused the admin key (${label}): check KILLSWITCH_ADMIN_KEY or --admin-key`,
+      EXIT.UNAUTHORIZED,
+      details,
+    );
   }
   if (status >= 300 && status < 400) {
     return new CliError(`the worker answered with a redirect (${status}): check the URL (https?)`, EXIT.SERVER, details);
   }
   if (status >= 400 && status < 500) {
-    const why = description ?? (status === 404 ? 'no such route: is the URL a killswitch worker?' : status === 413 ? 'request body too large' : 'request refused');
+    const why =
+      description ??
+      (status === 404 ? 'no such route: is the URL a killswitch worker?' : status === 413 ? 'request body too large' : 'request refused');
     return new CliError(`the worker refused the request (${label}): ${why}`, EXIT.REJECTED, details);
   }
   if (error === 'server_misconfigured') {

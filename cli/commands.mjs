@@ -36,35 +36,44 @@ export function addKeyCommands(program, cli) {
           writeFileSync(options.out, `${JSON.stringify(key.privateJwk, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
         } catch (error) {
           const { code, message } = /** @type {NodeJS.ErrnoException} */ (error);
-          throw usageError(`cannot write ${options.out}: ${code === 'EEXIST' ? 'it exists (not overwritten)' : code ?? message}`);
+          throw usageError(`cannot write ${options.out}: ${code === 'EEXIST' ? 'it exists (not overwritten)' : (code ?? message)}`);
         }
         const { privateJwk: _private, secret: _secret, ...shown } = key;
         if (cli.jsonMode) return emit({ ...shown, privateJwkFile: options.out });
-        return emit(null, key.jwks === null
-          ? `# HS256 secret written to ${options.out} as a private JWK (kid ${key.kid}); symmetric: no public JWKS.`
-          : `# Private JWK written to ${options.out} (kid ${key.kid}). Public JWKS:\n${JSON.stringify(key.jwks)}`);
+        return emit(
+          null,
+          key.jwks === null
+            ? `# HS256 secret written to ${options.out} as a private JWK (kid ${key.kid}); symmetric: no public JWKS.`
+            : `# Private JWK written to ${options.out} (kid ${key.kid}). Public JWKS:\n${JSON.stringify(key.jwks)}`,
+        );
       }
       if (cli.jsonMode) return emit(key);
       if (key.alg === 'HS256') {
-        return emit(null, [
-          `# HS256 secret (kid ${key.kid}): keep it secret. Store it with`,
-          `#   npx wrangler secret put MY_HMAC_SECRET     and name it in TRUSTED_ISSUERS: "hmacSecret":"MY_HMAC_SECRET"`,
-          key.secret,
-          '',
-          '# The same secret as a private JWK (for `killswitch token mint --key`): keep it secret.',
+        return emit(
+          null,
+          [
+            `# HS256 secret (kid ${key.kid}): keep it secret. Store it with`,
+            `#   npx wrangler secret put MY_HMAC_SECRET     and name it in TRUSTED_ISSUERS: "hmacSecret":"MY_HMAC_SECRET"`,
+            key.secret,
+            '',
+            '# The same secret as a private JWK (for `killswitch token mint --key`): keep it secret.',
+            JSON.stringify(key.privateJwk),
+            '',
+            '# HS256 is symmetric: there is no public JWKS to publish.',
+          ].join('\n'),
+        );
+      }
+      return emit(
+        null,
+        [
+          `# Private JWK (${key.alg}, kid ${key.kid}): keep it secret. For killswitch's own token service:`,
+          `#   echo '[<this JWK>]' | npx wrangler secret put TOKEN_SIGNING_KEYS`,
           JSON.stringify(key.privateJwk),
           '',
-          '# HS256 is symmetric: there is no public JWKS to publish.',
-        ].join('\n'));
-      }
-      return emit(null, [
-        `# Private JWK (${key.alg}, kid ${key.kid}): keep it secret. For killswitch's own token service:`,
-        `#   echo '[<this JWK>]' | npx wrangler secret put TOKEN_SIGNING_KEYS`,
-        JSON.stringify(key.privateJwk),
-        '',
-        '# Public JWKS: safe to publish; put it in TRUSTED_ISSUERS as "jwks" (or serve it at a jwksUri).',
-        JSON.stringify(key.jwks),
-      ].join('\n'));
+          '# Public JWKS: safe to publish; put it in TRUSTED_ISSUERS as "jwks" (or serve it at a jwksUri).',
+          JSON.stringify(key.jwks),
+        ].join('\n'),
+      );
     });
 }
 
@@ -79,7 +88,10 @@ export function addTokenCommands(program, cli) {
   token
     .command('mint')
     .description('sign a JWT with a private JWK (development and testing only)')
-    .requiredOption('--key <file|json|->', 'the private JWK: a file, inline JSON, or - for stdin (also a JWKS or a TOKEN_SIGNING_KEYS array: the first key)')
+    .requiredOption(
+      '--key <file|json|->',
+      'the private JWK: a file, inline JSON, or - for stdin (also a JWKS or a TOKEN_SIGNING_KEYS array: the first key)',
+    )
     .requiredOption('--sub <sub>', 'subject (the user)')
     .requiredOption('--iss <issuer>', 'issuer, as in TRUSTED_ISSUERS')
     .option('--aud <audience...>', 'audience(s)', ['api'])
@@ -113,19 +125,25 @@ export function addVerifyCommand(program, cli) {
     .action(async (tokenArg, options, command) => {
       const { client } = context(command);
       const jwt = await tokenArgument(tokenArg);
-      const answer = await client().request('GET', '/v1/verify', { auth: { bearer: jwt }, query: { strict: options.strict ? '1' : undefined } });
+      const answer = await client().request('GET', '/v1/verify', {
+        auth: { bearer: jwt },
+        query: { strict: options.strict ? '1' : undefined },
+      });
       const body = answer.body;
       if (answer.status === 200 && body?.active === true) {
-        emit(body, [
-          `active: token of ${body.sub} from ${body.iss}`,
-          fields([
-            ['jti', body.jti],
-            ['audience', Array.isArray(body.aud) ? body.aud.join(' ') : body.aud],
-            ['scope', body.scope],
-            ['issued', body.iat !== undefined ? when(body.iat) : undefined],
-            ['expires', when(body.exp)],
-          ]),
-        ].join('\n'));
+        emit(
+          body,
+          [
+            `active: token of ${body.sub} from ${body.iss}`,
+            fields([
+              ['jti', body.jti],
+              ['audience', Array.isArray(body.aud) ? body.aud.join(' ') : body.aud],
+              ['scope', body.scope],
+              ['issued', body.iat !== undefined ? when(body.iat) : undefined],
+              ['expires', when(body.exp)],
+            ]),
+          ].join('\n'),
+        );
         return;
       }
       if (answer.status === 401 && typeof body?.reason === 'string') {
@@ -134,7 +152,11 @@ export function addVerifyCommand(program, cli) {
         return;
       }
       if (answer.status === 503 && body?.reason === 'unavailable') {
-        throw new CliError(`the worker cannot read revocation state (503 unavailable): the token was neither accepted nor refused`, EXIT.SERVER, { status: 503, error: 'unavailable' });
+        throw new CliError(
+          `the worker cannot read revocation state (503 unavailable): the token was neither accepted nor refused`,
+          EXIT.SERVER,
+          { status: 503, error: 'unavailable' },
+        );
       }
       throw failure(answer, false);
     });
@@ -152,7 +174,7 @@ export function addRevokeCommands(program, cli) {
     .command('token')
     .description('revoke one token: by the token itself (POST /v1/revoke), or by id without it (--jti --sub --exp)')
     .argument('[token]', 'the token (access or refresh), or - to read it from stdin')
-    .option('--jti <jti>', 'revoke by id: the token\'s jti')
+    .option('--jti <jti>', "revoke by id: the token's jti")
     .option('--sub <sub>', 'with --jti: its subject')
     .option('--exp <numericDate>', 'with --jti: its exp (seconds since the epoch); the entry is kept until then')
     .option('--iss <issuer>', 'with --jti: its issuer (default: every issuer)')
@@ -169,7 +191,10 @@ export function addRevokeCommands(program, cli) {
         if (options.iss !== undefined) payload.iss = options.iss;
         if (options.reason !== undefined) payload.reason = options.reason;
         const { body } = await client().expectOk('POST', '/v1/admin/tokens/revoke', { auth: 'admin', json: payload });
-        return emit(body, `revoked token ${options.jti} of ${options.sub} (${options.iss === undefined ? 'every issuer' : `issuer ${options.iss}`}), remembered until ${when(Number(options.exp))}`);
+        return emit(
+          body,
+          `revoked token ${options.jti} of ${options.sub} (${options.iss === undefined ? 'every issuer' : `issuer ${options.iss}`}), remembered until ${when(Number(options.exp))}`,
+        );
       }
       for (const flag of ['sub', 'exp', 'iss', 'reason']) {
         if (options[flag] !== undefined) throw usageError(`--${flag} goes with --jti; to revoke by the token, pass only the token`);
@@ -194,8 +219,8 @@ export function addRevokeCommands(program, cli) {
 
   revoke
     .command('user')
-    .description("revoke every token a user holds now (POST /v1/admin/users/revoke); tokens issued later work")
-    .argument('<sub>', 'the user id (the issuer\'s userClaim, sub by default), exactly: any id a token can carry, `..` included')
+    .description('revoke every token a user holds now (POST /v1/admin/users/revoke); tokens issued later work')
+    .argument('<sub>', "the user id (the issuer's userClaim, sub by default), exactly: any id a token can carry, `..` included")
     .option('--reason <text>', 'recorded in the audit log')
     .action(async (sub, options, command) => {
       const { client } = context(command);
@@ -218,12 +243,17 @@ export function addRevokeCommands(program, cli) {
       c.requireAdminKey();
       if (!options.yes && stdin.isTTY && stderr.isTTY) {
         const rl = createInterface({ input: stdin, output: stderr });
-        const answer = await rl.question(`This refuses EVERY token of EVERY user issued until now, at ${c.url.origin}. Type "revoke all" to go on: `);
+        const answer = await rl.question(
+          `This refuses EVERY token of EVERY user issued until now, at ${c.url.origin}. Type "revoke all" to go on: `,
+        );
         rl.close();
         if (answer.trim() !== 'revoke all') throw usageError('not confirmed; nothing was revoked');
       }
       const { body } = await c.expectOk('POST', '/v1/admin/revoke-all', { auth: 'admin', json: { reason: options.reason } });
-      emit(body, `revoked every token issued before ${when(body.revokedBefore)}; tokens issued from ${when(body.revokedBefore + 1).replace(/ \(.*\)$/, '')} on are accepted`);
+      emit(
+        body,
+        `revoked every token issued before ${when(body.revokedBefore)}; tokens issued from ${when(body.revokedBefore + 1).replace(/ \(.*\)$/, '')} on are accepted`,
+      );
     });
 }
 
@@ -238,7 +268,7 @@ export function addUserCommands(program, cli) {
   user
     .command('show')
     .description("a user's version, revoked-before instant and revoked tokens (POST /v1/admin/users/lookup)")
-    .argument('<sub>', 'the user id (the issuer\'s userClaim, sub by default), exactly')
+    .argument('<sub>', "the user id (the issuer's userClaim, sub by default), exactly")
     .action(async (sub, _options, command) => {
       const { client } = context(command);
       const { body } = await client().expectOk('POST', '/v1/admin/users/lookup', { auth: 'admin', json: { sub } });
@@ -252,7 +282,13 @@ export function addUserCommands(program, cli) {
         ]),
       ];
       if (tokens.length > 0) {
-        lines.push('', table(['jti', 'expires', 'revoked', 'reason'], tokens.map((/** @type {WorkerRecord} */ t) => [t.jti, when(t.exp), when(t.revokedAt), t.reason ?? ''])));
+        lines.push(
+          '',
+          table(
+            ['jti', 'expires', 'revoked', 'reason'],
+            tokens.map((/** @type {WorkerRecord} */ t) => [t.jti, when(t.exp), when(t.revokedAt), t.reason ?? '']),
+          ),
+        );
       }
       emit(body, lines.join('\n'));
     });
@@ -282,12 +318,27 @@ export function addAuditCommand(program, cli) {
       const lines = [];
       if (events.length === 0) lines.push(options.sub === undefined ? 'no revoke-all events' : `no events for ${options.sub}`);
       else {
-        lines.push(table(['at', 'action', 'sub', 'jti', 'actor', 'reason'], events.map((/** @type {WorkerRecord} */ e) => [
-          new Date(e.at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), e.action, e.sub ?? '', e.jti ?? '', e.actor ?? '', e.reason ?? '',
-        ])));
+        lines.push(
+          table(
+            ['at', 'action', 'sub', 'jti', 'actor', 'reason'],
+            events.map((/** @type {WorkerRecord} */ e) => [
+              new Date(e.at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              e.action,
+              e.sub ?? '',
+              e.jti ?? '',
+              e.actor ?? '',
+              e.reason ?? '',
+            ]),
+          ),
+        );
       }
       if (body.cursor) {
-        const next = ['killswitch audit', options.sub !== undefined && `--sub ${JSON.stringify(options.sub)}`, options.limit && `--limit ${options.limit}`, `--cursor ${body.cursor}`];
+        const next = [
+          'killswitch audit',
+          options.sub !== undefined && `--sub ${JSON.stringify(options.sub)}`,
+          options.limit && `--limit ${options.limit}`,
+          `--cursor ${body.cursor}`,
+        ];
         lines.push('', `more: ${next.filter(Boolean).join(' ')}`);
       }
       emit(body, lines.join('\n'));

@@ -15,15 +15,17 @@ const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathna
 const { values } = parseArgs({ options: { outdir: { type: 'string' }, json: { type: 'boolean', default: false } } });
 const outdir = resolve(values.outdir ?? mkdtempSync(join(tmpdir(), 'killswitch-build-')));
 
-const run = spawnSync(
-  process.execPath,
-  [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir],
-  {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1', WRANGLER_LOG_PATH: process.env.WRANGLER_LOG_PATH ?? outdir },
+const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir], {
+  cwd: ROOT,
+  encoding: 'utf8',
+  env: {
+    ...process.env,
+    WRANGLER_SEND_METRICS: 'false',
+    NO_COLOR: '1',
+    CI: '1',
+    WRANGLER_LOG_PATH: process.env.WRANGLER_LOG_PATH ?? outdir,
   },
-);
+});
 const output = `${run.stdout}${run.stderr}`;
 if (run.status !== 0 || !/--dry-run: exiting now/.test(output)) {
   process.stderr.write(output);
@@ -42,9 +44,7 @@ const total = files.reduce((sum, f) => sum + f.bytes, 0);
 const gzip = files.reduce((sum, f) => sum + f.gzipBytes, 0);
 const upload = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
 // The bindings table wrangler prints: env.NAME ("value")  Environment Variable
-const vars = Object.fromEntries(
-  [...output.matchAll(/^env\.(\w+) \("(.*)"\)\s+Environment Variable/gm)].map((m) => [m[1], m[2]]),
-);
+const vars = Object.fromEntries([...output.matchAll(/^env\.(\w+) \("(.*)"\)\s+Environment Variable/gm)].map((m) => [m[1], m[2]]));
 // (The static assets binding prints no value: `env.ASSETS   Assets`.)
 const bindings = [...output.matchAll(/^env\.(\w+)(?: \((.*?)\))?\s{2,}(\S.*?)\s*$/gm)].map((m) => ({ name: m[1], resource: m[3] }));
 const assets = /Read (\d+) files? from the assets directory/.exec(output);
@@ -69,7 +69,9 @@ if (values.json) {
   const kib = (/** @type {number} */ n) => `${(n / 1024).toFixed(2)} KiB`;
   const lines = [`bundle: ${relative(process.cwd(), outdir) || '.'}`];
   for (const f of files) lines.push(`  ${f.name.padEnd(16)} ${kib(f.bytes).padStart(12)}  gzip ${kib(f.gzipBytes).padStart(11)}`);
-  lines.push(`  ${'total'.padEnd(16)} ${kib(total).padStart(12)}  gzip ${kib(gzip).padStart(11)}   (Workers limit: 3 MiB gzip free, 10 MiB paid)`);
+  lines.push(
+    `  ${'total'.padEnd(16)} ${kib(total).padStart(12)}  gzip ${kib(gzip).padStart(11)}   (Workers limit: 3 MiB gzip free, 10 MiB paid)`,
+  );
   if (upload) lines.push(`  wrangler says: Total Upload ${upload[1]} KiB / gzip ${upload[2]} KiB`);
   lines.push(`  assets: ${report.assetFiles} files (public/: the admin console)`);
   lines.push(`  bindings: ${bindings.map((b) => `${b.name} (${b.resource})`).join(', ')}`);

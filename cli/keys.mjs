@@ -82,7 +82,9 @@ export async function mintToken(jwk, options) {
   try {
     key = await importJWK(jwk, jwk.alg);
   } catch (error) {
-    throw new CliError(`--key: cannot use this JWK for ${jwk.alg}: ${/** @type {Error} */ (error).message}`, EXIT.USAGE, { error: 'usage' });
+    throw new CliError(`--key: cannot use this JWK for ${jwk.alg}: ${/** @type {Error} */ (error).message}`, EXIT.USAGE, {
+      error: 'usage',
+    });
   }
   const now = Math.floor(Date.now() / 1000);
   /** @type {import('jose').JWTPayload} */

@@ -37,7 +37,8 @@ export async function main(argv, io = {}) {
     .configureOutput({
       writeOut: (text) => cli.stdout.write(cli.redact(text)),
       writeErr: (text) => cli.stderr.write(cli.redact(text)),
-      outputError: (text, writeErr) => writeErr(cli.jsonMode ? `${JSON.stringify({ error: 'usage', message: text.replace(/^error: /, '').trim() })}\n` : text),
+      outputError: (text, writeErr) =>
+        writeErr(cli.jsonMode ? `${JSON.stringify({ error: 'usage', message: text.replace(/^error: /, '').trim() })}\n` : text),
     })
     .addHelpText(
       'after',
@@ -46,7 +47,15 @@ Exit codes: 0 ok; 1 token not active (verify); 2 usage or configuration; 3 worke
             4 admin key refused (401); 5 request refused (400/404/413); 6 worker error (5xx).
 A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch verify -`,
     );
-  for (const add of [addKeyCommands, addTokenCommands, addVerifyCommand, addRevokeCommands, addUserCommands, addAuditCommand, addSsfCommands]) {
+  for (const add of [
+    addKeyCommands,
+    addTokenCommands,
+    addVerifyCommand,
+    addRevokeCommands,
+    addUserCommands,
+    addAuditCommand,
+    addSsfCommands,
+  ]) {
     add(program, cli);
   }
 
@@ -59,12 +68,13 @@ A token argument may be - to read it from stdin, e.g.  pbpaste | killswitch veri
       return EXIT.USAGE;
     }
     if (error instanceof CliError) {
-      cli.write(cli.stderr, cli.jsonMode ? JSON.stringify({ ...error.details, message: error.message, exit: error.code }) : `killswitch: ${error.message}`);
+      cli.write(
+        cli.stderr,
+        cli.jsonMode ? JSON.stringify({ ...error.details, message: error.message, exit: error.code }) : `killswitch: ${error.message}`,
+      );
       return error.code;
     }
     cli.write(cli.stderr, `killswitch: unexpected error: ${/** @type {Error | undefined} */ (error)?.stack ?? error}`);
     return EXIT.SERVER;
   }
 }
-
-

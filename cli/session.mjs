@@ -59,7 +59,10 @@ export function createCli(argv, io) {
   const env = io.env ?? process.env;
   // The transmitter's management token comes only from the environment, and is redacted like the admin key.
   const transmitterSecret = env.KILLSWITCH_TRANSMITTER_TOKEN;
-  const secrets = [...adminKeysIn(argv, env), ...(typeof transmitterSecret === 'string' && transmitterSecret.length >= 4 ? [transmitterSecret] : [])];
+  const secrets = [
+    ...adminKeysIn(argv, env),
+    ...(typeof transmitterSecret === 'string' && transmitterSecret.length >= 4 ? [transmitterSecret] : []),
+  ];
   /** @type {Cli} */
   const cli = {
     env,

@@ -76,9 +76,10 @@ async function mint() {
   /** @type {{ access_token?: unknown, refresh_token?: unknown, error?: unknown }} operator input, checked below */
   const body = /** @type {any} */ (await res.json().catch(() => ({})));
   if (res.status !== 200 || typeof body.access_token !== 'string') {
-    const why = res.status === 400 && body.error === 'not_configured'
-      ? 'the token service is off there (TOKEN_SIGNING_KEYS): pass test tokens with --token'
-      : `${res.status} ${body.error ?? ''}`.trim();
+    const why =
+      res.status === 400 && body.error === 'not_configured'
+        ? 'the token service is off there (TOKEN_SIGNING_KEYS): pass test tokens with --token'
+        : `${res.status} ${body.error ?? ''}`.trim();
     throw new Error(`POST /v1/sessions answered ${why}`);
   }
   return { token: body.access_token, refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : undefined };
@@ -94,7 +95,9 @@ async function revokeRefresh(/** @type {string} */ refreshToken) {
   }).catch(() => undefined);
 }
 
-console.log(`probe: ${base}, ${given.length > 0 ? `${given.length} given token(s)` : `tokens minted for ${subject}`}, polling /v1/verify${options.strict ? '?strict=1' : ''} every ${options.intervalMs} ms`);
+console.log(
+  `probe: ${base}, ${given.length > 0 ? `${given.length} given token(s)` : `tokens minted for ${subject}`}, polling /v1/verify${options.strict ? '?strict=1' : ''} every ${options.intervalMs} ms`,
+);
 const started = Date.now();
 /** @type {Array<import('./lib/first-refusal.mjs').RefusalSample & { at: string }>} */
 const taken = [];
@@ -112,9 +115,11 @@ for (let i = 0; i < samples || Date.now() - started < durationMs; i++) {
   }
   taken.push({ at, ...sample });
   const where = sample.refusalLocation ?? sample.locations.join(',');
-  console.log(sample.error === undefined
-    ? `sample ${i + 1}: refused ${sample.refusedAfterAckMs} ms after the 2xx (revoke call ${sample.revokeCallMs} ms) at ${where}, ${sample.refusalReason}${sample.acceptedAfterRefusal ? `, accepted ${sample.acceptedAfterRefusal}× after a refusal` : ''}${sample.verify503 + sample.revoke503 ? `, ${sample.verify503 + sample.revoke503}× 503` : ''}`
-    : `sample ${i + 1}: ${sample.error}`);
+  console.log(
+    sample.error === undefined
+      ? `sample ${i + 1}: refused ${sample.refusedAfterAckMs} ms after the 2xx (revoke call ${sample.revokeCallMs} ms) at ${where}, ${sample.refusalReason}${sample.acceptedAfterRefusal ? `, accepted ${sample.acceptedAfterRefusal}× after a refusal` : ''}${sample.verify503 + sample.revoke503 ? `, ${sample.verify503 + sample.revoke503}× 503` : ''}`
+      : `sample ${i + 1}: ${sample.error}`,
+  );
 }
 
 const summary = summarize(taken);
@@ -128,10 +133,17 @@ revoke call (sent → 2xx):                 p50 ${f(summary.revokeCallMs.p50)}, 
 503 answers:                               ${summary.revoke503} to POST /v1/revoke, ${summary.verify503} to GET /v1/verify (of ${summary.polls} polls)
 other answers to GET /v1/verify:           ${summary.verifyErrors} (no answer in 5 s, or neither 200, 401 nor 503)
 accepted again after a refusal:            ${summary.acceptedAfterRefusal}
-refused at (cf-ray location):              ${Object.entries(summary.refusalLocations).map(([loc, n]) => `${loc} ×${n}`).join(', ') || '—'}
+refused at (cf-ray location):              ${
+  Object.entries(summary.refusalLocations)
+    .map(([loc, n]) => `${loc} ×${n}`)
+    .join(', ') || '—'
+}
 ${summary.errors.length ? `failed samples: ${summary.failed} (${summary.errors.join('; ')})\n` : ''}verdict: p99 ${within ? '≤' : 'NOT ≤'} ${boundMs} ms${clean ? ', no 503s or other failed answers' : ', WITH 503s or other failed answers'} from this location`);
 if (typeof values.json === 'string') {
-  writeFileSync(values.json, `${JSON.stringify({ url: base, strict: options.strict, boundMs, startedAt: new Date(started).toISOString(), summary, samples: taken }, null, 2)}\n`);
+  writeFileSync(
+    values.json,
+    `${JSON.stringify({ url: base, strict: options.strict, boundMs, startedAt: new Date(started).toISOString(), summary, samples: taken }, null, 2)}\n`,
+  );
   console.log(`samples: ${values.json}`);
 }
 process.exit(summary.failed === 0 ? 0 : 1);

@@ -17,7 +17,8 @@ const DEMO_IDP = 'https://idp.demo.killswitch.local';
 const DEMO_SSF_AUDIENCE = 'killswitch-demo';
 const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 
-const usage = 'usage: npm run token -- --sub <user> [--ttl <seconds>] [--ver <n>] [--scope <scopes>] [--no-jti] | --sub <user> --event <CAEP event, e.g. session-revoked>';
+const usage =
+  'usage: npm run token -- --sub <user> [--ttl <seconds>] [--ver <n>] [--scope <scopes>] [--no-jti] | --sub <user> --event <CAEP event, e.g. session-revoked>';
 const { values, fail, integer } = commandLine(usage, {
   sub: { type: 'string' },
   ttl: { type: 'string', default: '300' },

@@ -39,15 +39,24 @@ app.use('*', async (c, next) => {
   await next();
   const log = c.get('log');
   end({
-    route: c.req.routePath, method: c.req.method, status: c.res.status, fields: log,
-    accepted: log.accepted === true, errorCode: errorCodeOf(c.res), config: c.get('config'),
+    route: c.req.routePath,
+    method: c.req.method,
+    status: c.res.status,
+    fields: log,
+    accepted: log.accepted === true,
+    errorCode: errorCodeOf(c.res),
+    config: c.get('config'),
   });
 });
 
 /** The OpenAPI 3.1 document, built from the request schemas once per isolate, on first ask. */
-app.get('/openapi.json', () => new Response(openApiJson(), {
-  headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
-}));
+app.get(
+  '/openapi.json',
+  () =>
+    new Response(openApiJson(), {
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'public, max-age=300' },
+    }),
+);
 
 /** The admin console: static files, which need no configuration (the API it calls does). */
 app.get('/admin', consoleRoute);
@@ -64,9 +73,11 @@ app.use('*', async (c, next) => {
   // docs/reference.md §7 poll delivery: SSF_STREAMS poll streams' alarms are armed by an isolate's first request.
   const arming = armConfiguredPolling(config, c.env);
   if (arming !== undefined) {
-    c.executionCtx.waitUntil(arming.catch((error: unknown) => {
-      logEvent('ssf_poll_arm_failed', { error: error instanceof Error ? error.message : 'unknown' });
-    }));
+    c.executionCtx.waitUntil(
+      arming.catch((error: unknown) => {
+        logEvent('ssf_poll_arm_failed', { error: error instanceof Error ? error.message : 'unknown' });
+      }),
+    );
   }
   await next();
 });

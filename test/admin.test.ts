@@ -58,9 +58,11 @@ describe('admin authentication', () => {
     expect(await snapshot(await call(path, { method, body: await body() }, token))).toEqual(missing);
   });
 
-  it.each(ROUTES.filter(([, path]) => !path.endsWith('revoke-all')).flatMap((route) =>
-    [ADMIN_KEY, ADMIN_KEY_ROTATED].map((key) => [...route, key] as const),
-  ))('%s %s works with each configured key (%#)', async (method, path, body, key) => {
+  it.each(
+    ROUTES.filter(([, path]) => !path.endsWith('revoke-all')).flatMap((route) =>
+      [ADMIN_KEY, ADMIN_KEY_ROTATED].map((key) => [...route, key] as const),
+    ),
+  )('%s %s works with each configured key (%#)', async (method, path, body, key) => {
     const res = await call(path, { method, body: await body() }, key);
     expect(res.status).toBe(200);
   });
@@ -68,7 +70,8 @@ describe('admin authentication', () => {
   it('an empty ADMIN_API_KEYS admits nobody', async () => {
     const res = await app.fetch(
       new Request(`${BASE}/v1/admin/users/adm-auth`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } }),
-      { ...env, ADMIN_API_KEYS: '' } as Env, createExecutionContext(),
+      { ...env, ADMIN_API_KEYS: '' } as Env,
+      createExecutionContext(),
     );
     expect(res.status).toBe(401);
   });
@@ -114,24 +117,36 @@ describe('request validation', () => {
   });
 
   it.each(['limit=0', 'limit=abc', 'limit=201', 'limit=-1', 'limit=1.5', 'cursor=abc', 'cursor=-1', 'cursor=1e3'])(
-    'GET /v1/admin/audit?%s → 400 invalid_request', async (query) => {
+    'GET /v1/admin/audit?%s → 400 invalid_request',
+    async (query) => {
       const res = await call(`/v1/admin/audit?sub=adm-bad&${query}`);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    },
+  );
+
+  const POSTS = [
+    '/v1/admin/users/adm-big/revoke',
+    '/v1/admin/tokens/revoke',
+    '/v1/admin/revoke-all',
+    '/v1/revoke',
+    '/v1/introspect',
+    '/v1/logout',
+  ];
+  const big = json({ reason: 'r', pad: 'a'.repeat(17 * 1024) });
+  const stream = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 17; i++)
+          controller.enqueue(new TextEncoder().encode(i === 0 ? `{"pad":"${'a'.repeat(1014)}` : 'a'.repeat(1024)));
+        controller.enqueue(new TextEncoder().encode('"}'));
+        controller.close();
+      },
     });
 
-  const POSTS = ['/v1/admin/users/adm-big/revoke', '/v1/admin/tokens/revoke', '/v1/admin/revoke-all', '/v1/revoke', '/v1/introspect', '/v1/logout'];
-  const big = json({ reason: 'r', pad: 'a'.repeat(17 * 1024) });
-  const stream = () => new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (let i = 0; i < 17; i++) controller.enqueue(new TextEncoder().encode(i === 0 ? `{"pad":"${'a'.repeat(1014)}` : 'a'.repeat(1024)));
-      controller.enqueue(new TextEncoder().encode('"}'));
-      controller.close();
-    },
-  });
-
   // Admin routes take the admin key; /v1/logout takes the bearer's own (valid) token.
-  const credentialFor = async (path: string) => (path === '/v1/logout' ? mint('es256-1', { claims: { sub: uniqueSub('big-logout') } }) : ADMIN_KEY);
+  const credentialFor = async (path: string) =>
+    path === '/v1/logout' ? mint('es256-1', { claims: { sub: uniqueSub('big-logout') } }) : ADMIN_KEY;
 
   it.each(POSTS)('POST %s with a 17 KiB body → 413, state unchanged', async (path) => {
     const res = await post(path, big, await credentialFor(path));
@@ -139,24 +154,43 @@ describe('request validation', () => {
     expect(await res.json()).toMatchObject({ error: 'payload_too_large' });
   });
 
-  it.each(POSTS.flatMap((path) => [[path, 'absent'], [path, '10']] as const))(
-    'POST %s with a 17 KiB streamed body, Content-Length %s → 413', async (path, length) => {
-      const headers: Record<string, string> = length === 'absent' ? {} : { 'Content-Length': length };
-      const res = await call(path, { method: 'POST', headers, body: stream() }, await credentialFor(path));
-      expect(res.status).toBe(413);
-    });
+  it.each(
+    POSTS.flatMap(
+      (path) =>
+        [
+          [path, 'absent'],
+          [path, '10'],
+        ] as const,
+    ),
+  )('POST %s with a 17 KiB streamed body, Content-Length %s → 413', async (path, length) => {
+    const headers: Record<string, string> = length === 'absent' ? {} : { 'Content-Length': length };
+    const res = await call(path, { method: 'POST', headers, body: stream() }, await credentialFor(path));
+    expect(res.status).toBe(413);
+  });
 
   it('an oversized body changes no state', async () => {
     const sub = uniqueSub('big');
     expect((await post(`/v1/admin/users/${sub}/revoke`, big)).status).toBe(413);
-    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({
+      sub,
+      version: 0,
+      revokedBefore: 0,
+      revokedTokens: [],
+      sessions: [],
+    });
   });
 });
 
 describe('response shapes', () => {
   it('user revoke → {sub, version, revokedBefore}; user state lists revoked tokens', async () => {
     const sub = uniqueSub('shape');
-    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({ sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
+    expect(await (await call(`/v1/admin/users/${sub}`)).json()).toEqual({
+      sub,
+      version: 0,
+      revokedBefore: 0,
+      revokedTokens: [],
+      sessions: [],
+    });
 
     const t0 = now();
     const res = await post(`/v1/admin/users/${sub}/revoke`, json({ reason: 'stolen laptop' }));
@@ -180,11 +214,19 @@ describe('response shapes', () => {
     expect(entries).toHaveLength(2);
     for (const entry of entries) {
       // reference §4.2 lists jti, exp, revokedAt, reason; `iss` (null: every issuer) is an extension.
-      expect(Object.keys(entry).filter((k) => k !== 'iss').sort()).toEqual(['exp', 'jti', 'reason', 'revokedAt']);
+      expect(
+        Object.keys(entry)
+          .filter((k) => k !== 'iss')
+          .sort(),
+      ).toEqual(['exp', 'jti', 'reason', 'revokedAt']);
       expect(entry.revokedAt).toBeGreaterThanOrEqual(t0);
     }
-    expect(entries.map(({ jti, exp: e, reason }) => ({ jti, exp: e, reason })).sort((a, b) => String(a.jti).localeCompare(String(b.jti))))
-      .toEqual([{ jti: 'jti-1', exp, reason: 'leaked' }, { jti: 'jti-2', exp, reason: null }]);
+    expect(
+      entries.map(({ jti, exp: e, reason }) => ({ jti, exp: e, reason })).sort((a, b) => String(a.jti).localeCompare(String(b.jti))),
+    ).toEqual([
+      { jti: 'jti-1', exp, reason: 'leaked' },
+      { jti: 'jti-2', exp, reason: null },
+    ]);
   });
 
   it('user state lists the token-service sessions, newest first, never a token or digest; a user revocation ends them', async () => {
@@ -198,7 +240,10 @@ describe('response shapes', () => {
     }
     const state = async () => (await call(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<{ sessions: Record<string, unknown>[] }>();
     const { sessions } = await state();
-    expect(sessions.map((s) => [s.scope, s.state, s.revokedAt])).toEqual([['write', 'active', null], ['read', 'active', null]]);
+    expect(sessions.map((s) => [s.scope, s.state, s.revokedAt])).toEqual([
+      ['write', 'active', null],
+      ['read', 'active', null],
+    ]);
     const sid = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid as string;
     expect(sessions.map((s) => s.id)).toEqual([sid(started[1]!.access_token), sid(started[0]!.access_token)]);
     for (const s of sessions) {
@@ -209,7 +254,10 @@ describe('response shapes', () => {
     for (const { refresh_token: refresh } of started) expect(text).not.toContain(refresh);
 
     await post(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, json({ reason: 'ends sessions' }));
-    expect((await state()).sessions.map((s) => [s.state, typeof s.revokedAt])).toEqual([['revoked', 'number'], ['revoked', 'number']]);
+    expect((await state()).sessions.map((s) => [s.state, typeof s.revokedAt])).toEqual([
+      ['revoked', 'number'],
+      ['revoked', 'number'],
+    ]);
   });
 
   it('a sub with reserved characters round-trips through the path', async () => {

@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
  * The shape of src/: HTTP lives at the edges, and no module imports itself back. The sources
  * come in as text through Vite (the workers runtime has no file system to walk).
  */
-const sources = (import.meta as unknown as {
-  glob(pattern: string, options: { query: '?raw'; import: 'default'; eager: true }): Record<string, string>;
-}).glob('../src/**/*.ts', { query: '?raw', import: 'default', eager: true });
+const sources = (
+  import.meta as unknown as {
+    glob(pattern: string, options: { query: '?raw'; import: 'default'; eager: true }): Record<string, string>;
+  }
+).glob('../src/**/*.ts', { query: '?raw', import: 'default', eager: true });
 
 /** src-relative path (`verify/verifier.ts`) → source text. */
 const files = new Map(Object.entries(sources).map(([key, text]) => [key.replace(/^\.\.\/src\//, ''), text]));
@@ -69,10 +71,16 @@ function importCycles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[]
 
 function importGraph(modules: ReadonlyMap<string, string>): Map<string, Set<string>> {
   const paths = new Set(modules.keys());
-  return new Map([...modules].map(([path, text]) => [
-    path,
-    new Set(specifiers(text).map((s) => resolve(path, s, paths)).filter((p): p is string => p !== undefined)),
-  ]));
+  return new Map(
+    [...modules].map(([path, text]) => [
+      path,
+      new Set(
+        specifiers(text)
+          .map((s) => resolve(path, s, paths))
+          .filter((p): p is string => p !== undefined),
+      ),
+    ]),
+  );
 }
 
 /** Domain code: it knows nothing of Hono or of the HTTP edges, and throws KillswitchError (src/errors.ts). */
@@ -82,9 +90,11 @@ const EDGES = ['routes/', 'http/', 'middleware/', 'rpc/', 'app.ts', 'index.ts'];
 /** What each of `paths` imports that it must not: `file → import`. */
 function violations(paths: readonly string[], forbidden: (target: string) => boolean): string[] {
   const all = new Set(files.keys());
-  return paths.flatMap((path) => specifiers(files.get(path)!)
-    .filter((s) => forbidden(s.startsWith('.') ? resolve(path, s, all) ?? s : s))
-    .map((s) => `${path} → ${s}`));
+  return paths.flatMap((path) =>
+    specifiers(files.get(path)!)
+      .filter((s) => forbidden(s.startsWith('.') ? (resolve(path, s, all) ?? s) : s))
+      .map((s) => `${path} → ${s}`),
+  );
 }
 
 describe('architecture of src/', () => {
@@ -101,7 +111,10 @@ describe('architecture of src/', () => {
   it('domain code imports neither hono nor the HTTP edges', () => {
     const domain = [...files.keys()].filter((path) => DOMAIN.some((folder) => path.startsWith(folder)));
     expect(domain.length).toBeGreaterThan(30);
-    const bad = violations(domain, (target) => target === 'hono' || target.startsWith('hono/') || EDGES.some((edge) => target.startsWith(edge)));
+    const bad = violations(
+      domain,
+      (target) => target === 'hono' || target.startsWith('hono/') || EDGES.some((edge) => target.startsWith(edge)),
+    );
     expect(bad).toEqual([]);
   });
 

@@ -11,7 +11,18 @@ import { base64url, exportJWK, exportSPKI, importJWK, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
 import {
-  attackerToken, b64, bigToBytes, defaultClaims, hmacSha256, mint, now, P256_N, p256Twin, segmentsOf, signRaw, withSignature,
+  attackerToken,
+  b64,
+  bigToBytes,
+  defaultClaims,
+  hmacSha256,
+  mint,
+  now,
+  P256_N,
+  p256Twin,
+  segmentsOf,
+  signRaw,
+  withSignature,
 } from './helpers/tokens';
 
 const encoder = new TextEncoder();
@@ -67,13 +78,13 @@ describe('algorithm confusion', () => {
     await expectRefused(token, 'unsupported_alg');
   });
 
-  it('RS256 → HS256 with the issuer\'s RSA public key (PEM) as the HMAC secret → unsupported_alg', async () => {
+  it("RS256 → HS256 with the issuer's RSA public key (PEM) as the HMAC secret → unsupported_alg", async () => {
     const pem = await exportSPKI((await importJWK(KEYS['rs256-1'].public as JWK, 'RS256', { extractable: true })) as CryptoKey);
     const input = `${b64(JSON.stringify({ alg: 'HS256', kid: 'rs256-1', typ: 'JWT' }))}.${b64(JSON.stringify(defaultClaims('rs256-1')))}`;
     await expectRefused(`${input}.${await hmacSha256(input, encoder.encode(pem))}`, 'unsupported_alg');
   });
 
-  it('an HS256 issuer: a token HMAC-ed with another issuer\'s public JWK (not its secret) → bad_signature', async () => {
+  it("an HS256 issuer: a token HMAC-ed with another issuer's public JWK (not its secret) → bad_signature", async () => {
     const input = `${b64('{"alg":"HS256","typ":"JWT"}')}.${b64(JSON.stringify(defaultClaims('HS256')))}`;
     const publicJwkText = encoder.encode(JSON.stringify(KEYS['es256-1'].public));
     await expectRefused(`${input}.${await hmacSha256(input, publicJwkText)}`, 'bad_signature');
@@ -150,7 +161,7 @@ describe('header key injection', () => {
     ['x5u', (jwk: JWK) => ({ kid: jwk.kid, x5u: 'https://evil.test/cert.pem' })],
     ['x5c', (jwk: JWK) => ({ kid: jwk.kid, x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'] })],
     ['jwk', (jwk: JWK) => ({ kid: jwk.kid, jwk })],
-  ] as const)('%s header with the attacker\'s own kid → unknown_key (never fetched, never used)', async (_label, header) => {
+  ] as const)("%s header with the attacker's own kid → unknown_key (never fetched, never used)", async (_label, header) => {
     await expectRefused(await attackerToken(header), 'unknown_key');
   });
 
@@ -161,7 +172,7 @@ describe('header key injection', () => {
     await expectRefused(`${input}.${await hmacSha256(input, secret)}`, 'unsupported_alg');
   });
 
-  it('the HS256 issuer ignores a `jwk` (kty oct) header holding the attacker\'s secret → bad_signature', async () => {
+  it("the HS256 issuer ignores a `jwk` (kty oct) header holding the attacker's secret → bad_signature", async () => {
     const secret = crypto.getRandomValues(new Uint8Array(32));
     const jwk = { kty: 'oct', k: base64url.encode(secret) };
     const input = `${b64(JSON.stringify({ alg: 'HS256', jwk }))}.${b64(JSON.stringify(defaultClaims('HS256')))}`;
@@ -194,15 +205,21 @@ describe('kid tricks', () => {
     await expectRefused(token, 'malformed');
   });
 
-  it('a kid flood against an inline JWKS: 100 distinct unknown kids are all unknown_key, then a good token still passes', { timeout: 60_000 }, async () => {
-    const claims = JSON.stringify(defaultClaims('es256-1'));
-    const answers = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-      const res = await verify(await signRaw(JSON.stringify({ alg: 'ES256', kid: `flood-${i}` }), claims, 'es256-1'));
-      return ((await res.json()) as { reason?: string }).reason;
-    }));
-    expect(new Set(answers)).toEqual(new Set(['unknown_key']));
-    expect((await verify(await mint('es256-1'))).status).toBe(200);
-  });
+  it(
+    'a kid flood against an inline JWKS: 100 distinct unknown kids are all unknown_key, then a good token still passes',
+    { timeout: 60_000 },
+    async () => {
+      const claims = JSON.stringify(defaultClaims('es256-1'));
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const res = await verify(await signRaw(JSON.stringify({ alg: 'ES256', kid: `flood-${i}` }), claims, 'es256-1'));
+          return ((await res.json()) as { reason?: string }).reason;
+        }),
+      );
+      expect(new Set(answers)).toEqual(new Set(['unknown_key']));
+      expect((await verify(await mint('es256-1'))).status).toBe(200);
+    },
+  );
 });
 
 describe('encoding tricks', () => {
@@ -292,7 +309,9 @@ describe('weak keys', () => {
     )) as CryptoKeyPair;
     const publicJwk = { ...(await exportJWK(weak.publicKey)), kid: 'weak', alg: 'RS256' };
     const config = parseConfig({
-      TRUSTED_ISSUERS: JSON.stringify([{ issuer: 'https://weak.test', audiences: ['api'], algorithms: ['RS256'], jwks: { keys: [publicJwk] } }]),
+      TRUSTED_ISSUERS: JSON.stringify([
+        { issuer: 'https://weak.test', audiences: ['api'], algorithms: ['RS256'], jwks: { keys: [publicJwk] } },
+      ]),
     });
     const input = `${b64(JSON.stringify({ alg: 'RS256', kid: 'weak' }))}.${b64(JSON.stringify({ ...defaultClaims('rs256-1'), iss: 'https://weak.test' }))}`;
     const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', weak.privateKey, encoder.encode(input));

@@ -15,7 +15,14 @@ import { Mirror, MIRROR_MAX_ENTRIES } from '../src/revocation/mirror';
 import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
 import { NOT_PROPAGATED } from '../src/revocation/revoker';
 import {
-  FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, fingerprintOf, tokenFingerprintWords, tokenKvKey, userFingerprintWords, userKvKey, userObjectName,
+  FEED_REPLICA_HINTS,
+  FEED_SNAPSHOT_KV_KEY,
+  fingerprintOf,
+  tokenFingerprintWords,
+  tokenKvKey,
+  userFingerprintWords,
+  userKvKey,
+  userObjectName,
 } from '../src/revocation/storage-keys';
 import { fingerprintWords } from '../src/revocation/fingerprint-table';
 import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
@@ -24,14 +31,19 @@ import { oktaSet, worker } from './helpers/ssf';
 import { BASE, SSF_OKTA_SECRET } from './helpers/fixtures';
 import { mint, now, uniqueSub } from './helpers/tokens';
 
-beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
-afterEach(() => { vi.restoreAllMocks(); });
+beforeEach(() => {
+  vi.spyOn(console, 'log').mockImplementation(() => {});
+}); // the expected failure logs
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const revokeToken = (bindings: Env, token: string) =>
   call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
 const revokeUser = (bindings: Env, sub: string, headers: Record<string, string> = {}) =>
   call(bindings, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true, body: '{}', headers });
-const claimsOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub: string; jti: string; iss: string };
+const claimsOf = (token: string) =>
+  JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub: string; jti: string; iss: string };
 const userStub = (sub: string) => env.USER_STATE.getByName(userObjectName(sub));
 
 /** The token's denylist fingerprint, as the feed carries it. */
@@ -45,13 +57,15 @@ describe('fingerprints', () => {
     for (const sub of ['alice', '00u1a2b3c4d5e6f7g8h9', 'a"b\\c', 'ユーザー']) {
       expect(await userFingerprintWords(sub)).toEqual(fingerprintWords(fingerprintOf(await userKvKey(sub))));
       for (const iss of ['https://login.microsoftonline.com/t/v2.0', null]) {
-        expect(await tokenFingerprintWords(sub, iss, 'jti-1')).toEqual(fingerprintWords(fingerprintOf(await tokenKvKey(sub, iss, 'jti-1'))));
+        expect(await tokenFingerprintWords(sub, iss, 'jti-1')).toEqual(
+          fingerprintWords(fingerprintOf(await tokenKvKey(sub, iss, 'jti-1'))),
+        );
       }
     }
     expect(await userFingerprintWords('alice')).not.toEqual(await userFingerprintWords('bob'));
   });
 
-  it('a user revocation refuses the user\'s next token, whether the check kept their fingerprint (usual sub) or not (a long one)', async () => {
+  it("a user revocation refuses the user's next token, whether the check kept their fingerprint (usual sub) or not (a long one)", async () => {
     const bindings = boundedEnv();
     for (const sub of [uniqueSub('kept'), `${'s'.repeat(150)}-${uniqueSub('long')}`]) {
       expect(await checkAt(location(), await mint('es256-1', { claims: { sub } }))).toBe('active');
@@ -71,7 +85,10 @@ describe('acknowledgement means the feed has it', () => {
     const fp = await tokenFingerprint(token);
     for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) {
       const read = await feedReplica(env.REVOCATION_FEED, i).read(0);
-      expect(read.entries.some((e) => e.kind === 'token' && e.fp === fp), `replica ${i}`).toBe(true);
+      expect(
+        read.entries.some((e) => e.kind === 'token' && e.fp === fp),
+        `replica ${i}`,
+      ).toBe(true);
     }
     // Applied to its own mirror at once, without waiting for a refresh.
     expect(await verify(bindings, token)).toMatchObject({ status: 401, body: { reason: 'revoked_token' } });
@@ -114,10 +131,13 @@ describe('acknowledgement means the feed has it', () => {
     expect((await call(bindings, `/v1/admin/users/${sub}`, { admin: true })).body).toMatchObject({ version: 1 });
     // Without the key, each call is a new bump (reference §4.1: N bumps raise the version by N).
     expect((await revokeUser(bindings, sub)).body).toMatchObject({ version: 2 });
-    expect(await revokeUser(bindings, sub, { 'Idempotency-Key': 'has space' })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await revokeUser(bindings, sub, { 'Idempotency-Key': 'has space' })).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request' },
+    });
   });
 
-  it('cached mode acknowledges on the writer\'s commit, as before (the feed catches up by alarm)', async () => {
+  it("cached mode acknowledges on the writer's commit, as before (the feed catches up by alarm)", async () => {
     const sub = uniqueSub('cached');
     const token = await mint('es256-1', { claims: { sub } });
     const sw: Switch = { fault: 'reject' };
@@ -143,7 +163,11 @@ describe('acknowledgement means the feed has it', () => {
     const reads = mirror.feed.reads.length;
     const strictBindings = boundedEnv({ REVOCATIONS: unreachable(env.REVOCATIONS, { fault: 'reject' }) });
     expect((await verify(strictBindings, token, true)).body).toMatchObject({ reason: 'revoked_user' });
-    const introspected = await call(strictBindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+    const introspected = await call(strictBindings, '/v1/introspect', {
+      method: 'POST',
+      admin: true,
+      body: new URLSearchParams({ token }),
+    });
     expect(introspected.body).toEqual({ active: false });
     expect(mirror.feed.reads.length).toBe(reads);
   });
@@ -198,7 +222,8 @@ describe('the mirror enforces its bound', () => {
     expect(at.mirror.stats()).toMatchObject({ strictReads: 2, refreshFailures: 2, ageMs: null });
 
     const writersDown = boundedEnv({
-      USER_STATE: unreachable(env.USER_STATE, { fault: 'reject' }), GLOBAL_STATE: unreachable(env.GLOBAL_STATE, { fault: 'reject' }),
+      USER_STATE: unreachable(env.USER_STATE, { fault: 'reject' }),
+      GLOBAL_STATE: unreachable(env.GLOBAL_STATE, { fault: 'reject' }),
     });
     expect(await checkAt(at, live, writersDown)).toBe('unavailable');
     // FAIL_MODE=open answers from the stale mirror (and logs its age).
@@ -211,7 +236,7 @@ describe('the mirror enforces its bound', () => {
     expect(await checkAt(cut, live, writersDown)).toBe('unavailable');
   });
 
-  it('concurrent checks on a stale mirror share one refresh (polling the mirror, never awaiting another\'s promise)', async () => {
+  it("concurrent checks on a stale mirror share one refresh (polling the mirror, never awaiting another's promise)", async () => {
     const at = location({ delayMs: 100 });
     const tokens = await Promise.all(Array.from({ length: 40 }, () => mint('es256-1', { claims: { sub: uniqueSub('burst') } })));
     const started = Date.now();
@@ -241,7 +266,10 @@ describe('the mirror enforces its bound', () => {
     expect(mirror.answer(keys, t)).toMatchObject({ state: { userVersion: 3, userRevokedBefore: t - 10 } });
     expect(mirror.answer(keys, t + 1)).toMatchObject({ state: { userVersion: 0, userRevokedBefore: 0 } });
     // A later change (max-merged) extends it; a duplicate changes nothing.
-    mirror.applyLocal([{ kind: 'user', fp, version: 4, revokedBefore: t, until: t + 100 }, { kind: 'user', fp, version: 3, revokedBefore: t - 10, until: t + 1 }]);
+    mirror.applyLocal([
+      { kind: 'user', fp, version: 4, revokedBefore: t, until: t + 100 },
+      { kind: 'user', fp, version: 3, revokedBefore: t - 10, until: t + 1 },
+    ]);
     expect(mirror.answer(keys, t + 1)).toMatchObject({ state: { userVersion: 4, userRevokedBefore: t } });
   });
 
@@ -340,7 +368,7 @@ describe('faults', () => {
   });
 
   // Last: it prunes the replicas, which every later cold mirror would notice.
-  it('a KV snapshot missing, then older than the feed\'s retention: cold mirrors start from the feed, then read strictly, then recover', async () => {
+  it("a KV snapshot missing, then older than the feed's retention: cold mirrors start from the feed, then read strictly, then recover", async () => {
     const token = await mint('es256-1', { claims: { sub: uniqueSub('snapshot') } });
     expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
     await env.REVOCATIONS.delete(FEED_SNAPSHOT_KV_KEY);
@@ -367,7 +395,7 @@ describe('faults', () => {
 });
 
 describe('GET /v1/admin/stats in bounded mode', () => {
-  it('shows this isolate\'s mirror: seq, age, entries, feed reads', async () => {
+  it("shows this isolate's mirror: seq, age, entries, feed reads", async () => {
     const bindings = boundedEnv();
     expect((await verify(bindings, await mint('es256-1', { claims: { sub: uniqueSub('stats') } }))).status).toBe(200);
     const stats = await call(bindings, '/v1/admin/stats', { admin: true });
@@ -389,12 +417,25 @@ describe('a revoked token replayed', () => {
 });
 
 describe('security events in bounded mode (reference §7)', () => {
-  const vars = { REVOCATION_MODE: 'bounded', MAX_TOKEN_LIFETIME_SECONDS: '3600', CLOCK_TOLERANCE_SECONDS: '30', REVOCATION_MAX_STALENESS_MS: '300' };
-  const pushSet = (set: string) => worker(`${BASE}/v1/ssf/okta/events`, {
-    method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
-  }, vars);
+  const vars = {
+    REVOCATION_MODE: 'bounded',
+    MAX_TOKEN_LIFETIME_SECONDS: '3600',
+    CLOCK_TOLERANCE_SECONDS: '30',
+    REVOCATION_MAX_STALENESS_MS: '300',
+  };
+  const pushSet = (set: string) =>
+    worker(
+      `${BASE}/v1/ssf/okta/events`,
+      {
+        method: 'POST',
+        body: set,
+        headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
+      },
+      vars,
+    );
   /** Each replica's head now: its entries after it are this test's (the file's earlier tests may have pruned the start). */
-  const heads = () => Promise.all(FEED_REPLICA_HINTS.map(async (_, i) => (await feedReplica(env.REVOCATION_FEED, i).read(Number.MAX_SAFE_INTEGER)).head));
+  const heads = () =>
+    Promise.all(FEED_REPLICA_HINTS.map(async (_, i) => (await feedReplica(env.REVOCATION_FEED, i).read(Number.MAX_SAFE_INTEGER)).head));
 
   it('a feed that cannot take the revocation: 503 with Retry-After, the SET not marked seen; the retry is acted on and its 202 means the feed has it', async () => {
     const sub = uniqueSub('ssf');
@@ -416,7 +457,10 @@ describe('security events in bounded mode (reference §7)', () => {
     const fp = fingerprintOf(await userKvKey(sub));
     for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) {
       const read = await feedReplica(env.REVOCATION_FEED, i).read(start[i]!);
-      expect(read.entries.some((e) => e.kind === 'user' && e.fp === fp && e.version === 1), `replica ${i}`).toBe(true);
+      expect(
+        read.entries.some((e) => e.kind === 'user' && e.fp === fp && e.version === 1),
+        `replica ${i}`,
+      ).toBe(true);
     }
     expect((await pushSet(set)).status).toBe(202); // now a duplicate
     expect(await userStub(sub).state(sub)).toMatchObject({ version: 1 });

@@ -12,8 +12,11 @@ const ES = { issuer: 'https://es.test', audiences: ['api'], algorithms: ['ES256'
 const REMOTE = { issuer: 'https://remote.test', audiences: ['api'], algorithms: ['ES256'], jwksUri: 'https://idp.test/jwks.json' };
 
 /** A valid environment, with `overrides` on top; TRUSTED_ISSUERS may be given already parsed. */
-const envWith = (overrides: Record<string, unknown> = {}): RawEnv =>
-  ({ TRUSTED_ISSUERS: JSON.stringify([HS, ES]), SECRET: SECRET_64, ...overrides });
+const envWith = (overrides: Record<string, unknown> = {}): RawEnv => ({
+  TRUSTED_ISSUERS: JSON.stringify([HS, ES]),
+  SECRET: SECRET_64,
+  ...overrides,
+});
 const issuers = (...entries: unknown[]) => ({ TRUSTED_ISSUERS: JSON.stringify(entries) });
 
 function configError(env: RawEnv): ConfigError {
@@ -41,24 +44,48 @@ describe('parseConfig rejects, naming the field', () => {
     ['an unknown algorithm', issuers(HS, { ...ES, algorithms: ['ES256', 'XS256'] }), 'TRUSTED_ISSUERS[1].algorithms'],
     ['algorithm none', issuers({ ...ES, algorithms: ['none'] }), 'TRUSTED_ISSUERS[0].algorithms'],
     ['algorithm "None"', issuers({ ...ES, algorithms: ['None'] }), 'TRUSTED_ISSUERS[0].algorithms'],
-    ['an issuer without a key source', issuers({ issuer: 'https://x.test', audiences: ['api'], algorithms: ['ES256'] }), 'TRUSTED_ISSUERS[0]'],
+    [
+      'an issuer without a key source',
+      issuers({ issuer: 'https://x.test', audiences: ['api'], algorithms: ['ES256'] }),
+      'TRUSTED_ISSUERS[0]',
+    ],
     ['two key sources', issuers({ ...ES, jwksUri: REMOTE.jwksUri }), 'TRUSTED_ISSUERS[0]'],
     ['hmacSecret naming a missing binding', issuers({ ...HS, hmacSecret: 'NO_SUCH_SECRET' }), 'TRUSTED_ISSUERS[0].hmacSecret'],
     ['hmacSecret naming an empty binding', { ...issuers(HS), SECRET: '' }, 'TRUSTED_ISSUERS[0].hmacSecret'],
     ['HS256 with a 31-byte secret', { SECRET: 'k'.repeat(31) }, 'TRUSTED_ISSUERS[0].hmacSecret'],
-    ['HS512 with a 63-byte secret', { ...issuers({ ...HS, algorithms: ['HS512'] }), SECRET: 'k'.repeat(63) }, 'TRUSTED_ISSUERS[0].hmacSecret'],
-    ['HS256+HS512 with a 40-byte secret', { ...issuers({ ...HS, algorithms: ['HS256', 'HS512'] }), SECRET: 'k'.repeat(40) }, 'TRUSTED_ISSUERS[0].hmacSecret'],
+    [
+      'HS512 with a 63-byte secret',
+      { ...issuers({ ...HS, algorithms: ['HS512'] }), SECRET: 'k'.repeat(63) },
+      'TRUSTED_ISSUERS[0].hmacSecret',
+    ],
+    [
+      'HS256+HS512 with a 40-byte secret',
+      { ...issuers({ ...HS, algorithms: ['HS256', 'HS512'] }), SECRET: 'k'.repeat(40) },
+      'TRUSTED_ISSUERS[0].hmacSecret',
+    ],
     ['HS algorithms with an inline JWKS', issuers({ ...ES, algorithms: ['ES256', 'HS256'] }), 'TRUSTED_ISSUERS[0].algorithms'],
     ['HS algorithms with a jwksUri', issuers({ ...REMOTE, algorithms: ['HS256'] }), 'TRUSTED_ISSUERS[0].algorithms'],
     ['RS algorithms with an hmacSecret', issuers({ ...HS, algorithms: ['HS256', 'RS256'] }), 'TRUSTED_ISSUERS[0].algorithms'],
     ['jwksUri http: on a public host', issuers({ ...REMOTE, jwksUri: 'http://idp.test/jwks.json' }), 'TRUSTED_ISSUERS[0].jwksUri'],
-    ['jwksUri http: on localhost.evil.test', issuers({ ...REMOTE, jwksUri: 'http://localhost.evil.test/jwks' }), 'TRUSTED_ISSUERS[0].jwksUri'],
+    [
+      'jwksUri http: on localhost.evil.test',
+      issuers({ ...REMOTE, jwksUri: 'http://localhost.evil.test/jwks' }),
+      'TRUSTED_ISSUERS[0].jwksUri',
+    ],
     ['jwksUri http: on 127.0.0.1.nip.io', issuers({ ...REMOTE, jwksUri: 'http://127.0.0.1.nip.io/jwks' }), 'TRUSTED_ISSUERS[0].jwksUri'],
     ['jwksUri ftp:', issuers({ ...REMOTE, jwksUri: 'ftp://idp.test/jwks.json' }), 'TRUSTED_ISSUERS[0].jwksUri'],
     ['jwksUri not a URL', issuers({ ...REMOTE, jwksUri: 'idp.test/jwks.json' }), 'TRUSTED_ISSUERS[0].jwksUri'],
     ['an inline JWKS with no keys', issuers({ ...ES, jwks: { keys: [] } }), 'TRUSTED_ISSUERS[0].jwks'],
-    ['an inline JWKS holding a private key (d)', issuers({ ...ES, jwks: { keys: [KEYS['rs256-1'].public, privateJwk] } }), 'TRUSTED_ISSUERS[0].jwks.keys[1]'],
-    ['an inline JWKS holding an oct key', issuers({ ...ES, jwks: { keys: [{ kty: 'oct', k: SECRET_64 }] } }), 'TRUSTED_ISSUERS[0].jwks.keys[0]'],
+    [
+      'an inline JWKS holding a private key (d)',
+      issuers({ ...ES, jwks: { keys: [KEYS['rs256-1'].public, privateJwk] } }),
+      'TRUSTED_ISSUERS[0].jwks.keys[1]',
+    ],
+    [
+      'an inline JWKS holding an oct key',
+      issuers({ ...ES, jwks: { keys: [{ kty: 'oct', k: SECRET_64 }] } }),
+      'TRUSTED_ISSUERS[0].jwks.keys[0]',
+    ],
     ['CLOCK_TOLERANCE_SECONDS negative', { CLOCK_TOLERANCE_SECONDS: '-1' }, 'CLOCK_TOLERANCE_SECONDS'],
     ['CLOCK_TOLERANCE_SECONDS a fraction', { CLOCK_TOLERANCE_SECONDS: '1.5' }, 'CLOCK_TOLERANCE_SECONDS'],
     ['CLOCK_TOLERANCE_SECONDS words', { CLOCK_TOLERANCE_SECONDS: 'thirty' }, 'CLOCK_TOLERANCE_SECONDS'],
@@ -78,12 +105,23 @@ describe('parseConfig rejects, naming the field', () => {
     ['VERIFIED_TOKEN_CACHE_SIZE negative', { VERIFIED_TOKEN_CACHE_SIZE: '-5' }, 'VERIFIED_TOKEN_CACHE_SIZE'],
     ['TOKEN_SIGNING_KEYS not JSON', { TOKEN_SIGNING_KEYS: '[{' }, 'TOKEN_SIGNING_KEYS'],
     ['TOKEN_SIGNING_KEYS a public key', { TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].public]) }, 'TOKEN_SIGNING_KEYS[0]'],
-    ['TOKEN_SIGNING_KEYS without kid', { TOKEN_SIGNING_KEYS: JSON.stringify([{ ...KEYS['session-1'].private, kid: undefined }]) }, 'TOKEN_SIGNING_KEYS[0].kid'],
-    ['ACCESS_TOKEN_TTL_SECONDS zero', { TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]), ACCESS_TOKEN_TTL_SECONDS: '0' }, 'ACCESS_TOKEN_TTL_SECONDS'],
+    [
+      'TOKEN_SIGNING_KEYS without kid',
+      { TOKEN_SIGNING_KEYS: JSON.stringify([{ ...KEYS['session-1'].private, kid: undefined }]) },
+      'TOKEN_SIGNING_KEYS[0].kid',
+    ],
+    [
+      'ACCESS_TOKEN_TTL_SECONDS zero',
+      { TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]), ACCESS_TOKEN_TTL_SECONDS: '0' },
+      'ACCESS_TOKEN_TTL_SECONDS',
+    ],
   ])('%s → ConfigError(%s)', (_label, overrides, field) => {
     const error = configError(envWith(overrides));
-    expect({ field: error.field, code: error.code, prefix: error.message.startsWith(`${field}: `) })
-      .toEqual({ field, code: 'server_misconfigured', prefix: true });
+    expect({ field: error.field, code: error.code, prefix: error.message.startsWith(`${field}: `) }).toEqual({
+      field,
+      code: 'server_misconfigured',
+      prefix: true,
+    });
   });
 
   it.each([
@@ -120,25 +158,40 @@ describe('parseConfig accepts', () => {
   it('applies the defaults of reference §2', () => {
     const config = parseConfig(envWith());
     expect(settingsOf(config)).toEqual({
-      tolerance: 30, lifetime: undefined, versionClaim: 'ver', mode: 'cached', staleness: 1000, fail: 'closed', logAccepted: true, adminKeys: [],
+      tolerance: 30,
+      lifetime: undefined,
+      versionClaim: 'ver',
+      mode: 'cached',
+      staleness: 1000,
+      fail: 'closed',
+      logAccepted: true,
+      adminKeys: [],
     });
     expect([...config.requiredClaims].sort()).toEqual(['exp', 'iat', 'sub']);
   });
 
   it('reads every setting', () => {
-    const config = parseConfig(envWith({
-      CLOCK_TOLERANCE_SECONDS: '0',
-      MAX_TOKEN_LIFETIME_SECONDS: '3600',
-      REQUIRED_CLAIMS: '["scope"]',
-      VERSION_CLAIM: 'tv',
-      REVOCATION_MODE: 'bounded',
-      REVOCATION_MAX_STALENESS_MS: '250',
-      FAIL_MODE: 'open',
-      LOG_ACCEPTED: 'false',
-      ADMIN_API_KEYS: ' first-admin-key-0000 ,second-admin-key-1111,',
-    }));
+    const config = parseConfig(
+      envWith({
+        CLOCK_TOLERANCE_SECONDS: '0',
+        MAX_TOKEN_LIFETIME_SECONDS: '3600',
+        REQUIRED_CLAIMS: '["scope"]',
+        VERSION_CLAIM: 'tv',
+        REVOCATION_MODE: 'bounded',
+        REVOCATION_MAX_STALENESS_MS: '250',
+        FAIL_MODE: 'open',
+        LOG_ACCEPTED: 'false',
+        ADMIN_API_KEYS: ' first-admin-key-0000 ,second-admin-key-1111,',
+      }),
+    );
     expect(settingsOf(config)).toEqual({
-      tolerance: 0, lifetime: 3600, versionClaim: 'tv', mode: 'bounded', staleness: 250, fail: 'open', logAccepted: false,
+      tolerance: 0,
+      lifetime: 3600,
+      versionClaim: 'tv',
+      mode: 'bounded',
+      staleness: 250,
+      fail: 'open',
+      logAccepted: false,
       adminKeys: ['first-admin-key-0000', 'second-admin-key-1111'],
     });
     // sub and exp cannot be dropped: revocation needs them.
@@ -179,21 +232,37 @@ describe('getConfig', () => {
 
 describe('SSF_STREAMS (reference §7)', () => {
   const STREAM = {
-    id: 'okta', issuer: 'https://acme.okta.com', audience: 'https://ks.test/ssf/okta', algorithms: ['RS256'],
-    jwksUri: 'https://acme.okta.com/oauth2/v1/keys', secret: 'PUSH_SECRET',
+    id: 'okta',
+    issuer: 'https://acme.okta.com',
+    audience: 'https://ks.test/ssf/okta',
+    algorithms: ['RS256'],
+    jwksUri: 'https://acme.okta.com/oauth2/v1/keys',
+    secret: 'PUSH_SECRET',
     subjects: { iss_sub: { 'https://acme.okta.com': { issuer: ES.issuer, claim: 'sub' } } },
   };
   const streams = (...entries: unknown[]) => envWith({ SSF_STREAMS: JSON.stringify(entries), PUSH_SECRET: 'p'.repeat(32) });
 
   it('defaults to no streams; parses a full entry', () => {
     expect(parseConfig(envWith()).ssfStreams.size).toBe(0);
-    const stream = parseConfig(streams(STREAM, {
-      ...STREAM, id: 'google', issuer: 'https://accounts.google.com/', audience: 'x.apps.googleusercontent.com', secret: undefined,
-      acceptMissingTyp: true, events: { 'https://schemas.openid.net/secevent/risc/event-type/account-enabled': 'audit' },
-      subjects: { iss_sub: {}, email: true },
-    })).ssfStreams;
+    const stream = parseConfig(
+      streams(STREAM, {
+        ...STREAM,
+        id: 'google',
+        issuer: 'https://accounts.google.com/',
+        audience: 'x.apps.googleusercontent.com',
+        secret: undefined,
+        acceptMissingTyp: true,
+        events: { 'https://schemas.openid.net/secevent/risc/event-type/account-enabled': 'audit' },
+        subjects: { iss_sub: {}, email: true },
+      }),
+    ).ssfStreams;
     expect(stream.get('okta')).toMatchObject({
-      mode: 'config', issuer: STREAM.issuer, audience: STREAM.audience, push: { secret: 'p'.repeat(32) }, requireTyp: true, email: false,
+      mode: 'config',
+      issuer: STREAM.issuer,
+      audience: STREAM.audience,
+      push: { secret: 'p'.repeat(32) },
+      requireTyp: true,
+      email: false,
       issSub: new Map([['https://acme.okta.com', ES.issuer]]),
     });
     expect(stream.get('google')).toMatchObject({ push: undefined, requireTyp: false, email: true });
@@ -210,11 +279,23 @@ describe('SSF_STREAMS (reference §7)', () => {
     ['no key source', [{ ...STREAM, jwksUri: undefined }], 'SSF_STREAMS[0]'],
     ['an http: jwksUri', [{ ...STREAM, jwksUri: 'http://acme.okta.com/keys' }], 'SSF_STREAMS[0].jwksUri'],
     ['a secret naming no binding', [{ ...STREAM, secret: 'NOPE' }], 'SSF_STREAMS[0].secret'],
-    ['a mapping to an untrusted issuer', [{ ...STREAM, subjects: { iss_sub: { x: { issuer: 'https://nope.test' } } } }], 'SSF_STREAMS[0].subjects.iss_sub["x"].issuer'],
-    ['a mapping through a claim other than the issuer\'s userClaim (uid, where it is sub)', [{ ...STREAM, subjects: { iss_sub: { x: { issuer: ES.issuer, claim: 'uid' } } } }], 'SSF_STREAMS[0].subjects.iss_sub["x"].claim'],
+    [
+      'a mapping to an untrusted issuer',
+      [{ ...STREAM, subjects: { iss_sub: { x: { issuer: 'https://nope.test' } } } }],
+      'SSF_STREAMS[0].subjects.iss_sub["x"].issuer',
+    ],
+    [
+      "a mapping through a claim other than the issuer's userClaim (uid, where it is sub)",
+      [{ ...STREAM, subjects: { iss_sub: { x: { issuer: ES.issuer, claim: 'uid' } } } }],
+      'SSF_STREAMS[0].subjects.iss_sub["x"].claim',
+    ],
     ['email not a boolean', [{ ...STREAM, subjects: { email: 'yes' } }], 'SSF_STREAMS[0].subjects.email'],
     ['an unknown action', [{ ...STREAM, events: { 'urn:x': 'delete_user' } }], 'SSF_STREAMS[0].events["urn:x"]'],
-    ['a control event overridden', [{ ...STREAM, events: { 'https://schemas.openid.net/secevent/ssf/event-type/verification': 'audit' } }], 'SSF_STREAMS[0].events["https://schemas.openid.net/secevent/ssf/event-type/verification"]'],
+    [
+      'a control event overridden',
+      [{ ...STREAM, events: { 'https://schemas.openid.net/secevent/ssf/event-type/verification': 'audit' } }],
+      'SSF_STREAMS[0].events["https://schemas.openid.net/secevent/ssf/event-type/verification"]',
+    ],
     ['a secretDigest in SSF_STREAMS', [{ ...STREAM, secretDigest: 'x' }], 'SSF_STREAMS[0]'],
   ])('%s', (_what, entries, field) => {
     const env = _what === 'not an array' ? envWith({ SSF_STREAMS: '{}' }) : streams(...entries);
@@ -228,7 +309,9 @@ describe('SSF_STREAMS (reference §7)', () => {
 
     it('names the claim "uid", or no claim (it is read as the issuer\'s userClaim)', () => {
       for (const target of [{ issuer: OKTA.issuer, claim: 'uid' }, { issuer: OKTA.issuer }]) {
-        expect(parseConfig(withOkta(mapped(target))).ssfStreams.get('okta')?.issSub).toEqual(new Map([['https://acme.okta.com', OKTA.issuer]]));
+        expect(parseConfig(withOkta(mapped(target))).ssfStreams.get('okta')?.issSub).toEqual(
+          new Map([['https://acme.okta.com', OKTA.issuer]]),
+        );
       }
     });
 

@@ -8,7 +8,20 @@ import { describe, expect, it } from 'vitest';
 import { CONSOLE_HEADERS } from '../src/routes/console';
 import { BASE } from './helpers/fixtures';
 
-const FILES = ['index.html', 'console.js', 'console.css', 'api.js', 'dom.js', 'user.js', 'token.js', 'audit.js', 'live.js', 'charts.js', 'revoke-all.js', 'favicon.svg'];
+const FILES = [
+  'index.html',
+  'console.js',
+  'console.css',
+  'api.js',
+  'dom.js',
+  'user.js',
+  'token.js',
+  'audit.js',
+  'live.js',
+  'charts.js',
+  'revoke-all.js',
+  'favicon.svg',
+];
 const get = (path: string, init: RequestInit = {}) => exports.default.fetch(`${BASE}${path}`, { redirect: 'manual', ...init });
 
 function expectConsoleHeaders(res: Response): void {
@@ -16,12 +29,20 @@ function expectConsoleHeaders(res: Response): void {
 }
 
 describe('GET /admin', () => {
-  it('the CSP allows only the console\'s own files: no inline script or style, no framing, no HTML sinks', () => {
+  it("the CSP allows only the console's own files: no inline script or style, no framing, no HTML sinks", () => {
     const csp = CONSOLE_HEADERS['Content-Security-Policy'].split('; ');
-    expect(csp).toEqual(expect.arrayContaining([
-      "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'",
-      "form-action 'none'", "base-uri 'none'", "require-trusted-types-for 'script'",
-    ]));
+    expect(csp).toEqual(
+      expect.arrayContaining([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'none'",
+        "base-uri 'none'",
+        "require-trusted-types-for 'script'",
+      ]),
+    );
     expect(csp.join(';')).not.toMatch(/unsafe|data:|\*/);
     expect(CONSOLE_HEADERS).toMatchObject({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
   });
@@ -59,7 +80,9 @@ describe('GET /admin', () => {
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
     for (const file of FILES.filter((f) => f.endsWith('.js'))) {
       const source = await (await get(`/admin/${file}`)).text();
-      expect(source, file).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|localStorage|document\.cookie/);
+      expect(source, file).not.toMatch(
+        /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|localStorage|document\.cookie/,
+      );
     }
   });
 });

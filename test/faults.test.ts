@@ -16,7 +16,9 @@ import { call, setObjectBindings, unreachable, verify, withFault, type Answer, t
 import { freshJwksPath, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus } from './helpers/jwks-server';
 import { mint, uniqueSub } from './helpers/tokens';
 
-beforeEach(() => { vi.spyOn(console, 'log').mockImplementation(() => {}); }); // the expected failure logs
+beforeEach(() => {
+  vi.spyOn(console, 'log').mockImplementation(() => {});
+}); // the expected failure logs
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
@@ -44,7 +46,9 @@ describe('KV reads failing (cached mode)', () => {
     const sub = uniqueSub('kv-read');
     const token = await mint('es256-1', { claims: { sub } });
     const revoked = await mint('es256-1', { claims: { sub } });
-    expect((await call(env, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token: revoked }) })).status).toBe(200);
+    expect((await call(env, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token: revoked }) })).status).toBe(
+      200,
+    );
 
     const answers = [await verify(bindings, token), await verify(bindings, revoked)];
     expect(answers.map((a) => a.status)).toEqual([status, status]);
@@ -70,18 +74,22 @@ describe('KV reads slow or hung: bounded latency', () => {
   it.each([
     ['closed', { slowMs: bound + 1_500 }, 503],
     ['open', 'hang', 200],
-  ] as const)(`FAIL_MODE=%s, reads %j: answered in ${bound} ms + 1 s, 5 concurrent requests alike`, async (failMode, fault, status) => {
-    expect(bound).toBe(2_000);
-    const bindings = { ...env, FAIL_MODE: failMode, REVOCATIONS: withFault(env.REVOCATIONS, ['get'], { fault }) };
-    const tokens = await Promise.all(Array.from({ length: 5 }, () => mint('es256-1', { claims: { sub: uniqueSub('slow') } })));
-    const answers = await Promise.all(tokens.map((t) => verify(bindings, t)));
-    for (const answer of answers) {
-      expect(answer.status).toBe(status);
-      if (status === 503) expect(answer.body).toEqual(UNAVAILABLE);
-      expect(answer.ms).toBeGreaterThanOrEqual(bound - 50);
-      expect(answer.ms).toBeLessThan(bound + 1_000);
-    }
-  }, 15_000);
+  ] as const)(
+    `FAIL_MODE=%s, reads %j: answered in ${bound} ms + 1 s, 5 concurrent requests alike`,
+    async (failMode, fault, status) => {
+      expect(bound).toBe(2_000);
+      const bindings = { ...env, FAIL_MODE: failMode, REVOCATIONS: withFault(env.REVOCATIONS, ['get'], { fault }) };
+      const tokens = await Promise.all(Array.from({ length: 5 }, () => mint('es256-1', { claims: { sub: uniqueSub('slow') } })));
+      const answers = await Promise.all(tokens.map((t) => verify(bindings, t)));
+      for (const answer of answers) {
+        expect(answer.status).toBe(status);
+        if (status === 503) expect(answer.body).toEqual(UNAVAILABLE);
+        expect(answer.ms).toBeGreaterThanOrEqual(bound - 50);
+        expect(answer.ms).toBeLessThan(bound + 1_000);
+      }
+    },
+    15_000,
+  );
 });
 
 // ---- KV writes ----------------------------------------------------------------------------------
@@ -92,36 +100,47 @@ async function breakKvWrites(sub: string, sw: Switch): Promise<void> {
 
 describe('KV writes failing: acknowledged, enforced in strict mode, never lost', () => {
   const REVOCATIONS: [string, 'revoked_user' | 'revoked_token', (sub: string, token: string) => Promise<Answer>][] = [
-    ['a user revocation', 'revoked_user', (sub) => call(env, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true })],
-    ['an RFC 7009 token revocation', 'revoked_token', (_sub, token) =>
-      call(env, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) })],
+    [
+      'a user revocation',
+      'revoked_user',
+      (sub) => call(env, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true }),
+    ],
+    [
+      'an RFC 7009 token revocation',
+      'revoked_token',
+      (_sub, token) => call(env, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) }),
+    ],
     ['a logout', 'revoked_token', (_sub, token) => call(env, '/v1/logout', { method: 'POST', bearer: token })],
   ];
 
-  it.each(REVOCATIONS)('%s: 200 at once, strict refuses at once, cached refuses once the alarm lands it', async (_label, reason, revoke) => {
-    holdAlarms();
-    const sub = uniqueSub('kv-write');
-    const token = await mint('es256-1', { claims: { sub, iat: Math.floor(Date.now() / 1000) - 5 } });
-    const sw: Switch = { fault: 'reject' };
-    await breakKvWrites(sub, sw);
+  it.each(REVOCATIONS)(
+    '%s: 200 at once, strict refuses at once, cached refuses once the alarm lands it',
+    async (_label, reason, revoke) => {
+      holdAlarms();
+      const sub = uniqueSub('kv-write');
+      const token = await mint('es256-1', { claims: { sub, iat: Math.floor(Date.now() / 1000) - 5 } });
+      const sw: Switch = { fault: 'reject' };
+      await breakKvWrites(sub, sw);
 
-    expect((await revoke(sub, token)).status).toBe(200); // durable in the DO: acknowledged
-    expect((await verify(env, token, true)).body).toMatchObject({ reason }); // strict: at once
-    expect((await verify(env, token)).status).toBe(200); // cached: KV has not got it yet
+      expect((await revoke(sub, token)).status).toBe(200); // durable in the DO: acknowledged
+      expect((await verify(env, token, true)).body).toMatchObject({ reason }); // strict: at once
+      expect((await verify(env, token)).status).toBe(200); // cached: KV has not got it yet
 
-    const stub = env.USER_STATE.getByName(userObjectName(sub));
-    for (let retry = 0; retry < 3; retry++) { // KV still down: every retry fails, nothing is dropped
+      const stub = env.USER_STATE.getByName(userObjectName(sub));
+      for (let retry = 0; retry < 3; retry++) {
+        // KV still down: every retry fails, nothing is dropped
+        expect(await runDurableObjectAlarm(stub)).toBe(true);
+        expect((await verify(env, token)).status).toBe(200);
+      }
+      expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
+
+      sw.fault = 'none'; // KV is back: the next retry lands, with no restart of anything
       expect(await runDurableObjectAlarm(stub)).toBe(true);
-      expect((await verify(env, token)).status).toBe(200);
-    }
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
-
-    sw.fault = 'none'; // KV is back: the next retry lands, with no restart of anything
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await verify(env, token)).toMatchObject({ status: 401, body: { reason } });
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.sql.exec('SELECT COUNT(*) AS n FROM kv_outbox').one().n)).toBe(0);
-    if (reason === 'revoked_user') expect(await env.REVOCATIONS.get(await userKvKey(sub), 'json')).toMatchObject({ version: 1 });
-  });
+      expect(await verify(env, token)).toMatchObject({ status: 401, body: { reason } });
+      expect(await runInDurableObject(stub, (_i, state) => state.storage.sql.exec('SELECT COUNT(*) AS n FROM kv_outbox').one().n)).toBe(0);
+      if (reason === 'revoked_user') expect(await env.REVOCATIONS.get(await userKvKey(sub), 'json')).toMatchObject({ version: 1 });
+    },
+  );
 });
 
 // ---- Durable Objects unreachable ---------------------------------------------------------------
@@ -138,8 +157,10 @@ describe('Durable Objects unreachable', () => {
     expect((await verify(closed, token)).status).toBe(200);
     // Introspection answers 503, never active, whatever FAIL_MODE says (reference §4.3).
     for (const bindings of [closed, open]) {
-      expect(await call(bindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) }))
-        .toMatchObject({ status: 503, body: WRITER_DOWN });
+      expect(await call(bindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) })).toMatchObject({
+        status: 503,
+        body: WRITER_DOWN,
+      });
     }
     sw.fault = 'none';
     expect((await verify(closed, token, true)).status).toBe(200);
@@ -150,40 +171,63 @@ describe('Durable Objects unreachable', () => {
     const bindings = { ...env, GLOBAL_STATE: unreachable(env.GLOBAL_STATE, sw) };
     const token = await mint('es256-1', { claims: { sub: uniqueSub('global') } });
     expect(await verify(bindings, token, true)).toMatchObject({ status: 503, body: UNAVAILABLE });
-    expect(await call(bindings, '/v1/admin/revoke-all', { method: 'POST', admin: true, body: '{"reason":"must not run"}' }))
-      .toMatchObject({ status: 503, body: WRITER_DOWN });
+    expect(await call(bindings, '/v1/admin/revoke-all', { method: 'POST', admin: true, body: '{"reason":"must not run"}' })).toMatchObject({
+      status: 503,
+      body: WRITER_DOWN,
+    });
     sw.fault = 'none';
     expect((await verify(bindings, token, true)).status).toBe(200);
   });
 
   type Write = [string, (b: object, sub: string, token: string) => Promise<Answer>];
   const WRITES: Write[] = [
-    ['POST /v1/admin/users/:sub/revoke', (b, sub) => call(b, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true })],
-    ['POST /v1/admin/users/revoke', (b, sub) => call(b, '/v1/admin/users/revoke', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
-    ['POST /v1/admin/users/lookup', (b, sub) => call(b, '/v1/admin/users/lookup', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
-    ['POST /v1/admin/tokens/revoke', (b, sub) => call(b, '/v1/admin/tokens/revoke', {
-      method: 'POST', admin: true, body: JSON.stringify({ sub, jti: 'j-1', exp: Math.floor(Date.now() / 1000) + 600 }),
-    })],
+    [
+      'POST /v1/admin/users/:sub/revoke',
+      (b, sub) => call(b, `/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', admin: true }),
+    ],
+    [
+      'POST /v1/admin/users/revoke',
+      (b, sub) => call(b, '/v1/admin/users/revoke', { method: 'POST', admin: true, body: JSON.stringify({ sub }) }),
+    ],
+    [
+      'POST /v1/admin/users/lookup',
+      (b, sub) => call(b, '/v1/admin/users/lookup', { method: 'POST', admin: true, body: JSON.stringify({ sub }) }),
+    ],
+    [
+      'POST /v1/admin/tokens/revoke',
+      (b, sub) =>
+        call(b, '/v1/admin/tokens/revoke', {
+          method: 'POST',
+          admin: true,
+          body: JSON.stringify({ sub, jti: 'j-1', exp: Math.floor(Date.now() / 1000) + 600 }),
+        }),
+    ],
     ['POST /v1/revoke', (b, _sub, token) => call(b, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) })],
     ['POST /v1/logout', (b, _sub, token) => call(b, '/v1/logout', { method: 'POST', bearer: token })],
-    ['POST /v1/logout everywhere', (b, _sub, token) => call(b, '/v1/logout', { method: 'POST', bearer: token, body: '{"everywhere":true}' })],
+    [
+      'POST /v1/logout everywhere',
+      (b, _sub, token) => call(b, '/v1/logout', { method: 'POST', bearer: token, body: '{"everywhere":true}' }),
+    ],
     ['GET /v1/admin/users/:sub', (b, sub) => call(b, `/v1/admin/users/${encodeURIComponent(sub)}`, { admin: true })],
     ['GET /v1/admin/audit?sub=', (b, sub) => call(b, `/v1/admin/audit?sub=${encodeURIComponent(sub)}`, { admin: true })],
     ['POST /v1/sessions', (b, sub) => call(b, '/v1/sessions', { method: 'POST', admin: true, body: JSON.stringify({ sub }) })],
   ];
 
-  it.each(WRITES)('%s: 503 temporarily_unavailable with Retry-After, never 2xx, nothing stored; 200 once the object is back', async (_route, write) => {
-    const { sw, sub } = user();
-    const bindings = { ...env, USER_STATE: unreachable(env.USER_STATE, sw) };
-    const token = await mint('es256-1', { claims: { sub } });
-    expect(await write(bindings, sub, token)).toMatchObject({ status: 503, body: WRITER_DOWN, retryAfter: '1' });
-    const stored = await env.USER_STATE.getByName(userObjectName(sub)).state(sub);
-    expect(stored).toMatchObject({ version: 0, revokedTokens: [] });
-    expect((await verify(env, token, true)).status).toBe(200);
+  it.each(WRITES)(
+    '%s: 503 temporarily_unavailable with Retry-After, never 2xx, nothing stored; 200 once the object is back',
+    async (_route, write) => {
+      const { sw, sub } = user();
+      const bindings = { ...env, USER_STATE: unreachable(env.USER_STATE, sw) };
+      const token = await mint('es256-1', { claims: { sub } });
+      expect(await write(bindings, sub, token)).toMatchObject({ status: 503, body: WRITER_DOWN, retryAfter: '1' });
+      const stored = await env.USER_STATE.getByName(userObjectName(sub)).state(sub);
+      expect(stored).toMatchObject({ version: 0, revokedTokens: [] });
+      expect((await verify(env, token, true)).status).toBe(200);
 
-    sw.fault = 'none';
-    expect((await write(bindings, sub, token)).status).toBe(200);
-  });
+      sw.fault = 'none';
+      expect((await write(bindings, sub, token)).status).toBe(200);
+    },
+  );
 });
 
 // ---- the JWKS endpoint --------------------------------------------------------------------------
@@ -191,7 +235,10 @@ describe('remote JWKS endpoint faults, end to end (/v1/verify)', () => {
   const A = KEYS['remote-a'].public;
   const B = KEYS['remote-b'].public;
   const jwksEnv = (path: string, extra: object = {}) => ({ ...env, TRUSTED_ISSUERS: remoteIssuers(path), ...extra });
-  const startClock = () => { vi.useFakeTimers({ toFake: ['Date'] }); vi.setSystemTime(Date.UTC(2031, 0, 1)); };
+  const startClock = () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2031, 0, 1));
+  };
   const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
   type JwksFault = [label: string, apply: (path: string) => Promise<unknown>];
   const FAULTS: JwksFault[] = [
@@ -200,27 +247,33 @@ describe('remote JWKS endpoint faults, end to end (/v1/verify)', () => {
     ['serving HTML', (path) => serveRawBody(path, '<html>maintenance</html>')],
     ['serving a JWKS without keys', (path) => serveRawBody(path, '{"keys":"none"}')],
   ];
-  const heal = async (path: string, keys: unknown[]) => { await setJwksStatus(path, 200); await publishKeys(path, keys, 'max-age=60'); };
+  const heal = async (path: string, keys: unknown[]) => {
+    await setJwksStatus(path, 200);
+    await publishKeys(path, keys, 'max-age=60');
+  };
 
-  it.each(FAULTS)('%s after keys were fetched: cached keys keep verifying, no fetch per request, recovery after the retry interval', async (_label, apply) => {
-    startClock();
-    const path = freshJwksPath('fault-cached');
-    await publishKeys(path, [A], 'max-age=60');
-    const bindings = jwksEnv(path);
-    expect((await verify(bindings, await mint('remote-a'))).status).toBe(200);
+  it.each(FAULTS)(
+    '%s after keys were fetched: cached keys keep verifying, no fetch per request, recovery after the retry interval',
+    async (_label, apply) => {
+      startClock();
+      const path = freshJwksPath('fault-cached');
+      await publishKeys(path, [A], 'max-age=60');
+      const bindings = jwksEnv(path);
+      expect((await verify(bindings, await mint('remote-a'))).status).toBe(200);
 
-    await apply(path);
-    advance(61_000); // the keys are due for a refresh, which fails
-    for (let i = 0; i < 5; i++) expect((await verify(bindings, await mint('remote-a'))).status).toBe(200);
-    expect(await jwksHits(path)).toBe(2); // one failed refresh, then none until the retry interval
+      await apply(path);
+      advance(61_000); // the keys are due for a refresh, which fails
+      for (let i = 0; i < 5; i++) expect((await verify(bindings, await mint('remote-a'))).status).toBe(200);
+      expect(await jwksHits(path)).toBe(2); // one failed refresh, then none until the retry interval
 
-    await heal(path, [A, B]);
-    advance(JWKS_FAILURE_RETRY_MS + 1_000);
-    expect((await verify(bindings, await mint('remote-a'))).status).toBe(200);
-    expect(await jwksHits(path)).toBe(3); // the scheduled retry, which lands
-    expect((await verify(bindings, await mint('remote-b'))).status).toBe(200); // from the new set: no further fetch
-    expect(await jwksHits(path)).toBe(3);
-  });
+      await heal(path, [A, B]);
+      advance(JWKS_FAILURE_RETRY_MS + 1_000);
+      expect((await verify(bindings, await mint('remote-a'))).status).toBe(200);
+      expect(await jwksHits(path)).toBe(3); // the scheduled retry, which lands
+      expect((await verify(bindings, await mint('remote-b'))).status).toBe(200); // from the new set: no further fetch
+      expect(await jwksHits(path)).toBe(3);
+    },
+  );
 
   it.each(FAULTS.flatMap(([label, apply]) => (['closed', 'open'] as const).map((mode) => [label, mode, apply] as const)))(
     '%s with no keys ever fetched, FAIL_MODE=%s: 503 unavailable, then 200 once it is back',
@@ -233,7 +286,8 @@ describe('remote JWKS endpoint faults, end to end (/v1/verify)', () => {
       await heal(path, [A]);
       advance(JWKS_FAILURE_RETRY_MS + 1_000);
       expect((await verify(bindings, await mint('remote-a'))).status).toBe(200);
-    });
+    },
+  );
 
   it('slow (1.5 s, under the 5 s fetch timeout): 10 concurrent first requests share one fetch and all verify', async () => {
     const path = freshJwksPath('fault-slow');

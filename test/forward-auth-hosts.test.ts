@@ -23,10 +23,17 @@ async function call(url: string, init: RequestInit = {}, on: object = bindings) 
 
 /** Every other route of the app, and paths no route has. */
 const PATHS: [method: string, path: string][] = [
-  ['GET', '/healthz'], ['GET', '/openapi.json'], ['GET', '/.well-known/jwks.json'],
-  ['GET', '/.well-known/oauth-authorization-server'], ['POST', '/v1/admin/users/alice/revoke'],
-  ['POST', '/v1/admin/revoke-all'], ['POST', '/v1/token'], ['GET', '/v1/admin/stats'], ['DELETE', '/anything/else'],
-  ['GET', '/'], ['GET', '/v1/verify/api/orders?strict=0'],
+  ['GET', '/healthz'],
+  ['GET', '/openapi.json'],
+  ['GET', '/.well-known/jwks.json'],
+  ['GET', '/.well-known/oauth-authorization-server'],
+  ['POST', '/v1/admin/users/alice/revoke'],
+  ['POST', '/v1/admin/revoke-all'],
+  ['POST', '/v1/token'],
+  ['GET', '/v1/admin/stats'],
+  ['DELETE', '/anything/else'],
+  ['GET', '/'],
+  ['GET', '/v1/verify/api/orders?strict=0'],
 ];
 
 describe('on a FORWARD_AUTH_HOSTS host, every path and method is a check', () => {
@@ -41,7 +48,10 @@ describe('on a FORWARD_AUTH_HOSTS host, every path and method is a check', () =>
 
   it.each(PATHS)('%s %s with a valid token → 200 active with X-Auth-* headers', async (method, path) => {
     const sub = `fah-${crypto.randomUUID()}`;
-    const answer = await call(`http://auth.test${path}`, { method, headers: { Authorization: `Bearer ${await mint('es256-1', { claims: { sub } })}` } });
+    const answer = await call(`http://auth.test${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${await mint('es256-1', { claims: { sub } })}` },
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ active: true, sub });
     expect(answer.headers.get('X-Auth-Subject')).toBe(sub);
@@ -74,8 +84,17 @@ describe('FORWARD_AUTH_HOSTS parsing', () => {
     for (const value of [undefined, '', '[]']) expect(parseForwardAuthHosts({ FORWARD_AUTH_HOSTS: value }).size).toBe(0);
   });
 
-  it.each(['"auth.test"', '{}', '[1]', '[""]', '["auth.test:443"]', '["https://auth.test"]', '["auth.test/verify"]', '["a..b"]', 'not json'])(
-    'refuses %s, naming the field', (value) => {
-      expect(() => parseForwardAuthHosts({ FORWARD_AUTH_HOSTS: value })).toThrow(/^FORWARD_AUTH_HOSTS/);
-    });
+  it.each([
+    '"auth.test"',
+    '{}',
+    '[1]',
+    '[""]',
+    '["auth.test:443"]',
+    '["https://auth.test"]',
+    '["auth.test/verify"]',
+    '["a..b"]',
+    'not json',
+  ])('refuses %s, naming the field', (value) => {
+    expect(() => parseForwardAuthHosts({ FORWARD_AUTH_HOSTS: value })).toThrow(/^FORWARD_AUTH_HOSTS/);
+  });
 });

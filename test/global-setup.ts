@@ -29,7 +29,14 @@ import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { KEYS, REMOTE_JWKS_PATH, SSF_JWKS_PATHS } from './helpers/fixtures';
 
-interface JwksState { keys: unknown[]; cacheControl: string; status: number; hits: number; rawBody?: string; location?: string }
+interface JwksState {
+  keys: unknown[];
+  cacheControl: string;
+  status: number;
+  hits: number;
+  rawBody?: string;
+  location?: string;
+}
 
 /** What the test transmitter remembers, per name. */
 interface Transmitter {
@@ -69,8 +76,11 @@ export default async function setup(project: TestProject) {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(body === null ? undefined : JSON.stringify(body));
     };
-    if (url.pathname.startsWith('/.well-known/ssf-configuration/ssf-tx/') || url.pathname.startsWith('/ssf-tx/')
-      || url.pathname === '/__control/ssf-tx') {
+    if (
+      url.pathname.startsWith('/.well-known/ssf-configuration/ssf-tx/') ||
+      url.pathname.startsWith('/ssf-tx/') ||
+      url.pathname === '/__control/ssf-tx'
+    ) {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => serveTransmitter(url, req, body, reply));
@@ -109,7 +119,8 @@ export default async function setup(project: TestProject) {
     const state = stateOf(url.pathname);
     state.hits++;
     if (state.status === 0) return req.socket.destroy();
-    if (state.status !== 200) return reply(state.status, { error: 'down' }, state.location === undefined ? {} : { location: state.location });
+    if (state.status !== 200)
+      return reply(state.status, { error: 'down' }, state.location === undefined ? {} : { location: state.location });
     if (state.rawBody !== undefined) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': state.cacheControl });
       return res.end(state.rawBody);
@@ -145,9 +156,13 @@ export default async function setup(project: TestProject) {
     }
     if (wellKnown) {
       return reply(200, {
-        spec_version: '1_0', issuer: t.issuer ?? base, jwks_uri: `${origin}/jwks/ssf-tx-${name}`,
+        spec_version: '1_0',
+        issuer: t.issuer ?? base,
+        jwks_uri: `${origin}/jwks/ssf-tx-${name}`,
         delivery_methods_supported: ['urn:ietf:rfc:8935', 'urn:ietf:rfc:8936'],
-        configuration_endpoint: `${base}/streams`, status_endpoint: `${base}/status`, verification_endpoint: `${base}/verify`,
+        configuration_endpoint: `${base}/streams`,
+        status_endpoint: `${base}/status`,
+        verification_endpoint: `${base}/verify`,
         authorization_schemes: [{ spec_urn: 'urn:ietf:rfc:6749' }],
       });
     }
@@ -158,8 +173,13 @@ export default async function setup(project: TestProject) {
     if (action === 'streams' && req.method === 'POST') {
       const id = `tx-${t.streams.size + 1}-${Math.random().toString(36).slice(2, 8)}`;
       const stream = {
-        stream_id: id, iss: t.issuer ?? base, aud: `${base}/receivers/${id}`, delivery: input.delivery,
-        events_requested: input.events_requested, events_delivered: input.events_requested ?? [], description: input.description,
+        stream_id: id,
+        iss: t.issuer ?? base,
+        aud: `${base}/receivers/${id}`,
+        delivery: input.delivery,
+        events_requested: input.events_requested,
+        events_delivered: input.events_requested ?? [],
+        description: input.description,
       };
       t.streams.set(id, stream);
       return reply(201, stream);

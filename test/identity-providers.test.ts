@@ -40,23 +40,46 @@ const PROVIDERS: Record<string, Provider> = {
     kid: 'Bkw1cNx3rjW-h7kCHQ4ArEXAMPLE',
     sub: () => `alice.${rand()}@example.com`,
     claims: (sub, iat) => ({
-      ver: 1, jti: `AT.${rand()}`, iss: 'https://dev-12345678.okta.com/oauth2/default', aud: 'api://default',
-      iat, exp: iat + 3600, cid: '0oa1b2c3d4e5EXAMPLE', uid: '00u1b2c3d4e5EXAMPLE', scp: ['openid', 'profile', 'orders:read'],
-      auth_time: iat - 10, sub,
+      ver: 1,
+      jti: `AT.${rand()}`,
+      iss: 'https://dev-12345678.okta.com/oauth2/default',
+      aud: 'api://default',
+      iat,
+      exp: iat + 3600,
+      cid: '0oa1b2c3d4e5EXAMPLE',
+      uid: '00u1b2c3d4e5EXAMPLE',
+      scp: ['openid', 'profile', 'orders:read'],
+      auth_time: iat - 10,
+      sub,
     }),
   },
   // Microsoft Entra ID, v2.0 access token for an API app registration (no jti: `uti` is Entra's id).
   entra: {
     entry: {
-      issuer: `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0`, audiences: [ENTRA_API_CLIENT], algorithms: ['RS256'],
+      issuer: `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0`,
+      audiences: [ENTRA_API_CLIENT],
+      algorithms: ['RS256'],
     },
     kid: 'nOo3ZDrODXEK1jKWhXslHR_KXEg',
     sub: () => `AAAAAAAAAAAAAAAAAAAAAI${rand().replace(/-/g, '')}`,
     claims: (sub, iat) => ({
-      aud: ENTRA_API_CLIENT, iss: `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0`, iat, nbf: iat, exp: iat + 3900,
-      aio: 'AWQAm/8TAAAAexample', azp: 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c', azpacr: '0', name: 'Alice Example',
-      oid: rand(), preferred_username: 'alice@contoso.com', rh: '0.AAAAexample.', scp: 'access_as_user', sub,
-      tid: ENTRA_TENANT, uti: 'fqiBqXLPj0eQa82S-IYFAA', ver: '2.0',
+      aud: ENTRA_API_CLIENT,
+      iss: `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0`,
+      iat,
+      nbf: iat,
+      exp: iat + 3900,
+      aio: 'AWQAm/8TAAAAexample',
+      azp: 'c44b4083-3bb0-49c1-b47d-974e53cbdf3c',
+      azpacr: '0',
+      name: 'Alice Example',
+      oid: rand(),
+      preferred_username: 'alice@contoso.com',
+      rh: '0.AAAAexample.',
+      scp: 'access_as_user',
+      sub,
+      tid: ENTRA_TENANT,
+      uti: 'fqiBqXLPj0eQa82S-IYFAA',
+      ver: '2.0',
     }),
   },
   // Amazon Cognito user pool: access token (no aud; client_id names the app client).
@@ -65,9 +88,20 @@ const PROVIDERS: Record<string, Provider> = {
     kid: '1234example=',
     sub: rand,
     claims: (sub, iat) => ({
-      sub, 'cognito:groups': ['admin'], iss: COGNITO_POOL, version: 2, client_id: COGNITO_CLIENT, origin_jti: rand(),
-      event_id: rand(), token_use: 'access', scope: 'aws.cognito.signin.user.admin', auth_time: iat - 5,
-      exp: iat + 3600, iat, jti: rand(), username: 'alice',
+      sub,
+      'cognito:groups': ['admin'],
+      iss: COGNITO_POOL,
+      version: 2,
+      client_id: COGNITO_CLIENT,
+      origin_jti: rand(),
+      event_id: rand(),
+      token_use: 'access',
+      scope: 'aws.cognito.signin.user.admin',
+      auth_time: iat - 5,
+      exp: iat + 3600,
+      iat,
+      jti: rand(),
+      username: 'alice',
     }),
   },
   // Auth0: access token for an API (identifier https://api.example.com), issuer with a trailing slash.
@@ -76,8 +110,14 @@ const PROVIDERS: Record<string, Provider> = {
     kid: 'NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg',
     sub: () => `auth0|${rand().replace(/-/g, '').slice(0, 24)}`,
     claims: (sub, iat) => ({
-      iss: 'https://example-tenant.us.auth0.com/', sub, aud: ['https://api.example.com', 'https://example-tenant.us.auth0.com/userinfo'],
-      iat, exp: iat + 86400, scope: 'openid profile email read:orders', azp: 'my_spa_client_id', jti: rand(),
+      iss: 'https://example-tenant.us.auth0.com/',
+      sub,
+      aud: ['https://api.example.com', 'https://example-tenant.us.auth0.com/userinfo'],
+      iat,
+      exp: iat + 86400,
+      scope: 'openid profile email read:orders',
+      azp: 'my_spa_client_id',
+      jti: rand(),
     }),
   },
   // Keycloak realm "acme": access token, with an audience mapper adding the API's client id.
@@ -86,11 +126,24 @@ const PROVIDERS: Record<string, Provider> = {
     kid: 'Uy3kV8ExampleKeycloakKid',
     sub: rand,
     claims: (sub, iat) => ({
-      exp: iat + 300, iat, auth_time: iat - 30, jti: `onrtac:${rand()}`, iss: 'https://sso.example.com/realms/acme',
-      aud: ['orders-api', 'account'], sub, typ: 'Bearer', azp: 'web-app', sid: rand(), acr: '1',
-      'allowed-origins': ['https://app.example.com'], realm_access: { roles: ['default-roles-acme', 'offline_access'] },
-      resource_access: { account: { roles: ['manage-account', 'view-profile'] } }, scope: 'openid email profile',
-      email_verified: true, preferred_username: 'alice', email: 'alice@example.com',
+      exp: iat + 300,
+      iat,
+      auth_time: iat - 30,
+      jti: `onrtac:${rand()}`,
+      iss: 'https://sso.example.com/realms/acme',
+      aud: ['orders-api', 'account'],
+      sub,
+      typ: 'Bearer',
+      azp: 'web-app',
+      sid: rand(),
+      acr: '1',
+      'allowed-origins': ['https://app.example.com'],
+      realm_access: { roles: ['default-roles-acme', 'offline_access'] },
+      resource_access: { account: { roles: ['manage-account', 'view-profile'] } },
+      scope: 'openid email profile',
+      email_verified: true,
+      preferred_username: 'alice',
+      email: 'alice@example.com',
     }),
   },
   // Google: ID token (Google access tokens are opaque), both spellings of the issuer trusted.
@@ -99,9 +152,20 @@ const PROVIDERS: Record<string, Provider> = {
     kid: '6f7254101f56e41cf35c9926de84a2d552b4c6f1',
     sub: () => String(100000000000000000000n + BigInt(Math.floor(Math.random() * 1e15))),
     claims: (sub, iat) => ({
-      iss: 'https://accounts.google.com', azp: GOOGLE_CLIENT, aud: GOOGLE_CLIENT, sub, email: 'alice@gmail.com',
-      email_verified: true, at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q', name: 'Alice Example', given_name: 'Alice',
-      family_name: 'Example', picture: 'https://lh3.googleusercontent.com/a/example', iat, nbf: iat - 30, exp: iat + 3600,
+      iss: 'https://accounts.google.com',
+      azp: GOOGLE_CLIENT,
+      aud: GOOGLE_CLIENT,
+      sub,
+      email: 'alice@gmail.com',
+      email_verified: true,
+      at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q',
+      name: 'Alice Example',
+      given_name: 'Alice',
+      family_name: 'Example',
+      picture: 'https://lh3.googleusercontent.com/a/example',
+      iat,
+      nbf: iat - 30,
+      exp: iat + 3600,
       jti: rand().replace(/-/g, ''),
     }),
   },
@@ -110,11 +174,13 @@ const PROVIDERS: Record<string, Provider> = {
 // One JWKS per provider on the loopback server, and one worker environment trusting them all.
 let bindings: Record<string, unknown>;
 beforeAll(async () => {
-  const entries: Record<string, unknown>[] = await Promise.all(Object.values(PROVIDERS).map(async ({ entry, kid }) => {
-    const path = freshJwksPath('idp');
-    await publishKeys(path, [{ ...KEYS['rs256-1'].public, kid }]);
-    return { ...entry, jwksUri: `${jwksBase()}${path}` };
-  }));
+  const entries: Record<string, unknown>[] = await Promise.all(
+    Object.values(PROVIDERS).map(async ({ entry, kid }) => {
+      const path = freshJwksPath('idp');
+      await publishKeys(path, [{ ...KEYS['rs256-1'].public, kid }]);
+      return { ...entry, jwksUri: `${jwksBase()}${path}` };
+    }),
+  );
   const google = entries.find((e) => e.issuer === 'https://accounts.google.com')!;
   entries.push({ ...google, issuer: 'accounts.google.com' }); // Google's ID tokens use either spelling
   bindings = { ...env, TRUSTED_ISSUERS: JSON.stringify(entries) };
@@ -126,15 +192,23 @@ const signed = (provider: Provider, claims: Record<string, unknown>) =>
 /** GET /v1/verify; `on` the providers' environment unless told (the test fixtures' issuers live in `env`). */
 async function verify(token: string, on: object = bindings): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await app.fetch(
-    new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), on, createExecutionContext(),
+    new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
+    on,
+    createExecutionContext(),
   );
   return { status: res.status, body: await res.json() };
 }
 
 async function revokeUser(sub: string): Promise<{ version: number; revokedBefore: number }> {
-  const res = await app.fetch(new Request(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
-    method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
-  }), bindings, createExecutionContext());
+  const res = await app.fetch(
+    new Request(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    }),
+    bindings,
+    createExecutionContext(),
+  );
   expect(res.status).toBe(200);
   return res.json();
 }
@@ -161,8 +235,9 @@ describe.each(Object.entries(PROVIDERS))('%s-shaped tokens', (_name, provider) =
   it('refused for another audience, and for a signature that does not verify', async () => {
     const claims = provider.claims(provider.sub(), now());
     const audienceClaim = (provider.entry.audienceClaim as string | undefined) ?? 'aud';
-    expect((await verify(await signed(provider, { ...claims, [audienceClaim]: 'someone-else' }))).body)
-      .toMatchObject({ reason: 'wrong_audience' });
+    expect((await verify(await signed(provider, { ...claims, [audienceClaim]: 'someone-else' }))).body).toMatchObject({
+      reason: 'wrong_audience',
+    });
     const token = await signed(provider, claims);
     const forged = `${token.slice(0, -2)}${token.at(-2) === 'A' ? 'B' : 'A'}${token.slice(-1)}`;
     expect((await verify(forged)).body).toMatchObject({ reason: 'bad_signature' });
@@ -215,18 +290,34 @@ describe('an issuer entry that names a versionClaim (reference §2)', () => {
     }
   });
 
-  it('killswitch\'s own tokens are version-checked under VERSION_CLAIM (the own issuer\'s versionClaim)', () => {
+  it("killswitch's own tokens are version-checked under VERSION_CLAIM (the own issuer's versionClaim)", () => {
     const config = parseConfig({ ...env, VERSION_CLAIM: 'tv' } as never);
     expect(config.ownIssuer?.versionClaim).toBe('tv');
-    expect([...config.issuers.values()].filter((i) => i !== config.ownIssuer).map((i) => i.versionClaim))
-      .toEqual(['ver', 'ver', undefined, undefined]); // the fixtures' entries, as configured
+    expect([...config.issuers.values()].filter((i) => i !== config.ownIssuer).map((i) => i.versionClaim)).toEqual([
+      'ver',
+      'ver',
+      undefined,
+      undefined,
+    ]); // the fixtures' entries, as configured
   });
 
   it.each([
-    ['versionClaim', ''], ['versionClaim', 1], ['audienceClaim', ''], ['audienceClaim', ['client_id']], ['userClaim', ''], ['userClaim', 1],
+    ['versionClaim', ''],
+    ['versionClaim', 1],
+    ['audienceClaim', ''],
+    ['audienceClaim', ['client_id']],
+    ['userClaim', ''],
+    ['userClaim', 1],
   ])('%s %j is a configuration error naming the field', (field, value) => {
-    const entry = { issuer: 'https://x.test', audiences: ['api'], algorithms: ['RS256'], jwks: { keys: [KEYS['rs256-1'].public] }, [field]: value };
-    expect(() => parseConfig({ ...env, TRUSTED_ISSUERS: JSON.stringify([entry]) } as never))
-      .toThrow(new ConfigError(`TRUSTED_ISSUERS[0].${field}`, 'must be a non-empty claim name'));
+    const entry = {
+      issuer: 'https://x.test',
+      audiences: ['api'],
+      algorithms: ['RS256'],
+      jwks: { keys: [KEYS['rs256-1'].public] },
+      [field]: value,
+    };
+    expect(() => parseConfig({ ...env, TRUSTED_ISSUERS: JSON.stringify([entry]) } as never)).toThrow(
+      new ConfigError(`TRUSTED_ISSUERS[0].${field}`, 'must be a non-empty claim name'),
+    );
   });
 });

@@ -8,14 +8,10 @@ import { createExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
 import { parseConfig, type Config } from '../src/config/config';
-import {
-  JWKS_DEFAULT_TTL_MS, JWKS_MAX_TTL_MS, JWKS_MIN_TTL_MS, RemoteJwks, jwksTtlMs,
-} from '../src/keys/remote-jwks';
+import { JWKS_DEFAULT_TTL_MS, JWKS_MAX_TTL_MS, JWKS_MIN_TTL_MS, RemoteJwks, jwksTtlMs } from '../src/keys/remote-jwks';
 import { authenticate } from '../src/verify/verifier';
 import { BASE, KEYS } from './helpers/fixtures';
-import {
-  freshJwksPath, jwksBase, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus,
-} from './helpers/jwks-server';
+import { freshJwksPath, jwksBase, jwksHits, publishKeys, remoteIssuers, serveRawBody, setJwksStatus } from './helpers/jwks-server';
 import { mint } from './helpers/tokens';
 
 const A = KEYS['remote-a'].public;
@@ -128,8 +124,18 @@ describe('key rotation', () => {
 
   // Issue 10 item 19: the verified-token cache must not outlive the key a token was verified under.
   it.each([
-    ['a kid miss of another token', async () => { expect(await outcome(await mint('remote-b'), configForRotation())).toBe('ok'); }],
-    ['the TTL running out', async () => { advance(301_000); }],
+    [
+      'a kid miss of another token',
+      async () => {
+        expect(await outcome(await mint('remote-b'), configForRotation())).toBe('ok');
+      },
+    ],
+    [
+      'the TTL running out',
+      async () => {
+        advance(301_000);
+      },
+    ],
   ])('a token verified (and cached) under key A is refused once A leaves the JWKS, refetched on %s', async (_label, refetch) => {
     startClock();
     rotationPath = freshJwksPath('cached-rotation');
@@ -294,9 +300,11 @@ describe('keys that do not fit the algorithm are never used', () => {
     ['the right EC key with key_ops ["encrypt"]', [{ ...A, key_ops: ['encrypt'] }], 'unknown_key'],
     ['the right EC key carrying private material "d"', [{ ...A, d }], 'unknown_key'],
     ['a P-384 key under the kid', [withKid(KEYS['es384-1'].public, 'remote-a')], 'unknown_key'],
-    ['an RSA and an enc key under the kid, then the right sig key', [
-      withKid(KEYS['rs256-1'].public, 'remote-a'), { ...A, use: 'enc' }, A,
-    ], 'ok'],
+    [
+      'an RSA and an enc key under the kid, then the right sig key',
+      [withKid(KEYS['rs256-1'].public, 'remote-a'), { ...A, use: 'enc' }, A],
+      'ok',
+    ],
     ['the right EC key, use "sig" (control)', [A], 'ok'],
   ])('%s → %s', async (_label, keys, expected) => {
     const path = freshJwksPath('unfit');
@@ -307,10 +315,20 @@ describe('keys that do not fit the algorithm are never used', () => {
   it.each([
     ['an RSA key and an enc EC key', [KEYS['rs256-1'].public, { ...A, kid: undefined, use: 'enc' }], 'unknown_key'],
     ['an RSA key and the right EC key', [KEYS['rs256-1'].public, { ...A, kid: undefined }], 'ok'],
-    ['two fitting EC keys (ambiguous)', [{ ...A, kid: undefined }, { ...B, kid: undefined }], 'unknown_key'],
+    [
+      'two fitting EC keys (ambiguous)',
+      [
+        { ...A, kid: undefined },
+        { ...B, kid: undefined },
+      ],
+      'unknown_key',
+    ],
   ])('a token without kid, JWKS with %s → %s', async (_label, keys, expected) => {
     const path = freshJwksPath('unfit-nokid');
-    await publishKeys(path, keys.map((k) => JSON.parse(JSON.stringify(k)) as unknown));
+    await publishKeys(
+      path,
+      keys.map((k) => JSON.parse(JSON.stringify(k)) as unknown),
+    );
     expect(await outcome(await tokenWithKid(undefined), configFor(path))).toBe(expected);
   });
 });
@@ -319,9 +337,20 @@ describe('key status (GET /v1/admin/stats shows it)', () => {
   it('a remote JWKS: nothing before the first fetch, then its kids and fetch time; a failure keeps the keys and says why', async () => {
     startClock();
     const path = freshJwksPath('status');
-    await publishKeys(path, [{ ...A, kid: 'k-a' }, { ...B, kid: 'k-b' }, { ...A, kid: 'k-a' }]);
+    await publishKeys(path, [
+      { ...A, kid: 'k-a' },
+      { ...B, kid: 'k-b' },
+      { ...A, kid: 'k-a' },
+    ]);
     const jwks = new RemoteJwks(`${jwksBase()}${path}`);
-    expect(jwks.status()).toEqual({ source: 'jwksUri', jwksUri: `${jwksBase()}${path}`, keyCount: 0, kids: [], fetchedAt: null, lastError: null });
+    expect(jwks.status()).toEqual({
+      source: 'jwksUri',
+      jwksUri: `${jwksBase()}${path}`,
+      keyCount: 0,
+      kids: [],
+      fetchedAt: null,
+      lastError: null,
+    });
 
     await jwks.current();
     expect(jwks.status()).toMatchObject({ keyCount: 3, kids: ['k-a', 'k-b'], fetchedAt: T0 / 1000, lastError: null });

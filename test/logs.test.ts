@@ -17,14 +17,15 @@ const caller = (env as unknown as { CALLER: Fetcher }).CALLER;
 const PRIVATE_MATERIAL = Object.values(KEYS).flatMap((k) =>
   Object.entries(k.private as Record<string, unknown>)
     .filter(([name, v]) => ['d', 'p', 'q', 'dp', 'dq', 'qi'].includes(name) && typeof v === 'string')
-    .map(([, v]) => v as string));
+    .map(([, v]) => v as string),
+);
 const ALWAYS_SECRET = [ADMIN_KEY, ADMIN_KEY_ROTATED, WRONG_ADMIN_KEY, HS_SECRET, ...PRIVATE_MATERIAL];
 
 /** Everything written to the console by anyone in this isolate during a test. */
 let output: string[] = [];
 const METHODS = ['log', 'info', 'warn', 'error', 'debug'] as const;
 const render = (arg: unknown): string =>
-  typeof arg === 'string' ? arg : arg instanceof Error ? `${arg.message}\n${arg.stack ?? ''}` : JSON.stringify(arg) ?? String(arg);
+  typeof arg === 'string' ? arg : arg instanceof Error ? `${arg.message}\n${arg.stack ?? ''}` : (JSON.stringify(arg) ?? String(arg));
 
 beforeEach(() => {
   output = [];
@@ -67,16 +68,96 @@ const tampered = async () => {
 
 describe('/v1/verify log lines', () => {
   it.each<[string, () => Promise<{ path?: string; authorization?: string; token: string }>, number, string | undefined]>([
-    ['a valid token', async () => { const token = await mint('es256-1'); return { token, authorization: `Bearer ${token}` }; }, 200, undefined],
-    ['a tampered token', async () => { const token = await tampered(); return { token, authorization: `Bearer ${token}` }; }, 401, 'bad_signature'],
-    ['a huge (> 8 KiB) token', async () => { const token = await hugeToken(); return { token, authorization: `Bearer ${token}` }; }, 401, 'malformed'],
-    ['Bearer, tab, token', async () => { const token = await mint('HS256'); return { token, authorization: `bearer\t${token}` }; }, 200, undefined],
-    ['a token plus junk', async () => { const token = await mint('es256-1'); return { token, authorization: `Bearer ${token} trailing junk` }; }, 401, 'malformed'],
-    ['two bearer credentials', async () => { const token = await mint('es256-1'); return { token, authorization: `Bearer ${token}, Bearer ${token}` }; }, 401, 'malformed'],
-    ['a quoted token', async () => { const token = await mint('es256-1'); return { token, authorization: `Bearer "${token}"` }; }, 401, 'malformed'],
-    ['a token under Basic', async () => { const token = await mint('es256-1'); return { token, authorization: `Basic ${token}` }; }, 401, 'missing_token'],
-    ['a token in the query string', async () => { const token = await mint('es256-1'); return { token, path: `/v1/verify?access_token=${token}` }; }, 401, 'missing_token'],
-    ['a token in the forwarded path', async () => { const token = await mint('es256-1'); return { token, path: `/v1/verify/api/${token}`, authorization: 'Bearer x' }; }, 401, 'malformed'],
+    [
+      'a valid token',
+      async () => {
+        const token = await mint('es256-1');
+        return { token, authorization: `Bearer ${token}` };
+      },
+      200,
+      undefined,
+    ],
+    [
+      'a tampered token',
+      async () => {
+        const token = await tampered();
+        return { token, authorization: `Bearer ${token}` };
+      },
+      401,
+      'bad_signature',
+    ],
+    [
+      'a huge (> 8 KiB) token',
+      async () => {
+        const token = await hugeToken();
+        return { token, authorization: `Bearer ${token}` };
+      },
+      401,
+      'malformed',
+    ],
+    [
+      'Bearer, tab, token',
+      async () => {
+        const token = await mint('HS256');
+        return { token, authorization: `bearer\t${token}` };
+      },
+      200,
+      undefined,
+    ],
+    [
+      'a token plus junk',
+      async () => {
+        const token = await mint('es256-1');
+        return { token, authorization: `Bearer ${token} trailing junk` };
+      },
+      401,
+      'malformed',
+    ],
+    [
+      'two bearer credentials',
+      async () => {
+        const token = await mint('es256-1');
+        return { token, authorization: `Bearer ${token}, Bearer ${token}` };
+      },
+      401,
+      'malformed',
+    ],
+    [
+      'a quoted token',
+      async () => {
+        const token = await mint('es256-1');
+        return { token, authorization: `Bearer "${token}"` };
+      },
+      401,
+      'malformed',
+    ],
+    [
+      'a token under Basic',
+      async () => {
+        const token = await mint('es256-1');
+        return { token, authorization: `Basic ${token}` };
+      },
+      401,
+      'missing_token',
+    ],
+    [
+      'a token in the query string',
+      async () => {
+        const token = await mint('es256-1');
+        return { token, path: `/v1/verify?access_token=${token}` };
+      },
+      401,
+      'missing_token',
+    ],
+    [
+      'a token in the forwarded path',
+      async () => {
+        const token = await mint('es256-1');
+        return { token, path: `/v1/verify/api/${token}`, authorization: 'Bearer x' };
+      },
+      401,
+      'malformed',
+    ],
   ])('%s: one line, nothing secret', async (_label, make, status, reason) => {
     const { token, path = '/v1/verify', authorization } = await make();
     output = []; // minting logs nothing, but be exact about what the request wrote
@@ -139,35 +220,43 @@ describe('refusal lines name who was refused once the signature verified (refere
       const result = (await (await caller.fetch('http://caller/', { headers: { 'x-token': token } })).json()) as { active: boolean };
       expect(result.active).toBe(false);
     } else {
-      const res = route === 'verify'
-        ? await exports.default.fetch(`${BASE}/v1/verify`, { headers: bearer })
-        : route === 'logout'
-          ? await exports.default.fetch(`${BASE}/v1/logout`, { method: 'POST', headers: bearer, body: '{}' })
-          : await exports.default.fetch(`${BASE}/v1/introspect`, {
-            method: 'POST',
-            headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-            body: `token=${token}`,
-          });
+      const res =
+        route === 'verify'
+          ? await exports.default.fetch(`${BASE}/v1/verify`, { headers: bearer })
+          : route === 'logout'
+            ? await exports.default.fetch(`${BASE}/v1/logout`, { method: 'POST', headers: bearer, body: '{}' })
+            : await exports.default.fetch(`${BASE}/v1/introspect`, {
+                method: 'POST',
+                headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+                body: `token=${token}`,
+              });
       expect(await res.json()).toMatchObject({ active: false });
     }
     return theLine();
   }
 
   const who = (label: string) => ({ sub: `refused-${label}-${crypto.randomUUID()}`, jti: `jti-${crypto.randomUUID()}` });
-  const revokeUser = (sub: string) => exports.default.fetch(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
-    method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
-  });
+  const revokeUser = (sub: string) =>
+    exports.default.fetch(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
 
   const ROUTES: Route[] = ['verify', 'introspect', 'logout', 'rpc'];
   const CASES: [string, (ids: { sub: string; jti: string }) => Promise<string>, string][] = [
     ['expired', (ids) => mint('es256-1', { claims: { ...ids, iat: now() - 900, exp: now() - 300 } }), 'expired'],
     ['wrong audience', (ids) => mint('es256-1', { claims: { ...ids, aud: 'someone-else' } }), 'wrong_audience'],
     ['not yet valid', (ids) => mint('HS256', { claims: { ...ids, nbf: now() + 600 } }), 'not_yet_valid'],
-    ['revoked user', async (ids) => {
-      const token = await mint('es256-1', { claims: { ...ids, iat: now() - 5 } });
-      expect((await revokeUser(ids.sub)).status).toBe(200);
-      return token;
-    }, 'revoked_user'],
+    [
+      'revoked user',
+      async (ids) => {
+        const token = await mint('es256-1', { claims: { ...ids, iat: now() - 5 } });
+        expect((await revokeUser(ids.sub)).status).toBe(200);
+        return token;
+      },
+      'revoked_user',
+    ],
   ];
   const ROWS = ROUTES.flatMap((route) => CASES.map(([label, make, reason]) => [route, label, make, reason] as const));
 
@@ -230,7 +319,12 @@ describe('error paths', () => {
     output = [];
     const res = await app.fetch(
       new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
-      { ...env, TRUSTED_ISSUERS: JSON.stringify([{ issuer: ISSUERS.inline, audiences: ['api'], algorithms: ['ES256'], jwks: { keys: [privateJwk] } }]) },
+      {
+        ...env,
+        TRUSTED_ISSUERS: JSON.stringify([
+          { issuer: ISSUERS.inline, audiences: ['api'], algorithms: ['ES256'], jwks: { keys: [privateJwk] } },
+        ]),
+      },
       createExecutionContext(),
     );
     expect(res.status).toBe(500);
@@ -244,9 +338,8 @@ describe('error paths', () => {
 
 describe('LOG_ACCEPTED=false', () => {
   const quiet = { ...env, LOG_ACCEPTED: 'false' };
-  const verify = (authorization: string) => app.fetch(
-    new Request(`${BASE}/v1/verify`, { headers: { Authorization: authorization } }), quiet, createExecutionContext(),
-  );
+  const verify = (authorization: string) =>
+    app.fetch(new Request(`${BASE}/v1/verify`, { headers: { Authorization: authorization } }), quiet, createExecutionContext());
 
   it('skips the line of an accepted verification', async () => {
     const token = await mint('es256-1', { claims: { iat: now() } });

@@ -47,7 +47,12 @@ describe('verified-token cache (VERIFIED_TOKEN_CACHE_SIZE)', () => {
     const issuer = config.issuers.get(ISSUERS.hs)!;
     const keys = await issuer.keys.current();
     const cache = new VerifiedTokens(config.verifiedTokenCacheSize);
-    const entry = (i: number): AuthenticToken => ({ claims: { sub: `s${i}`, exp: now() + 60, iss: ISSUERS.hs }, issuer, tokenId: `j${i}`, userId: `s${i}` });
+    const entry = (i: number): AuthenticToken => ({
+      claims: { sub: `s${i}`, exp: now() + 60, iss: ISSUERS.hs },
+      issuer,
+      tokenId: `j${i}`,
+      userId: `s${i}`,
+    });
     let largest = 0;
     for (let i = 0; i < 100_000; i++) {
       cache.set(`token-${i}`, entry(i), keys);
@@ -62,24 +67,29 @@ describe('verified-token cache (VERIFIED_TOKEN_CACHE_SIZE)', () => {
   it('VerifiedTokens(0) keeps nothing', () => {
     const cache = new VerifiedTokens(0);
     const issuer = configWith().issuers.get(ISSUERS.hs)!;
-    for (let i = 0; i < 1_000; i++) cache.set(`t${i}`, { claims: { sub: 's', exp: 1, iss: ISSUERS.hs }, issuer, tokenId: 'j', userId: 's' }, undefined);
+    for (let i = 0; i < 1_000; i++)
+      cache.set(`t${i}`, { claims: { sub: 's', exp: 1, iss: ISSUERS.hs }, issuer, tokenId: 'j', userId: 's' }, undefined);
     expect(cache.size).toBe(0);
   });
 
   it.each([
     ['the default (5,000)', 6_000, 5_000, {}],
     ['VERIFIED_TOKEN_CACHE_SIZE=100', 2_000, 100, { VERIFIED_TOKEN_CACHE_SIZE: '100' }],
-  ])('through authenticate() with %s: %i real tokens leave exactly %i entries; evicted tokens still verify', async (_label, count, cap, vars) => {
-    const instances = watchVerifiedTokens();
-    const config = configWith(vars);
-    const tokens = await Promise.all(Array.from({ length: count }, (_, i) => hsToken(i)));
-    for (const token of tokens) expect((await authenticate(token, config)).ok).toBe(true);
-    expect(instances.size).toBe(1);
-    const [cache] = [...instances];
-    expect(cache!.size).toBe(cap);
-    expect((await authenticate(tokens[0]!, config)).ok).toBe(true); // evicted: verified again, from scratch
-    expect(cache!.size).toBe(cap);
-  }, 60_000);
+  ])(
+    'through authenticate() with %s: %i real tokens leave exactly %i entries; evicted tokens still verify',
+    async (_label, count, cap, vars) => {
+      const instances = watchVerifiedTokens();
+      const config = configWith(vars);
+      const tokens = await Promise.all(Array.from({ length: count }, (_, i) => hsToken(i)));
+      for (const token of tokens) expect((await authenticate(token, config)).ok).toBe(true);
+      expect(instances.size).toBe(1);
+      const [cache] = [...instances];
+      expect(cache!.size).toBe(cap);
+      expect((await authenticate(tokens[0]!, config)).ok).toBe(true); // evicted: verified again, from scratch
+      expect(cache!.size).toBe(cap);
+    },
+    60_000,
+  );
 
   it('refusals are never cached: 20,000 forged and malformed tokens add nothing', async () => {
     const instances = watchVerifiedTokens();
@@ -105,14 +115,20 @@ describe('revocation cache (REVOCATION_CACHE_TTL_SECONDS > 0)', () => {
     });
     const bindings = { ...env, REVOCATIONS: counted };
     const issuer = config.issuers.get(ISSUERS.hs)!;
-    const token = (i: number): AuthenticToken => ({ claims: { sub: 'mem-rc', exp: now() + 600, iss: ISSUERS.hs, iat: now() }, issuer, tokenId: `rc-${i}`, userId: 'mem-rc' });
+    const token = (i: number): AuthenticToken => ({
+      claims: { sub: 'mem-rc', exp: now() + 600, iss: ISSUERS.hs, iat: now() },
+      issuer,
+      tokenId: `rc-${i}`,
+      userId: 'mem-rc',
+    });
     const check = (t: AuthenticToken) => checkRevocation(t, 'cached', config, bindings);
     const first = token(0);
     expect(await check(first)).toBeUndefined();
     expect(await check(first)).toBeUndefined();
     expect(reads).toBe(1); // the second check was served by the cache
 
-    for (let start = 1; start < 10_000; start += 250) { // 9,999 more tokens fill the cache to 10,000
+    for (let start = 1; start < 10_000; start += 250) {
+      // 9,999 more tokens fill the cache to 10,000
       await Promise.all(Array.from({ length: Math.min(250, 10_000 - start) }, (_, k) => check(token(start + k))));
     }
     expect(reads).toBe(10_000);
@@ -131,7 +147,11 @@ describe('remote JWKS size limit', () => {
   const A = KEYS['remote-a'].public;
   const B = KEYS['remote-b'].public;
   const verifyWith = async (bindings: object, token: string) => {
-    const res = await app.fetch(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), bindings, createExecutionContext());
+    const res = await app.fetch(
+      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
+      bindings,
+      createExecutionContext(),
+    );
     return { status: res.status, body: await res.json<Record<string, unknown>>() };
   };
   /** A JWKS of about `bytes` that publishes B (plus padding keys nobody uses). */
@@ -171,12 +191,18 @@ describe('remote JWKS size limit', () => {
       const real = await realFetch(input, init);
       if (new URL(input instanceof Request ? input.url : String(input)).pathname !== path) return real;
       let timer: ReturnType<typeof setInterval> | null = null;
-      const body = new ReadableStream<Uint8Array>({ // the server keeps sending, 64 KiB every 10 ms
+      const body = new ReadableStream<Uint8Array>({
+        // the server keeps sending, 64 KiB every 10 ms
         start(controller) {
           timer = setInterval(() => controller.enqueue(chunk), 10);
-          init?.signal?.addEventListener('abort', () => { clearInterval(timer); controller.error(new Error('aborted')); });
+          init?.signal?.addEventListener('abort', () => {
+            clearInterval(timer);
+            controller.error(new Error('aborted'));
+          });
         },
-        cancel() { clearInterval(timer); },
+        cancel() {
+          clearInterval(timer);
+        },
       });
       return new Response(body, { status: 200, headers: real.headers });
     });
@@ -205,24 +231,33 @@ describe('huge and deeply nested claims', () => {
 
   it.each(CASES)('%s → %i, one valid JSON body, safe headers, one short log line (HTTP and RPC)', async (_label, status, claims) => {
     const lines: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((line: unknown) => { lines.push(String(line)); });
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
     const extra = claims();
     const base = { ...defaultClaims('HS256'), sub: 'mem-claims' };
     const payload = typeof extra === 'string' ? `${JSON.stringify(base).slice(0, -1)},${extra}}` : JSON.stringify({ ...base, ...extra });
     const token = await signRaw('{"alg":"HS256"}', payload, 'HS256');
-    const res = await app.fetch(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), env, createExecutionContext());
+    const res = await app.fetch(
+      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
+      env,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(status);
     const body = JSON.parse(await res.text()) as Record<string, unknown>;
     if (status === 200) {
       expect(body).toEqual({ ...JSON.parse(payload), active: true });
-      for (const name of ['X-Auth-Subject', 'X-Auth-Token-Id', 'X-Auth-Scope']) expect(res.headers.get(name) ?? '').toMatch(/^[\x20-\x7e]*$/);
+      for (const name of ['X-Auth-Subject', 'X-Auth-Token-Id', 'X-Auth-Scope'])
+        expect(res.headers.get(name) ?? '').toMatch(/^[\x20-\x7e]*$/);
     } else expect(body).toEqual({ active: false, error: 'invalid_token', reason: 'malformed' });
     expect(lines).toHaveLength(1);
     expect(lines[0]!.length).toBeLessThanOrEqual(2_048);
     expect(lines[0]).not.toMatch(/[\r\n]/);
     expect(JSON.parse(lines[0]!)).toMatchObject({ route: '/v1/verify', status });
 
-    const rpc = await (exports as unknown as { Verifier: { verify(t: string): Promise<{ active: boolean; claims?: unknown }> } }).Verifier.verify(token);
+    const rpc = await (
+      exports as unknown as { Verifier: { verify(t: string): Promise<{ active: boolean; claims?: unknown }> } }
+    ).Verifier.verify(token);
     expect(rpc.active).toBe(status === 200);
     if (status === 200) expect(rpc.claims).toEqual(JSON.parse(payload));
   });

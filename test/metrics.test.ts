@@ -11,7 +11,14 @@ import { createExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import {
-  LATENCY_BOUNDS_MS, MAX_KEYS_PER_ROUTE, MAX_ROUTES, metricsSnapshot, observe, OTHER, outcomeOf, resetMetrics,
+  LATENCY_BOUNDS_MS,
+  MAX_KEYS_PER_ROUTE,
+  MAX_ROUTES,
+  metricsSnapshot,
+  observe,
+  OTHER,
+  outcomeOf,
+  resetMetrics,
   type StatsSnapshot,
 } from '../src/metrics/metrics';
 import type { ConfigStatus } from '../src/config/status';
@@ -22,8 +29,10 @@ const realDataset = (env as unknown as { METRICS?: AnalyticsEngineDataset }).MET
 
 type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
 const viaWorker: Fetch = (path, init) => exports.default.fetch(`${BASE}${path}`, init);
-const viaApp = (bindings: object): Fetch => async (path, init) =>
-  app.fetch(new Request(`${BASE}${path}`, init), bindings as Env, createExecutionContext());
+const viaApp =
+  (bindings: object): Fetch =>
+  async (path, init) =>
+    app.fetch(new Request(`${BASE}${path}`, init), bindings as Env, createExecutionContext());
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 const tampered = async () => {
@@ -79,13 +88,21 @@ describe('the configuration in the stats (what the console shows), never a secre
     const byIssuer = Object.fromEntries(issuers.map((i) => [i.issuer, i]));
     expect(Object.keys(byIssuer).sort()).toEqual([ISSUERS.hs, ISSUERS.inline, ISSUERS.remote, ISSUERS.second, '(origin)'].sort());
     expect(byIssuer[ISSUERS.hs]).toEqual({
-      issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['HS256', 'HS384', 'HS512'], own: false,
+      issuer: ISSUERS.hs,
+      audiences: ['api'],
+      algorithms: ['HS256', 'HS384', 'HS512'],
+      own: false,
       keys: { source: 'hmacSecret', keyCount: 1, kids: [] },
     });
     expect(byIssuer[ISSUERS.inline]!.keys).toEqual({
-      source: 'jwks', keyCount: 5, kids: ['rs256-1', 'ps256-1', 'es256-1', 'es384-1', 'ed-1'],
+      source: 'jwks',
+      keyCount: 5,
+      kids: ['rs256-1', 'ps256-1', 'es256-1', 'es384-1', 'ed-1'],
     });
-    expect(byIssuer[ISSUERS.remote]!.keys).toMatchObject({ source: 'jwksUri', jwksUri: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/jwks\/default$/) });
+    expect(byIssuer[ISSUERS.remote]!.keys).toMatchObject({
+      source: 'jwksUri',
+      jwksUri: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/jwks\/default$/),
+    });
     expect(byIssuer['(origin)']).toMatchObject({ own: true, keys: { source: 'jwks', keyCount: 1, kids: ['session-1'] } });
   });
 
@@ -197,7 +214,11 @@ describe('Analytics Engine', () => {
   it('without the binding nothing is written, and a failing binding never changes an answer', async () => {
     const { METRICS: _, ...unbound } = env as unknown as Record<string, unknown>;
     expect((await viaApp(unbound)('/v1/verify', bearer(await mint()))).status).toBe(200);
-    const broken = { writeDataPoint: () => { throw new Error('dataset down'); } };
+    const broken = {
+      writeDataPoint: () => {
+        throw new Error('dataset down');
+      },
+    };
     const res = await viaApp({ ...env, METRICS: broken })('/v1/verify', bearer(await mint()));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ active: true });
@@ -206,9 +227,15 @@ describe('Analytics Engine', () => {
   it('an RPC verification writes a data point too', async () => {
     // The entrypoint reads this.env; observe() is what it calls with it.
     const points: AnalyticsEngineDataPoint[] = [];
-    observe({ METRICS: { writeDataPoint: (p?: AnalyticsEngineDataPoint) => points.push(p!) } }, {
-      route: 'rpc:verify', status: 401, reason: 'expired', durationMs: 3,
-    });
+    observe(
+      { METRICS: { writeDataPoint: (p?: AnalyticsEngineDataPoint) => points.push(p!) } },
+      {
+        route: 'rpc:verify',
+        status: 401,
+        reason: 'expired',
+        durationMs: 3,
+      },
+    );
     expect(points).toEqual([{ indexes: ['rpc:verify'], blobs: ['rpc:verify', 'refused', 'expired'], doubles: [3, 401] }]);
   });
 });
@@ -227,7 +254,8 @@ describe('the aggregate', () => {
   it('is bounded: routes and outcome:reason keys are capped, odd reasons are folded', () => {
     resetMetrics();
     for (let i = 0; i < MAX_ROUTES * 3; i++) observe({}, { route: `/r${i}`, status: 200, durationMs: 1 });
-    for (let i = 0; i < MAX_KEYS_PER_ROUTE * 3; i++) observe({}, { route: '/r0', status: 400, reason: `code_${'x'.repeat(i % 30)}${i}`, durationMs: 1 });
+    for (let i = 0; i < MAX_KEYS_PER_ROUTE * 3; i++)
+      observe({}, { route: '/r0', status: 400, reason: `code_${'x'.repeat(i % 30)}${i}`, durationMs: 1 });
     observe({}, { route: '/r0', status: 401, reason: 'eyJhbGciOi.a-token-is-never-a-reason', durationMs: 1 });
     const s = metricsSnapshot();
     expect(Object.keys(s.requests).length).toBeLessThanOrEqual(MAX_ROUTES + 1);
@@ -235,7 +263,9 @@ describe('the aggregate', () => {
     expect(Object.keys(s.requests['/r0']!).length).toBeLessThanOrEqual(MAX_KEYS_PER_ROUTE + 1);
     expect(Object.keys(s.latencyMs.routes).length).toBeLessThanOrEqual(MAX_ROUTES + 1);
     expect(JSON.stringify(s)).not.toContain('eyJ');
-    const total = Object.values(s.requests).flatMap((keys) => Object.values(keys)).reduce((a, b) => a + b, 0);
+    const total = Object.values(s.requests)
+      .flatMap((keys) => Object.values(keys))
+      .reduce((a, b) => a + b, 0);
     expect(total).toBe(MAX_ROUTES * 3 + MAX_KEYS_PER_ROUTE * 3 + 1);
   });
 

@@ -32,7 +32,10 @@ function call(app: Hono<KillswitchEnv>, path: string, authorization?: string, bi
 function tamper(token: string): string {
   const [header, payload, signature] = token.split('.') as [string, string, string];
   const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
-  const forged = btoa(JSON.stringify({ ...claims, sub: 'admin' })).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const forged = btoa(JSON.stringify({ ...claims, sub: 'admin' }))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
   return `${header}.${forged}.${signature}`;
 }
 
@@ -113,7 +116,9 @@ describe('killswitch() middleware', () => {
 
     const revoke = await killswitchApp.fetch(
       new Request(`${BASE}/v1/admin/users/${sub}/revoke`, {
-        method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{}',
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+        body: '{}',
       }),
       env,
       createExecutionContext(),
@@ -144,12 +149,42 @@ describe('killswitch() middleware', () => {
     app.get('/api/me', (c) => {
       const claims = c.var.auth.claims as unknown as Record<string, unknown> & { roles: string[]; org: { id: string } };
       const tries: [string, () => void][] = [
-        ['sub', () => { claims.sub = 'admin'; }],
-        ['new claim', () => { claims.admin = true; }],
-        ['delete', () => { delete claims.exp; }],
-        ['array', () => { claims.roles.push('admin'); }],
-        ['nested', () => { claims.org.id = 'evil'; }],
-        ['auth', () => { (c.var.auth as { tokenId: string }).tokenId = 'other'; }],
+        [
+          'sub',
+          () => {
+            claims.sub = 'admin';
+          },
+        ],
+        [
+          'new claim',
+          () => {
+            claims.admin = true;
+          },
+        ],
+        [
+          'delete',
+          () => {
+            delete claims.exp;
+          },
+        ],
+        [
+          'array',
+          () => {
+            claims.roles.push('admin');
+          },
+        ],
+        [
+          'nested',
+          () => {
+            claims.org.id = 'evil';
+          },
+        ],
+        [
+          'auth',
+          () => {
+            (c.var.auth as { tokenId: string }).tokenId = 'other';
+          },
+        ],
       ];
       for (const [label, attempt] of tries) {
         try {
@@ -163,7 +198,8 @@ describe('killswitch() middleware', () => {
     });
     const sub = uniqueSub('frozen');
     const token = await mint('es256-1', { claims: { sub, roles: ['user'], org: { id: 'acme' } } });
-    for (let i = 0; i < 2; i++) { // the second request is served from the verified-token cache
+    for (let i = 0; i < 2; i++) {
+      // the second request is served from the verified-token cache
       const res = await call(app, '/api/me', `Bearer ${token}`);
       expect(await res.json()).toEqual({ sub, roles: ['user'], org: { id: 'acme' }, admin: null });
     }
@@ -205,7 +241,10 @@ describe('killswitch() middleware', () => {
     it.each<[string, Record<string, unknown>]>([
       ['TRUSTED_ISSUERS not JSON', { TRUSTED_ISSUERS: '[{' }],
       ['TRUSTED_ISSUERS empty and no token service', { TRUSTED_ISSUERS: '[]', TOKEN_SIGNING_KEYS: '' }],
-      ['an issuer with no key source', { TRUSTED_ISSUERS: JSON.stringify([{ issuer: ISSUERS.inline, audiences: ['api'], algorithms: ['ES256'] }]) }],
+      [
+        'an issuer with no key source',
+        { TRUSTED_ISSUERS: JSON.stringify([{ issuer: ISSUERS.inline, audiences: ['api'], algorithms: ['ES256'] }]) },
+      ],
     ])('%s: 500 server_misconfigured, never an accepted token', async (_label, override) => {
       const { app, calls } = userApp();
       const res = await call(app, '/api/me', `Bearer ${await mint('es256-1')}`, { ...env, ...override });

@@ -21,8 +21,7 @@ import { authenticate } from '../src/verify/verifier';
 import { boundedEnv } from './helpers/bounded';
 import { mint, now } from './helpers/tokens';
 
-const hex = (words: Uint32Array, i: number) =>
-  words[i]!.toString(16).padStart(8, '0') + words[i + 1]!.toString(16).padStart(8, '0');
+const hex = (words: Uint32Array, i: number) => words[i]!.toString(16).padStart(8, '0') + words[i + 1]!.toString(16).padStart(8, '0');
 
 function snapshotOf(entries: number): { buffer: ArrayBuffer; sample: string[] } {
   const users = Math.floor(entries / 10);
@@ -85,44 +84,54 @@ describe('the mirror with 100,000 and 1,000,000 active entries', () => {
 
   const viteEnv = (import.meta as unknown as { env?: Record<string, string | undefined> }).env ?? {};
   const sizes = viteEnv.VITE_MIRROR_SCALE_1M === '1' ? [100_000, 1_000_000] : [100_000];
-  it.each(sizes)('%i entries: memory within the budget, load time, check p50 ≈ empty', async (entries) => {
-    const token = await authenticate(await mint('es256-1', { claims: { sub: `scale-${entries}` } }), getConfig(bindings));
-    if (!token.ok) throw new Error(token.reason);
+  it.each(sizes)(
+    '%i entries: memory within the budget, load time, check p50 ≈ empty',
+    async (entries) => {
+      const token = await authenticate(await mint('es256-1', { claims: { sub: `scale-${entries}` } }), getConfig(bindings));
+      if (!token.ok) throw new Error(token.reason);
 
-    const empty = new Mirror(600_000);
-    expect(await empty.refresh(feedAccessFor(bindings))).toBe(true);
+      const empty = new Mirror(600_000);
+      expect(await empty.refresh(feedAccessFor(bindings))).toBe(true);
 
-    const { buffer, sample } = snapshotOf(entries);
-    await env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, buffer);
-    const full = new Mirror(600_000);
-    const started = performance.now();
-    expect(await full.refresh(feedAccessFor(bindings))).toBe(true);
-    const loadMs = performance.now() - started;
-    const stats = full.stats();
-    expect(stats.users + stats.tokens).toBe(entries);
-    // Every denylisted token of the sample is found (answer() is the check's lookup).
-    const t = now();
-    const keys = sample.map((fp, i): MirrorKeys => {
-      const [hi, lo] = fingerprintWords(fp);
-      expect(full.answer([0, 0, hi, lo, 0, 0], t)).toMatchObject({ kind: 'fresh', state: { tokenRevoked: true } });
-      return i % 2 === 0 ? [i, i + 1, hi, lo, 0, 1] : [i, i + 1, i + 2, i + 3, i + 4, i + 5]; // hits and misses
-    });
-    const [emptyLookupNs, fullLookupNs] = answerP50s([empty, full], keys) as [number, number];
-    const [emptyP50, fullP50] = (await checkP50s([empty, full], token.token, bindings)) as [number, number];
+      const { buffer, sample } = snapshotOf(entries);
+      await env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, buffer);
+      const full = new Mirror(600_000);
+      const started = performance.now();
+      expect(await full.refresh(feedAccessFor(bindings))).toBe(true);
+      const loadMs = performance.now() - started;
+      const stats = full.stats();
+      expect(stats.users + stats.tokens).toBe(entries);
+      // Every denylisted token of the sample is found (answer() is the check's lookup).
+      const t = now();
+      const keys = sample.map((fp, i): MirrorKeys => {
+        const [hi, lo] = fingerprintWords(fp);
+        expect(full.answer([0, 0, hi, lo, 0, 0], t)).toMatchObject({ kind: 'fresh', state: { tokenRevoked: true } });
+        return i % 2 === 0 ? [i, i + 1, hi, lo, 0, 1] : [i, i + 1, i + 2, i + 3, i + 4, i + 5]; // hits and misses
+      });
+      const [emptyLookupNs, fullLookupNs] = answerP50s([empty, full], keys) as [number, number];
+      const [emptyP50, fullP50] = (await checkP50s([empty, full], token.token, bindings)) as [number, number];
 
-    // The budget of docs/consistency.md: at the cap, tables plus a rebuild's second copy stay under 64 MiB.
-    const budget = 2 * (FingerprintTable.bytesFor(MIRROR_MAX_ENTRIES * 0.1, 3) + FingerprintTable.bytesFor(MIRROR_MAX_ENTRIES * 0.9, 1));
-    expect(budget).toBeLessThanOrEqual(64 * 2 ** 20);
-    expect(stats.tableBytes).toBeLessThanOrEqual(budget / 2);
-    figures.push({
-      entries, snapshotBytes: buffer.byteLength, tableBytes: stats.tableBytes, loadMs: Math.round(loadMs),
-      emptyCheckP50us: +emptyP50.toFixed(2), fullCheckP50us: +fullP50.toFixed(2), checkRatio: +(fullP50 / emptyP50).toFixed(2),
-      emptyLookupP50ns: Math.round(emptyLookupNs), fullLookupP50ns: Math.round(fullLookupNs),
-    });
-    console.error(`mirror-scale ${JSON.stringify(figures.at(-1))}`);
-    // A lookup is three probes in typed arrays: about what it costs in an empty mirror (1.1× is
-    // the target, measured on a quiet run; 2× leaves room for a machine shared with other runs).
-    expect(fullLookupNs).toBeLessThan(2 * emptyLookupNs + 200);
-    await env.REVOCATIONS.delete(FEED_SNAPSHOT_KV_KEY);
-  }, 120_000);
+      // The budget of docs/consistency.md: at the cap, tables plus a rebuild's second copy stay under 64 MiB.
+      const budget = 2 * (FingerprintTable.bytesFor(MIRROR_MAX_ENTRIES * 0.1, 3) + FingerprintTable.bytesFor(MIRROR_MAX_ENTRIES * 0.9, 1));
+      expect(budget).toBeLessThanOrEqual(64 * 2 ** 20);
+      expect(stats.tableBytes).toBeLessThanOrEqual(budget / 2);
+      figures.push({
+        entries,
+        snapshotBytes: buffer.byteLength,
+        tableBytes: stats.tableBytes,
+        loadMs: Math.round(loadMs),
+        emptyCheckP50us: +emptyP50.toFixed(2),
+        fullCheckP50us: +fullP50.toFixed(2),
+        checkRatio: +(fullP50 / emptyP50).toFixed(2),
+        emptyLookupP50ns: Math.round(emptyLookupNs),
+        fullLookupP50ns: Math.round(fullLookupNs),
+      });
+      console.error(`mirror-scale ${JSON.stringify(figures.at(-1))}`);
+      // A lookup is three probes in typed arrays: about what it costs in an empty mirror (1.1× is
+      // the target, measured on a quiet run; 2× leaves room for a machine shared with other runs).
+      expect(fullLookupNs).toBeLessThan(2 * emptyLookupNs + 200);
+      await env.REVOCATIONS.delete(FEED_SNAPSHOT_KV_KEY);
+    },
+    120_000,
+  );
 });

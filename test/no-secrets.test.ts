@@ -68,8 +68,15 @@ describe('no secrets in logs or audit', () => {
       (await call(`/v1/verify?access_token=${tokens.introspected}`)).status,
       (await call('/v1/verify', { headers: { Cookie: `token=${tokens.introspected}` } })).status,
       (await call('/v1/admin/users/x', {}, tokens.introspected)).status,
-      (await call(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, { method: 'POST', body: JSON.stringify({ reason: 'audit me' }) }, ADMIN_KEY)).status,
-      (await call('/v1/admin/tokens/revoke', { method: 'POST', body: `{"jti":"x","sub":"${sub}","exp":"${tokens.expired}"}` }, ADMIN_KEY)).status,
+      (
+        await call(
+          `/v1/admin/users/${encodeURIComponent(sub)}/revoke`,
+          { method: 'POST', body: JSON.stringify({ reason: 'audit me' }) },
+          ADMIN_KEY,
+        )
+      ).status,
+      (await call('/v1/admin/tokens/revoke', { method: 'POST', body: `{"jti":"x","sub":"${sub}","exp":"${tokens.expired}"}` }, ADMIN_KEY))
+        .status,
       (await exports.Verifier.verify(tokens.introspected)).active ? 200 : 401,
       (await exports.Verifier.verify(tokens.accepted, { strict: true })).active ? 200 : 401,
       (await exports.Verifier.verify(forged)).active ? 200 : 401,
@@ -79,7 +86,8 @@ describe('no secrets in logs or audit', () => {
     // An error path: the KV write-through fails inside the Durable Object.
     const kvSub = `${sub}-kv`;
     const failing = intercept(env.REVOCATIONS, (method, call) =>
-      method === 'put' ? Promise.reject(new Error('injected KV put failure')) : call());
+      method === 'put' ? Promise.reject(new Error('injected KV put failure')) : call(),
+    );
     await setObjectBindings(env.USER_STATE.getByName(userObjectName(kvSub)), { REVOCATIONS: failing });
     expect((await call('/v1/revoke', { method: 'POST', body: form(tokens.kvDown) }, ADMIN_KEY)).status).toBe(200);
 
@@ -91,11 +99,13 @@ describe('no secrets in logs or audit', () => {
     for (const secret of secretsOf(all)) expect(logs).not.toContain(secret);
     expect(logs.toLowerCase()).not.toContain('authorization');
 
-    const audits = await Promise.all([sub, kvSub].map(async (s) => {
-      const res = await call(`/v1/admin/audit?sub=${encodeURIComponent(s)}&limit=200`, {}, ADMIN_KEY);
-      expect(res.status).toBe(200);
-      return res.text();
-    }));
+    const audits = await Promise.all(
+      [sub, kvSub].map(async (s) => {
+        const res = await call(`/v1/admin/audit?sub=${encodeURIComponent(s)}&limit=200`, {}, ADMIN_KEY);
+        expect(res.status).toBe(200);
+        return res.text();
+      }),
+    );
     const audit = audits.join('\n');
     expect(JSON.parse(audits[0] ?? '{}').events.length).toBeGreaterThanOrEqual(5);
     for (const secret of secretsOf(all)) expect(audit).not.toContain(secret);

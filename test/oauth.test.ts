@@ -17,12 +17,13 @@ const as: oauth.AuthorizationServer = {
   introspection_endpoint: `${BASE}/v1/introspect`,
 };
 const client: oauth.Client = { client_id: 'resource-server' };
-const adminBearer = (key: string): oauth.ClientAuth => (_as, _client, _body, headers) => {
-  headers.set('authorization', `Bearer ${key}`);
-};
+const adminBearer =
+  (key: string): oauth.ClientAuth =>
+  (_as, _client, _body, headers) => {
+    headers.set('authorization', `Bearer ${key}`);
+  };
 const options = {
-  [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<'POST', URLSearchParams>) =>
-    exports.default.fetch(url, init),
+  [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<'POST', URLSearchParams>) => exports.default.fetch(url, init),
   [oauth.allowInsecureRequests]: true,
 };
 
@@ -33,7 +34,8 @@ async function introspect(token: string, auth = adminBearer(ADMIN_KEY)): Promise
 
 async function revoke(token: string, hint?: string, auth = adminBearer(ADMIN_KEY)): Promise<Response> {
   const response = await oauth.revocationRequest(as, client, auth, token, {
-    ...options, ...(hint === undefined ? {} : { additionalParameters: { token_type_hint: hint } }),
+    ...options,
+    ...(hint === undefined ? {} : { additionalParameters: { token_type_hint: hint } }),
   });
   const copy = response.clone();
   await expect(oauth.processRevocationResponse(response)).resolves.toBeUndefined();
@@ -100,7 +102,9 @@ describe('RFC 7009 revocation', () => {
 
   it('answers 400 invalid_request without a token parameter', async () => {
     const response = await exports.default.fetch(as.revocation_endpoint!, {
-      method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}` }, body: new URLSearchParams({ token_type_hint: 'access_token' }),
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      body: new URLSearchParams({ token_type_hint: 'access_token' }),
     });
     expect(response.status).toBe(400);
     const error = await oauth.processRevocationResponse(response).catch((e: unknown) => e);
@@ -124,8 +128,16 @@ describe('RFC 7662 introspection', () => {
     const token = await mint(key, { claims });
     const iss = key === 'HS256' ? ISSUERS.hs : key === 'second-1' ? ISSUERS.second : ISSUERS.inline;
     expect(await introspect(token, adminBearer(ADMIN_KEY_ROTATED))).toEqual({
-      active: true, sub, iss, aud: 'api', exp: claims.exp, iat: claims.iat, jti: claims.jti,
-      scope: 'read write', client_id: 'app-1', token_type: 'Bearer',
+      active: true,
+      sub,
+      iss,
+      aud: 'api',
+      exp: claims.exp,
+      iat: claims.iat,
+      jti: claims.jti,
+      scope: 'read write',
+      client_id: 'app-1',
+      token_type: 'Bearer',
     });
   });
 
@@ -155,7 +167,8 @@ describe('RFC 7662 introspection', () => {
     const sub = uniqueSub('user');
     const token = await mint('es256-1', { claims: { sub } });
     const res = await exports.default.fetch(`${BASE}/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {
-      method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
     });
     expect(res.status).toBe(200);
     expect(await introspect(token)).toEqual({ active: false });
@@ -166,7 +179,8 @@ describe('RFC 7662 introspection', () => {
     const token = await mint('es256-1', { claims: { sub } });
     const stub = env.USER_STATE.getByName(userObjectName(sub));
     const failingPuts = intercept(env.REVOCATIONS, (method, call) =>
-      method === 'put' ? Promise.reject(new Error('injected KV put failure')) : call());
+      method === 'put' ? Promise.reject(new Error('injected KV put failure')) : call(),
+    );
     await setObjectBindings(stub, { REVOCATIONS: failingPuts });
     await stub.revokeUser({ sub, actor: 'test' });
     expect(await verifyReason(token)).toBe('active'); // the cached replica lags
@@ -181,7 +195,9 @@ describe('RFC 7662 introspection', () => {
 
   it('answers 400 invalid_request without a token parameter', async () => {
     const response = await exports.default.fetch(as.introspection_endpoint!, {
-      method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}` }, body: new URLSearchParams({}),
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      body: new URLSearchParams({}),
     });
     const error = await oauth.processIntrospectionResponse(as, client, response).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(oauth.ResponseBodyError);

@@ -175,7 +175,8 @@ describe('the document', () => {
     const documented = new Set<unknown>();
     const walk = (schema: Json): void => {
       const error = (schema.properties as Record<string, Json> | undefined)?.error;
-      if (error !== undefined) for (const code of [error.const, ...((error.enum as unknown[]) ?? [])]) if (code !== undefined) documented.add(code);
+      if (error !== undefined)
+        for (const code of [error.const, ...((error.enum as unknown[]) ?? [])]) if (code !== undefined) documented.add(code);
       for (const branch of [...((schema.anyOf as Json[]) ?? []), ...((schema.oneOf as Json[]) ?? [])]) walk(branch);
     };
     for (const schema of Object.values(doc.components.schemas!)) walk(schema);
@@ -207,23 +208,31 @@ describe('the document', () => {
 
   it('request schemas are the validating zod schemas, as z.toJSONSchema renders them', () => {
     const bodies = {
-      UserRevokeBody: requestSchemas.UserRevokeBody, TokenRevokeBody: requestSchemas.TokenRevokeBody,
-      RevokeAllBody: requestSchemas.RevokeAllBody, LogoutBody: requestSchemas.LogoutBody, SessionBody: requestSchemas.SessionBody,
-      RevokeForm: requestSchemas.RevokeForm, IntrospectForm: requestSchemas.IntrospectForm, RefreshForm: requestSchemas.RefreshForm,
-      SsfStreamBody: requestSchemas.SsfStreamBody, SsfTransmitterBody: requestSchemas.SsfTransmitterBody,
+      UserRevokeBody: requestSchemas.UserRevokeBody,
+      TokenRevokeBody: requestSchemas.TokenRevokeBody,
+      RevokeAllBody: requestSchemas.RevokeAllBody,
+      LogoutBody: requestSchemas.LogoutBody,
+      SessionBody: requestSchemas.SessionBody,
+      RevokeForm: requestSchemas.RevokeForm,
+      IntrospectForm: requestSchemas.IntrospectForm,
+      RefreshForm: requestSchemas.RefreshForm,
+      SsfStreamBody: requestSchemas.SsfStreamBody,
+      SsfTransmitterBody: requestSchemas.SsfTransmitterBody,
     };
     for (const [name, schema] of Object.entries(bodies)) {
       const { $schema: _, ...rendered } = z.toJSONSchema(schema, { io: 'input' }) as Json;
       expect(doc.components.schemas![name], name).toEqual(rendered);
     }
-    const body = (method: string, path: string) =>
-      (doc.paths[path]![method]!.requestBody!.content as Record<string, { schema: Json }>);
+    const body = (method: string, path: string) => doc.paths[path]![method]!.requestBody!.content as Record<string, { schema: Json }>;
     expect(body('post', '/v1/admin/tokens/revoke')['application/json']!.schema).toEqual({ $ref: '#/components/schemas/TokenRevokeBody' });
     expect(body('post', '/v1/revoke')['application/x-www-form-urlencoded']!.schema).toEqual({ $ref: '#/components/schemas/RevokeForm' });
     expect(body('post', '/v1/token')['application/x-www-form-urlencoded']!.schema).toEqual({ $ref: '#/components/schemas/RefreshForm' });
     const audit = doc.paths['/v1/admin/audit']!.get!.parameters!;
     expect(audit.map((p) => p.name)).toEqual(['sub', 'limit', 'cursor', 'action']);
-    expect(audit[3]).toMatchObject({ in: 'query', schema: { enum: ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] } });
+    expect(audit[3]).toMatchObject({
+      in: 'query',
+      schema: { enum: ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] },
+    });
     expect(audit[1]).toMatchObject({ in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } });
     expect(doc.paths['/v1/verify']!.get!.requestBody).toBeUndefined();
   });
@@ -252,11 +261,14 @@ describe('the document', () => {
     const documentedValid = validatorFor(doc.components.schemas![name]!).validate(body).valid;
     const res = await post(path, json(body));
     expect(res.status === 200, `${res.status}: ${await res.clone().text()}`).toBe(documentedValid);
-    if (!documentedValid) expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/^"\w+" /) });
+    if (!documentedValid)
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/^"\w+" /) });
   });
   it('response schemas are strict enough to catch a wrong answer', () => {
     const invalid = (name: string, instance: unknown) =>
-      expect(validatorFor({ $ref: `#/components/schemas/${name}` }).validate(instance).valid, `${name} ${JSON.stringify(instance)}`).toBe(false);
+      expect(validatorFor({ $ref: `#/components/schemas/${name}` }).validate(instance).valid, `${name} ${JSON.stringify(instance)}`).toBe(
+        false,
+      );
     invalid('VerifyActive', { active: true, sub: 'alice', exp: 1 }); // no iss
     invalid('VerifyActive', { active: false, iss: 'i', sub: 'alice', exp: 1 });
     invalid('Refusal', { active: false, error: 'invalid_token', reason: 'unavailable' });
@@ -290,16 +302,24 @@ describe('real answers match the documented responses', () => {
     await expectDocumented(await call('/v1/verify', { bearer: noJti }), 'get', '/v1/verify');
     await expectDocumented(await call('/v1/verify', { bearer: null }), 'get', '/v1/verify');
     await expectDocumented(await call('/v1/verify', { bearer: `${token.slice(0, -4)}AAAA` }), 'get', '/v1/verify');
-    await expectDocumented(await call('/v1/verify', { bearer: await mint('es256-1', { claims: { exp: now() - 300, iat: now() - 900 } }) }), 'get', '/v1/verify');
+    await expectDocumented(
+      await call('/v1/verify', { bearer: await mint('es256-1', { claims: { exp: now() - 300, iat: now() - 900 } }) }),
+      'get',
+      '/v1/verify',
+    );
     await expectDocumented(await call('/v1/verify', { bearer: 'garbage' }), 'post', '/v1/verify');
 
     const failingKv = new Proxy(env.REVOCATIONS, {
       get: (target, name) => (name === 'get' ? () => Promise.reject(new Error('injected')) : Reflect.get(target, name)),
     });
-    const unavailable = await withEnv({ REVOCATIONS: failingKv })(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }));
+    const unavailable = await withEnv({ REVOCATIONS: failingKv })(
+      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
+    );
     expect(unavailable.status).toBe(503);
     await expectDocumented(unavailable, 'get', '/v1/verify');
-    const misconfigured = await withEnv({ TRUSTED_ISSUERS: '{' })(new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }));
+    const misconfigured = await withEnv({ TRUSTED_ISSUERS: '{' })(
+      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
+    );
     expect(misconfigured.status).toBe(500);
     await expectDocumented(misconfigured, 'get', '/v1/verify');
   });
@@ -317,7 +337,11 @@ describe('real answers match the documented responses', () => {
   it('POST /v1/logout: 200 token and user, 400, 401, 413', async () => {
     const sub = uniqueSub('logout');
     await expectDocumented(await post('/v1/logout', null, await mint('es256-1', { claims: { sub } })), 'post', '/v1/logout');
-    await expectDocumented(await post('/v1/logout', json({ everywhere: true }), await mint('es256-1', { claims: { sub } })), 'post', '/v1/logout');
+    await expectDocumented(
+      await post('/v1/logout', json({ everywhere: true }), await mint('es256-1', { claims: { sub } })),
+      'post',
+      '/v1/logout',
+    );
     await expectDocumented(await post('/v1/logout', json({ everywhere: 'yes' }), await mint()), 'post', '/v1/logout');
     await expectDocumented(await post('/v1/logout', null, null), 'post', '/v1/logout');
     await expectDocumented(await post('/v1/logout', null, 'not-a-jwt'), 'post', '/v1/logout');
@@ -327,7 +351,11 @@ describe('real answers match the documented responses', () => {
   it('POST /v1/introspect: 200 active (with and without scope/client_id) and inactive, 400, 401', async () => {
     const full = await mint('es256-1', { claims: { sub: uniqueSub('intro'), scope: 'read', client_id: 'app' } });
     await expectDocumented(await post('/v1/introspect', form({ token: full })), 'post', '/v1/introspect');
-    await expectDocumented(await post('/v1/introspect', form({ token: await mint('second-1', { claims: { aud: ['api', 'other'] } }) })), 'post', '/v1/introspect');
+    await expectDocumented(
+      await post('/v1/introspect', form({ token: await mint('second-1', { claims: { aud: ['api', 'other'] } }) })),
+      'post',
+      '/v1/introspect',
+    );
     await expectDocumented(await post('/v1/introspect', form({ token: 'garbage' })), 'post', '/v1/introspect');
     await expectDocumented(await post('/v1/introspect', form({})), 'post', '/v1/introspect');
     await expectDocumented(await post('/v1/introspect', form({ token: full }), null), 'post', '/v1/introspect');
@@ -343,10 +371,22 @@ describe('real answers match the documented responses', () => {
     await expectDocumented(await post(`${path}/revoke`, big), 'post', '/v1/admin/users/{sub}/revoke');
     await expectDocumented(await post(`${path}/revoke`, null, null), 'post', '/v1/admin/users/{sub}/revoke');
     const exp = now() + 600;
-    await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j1', sub, exp, reason: 'leaked' })), 'post', '/v1/admin/tokens/revoke');
-    await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j2', sub, exp, iss: 'https://inline.test' })), 'post', '/v1/admin/tokens/revoke');
+    await expectDocumented(
+      await post('/v1/admin/tokens/revoke', json({ jti: 'j1', sub, exp, reason: 'leaked' })),
+      'post',
+      '/v1/admin/tokens/revoke',
+    );
+    await expectDocumented(
+      await post('/v1/admin/tokens/revoke', json({ jti: 'j2', sub, exp, iss: 'https://inline.test' })),
+      'post',
+      '/v1/admin/tokens/revoke',
+    );
     await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j3', sub })), 'post', '/v1/admin/tokens/revoke');
-    await expectDocumented(await post('/v1/admin/tokens/revoke', json({ jti: 'j4', sub, exp: now() - 3600 })), 'post', '/v1/admin/tokens/revoke');
+    await expectDocumented(
+      await post('/v1/admin/tokens/revoke', json({ jti: 'j4', sub, exp: now() - 3600 })),
+      'post',
+      '/v1/admin/tokens/revoke',
+    );
     await expectDocumented(await post('/v1/admin/users/revoke', json({ sub, reason: 'body form' })), 'post', '/v1/admin/users/revoke');
     await expectDocumented(await post('/v1/admin/users/revoke', json({})), 'post', '/v1/admin/users/revoke');
     await expectDocumented(await post('/v1/admin/users/revoke', big), 'post', '/v1/admin/users/revoke');
@@ -388,7 +428,8 @@ describe('real answers match the documented responses', () => {
       { grant_type: 'password' },
       { refresh_token: refreshToken },
       { grant_type: 'refresh_token' },
-    ]) await expectDocumented(await refresh(params), 'post', '/v1/token');
+    ])
+      await expectDocumented(await refresh(params), 'post', '/v1/token');
 
     for (const path of ['/.well-known/jwks.json', '/.well-known/oauth-authorization-server'] as const) {
       await expectDocumented(await exports.default.fetch(`${BASE}${path}`), 'get', path);
@@ -397,13 +438,26 @@ describe('real answers match the documented responses', () => {
       await expectDocumented(off, 'get', path);
     }
     const off = withEnv({ TOKEN_SIGNING_KEYS: undefined });
-    const offSession = await off(new Request(`${BASE}/v1/sessions`, { method: 'POST', body: json({ sub }), headers: { Authorization: `Bearer ${ADMIN_KEY}` } }));
+    const offSession = await off(
+      new Request(`${BASE}/v1/sessions`, { method: 'POST', body: json({ sub }), headers: { Authorization: `Bearer ${ADMIN_KEY}` } }),
+    );
     await expectDocumented(offSession, 'post', '/v1/sessions');
-    await expectDocumented(await off(new Request(`${BASE}/v1/token`, { method: 'POST', body: form({ grant_type: 'refresh_token', refresh_token: refreshToken }) })), 'post', '/v1/token');
+    await expectDocumented(
+      await off(
+        new Request(`${BASE}/v1/token`, { method: 'POST', body: form({ grant_type: 'refresh_token', refresh_token: refreshToken }) }),
+      ),
+      'post',
+      '/v1/token',
+    );
   });
 
   it('Shared Signals: push 202, 400, 401, 404, 413; the stream admin routes', async () => {
-    const set = (claims: Json = {}) => signSet({ sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub: uniqueSub('ssf') }, events: { [`${CAEP}session-revoked`]: {} }, ...claims });
+    const set = (claims: Json = {}) =>
+      signSet({
+        sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub: uniqueSub('ssf') },
+        events: { [`${CAEP}session-revoked`]: {} },
+        ...claims,
+      });
     const pushPath = '/v1/ssf/{id}/events';
     // SSF_STREAMS is configured in the Shared Signals tests' own env (test/helpers/ssf.ts).
     const call = (path: string, init: RequestInit & { bearer?: string | null } = {}) => {
@@ -426,12 +480,19 @@ describe('real answers match the documented responses', () => {
     const { id } = await created.clone().json<{ id: string }>();
     await expectDocumented(created, 'post', streams);
     await expectDocumented(await post(streams, json({ issuer: 'https://oas-idp.test' })), 'post', streams);
-    await expectDocumented(await post(streams, json({ transmitter: 'https://127.0.0.1:1/nothing', transmitterToken: 't' })), 'post', streams);
+    await expectDocumented(
+      await post(streams, json({ transmitter: 'https://127.0.0.1:1/nothing', transmitterToken: 't' })),
+      'post',
+      streams,
+    );
     await expectDocumented(await call(`${streams}/${id}`), 'get', `${streams}/{id}`);
     await expectDocumented(await call(`${streams}/missing`), 'get', `${streams}/{id}`);
     await expectDocumented(await post(`${streams}/${id}/verify`, null), 'post', `${streams}/{id}/verify`);
     await expectDocumented(await post(`${streams}/missing/verify`, null), 'post', `${streams}/{id}/verify`);
-    const polled = await post(streams, json({ ...manual, audience: uniqueSub('aud'), poll: { endpoint: `${jwksBase()}/ssf-tx/oas/poll`, token: 'poll-token' } }));
+    const polled = await post(
+      streams,
+      json({ ...manual, audience: uniqueSub('aud'), poll: { endpoint: `${jwksBase()}/ssf-tx/oas/poll`, token: 'poll-token' } }),
+    );
     const pollId = (await polled.clone().json<{ id: string }>()).id;
     await expectDocumented(polled, 'post', streams);
     await expectDocumented(await post(`${streams}/${pollId}/poll`, null), 'post', `${streams}/{id}/poll`);
@@ -446,15 +507,34 @@ describe('real answers match the documented responses', () => {
 
   it('POST /v1/introspect: a Cognito access token (no aud, client_id is the audience) is documented', async () => {
     const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_OasPool';
-    const cognito = withEnv({ TRUSTED_ISSUERS: JSON.stringify([
-      { issuer, audiences: ['oas-app-client'], audienceClaim: 'client_id', algorithms: ['RS256'], jwks: { keys: [KEYS['rs256-1'].public] } },
-    ]) });
-    const token = await mint('rs256-1', { claims: {
-      iss: issuer, aud: undefined, client_id: 'oas-app-client', token_use: 'access', scope: 'openid', sub: uniqueSub('cognito'),
-    } });
-    const res = await cognito(new Request(`${BASE}/v1/introspect`, {
-      method: 'POST', body: form({ token }), headers: { Authorization: `Bearer ${ADMIN_KEY}` },
-    }));
+    const cognito = withEnv({
+      TRUSTED_ISSUERS: JSON.stringify([
+        {
+          issuer,
+          audiences: ['oas-app-client'],
+          audienceClaim: 'client_id',
+          algorithms: ['RS256'],
+          jwks: { keys: [KEYS['rs256-1'].public] },
+        },
+      ]),
+    });
+    const token = await mint('rs256-1', {
+      claims: {
+        iss: issuer,
+        aud: undefined,
+        client_id: 'oas-app-client',
+        token_use: 'access',
+        scope: 'openid',
+        sub: uniqueSub('cognito'),
+      },
+    });
+    const res = await cognito(
+      new Request(`${BASE}/v1/introspect`, {
+        method: 'POST',
+        body: form({ token }),
+        headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      }),
+    );
     const body = await res.clone().json<Json>();
     expect(body).toMatchObject({ active: true, client_id: 'oas-app-client' });
     expect(body).not.toHaveProperty('aud');
@@ -466,9 +546,16 @@ describe('real answers match the documented responses', () => {
     const sub = uniqueSub('not-propagated');
     const sw: Switch = { fault: 'reject' };
     await cutFeedFrom(env.USER_STATE.getByName(userObjectName(sub)), sw);
-    const admin = (path: string, body: string) => app.fetch(new Request(`${BASE}${path}`, {
-      method: 'POST', body, headers: { Authorization: `Bearer ${ADMIN_KEY}` },
-    }), bounded, createExecutionContext()) as Promise<Response>;
+    const admin = (path: string, body: string) =>
+      app.fetch(
+        new Request(`${BASE}${path}`, {
+          method: 'POST',
+          body,
+          headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+        }),
+        bounded,
+        createExecutionContext(),
+      ) as Promise<Response>;
     try {
       for (const [path, body, operation] of [
         [`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, '', '/v1/admin/users/{sub}/revoke'],
@@ -477,7 +564,10 @@ describe('real answers match the documented responses', () => {
       ] as const) {
         const res = await admin(path, body);
         expect(res.status, path).toBe(503);
-        expect(await res.clone().json<Json>()).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringContaining('will propagate') });
+        expect(await res.clone().json<Json>()).toEqual({
+          error: 'temporarily_unavailable',
+          error_description: expect.stringContaining('will propagate'),
+        });
         await expectDocumented(res, 'post', operation);
       }
     } finally {
@@ -487,7 +577,9 @@ describe('real answers match the documented responses', () => {
 
   it('a Durable Object that cannot be reached: 503 temporarily_unavailable', async () => {
     const unreachable = { getByName: () => ({ state: () => Promise.reject(new Error('injected')) }) };
-    const res = await withEnv({ USER_STATE: unreachable })(new Request(`${BASE}/v1/admin/users/oas-down`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } }));
+    const res = await withEnv({ USER_STATE: unreachable })(
+      new Request(`${BASE}/v1/admin/users/oas-down`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } }),
+    );
     expect(res.status).toBe(503);
     await expectDocumented(res, 'get', '/v1/admin/users/{sub}');
   });
@@ -506,8 +598,15 @@ describe('real answers match the documented responses', () => {
   it('checked every operation of the document, with at least one success and one error each', () => {
     for (const [method, path] of SPEC_ROUTES) {
       const statuses = [...checked].filter((key) => key.startsWith(`${method} ${path} `)).map((key) => Number(key.split(' ')[2]));
-      expect(statuses.some((s) => s < 300), `${method} ${path}: a success`).toBe(true);
-      if (path !== '/healthz' && path !== '/openapi.json') expect(statuses.some((s) => s >= 400), `${method} ${path}: an error`).toBe(true);
+      expect(
+        statuses.some((s) => s < 300),
+        `${method} ${path}: a success`,
+      ).toBe(true);
+      if (path !== '/healthz' && path !== '/openapi.json')
+        expect(
+          statuses.some((s) => s >= 400),
+          `${method} ${path}: an error`,
+        ).toBe(true);
     }
   });
 });

@@ -54,8 +54,7 @@ async function outcomes(token: string): Promise<Record<Mode, string>> {
   const entries = await Promise.all(MODES.map(async (mode) => [mode, await outcome(token, mode)] as const));
   return Object.fromEntries(entries) as Record<Mode, string>;
 }
-const everywhere = (value: string): Record<Mode, string> =>
-  Object.fromEntries(MODES.map((mode) => [mode, value])) as Record<Mode, string>;
+const everywhere = (value: string): Record<Mode, string> => Object.fromEntries(MODES.map((mode) => [mode, value])) as Record<Mode, string>;
 
 const text = (segment: string) => new TextDecoder().decode(base64url.decode(segment));
 
@@ -106,7 +105,8 @@ describe('denylisted tokens', () => {
     const inline = await mint('es256-1', { claims: { sub, jti } });
     const hs = await mint('HS256', { claims: { sub, jti } });
     const res = await admin('/v1/admin/tokens/revoke', {
-      method: 'POST', body: JSON.stringify({ jti, sub, exp: now() + 600, ...(iss === undefined ? {} : { iss }) }),
+      method: 'POST',
+      body: JSON.stringify({ jti, sub, exp: now() + 600, ...(iss === undefined ? {} : { iss }) }),
     });
     expect(res.status).toBe(200);
     expect(await outcomes(inline)).toEqual(everywhere(inlineOutcome));
@@ -133,11 +133,12 @@ describe('denylist entries: lifetime and key framing (mutation exercise)', () =>
     }
   });
 
-  it('no choice of sub, iss and jti makes one user\'s denylist entry another\'s (the key digest keeps the parts apart)', async () => {
+  it("no choice of sub, iss and jti makes one user's denylist entry another's (the key digest keeps the parts apart)", async () => {
     const base = uniqueSub('frame');
     // Joined with a separator, ("<base>|", any issuer, "j") and ("<base>", any issuer, "|j") are the same string.
     const res = await admin('/v1/admin/tokens/revoke', {
-      method: 'POST', body: JSON.stringify({ sub: `${base}|`, jti: 'j', exp: now() + 600 }),
+      method: 'POST',
+      body: JSON.stringify({ sub: `${base}|`, jti: 'j', exp: now() + 600 }),
     });
     expect(await res.json()).toMatchObject({ revoked: true });
     const bystander = await mint('es256-1', { claims: { sub: base, jti: '|j' } });
@@ -150,7 +151,7 @@ describe('denylist entries: lifetime and key framing (mutation exercise)', () =>
 describe('user revocation', () => {
   const KEYS: SigningKey[] = ['es256-1', 'rs256-1', 'HS256', 'second-1'];
 
-  it('refuses the sub\'s earlier tokens from every issuer, and accepts tokens issued 1 s after', async () => {
+  it("refuses the sub's earlier tokens from every issuer, and accepts tokens issued 1 s after", async () => {
     const sub = uniqueSub('user');
     const before = await Promise.all(KEYS.map((key) => mint(key, { claims: { sub } })));
     const bystander = await mint('es256-1', { claims: { sub: uniqueSub('bystander') } });
@@ -202,28 +203,42 @@ describe('user revocation', () => {
 /** The real bindings with their reads counted, or failing on demand. */
 function instrumentedEnv(overrides: Record<string, unknown> = {}, fail: { kv?: boolean; dos?: boolean } = {}) {
   const reads = { kv: 0, userState: 0, globalState: 0 };
-  const wrap = <T extends object>(target: T, method: string, onCall: () => void): T => new Proxy(target, {
-    get(t, p) {
-      const value = Reflect.get(t, p) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (p === method) onCall();
-        return (value as (...a: unknown[]) => unknown).apply(t, args);
-      };
-    },
-  });
-  const boom = (what: string) => { throw new Error(`injected ${what} failure`); };
+  const wrap = <T extends object>(target: T, method: string, onCall: () => void): T =>
+    new Proxy(target, {
+      get(t, p) {
+        const value = Reflect.get(t, p) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (p === method) onCall();
+          return (value as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      },
+    });
+  const boom = (what: string) => {
+    throw new Error(`injected ${what} failure`);
+  };
   const testEnv = {
     ...env,
     ...overrides,
-    REVOCATIONS: wrap(env.REVOCATIONS, 'get', () => { reads.kv++; if (fail.kv) boom('KV read'); }),
-    USER_STATE: wrap(env.USER_STATE, 'getByName', () => { reads.userState++; if (fail.dos) boom('DO'); }),
-    GLOBAL_STATE: wrap(env.GLOBAL_STATE, 'getByName', () => { reads.globalState++; if (fail.dos) boom('DO'); }),
+    REVOCATIONS: wrap(env.REVOCATIONS, 'get', () => {
+      reads.kv++;
+      if (fail.kv) boom('KV read');
+    }),
+    USER_STATE: wrap(env.USER_STATE, 'getByName', () => {
+      reads.userState++;
+      if (fail.dos) boom('DO');
+    }),
+    GLOBAL_STATE: wrap(env.GLOBAL_STATE, 'getByName', () => {
+      reads.globalState++;
+      if (fail.dos) boom('DO');
+    }),
   } as Env;
-  const verify = (token: string, strict = false) => app.fetch(
-    new Request(`${BASE}/v1/verify${strict ? '?strict=1' : ''}`, { headers: { Authorization: `Bearer ${token}` } }),
-    testEnv, createExecutionContext(),
-  );
+  const verify = (token: string, strict = false) =>
+    app.fetch(
+      new Request(`${BASE}/v1/verify${strict ? '?strict=1' : ''}`, { headers: { Authorization: `Bearer ${token}` } }),
+      testEnv,
+      createExecutionContext(),
+    );
   return { reads, verify };
 }
 
@@ -236,7 +251,10 @@ describe('state is read only for genuine tokens', () => {
     const expired = await mint('es256-1', { claims: { sub, iat: now() - 1000, exp: now() - 100 } });
     await revokeUser(sub);
 
-    for (const [token, reason] of [[forged, 'bad_signature'], [expired, 'expired']] as const) {
+    for (const [token, reason] of [
+      [forged, 'bad_signature'],
+      [expired, 'expired'],
+    ] as const) {
       const { reads, verify } = instrumentedEnv();
       const res = await verify(token, strict);
       expect(res.status).toBe(401);

@@ -37,7 +37,7 @@ async function outcome(token: string, mode: 'cached' | 'strict' | 'rpc'): Promis
   });
   const body = await res.json<{ active: boolean; reason?: string }>();
   expect(res.status).toBe(body.active ? 200 : 401);
-  return body.active ? 'active' : body.reason ?? 'no reason';
+  return body.active ? 'active' : (body.reason ?? 'no reason');
 }
 const MODES = ['cached', 'strict', 'rpc'] as const;
 
@@ -124,7 +124,8 @@ describe('revoke-all', () => {
     const stub = env.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
     let failures = 2;
     const flaky = intercept(env.REVOCATIONS, (method, call) =>
-      method === 'put' && failures-- > 0 ? Promise.reject(new Error('injected KV put failure')) : call());
+      method === 'put' && failures-- > 0 ? Promise.reject(new Error('injected KV put failure')) : call(),
+    );
     await setObjectBindings(stub, { REVOCATIONS: flaky });
     const previous = await env.REVOCATIONS.get<{ revokedBefore: number }>(GLOBAL_KV_KEY, 'json');
 

@@ -15,7 +15,9 @@ const key = ({ method, path }: Route) => `${method} ${path}`;
 
 /** What the app routes: handlers, not middleware (adminAuth and the app-wide `use`s). */
 function appRoutes(): Route[] {
-  const routes = inspectRoutes(app).filter((route) => !route.isMiddleware).map(({ method, path }) => ({ method, path }));
+  const routes = inspectRoutes(app)
+    .filter((route) => !route.isMiddleware)
+    .map(({ method, path }) => ({ method, path }));
   return [...new Map(routes.map((route) => [key(route), route])).values()];
 }
 
@@ -63,17 +65,20 @@ describe('routes: the app, the OpenAPI document and docs/reference.md agree', ()
 
   it('Hono lists the routes (the test reads something real)', () => {
     expect(routes.length).toBeGreaterThan(25);
-    expect(routes.map(key)).toEqual(expect.arrayContaining(['ALL /v1/verify', 'POST /v1/admin/users/:sub/revoke', 'GET /.well-known/jwks.json']));
+    expect(routes.map(key)).toEqual(
+      expect.arrayContaining(['ALL /v1/verify', 'POST /v1/admin/users/:sub/revoke', 'GET /.well-known/jwks.json']),
+    );
   });
 
-  it('the document has exactly the app\'s operations', () => {
-    const documented = Object.entries(buildDocument().paths as Record<string, Record<string, unknown>>)
-      .flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
+  it("the document has exactly the app's operations", () => {
+    const documented = Object.entries(buildDocument().paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method} ${path}`),
+    );
     const expected = routes.filter((route) => !NOT_IN_THE_DOCUMENT.has(key(route))).flatMap(asOperations);
     expect(documented.sort()).toEqual(expected.sort());
   });
 
-  it('the reference\'s route tables have exactly the app\'s routes, each once', () => {
+  it("the reference's route tables have exactly the app's routes, each once", () => {
     const rows = referenceRoutes(reference);
     expect(rows.length, 'one row per route').toBe(new Set(rows).size);
     expect(rows.sort()).toEqual(routes.map(key).sort());
@@ -81,7 +86,10 @@ describe('routes: the app, the OpenAPI document and docs/reference.md agree', ()
 
   it('the table parser finds rows, refuses a row that is not a route, and strips a query', () => {
     const table = (...rows: string[]) => ['| route | who |', '| --- | --- |', ...rows.map((row) => `| ${row} | admin |`)].join('\n');
-    expect(referenceRoutes(table('`GET /v1/admin/audit?sub=&limit=`', '`ANY /v1/verify`'))).toEqual(['GET /v1/admin/audit', 'ALL /v1/verify']);
+    expect(referenceRoutes(table('`GET /v1/admin/audit?sub=&limit=`', '`ANY /v1/verify`'))).toEqual([
+      'GET /v1/admin/audit',
+      'ALL /v1/verify',
+    ]);
     expect(referenceRoutes('| outcome | status |\n| --- | --- |\n| valid | `200` |')).toEqual([]);
     expect(() => referenceRoutes(table('`/v1/admin/ssf/streams…`'))).toThrow();
   });

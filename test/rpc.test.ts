@@ -61,10 +61,23 @@ describe('Verifier over a service binding', () => {
     ['no token', async () => undefined, 'missing_token'],
     ['an empty token', async () => '', 'missing_token'],
     ['a tampered signature', async () => flipLastSignatureChar(await mint('es256-1')), 'bad_signature'],
-    ['a token signed by another key under the kid', async () => mint('second-1', { header: { kid: 'es256-1' }, claims: { iss: ISSUERS.inline } }), 'bad_signature'],
+    [
+      'a token signed by another key under the kid',
+      async () => mint('second-1', { header: { kid: 'es256-1' }, claims: { iss: ISSUERS.inline } }),
+      'bad_signature',
+    ],
     ['an expired token', async () => mint('es256-1', { claims: { iat: now() - 600, exp: now() - 120 } }), 'expired'],
     ['a token from an untrusted issuer', async () => mint('es256-1', { claims: { iss: 'https://evil.test' } }), 'wrong_issuer'],
-    ['alg none', async () => signRaw('{"alg":"none","typ":"JWT"}', JSON.stringify({ iss: ISSUERS.hs, aud: 'api', sub: 'x', iat: now(), exp: now() + 60 }), 'HS256'), 'unsupported_alg'],
+    [
+      'alg none',
+      async () =>
+        signRaw(
+          '{"alg":"none","typ":"JWT"}',
+          JSON.stringify({ iss: ISSUERS.hs, aud: 'api', sub: 'x', iat: now(), exp: now() + 60 }),
+          'HS256',
+        ),
+      'unsupported_alg',
+    ],
     ['two segments', async () => 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0', 'malformed'],
     ['garbage', async () => 'not a jwt at all', 'malformed'],
   ])('refuses %s', async (_label, makeToken, reason) => {
@@ -105,8 +118,7 @@ describe('Verifier called directly (loopback exports)', () => {
     ['a string', 'strict'],
   ])('odd options (%s) do not break verification', async (_label, options) => {
     const sub = uniqueSub('options');
-    expect(await direct.verify(await mint('es256-1', { claims: { sub } }), options))
-      .toMatchObject({ active: true, claims: { sub } });
+    expect(await direct.verify(await mint('es256-1', { claims: { sub } }), options)).toMatchObject({ active: true, claims: { sub } });
   });
 
   it('a string that is a token plus junk is malformed', async () => {

@@ -21,7 +21,11 @@ const admin = (path: string, init: RequestInit & { json?: unknown } = {}) => {
   return worker(`${BASE}${path}`, { ...init, headers, body });
 };
 
-interface TxStream { stream_id: string; aud: string; delivery: { endpoint_url: string; authorization_header: string } }
+interface TxStream {
+  stream_id: string;
+  aud: string;
+  delivery: { endpoint_url: string; authorization_header: string };
+}
 async function transmitter(name: string): Promise<{ streams: TxStream[]; verifications: { stream_id: string; state: string }[] }> {
   return (await fetch(`${jwksBase()}/__control/ssf-tx?name=${name}`)).json();
 }
@@ -35,12 +39,13 @@ beforeAll(async () => {
   await admin('/v1/admin/ssf/streams');
 }, 30_000);
 
-describe('managed streams: against the transmitter\'s management API', () => {
+describe("managed streams: against the transmitter's management API", () => {
   it('create → verify → push → status → delete', async () => {
     const name = `tx-${crypto.randomUUID().slice(0, 8)}`;
     await publishKeys(`/jwks/ssf-tx-${name}`, [KEYS['rs256-1'].public]);
     const created = await admin('/v1/admin/ssf/streams', {
-      method: 'POST', json: { transmitter: txIssuer(name), transmitterToken: TX_TOKEN, subjects: subjects(name) },
+      method: 'POST',
+      json: { transmitter: txIssuer(name), transmitterToken: TX_TOKEN, subjects: subjects(name) },
     });
     expect(created.status).toBe(201);
     const stream = await created.json<Record<string, unknown> & { id: string; pushEndpoint: string; audience: string }>();
@@ -66,9 +71,12 @@ describe('managed streams: against the transmitter\'s management API', () => {
     expect(requested).toBe(true);
     expect((await transmitter(name)).verifications).toEqual([{ stream_id: atTx!.stream_id, state }]);
 
-    const send = (set: string, authorization = atTx!.delivery.authorization_header) => worker(atTx!.delivery.endpoint_url, {
-      method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/secevent+jwt' }, body: set,
-    });
+    const send = (set: string, authorization = atTx!.delivery.authorization_header) =>
+      worker(atTx!.delivery.endpoint_url, {
+        method: 'POST',
+        headers: { Authorization: authorization, 'Content-Type': 'application/secevent+jwt' },
+        body: set,
+      });
     const sign = (claims: Record<string, unknown>) => signSet({ iss: txIssuer(name), aud: atTx!.aud, ...claims });
     const verification = (id: string) => sign({ sub_id: { format: 'opaque', id }, events: { [`${SSF_EVENT}verification`]: { state } } });
 
@@ -82,7 +90,9 @@ describe('managed streams: against the transmitter\'s management API', () => {
     const status = await admin(`/v1/admin/ssf/streams/${stream.id}`, { headers: { 'X-Transmitter-Token': TX_TOKEN } });
     expect(status.status).toBe(200);
     expect((await status.json<{ status: Record<string, unknown> }>()).status).toMatchObject({
-      verifiedAt: expect.any(Number), verificationPending: false, transmitterStatus: 'enabled',
+      verifiedAt: expect.any(Number),
+      verificationPending: false,
+      transmitterStatus: 'enabled',
     });
 
     // An IdP-side session revocation is refused at the edge.
@@ -105,7 +115,8 @@ describe('managed streams: against the transmitter\'s management API', () => {
     const name = `tx-${crypto.randomUUID().slice(0, 8)}`;
     await misbehave(name, { issuer: 'https://impostor.test' });
     const res = await admin('/v1/admin/ssf/streams', {
-      method: 'POST', json: { transmitter: txIssuer(name), transmitterToken: TX_TOKEN, subjects: subjects(name) },
+      method: 'POST',
+      json: { transmitter: txIssuer(name), transmitterToken: TX_TOKEN, subjects: subjects(name) },
     });
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({ error: 'transmitter_error', error_description: expect.stringContaining('another issuer') });
@@ -119,13 +130,18 @@ describe('managed streams: against the transmitter\'s management API', () => {
     expect(wrongToken.status).toBe(502);
     expect((await wrongToken.json<{ error_description: string }>()).error_description).toContain('status 401');
     const badSubjects = await create({
-      transmitter: txIssuer(name), transmitterToken: TX_TOKEN,
+      transmitter: txIssuer(name),
+      transmitterToken: TX_TOKEN,
       subjects: { iss_sub: { [txIssuer(name)]: { issuer: 'https://untrusted.test' } } },
     });
     expect(badSubjects.status).toBe(400);
-    expect(await badSubjects.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('TRUSTED_ISSUERS') });
+    expect(await badSubjects.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('TRUSTED_ISSUERS'),
+    });
     const uidClaim = await create({
-      transmitter: txIssuer(name), transmitterToken: TX_TOKEN,
+      transmitter: txIssuer(name),
+      transmitterToken: TX_TOKEN,
       subjects: { iss_sub: { [txIssuer(name)]: { issuer: 'https://inline.test', claim: 'uid' } } },
     });
     expect(uidClaim.status).toBe(400);
@@ -138,12 +154,14 @@ describe('managed streams: against the transmitter\'s management API', () => {
   });
 });
 
-describe('manual streams (Google\'s stream:update) and SSF_STREAMS', () => {
+describe("manual streams (Google's stream:update) and SSF_STREAMS", () => {
   it('a manual stream gets an id and its secret once; its pushes need that secret', async () => {
     const res = await admin('/v1/admin/ssf/streams', {
       method: 'POST',
       json: {
-        issuer: 'https://manual-idp.test', jwksUri: `${jwksBase()}/jwks/ssf-okta`, audience: `manual-${crypto.randomUUID()}`,
+        issuer: 'https://manual-idp.test',
+        jwksUri: `${jwksBase()}/jwks/ssf-okta`,
+        audience: `manual-${crypto.randomUUID()}`,
         subjects: { iss_sub: { 'https://manual-idp.test': { issuer: 'https://inline.test' } } },
       },
     });
@@ -152,12 +170,17 @@ describe('manual streams (Google\'s stream:update) and SSF_STREAMS', () => {
     expect(stream).toMatchObject({ mode: 'manual', secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     const sub = `manual-${crypto.randomUUID()}`;
     const set = await signSet({
-      iss: 'https://manual-idp.test', aud: stream.audience,
-      sub_id: { format: 'iss_sub', iss: 'https://manual-idp.test', sub }, events: { [`${CAEP}session-revoked`]: {} },
+      iss: 'https://manual-idp.test',
+      aud: stream.audience,
+      sub_id: { format: 'iss_sub', iss: 'https://manual-idp.test', sub },
+      events: { [`${CAEP}session-revoked`]: {} },
     });
-    const send = (secret: string) => worker(stream.pushEndpoint, {
-      method: 'POST', headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/secevent+jwt' }, body: set,
-    });
+    const send = (secret: string) =>
+      worker(stream.pushEndpoint, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/secevent+jwt' },
+        body: set,
+      });
     expect((await send('not-the-secret')).status).toBe(401);
     expect((await send(stream.secret)).status).toBe(202);
     expect((await admin(`/v1/admin/ssf/streams/${stream.id}`, { method: 'DELETE' })).status).toBe(200);
@@ -173,7 +196,11 @@ describe('manual streams (Google\'s stream:update) and SSF_STREAMS', () => {
   });
 
   it('the stream routes are admin-only', async () => {
-    for (const [method, path] of [['GET', '/v1/admin/ssf/streams'], ['POST', '/v1/admin/ssf/streams'], ['GET', '/v1/admin/ssf/streams/okta/audit']]) {
+    for (const [method, path] of [
+      ['GET', '/v1/admin/ssf/streams'],
+      ['POST', '/v1/admin/ssf/streams'],
+      ['GET', '/v1/admin/ssf/streams/okta/audit'],
+    ]) {
       const res = await worker(`${BASE}${path}`, { method });
       expect(res.status, `${method} ${path}`).toBe(401);
     }

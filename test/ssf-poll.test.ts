@@ -23,13 +23,24 @@ const admin = (path: string, init: RequestInit & { json?: unknown } = {}) => {
   return worker(`${BASE}${path}`, { ...init, headers, body });
 };
 
-interface PollRequest { maxEvents: number; returnImmediately: boolean; ack?: string[]; setErrs?: Record<string, { err: string; description: string }> }
+interface PollRequest {
+  maxEvents: number;
+  returnImmediately: boolean;
+  ack?: string[];
+  setErrs?: Record<string, { err: string; description: string }>;
+}
 const tx = async (name: string) =>
   (await fetch(`${jwksBase()}/__control/ssf-tx?name=${name}`)).json<{ queue: Record<string, string>; polls: PollRequest[] }>();
 const txControl = (name: string, how: Record<string, unknown>) =>
   fetch(`${jwksBase()}/__control/ssf-tx?name=${name}`, { method: 'POST', body: JSON.stringify(how) });
 
-interface PollStatus { polling: boolean; failures: number; lastError: string | null; pendingAcks: number; nextPollAt: number | null }
+interface PollStatus {
+  polling: boolean;
+  failures: number;
+  lastError: string | null;
+  pendingAcks: number;
+  nextPollAt: number | null;
+}
 const pollNow = async (id: string) => {
   const res = await admin(`/v1/admin/ssf/streams/${id}/poll`, { method: 'POST' });
   expect(res.status).toBe(200);
@@ -40,7 +51,13 @@ const verify = async (token: string) =>
 const userVersion = async (sub: string) =>
   (await (await admin(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<{ version: number }>()).version;
 
-interface PollStream { id: string; name: string; issuer: string; audience: string; jwksPath: string }
+interface PollStream {
+  id: string;
+  name: string;
+  issuer: string;
+  audience: string;
+  jwksPath: string;
+}
 
 /** A manual stream polling the transmitter `name` (interval long enough that only the test polls). */
 async function pollStream(label: string, intervalSeconds = 300): Promise<PollStream> {
@@ -52,7 +69,10 @@ async function pollStream(label: string, intervalSeconds = 300): Promise<PollStr
   const res = await admin('/v1/admin/ssf/streams', {
     method: 'POST',
     json: {
-      issuer, audience, jwksUri: `${jwksBase()}${jwksPath}`, pushSecret: false,
+      issuer,
+      audience,
+      jwksUri: `${jwksBase()}${jwksPath}`,
+      pushSecret: false,
       subjects: { iss_sub: { [issuer]: { issuer: ISSUERS.inline, claim: 'sub' } } },
       poll: { endpoint: `${jwksBase()}/ssf-tx/${name}/poll`, token: POLL_TOKEN, maxEvents: 4, intervalSeconds },
     },
@@ -62,10 +82,14 @@ async function pollStream(label: string, intervalSeconds = 300): Promise<PollStr
   return { id, name, issuer, audience, jwksPath };
 }
 
-const sessionRevoked = (s: PollStream, sub: string, claims: Record<string, unknown> = {}) => signSet({
-  iss: s.issuer, aud: s.audience, sub_id: { format: 'iss_sub', iss: s.issuer, sub },
-  events: { [`${CAEP}session-revoked`]: { event_timestamp: Date.now() } }, ...claims,
-});
+const sessionRevoked = (s: PollStream, sub: string, claims: Record<string, unknown> = {}) =>
+  signSet({
+    iss: s.issuer,
+    aud: s.audience,
+    sub_id: { format: 'iss_sub', iss: s.issuer, sub },
+    events: { [`${CAEP}session-revoked`]: { event_timestamp: Date.now() } },
+    ...claims,
+  });
 const tokenOf = (sub: string) => mint('rs256-1', { claims: { sub, iat: now() - 60, exp: now() + 3600 } });
 
 beforeAll(async () => {
@@ -73,7 +97,7 @@ beforeAll(async () => {
 }, 30_000);
 
 describe('poll delivery: SETs polled from the transmitter', () => {
-  it('a polled session-revoked refuses the user\'s token; the SET is acked once durable, an invalid one goes back as setErrs', async () => {
+  it("a polled session-revoked refuses the user's token; the SET is acked once durable, an invalid one goes back as setErrs", async () => {
     const s = await pollStream('basic');
     const sub = uniqueSub('basic');
     const token = await tokenOf(sub);
@@ -218,7 +242,10 @@ describe('poll delivery: lifecycle and configuration', () => {
     const bad = await admin('/v1/admin/ssf/streams', {
       method: 'POST',
       json: {
-        issuer: 'https://x.test', audience: 'https://ks.test/poll/x', jwksUri: 'https://x.test/jwks', pushSecret: false,
+        issuer: 'https://x.test',
+        audience: 'https://ks.test/poll/x',
+        jwksUri: 'https://x.test/jwks',
+        pushSecret: false,
         poll: { endpoint: 'http://transmitter.example/poll', token: POLL_TOKEN },
       },
     });
@@ -228,14 +255,27 @@ describe('poll delivery: lifecycle and configuration', () => {
 
   it('SSF_STREAMS: "token" names a secret binding; bounds on maxEvents and intervalSeconds', () => {
     const entry = (poll: Record<string, unknown>) => ({
-      id: 'p', issuer: 'https://p.test', audience: 'https://ks.test/p', jwks: { keys: [KEYS['rs256-1'].public] }, poll,
+      id: 'p',
+      issuer: 'https://p.test',
+      audience: 'https://ks.test/p',
+      jwks: { keys: [KEYS['rs256-1'].public] },
+      poll,
     });
-    const parsed = parseStream(entry({ endpoint: 'https://p.test/poll', token: 'POLL_SECRET' }), { POLL_SECRET: 'value-1' }, new Map(), 's');
+    const parsed = parseStream(
+      entry({ endpoint: 'https://p.test/poll', token: 'POLL_SECRET' }),
+      { POLL_SECRET: 'value-1' },
+      new Map(),
+      's',
+    );
     expect(parsed.poll).toEqual({ endpoint: 'https://p.test/poll', token: 'value-1', maxEvents: 16, intervalSeconds: 10 });
     expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'MISSING' }), {}, new Map(), 's')).toThrow(/secret binding/);
     expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', tokenValue: 'x' }), {}, new Map(), 's')).toThrow(/tokenValue/);
     expect(() => parseStream(entry({ endpoint: 'http://p.test/poll', token: 'S' }), { S: 'v' }, new Map(), 's')).toThrow(/https/);
-    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', maxEvents: 65 }), { S: 'v' }, new Map(), 's')).toThrow(/maxEvents/);
-    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', intervalSeconds: 0 }), { S: 'v' }, new Map(), 's')).toThrow(/intervalSeconds/);
+    expect(() => parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', maxEvents: 65 }), { S: 'v' }, new Map(), 's')).toThrow(
+      /maxEvents/,
+    );
+    expect(() =>
+      parseStream(entry({ endpoint: 'https://p.test/poll', token: 'S', intervalSeconds: 0 }), { S: 'v' }, new Map(), 's'),
+    ).toThrow(/intervalSeconds/);
   });
 });

@@ -25,7 +25,9 @@ const verify = async (token: string) => {
 /** A token of the inline issuer (the Okta stream's token issuer) for `sub`, issued at `iat`. */
 const tokenOf = (sub: string, iat = now() - 60) => mint('rs256-1', { claims: { sub, iat, exp: iat + 3600 } });
 const streamAudit = async (stream: string) =>
-  (await admin(`/v1/admin/ssf/streams/${stream}/audit`)).json<{ events: { action: string; sub: string | null; jti?: string; actor: string; reason?: string }[] }>();
+  (await admin(`/v1/admin/ssf/streams/${stream}/audit`)).json<{
+    events: { action: string; sub: string | null; jti?: string; actor: string; reason?: string }[];
+  }>();
 
 // The first request of a file starts the worker and its Durable Objects.
 beforeAll(async () => {
@@ -55,9 +57,13 @@ describe('push: stream, secret, size, media type (cheap checks first)', () => {
       push('okta', set, { secret: `${SSF_OKTA_SECRET}x` }),
       push('okta', set, { secret: '' }),
     ]);
-    const snapshots = await Promise.all(answers.map(async (r) => ({
-      status: r.status, headers: [...r.headers].filter(([n]) => n !== 'date').sort(), body: await r.text(),
-    })));
+    const snapshots = await Promise.all(
+      answers.map(async (r) => ({
+        status: r.status,
+        headers: [...r.headers].filter(([n]) => n !== 'date').sort(),
+        body: await r.text(),
+      })),
+    );
     expect(snapshots[0]!.status).toBe(401);
     expect(JSON.parse(snapshots[0]!.body)).toEqual({ err: 'authentication_failed', description: expect.any(String) });
     for (const s of snapshots) expect(s).toEqual(snapshots[0]);
@@ -76,13 +82,19 @@ describe('push: every RFC 8935 error code', () => {
   it('invalid_request: not a JWS, alg not allowed, wrong typ, no jti, no iat, no events, iat in the future', async () => {
     await expectSetError(await push('okta', 'not-a-jws'), 'invalid_request');
     await expectSetError(await push('okta', `${await signSet(sessionRevoked)}.x`), 'invalid_request');
-    await expectSetError(await push('okta', await signSet(sessionRevoked, { header: { alg: 'ES256', kid: 'es256-1' }, key: 'es256-1' })), 'invalid_request');
+    await expectSetError(
+      await push('okta', await signSet(sessionRevoked, { header: { alg: 'ES256', kid: 'es256-1' }, key: 'es256-1' })),
+      'invalid_request',
+    );
     await expectSetError(await push('okta', await signSet(sessionRevoked, { header: { typ: 'JWT' } })), 'invalid_request');
     await expectSetError(await push('okta', await signSet(sessionRevoked, { header: { typ: undefined } })), 'invalid_request');
     await expectSetError(await push('okta', await signSet({ ...sessionRevoked, jti: undefined })), 'invalid_request');
     await expectSetError(await push('okta', await signSet({ ...sessionRevoked, iat: undefined })), 'invalid_request');
     await expectSetError(await push('okta', await signSet({ ...sessionRevoked, events: {} })), 'invalid_request');
-    await expectSetError(await push('okta', await signSet({ ...sessionRevoked, events: { [`${CAEP}session-revoked`]: 'x' } })), 'invalid_request');
+    await expectSetError(
+      await push('okta', await signSet({ ...sessionRevoked, events: { [`${CAEP}session-revoked`]: 'x' } })),
+      'invalid_request',
+    );
     await expectSetError(await push('okta', await signSet({ ...sessionRevoked, iat: now() + 120 })), 'invalid_request');
     // Within the clock tolerance (30 s) it is fine; and no `exp` is ever required.
     const sub = uniqueSub('tolerance');
@@ -94,15 +106,22 @@ describe('push: every RFC 8935 error code', () => {
     await expectSetError(await push('okta', await signSet(sessionRevoked, { header: { kid: 'unknown-kid' } })), 'invalid_key');
     // jose will not make a key this weak; WebCrypto will. The google stream's keys are first
     // fetched here, with the weak key in them: its size, not its kid, is what is refused.
-    const weak = await crypto.subtle.generateKey(
-      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify'],
-    ) as CryptoKeyPair;
+    const weak = (await crypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair;
     const jwk = { ...(await exportJWK(weak.publicKey)), kid: 'weak', alg: 'RS256' };
     await publishKeys(SSF_JWKS_PATHS.google, [KEYS['rs256-1'].public, jwk]);
-    const input = `${b64(JSON.stringify({ alg: 'RS256', kid: 'weak' }))}.${b64(JSON.stringify({
-      iss: SSF.google.issuer, aud: SSF.google.audience, iat: now(), jti: crypto.randomUUID(),
-      events: { [`${RISC}account-disabled`]: { subject: { subject_type: 'iss-sub', iss: SSF.google.issuer, sub: 'w' } } },
-    }))}`;
+    const input = `${b64(JSON.stringify({ alg: 'RS256', kid: 'weak' }))}.${b64(
+      JSON.stringify({
+        iss: SSF.google.issuer,
+        aud: SSF.google.audience,
+        iat: now(),
+        jti: crypto.randomUUID(),
+        events: { [`${RISC}account-disabled`]: { subject: { subject_type: 'iss-sub', iss: SSF.google.issuer, sub: 'w' } } },
+      }),
+    )}`;
     const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', weak.privateKey, new TextEncoder().encode(input));
     const set = `${input}.${base64url.encode(new Uint8Array(signature))}`;
     await expectSetError(await push('google', set, { secret: null }), 'invalid_key');
@@ -127,7 +146,7 @@ describe('push: every RFC 8935 error code', () => {
 });
 
 describe('push → revocation: the time rule', () => {
-  it('end to end: Okta pushes session-revoked, the user\'s token is refused at /v1/verify, later tokens work', async () => {
+  it("end to end: Okta pushes session-revoked, the user's token is refused at /v1/verify, later tokens work", async () => {
     const sub = uniqueSub('e2e');
     const token = await tokenOf(sub);
     expect((await verify(token)).status).toBe(200);
@@ -161,7 +180,8 @@ describe('push → revocation: the time rule', () => {
     const sub = uniqueSub('replay');
     const t = now();
     const old = await signSet({
-      iat: t - 300, sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub },
+      iat: t - 300,
+      sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub },
       events: { [`${CAEP}session-revoked`]: { event_timestamp: (t - 310) * 1000 } },
     });
     expect((await push('okta', old)).status).toBe(202);
@@ -169,10 +189,16 @@ describe('push → revocation: the time rule', () => {
     expect((await verify(await tokenOf(sub, t - 400))).body.reason).toBe('revoked_user');
     expect((await verify(await tokenOf(sub, t - 200))).status).toBe(200);
     // A newer event, then the old one again under a new jti: nothing moves back or up.
-    expect((await push('okta', await oktaSet('session-revoked', sub, { event_timestamp: (t - 100) * 1000 }, { iat: t - 100 }))).status).toBe(202);
+    expect(
+      (await push('okta', await oktaSet('session-revoked', sub, { event_timestamp: (t - 100) * 1000 }, { iat: t - 100 }))).status,
+    ).toBe(202);
     const after = await userState(sub);
     expect(after).toMatchObject({ version: 2, revokedBefore: t - 100 });
-    const replay = await signSet({ iat: t - 300, sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub }, events: { [`${CAEP}session-revoked`]: {} } });
+    const replay = await signSet({
+      iat: t - 300,
+      sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub },
+      events: { [`${CAEP}session-revoked`]: {} },
+    });
     expect((await push('okta', replay)).status).toBe(202);
     expect(await userState(sub)).toEqual(after);
     expect((await verify(await tokenOf(sub, t - 50))).status).toBe(200);
@@ -193,19 +219,31 @@ describe('events and subjects', () => {
 
   it('Okta: complex subject without format, credential-change update revokes and create does not, assurance decrease revokes', async () => {
     const [a, b, c, d] = [uniqueSub('cx'), uniqueSub('cc-create'), uniqueSub('cc-update'), uniqueSub('al')];
-    const complex = await signSet({ events: { [`${CAEP}session-revoked`]: {
-      subject: { user: { format: 'iss_sub', iss: SSF.okta.issuer, sub: a }, session: { format: 'opaque', id: 's1' } },
-      event_timestamp: Date.now(),
-    } } });
+    const complex = await signSet({
+      events: {
+        [`${CAEP}session-revoked`]: {
+          subject: { user: { format: 'iss_sub', iss: SSF.okta.issuer, sub: a }, session: { format: 'opaque', id: 's1' } },
+          event_timestamp: Date.now(),
+        },
+      },
+    });
     expect((await push('okta', complex)).status).toBe(202);
     expect(await revoked(a)).toBe(true);
-    expect((await push('okta', await oktaSet('credential-change', b, { change_type: 'create', credential_type: 'fido2-roaming' }))).status).toBe(202);
+    expect(
+      (await push('okta', await oktaSet('credential-change', b, { change_type: 'create', credential_type: 'fido2-roaming' }))).status,
+    ).toBe(202);
     expect(await revoked(b)).toBe(false);
-    expect((await push('okta', await oktaSet('credential-change', c, { change_type: 'update', credential_type: 'password' }))).status).toBe(202);
+    expect((await push('okta', await oktaSet('credential-change', c, { change_type: 'update', credential_type: 'password' }))).status).toBe(
+      202,
+    );
     expect(await revoked(c)).toBe(true);
-    expect((await push('okta', await oktaSet('assurance-level-change', d, { change_direction: 'increase', current_level: 'aal2' }))).status).toBe(202);
+    expect(
+      (await push('okta', await oktaSet('assurance-level-change', d, { change_direction: 'increase', current_level: 'aal2' }))).status,
+    ).toBe(202);
     expect(await revoked(d)).toBe(false);
-    expect((await push('okta', await oktaSet('assurance-level-change', d, { change_direction: 'decrease', current_level: 'aal1' }))).status).toBe(202);
+    expect(
+      (await push('okta', await oktaSet('assurance-level-change', d, { change_direction: 'decrease', current_level: 'aal1' }))).status,
+    ).toBe(202);
     expect(await revoked(d)).toBe(true);
   });
 
@@ -213,7 +251,9 @@ describe('events and subjects', () => {
     const sub = uniqueSub('google');
     const token = await mint('second-1', { claims: { sub, iat: now() - 60 } });
     expect((await verify(token)).status).toBe(200);
-    expect((await push('google', await googleSet(`${RISC}account-disabled`, sub, { reason: 'hijacking' }), { secret: null })).status).toBe(202);
+    expect((await push('google', await googleSet(`${RISC}account-disabled`, sub, { reason: 'hijacking' }), { secret: null })).status).toBe(
+      202,
+    );
     expect((await verify(token)).body.reason).toBe('revoked_user');
     expect((await push('google', await googleSet(`${RISC}account-enabled`, sub), { secret: null })).status).toBe(202);
     expect((await verify(token)).body.reason).toBe('revoked_user');
@@ -221,19 +261,26 @@ describe('events and subjects', () => {
     expect((await push('google', await googleSet(`${RISC}sessions-revoked`, other), { secret: null })).status).toBe(202);
     expect(await revoked(other)).toBe(true);
     const audit = await streamAudit('google');
-    expect(audit.events.find((e) => e.sub === sub && e.reason?.startsWith('account-enabled'))).toMatchObject({ reason: expect.stringContaining('audited only') });
+    expect(audit.events.find((e) => e.sub === sub && e.reason?.startsWith('account-enabled'))).toMatchObject({
+      reason: expect.stringContaining('audited only'),
+    });
   });
 
   it('OAuth tokens-revoked and RISC credential-compromise revoke; aliases revoke each member', async () => {
     const [a, b, c, d] = [uniqueSub('tok'), uniqueSub('cred'), uniqueSub('alias1'), uniqueSub('alias2')];
-    const event = (uri: string, sub: string) => signSet({ sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub }, events: { [uri]: {} } });
+    const event = (uri: string, sub: string) =>
+      signSet({ sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub }, events: { [uri]: {} } });
     expect((await push('okta', await event('https://schemas.openid.net/secevent/oauth/event-type/tokens-revoked', a))).status).toBe(202);
     expect((await push('okta', await event(`${RISC}credential-compromise`, b))).status).toBe(202);
     const aliases = await signSet({
-      sub_id: { format: 'aliases', identifiers: [
-        { format: 'iss_sub', iss: SSF.okta.issuer, sub: c }, { format: 'phone_number', phone_number: '+12065550100' },
-        { format: 'iss_sub', iss: SSF.okta.issuer, sub: d },
-      ] },
+      sub_id: {
+        format: 'aliases',
+        identifiers: [
+          { format: 'iss_sub', iss: SSF.okta.issuer, sub: c },
+          { format: 'phone_number', phone_number: '+12065550100' },
+          { format: 'iss_sub', iss: SSF.okta.issuer, sub: d },
+        ],
+      },
       events: { [`${RISC}account-purged`]: {} },
     });
     expect((await push('okta', aliases)).status).toBe(202);
@@ -242,9 +289,15 @@ describe('events and subjects', () => {
 
   it('unknown events and unknown subjects: 202, nobody revoked, audited on the stream', async () => {
     const sub = uniqueSub('unknown');
-    const unknownEvent = await signSet({ sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub }, events: { 'https://example.com/event/new-thing': {} } });
+    const unknownEvent = await signSet({
+      sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub },
+      events: { 'https://example.com/event/new-thing': {} },
+    });
     expect((await push('okta', unknownEvent)).status).toBe(202);
-    const unmapped = await signSet({ sub_id: { format: 'iss_sub', iss: 'https://other-idp.test', sub }, events: { [`${CAEP}session-revoked`]: {} } });
+    const unmapped = await signSet({
+      sub_id: { format: 'iss_sub', iss: 'https://other-idp.test', sub },
+      events: { [`${CAEP}session-revoked`]: {} },
+    });
     expect((await push('okta', unmapped)).status).toBe(202);
     const phone = await signSet({ sub_id: { format: 'phone_number', phone_number: '+1' }, events: { [`${CAEP}session-revoked`]: {} } });
     expect((await push('okta', phone)).status).toBe(202);
@@ -257,10 +310,14 @@ describe('events and subjects', () => {
 
   it('email subjects: off by default (google stream), on where configured (okta stream)', async () => {
     const email = `${uniqueSub('mail')}@example.com`;
-    const googleEmail = await signSet({
-      iss: SSF.google.issuer, aud: SSF.google.audience,
-      events: { [`${RISC}account-disabled`]: { subject: { subject_type: 'email', email } } },
-    }, { header: { typ: undefined } });
+    const googleEmail = await signSet(
+      {
+        iss: SSF.google.issuer,
+        aud: SSF.google.audience,
+        events: { [`${RISC}account-disabled`]: { subject: { subject_type: 'email', email } } },
+      },
+      { header: { typ: undefined } },
+    );
     expect((await push('google', googleEmail, { secret: null })).status).toBe(202);
     expect(await revoked(email)).toBe(false);
     const oktaEmail = await signSet({ sub_id: { format: 'email', email }, events: { [`${CAEP}session-revoked`]: {} } });
@@ -272,7 +329,12 @@ describe('events and subjects', () => {
     const sub = uniqueSub('claims');
     const set = await signSet({
       sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub },
-      events: { [`${CAEP}token-claims-change`]: { subject: { format: 'jwt_id', iss: 'https://inline.test', jti: 'tok-1' }, claims: { role: 'guest' } } },
+      events: {
+        [`${CAEP}token-claims-change`]: {
+          subject: { format: 'jwt_id', iss: 'https://inline.test', jti: 'tok-1' },
+          claims: { role: 'guest' },
+        },
+      },
     });
     expect((await push('okta', set)).status).toBe(202);
     expect(await revoked(sub)).toBe(true);
@@ -281,11 +343,16 @@ describe('events and subjects', () => {
 
 describe('stream verification (SSF 1.0 §8.1.4)', () => {
   const status = async (stream: string) =>
-    (await (await admin(`/v1/admin/ssf/streams/${stream}`)).json<{ status: { verifiedAt: number | null; verificationPending: boolean; verificationProblem: string | null } }>()).status;
-  const verification = (state?: string) => signSet({
-    sub_id: { format: 'opaque', id: 'okta' },
-    events: { [`${SSF_EVENT}verification`]: state === undefined ? {} : { state } },
-  });
+    (
+      await (
+        await admin(`/v1/admin/ssf/streams/${stream}`)
+      ).json<{ status: { verifiedAt: number | null; verificationPending: boolean; verificationProblem: string | null } }>()
+    ).status;
+  const verification = (state?: string) =>
+    signSet({
+      sub_id: { format: 'opaque', id: 'okta' },
+      events: { [`${SSF_EVENT}verification`]: state === undefined ? {} : { state } },
+    });
 
   it('with the state asked for: verified; with a wrong or no state: not, and the request stays pending', async () => {
     const asked = await admin('/v1/admin/ssf/streams/okta/verify', { method: 'POST' });
@@ -298,7 +365,10 @@ describe('stream verification (SSF 1.0 §8.1.4)', () => {
     expect((await push('okta', await verification('wrong-state'))).status).toBe(202);
     expect(await status('okta')).toMatchObject({ verificationPending: true, verificationProblem: expect.stringContaining('wrong state') });
     expect((await push('okta', await verification())).status).toBe(202);
-    expect(await status('okta')).toMatchObject({ verificationPending: true, verificationProblem: expect.stringContaining('without a state') });
+    expect(await status('okta')).toMatchObject({
+      verificationPending: true,
+      verificationProblem: expect.stringContaining('without a state'),
+    });
 
     expect((await push('okta', await verification(state))).status).toBe(202);
     const done = await status('okta');
@@ -306,35 +376,60 @@ describe('stream verification (SSF 1.0 §8.1.4)', () => {
     expect(done.verifiedAt).toBeGreaterThanOrEqual(now() - 5);
   });
 
-  it('Google\'s RISC verification event, unsolicited and without state, is accepted and audited', async () => {
-    const set = await signSet({
-      iss: SSF.google.issuer, aud: SSF.google.audience,
-      events: { [`${RISC}verification`]: { state: 'x' } },
-    }, { header: { typ: undefined } });
+  it("Google's RISC verification event, unsolicited and without state, is accepted and audited", async () => {
+    const set = await signSet(
+      {
+        iss: SSF.google.issuer,
+        aud: SSF.google.audience,
+        events: { [`${RISC}verification`]: { state: 'x' } },
+      },
+      { header: { typ: undefined } },
+    );
     expect((await push('google', set, { secret: null })).status).toBe(202);
-    expect((await streamAudit('google')).events[0]).toMatchObject({ action: 'ssf_event', actor: 'ssf:google', reason: expect.stringContaining('verification') });
+    expect((await streamAudit('google')).events[0]).toMatchObject({
+      action: 'ssf_event',
+      actor: 'ssf:google',
+      reason: expect.stringContaining('verification'),
+    });
   });
 
-  it('stream-updated records the transmitter\'s status', async () => {
-    const set = await signSet({ sub_id: { format: 'opaque', id: 'okta' }, events: { [`${SSF_EVENT}stream-updated`]: { status: 'paused', reason: 'maintenance' } } });
+  it("stream-updated records the transmitter's status", async () => {
+    const set = await signSet({
+      sub_id: { format: 'opaque', id: 'okta' },
+      events: { [`${SSF_EVENT}stream-updated`]: { status: 'paused', reason: 'maintenance' } },
+    });
     expect((await push('okta', set)).status).toBe(202);
-    expect((await (await admin('/v1/admin/ssf/streams/okta')).json<{ status: { transmitterStatus: string } }>()).status.transmitterStatus).toBe('paused');
+    expect(
+      (await (await admin('/v1/admin/ssf/streams/okta')).json<{ status: { transmitterStatus: string } }>()).status.transmitterStatus,
+    ).toBe('paused');
   });
 });
 
 /** The worker under another configuration or with a wrapped binding. */
-const withEnv = (vars: Record<string, unknown>) => (stream: string, set: string) => worker(`${BASE}/v1/ssf/${stream}/events`, {
-  method: 'POST', body: set, headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
-}, vars);
+const withEnv = (vars: Record<string, unknown>) => (stream: string, set: string) =>
+  worker(
+    `${BASE}/v1/ssf/${stream}/events`,
+    {
+      method: 'POST',
+      body: set,
+      headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
+    },
+    vars,
+  );
 
 describe('token-claims-change and durability', () => {
-  it('with MAX_TOKEN_LIFETIME_SECONDS: the named token is denied, the user\'s other tokens still work', async () => {
+  it("with MAX_TOKEN_LIFETIME_SECONDS: the named token is denied, the user's other tokens still work", async () => {
     const sub = uniqueSub('deny');
     const named = await mint('rs256-1', { claims: { sub, jti: `tok-${sub}` } });
     const other = await tokenOf(sub);
     const set = await signSet({
       sub_id: { format: 'iss_sub', iss: SSF.okta.issuer, sub },
-      events: { [`${CAEP}token-claims-change`]: { subject: { format: 'jwt_id', iss: 'https://inline.test', jti: `tok-${sub}` }, claims: { role: 'guest' } } },
+      events: {
+        [`${CAEP}token-claims-change`]: {
+          subject: { format: 'jwt_id', iss: 'https://inline.test', jti: `tok-${sub}` },
+          claims: { role: 'guest' },
+        },
+      },
     });
     expect((await withEnv({ MAX_TOKEN_LIFETIME_SECONDS: '7200' })('okta', set)).status).toBe(202);
     expect((await verify(named)).body.reason).toBe('revoked_token');
@@ -342,7 +437,7 @@ describe('token-claims-change and durability', () => {
     expect(await userState(sub)).toMatchObject({ version: 0 });
   });
 
-  it('a user Durable Object out of reach: 503, no 202; the transmitter\'s retry then revokes (nothing was marked seen)', async () => {
+  it("a user Durable Object out of reach: 503, no 202; the transmitter's retry then revokes (nothing was marked seen)", async () => {
     const sub = uniqueSub('down');
     const set = await oktaSet('session-revoked', sub);
     const unreachable = { getByName: () => ({ revokeIssuedBefore: () => Promise.reject(new Error('injected')) }) };

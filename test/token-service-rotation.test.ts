@@ -13,7 +13,11 @@ import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 
 type Fetch = (request: Request) => Promise<Response>;
 type Json = Record<string, unknown>;
-interface Tokens { access_token: string; expires_in: number; refresh_token: string }
+interface Tokens {
+  access_token: string;
+  expires_in: number;
+  refresh_token: string;
+}
 
 /** The worker under a configuration (config is parsed once per env object: build each once). */
 function withEnv(vars: Record<string, string | undefined>): Fetch {
@@ -53,10 +57,12 @@ async function refreshError(fetch: Fetch, refreshToken: string): Promise<unknown
 }
 /** 'active' or the reason code, the same in cached and strict mode. */
 async function outcome(fetch: Fetch, token: string): Promise<string> {
-  const results = await Promise.all(['/v1/verify', '/v1/verify?strict=1'].map(async (path) => {
-    const body = await (await fetch(req(path, {}, token))).json<Json>();
-    return body.active === true ? 'active' : String(body.reason);
-  }));
+  const results = await Promise.all(
+    ['/v1/verify', '/v1/verify?strict=1'].map(async (path) => {
+      const body = await (await fetch(req(path, {}, token))).json<Json>();
+      return body.active === true ? 'active' : String(body.reason);
+    }),
+  );
   expect(results[1]).toBe(results[0]);
   return results[0]!;
 }
@@ -102,7 +108,10 @@ describe('signing-key rotation, TOKEN_ISSUER unset (tokens carry the origin)', (
   });
 
   it('/.well-known/jwks.json lists the public half of every configured key, in order', async () => {
-    for (const [fetch, expected] of [[rotating, ['session-2', 'session-1']], [rotated, ['session-2']]] as const) {
+    for (const [fetch, expected] of [
+      [rotating, ['session-2', 'session-1']],
+      [rotated, ['session-2']],
+    ] as const) {
       const listed = await jwks(fetch);
       expect(listed.map((k) => k.kid)).toEqual(expected);
       for (const key of listed) {
@@ -124,7 +133,10 @@ describe('signing-key rotation, TOKEN_ISSUER set', () => {
     const S3 = { ...(await exportJWK(privateKey)), kid: 'session-3', alg: 'ES256' };
     const issuerEnv = (...jwks: object[]) => withEnv({ TOKEN_ISSUER: ISSUER, TOKEN_SIGNING_KEYS: keys(...jwks) });
     Object.assign(envs, {
-      before: issuerEnv(S1), rotating: issuerEnv(S3, S1), sameAlgOnly: issuerEnv(S3), otherAlgOnly: issuerEnv(S2),
+      before: issuerEnv(S1),
+      rotating: issuerEnv(S3, S1),
+      sameAlgOnly: issuerEnv(S3),
+      otherAlgOnly: issuerEnv(S2),
     });
   });
 
@@ -149,7 +161,9 @@ describe('signing-key rotation, TOKEN_ISSUER set', () => {
 
 describe('lifetimes', () => {
   const short = withEnv({
-    ACCESS_TOKEN_TTL_SECONDS: '60', REFRESH_TOKEN_TTL_SECONDS: '100', REFRESH_FAMILY_MAX_AGE_SECONDS: '250',
+    ACCESS_TOKEN_TTL_SECONDS: '60',
+    REFRESH_TOKEN_TTL_SECONDS: '100',
+    REFRESH_FAMILY_MAX_AGE_SECONDS: '250',
   });
   const T = Math.floor(Date.now() / 1000) + 10;
 

@@ -17,7 +17,13 @@ import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 
 type Fetch = (request: Request) => Promise<Response>;
 type Json = Record<string, unknown>;
-interface Tokens { access_token: string; token_type: string; expires_in: number; refresh_token: string; scope?: string }
+interface Tokens {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token: string;
+  scope?: string;
+}
 
 const worker: Fetch = (request) => exports.default.fetch(request);
 /** The worker under another configuration (config is parsed once per env object). */
@@ -77,9 +83,16 @@ const outcome = async (token: string, fetch: Fetch = worker) => {
 const admin = (path: string, body?: Json) =>
   worker(req(path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }, ADMIN_KEY));
 const revokeForm = (token: string, hint?: string) =>
-  worker(req('/v1/revoke', {
-    method: 'POST', body: new URLSearchParams({ token, ...(hint === undefined ? {} : { token_type_hint: hint }) }),
-  }, ADMIN_KEY));
+  worker(
+    req(
+      '/v1/revoke',
+      {
+        method: 'POST',
+        body: new URLSearchParams({ token, ...(hint === undefined ? {} : { token_type_hint: hint }) }),
+      },
+      ADMIN_KEY,
+    ),
+  );
 
 afterEach(() => {
   vi.useRealTimers();
@@ -120,9 +133,16 @@ describe('POST /v1/sessions', () => {
   it.each(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'scope', 'cnf', 'client_id', 'ver'])(
     'refuses the reserved claim %s in "claims" with 400 invalid_request',
     async (claim) => {
-      const res = await worker(req('/v1/sessions', {
-        method: 'POST', body: JSON.stringify({ sub: newSub('reserved'), claims: { ok: 1, [claim]: 'x' } }),
-      }, ADMIN_KEY));
+      const res = await worker(
+        req(
+          '/v1/sessions',
+          {
+            method: 'POST',
+            body: JSON.stringify({ sub: newSub('reserved'), claims: { ok: 1, [claim]: 'x' } }),
+          },
+          ADMIN_KEY,
+        ),
+      );
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: 'invalid_request' });
     },
@@ -149,10 +169,13 @@ describe('POST /v1/sessions', () => {
     const res = await worker(req('/v1/sessions', { method: 'POST', body: JSON.stringify({ ...body, sub }) }, ADMIN_KEY));
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      error: 'invalid_request', error_description: expect.stringMatching(/^the access token would be \d+ bytes, over the 8192-byte \(8 KiB\) limit/),
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/^the access token would be \d+ bytes, over the 8192-byte \(8 KiB\) limit/),
     });
-    const families = await runInDurableObject(env.USER_STATE.getByName(userObjectName(sub)), (_i, state) =>
-      state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM refresh_families').one().n);
+    const families = await runInDurableObject(
+      env.USER_STATE.getByName(userObjectName(sub)),
+      (_i, state) => state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM refresh_families').one().n,
+    );
     expect(families).toBe(0);
   });
 
@@ -163,7 +186,10 @@ describe('POST /v1/sessions', () => {
     expect(await outcome(access_token)).toBe('active');
   });
 
-  it.each([['no', undefined], ['a wrong', 'not-the-admin-key-0123456789']])('answers 401 with %s admin key', async (_, key) => {
+  it.each([
+    ['no', undefined],
+    ['a wrong', 'not-the-admin-key-0123456789'],
+  ])('answers 401 with %s admin key', async (_, key) => {
     const res = await worker(req('/v1/sessions', { method: 'POST', body: JSON.stringify({ sub: 'x' }) }, key));
     expect(res.status).toBe(401);
   });
@@ -181,7 +207,7 @@ describe('POST /v1/sessions', () => {
     expect(await res.json()).toMatchObject({ error: 'not_configured' });
   });
 
-  it('puts the user\'s current version in the token (ver 3 after three revocations)', async () => {
+  it("puts the user's current version in the token (ver 3 after three revocations)", async () => {
     const sub = newSub('ver3');
     for (let i = 1; i <= 3; i++) {
       const res = await admin(`/v1/admin/users/${encodeURIComponent(sub)}/revoke`, {});
@@ -238,7 +264,7 @@ describe('POST /v1/token (refresh grant)', () => {
     expect(await res.json()).toMatchObject({ error });
   });
 
-  it('on reuse of a rotated refresh token kills the whole family, but not the user\'s other session', async () => {
+  it("on reuse of a rotated refresh token kills the whole family, but not the user's other session", async () => {
     const sub = newSub('reuse');
     const a0 = await session({ sub });
     const other = await session({ sub });
@@ -277,16 +303,17 @@ describe('forged refresh tokens (issue 10, item 17): refused before any Durable 
   /** The real bindings, with every Durable Object stub handed out counted. */
   function countingEnv() {
     const calls: string[] = [];
-    const count = <T extends object>(name: string, real: T): T => new Proxy(real, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (prop === 'getByName' || prop === 'get' || prop === 'idFromName') calls.push(`${name}.${String(prop)}`);
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const count = <T extends object>(name: string, real: T): T =>
+      new Proxy(real, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop) as unknown;
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (prop === 'getByName' || prop === 'get' || prop === 'idFromName') calls.push(`${name}.${String(prop)}`);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
     const bindings = { ...env, USER_STATE: count('USER_STATE', env.USER_STATE), GLOBAL_STATE: count('GLOBAL_STATE', env.GLOBAL_STATE) };
     const fetch: Fetch = (request) => app.fetch(request, bindings, createExecutionContext()) as Promise<Response>;
     return { calls, fetch };
@@ -296,16 +323,22 @@ describe('forged refresh tokens (issue 10, item 17): refused before any Durable 
 
   it.each([
     ['an invented sub', async () => `rt1_${b64(newSub('invented'))}.${randomSecret()}`],
-    ['a real user\'s sub', async () => `rt1_${b64('alice')}.${randomSecret()}`],
-    ['a real token, its tag altered', async () => {
-      const { refresh_token } = await session({ sub: newSub('tampered') });
-      const last = refresh_token.at(-2) === 'A' ? 'B' : 'A';
-      return `${refresh_token.slice(0, -2)}${last}${refresh_token.at(-1)}`;
-    }],
-    ['a real token moved to another sub', async () => {
-      const { refresh_token } = await session({ sub: newSub('moved') });
-      return `rt1_${b64('alice')}.${refresh_token.split('.')[1]}`;
-    }],
+    ["a real user's sub", async () => `rt1_${b64('alice')}.${randomSecret()}`],
+    [
+      'a real token, its tag altered',
+      async () => {
+        const { refresh_token } = await session({ sub: newSub('tampered') });
+        const last = refresh_token.at(-2) === 'A' ? 'B' : 'A';
+        return `${refresh_token.slice(0, -2)}${last}${refresh_token.at(-1)}`;
+      },
+    ],
+    [
+      'a real token moved to another sub',
+      async () => {
+        const { refresh_token } = await session({ sub: newSub('moved') });
+        return `rt1_${b64('alice')}.${refresh_token.split('.')[1]}`;
+      },
+    ],
   ])('%s → 400 invalid_grant, no Durable Object call (POST /v1/token and POST /v1/revoke)', async (_label, forge) => {
     const forged = await forge();
     const { calls, fetch } = countingEnv();
@@ -447,15 +480,15 @@ describe('oauth4webapi as a real client', () => {
 
   it('discovers the metadata, refreshes with rotation, detects replay and revokes', async () => {
     const issuer = new URL(ISSUER);
-    const as = await oauth.processDiscoveryResponse(
-      issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oauth2' }),
-    );
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oauth2' }));
     expect(as.token_endpoint).toBe(`${ISSUER}/v1/token`);
 
     const sub = newSub('o4w');
     const start = await session({ sub }, target);
     const first = await oauth.processRefreshTokenResponse(
-      as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), start.refresh_token, options),
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), start.refresh_token, options),
     );
     expect(first.token_type).toBe('bearer');
     expect(first.expires_in).toBe(300);
@@ -464,11 +497,17 @@ describe('oauth4webapi as a real client', () => {
     expect(await outcome(first.access_token, target)).toBe('active');
 
     const second = await oauth.processRefreshTokenResponse(
-      as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), first.refresh_token!, options),
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), first.refresh_token!, options),
     );
-    await expect(oauth.processRefreshTokenResponse(
-      as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), first.refresh_token!, options),
-    )).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
+    await expect(
+      oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, oauth.None(), first.refresh_token!, options),
+      ),
+    ).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
     expect(await outcome(second.access_token, target)).toBe('revoked_token');
 
     const other = await session({ sub }, target);
@@ -477,12 +516,17 @@ describe('oauth4webapi as a real client', () => {
       headers.set('authorization', `Bearer ${ADMIN_KEY}`);
     };
     const revocation = await oauth.revocationRequest(as, client, adminBearer, other.refresh_token, {
-      ...options, additionalParameters: { token_type_hint: 'refresh_token' },
+      ...options,
+      additionalParameters: { token_type_hint: 'refresh_token' },
     });
     await expect(oauth.processRevocationResponse(revocation)).resolves.toBeUndefined();
-    await expect(oauth.processRefreshTokenResponse(
-      as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), other.refresh_token, options),
-    )).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(
+      oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, oauth.None(), other.refresh_token, options),
+      ),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 });
 
@@ -511,8 +555,11 @@ describe('no secret in clear', () => {
 
     const privateD = [KEYS['session-1'].private.d, KEYS['session-2'].private.d];
     const secrets = [
-      ...refreshTokens, ...refreshTokens.map((t) => t.split('.')[1]!),
-      ...accessTokens, ...accessTokens.map((t) => t.split('.')[2]!), ...privateD,
+      ...refreshTokens,
+      ...refreshTokens.map((t) => t.split('.')[1]!),
+      ...accessTokens,
+      ...accessTokens.map((t) => t.split('.')[2]!),
+      ...privateD,
     ];
     const assertClean = (where: string, text: string) => {
       for (const secret of secrets) expect(text.includes(secret), `${where} holds a secret`).toBe(false);
@@ -534,8 +581,12 @@ describe('no secret in clear', () => {
     const stub = env.USER_STATE.getByName(userObjectName(sub));
     const { tables, rows } = await runInDurableObject(stub, async (_instance, state) => {
       const sql = state.storage.sql;
-      const names = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((r) => r.name);
-      const dump = names.filter((n) => !n.startsWith('_cf') && !n.startsWith('sqlite'))
+      const names = sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((r) => r.name);
+      const dump = names
+        .filter((n) => !n.startsWith('_cf') && !n.startsWith('sqlite'))
         .map((n) => `${n}: ${JSON.stringify(sql.exec(`SELECT * FROM "${n}"`).toArray())}`);
       const kvApi = JSON.stringify([...(await state.storage.list()).entries()]); // the outbox, if any
       return { tables: `${dump.join('\n')}\n${kvApi}`, rows: sql.exec<{ digest: string }>('SELECT * FROM refresh_tokens').toArray() };

@@ -26,13 +26,20 @@ const overrides = {
   TRUSTED_ISSUERS: JSON.stringify([
     ...trustedIssuers(inject('jwksPort')),
     {
-      issuer: OKTA, audiences: ['api://default'], algorithms: ['RS256'], userClaim: 'uid',
+      issuer: OKTA,
+      audiences: ['api://default'],
+      algorithms: ['RS256'],
+      userClaim: 'uid',
       jwks: { keys: [{ ...KEYS['rs256-1'].public, kid: OKTA_KID }] },
     },
   ]),
-  SSF_STREAMS: JSON.stringify([{
-    ...ssfStreams(inject('jwksPort'))[0], ...STREAM, subjects: { iss_sub: { [SSF.okta.issuer]: { issuer: OKTA, claim: 'uid' } } },
-  }]),
+  SSF_STREAMS: JSON.stringify([
+    {
+      ...ssfStreams(inject('jwksPort'))[0],
+      ...STREAM,
+      subjects: { iss_sub: { [SSF.okta.issuer]: { issuer: OKTA, claim: 'uid' } } },
+    },
+  ]),
   SSF_OKTA_SECRET,
 };
 /** One bindings object (one parsed configuration) for the cached/strict tests. */
@@ -44,10 +51,22 @@ const oktaUser = () => ({ login: `alice.${rand()}@example.com`, uid: `00u${rand(
 
 /** An Okta custom-AS access token; `claims` over the defaults, `undefined` removes one. */
 function oktaToken(user: { login: string; uid: string }, claims: Record<string, unknown> = {}, iat = now() - 60): Promise<string> {
-  const payload = Object.fromEntries(Object.entries({
-    ver: 1, jti: `AT.${rand()}`, iss: OKTA, aud: 'api://default', iat, exp: iat + 3600, cid: '0oa1b2c3d4e5EXAMPLE',
-    uid: user.uid, scp: ['openid', 'orders:read'], auth_time: iat - 10, sub: user.login, ...claims,
-  }).filter(([, v]) => v !== undefined));
+  const payload = Object.fromEntries(
+    Object.entries({
+      ver: 1,
+      jti: `AT.${rand()}`,
+      iss: OKTA,
+      aud: 'api://default',
+      iat,
+      exp: iat + 3600,
+      cid: '0oa1b2c3d4e5EXAMPLE',
+      uid: user.uid,
+      scp: ['openid', 'orders:read'],
+      auth_time: iat - 10,
+      sub: user.login,
+      ...claims,
+    }).filter(([, v]) => v !== undefined),
+  );
   return signRaw(JSON.stringify({ alg: 'RS256', kid: OKTA_KID, typ: 'JWT' }), JSON.stringify(payload), 'rs256-1');
 }
 
@@ -58,14 +77,17 @@ const revokeUser = async (on: Env, id: string) => {
 };
 const lookup = async (id: string) =>
   (await call(bindings, '/v1/admin/users/lookup', { method: 'POST', admin: true, body: JSON.stringify({ sub: id }) })).body as {
-    version: number; revokedTokens: { jti: string; iss: string | null }[];
+    version: number;
+    revokedTokens: { jti: string; iss: string | null }[];
   };
 const reasonOf = async (token: string, strict: boolean, on: Env = bindings) => {
   const res = await verify(on, token, strict);
   return res.status === 200 ? 'active' : res.body.reason;
 };
 
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('an issuer whose userClaim is "uid"', () => {
   it.each([false, true])('admin revoke of the uid refuses its tokens, revoke of the login (sub) does not (strict=%s)', async (strict) => {
@@ -90,9 +112,14 @@ describe('an issuer whose userClaim is "uid"', () => {
 
   it('X-Auth-Subject stays the sub; X-Auth-User carries the uid (and only for such an issuer)', async () => {
     const user = oktaUser();
-    const headersOf = async (token: string) => (await app.fetch(
-      new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }), bindings, createExecutionContext(),
-    )).headers;
+    const headersOf = async (token: string) =>
+      (
+        await app.fetch(
+          new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } }),
+          bindings,
+          createExecutionContext(),
+        )
+      ).headers;
     const okta = await headersOf(await oktaToken(user));
     expect([okta.get('X-Auth-Subject'), okta.get('X-Auth-User')]).toEqual([user.login, user.uid]);
     const inline = await headersOf(await mint('es256-1'));
@@ -106,12 +133,17 @@ describe('an issuer whose userClaim is "uid"', () => {
       expect(res, JSON.stringify(uid)).toMatchObject({ status: 401, body: { reason: 'missing_claim' } });
     }
     // A lone surrogate: not Unicode text, so not an id (as for sub).
-    const raw = JSON.stringify({ iss: OKTA, aud: 'api://default', sub: user.login, iat: now(), exp: now() + 60 }).replace(/}$/, ',"uid":"\\ud800"}');
+    const raw = JSON.stringify({ iss: OKTA, aud: 'api://default', sub: user.login, iat: now(), exp: now() + 60 }).replace(
+      /}$/,
+      ',"uid":"\\ud800"}',
+    );
     const lone = await signRaw(JSON.stringify({ alg: 'RS256', kid: OKTA_KID }), raw, 'rs256-1');
     expect((await verify(bindings, lone)).body).toMatchObject({ reason: 'missing_claim' });
     // RFC 7009 of such a token stores nothing (200 as for any invalid token).
     const noUid = await oktaToken(user, { uid: undefined });
-    expect((await call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token: noUid }) })).status).toBe(200);
+    expect((await call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token: noUid }) })).status).toBe(
+      200,
+    );
     expect(await lookup(user.login)).toMatchObject({ version: 0, revokedTokens: [] });
   });
 
@@ -132,9 +164,11 @@ describe('an issuer whose userClaim is "uid"', () => {
     expect(await reasonOf(other, true)).toBe('revoked_user');
   });
 
-  it('log lines keep naming the sub, and add the user id; a sub-keyed issuer\'s lines have no user', async () => {
+  it("log lines keep naming the sub, and add the user id; a sub-keyed issuer's lines have no user", async () => {
     const lines: Record<string, unknown>[] = [];
-    vi.spyOn(console, 'log').mockImplementation((line: unknown) => { lines.push(JSON.parse(String(line)) as Record<string, unknown>); });
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(JSON.parse(String(line)) as Record<string, unknown>);
+    });
     const user = oktaUser();
     const token = await oktaToken(user);
     await verify(bindings, token);
@@ -143,12 +177,15 @@ describe('an issuer whose userClaim is "uid"', () => {
     const sub = `log-${rand()}`;
     await verify(bindings, await mint('es256-1', { claims: { sub } }));
     const about = (s: string) => lines.filter((l) => String(l.route).startsWith('/v1/verify') && l.sub === s);
-    expect(about(user.login).map((l) => [l.status, l.user])).toEqual([[200, user.uid], [401, user.uid]]);
+    expect(about(user.login).map((l) => [l.status, l.user])).toEqual([
+      [200, user.uid],
+      [401, user.uid],
+    ]);
     expect(about(sub)).toEqual([expect.not.objectContaining({ user: expect.anything() })]);
     expect(lines.some((l) => JSON.stringify(l).includes(token))).toBe(false);
   });
 
-  it('ids are one namespace across issuers (as sub always was): revoking a uid refuses a sub-keyed issuer\'s token with that sub', async () => {
+  it("ids are one namespace across issuers (as sub always was): revoking a uid refuses a sub-keyed issuer's token with that sub", async () => {
     const user = oktaUser();
     const sameId = await mint('es256-1', { claims: { sub: user.uid } });
     await revokeUser(bindings, user.uid);
@@ -156,11 +193,17 @@ describe('an issuer whose userClaim is "uid"', () => {
   });
 });
 
-describe('Shared Signals: a SET naming Okta\'s user id', () => {
-  const pushTo = (set: string) => app.fetch(new Request(`${BASE}/v1/ssf/${STREAM.id}/events`, {
-    method: 'POST', body: set,
-    headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
-  }), bindings, createExecutionContext());
+describe("Shared Signals: a SET naming Okta's user id", () => {
+  const pushTo = (set: string) =>
+    app.fetch(
+      new Request(`${BASE}/v1/ssf/${STREAM.id}/events`, {
+        method: 'POST',
+        body: set,
+        headers: { Authorization: `Bearer ${SSF_OKTA_SECRET}`, 'Content-Type': 'application/secevent+jwt' },
+      }),
+      bindings,
+      createExecutionContext(),
+    );
 
   it('a CAEP session-revoked with iss_sub {sub: uid} refuses the tokens carrying that uid; one naming the login does not', async () => {
     const user = oktaUser();
@@ -178,7 +221,7 @@ describe('Shared Signals: a SET naming Okta\'s user id', () => {
 });
 
 describe('bounded mode: the mirror is keyed by the uid', () => {
-  it('revoking the uid puts the uid\'s user key on the feed and refuses at a cold location; revoking the login does not', async () => {
+  it("revoking the uid puts the uid's user key on the feed and refuses at a cold location; revoking the login does not", async () => {
     const bounded = boundedEnv(overrides);
     const user = oktaUser();
     const token = await oktaToken(user);

@@ -29,15 +29,15 @@ async function failKvPuts(sub: string, failures: number): Promise<{ puts: number
 }
 
 const alarmOf = (sub: string) => runInDurableObject(stubFor(sub), (_i, state) => state.storage.getAlarm());
-const sqlCount = (sub: string, table: string) => runInDurableObject(stubFor(sub), (_i, state) =>
-  state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
+const sqlCount = (sub: string, table: string) =>
+  runInDurableObject(stubFor(sub), (_i, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
 
 async function verify(token: string, strict: boolean): Promise<string> {
   const res = await exports.default.fetch(`${BASE}/v1/verify${strict ? '?strict=1' : ''}`, {
     headers: { Authorization: `Bearer ${token}` },
   });
   const body = await res.json<{ active: boolean; reason?: string }>();
-  return body.active ? 'active' : body.reason ?? `status ${res.status}`;
+  return body.active ? 'active' : (body.reason ?? `status ${res.status}`);
 }
 
 /** The KV entry's expiration, from list() (get() does not return it). */
@@ -69,7 +69,13 @@ describe('write-through to KV', () => {
     const before = Date.now();
     const state = await stubFor(sub).revokeUser({ sub, actor: 'test' });
     // The KV write failed, the feed append did not: the feed has it (propagated).
-    expect(state).toEqual({ sub, version: 1, revokedBefore: expect.any(Number), propagated: true, changes: [expect.objectContaining({ kind: 'user', version: 1 })] });
+    expect(state).toEqual({
+      sub,
+      version: 1,
+      revokedBefore: expect.any(Number),
+      propagated: true,
+      changes: [expect.objectContaining({ kind: 'user', version: 1 })],
+    });
     const key = await userKvKey(sub);
     expect(await env.REVOCATIONS.get(key)).toBeNull();
 
@@ -78,7 +84,10 @@ describe('write-through to KV', () => {
     expect(await verify(token, false)).toBe('active');
 
     // Backoff: 1 s after the first failure, 2 s after the second.
-    for (const [attempt, delay] of [[1, 1000], [2, 2000]] as const) {
+    for (const [attempt, delay] of [
+      [1, 1000],
+      [2, 2000],
+    ] as const) {
       const alarm = await alarmOf(sub);
       expect(alarm).not.toBeNull();
       expect(alarm! - before).toBeGreaterThanOrEqual(delay);
@@ -100,7 +109,9 @@ describe('write-through to KV', () => {
     const sub = uniqueSub('dies-mid-flush');
     const hung = intercept(env.REVOCATIONS, (method, call) => (method === 'put' ? new Promise(() => {}) : call())); // a put that never answers
     await setObjectBindings(stubFor(sub), { REVOCATIONS: hung });
-    const revoking = stubFor(sub).revokeUser({ sub, actor: 'test' }).catch((error: unknown) => error);
+    const revoking = stubFor(sub)
+      .revokeUser({ sub, actor: 'test' })
+      .catch((error: unknown) => error);
     let alarm: number | null = null;
     for (let i = 0; i < 50 && alarm === null; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -137,7 +148,9 @@ describe('write-through to KV', () => {
     const token = await mint('es256-1', { claims: { sub, jti } });
     await failKvPuts(sub, 1);
     const res = await exports.default.fetch(`${BASE}/v1/revoke`, {
-      method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}` }, body: new URLSearchParams({ token }),
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      body: new URLSearchParams({ token }),
     });
     expect(res.status).toBe(200);
     expect(await verify(token, true)).toBe('revoked_token');
@@ -157,7 +170,9 @@ describe('denylist lifetime', () => {
     const jti = crypto.randomUUID();
     const exp = now() + lifetime;
     const res = await exports.default.fetch(`${BASE}/v1/admin/tokens/revoke`, {
-      method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ jti, sub, exp }),
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify({ jti, sub, exp }),
     });
     expect(res.status).toBe(200);
     const expiration = await kvExpiration(await tokenKvKey(sub, null, jti));
@@ -212,12 +227,18 @@ describe('audit pruning', () => {
       const log = new AuditLog(state.storage.sql);
       const at = now();
       // Seed AUDIT_MAX_EVENTS - 1 rows in one statement, then append through the log.
-      state.storage.sql.exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
         INSERT INTO audit (at, action, sub, jti, actor) SELECT ?, 'revoke_token', ?, 'j' || i, 'test' FROM n`,
-      AUDIT_MAX_EVENTS - 2, at, sub);
-      for (let i = AUDIT_MAX_EVENTS - 1; i < AUDIT_MAX_EVENTS + 5; i++) log.append({ at, action: 'revoke_token', sub, jti: `j${i}`, actor: 'test' });
-      return state.storage.sql.exec<{ n: number; oldest: string }>(
-        'SELECT COUNT(*) AS n, (SELECT jti FROM audit ORDER BY id LIMIT 1) AS oldest FROM audit').one();
+        AUDIT_MAX_EVENTS - 2,
+        at,
+        sub,
+      );
+      for (let i = AUDIT_MAX_EVENTS - 1; i < AUDIT_MAX_EVENTS + 5; i++)
+        log.append({ at, action: 'revoke_token', sub, jti: `j${i}`, actor: 'test' });
+      return state.storage.sql
+        .exec<{ n: number; oldest: string }>('SELECT COUNT(*) AS n, (SELECT jti FROM audit ORDER BY id LIMIT 1) AS oldest FROM audit')
+        .one();
     });
     expect(ids).toEqual({ n: AUDIT_MAX_EVENTS, oldest: 'j5' });
   }, 30_000);

@@ -11,13 +11,28 @@ import { parseConfig, type Config, type RawEnv } from '../src/config/config';
 import { authenticate } from '../src/verify/verifier';
 import { BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
 import {
-  attackerToken, b64, defaultClaims, hmacSha256, mint, now, p256Twin, segmentsOf, signRaw, withSignature, type SigningKey,
+  attackerToken,
+  b64,
+  defaultClaims,
+  hmacSha256,
+  mint,
+  now,
+  p256Twin,
+  segmentsOf,
+  signRaw,
+  withSignature,
+  type SigningKey,
 } from './helpers/tokens';
 
 const rawEnv = env as unknown as RawEnv;
 const encoder = new TextEncoder();
 
-interface Call { readonly authorization?: string; readonly path?: string; readonly method?: string; readonly headers?: Record<string, string> }
+interface Call {
+  readonly authorization?: string;
+  readonly path?: string;
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+}
 
 function call({ authorization, path = '/v1/verify', method = 'GET', headers = {} }: Call = {}): Promise<Response> {
   const all = authorization === undefined ? headers : { ...headers, Authorization: authorization };
@@ -28,14 +43,16 @@ const config = (overrides: Record<string, unknown> = {}): Config => parseConfig(
 
 async function expectRefused(res: Response, reason: string): Promise<void> {
   const challenge = reason === 'missing_token' ? 'Bearer' : `Bearer error="invalid_token", error_description="${reason}"`;
-  expect({ status: res.status, challenge: res.headers.get('WWW-Authenticate'), cache: res.headers.get('Cache-Control') })
-    .toEqual({ status: 401, challenge, cache: 'no-store' });
+  expect({ status: res.status, challenge: res.headers.get('WWW-Authenticate'), cache: res.headers.get('Cache-Control') }).toEqual({
+    status: 401,
+    challenge,
+    cache: 'no-store',
+  });
   expect(await res.json()).toEqual({ active: false, error: 'invalid_token', reason });
 }
 
 // ---- token surgery -------------------------------------------------------------------------
-const payloadOf = (token: string): Record<string, unknown> =>
-  JSON.parse(new TextDecoder().decode(base64url.decode(segmentsOf(token)[1])));
+const payloadOf = (token: string): Record<string, unknown> => JSON.parse(new TextDecoder().decode(base64url.decode(segmentsOf(token)[1])));
 
 /** The same bytes, spelled with non-zero unused trailing bits (length % 4 must be 2 or 3). */
 function nonCanonical(segment: string): string {
@@ -52,13 +69,20 @@ function claimsText(key: SigningKey, raw: string, omit: readonly string[] = []):
 }
 
 const HS_HEADER = b64('{"alg":"HS256","typ":"JWT"}');
-const hsToken = async (payloadSegment: string) => `${HS_HEADER}.${payloadSegment}.${await hmacSha256(`${HS_HEADER}.${payloadSegment}`, HS_SECRET)}`;
+const hsToken = async (payloadSegment: string) =>
+  `${HS_HEADER}.${payloadSegment}.${await hmacSha256(`${HS_HEADER}.${payloadSegment}`, HS_SECRET)}`;
 
 // ---- accepted ------------------------------------------------------------------------------
 describe('accepted tokens', () => {
   it.each<[SigningKey, Record<string, unknown>]>([
-    ['HS256', {}], ['HS384', {}], ['HS512', {}],
-    ['rs256-1', {}], ['ps256-1', {}], ['es256-1', {}], ['es384-1', {}], ['ed-1', {}],
+    ['HS256', {}],
+    ['HS384', {}],
+    ['HS512', {}],
+    ['rs256-1', {}],
+    ['ps256-1', {}],
+    ['es256-1', {}],
+    ['es384-1', {}],
+    ['ed-1', {}],
     ['second-1', { aud: 'other' }],
     ['es256-1', { aud: ['nope', 'api'] }],
     ['HS256', { note: '}{"],[:\\', nested: { sub: 'x', a: [1, { b: '"}' }] } }], // no false "duplicate member"
@@ -130,13 +154,23 @@ describe('accepted tokens', () => {
   });
 
   it.each([
-    ['GET', '/v1/verify'], ['POST', '/v1/verify'], ['PUT', '/v1/verify'], ['PATCH', '/v1/verify'],
-    ['DELETE', '/v1/verify'], ['OPTIONS', '/v1/verify'], ['HEAD', '/v1/verify'],
-    ['GET', '/v1/verify/'], ['POST', '/v1/verify/some/original/path?x=1'], ['GET', '/v1/verify?x=1'],
+    ['GET', '/v1/verify'],
+    ['POST', '/v1/verify'],
+    ['PUT', '/v1/verify'],
+    ['PATCH', '/v1/verify'],
+    ['DELETE', '/v1/verify'],
+    ['OPTIONS', '/v1/verify'],
+    ['HEAD', '/v1/verify'],
+    ['GET', '/v1/verify/'],
+    ['POST', '/v1/verify/some/original/path?x=1'],
+    ['GET', '/v1/verify?x=1'],
   ])('%s %s → 200', async (method, path) => {
     const res = await call({ ...bearer(await mint('es256-1')), method, path });
-    expect({ status: res.status, sub: res.headers.get('X-Auth-Subject'), cache: res.headers.get('Cache-Control') })
-      .toEqual({ status: 200, sub: 'alice', cache: 'no-store' });
+    expect({ status: res.status, sub: res.headers.get('X-Auth-Subject'), cache: res.headers.get('Cache-Control') }).toEqual({
+      status: 200,
+      sub: 'alice',
+      cache: 'no-store',
+    });
   });
 
   it('accepts a token of exactly 8 KiB and refuses the next size up as malformed', async () => {
@@ -154,7 +188,10 @@ describe('accepted tokens', () => {
 
 // ---- refused: one row per case, grouped by the reason reference §3 assigns -----------------------
 type Make = () => Promise<Call>;
-const token = (make: () => Promise<string>): Make => async () => bearer(await make());
+const token =
+  (make: () => Promise<string>): Make =>
+  async () =>
+    bearer(await make());
 const hsClaims = (claims: Record<string, unknown>) => mint('HS256', { claims });
 const esClaims = (claims: Record<string, unknown>) => mint('es256-1', { claims });
 const second = (claims: Record<string, unknown> = {}) => JSON.stringify({ ...defaultClaims('second-1'), ...claims });
@@ -169,7 +206,11 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'token in a cookie only': async () => ({ headers: { Cookie: `token=${await mint('HS256')}` } }),
   },
   malformed: {
-    '2 segments': token(async () => segmentsOf(await mint('HS256')).slice(0, 2).join('.')),
+    '2 segments': token(async () =>
+      segmentsOf(await mint('HS256'))
+        .slice(0, 2)
+        .join('.'),
+    ),
     '4 segments': token(async () => `${await mint('HS256')}.AAAA`),
     '5 segments (JWE)': token(async () => `${b64('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.AAAA.AAAA.AAAA.AAAA`),
     'base64 padding': token(async () => `${await mint('es256-1')}==`), // 64-byte signature: 86 chars + "=="
@@ -186,7 +227,9 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'cty JWT (a nested token)': token(() => mint('HS256', { header: { cty: 'JWT' } })),
     'cty jwt (media types are case-insensitive)': token(() => mint('HS256', { header: { cty: 'jwt' } })),
     'duplicate "sub" member': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"sub":"admin"'), 'HS256')),
-    'duplicate "sub" member spelled with a \\u escape': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"s\\u0075b":"admin"'), 'HS256')),
+    'duplicate "sub" member spelled with a \\u escape': token(() =>
+      signRaw('{"alg":"HS256"}', claimsText('HS256', '"s\\u0075b":"admin"'), 'HS256'),
+    ),
     'duplicate "alg" header member': token(() => signRaw('{"alg":"ES256","alg":"HS256"}', claimsText('HS256', '"x":1'), 'HS256')),
     'exp 1.5': token(() => hsClaims({ exp: 1.5 })),
     'exp 1e400': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"exp":1e400', ['exp']), 'HS256')),
@@ -196,7 +239,8 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     'iss as an array': token(() => hsClaims({ iss: [ISSUERS.hs] })),
     'over 8 KiB': token(() => hsClaims({ pad: 'x'.repeat(8192) })),
     'a lone surrogate in sub (not Unicode text: no header, no storage key can carry it)': token(() =>
-      signRaw('{"alg":"HS256"}', claimsText('HS256', '"sub":"al\\ud800ice"', ['sub']), 'HS256')),
+      signRaw('{"alg":"HS256"}', claimsText('HS256', '"sub":"al\\ud800ice"', ['sub']), 'HS256'),
+    ),
     'a lone surrogate in jti': token(() => signRaw('{"alg":"HS256"}', claimsText('HS256', '"jti":"\\udfff"', ['jti']), 'HS256')),
     // reference §7, RFC 8417 §4.5.2: a Security Event Token is never an access token.
     'typ secevent+jwt': token(() => mint('es256-1', { header: { typ: 'secevent+jwt' } })),
@@ -240,10 +284,17 @@ const REFUSALS: Record<string, Record<string, Make>> = {
     }),
     'attacker key in a `jwk` header': token(() => attackerToken((jwk) => ({ jwk }))),
     'attacker key in `jwk` with the kid of a real key': token(() => attackerToken((jwk) => ({ jwk, kid: 'es256-1' }))),
-    'attacker `jku`/`x5u`/`x5c` headers': token(() => attackerToken(() => ({
-      kid: 'es256-1', jku: 'https://evil.test/jwks.json', x5u: 'https://evil.test/cert.pem', x5c: ['MIIB'],
-    }))),
-    "signed by another trusted issuer's key, no kid": token(() => mint('es256-1', { claims: { iss: ISSUERS.second }, header: { kid: undefined } })),
+    'attacker `jku`/`x5u`/`x5c` headers': token(() =>
+      attackerToken(() => ({
+        kid: 'es256-1',
+        jku: 'https://evil.test/jwks.json',
+        x5u: 'https://evil.test/cert.pem',
+        x5c: ['MIIB'],
+      })),
+    ),
+    "signed by another trusted issuer's key, no kid": token(() =>
+      mint('es256-1', { claims: { iss: ISSUERS.second }, header: { kid: undefined } }),
+    ),
   },
   expired: { 'exp 100 s ago': token(async () => esClaims({ iat: now() - 400, exp: now() - 100 })) },
   not_yet_valid: { 'nbf in 100 s': token(async () => esClaims({ nbf: now() + 100 })) },
@@ -267,7 +318,8 @@ const REFUSALS: Record<string, Record<string, Make>> = {
 };
 
 const REFUSAL_ROWS = Object.entries(REFUSALS).flatMap(([reason, cases]) =>
-  Object.entries(cases).map(([label, make]) => [reason, label, make] as const));
+  Object.entries(cases).map(([label, make]) => [reason, label, make] as const),
+);
 
 describe('refused tokens', () => {
   it.each(REFUSAL_ROWS)('%s: %s', async (reason, _label, make) => {
@@ -302,12 +354,16 @@ describe('refusals that depend on configuration', () => {
     },
   );
 
-  it.each(['typ', 'JWT', 'at+jwt', 'application/at+jwt', 'secevent', 'secevent+jwt+x'])('typ %j is not a Security Event Token: accepted', async (typ) => {
-    expect((await call(bearer(await mint('HS256', { header: { typ } })))).status).toBe(200);
-  });
+  it.each(['typ', 'JWT', 'at+jwt', 'application/at+jwt', 'secevent', 'secevent+jwt+x'])(
+    'typ %j is not a Security Event Token: accepted',
+    async (typ) => {
+      expect((await call(bearer(await mint('HS256', { header: { typ } })))).status).toBe(200);
+    },
+  );
 
   it.each([
-    [601, 'lifetime_too_long'], [600, undefined],
+    [601, 'lifetime_too_long'],
+    [600, undefined],
   ])('MAX_TOKEN_LIFETIME_SECONDS 600, exp - iat = %i → %s', async (lifetime, reason) => {
     const t = now();
     const result = await authenticate(await hsClaims({ iat: t, exp: t + lifetime }), config({ MAX_TOKEN_LIFETIME_SECONDS: '600' }));
@@ -326,9 +382,12 @@ describe('refusals that depend on configuration', () => {
   });
 
   it.each([
-    ['exp', 29, undefined], ['exp', 30, 'expired'],
-    ['nbf', -30, undefined], ['nbf', -31, 'not_yet_valid'],
-    ['iat', -30, undefined], ['iat', -31, 'issued_in_future'],
+    ['exp', 29, undefined],
+    ['exp', 30, 'expired'],
+    ['nbf', -30, undefined],
+    ['nbf', -31, 'not_yet_valid'],
+    ['iat', -30, undefined],
+    ['iat', -31, 'issued_in_future'],
   ])('tolerance 30 s: now = %s + %i → %s', async (claim, offset, reason) => {
     const t = 1_800_000_000;
     const tok = await hsClaims({ iat: t - 100, exp: t + 1000, [claim]: t });
@@ -364,10 +423,12 @@ describe('refusals that depend on configuration', () => {
     const variants = [first, await signRaw(header, payload, 'es256-1'), p256Twin(first)];
     expect(new Set(variants).size).toBe(3);
     const digest = await crypto.subtle.digest('SHA-256', encoder.encode(`${b64(header)}.${b64(payload)}`));
-    const ids = await Promise.all(variants.map(async (v) => {
-      const result = await authenticate(v, config());
-      return result.ok ? result.token.tokenId : result.reason;
-    }));
+    const ids = await Promise.all(
+      variants.map(async (v) => {
+        const result = await authenticate(v, config());
+        return result.ok ? result.token.tokenId : result.reason;
+      }),
+    );
     expect(ids).toEqual(Array(3).fill(`sha256:${base64url.encode(new Uint8Array(digest))}`));
   });
 });
@@ -379,7 +440,12 @@ describe('routes and misconfiguration', () => {
     expect([res.status, res.headers.get('Cache-Control'), await res.json()]).toEqual([200, 'no-store', { ok: true }]);
   });
 
-  it.each([['GET', '/nope'], ['GET', '/v1/verifyx'], ['POST', '/v1/unknown'], ['GET', '/v1']])('%s %s → 404 JSON', async (method, path) => {
+  it.each([
+    ['GET', '/nope'],
+    ['GET', '/v1/verifyx'],
+    ['POST', '/v1/unknown'],
+    ['GET', '/v1'],
+  ])('%s %s → 404 JSON', async (method, path) => {
     const res = await call({ method, path, ...bearer(await mint('HS256')) });
     expect([res.status, res.headers.get('Cache-Control'), await res.json()]).toEqual([404, 'no-store', { error: 'not_found' }]);
   });
@@ -388,7 +454,10 @@ describe('routes and misconfiguration', () => {
   it.each<[string, Record<string, string>]>([
     ['TRUSTED_ISSUERS not JSON', { TRUSTED_ISSUERS: 'not json' }],
     ['TRUSTED_ISSUERS empty and no token service', { TRUSTED_ISSUERS: '[]', TOKEN_SIGNING_KEYS: '' }],
-    ['alg none allowed', { TRUSTED_ISSUERS: bad({ issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['none'], hmacSecret: 'HS_SECRET' }) }],
+    [
+      'alg none allowed',
+      { TRUSTED_ISSUERS: bad({ issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['none'], hmacSecret: 'HS_SECRET' }) },
+    ],
     ['issuer without key source', { TRUSTED_ISSUERS: bad({ issuer: ISSUERS.hs, audiences: ['api'], algorithms: ['HS256'] }) }],
     ['HMAC secret too short', { HS_SECRET: 'short' }],
     ['bad CLOCK_TOLERANCE_SECONDS', { CLOCK_TOLERANCE_SECONDS: '-5' }],
@@ -398,7 +467,6 @@ describe('routes and misconfiguration', () => {
     const request = new Request(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${await mint('HS256')}` } });
     const res = await app.fetch(request, { ...env, ...overrides }, ctx);
     await waitOnExecutionContext(ctx);
-    expect([res.status, res.headers.get('Cache-Control'), await res.json()])
-      .toEqual([500, 'no-store', { error: 'server_misconfigured' }]);
+    expect([res.status, res.headers.get('Cache-Control'), await res.json()]).toEqual([500, 'no-store', { error: 'server_misconfigured' }]);
   });
 });

@@ -16,7 +16,9 @@ const counts = {};
 /** Requests this isolate began to answer (autocannon counts only those answered in its window). */
 const requests = { n: 0 };
 const started = { at: Date.now() };
-const bump = (key) => { counts[key] = (counts[key] ?? 0) + 1; };
+const bump = (key) => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
 
 /** A Durable Object namespace binding (a KV namespace's `get` answers a Promise, not a stub). Not for stubs: on an RPC stub every property looks like a function. */
 const isDurableObjectNamespace = (value) => typeof value.idFromName === 'function';
@@ -45,15 +47,18 @@ function counting(target, key, handsOutStubs) {
 }
 
 /** Storage bindings: objects with the methods of a KV or Durable Object namespace. */
-const isStorage = (value) => value !== null && typeof value === 'object'
-  && (isDurableObjectNamespace(value) || (typeof value.get === 'function' && typeof value.list === 'function'));
+const isStorage = (value) =>
+  value !== null &&
+  typeof value === 'object' &&
+  (isDurableObjectNamespace(value) || (typeof value.get === 'function' && typeof value.list === 'function'));
 
 const wrapped = new WeakMap();
 function wrapEnv(env) {
   let out = wrapped.get(env);
   if (out === undefined) {
     out = { ...env };
-    for (const [name, value] of Object.entries(env)) if (isStorage(value)) out[name] = counting(value, name, isDurableObjectNamespace(value));
+    for (const [name, value] of Object.entries(env))
+      if (isStorage(value)) out[name] = counting(value, name, isDurableObjectNamespace(value));
     wrapped.set(env, out);
   }
   return out;

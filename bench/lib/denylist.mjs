@@ -22,7 +22,9 @@ export const KV_NAMESPACE_ID = '00000000000000000000000000000000';
  * @param {string} tokenId
  */
 export function tokenKvKey(sub, iss, tokenId) {
-  return `token:${createHash('sha256').update(JSON.stringify([sub, iss, tokenId])).digest('base64url')}`;
+  return `token:${createHash('sha256')
+    .update(JSON.stringify([sub, iss, tokenId]))
+    .digest('base64url')}`;
 }
 
 // Items: { key, value (a string, or base64 of binary with `binary: true`), expiration? }.
@@ -110,24 +112,29 @@ export async function seedDenylist(dir, count, { deadlineMs = Infinity, log = ()
       return items;
     };
     let lastLog = Date.now();
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < count && Date.now() < deadlineMs) {
-        const from = next;
-        next = Math.min(count, next + batch);
-        const landed = await kv.put(makeBatch(from, next)); // not `written += await …`: that loses updates
-        written += landed;
-        if (Date.now() - lastLog > 10_000) {
-          lastLog = Date.now();
-          log(`  denylist seeding: ${written}/${count} (${Math.round(written / ((Date.now() - started) / 1000))}/s)`);
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < count && Date.now() < deadlineMs) {
+          const from = next;
+          next = Math.min(count, next + batch);
+          const landed = await kv.put(makeBatch(from, next)); // not `written += await …`: that loses updates
+          written += landed;
+          if (Date.now() - lastLog > 10_000) {
+            lastLog = Date.now();
+            log(`  denylist seeding: ${written}/${count} (${Math.round(written / ((Date.now() - started) / 1000))}/s)`);
+          }
         }
-      }
-    }));
+      }),
+    );
   } finally {
     await kv.dispose();
   }
   const ms = Date.now() - started;
   if (written >= count) {
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ count: written, issuer: DENYLIST_ISSUER, createdAt: now, expiresAt: exp, seedMs: ms }, null, 2));
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ count: written, issuer: DENYLIST_ISSUER, createdAt: now, expiresAt: exp, seedMs: ms }, null, 2),
+    );
   }
   return { count: written, ms };
 }

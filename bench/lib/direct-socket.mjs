@@ -91,7 +91,8 @@ async function answer(url, timeoutMs) {
  * @returns {Promise<DirectSocket>}
  */
 export async function findUserWorkerSocket(dev) {
-  if (!existsSync('/proc/self/net/tcp')) throw new Error('finding the user Worker\'s own socket reads /proc (Linux); here, run the bench with --proxied');
+  if (!existsSync('/proc/self/net/tcp'))
+    throw new Error("finding the user Worker's own socket reads /proc (Linux); here, run the bench with --proxied");
   const publicPort = Number(new URL(dev.url).port);
   const expected = await answer(`${dev.url}/healthz`, 30_000);
   if (expected === undefined) throw new Error(`${dev.name ?? dev.url}: the public port does not answer /healthz`);
@@ -107,5 +108,7 @@ export async function findUserWorkerSocket(dev) {
       if (got === expected) return { url, pid, port };
     }
   }
-  throw new Error(`${dev.name ?? dev.url}: no user workerd port answers /healthz like ${dev.url} (${expected}); workerd pids ${workerds.join(', ') || 'none'}; tried ${tried.join('; ') || 'nothing'}`);
+  throw new Error(
+    `${dev.name ?? dev.url}: no user workerd port answers /healthz like ${dev.url} (${expected}); workerd pids ${workerds.join(', ') || 'none'}; tried ${tried.join('; ') || 'nothing'}`,
+  );
 }

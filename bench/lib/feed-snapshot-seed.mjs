@@ -46,7 +46,9 @@ export function encodeFeedSnapshot({ users, tokens, until, now }) {
   new Float64Array(buffer, 0, HEADER_WORDS).set([SNAPSHOT_FORMAT, 0, now * 1000, 0, users, tokens]);
   const u = new Uint32Array(buffer, headerBytes, users * USER_WORDS);
   for (let i = 0, at = 0; i < users; i++, at += USER_WORDS) {
-    const userKey = `user:${createHash('sha256').update(JSON.stringify([`seeded-user-${i}`])).digest('base64url')}`;
+    const userKey = `user:${createHash('sha256')
+      .update(JSON.stringify([`seeded-user-${i}`]))
+      .digest('base64url')}`;
     [u[at], u[at + 1]] = fingerprintWords(userKey);
     u[at + 2] = 1; // version
     u[at + 3] = now - 60; // revokedBefore

@@ -21,7 +21,16 @@ export const forgedRefreshToken = () =>
 export async function forgedRefreshScenario({ url, countingUrl, connections = 50, durationS = 2 }) {
   const body = () => `grant_type=refresh_token&refresh_token=${forgedRefreshToken()}`;
   const headers = { 'content-type': 'application/x-www-form-urlencoded' };
-  const run = await runLoad({ url: `${url}/v1/token`, method: 'POST', connections, durationS, headers, body: body(), expect: 400, vary: () => ({ body: body() }) });
+  const run = await runLoad({
+    url: `${url}/v1/token`,
+    method: 'POST',
+    connections,
+    durationS,
+    headers,
+    body: body(),
+    expect: 400,
+    vary: () => ({ body: body() }),
+  });
   if (countingUrl === undefined) return { ...run, stateCallsFor200: undefined };
   await fetch(`${countingUrl}/__bench/reset`);
   for (let i = 0; i < 200; i++) {

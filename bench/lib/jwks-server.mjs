@@ -38,10 +38,11 @@ export async function startJwksServer(jwks) {
   });
   return {
     base: `http://127.0.0.1:${port}`,
-    served: () => new Promise((resolve) => {
-      worker.once('message', (m) => resolve(m.served));
-      worker.postMessage('count');
-    }),
+    served: () =>
+      new Promise((resolve) => {
+        worker.once('message', (m) => resolve(m.served));
+        worker.postMessage('count');
+      }),
     close: () => worker.terminate(),
   };
 }

@@ -48,7 +48,7 @@ const round = (x, d = 2) => (x !== undefined && Number.isFinite(x) ? Math.round(
  */
 export function runLoad(opts) {
   const { url, connections = 50, durationS, tokens, token, method = 'GET', body, headers = {}, expect, vary, wrap = false } = opts;
-  const maxRequests = tokens && !wrap ? Math.min(opts.maxRequests ?? Infinity, tokens.length) : opts.maxRequests ?? Infinity;
+  const maxRequests = tokens && !wrap ? Math.min(opts.maxRequests ?? Infinity, tokens.length) : (opts.maxRequests ?? Infinity);
   let next = 0;
   /** @type {Record<string, string>} */
   const baseHeaders = { ...headers };
@@ -95,7 +95,7 @@ export function runLoad(opts) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       latencies.sort((a, b) => a - b);
       const total = latencies.length;
-      const ok = expect === undefined ? total : statuses[expect] ?? 0;
+      const ok = expect === undefined ? total : (statuses[expect] ?? 0);
       resolve({
         requests: total,
         seconds: round(seconds, 3) ?? 0,

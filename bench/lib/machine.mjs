@@ -19,12 +19,22 @@ export function machineInfo(root) {
   let model = 'unknown';
   try {
     model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? model;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   let nproc = cpus().length;
-  try { nproc = Number(execFileSync('nproc').toString().trim()); } catch { /* fallback */ }
+  try {
+    nproc = Number(execFileSync('nproc').toString().trim());
+  } catch {
+    /* fallback */
+  }
   /** @param {string} p */
   const version = (p) => {
-    try { return JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).version; } catch { return undefined; }
+    try {
+      return JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).version;
+    } catch {
+      return undefined;
+    }
   };
   return {
     nproc,
@@ -35,7 +45,9 @@ export function machineInfo(root) {
     loadavgAtStart: loadAverage(),
     /** @type {number[] | undefined} */
     loadavgAtEnd: undefined,
-    versions: Object.fromEntries(['wrangler', 'workerd', 'autocannon', 'hono', 'jose', '@tsndr/cloudflare-worker-jwt'].map((p) => [p, version(p)])),
+    versions: Object.fromEntries(
+      ['wrangler', 'workerd', 'autocannon', 'hono', 'jose', '@tsndr/cloudflare-worker-jwt'].map((p) => [p, version(p)]),
+    ),
   };
 }
 

@@ -46,12 +46,22 @@ export async function runMatrix(run, setup) {
     S.A = ceiling;
     setup.sizer.fromCeiling(ceiling.rps);
     const t = Date.now();
-    const sizes = { warm: setup.sizer.warmSlice(), slice: setup.sizer.slice(), revoke: plan.revokedAlgs.includes(alg) ? plan.revokePool : 0 };
+    const sizes = {
+      warm: setup.sizer.warmSlice(),
+      slice: setup.sizer.slice(),
+      revoke: plan.revokedAlgs.includes(alg) ? plan.revokePool : 0,
+    };
     const P = (setup.pools[alg] = await buildPools(setup.keys[alg], sizes, setup.checkTokens[alg]));
-    log(`${alg}: ${P.signed} tokens signed, ${P.forged.length + P.forgedWarm.length} forged (${Date.now() - t} ms; slices sized for ${setup.sizer.maxRps()} req/s)`);
+    log(
+      `${alg}: ${P.signed} tokens signed, ${P.forged.length + P.forgedWarm.length} forged (${Date.now() - t} ms; slices sized for ${setup.sizer.maxRps()} req/s)`,
+    );
     S.B = {};
     for (const peer of peers) {
-      S.B[peer.id] = await measure(`${alg} B ${peer.label}`, { url: `${setup.peers.url}/${peer.id}/${alg}`, tokens: P.B, expect: 200 }, { tokens: P.warm });
+      S.B[peer.id] = await measure(
+        `${alg} B ${peer.label}`,
+        { url: `${setup.peers.url}/${peer.id}/${alg}`, tokens: P.B, expect: 200 },
+        { tokens: P.warm },
+      );
     }
     for (const mode of modes) {
       const url = `${setup.ks[mode].url}/v1/verify`;
@@ -74,13 +84,19 @@ export async function sanityCheck(setup) {
     const bad = forge(setup.checkTokens[alg][199]);
     for (const [mode, worker] of Object.entries(setup.ks)) {
       const ok = await fetch(`${worker.url}/v1/verify`, { headers: bearer(good) });
-      if (ok.status !== 200) throw new Error(`killswitch (${mode}) refused a valid ${alg} token: ${ok.status} ${await ok.text()}\n${worker.output().slice(-3000)}`);
+      if (ok.status !== 200)
+        throw new Error(
+          `killswitch (${mode}) refused a valid ${alg} token: ${ok.status} ${await ok.text()}\n${worker.output().slice(-3000)}`,
+        );
       const no = await (await fetch(`${worker.url}/v1/verify`, { headers: bearer(bad) })).text();
       if (!no.includes('bad_signature')) throw new Error(`killswitch (${mode}), forged ${alg} token: ${no}`);
     }
     for (const peer of PEERS.filter((p) => p.algs.includes(alg))) {
       const ok = await fetch(`${setup.peers.url}/${peer.id}/${alg}`, { headers: bearer(good) });
-      if (ok.status !== 200) throw new Error(`peer ${peer.label} refused a valid ${alg} token: ${ok.status} ${await ok.text()}\n${setup.peers.output().slice(-3000)}`);
+      if (ok.status !== 200)
+        throw new Error(
+          `peer ${peer.label} refused a valid ${alg} token: ${ok.status} ${await ok.text()}\n${setup.peers.output().slice(-3000)}`,
+        );
       const no = await fetch(`${setup.peers.url}/${peer.id}/${alg}`, { headers: bearer(bad) });
       if (no.status !== 401) throw new Error(`peer ${peer.label} accepted a forged ${alg} token: ${no.status}`);
     }

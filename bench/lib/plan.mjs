@@ -29,9 +29,35 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --proxied] [-- --ref <git-r
  */
 
 /** @type {Plan} */
-const QUICK_PLAN = { budgetS: 85, durationS: 0.75, warmupS: 0.15, connections: 50, revokePool: 100, userRevokes: 200, refusalSamples: 5, revokedAlgs: ['ES256'], logAlgs: ['ES256'], aPerAlg: false, readsLoadS: 1, seedBudgetS: 5 };
+const QUICK_PLAN = {
+  budgetS: 85,
+  durationS: 0.75,
+  warmupS: 0.15,
+  connections: 50,
+  revokePool: 100,
+  userRevokes: 200,
+  refusalSamples: 5,
+  revokedAlgs: ['ES256'],
+  logAlgs: ['ES256'],
+  aPerAlg: false,
+  readsLoadS: 1,
+  seedBudgetS: 5,
+};
 /** @type {Plan} */
-const FULL_PLAN = { budgetS: 540, durationS: 2.5, warmupS: 0.4, connections: 50, revokePool: 200, userRevokes: 1000, refusalSamples: 20, revokedAlgs: ALGS, logAlgs: ALGS, aPerAlg: true, readsLoadS: 5, seedBudgetS: 30 };
+const FULL_PLAN = {
+  budgetS: 540,
+  durationS: 2.5,
+  warmupS: 0.4,
+  connections: 50,
+  revokePool: 200,
+  userRevokes: 1000,
+  refusalSamples: 20,
+  revokedAlgs: ALGS,
+  logAlgs: ALGS,
+  aPerAlg: true,
+  readsLoadS: 5,
+  seedBudgetS: 30,
+};
 
 /**
  * @returns {{ quick: boolean, proxied: boolean, ref: string | undefined, seedDenylist: boolean, plan: Plan }}

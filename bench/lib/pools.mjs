@@ -37,8 +37,19 @@ export async function buildPools(key, sizes, check) {
   const all = await makePool(key, need);
   let at = 0;
   /** @param {number} n */
-  const take = (n) => { const s = all.slice(at, at + n); at += n; return s; };
-  const pools = { warm: take(sizes.warm), warm2: take(sizes.warm), B: take(sizes.slice), C: take(sizes.slice), F: take(sizes.revoke), check };
+  const take = (n) => {
+    const s = all.slice(at, at + n);
+    at += n;
+    return s;
+  };
+  const pools = {
+    warm: take(sizes.warm),
+    warm2: take(sizes.warm),
+    B: take(sizes.slice),
+    C: take(sizes.slice),
+    F: take(sizes.revoke),
+    check,
+  };
   // Forged: distinct header.payload (new jti), a signature of the right length but wrong.
   const [header, payload, signature] = all[0].split('.');
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());

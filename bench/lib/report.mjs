@@ -63,10 +63,15 @@ export function renderTable(res) {
   for (const [id, label] of Object.entries(names)) {
     for (const mode of res.modes) rows.push([`${id} ${mode}, ${label}`, (alg) => res.scenarios[alg]?.[mode]?.[id]]);
   }
-  rows.push(['C cached, LOG_ACCEPTED=true', (alg) => res.scenarios[alg]?.C_log], ['D cached, LOG_ACCEPTED=true', (alg) => res.scenarios[alg]?.D_log]);
+  rows.push(
+    ['C cached, LOG_ACCEPTED=true', (alg) => res.scenarios[alg]?.C_log],
+    ['D cached, LOG_ACCEPTED=true', (alg) => res.scenarios[alg]?.D_log],
+  );
   for (const [label, get] of rows) {
     if (!ALGS.some(get)) continue;
-    lines.push(row([label, ...ALGS.map((a) => fmt(get(a)?.rps)), ...ALGS.map((a) => (get(a) ? `${fmt(get(a).p50)} / ${fmt(get(a).p99)}` : '—'))]));
+    lines.push(
+      row([label, ...ALGS.map((a) => fmt(get(a)?.rps)), ...ALGS.map((a) => (get(a) ? `${fmt(get(a).p50)} / ${fmt(get(a).p99)}` : '—'))]),
+    );
   }
   lines.push('');
   lines.push(row(['ratio (req/s)', 'mode', ...ALGS, 'target']));
@@ -88,35 +93,65 @@ const dist = (s) => `p50 ${fmt(s.p50)} / p99 ${fmt(s.p99)} / max ${fmt(s.max)} m
 /** @param {any} res */
 export function renderSummary(res) {
   const out = [];
-  out.push(`Load path: ${res.loadPath === 'direct' ? "each Worker's own workerd socket (wrangler dev's proxy skipped)" : "wrangler dev's public port (its proxy workerd in front of each Worker)"}.`);
-  out.push(`Modes: ${res.modes.join(', ')}${Object.entries(res.modesUnavailable).map(([m, why]) => `; ${m}: not available in this build (${why})`).join('')}.`);
+  out.push(
+    `Load path: ${res.loadPath === 'direct' ? "each Worker's own workerd socket (wrangler dev's proxy skipped)" : "wrangler dev's public port (its proxy workerd in front of each Worker)"}.`,
+  );
+  out.push(
+    `Modes: ${res.modes.join(', ')}${Object.entries(res.modesUnavailable)
+      .map(([m, why]) => `; ${m}: not available in this build (${why})`)
+      .join('')}.`,
+  );
   for (const [mode, s] of Object.entries(res.scale ?? {})) {
     if (s.notMeasured) out.push(`100k active entries (${mode}): not measured, ${s.notMeasured}`);
     else {
-      const seeded = s.seed === 'feed-snapshot'
-        ? ` [feed snapshot written in ${s.seedMs} ms; cold first check ${s.firstCheckMs} ms${s.mirror ? `; mirror ${s.mirror.users} users + ${s.mirror.tokens} tokens, ${(s.mirror.tableBytes / 2 ** 20).toFixed(1)} MiB of tables` : ''}${s.workerdRssMiB?.full ? `; workerd RSS ${s.workerdRssMiB.empty} MiB empty / ${s.workerdRssMiB.full} MiB seeded` : ''}]`
-        : s.seededInRun ? ' [seeded in-run, not the cached 100k]' : '';
-      out.push(`100k active entries (${mode}, ES256 C): 0 entries p50 ${s.empty.p50} ms / p99 ${s.empty.p99} ms, ${s.empty.rps} req/s; ${s.entries} entries p50 ${s.full.p50} ms / p99 ${s.full.p99} ms, ${s.full.rps} req/s; p50 ratio ${s.p50Ratio} (target ≤ 1.1)${seeded}`);
+      const seeded =
+        s.seed === 'feed-snapshot'
+          ? ` [feed snapshot written in ${s.seedMs} ms; cold first check ${s.firstCheckMs} ms${s.mirror ? `; mirror ${s.mirror.users} users + ${s.mirror.tokens} tokens, ${(s.mirror.tableBytes / 2 ** 20).toFixed(1)} MiB of tables` : ''}${s.workerdRssMiB?.full ? `; workerd RSS ${s.workerdRssMiB.empty} MiB empty / ${s.workerdRssMiB.full} MiB seeded` : ''}]`
+          : s.seededInRun
+            ? ' [seeded in-run, not the cached 100k]'
+            : '';
+      out.push(
+        `100k active entries (${mode}, ES256 C): 0 entries p50 ${s.empty.p50} ms / p99 ${s.empty.p99} ms, ${s.empty.rps} req/s; ${s.entries} entries p50 ${s.full.p50} ms / p99 ${s.full.p99} ms, ${s.full.rps} req/s; p50 ratio ${s.p50Ratio} (target ≤ 1.1)${seeded}`,
+      );
     }
   }
   /** @param {string} what @param {any} f a refusalSamples result @param {string} ack @param {string} call */
   const refusal = (what, f, ack, call) => {
-    const bound = f.boundMs === undefined ? '' : `; bound ${f.boundMs} ms: ${f.failed === 0 && (f.refusedAfterAckMs.max ?? Infinity) <= f.boundMs ? 'met' : 'MISSED'}`;
+    const bound =
+      f.boundMs === undefined
+        ? ''
+        : `; bound ${f.boundMs} ms: ${f.failed === 0 && (f.refusedAfterAckMs.max ?? Infinity) <= f.boundMs ? 'met' : 'MISSED'}`;
     return `${what}, polled every 20 ms: ${dist(f.refusedAfterAckMs)} after the ${ack} (${call} ${dist(f.revokeCallMs)}); ${f.measured}/${f.samples} refused, ${f.acceptedAfterRefusal} accepted again after a refusal, ${f.revoke503 + f.verify503} × 503${bound}`;
   };
-  for (const [mode, f] of Object.entries(res.firstRefusal ?? {})) out.push(refusal(`Revoke → first refusal (${mode})`, f, "revocation's 2xx", 'revoke call'));
-  for (const [mode, f] of Object.entries(res.pushFirstRefusal ?? {})) out.push(refusal(`Shared Signals push → first refusal (${mode}, CAEP session-revoked)`, f, '202', 'push'));
+  for (const [mode, f] of Object.entries(res.firstRefusal ?? {}))
+    out.push(refusal(`Revoke → first refusal (${mode})`, f, "revocation's 2xx", 'revoke call'));
+  for (const [mode, f] of Object.entries(res.pushFirstRefusal ?? {}))
+    out.push(refusal(`Shared Signals push → first refusal (${mode}, CAEP session-revoked)`, f, '202', 'push'));
   for (const [mode, s] of Object.entries(res.stateReads ?? {})) {
-    const calls = Object.entries(s.underLoad.perSecond).map(([k, n]) => `${k} ${n}/s (${s.underLoad.perCheck[k]} per check)`).join(', ') || 'none';
-    const feed = Object.entries(s.underLoad.feedCounterPerSecond).map(([k, n]) => `${k} ${n}/s`).join(', ');
+    const calls =
+      Object.entries(s.underLoad.perSecond)
+        .map(([k, n]) => `${k} ${n}/s (${s.underLoad.perCheck[k]} per check)`)
+        .join(', ') || 'none';
+    const feed = Object.entries(s.underLoad.feedCounterPerSecond)
+      .map(([k, n]) => `${k} ${n}/s`)
+      .join(', ');
     const f = s.underLoad.feedReads;
-    const reads = f ? `; FEED READS ${f.perSecond}/s per isolate, ${f.perCheck} per check (one per ${f.checksPerFeedRead ?? '∞'} checks)` : '';
-    out.push(`Storage calls per isolate (${mode}): forged ${s.forged.requests} → ${Object.values(s.forged.calls).reduce((a, b) => a + b, 0)} (target 0); under load ${s.underLoad.rps} valid checks/s → ${calls}${reads}${feed ? `; the build's counters ${feed}` : ''}`);
+    const reads = f
+      ? `; FEED READS ${f.perSecond}/s per isolate, ${f.perCheck} per check (one per ${f.checksPerFeedRead ?? '∞'} checks)`
+      : '';
+    out.push(
+      `Storage calls per isolate (${mode}): forged ${s.forged.requests} → ${Object.values(s.forged.calls).reduce((a, b) => a + b, 0)} (target 0); under load ${s.underLoad.rps} valid checks/s → ${calls}${reads}${feed ? `; the build's counters ${feed}` : ''}`,
+    );
   }
   const u = res.userRevoke;
   if (u?.oneSub) {
-    out.push(`User revoke, one sub: ${u.oneSub.calls} calls at concurrency 50 → ${u.oneSub.ok200} × 200, ${u.oneSub.rps}/s, p50 ${u.oneSub.p50} ms, p99 ${u.oneSub.p99} ms; version +${u.oneSub.versionAfter - u.oneSub.versionBefore} (${u.oneSub.exact ? 'exact' : 'NOT exact'})`);
-    if (u.manySubs) out.push(`User revoke, ${u.manySubs.subs} subs: ${u.manySubs.ok200} × 200, ${u.manySubs.rps}/s, p50 ${u.manySubs.p50} ms, p99 ${u.manySubs.p99} ms`);
+    out.push(
+      `User revoke, one sub: ${u.oneSub.calls} calls at concurrency 50 → ${u.oneSub.ok200} × 200, ${u.oneSub.rps}/s, p50 ${u.oneSub.p50} ms, p99 ${u.oneSub.p99} ms; version +${u.oneSub.versionAfter - u.oneSub.versionBefore} (${u.oneSub.exact ? 'exact' : 'NOT exact'})`,
+    );
+    if (u.manySubs)
+      out.push(
+        `User revoke, ${u.manySubs.subs} subs: ${u.manySubs.ok200} × 200, ${u.manySubs.rps}/s, p50 ${u.manySubs.p50} ms, p99 ${u.manySubs.p99} ms`,
+      );
   }
   for (const [mode, byAlg] of Object.entries(res.revokeApi ?? {})) {
     out.push(`POST /v1/revoke (F setup, ${mode}): ${ALGS.map((a) => `${a} ${byAlg[a]?.rps ?? '—'}/s`).join(', ')}`);

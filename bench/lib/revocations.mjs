@@ -21,21 +21,35 @@ export async function revokedTokens(run, setup) {
       const P = setup.pools[alg];
       if (!P || !fits(`${alg} F ${mode}`, runCostS() + plan.revokePool / 25 + 5)) continue;
       const r = await runLoad({
-        url: `${worker.url}/v1/revoke`, method: 'POST', connections: 50, durationS: 60, maxRequests: P.F.length, expect: 200,
+        url: `${worker.url}/v1/revoke`,
+        method: 'POST',
+        connections: 50,
+        durationS: 60,
+        maxRequests: P.F.length,
+        expect: 200,
         headers: { ...bearer(setup.adminKey), 'content-type': 'application/x-www-form-urlencoded' },
         vary: (/** @type {number} */ i) => ({ body: `token=${P.F[i % P.F.length]}` }),
       });
       const ok = r.statuses[200] ?? 0;
       const noAnswer = Object.keys(r.errorMessages).length ? `; no answer: ${JSON.stringify(r.errorMessages)}` : '';
-      log(`${alg} ${mode}: revoked ${ok}/${P.F.length} tokens via POST /v1/revoke at ${r.rps}/s (p50 ${r.p50} ms; statuses ${JSON.stringify(r.statuses)}${noAnswer})`);
+      log(
+        `${alg} ${mode}: revoked ${ok}/${P.F.length} tokens via POST /v1/revoke at ${r.rps}/s (p50 ${r.p50} ms; statuses ${JSON.stringify(r.statuses)}${noAnswer})`,
+      );
       // Calls without a 2xx (a reset connection, a 503) are retried one at a time: F needs every token revoked.
       const retried = ok === P.F.length ? undefined : await revokeUnrefused(`${worker.url}`, setup.adminKey, P.F);
       (results.revokeApi[mode] ??= {})[alg] = { ...r, retried };
       if (retried) {
         const how = `${retried.stillAccepted} of ${P.F.length} still accepted after the load; retried one at a time: ${JSON.stringify(retried.statuses)}`;
-        (retried.failed > 0 ? warn : log)(`${alg} ${mode}: ${P.F.length - ok} revocations got no 200 under load (${JSON.stringify(r.statuses)}${noAnswer}); ${how}`);
+        (retried.failed > 0 ? warn : log)(
+          `${alg} ${mode}: ${P.F.length - ok} revocations got no 200 under load (${JSON.stringify(r.statuses)}${noAnswer}); ${how}`,
+        );
       }
-      results.scenarios[alg][mode].F = await measure(`${alg} F ${mode}, revoked (pool of ${P.F.length})`, { url: `${worker.url}/v1/verify`, tokens: P.F, wrap: true, expect: 401 });
+      results.scenarios[alg][mode].F = await measure(`${alg} F ${mode}, revoked (pool of ${P.F.length})`, {
+        url: `${worker.url}/v1/verify`,
+        tokens: P.F,
+        wrap: true,
+        expect: 401,
+      });
     }
   }
 }
@@ -58,8 +72,16 @@ async function revokeUnrefused(base, adminKey, tokens) {
     if (check.status !== 200) continue;
     stillAccepted++;
     const status = await fetch(`${base}/v1/revoke`, {
-      method: 'POST', headers: { ...bearer(adminKey), 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}`,
-    }).then(async (res) => { await res.arrayBuffer(); return String(res.status); }, (/** @type {any} */ error) => String(error?.cause?.code ?? error));
+      method: 'POST',
+      headers: { ...bearer(adminKey), 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${token}`,
+    }).then(
+      async (res) => {
+        await res.arrayBuffer();
+        return String(res.status);
+      },
+      (/** @type {any} */ error) => String(error?.cause?.code ?? error),
+    );
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (status !== '200') failed++;
   }
@@ -81,19 +103,40 @@ export async function userRevokes(run, setup) {
   const hot = `bench-hot-${randomUUID()}`;
   const before = (await getJson(`${base}/v1/admin/users/${hot}`, { headers: admin })).version ?? 0;
   const one = await runLoad({
-    url: `${base}/v1/admin/users/${hot}/revoke`, method: 'POST', connections: 50, durationS: 60, maxRequests: n,
-    headers: admin, body: '{"reason":"bench"}', expect: 200,
+    url: `${base}/v1/admin/users/${hot}/revoke`,
+    method: 'POST',
+    connections: 50,
+    durationS: 60,
+    maxRequests: n,
+    headers: admin,
+    body: '{"reason":"bench"}',
+    expect: 200,
   });
   const after = (await getJson(`${base}/v1/admin/users/${hot}`, { headers: admin })).version;
   const ok = one.statuses[200] ?? 0;
-  results.userRevoke.oneSub = { calls: n, ok200: ok, versionBefore: before, versionAfter: after, exact: after - before === ok && ok === n, ...one };
-  log(`user revoke, one sub: ${n} calls, ${ok} × 200 at ${one.rps}/s (p50 ${one.p50} ms, p99 ${one.p99} ms); version ${before} → ${after} ${after - before === ok ? '(exact)' : '(MISMATCH)'}`);
+  results.userRevoke.oneSub = {
+    calls: n,
+    ok200: ok,
+    versionBefore: before,
+    versionAfter: after,
+    exact: after - before === ok && ok === n,
+    ...one,
+  };
+  log(
+    `user revoke, one sub: ${n} calls, ${ok} × 200 at ${one.rps}/s (p50 ${one.p50} ms, p99 ${one.p99} ms); version ${before} → ${after} ${after - before === ok ? '(exact)' : '(MISMATCH)'}`,
+  );
   if (after - before !== ok) warn(`one-sub user revoke: ${ok} successful calls but version rose by ${after - before}`);
   if (!fits(`user revoke, ${n} subs`, 2)) return;
   const prefix = `bench-many-${randomUUID().slice(0, 8)}`;
   const many = await runLoad({
-    url: `${base}/v1/admin/users/x/revoke`, method: 'POST', connections: 50, durationS: Math.max(2, Math.min(60, remainingS() - 3)), maxRequests: n,
-    headers: admin, body: '{"reason":"bench"}', expect: 200,
+    url: `${base}/v1/admin/users/x/revoke`,
+    method: 'POST',
+    connections: 50,
+    durationS: Math.max(2, Math.min(60, remainingS() - 3)),
+    maxRequests: n,
+    headers: admin,
+    body: '{"reason":"bench"}',
+    expect: 200,
     vary: (/** @type {number} */ i) => ({ path: `/v1/admin/users/${prefix}-${i}/revoke` }),
   });
   results.userRevoke.manySubs = { calls: n, subs: n, ok200: many.statuses[200] ?? 0, ...many };
@@ -132,17 +175,27 @@ export async function refusalSamples(run, setup, { what, mode, worker, ack, revo
   for (let i = 0; i < plan.refusalSamples; i++) {
     const sub = `refusal-${randomUUID()}`;
     const iat = Math.floor(Date.now() / 1000) - 1;
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
-      .setIssuer(key.issuer).setAudience(AUDIENCE).setSubject(sub).setIssuedAt(iat).setExpirationTime(iat + 600)
-      .setJti(randomUUID()).sign(key.signKey);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+      .setIssuer(key.issuer)
+      .setAudience(AUDIENCE)
+      .setSubject(sub)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 600)
+      .setJti(randomUUID())
+      .sign(key.signKey);
     const revocation = revocationFor ? await revocationFor(sub) : undefined;
-    samples.push(await measureFirstRefusal({ baseUrl: worker.url, adminKey: setup.adminKey, token, intervalMs: 20, confirmMs, revocation }));
+    samples.push(
+      await measureFirstRefusal({ baseUrl: worker.url, adminKey: setup.adminKey, token, intervalMs: 20, confirmMs, revocation }),
+    );
   }
   const summary = summarize(samples);
   const boundMs = MODES.find((m) => m.id === mode)?.boundMs;
   const r = summary.refusedAfterAckMs;
   const c = summary.revokeCallMs;
-  log(`${what} (${mode}): p50 ${r.p50} / p99 ${r.p99} / max ${r.max} ms after the ${ack} (call p50 ${c.p50} / p99 ${c.p99} ms); ${summary.measured}/${summary.samples} refused${summary.acceptedAfterRefusal ? `, ${summary.acceptedAfterRefusal} accepted again after a refusal` : ''}`);
+  log(
+    `${what} (${mode}): p50 ${r.p50} / p99 ${r.p99} / max ${r.max} ms after the ${ack} (call p50 ${c.p50} / p99 ${c.p99} ms); ${summary.measured}/${summary.samples} refused${summary.acceptedAfterRefusal ? `, ${summary.acceptedAfterRefusal} accepted again after a refusal` : ''}`,
+  );
   if (summary.failed > 0) warn(`${what} (${mode}): ${summary.failed} sample(s) failed: ${summary.errors.join('; ')}`);
   if (boundMs !== undefined && (r.max ?? Infinity) > boundMs) warn(`${what} (${mode}): max ${r.max} ms exceeds the ${boundMs} ms bound`);
   return { boundMs, confirmMs, ...summary, each: samples };

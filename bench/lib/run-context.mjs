@@ -68,9 +68,15 @@ export function createRun({ plan, quick, path, machine, git }) {
   /** @param {...unknown} m */
   const log = (...m) => console.log(`[bench ${elapsed()}]`, ...m);
   /** @param {string} m */
-  const note = (m) => { results.notes.push(m); log(`note: ${m}`); };
+  const note = (m) => {
+    results.notes.push(m);
+    log(`note: ${m}`);
+  };
   /** @param {string} m */
-  const warn = (m) => { results.warnings.push(m); log(`WARNING: ${m}`); };
+  const warn = (m) => {
+    results.warnings.push(m);
+    log(`WARNING: ${m}`);
+  };
   const remainingS = () => plan.budgetS - (Date.now() - t0) / 1000;
   /** Seconds one measure() takes, with its warm-up and the gaps around it. */
   const runCostS = () => plan.durationS + plan.warmupS + (quick ? 0.3 : 0.6);
@@ -102,7 +108,9 @@ export function createRun({ plan, quick, path, machine, git }) {
     if (r.unexpected > 0) flags.push(`${r.unexpected} unexpected status (${JSON.stringify(r.statuses)})`);
     if (r.errors > 0 || r.timeouts > 0) flags.push(`${r.errors} errors, ${r.timeouts} timeouts`);
     if (r.poolExhausted) flags.push('token pool used up before the time bound');
-    log(`${label.padEnd(36)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  (${r.requests} req)${flags.length ? `  ! ${flags.join('; ')}` : ''}`);
+    log(
+      `${label.padEnd(36)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  (${r.requests} req)${flags.length ? `  ! ${flags.join('; ')}` : ''}`,
+    );
     if (r.unexpected > 0 || r.errors > 0) warn(`${label}: ${flags.join('; ')}`);
     return r;
   };

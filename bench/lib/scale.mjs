@@ -43,11 +43,15 @@ export async function prepareDenylist(run, cacheDir, tmp) {
   const cached = readManifest(cacheDir);
   if (cached) return { dir: join(cacheDir, 'state'), count: cached.count, inRun: false };
   if (run.quick) {
-    run.note('quick run without the cached denylist (bench/.cache/): cached-mode scale scenario skipped; `npm run bench -- --seed-denylist` builds it');
+    run.note(
+      'quick run without the cached denylist (bench/.cache/): cached-mode scale scenario skipped; `npm run bench -- --seed-denylist` builds it',
+    );
     return undefined;
   }
   const r = await seedDenylist(join(tmp, 'denylist'), DENYLIST_SIZE, { deadlineMs: Date.now() + run.plan.seedBudgetS * 1000 });
-  run.note(`no cached ${DENYLIST_SIZE}-entry denylist (bench/.cache/): seeded ${r.count} entries in ${run.plan.seedBudgetS} s instead; run \`npm run bench -- --seed-denylist\` once (a few minutes) for the 100k figure`);
+  run.note(
+    `no cached ${DENYLIST_SIZE}-entry denylist (bench/.cache/): seeded ${r.count} entries in ${run.plan.seedBudgetS} s instead; run \`npm run bench -- --seed-denylist\` once (a few minutes) for the 100k figure`,
+  );
   return { dir: join(tmp, 'denylist', 'state'), count: r.count, inRun: true };
 }
 
@@ -74,7 +78,7 @@ export async function scale(run, setup, seeds, startSeeded) {
   for (const mode of Object.keys(setup.ks)) {
     const how = MODES.find((m) => m.id === mode)?.scaleSeed;
     if (how === undefined) {
-      results.scale[mode] = { notMeasured: 'each check reads one user\'s Durable Object, whatever the number of entries' };
+      results.scale[mode] = { notMeasured: "each check reads one user's Durable Object, whatever the number of entries" };
       note(`scale (${mode}): not measured (${results.scale[mode].notMeasured})`);
       continue;
     }
@@ -87,21 +91,50 @@ export async function scale(run, setup, seeds, startSeeded) {
     await first.arrayBuffer();
     const firstCheckMs = Math.round(performance.now() - t);
     // The mode's own Worker never saw the peers' tokens (B); the seeded one never saw C's.
-    const empty = await measure(`scale ${mode}: 0 entries`, { url: `${setup.ks[mode].url}/v1/verify`, tokens: P.B, expect: 200 }, { tokens: P.warm });
+    const empty = await measure(
+      `scale ${mode}: 0 entries`,
+      { url: `${setup.ks[mode].url}/v1/verify`, tokens: P.B, expect: 200 },
+      { tokens: P.warm },
+    );
     // The seeded Worker has just started while the mode's own one ran every scenario: one more
     // warm-up (with the tokens the empty run warmed the other isolate with) before its own.
     await runLoad({ url: `${seeded.url}/v1/verify`, tokens: P.warm, connections: run.plan.connections, durationS: run.plan.warmupS });
-    const full = await measure(`scale ${mode}: ${seed.count} entries`, { url: `${seeded.url}/v1/verify`, tokens: P.C, expect: 200 }, { tokens: P.warm2 });
+    const full = await measure(
+      `scale ${mode}: ${seed.count} entries`,
+      { url: `${seeded.url}/v1/verify`, tokens: P.C, expect: 200 },
+      { tokens: P.warm2 },
+    );
     const mirror = (await getJson(`${seeded.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }).catch(() => undefined))?.mirror;
     // The isolate's memory is not observable; its workerd's resident set is, next to the empty Worker's.
     const rssMiB = { empty: residentMiB(setup.ks[mode].workerdPid), full: residentMiB(seeded.workerdPid) };
     await seeded.stop();
     results.scale[mode] = {
-      alg: 'ES256', seed: how, entries: seed.count, seededInRun: seed.inRun, seedMs: seed.seedMs, firstCheckStatus: first.status, firstCheckMs, empty, full,
+      alg: 'ES256',
+      seed: how,
+      entries: seed.count,
+      seededInRun: seed.inRun,
+      seedMs: seed.seedMs,
+      firstCheckStatus: first.status,
+      firstCheckMs,
+      empty,
+      full,
       p50Ratio: empty.p50 && full.p50 ? Math.round((full.p50 / empty.p50) * 100) / 100 : null,
       workerdRssMiB: rssMiB,
-      ...(mirror ? { mirror: { users: mirror.users, tokens: mirror.tokens, tableBytes: mirror.tableBytes, snapshotLoads: mirror.snapshotLoads, strictReads: mirror.strictReads } } : {}),
+      ...(mirror
+        ? {
+            mirror: {
+              users: mirror.users,
+              tokens: mirror.tokens,
+              tableBytes: mirror.tableBytes,
+              snapshotLoads: mirror.snapshotLoads,
+              strictReads: mirror.strictReads,
+            },
+          }
+        : {}),
     };
-    if (mirror) log(`scale (${mode}): the mirror holds ${mirror.users} users + ${mirror.tokens} tokens in ${mirror.tableBytes} bytes of tables; first (cold) check ${firstCheckMs} ms`);
+    if (mirror)
+      log(
+        `scale (${mode}): the mirror holds ${mirror.users} users + ${mirror.tokens} tokens in ${mirror.tableBytes} bytes of tables; first (cold) check ${firstCheckMs} ms`,
+      );
   }
 }

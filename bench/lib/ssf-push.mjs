@@ -31,7 +31,10 @@ export async function makeTransmitter(tokenIssuer) {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const secret = randomBytes(24).toString('base64url');
   const stream = {
-    id: SSF_STREAM_ID, issuer: SSF_ISSUER, audience: SSF_AUDIENCE, algorithms: ['RS256'],
+    id: SSF_STREAM_ID,
+    issuer: SSF_ISSUER,
+    audience: SSF_AUDIENCE,
+    algorithms: ['RS256'],
     jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }] },
     secret: SECRET_VAR,
     subjects: { iss_sub: { [SSF_ISSUER]: { issuer: tokenIssuer, claim: 'sub' } } },
@@ -42,8 +45,13 @@ export async function makeTransmitter(tokenIssuer) {
       const set = await new SignJWT({
         sub_id: { format: 'iss_sub', iss: SSF_ISSUER, sub },
         events: { [SESSION_REVOKED]: { event_timestamp: Date.now(), initiating_entity: 'admin' } },
-      }).setProtectedHeader({ alg: 'RS256', kid, typ: 'secevent+jwt' })
-        .setIssuer(SSF_ISSUER).setAudience(SSF_AUDIENCE).setIssuedAt().setJti(randomUUID()).sign(privateKey);
+      })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'secevent+jwt' })
+        .setIssuer(SSF_ISSUER)
+        .setAudience(SSF_AUDIENCE)
+        .setIssuedAt()
+        .setJti(randomUUID())
+        .sign(privateKey);
       return {
         path: `/v1/ssf/${SSF_STREAM_ID}/events`,
         headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/secevent+jwt' },
@@ -63,6 +71,12 @@ export async function makeTransmitter(tokenIssuer) {
 export async function pushFirstRefusal(run, setup, transmitter) {
   const worker = setup.ks.bounded;
   if (!worker) return;
-  const r = await refusalSamples(run, setup, { what: 'push → first refusal', mode: 'bounded', worker, ack: '202', revocationFor: transmitter.sessionRevoked });
+  const r = await refusalSamples(run, setup, {
+    what: 'push → first refusal',
+    mode: 'bounded',
+    worker,
+    ack: '202',
+    revocationFor: transmitter.sessionRevoked,
+  });
   if (r) run.results.pushFirstRefusal.bounded = { stream: SSF_STREAM_ID, event: SESSION_REVOKED, ...r };
 }

@@ -43,10 +43,15 @@ export async function stateReads(run, setup, counting) {
     try {
       feedCounterSeen = (await countMode(run, setup, mode, worker)) || feedCounterSeen;
     } catch (error) {
-      warn(`state reads (${mode}) failed: ${error instanceof Error ? `${error.message} ${error.cause ?? ''}` : error}\n${worker.output().slice(-1500)}`);
+      warn(
+        `state reads (${mode}) failed: ${error instanceof Error ? `${error.message} ${error.cause ?? ''}` : error}\n${worker.output().slice(-1500)}`,
+      );
     }
   }
-  if (!feedCounterSeen) note('this build exposes no feed-read counter in GET /v1/admin/stats: feed reads are counted only at the binding level (bench/ks-counting)');
+  if (!feedCounterSeen)
+    note(
+      'this build exposes no feed-read counter in GET /v1/admin/stats: feed reads are counted only at the binding level (bench/ks-counting)',
+    );
 }
 
 /**
@@ -64,7 +69,14 @@ async function countMode(run, setup, mode, worker) {
   const reads = async () => getJson(`${worker.url}/__bench/reads`);
   const total = (/** @type {Record<string, number>} */ c) => Object.values(c).reduce((s, x) => s + x, 0);
   await reset();
-  const g = await runLoad({ url: `${worker.url}/v1/verify`, connections: 10, durationS: 10, tokens: setup.checkTokens.ES256.slice(100).map(forge), maxRequests: 90, expect: 401 });
+  const g = await runLoad({
+    url: `${worker.url}/v1/verify`,
+    connections: 10,
+    durationS: 10,
+    tokens: setup.checkTokens.ES256.slice(100).map(forge),
+    maxRequests: 90,
+    expect: 401,
+  });
   const { counts: forged } = await reads();
   const statsBefore = feedCounters(await getJson(`${worker.url}/v1/admin/stats`, { headers: bearer(setup.adminKey) }));
   await reset();
@@ -74,22 +86,44 @@ async function countMode(run, setup, mode, worker) {
   const perSecond = Object.fromEntries(Object.entries(valid).map(([k, n]) => [k, Math.round((n / v.seconds) * 10) / 10]));
   // Per request the isolate began: calls made by requests autocannon dropped at the end count too.
   const perCheck = Object.fromEntries(Object.entries(valid).map(([k, n]) => [k, Math.round((n / Math.max(1, entered)) * 100) / 100]));
-  const feedPerSecond = Object.fromEntries(Object.entries(statsAfter).map(([k, n]) => [k, Math.round(((n - (statsBefore[k] ?? 0)) / v.seconds) * 10) / 10]));
+  const feedPerSecond = Object.fromEntries(
+    Object.entries(statsAfter).map(([k, n]) => [k, Math.round(((n - (statsBefore[k] ?? 0)) / v.seconds) * 10) / 10]),
+  );
   // Feed reads: RPC calls on the feed's replica stubs (checks append nothing; `REVOCATION_FEED`
   // alone counts getByName, which makes a stub and sends nothing).
   const feedCalls = valid[FEED_STUB] ?? 0;
-  const feedReads = mode === 'bounded' ? {
-    perSecond: Math.round((feedCalls / v.seconds) * 10) / 10,
-    perCheck: Math.round((feedCalls / Math.max(1, entered)) * 10_000) / 10_000,
-    checksPerFeedRead: feedCalls > 0 ? Math.round(entered / feedCalls) : null,
-    counted: `${FEED_STUB} calls`,
-  } : undefined;
+  const feedReads =
+    mode === 'bounded'
+      ? {
+          perSecond: Math.round((feedCalls / v.seconds) * 10) / 10,
+          perCheck: Math.round((feedCalls / Math.max(1, entered)) * 10_000) / 10_000,
+          checksPerFeedRead: feedCalls > 0 ? Math.round(entered / feedCalls) : null,
+          counted: `${FEED_STUB} calls`,
+        }
+      : undefined;
   results.stateReads[mode] = {
     forged: { requests: g.requests, refused401: g.statuses[401] ?? 0, calls: forged },
-    underLoad: { requests: v.requests, entered, seconds: v.seconds, rps: v.rps, accepted200: v.statuses[200] ?? 0, calls: valid, perSecond, perCheck, feedReads, feedCounterPerSecond: feedPerSecond },
+    underLoad: {
+      requests: v.requests,
+      entered,
+      seconds: v.seconds,
+      rps: v.rps,
+      accepted200: v.statuses[200] ?? 0,
+      calls: valid,
+      perSecond,
+      perCheck,
+      feedReads,
+      feedCounterPerSecond: feedPerSecond,
+    },
     how: 'src/index.ts behind bench/ks-counting/worker.mjs: calls on every KV and Durable Object binding (and on the stubs they hand out, `NAME:stub`) and Cache API matches (`cache`), in one isolate',
   };
-  log(`state reads (${mode}): ${g.requests} forged → ${total(forged)} calls; under load ${v.rps} req/s (valid) → ${Object.entries(perSecond).map(([k, n]) => `${k} ${n}/s (${perCheck[k]}/check)`).join(', ') || 'no storage calls'}${feedReads ? `; feed reads ${feedReads.perSecond}/s, ${feedReads.perCheck} per check` : ''}`);
+  log(
+    `state reads (${mode}): ${g.requests} forged → ${total(forged)} calls; under load ${v.rps} req/s (valid) → ${
+      Object.entries(perSecond)
+        .map(([k, n]) => `${k} ${n}/s (${perCheck[k]}/check)`)
+        .join(', ') || 'no storage calls'
+    }${feedReads ? `; feed reads ${feedReads.perSecond}/s, ${feedReads.perCheck} per check` : ''}`,
+  );
   if (total(forged) !== 0) warn(`${mode}: forged tokens caused ${total(forged)} storage calls (target 0): ${JSON.stringify(forged)}`);
   return Object.keys(statsAfter).length > 0;
 }

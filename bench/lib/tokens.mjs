@@ -59,16 +59,20 @@ export async function makePool(key, count, { subPrefix = 'user', users = 1000, t
   for (let i = 0; i < count; i += batch) {
     const jobs = [];
     for (let j = i; j < Math.min(count, i + batch); j++) {
-      jobs.push(new SignJWT({})
-        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-        .setIssuer(key.issuer)
-        .setAudience(AUDIENCE)
-        .setSubject(`${subPrefix}-${j % users}`)
-        .setIssuedAt(now)
-        .setExpirationTime(now + ttl)
-        .setJti(randomUUID())
-        .sign(key.signKey)
-        .then((t) => { out[j] = t; }));
+      jobs.push(
+        new SignJWT({})
+          .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+          .setIssuer(key.issuer)
+          .setAudience(AUDIENCE)
+          .setSubject(`${subPrefix}-${j % users}`)
+          .setIssuedAt(now)
+          .setExpirationTime(now + ttl)
+          .setJti(randomUUID())
+          .sign(key.signKey)
+          .then((t) => {
+            out[j] = t;
+          }),
+      );
     }
     await Promise.all(jobs);
   }

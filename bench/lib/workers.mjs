@@ -22,7 +22,11 @@ export function snapshotApp({ root, benchDir, dest, ref }) {
   mkdirSync(dest, { recursive: true });
   const files = ['src', 'wrangler.toml', 'package.json', 'tsconfig.json'];
   if (ref) {
-    const tar = execFileSync('git', ['archive', '--format=tar', ref, '--', ...files.filter((f) => f === 'src' || existsSync(join(root, f)))], { cwd: root, maxBuffer: 256 * 2 ** 20 });
+    const tar = execFileSync(
+      'git',
+      ['archive', '--format=tar', ref, '--', ...files.filter((f) => f === 'src' || existsSync(join(root, f)))],
+      { cwd: root, maxBuffer: 256 * 2 ** 20 },
+    );
     execFileSync('tar', ['-x', '-C', dest], { input: tar });
   } else {
     for (const f of files) {
@@ -71,10 +75,23 @@ export function workerStarter({ wranglerBin, logDir, tmp, proxied }) {
    */
   return async (name, cwd, extra) => {
     // --port 0: wrangler binds a free port itself and prints it.
-    const dev = await startWranglerDev({ name, cwd, wranglerBin, logDir, persistTo: join(tmp, `state-${name}`), timeoutMs: 90_000, ...extra });
+    const dev = await startWranglerDev({
+      name,
+      cwd,
+      wranglerBin,
+      logDir,
+      persistTo: join(tmp, `state-${name}`),
+      timeoutMs: 90_000,
+      ...extra,
+    });
     if (proxied) return Object.assign(dev, { publicUrl: dev.url, via: 'wrangler dev proxy' });
     const direct = await findUserWorkerSocket(dev);
-    return Object.assign(dev, { publicUrl: dev.url, url: direct.url, via: `own workerd socket (pid ${direct.pid})`, workerdPid: direct.pid });
+    return Object.assign(dev, {
+      publicUrl: dev.url,
+      url: direct.url,
+      via: `own workerd socket (pid ${direct.pid})`,
+      workerdPid: direct.pid,
+    });
   };
 }
 
@@ -92,7 +109,13 @@ export async function acceptsMode(worker, token) {
   if (res.status === 200) return { ok: true };
   const refused = /"error":"(REVOCATION_MODE[^"]*)"/;
   // The log line travels through wrangler's stdout and may arrive after the response.
-  const logged = res.status === 500 ? await worker.waitFor(refused, 5_000).then(() => true, () => false) : false;
+  const logged =
+    res.status === 500
+      ? await worker.waitFor(refused, 5_000).then(
+          () => true,
+          () => false,
+        )
+      : false;
   if (logged) return { ok: false, why: `the configuration refuses it: ${refused.exec(worker.output())?.[1]}` };
   throw new Error(`${worker.name}: a valid token answered ${res.status} ${text}\n${worker.output().slice(-3000)}`);
 }

@@ -59,17 +59,25 @@ const bearer = (c) => {
 const ok = (c, payload) => c.json(Object.assign({ active: true }, payload));
 const refused = (c) => c.json({ active: false }, 401);
 
-app.all('/hono-jwt/:alg', async (c, next) => {
-  const peer = peerFor(c);
-  if (peer === undefined) return c.notFound();
-  return peer.honoJwt(c, next);
-}, (c) => ok(c, c.get('jwtPayload')));
+app.all(
+  '/hono-jwt/:alg',
+  async (c, next) => {
+    const peer = peerFor(c);
+    if (peer === undefined) return c.notFound();
+    return peer.honoJwt(c, next);
+  },
+  (c) => ok(c, c.get('jwtPayload')),
+);
 
-app.all('/hono-jwk/:alg', async (c, next) => {
-  const peer = peerFor(c);
-  if (peer?.honoJwk === undefined) return c.notFound();
-  return peer.honoJwk(c, next);
-}, (c) => ok(c, c.get('jwtPayload')));
+app.all(
+  '/hono-jwk/:alg',
+  async (c, next) => {
+    const peer = peerFor(c);
+    if (peer?.honoJwk === undefined) return c.notFound();
+    return peer.honoJwk(c, next);
+  },
+  (c) => ok(c, c.get('jwtPayload')),
+);
 
 app.all('/tsndr/:alg', async (c) => {
   const peer = peerFor(c);
@@ -92,7 +100,9 @@ app.all('/jose/:alg', async (c) => {
   if (token === undefined) return refused(c);
   try {
     const { payload } = await jwtVerify(token, peer.joseKey, {
-      algorithms: [c.req.param('alg')], issuer: peer.issuer, audience: peer.audience,
+      algorithms: [c.req.param('alg')],
+      issuer: peer.issuer,
+      audience: peer.audience,
     });
     return ok(c, payload);
   } catch {

@@ -57,8 +57,13 @@ export async function call(method, path, options = {}) {
 
 /** @type {Record<number, string>} */
 const STATUS_TEXT = {
-  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Payload Too Large',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 /**
@@ -68,11 +73,16 @@ const STATUS_TEXT = {
 export function errorMeaning(answer) {
   const description = typeof answer.body?.error_description === 'string' ? answer.body.error_description : undefined;
   switch (answer.status) {
-    case 0: return 'The worker could not be reached. Nothing is known to have changed: try again.';
-    case 400: return `The worker refused the request${description === undefined ? '' : `: ${description}`}. Nothing was changed.`;
-    case 401: return 'The worker refused the admin key (401). Nothing was changed. Sign out and sign in with a current key.';
-    case 413: return 'The request was too large. Nothing was changed.';
-    case 503: return 'A single writer (Durable Object) could not be reached. Nothing was changed: try again.';
+    case 0:
+      return 'The worker could not be reached. Nothing is known to have changed: try again.';
+    case 400:
+      return `The worker refused the request${description === undefined ? '' : `: ${description}`}. Nothing was changed.`;
+    case 401:
+      return 'The worker refused the admin key (401). Nothing was changed. Sign out and sign in with a current key.';
+    case 413:
+      return 'The request was too large. Nothing was changed.';
+    case 503:
+      return 'A single writer (Durable Object) could not be reached. Nothing was changed: try again.';
     default:
       return answer.status >= 500
         ? 'The worker failed; its log says why. Nothing is known to have changed.'
@@ -94,10 +104,12 @@ export function showAnswer(panel, answer, meaning, options = {}) {
   const body = text === '' ? h('p', { class: 'hint' }, '(empty body)') : h('pre', {}, text);
   panel.className = `answer ${ok ? 'ok' : 'error'}`;
   panel.setAttribute('role', ok ? 'status' : 'alert');
-  show(panel,
+  show(
+    panel,
     h('p', { class: 'status' }, status),
     h('p', { class: 'meaning' }, ok ? meaning : errorMeaning(answer)),
-    options.collapse === true ? h('details', {}, h('summary', {}, 'What the API answered'), body) : body);
+    options.collapse === true ? h('details', {}, h('summary', {}, 'What the API answered'), body) : body,
+  );
 }
 
 /**
@@ -127,7 +139,7 @@ export function setRevocation(value) {
 
 /** When a revocation acknowledged now is enforced, in words. */
 export function enforcement() {
-  if (revocation === null) return 'Strict checks and introspection refuse it at once; cached checks within KV\'s propagation bound.';
+  if (revocation === null) return "Strict checks and introspection refuse it at once; cached checks within KV's propagation bound.";
   if (revocation.mode === 'strict') return 'Refused on the very next request, everywhere (REVOCATION_MODE=strict).';
   return `Strict checks and introspection refuse it at once; the cached checks of /v1/verify, everywhere within ${revocation.boundSeconds} s (REVOCATION_MODE=${revocation.mode}).`;
 }

@@ -34,11 +34,28 @@ export function setupAudit() {
     const list = result.body.events;
     next = result.body.cursor;
     const whose = sub === '' ? 'the revoke-all trail' : `the trail of ${sub}`;
-    showAnswer(answer, result, `Page ${cursors.length}: ${list.length} event(s) of ${whose}${action === '' ? '' : ` (${action} only)`}, newest first${next === undefined ? '; no older events.' : '.'}`, { collapse: true });
-    show(events, table(`Audit events, page ${cursors.length}`, ['When', 'Action', 'User', 'Token id', 'Actor', 'Reason'],
-      list.map((/** @type {any} */ e) => [
-        when(e.at), e.action, h('span', { class: 'mono' }, e.sub ?? '(all)'), h('span', { class: 'mono' }, e.jti ?? '—'), e.actor, e.reason ?? '—',
-      ]), 'no events.'));
+    showAnswer(
+      answer,
+      result,
+      `Page ${cursors.length}: ${list.length} event(s) of ${whose}${action === '' ? '' : ` (${action} only)`}, newest first${next === undefined ? '; no older events.' : '.'}`,
+      { collapse: true },
+    );
+    show(
+      events,
+      table(
+        `Audit events, page ${cursors.length}`,
+        ['When', 'Action', 'User', 'Token id', 'Actor', 'Reason'],
+        list.map((/** @type {any} */ e) => [
+          when(e.at),
+          e.action,
+          h('span', { class: 'mono' }, e.sub ?? '(all)'),
+          h('span', { class: 'mono' }, e.jti ?? '—'),
+          e.actor,
+          e.reason ?? '—',
+        ]),
+        'no events.',
+      ),
+    );
     newer.disabled = cursors.length === 1;
     older.disabled = next === undefined;
   }

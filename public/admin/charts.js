@@ -19,12 +19,18 @@ const PLOT_H = HEIGHT - TOP - BOTTOM;
 function figure(caption, summary, marks, legend) {
   return [
     h('figcaption', {}, caption),
-    svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': summary, focusable: 'false' },
+    svg(
+      'svg',
+      { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': summary, focusable: 'false' },
       svg('line', { class: 'axis', x1: LEFT, y1: TOP + PLOT_H, x2: WIDTH - 8, y2: TOP + PLOT_H }),
       svg('line', { class: 'axis', x1: LEFT, y1: TOP, x2: LEFT, y2: TOP + PLOT_H }),
-      marks),
-    h('ul', { class: 'legend', 'aria-hidden': 'true' },
-      legend.map((l) => h('li', {}, h('span', { class: `swatch ${l.className}` }), l.label))),
+      marks,
+    ),
+    h(
+      'ul',
+      { class: 'legend', 'aria-hidden': 'true' },
+      legend.map((l) => h('li', {}, h('span', { class: `swatch ${l.className}` }), l.label)),
+    ),
   ];
 }
 
@@ -56,7 +62,12 @@ export function stackedBars(caption, summary, bars, series, slots) {
       marks.push(svg('rect', { class: `fill-${s}`, x: x + 1, y: base, width: Math.max(1, width - 2), height }));
     }
   });
-  return figure(caption, summary, marks, series.map((s) => ({ label: s.replace('_', ' '), className: `fill-${s}` })));
+  return figure(
+    caption,
+    summary,
+    marks,
+    series.map((s) => ({ label: s.replace('_', ' '), className: `fill-${s}` })),
+  );
 }
 
 /**
@@ -71,8 +82,7 @@ export function levelLines(caption, summary, lines, levels, slots) {
   const step = PLOT_W / slots;
   const top = Math.max(1, levels.length - 1);
   const yOf = (/** @type {number} */ level) => TOP + PLOT_H - (level / top) * PLOT_H;
-  const marks = levels.map((label, i) => (i % 3 === 0 ? yLabel(yOf(i), label) : null))
-    .filter((m) => m !== null);
+  const marks = levels.map((label, i) => (i % 3 === 0 ? yLabel(yOf(i), label) : null)).filter((m) => m !== null);
   for (const { name, points } of lines) {
     const offset = slots - points.length;
     /** @type {string[]} */
@@ -92,7 +102,12 @@ export function levelLines(caption, summary, lines, levels, slots) {
     if (run !== '') runs.push(run);
     for (const d of runs) marks.push(svg('path', { class: `line-${name}`, d }));
   }
-  return figure(caption, summary, /** @type {SVGElement[]} */ (marks), lines.map((l) => ({ label: l.name, className: `line-${l.name}` })));
+  return figure(
+    caption,
+    summary,
+    /** @type {SVGElement[]} */ (marks),
+    lines.map((l) => ({ label: l.name, className: `line-${l.name}` })),
+  );
 }
 
 /**
@@ -102,6 +117,9 @@ export function levelLines(caption, summary, lines, levels, slots) {
  * @param {string} className
  */
 export function cellBar(value, max, className) {
-  return svg('svg', { viewBox: '0 0 100 10', width: '100%', height: 12, preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' },
-    svg('rect', { class: className, x: 0, y: 1, height: 8, width: max === 0 ? 0 : Math.max(0.5, (value / max) * 100) }));
+  return svg(
+    'svg',
+    { viewBox: '0 0 100 10', width: '100%', height: 12, preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' },
+    svg('rect', { class: className, x: 0, y: 1, height: 8, width: max === 0 ? 0 : Math.max(0.5, (value / max) * 100) }),
+  );
 }

@@ -101,8 +101,14 @@ export function when(seconds) {
 export function relative(seconds) {
   const delta = seconds - Date.now() / 1000;
   const size = Math.abs(delta);
-  const text = size < 90 ? `${Math.round(size)} s` : size < 5400 ? `${Math.round(size / 60)} min`
-    : size < 172800 ? `${Math.round(size / 3600)} h` : `${Math.round(size / 86400)} days`;
+  const text =
+    size < 90
+      ? `${Math.round(size)} s`
+      : size < 5400
+        ? `${Math.round(size / 60)} min`
+        : size < 172800
+          ? `${Math.round(size / 3600)} h`
+          : `${Math.round(size / 86400)} days`;
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }
 
@@ -115,11 +121,35 @@ export function relative(seconds) {
  */
 export function table(caption, headings, rows, empty = 'None.') {
   if (rows.length === 0) return h('p', { class: 'empty' }, `${caption}: ${empty}`);
-  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: 0 },
-    h('table', {},
+  return h(
+    'div',
+    { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: 0 },
+    h(
+      'table',
+      {},
       h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, headings.map((text) => h('th', { scope: 'col' }, text)))),
-      h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((cell) => h('td', {}, cell)))))));
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headings.map((text) => h('th', { scope: 'col' }, text)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((cells) =>
+          h(
+            'tr',
+            {},
+            cells.map((cell) => h('td', {}, cell)),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 /**
@@ -127,5 +157,9 @@ export function table(caption, headings, rows, empty = 'None.') {
  * @param {[string, Child][]} pairs
  */
 export function facts(pairs) {
-  return h('dl', { class: 'facts' }, pairs.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
+  return h(
+    'dl',
+    { class: 'facts' },
+    pairs.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]),
+  );
 }

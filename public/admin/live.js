@@ -116,8 +116,9 @@ export function setupLive() {
     const last = samples.at(-1);
     const now = counts(stats);
     // Another isolate answered (or this one restarted): differences would mean nothing.
-    const restarted = last !== undefined && (last.stats.since !== stats.since
-      || Object.entries(counts(last.stats)).some(([key, n]) => (now[key] ?? 0) < n));
+    const restarted =
+      last !== undefined &&
+      (last.stats.since !== stats.since || Object.entries(counts(last.stats)).some(([key, n]) => (now[key] ?? 0) < n));
     if (restarted) samples = [];
     samples.push({ at: Date.now(), stats });
     if (samples.length > SLOTS + 1) samples.splice(0, samples.length - SLOTS - 1);
@@ -126,12 +127,24 @@ export function setupLive() {
   /** @param {Stats} stats */
   function render(stats) {
     const r = stats.revocation;
-    show(revocation, h('h2', {}, 'Revocation'), facts([
-      ['Mode', `${r.mode} (REVOCATION_MODE)`],
-      ['Bound', r.boundSeconds === 0 ? 'refused on the next request, everywhere' : `refused everywhere within ${r.boundSeconds} s (strict checks and introspection: at once)`],
-      ['When state cannot be read', r.failMode === 'closed' ? 'refuse: 503 (FAIL_MODE=closed)' : 'accept on signature and claims (FAIL_MODE=open)'],
-      ['Counting since', `${when(stats.since)} (this isolate)`],
-    ]));
+    show(
+      revocation,
+      h('h2', {}, 'Revocation'),
+      facts([
+        ['Mode', `${r.mode} (REVOCATION_MODE)`],
+        [
+          'Bound',
+          r.boundSeconds === 0
+            ? 'refused on the next request, everywhere'
+            : `refused everywhere within ${r.boundSeconds} s (strict checks and introspection: at once)`,
+        ],
+        [
+          'When state cannot be read',
+          r.failMode === 'closed' ? 'refuse: 503 (FAIL_MODE=closed)' : 'accept on signature and claims (FAIL_MODE=open)',
+        ],
+        ['Counting since', `${when(stats.since)} (this isolate)`],
+      ]),
+    );
 
     const pairs = samples.slice(1).map((sample, i) => ({ before: /** @type {Stats} */ (samples[i]?.stats), after: sample.stats }));
     const perInterval = pairs.map(({ before, after }) => minus(counts(before), counts(after)));
@@ -145,10 +158,20 @@ export function setupLive() {
       return bar;
     });
     const latest = byOutcome.at(-1) ?? {};
-    const latestText = OUTCOMES.filter((o) => (latest[o] ?? 0) > 0).map((o) => `${latest[o]} ${o.replace('_', ' ')}`).join(', ') || 'no requests';
-    show(outcomes, stackedBars(`Requests per ${POLL_MS / 1000} s, by outcome`,
-      `Requests per ${POLL_MS / 1000} seconds by outcome, last ${byOutcome.length} intervals. Latest interval: ${latestText}.`,
-      byOutcome, OUTCOMES, SLOTS));
+    const latestText =
+      OUTCOMES.filter((o) => (latest[o] ?? 0) > 0)
+        .map((o) => `${latest[o]} ${o.replace('_', ' ')}`)
+        .join(', ') || 'no requests';
+    show(
+      outcomes,
+      stackedBars(
+        `Requests per ${POLL_MS / 1000} s, by outcome`,
+        `Requests per ${POLL_MS / 1000} seconds by outcome, last ${byOutcome.length} intervals. Latest interval: ${latestText}.`,
+        byOutcome,
+        OUTCOMES,
+        SLOTS,
+      ),
+    );
 
     const bounds = Object.keys(verifyBuckets(stats));
     const latencyDeltas = pairs.map(({ before, after }) => minus(verifyBuckets(before), verifyBuckets(after)));
@@ -159,27 +182,63 @@ export function setupLive() {
     const windowP50 = quantileLevel(windowBuckets, 0.5);
     const windowP99 = quantileLevel(windowBuckets, 0.99);
     const label = (/** @type {number | null} */ level) => (level === null ? 'no data' : boundLabel(bounds[level] ?? '+Inf'));
-    show(latency, levelLines('Verification latency, p50 and p99',
-      `Verification latency per interval. Over the window: p50 ${label(windowP50)}, p99 ${label(windowP99)}.`,
-      [{ name: 'p50', points: p50 }, { name: 'p99', points: p99 }], bounds.map(axisLabel), SLOTS),
-    h('p', { class: 'hint' }, `Over the window: p50 ${label(windowP50)}, p99 ${label(windowP99)} (upper bounds of histogram buckets).`));
+    show(
+      latency,
+      levelLines(
+        'Verification latency, p50 and p99',
+        `Verification latency per interval. Over the window: p50 ${label(windowP50)}, p99 ${label(windowP99)}.`,
+        [
+          { name: 'p50', points: p50 },
+          { name: 'p99', points: p99 },
+        ],
+        bounds.map(axisLabel),
+        SLOTS,
+      ),
+      h('p', { class: 'hint' }, `Over the window: p50 ${label(windowP50)}, p99 ${label(windowP99)} (upper bounds of histogram buckets).`),
+    );
 
     const windowCounts = first === undefined || samples.length < 2 ? counts(stats) : minus(counts(first), counts(stats));
-    const span = samples.length < 2 ? 'since this isolate started' : `over the last ${Math.round((Date.now() - (samples[0]?.at ?? 0)) / 1000)} s`;
-    const rows = Object.entries(windowCounts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    const span =
+      samples.length < 2 ? 'since this isolate started' : `over the last ${Math.round((Date.now() - (samples[0]?.at ?? 0)) / 1000)} s`;
+    const rows = Object.entries(windowCounts)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
     const max = rows[0]?.[1] ?? 0;
-    show(reasons, table(`Outcomes × reasons, ${span}`, ['Outcome', 'Reason', 'Requests', ''],
-      rows.map(([key, n]) => {
-        const [outcome = '', reason = ''] = key.split(':');
-        return [outcome.replace('_', ' '), h('code', {}, reason), h('span', { class: 'num' }, String(n)), cellBar(n, max, `fill-${outcome}`)];
-      }), 'no requests.'));
+    show(
+      reasons,
+      table(
+        `Outcomes × reasons, ${span}`,
+        ['Outcome', 'Reason', 'Requests', ''],
+        rows.map(([key, n]) => {
+          const [outcome = '', reason = ''] = key.split(':');
+          return [
+            outcome.replace('_', ' '),
+            h('code', {}, reason),
+            h('span', { class: 'num' }, String(n)),
+            cellBar(n, max, `fill-${outcome}`),
+          ];
+        }),
+        'no requests.',
+      ),
+    );
 
-    show(issuers, table('Trusted issuers and their keys (as this isolate has them)',
-      ['Issuer', 'Audiences', 'Algorithms', 'Keys from', 'Keys', 'Key ids (kid)', 'Last JWKS fetch', 'Last fetch error'],
-      stats.issuers.map((i) => [
-        h('span', { class: 'mono' }, i.own ? `${i.issuer} (token service)` : i.issuer), i.audiences.join(', '), i.algorithms.join(', '),
-        keySource(i.keys), String(i.keys.keyCount), i.keys.kids.join(', ') || '—', lastFetch(i.keys), i.keys.lastError ?? '—',
-      ])));
+    show(
+      issuers,
+      table(
+        'Trusted issuers and their keys (as this isolate has them)',
+        ['Issuer', 'Audiences', 'Algorithms', 'Keys from', 'Keys', 'Key ids (kid)', 'Last JWKS fetch', 'Last fetch error'],
+        stats.issuers.map((i) => [
+          h('span', { class: 'mono' }, i.own ? `${i.issuer} (token service)` : i.issuer),
+          i.audiences.join(', '),
+          i.algorithms.join(', '),
+          keySource(i.keys),
+          String(i.keys.keyCount),
+          i.keys.kids.join(', ') || '—',
+          lastFetch(i.keys),
+          i.keys.lastError ?? '—',
+        ]),
+      ),
+    );
   }
 
   async function poll() {

@@ -23,10 +23,14 @@ export function setupRevokeAll() {
     if (reason.value.trim() === '') return showProblem(answer, 'A reason is required: it is kept in the audit trail. Nothing was changed.');
     button.disabled = true;
     const result = await call('POST', '/v1/admin/revoke-all', { json: { reason: reason.value } });
-    showAnswer(answer, result, result.status === 200
-      ? `Every token of every user issued at or before ${when(result.body.revokedBefore)} is refused, and every session is over. ${enforcement()} `
-        + 'Tokens issued from the next second on are accepted.'
-      : '');
+    showAnswer(
+      answer,
+      result,
+      result.status === 200
+        ? `Every token of every user issued at or before ${when(result.body.revokedBefore)} is refused, and every session is over. ${enforcement()} ` +
+            'Tokens issued from the next second on are accepted.'
+        : '',
+    );
     if (result.status === 200) form.reset();
     button.disabled = !confirmed();
   });

@@ -38,12 +38,24 @@ const timeClaim = (seconds) => (typeof seconds === 'number' ? `${seconds} — ${
  * @param {{ header: any, claims: any }} decoded
  */
 function renderDecoded({ header, claims }) {
-  const times = ['exp', 'iat', 'nbf'].filter((name) => name in claims).map((name) => /** @type {[string, string]} */ ([name, timeClaim(claims[name])]));
+  const times = ['exp', 'iat', 'nbf']
+    .filter((name) => name in claims)
+    .map((name) => /** @type {[string, string]} */ ([name, timeClaim(claims[name])]));
   return [
     h('h2', {}, 'Decoded (not yet verified)'),
-    facts([['sub', h('span', { class: 'mono' }, String(claims.sub))], ['iss', String(claims.iss)], ['jti', String(claims.jti ?? '(none)')], ...times]),
-    h('details', {}, h('summary', {}, 'Header and claims'),
-      h('pre', {}, JSON.stringify(header, null, 2)), h('pre', {}, JSON.stringify(claims, null, 2))),
+    facts([
+      ['sub', h('span', { class: 'mono' }, String(claims.sub))],
+      ['iss', String(claims.iss)],
+      ['jti', String(claims.jti ?? '(none)')],
+      ...times,
+    ]),
+    h(
+      'details',
+      {},
+      h('summary', {}, 'Header and claims'),
+      h('pre', {}, JSON.stringify(header, null, 2)),
+      h('pre', {}, JSON.stringify(claims, null, 2)),
+    ),
   ];
 }
 
@@ -64,9 +76,13 @@ export function setupToken() {
   async function introspect(token) {
     const result = await call('POST', '/v1/introspect', { form: { token } });
     const active = result.status === 200 && result.body?.active === true;
-    showAnswer(answer, result, active
-      ? `Active: the signature verifies, the claims hold, and neither the token, its user nor everything has been revoked (read from the Durable Objects).`
-      : 'Not active: invalid, expired, not from a trusted issuer, or revoked. Introspection does not say which (RFC 7662); /v1/verify names the reason.');
+    showAnswer(
+      answer,
+      result,
+      active
+        ? `Active: the signature verifies, the claims hold, and neither the token, its user nor everything has been revoked (read from the Durable Objects).`
+        : 'Not active: invalid, expired, not from a trusted issuer, or revoked. Introspection does not say which (RFC 7662); /v1/verify names the reason.',
+    );
     return active;
   }
 
@@ -90,9 +106,13 @@ export function setupToken() {
     if (result.status !== 200) return showAnswer(revokeAnswer, result, '');
     // RFC 7009 answers 200 whatever the token was: introspect again to show the effect.
     const stillActive = await introspect(current);
-    showAnswer(revokeAnswer, result, stillActive
-      ? 'The worker answered 200, but the token is still active: it was not revoked (RFC 7009 answers 200 for any token).'
-      : `Revoked: this token is refused until it expires. ${enforcement()}`);
+    showAnswer(
+      revokeAnswer,
+      result,
+      stillActive
+        ? 'The worker answered 200, but the token is still active: it was not revoked (RFC 7009 answers 200 for any token).'
+        : `Revoked: this token is refused until it expires. ${enforcement()}`,
+    );
     revokeBox.hidden = stillActive === false;
   });
 
@@ -109,9 +129,13 @@ export function setupToken() {
     if (field('iss') !== '') body.iss = field('iss');
     if (field('reason') !== '') body.reason = field('reason');
     const result = await call('POST', '/v1/admin/tokens/revoke', { json: body });
-    showAnswer(byIdAnswer, result, result.status === 200
-      ? `Token ${body.jti} of ${body.sub} is refused ${body.iss === undefined ? 'for every issuer' : `when issued by ${body.iss}`} until ${when(exp)}. ${enforcement()}`
-      : '');
+    showAnswer(
+      byIdAnswer,
+      result,
+      result.status === 200
+        ? `Token ${body.jti} of ${body.sub} is refused ${body.iss === undefined ? 'for every issuer' : `when issued by ${body.iss}`} until ${when(exp)}. ${enforcement()}`
+        : '',
+    );
   });
 
   return {

@@ -22,14 +22,29 @@ function render(user) {
       ['Version', String(user.version)],
       ['Revoked before', user.revokedBefore === 0 ? 'never revoked' : `${when(user.revokedBefore)} (${relative(user.revokedBefore)})`],
     ]),
-    table('Revoked tokens (until they expire)', ['Token id (jti)', 'Issuer', 'Expires', 'Revoked', 'Reason'],
+    table(
+      'Revoked tokens (until they expire)',
+      ['Token id (jti)', 'Issuer', 'Expires', 'Revoked', 'Reason'],
       user.revokedTokens.map((/** @type {any} */ t) => [
-        h('span', { class: 'mono' }, t.jti), t.iss ?? 'every issuer', `${when(t.exp)} (${relative(t.exp)})`, when(t.revokedAt), t.reason ?? '—',
-      ])),
-    table('Sessions (token service)', ['Session id', 'State', 'Started', 'Expires', 'Revoked', 'Scope'],
+        h('span', { class: 'mono' }, t.jti),
+        t.iss ?? 'every issuer',
+        `${when(t.exp)} (${relative(t.exp)})`,
+        when(t.revokedAt),
+        t.reason ?? '—',
+      ]),
+    ),
+    table(
+      'Sessions (token service)',
+      ['Session id', 'State', 'Started', 'Expires', 'Revoked', 'Scope'],
       user.sessions.map((/** @type {any} */ s) => [
-        h('span', { class: 'mono' }, s.id), stateCell(s.state), when(s.createdAt), when(s.expiresAt), when(s.revokedAt), s.scope ?? '—',
-      ])),
+        h('span', { class: 'mono' }, s.id),
+        stateCell(s.state),
+        when(s.createdAt),
+        when(s.expiresAt),
+        when(s.revokedAt),
+        s.scope ?? '—',
+      ]),
+    ),
   ];
 }
 
@@ -57,8 +72,13 @@ export function setupUser() {
     shown = sub;
     const user = result.body;
     const live = user.sessions.filter((/** @type {any} */ s) => s.state === 'active').length;
-    showAnswer(answer, result, `Version ${user.version}; ${user.revokedBefore === 0 ? 'never revoked' : `revoked before ${when(user.revokedBefore)}`}; `
-      + `${user.revokedTokens.length} revoked token(s); ${live} active session(s).`, { collapse: true });
+    showAnswer(
+      answer,
+      result,
+      `Version ${user.version}; ${user.revokedBefore === 0 ? 'never revoked' : `revoked before ${when(user.revokedBefore)}`}; ` +
+        `${user.revokedTokens.length} revoked token(s); ${live} active session(s).`,
+      { collapse: true },
+    );
     show(state, render(user));
     revokeSub.textContent = sub;
     revoke.hidden = false;
@@ -67,7 +87,7 @@ export function setupUser() {
   find.addEventListener('submit', async (event) => {
     event.preventDefault();
     show(revokeAnswer);
-    if (subInput.value === '') return showProblem(answer, 'Type the user\'s sub.');
+    if (subInput.value === '') return showProblem(answer, "Type the user's sub.");
     await load(subInput.value);
   });
 
@@ -76,10 +96,14 @@ export function setupUser() {
     if (reason.value.trim() === '') return showProblem(revokeAnswer, 'A reason is required: it is kept in the audit trail.');
     const sub = shown;
     const result = await call('POST', `${userPath(sub)}/revoke`, { json: { reason: reason.value } });
-    showAnswer(revokeAnswer, result, result.status === 200
-      ? `Every token of ${sub} issued at or before ${when(result.body.revokedBefore)} is refused, and their sessions are over. `
-        + `${enforcement()} Tokens minted from now on should carry version ${result.body.version}.`
-      : '');
+    showAnswer(
+      revokeAnswer,
+      result,
+      result.status === 200
+        ? `Every token of ${sub} issued at or before ${when(result.body.revokedBefore)} is refused, and their sessions are over. ` +
+            `${enforcement()} Tokens minted from now on should carry version ${result.body.version}.`
+        : '',
+    );
     if (result.status === 200) {
       reason.value = '';
       await load(sub);

@@ -54,7 +54,13 @@ async function ask(url, init) {
     } catch {
       // not JSON (an empty 200 from /v1/revoke, an HTML error page from a proxy)
     }
-    return { status: res.status, reason: typeof reason === 'string' ? reason : undefined, location: locationOf(res.headers), sentAt, answeredAt: performance.now() };
+    return {
+      status: res.status,
+      reason: typeof reason === 'string' ? reason : undefined,
+      location: locationOf(res.headers),
+      sentAt,
+      answeredAt: performance.now(),
+    };
   } catch {
     return { status: 0, reason: undefined, location: '-', sentAt, answeredAt: performance.now() };
   }
@@ -117,9 +123,20 @@ export async function measureFirstRefusal(o) {
   const verify = () => ask(verifyUrl, { headers: { authorization: `Bearer ${o.token}` } });
   /** @type {RefusalSample} */
   const sample = {
-    error: undefined, revokeStatus: 0, revoke503: 0, revokeCallMs: undefined, revokeLocation: '-',
-    firstRefusedAfterAckMs: undefined, refusedAfterAckMs: undefined, acceptedAfterRefusal: 0,
-    refusalReason: undefined, refusalLocation: undefined, polls: 0, verify503: 0, verifyErrors: 0, locations: [],
+    error: undefined,
+    revokeStatus: 0,
+    revoke503: 0,
+    revokeCallMs: undefined,
+    revokeLocation: '-',
+    firstRefusedAfterAckMs: undefined,
+    refusedAfterAckMs: undefined,
+    acceptedAfterRefusal: 0,
+    refusalReason: undefined,
+    refusalLocation: undefined,
+    polls: 0,
+    verify503: 0,
+    verifyErrors: 0,
+    locations: [],
   };
   const locations = new Set();
 
@@ -163,7 +180,10 @@ export async function measureFirstRefusal(o) {
     const now = performance.now();
     if (due > now) await sleep(due - now);
     const sinceAck = performance.now() - ack;
-    if (firstRefusalSent === undefined ? sinceAck > timeoutMs : sinceAck > firstRefusalSent + confirmMs && confirming >= MIN_CONFIRMING_POLLS) break;
+    if (
+      firstRefusalSent === undefined ? sinceAck > timeoutMs : sinceAck > firstRefusalSent + confirmMs && confirming >= MIN_CONFIRMING_POLLS
+    )
+      break;
     const r = await verify();
     sample.polls++;
     if (firstRefusalSent !== undefined) confirming++;

@@ -1,6 +1,5 @@
 /** Types of scripts/lib/wrangler-dev.mjs (its JSDoc imports them; the e2e tests import them from it). */
 
-
 export interface WranglerDevOptions {
   /** For error messages; default the configs, or "wrangler dev". */
   readonly name?: string;

@@ -87,11 +87,18 @@ export async function startWranglerDev(options = {}) {
 
   const work = mkdtempSync(join(tmpdir(), 'killswitch-wrangler-dev-'));
   const args = [
-    wranglerBin, 'dev',
+    wranglerBin,
+    'dev',
     ...configs.flatMap((c) => ['-c', c]),
-    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspectorPort),
     '--show-interactive-dev-session=false',
-    '--persist-to', options.persistTo ?? join(work, 'state'),
+    '--persist-to',
+    options.persistTo ?? join(work, 'state'),
     ...(envFile === null ? [] : ['--env-file', envFile]),
     ...vars.flatMap((v) => ['--var', v]),
   ];
@@ -210,18 +217,20 @@ export async function startWranglerDev(options = {}) {
     });
 
   try {
-    await /** @type {Promise<void>} */ (new Promise((ready, fail) => {
-      if (url !== undefined) return ready();
-      const timer = setTimeout(() => fail(new Error(`${name}: not ready after ${timeoutMs / 1000} s:\n${output()}`)), timeoutMs);
-      onReady = () => {
-        clearTimeout(timer);
-        ready();
-      };
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        fail(new Error(`${name}: wrangler dev exited (${code ?? signal}) before it was ready:\n${output()}`));
-      });
-    }));
+    await /** @type {Promise<void>} */ (
+      new Promise((ready, fail) => {
+        if (url !== undefined) return ready();
+        const timer = setTimeout(() => fail(new Error(`${name}: not ready after ${timeoutMs / 1000} s:\n${output()}`)), timeoutMs);
+        onReady = () => {
+          clearTimeout(timer);
+          ready();
+        };
+        child.once('exit', (code, signal) => {
+          clearTimeout(timer);
+          fail(new Error(`${name}: wrangler dev exited (${code ?? signal}) before it was ready:\n${output()}`));
+        });
+      })
+    );
   } catch (error) {
     await stop();
     throw error;

@@ -25,7 +25,8 @@ async function listTargets(listUrl, giveUpAt) {
     } catch (error) {
       const e = /** @type {Error & { cause?: { code?: string, message?: string } }} */ (error);
       const cause = e?.cause?.code ?? e?.cause?.message;
-      if (Date.now() >= giveUpAt) throw new Error(`${listUrl}: ${e?.message ?? e}${cause === undefined ? '' : ` (${cause})`}`, { cause: error });
+      if (Date.now() >= giveUpAt)
+        throw new Error(`${listUrl}: ${e?.message ?? e}${cause === undefined ? '' : ` (${cause})`}`, { cause: error });
       await sleep(250);
     }
   }

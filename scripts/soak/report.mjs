@@ -21,13 +21,19 @@ export function formatSummary(s) {
   lines.push('');
   lines.push(`${'kind'.padEnd(22)}${'requests'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}  statuses`);
   for (const [kind, k] of Object.entries(s.requests.kinds)) {
-    lines.push(`${kind.padEnd(22)}${String(k.requests).padStart(9)}${String(k.p50Ms).padStart(9)}${String(k.p99Ms).padStart(9)}  ${JSON.stringify(k.statuses)}`);
+    lines.push(
+      `${kind.padEnd(22)}${String(k.requests).padStart(9)}${String(k.p50Ms).padStart(9)}${String(k.p99Ms).padStart(9)}  ${JSON.stringify(k.statuses)}`,
+    );
   }
   lines.push('');
   const c = s.checks;
-  lines.push(`checks: ${c.refusedAsExpected} refusals of revoked tokens, ${c.acceptedAsExpected} acceptances of live tokens, ` +
-    `${c.notJudged} not judged (revocation in flight / same second), ${c.malleatedTwinsChecked} malleated twins`);
-  lines.push(`state: ${c.tokensMinted} demo tokens minted, ${c.sessionsStarted} sessions (${c.sessionsEnded} ended), ${c.userRevokes} user revokes`);
+  lines.push(
+    `checks: ${c.refusedAsExpected} refusals of revoked tokens, ${c.acceptedAsExpected} acceptances of live tokens, ` +
+      `${c.notJudged} not judged (revocation in flight / same second), ${c.malleatedTwinsChecked} malleated twins`,
+  );
+  lines.push(
+    `state: ${c.tokensMinted} demo tokens minted, ${c.sessionsStarted} sessions (${c.sessionsEnded} ended), ${c.userRevokes} user revokes`,
+  );
   lines.push(...memoryLines(s));
   lines.push(`5xx: ${s.fiveXX}`);
   lines.push(`invariant violations: ${s.violations}${s.violations === 0 ? '' : ` ${JSON.stringify(s.violationsByKind)}`}`);
@@ -49,17 +55,24 @@ function memoryLines(s) {
   if (h.measured) {
     // A measured heap has every reading (MemoryMonitor.finish).
     const { baseline, end, growth, growthMiB } = /** @type {Required<HeapSummary>} */ (h);
-    lines.push(`heap (worker isolate via the V8 inspector, post-GC used): after ${s.memory.warmupSeconds} s warm-up ${baseline.usedMiB} MiB ` +
-      `→ end ${end.usedMiB} MiB (${pct(growth)}, ${mib(growthMiB)}; a violation needs both > ${pct(h.limit.growth)} and > +${h.limit.mib} MiB); ` +
-      `peak between GCs ${h.peakUsedMiB} MiB; load paused ${h.pausedMs} ms for the baseline`);
-    lines.push(`  samples (s: used/total MiB, * post-GC): ${h.samples.map((x) => `${x.t}: ${x.usedMiB}/${x.totalMiB}${x.gc ? '*' : ''}`).join(', ')}`);
+    lines.push(
+      `heap (worker isolate via the V8 inspector, post-GC used): after ${s.memory.warmupSeconds} s warm-up ${baseline.usedMiB} MiB ` +
+        `→ end ${end.usedMiB} MiB (${pct(growth)}, ${mib(growthMiB)}; a violation needs both > ${pct(h.limit.growth)} and > +${h.limit.mib} MiB); ` +
+        `peak between GCs ${h.peakUsedMiB} MiB; load paused ${h.pausedMs} ms for the baseline`,
+    );
+    lines.push(
+      `  samples (s: used/total MiB, * post-GC): ${h.samples.map((x) => `${x.t}: ${x.usedMiB}/${x.totalMiB}${x.gc ? '*' : ''}`).join(', ')}`,
+    );
   } else {
     lines.push(`heap: not measured (${h.reason}); no memory verdict, RSS below for information only`);
   }
   if (r.startMiB !== undefined) {
-    lines.push(`workerd RSS (information only: mostly wrangler dev's own stack): start ${r.startMiB} MiB, peak ${r.peakMiB} MiB, end ${r.endMiB} MiB` +
-      (r.growthAfterWarmup === undefined ? ''
-        : `; after warm-up ${r.baselineMiB} MiB → floor of the last third ${r.floorMiB} MiB (${pct(r.growthAfterWarmup)}), end ${pct(/** @type {number} */ (r.endGrowth))}`));
+    lines.push(
+      `workerd RSS (information only: mostly wrangler dev's own stack): start ${r.startMiB} MiB, peak ${r.peakMiB} MiB, end ${r.endMiB} MiB` +
+        (r.growthAfterWarmup === undefined
+          ? ''
+          : `; after warm-up ${r.baselineMiB} MiB → floor of the last third ${r.floorMiB} MiB (${pct(r.growthAfterWarmup)}), end ${pct(/** @type {number} */ (r.endGrowth))}`),
+    );
     lines.push(`  samples (s: MiB): ${r.samples.map((x) => `${x.t}: ${x.mib}`).join(', ')}`);
   } else {
     lines.push('workerd RSS: not sampled');

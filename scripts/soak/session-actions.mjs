@@ -122,11 +122,16 @@ export async function revokeSession({ client, verdicts }, session) {
     session.endedSentAt ??= now();
     const lastAccess = session.lastAccess;
     lastAccess.id.revokeSentAt ??= now();
-    const res = await client.request('revoke-refresh', '/v1/revoke', Client.form({ token: session.refresh, token_type_hint: 'refresh_token' }));
+    const res = await client.request(
+      'revoke-refresh',
+      '/v1/revoke',
+      Client.form({ token: session.refresh, token_type_hint: 'refresh_token' }),
+    );
     if (res?.status === 200) {
       session.endedAckAt = res.receivedAt;
       lastAccess.id.revokeAckAt ??= res.receivedAt;
-    } else if (res !== undefined && res.status < 500) verdicts.violate('unexpected_status', { request: 'revoke-refresh', status: res.status });
+    } else if (res !== undefined && res.status < 500)
+      verdicts.violate('unexpected_status', { request: 'revoke-refresh', status: res.status });
   } finally {
     session.busy = false;
   }

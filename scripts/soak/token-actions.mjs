@@ -113,7 +113,11 @@ export async function revokeUser({ client, model, verdicts }, user) {
   const r = { sentAt: now() };
   user.revokes.push(r);
   try {
-    const res = await client.request('revoke-user', `/v1/admin/users/${encodeURIComponent(user.sub)}/revoke`, Client.adminJson({ reason: 'soak' }));
+    const res = await client.request(
+      'revoke-user',
+      `/v1/admin/users/${encodeURIComponent(user.sub)}/revoke`,
+      Client.adminJson({ reason: 'soak' }),
+    );
     if (res?.status === 200) {
       r.ackAt = res.receivedAt;
       r.revokedBefore = res.json?.revokedBefore;

@@ -171,7 +171,10 @@ function parseRequiredClaims(env: RawEnv): string[] {
 }
 
 function parseAdminKeys(env: RawEnv): string[] {
-  const keys = (stringVar(env, 'ADMIN_API_KEYS') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const keys = (stringVar(env, 'ADMIN_API_KEYS') ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
   if (keys.some((k) => k.length < MIN_ADMIN_KEY_CHARS)) {
     throw new ConfigError('ADMIN_API_KEYS', `every key must be at least ${MIN_ADMIN_KEY_CHARS} characters`);
   }
@@ -181,7 +184,7 @@ function parseAdminKeys(env: RawEnv): string[] {
 /** KV propagates within 60 s; a longer in-isolate cache would break that promise. */
 function parseRevocationCacheTtl(env: RawEnv): number {
   const ttl = integerVar(env, 'REVOCATION_CACHE_TTL_SECONDS', 0) ?? 0;
-  if (ttl > 60) throw new ConfigError('REVOCATION_CACHE_TTL_SECONDS', 'must be at most 60 (KV\'s propagation bound)');
+  if (ttl > 60) throw new ConfigError('REVOCATION_CACHE_TTL_SECONDS', "must be at most 60 (KV's propagation bound)");
   return ttl;
 }
 
@@ -192,7 +195,7 @@ function parseRevocationCacheTtl(env: RawEnv): number {
 function parseRevocationMode(env: RawEnv, maxTokenLifetimeSeconds: number | undefined): RevocationMode {
   const mode = choiceVar(env, 'REVOCATION_MODE', ['bounded', 'cached', 'strict'], 'cached');
   if (mode === 'bounded' && maxTokenLifetimeSeconds === undefined) {
-    throw new ConfigError('MAX_TOKEN_LIFETIME_SECONDS', 'must be set when REVOCATION_MODE is bounded (it bounds the mirror\'s memory)');
+    throw new ConfigError('MAX_TOKEN_LIFETIME_SECONDS', "must be set when REVOCATION_MODE is bounded (it bounds the mirror's memory)");
   }
   return mode;
 }

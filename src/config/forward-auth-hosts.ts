@@ -13,11 +13,13 @@ export function parseForwardAuthHosts(env: RawEnv): ReadonlySet<string> {
   const field = 'FORWARD_AUTH_HOSTS';
   const raw = env[field] === undefined || env[field] === '' ? [] : jsonVar(env, field);
   if (!Array.isArray(raw)) throw new ConfigError(field, 'must be a JSON array of host names');
-  return new Set(raw.map((host: unknown, i) => {
-    const name = typeof host === 'string' ? host.trim().toLowerCase() : '';
-    if (!HOST_NAME.test(name)) throw new ConfigError(`${field}[${i}]`, 'must be a host name (no scheme, port or path)');
-    return name;
-  }));
+  return new Set(
+    raw.map((host: unknown, i) => {
+      const name = typeof host === 'string' ? host.trim().toLowerCase() : '';
+      if (!HOST_NAME.test(name)) throw new ConfigError(`${field}[${i}]`, 'must be a host name (no scheme, port or path)');
+      return name;
+    }),
+  );
 }
 
 /** Parsed once per `env` object; undefined when the value is invalid (getConfig reports it). */

@@ -85,7 +85,10 @@ function parseSubjects(value: unknown, trustedIssuers: TrustedIssuers, field: st
     // other claim would revoke an id no token of that issuer is checked under (nobody).
     const { userClaim } = trusted;
     if (target.claim !== undefined && target.claim !== userClaim) {
-      throw new ConfigError(`${at}.claim`, `must be ${JSON.stringify(userClaim)}, the userClaim of ${JSON.stringify(issuer)} in TRUSTED_ISSUERS (revocation is keyed by it)`);
+      throw new ConfigError(
+        `${at}.claim`,
+        `must be ${JSON.stringify(userClaim)}, the userClaim of ${JSON.stringify(issuer)} in TRUSTED_ISSUERS (revocation is keyed by it)`,
+      );
     }
     issSub.set(iss, issuer);
   }
@@ -118,7 +121,10 @@ function parsePush(entry: Record<string, unknown>, env: RawEnv, field: string): 
   if (entry.secret === undefined) return undefined;
   const secret = typeof entry.secret === 'string' ? env[entry.secret] : undefined;
   if (typeof secret !== 'string' || secret.length < 16) {
-    throw new ConfigError(`${field}.secret`, `names no secret binding with a value of at least 16 characters (${JSON.stringify(entry.secret)})`);
+    throw new ConfigError(
+      `${field}.secret`,
+      `names no secret binding with a value of at least 16 characters (${JSON.stringify(entry.secret)})`,
+    );
   }
   return { secret };
 }
@@ -154,19 +160,29 @@ function parsePoll(value: unknown, env: RawEnv, field: string, stored: boolean):
   let token: unknown;
   if (stored) token = value.tokenValue;
   else {
-    if (value.tokenValue !== undefined) throw new ConfigError(`${field}.tokenValue`, 'is set by the admin API; in SSF_STREAMS "token" names a secret binding');
+    if (value.tokenValue !== undefined)
+      throw new ConfigError(`${field}.tokenValue`, 'is set by the admin API; in SSF_STREAMS "token" names a secret binding');
     token = typeof value.token === 'string' ? env[value.token] : undefined;
   }
   if (typeof token !== 'string' || token === '' || /[\s\p{Cc}]/u.test(token)) {
-    throw new ConfigError(`${field}.token`, stored
-      ? 'must be the transmitter\'s poll bearer value (no spaces)'
-      : `names no secret binding holding a bearer value (${JSON.stringify(value.token)})`);
+    throw new ConfigError(
+      `${field}.token`,
+      stored
+        ? "must be the transmitter's poll bearer value (no spaces)"
+        : `names no secret binding holding a bearer value (${JSON.stringify(value.token)})`,
+    );
   }
   return {
     endpoint: parseJwksUri(value.endpoint, `${field}.endpoint`),
     token,
     maxEvents: boundedInt(value.maxEvents, 16, 1, POLL_MAX_EVENTS, `${field}.maxEvents`),
-    intervalSeconds: boundedInt(value.intervalSeconds, POLL_INTERVAL.default, POLL_INTERVAL.min, POLL_INTERVAL.max, `${field}.intervalSeconds`),
+    intervalSeconds: boundedInt(
+      value.intervalSeconds,
+      POLL_INTERVAL.default,
+      POLL_INTERVAL.min,
+      POLL_INTERVAL.max,
+      `${field}.intervalSeconds`,
+    ),
   };
 }
 
@@ -174,13 +190,7 @@ function parsePoll(value: unknown, env: RawEnv, field: string, stored: boolean):
  * One stream: an SSF_STREAMS entry, or a stream stored by the admin API (which has
  * `secretDigest` instead of `secret`, and `transmitter` when it is managed).
  */
-export function parseStream(
-  entry: unknown,
-  env: RawEnv,
-  trustedIssuers: TrustedIssuers,
-  field: string,
-  stored = false,
-): SsfStreamConfig {
+export function parseStream(entry: unknown, env: RawEnv, trustedIssuers: TrustedIssuers, field: string, stored = false): SsfStreamConfig {
   if (!isObject(entry)) throw new ConfigError(field, 'must be an object');
   const id = entry.id;
   if (typeof id !== 'string' || !STREAM_ID.test(id)) {
@@ -194,7 +204,7 @@ export function parseStream(
   if (unknown !== undefined) {
     throw new ConfigError(`${field}.algorithms`, `must be asymmetric JWS algorithms (${JSON.stringify(unknown)})`);
   }
-  if (entry.hmacSecret !== undefined) throw new ConfigError(`${field}.hmacSecret`, 'SETs are verified with the transmitter\'s public keys');
+  if (entry.hmacSecret !== undefined) throw new ConfigError(`${field}.hmacSecret`, "SETs are verified with the transmitter's public keys");
   const algs = algorithms as AsymmetricAlgorithm[];
   const acceptMissingTyp = entry.acceptMissingTyp ?? false;
   if (typeof acceptMissingTyp !== 'boolean') throw new ConfigError(`${field}.acceptMissingTyp`, 'must be true or false');
@@ -225,7 +235,8 @@ export function parseSsfStreams(env: RawEnv, trustedIssuers: TrustedIssuers): Re
     const field = `SSF_STREAMS[${i}]`;
     const stream = parseStream(entry, env, trustedIssuers, field);
     if (streams.has(stream.id)) throw new ConfigError(`${field}.id`, `duplicates ${JSON.stringify(stream.id)}`);
-    if (audiences.has(stream.audience)) throw new ConfigError(`${field}.audience`, `is another stream's too (${JSON.stringify(stream.audience)})`);
+    if (audiences.has(stream.audience))
+      throw new ConfigError(`${field}.audience`, `is another stream's too (${JSON.stringify(stream.audience)})`);
     streams.set(stream.id, stream);
     audiences.add(stream.audience);
   });

@@ -33,9 +33,12 @@ export interface ConfigStatus {
  */
 export function configStatus(config: Config): ConfigStatus {
   const cacheTtlSeconds = config.revocationCacheTtlSeconds;
-  const boundSeconds = config.revocationMode === 'strict' ? 0
-    : config.revocationMode === 'bounded' ? Math.ceil(config.revocationMaxStalenessMs / 1000)
-      : KV_PROPAGATION_SECONDS + cacheTtlSeconds;
+  const boundSeconds =
+    config.revocationMode === 'strict'
+      ? 0
+      : config.revocationMode === 'bounded'
+        ? Math.ceil(config.revocationMaxStalenessMs / 1000)
+        : KV_PROPAGATION_SECONDS + cacheTtlSeconds;
   const issuers = new Set(config.issuers.values());
   if (config.ownIssuer !== undefined) issuers.add(config.ownIssuer);
   return {

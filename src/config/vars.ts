@@ -1,7 +1,10 @@
 /** A configuration mistake, naming the field. Reported as 500 `server_misconfigured`. */
 export class ConfigError extends Error {
   readonly code = 'server_misconfigured';
-  constructor(readonly field: string, detail: string) {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
     super(`${field}: ${detail}`);
     this.name = 'ConfigError';
   }

@@ -43,7 +43,8 @@ export function errorResponse(status: number, error: string, description?: strin
  * request is safe (every killswitch write is idempotent or only revokes more).
  */
 export function unavailableResponse(description?: string, retryAfterSeconds = RETRY_AFTER_SECONDS): Response {
-  const body = description === undefined ? { error: 'temporarily_unavailable' } : { error: 'temporarily_unavailable', error_description: description };
+  const body =
+    description === undefined ? { error: 'temporarily_unavailable' } : { error: 'temporarily_unavailable', error_description: description };
   return jsonResponse(body, 503, { 'Retry-After': String(retryAfterSeconds) });
 }
 
@@ -55,9 +56,7 @@ export function refusalResponse(reason: Reason): Response {
   if (reason === 'unavailable') {
     return jsonResponse({ active: false, error: 'temporarily_unavailable', reason }, 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
   }
-  const challenge = reason === 'missing_token'
-    ? 'Bearer'
-    : `Bearer error="invalid_token", error_description="${reason}"`;
+  const challenge = reason === 'missing_token' ? 'Bearer' : `Bearer error="invalid_token", error_description="${reason}"`;
   return jsonResponse({ active: false, error: 'invalid_token', reason }, 401, { 'WWW-Authenticate': challenge });
 }
 

@@ -4,10 +4,17 @@
  */
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ] as const;
 
 export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
@@ -29,11 +36,16 @@ export function isHmacAlgorithm(alg: string): alg is HmacAlgorithm {
 export function verifyParams(alg: JwsAlgorithm): string | { name: string; hash?: string; saltLength?: number } {
   const bits = alg.slice(-3);
   switch (alg.slice(0, 2)) {
-    case 'HS': return 'HMAC';
-    case 'RS': return 'RSASSA-PKCS1-v1_5';
-    case 'PS': return { name: 'RSA-PSS', saltLength: Number(bits) / 8 };
-    case 'ES': return { name: 'ECDSA', hash: `SHA-${bits}` };
-    default: return 'Ed25519'; // EdDSA, Ed25519
+    case 'HS':
+      return 'HMAC';
+    case 'RS':
+      return 'RSASSA-PKCS1-v1_5';
+    case 'PS':
+      return { name: 'RSA-PSS', saltLength: Number(bits) / 8 };
+    case 'ES':
+      return { name: 'ECDSA', hash: `SHA-${bits}` };
+    default:
+      return 'Ed25519'; // EdDSA, Ed25519
   }
 }
 
@@ -69,8 +81,12 @@ export function jwkFitsAlgorithm(jwk: PublicJwk, alg: AsymmetricAlgorithm): bool
     return false;
   }
   switch (alg) {
-    case 'RS256': case 'RS384': case 'RS512':
-    case 'PS256': case 'PS384': case 'PS512':
+    case 'RS256':
+    case 'RS384':
+    case 'RS512':
+    case 'PS256':
+    case 'PS384':
+    case 'PS512':
       return jwk.kty === 'RSA';
     case 'ES256':
       return jwk.kty === 'EC' && jwk.crv === 'P-256';
@@ -78,7 +94,8 @@ export function jwkFitsAlgorithm(jwk: PublicJwk, alg: AsymmetricAlgorithm): bool
       return jwk.kty === 'EC' && jwk.crv === 'P-384';
     case 'ES512':
       return jwk.kty === 'EC' && jwk.crv === 'P-521';
-    case 'EdDSA': case 'Ed25519':
+    case 'EdDSA':
+    case 'Ed25519':
       return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
   }
 }

@@ -1,9 +1,7 @@
 import type { JwsAlgorithm } from './algorithms';
 
 /** What a key lookup gives back: the key, or why there is none. */
-export type KeyLookup =
-  | { readonly key: CryptoKey }
-  | { readonly error: 'unknown_key' | 'unavailable' };
+export type KeyLookup = { readonly key: CryptoKey } | { readonly error: 'unknown_key' | 'unavailable' };
 
 /**
  * What an operator may see of an issuer's keys (GET /v1/admin/stats): where they come from and

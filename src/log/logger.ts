@@ -11,9 +11,7 @@ function bounded(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [name, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    out[name] = typeof value === 'string' && value.length > MAX_FIELD_CHARS
-      ? `${value.slice(0, MAX_FIELD_CHARS)}…`
-      : value;
+    out[name] = typeof value === 'string' && value.length > MAX_FIELD_CHARS ? `${value.slice(0, MAX_FIELD_CHARS)}…` : value;
   }
   return out;
 }

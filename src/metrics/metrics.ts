@@ -86,7 +86,9 @@ class Histogram {
 
   buckets(): Record<string, number> {
     const out: Record<string, number> = {};
-    this.counts.forEach((n, i) => { out[i < LATENCY_BOUNDS_MS.length ? String(LATENCY_BOUNDS_MS[i]) : '+Inf'] = n; });
+    this.counts.forEach((n, i) => {
+      out[i < LATENCY_BOUNDS_MS.length ? String(LATENCY_BOUNDS_MS[i]) : '+Inf'] = n;
+    });
     return out;
   }
 }

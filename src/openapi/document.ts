@@ -30,8 +30,18 @@ const ref = (kind: 'schemas' | 'responses' | 'headers' | 'parameters', name: str
 
 /** Request bodies and forms, rendered as what they accept (io: input). */
 const REQUEST_SCHEMAS = [
-  'UserRevokeBody', 'UserRevokeBySubBody', 'UserLookupBody', 'TokenRevokeBody', 'RevokeAllBody', 'LogoutBody', 'SessionBody',
-  'RevokeForm', 'IntrospectForm', 'RefreshForm', 'SsfStreamBody', 'SsfTransmitterBody',
+  'UserRevokeBody',
+  'UserRevokeBySubBody',
+  'UserLookupBody',
+  'TokenRevokeBody',
+  'RevokeAllBody',
+  'LogoutBody',
+  'SessionBody',
+  'RevokeForm',
+  'IntrospectForm',
+  'RefreshForm',
+  'SsfStreamBody',
+  'SsfTransmitterBody',
 ] as const satisfies readonly (keyof typeof schemas)[];
 
 /** A route of any method (`app.all`, /v1/verify): OpenAPI has no "any", so one operation per method. */
@@ -50,56 +60,70 @@ const json = (schema: string | Json, description: string, extraHeaders: Record<s
   content: { 'application/json': { schema: typeof schema === 'string' ? ref('schemas', schema) : schema } },
 });
 const retry = { 'Retry-After': ref('headers', 'RetryAfter') };
-const WRITE_UNAVAILABLE = 'A Durable Object (the single writer) could not be reached: nothing was acknowledged. '
-  + 'Or, with REVOCATION_MODE=bounded, the writer stored the revocation but the feed every location reads did not take it '
-  + 'within ~2 s: `error_description` says it is stored and will propagate (the writer keeps appending it). '
-  + 'Either way, repeating the call after Retry-After is safe.';
+const WRITE_UNAVAILABLE =
+  'A Durable Object (the single writer) could not be reached: nothing was acknowledged. ' +
+  'Or, with REVOCATION_MODE=bounded, the writer stored the revocation but the feed every location reads did not take it ' +
+  'within ~2 s: `error_description` says it is stored and will propagate (the writer keeps appending it). ' +
+  'Either way, repeating the call after Retry-After is safe.';
 
 const header = (description: string, required: boolean, schema: Json = { type: 'string' }) => ({ description, required, schema });
-const ENCODED = ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
+const ENCODED =
+  ': `%`, characters outside printable ASCII and outer spaces percent-encoded (UTF-8); `decodeURIComponent` gives the claim back.';
 
 /** Response headers, by component name. */
 function headerComponents() {
   return {
-      CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
-      WWWAuthenticate: header('RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.', true, {
-        type: 'string', pattern: '^Bearer( error="invalid_token", error_description="[a-z_]+")?$',
-      }),
-      AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
-      PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
-      RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
-      XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
-      XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
-      XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
-      XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
-      XAuthUser: header(`The user id (the value of the issuer's \`userClaim\`), when that claim is not \`sub\`${ENCODED}`, false),
-      XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
+    CacheControl: header('Always `no-store`: answers are about credentials.', true, { type: 'string', const: 'no-store' }),
+    WWWAuthenticate: header(
+      'RFC 6750 §3: `Bearer` for a missing token, else `Bearer error="invalid_token", error_description="<reason>"`.',
+      true,
+      {
+        type: 'string',
+        pattern: '^Bearer( error="invalid_token", error_description="[a-z_]+")?$',
+      },
+    ),
+    AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
+    PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
+    RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
+    XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
+    XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
+    XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
+    XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
+    XAuthUser: header(`The user id (the value of the issuer's \`userClaim\`), when that claim is not \`sub\`${ENCODED}`, false),
+    XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
   };
 }
 
 /** Shared responses, by component name. */
 function responseComponents() {
   return {
-      Refusal: json('Refusal', 'The token is missing or refused; `reason` says why (docs/reference.md §3).', {
-        'WWW-Authenticate': ref('headers', 'WWWAuthenticate'),
-      }),
-      Unavailable: json('Unavailable', 'Revocation state could not be read (FAIL_MODE=closed), or keys never fetched.', {
+    Refusal: json('Refusal', 'The token is missing or refused; `reason` says why (docs/reference.md §3).', {
+      'WWW-Authenticate': ref('headers', 'WWWAuthenticate'),
+    }),
+    Unavailable: json('Unavailable', 'Revocation state could not be read (FAIL_MODE=closed), or keys never fetched.', {
+      'Retry-After': ref('headers', 'RetryAfter'),
+    }),
+    InvalidRequest: json('InvalidRequest', 'The request is malformed; `error_description` names the field.'),
+    PayloadTooLarge: json('PayloadTooLarge', `The body is over ${MAX_BODY_BYTES} bytes.`),
+    AdminUnauthorized: json('AdminUnauthorized', 'No admin key, or not one of ADMIN_API_KEYS: always this same answer.', {
+      'WWW-Authenticate': ref('headers', 'AdminChallenge'),
+    }),
+    ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
+    TemporarilyUnavailable: json(
+      'TemporarilyUnavailable',
+      'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.',
+      {
         'Retry-After': ref('headers', 'RetryAfter'),
-      }),
-      InvalidRequest: json('InvalidRequest', 'The request is malformed; `error_description` names the field.'),
-      PayloadTooLarge: json('PayloadTooLarge', `The body is over ${MAX_BODY_BYTES} bytes.`),
-      AdminUnauthorized: json('AdminUnauthorized', 'No admin key, or not one of ADMIN_API_KEYS: always this same answer.', {
-        'WWW-Authenticate': ref('headers', 'AdminChallenge'),
-      }),
-      ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
-      TemporarilyUnavailable: json('TemporarilyUnavailable', 'A Durable Object (the single writer) could not be reached; nothing was acknowledged. Safe to repeat after Retry-After.', {
-        'Retry-After': ref('headers', 'RetryAfter'),
-      }),
-      NotFound: json('NotFound', 'No such route (any path not in this document but the admin console\'s files, GET /admin/…).'),
-      NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
-      StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
-      WriteUnavailable: json('WriteUnavailable', WRITE_UNAVAILABLE, retry),
-      TransmitterError: json('TransmitterFailed', 'The transmitter\'s API failed or answered something unusable; `error_description` says what. Nothing was stored.'),
+      },
+    ),
+    NotFound: json('NotFound', "No such route (any path not in this document but the admin console's files, GET /admin/…)."),
+    NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
+    StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
+    WriteUnavailable: json('WriteUnavailable', WRITE_UNAVAILABLE, retry),
+    TransmitterError: json(
+      'TransmitterFailed',
+      "The transmitter's API failed or answered something unusable; `error_description` says what. Nothing was stored.",
+    ),
   };
 }
 
@@ -132,12 +156,29 @@ function verifyAndOAuthPaths() {
     operationId: `verify${below ? 'Below' : ''}${method[0]!.toUpperCase()}${method.slice(1)}`,
     tags: ['verify'],
     summary: 'Forward-auth: is this token genuine, unexpired and not revoked, right now?',
-    description: 'Any method, on /v1/verify and any path below it (Envoy ext_authz appends the original path). '
-      + 'The token comes only from `Authorization: Bearer`. No request body is read.',
+    description:
+      'Any method, on /v1/verify and any path below it (Envoy ext_authz appends the original path). ' +
+      'The token comes only from `Authorization: Bearer`. No request body is read.',
     security: BEARER,
     parameters: [
-      { name: 'strict', in: 'query', required: false, description: '`1`: read the Durable Objects instead of KV or the mirror.', schema: { type: 'string', enum: ['1'] } },
-      ...(below ? [{ name: 'path', in: 'path', required: true, description: 'The original request path; may contain `/`.', schema: { type: 'string' } }] : []),
+      {
+        name: 'strict',
+        in: 'query',
+        required: false,
+        description: '`1`: read the Durable Objects instead of KV or the mirror.',
+        schema: { type: 'string', enum: ['1'] },
+      },
+      ...(below
+        ? [
+            {
+              name: 'path',
+              in: 'path',
+              required: true,
+              description: 'The original request path; may contain `/`.',
+              schema: { type: 'string' },
+            },
+          ]
+        : []),
     ],
     responses: {
       200: json('VerifyActive', 'The token is valid: its claims, and X-Auth-* headers for the upstream.', {
@@ -161,7 +202,10 @@ function verifyAndOAuthPaths() {
     },
     '/openapi.json': {
       get: {
-        operationId: 'openapi', tags: ['meta'], summary: 'This document', security: PUBLIC,
+        operationId: 'openapi',
+        tags: ['meta'],
+        summary: 'This document',
+        security: PUBLIC,
         responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: ref('schemas', 'OpenApiDocument') } } } },
       },
     },
@@ -169,9 +213,13 @@ function verifyAndOAuthPaths() {
     '/v1/verify/{path}': verifyPath(true),
     '/v1/revoke': {
       post: {
-        operationId: 'revoke', tags: ['revocation'], summary: 'RFC 7009 token revocation', security: ADMIN,
-        description: 'Revokes an access token whose signature verifies (by `jti`, or a digest of its signing input), or a refresh token (its session). '
-          + 'Answers 200 for any token, invalid or unknown ones included (RFC 7009 §2.2).',
+        operationId: 'revoke',
+        tags: ['revocation'],
+        summary: 'RFC 7009 token revocation',
+        security: ADMIN,
+        description:
+          'Revokes an access token whose signature verifies (by `jti`, or a digest of its signing input), or a refresh token (its session). ' +
+          'Answers 200 for any token, invalid or unknown ones included (RFC 7009 §2.2).',
         requestBody: formBody('RevokeForm'),
         responses: {
           200: { description: 'Revoked, or nothing to revoke. Empty body.', headers: { 'Cache-Control': ref('headers', 'CacheControl') } },
@@ -181,21 +229,34 @@ function verifyAndOAuthPaths() {
     },
     '/v1/logout': {
       post: {
-        operationId: 'logout', tags: ['revocation'], summary: 'The bearer revokes its own token, or every token of its user', security: BEARER,
+        operationId: 'logout',
+        tags: ['revocation'],
+        summary: 'The bearer revokes its own token, or every token of its user',
+        security: BEARER,
         requestBody: jsonBody('LogoutBody', false, 'Optional; an empty body is `{}`.'),
         responses: {
-          200: json('LogoutResult', '`token`: the presented token is revoked (and its session, for a token of the token service); `user`: every token of the user.'),
+          200: json(
+            'LogoutResult',
+            '`token`: the presented token is revoked (and its session, for a token of the token service); `user`: every token of the user.',
+          ),
           400: useResponse('InvalidRequest'),
           401: useResponse('Refusal'),
           413: useResponse('PayloadTooLarge'),
           500: useResponse('ServerError'),
-          503: json({ anyOf: [ref('schemas', 'Unavailable'), ref('schemas', 'WriteUnavailable')] }, 'The token\'s revocation state could not be read (`reason: "unavailable"`), or its revocation could not be stored: as WriteUnavailable.', retry),
+          503: json(
+            { anyOf: [ref('schemas', 'Unavailable'), ref('schemas', 'WriteUnavailable')] },
+            'The token\'s revocation state could not be read (`reason: "unavailable"`), or its revocation could not be stored: as WriteUnavailable.',
+            retry,
+          ),
         },
       },
     },
     '/v1/introspect': {
       post: {
-        operationId: 'introspect', tags: ['revocation'], summary: 'RFC 7662 introspection, always from the Durable Objects', security: ADMIN,
+        operationId: 'introspect',
+        tags: ['revocation'],
+        summary: 'RFC 7662 introspection, always from the Durable Objects',
+        security: ADMIN,
         requestBody: formBody('IntrospectForm'),
         responses: {
           200: json('Introspection', 'The token\'s claims, or exactly `{"active":false}` for anything invalid, expired or revoked.'),
@@ -221,15 +282,22 @@ function adminPaths() {
   return {
     '/v1/admin/users/revoke': {
       post: {
-        operationId: 'revokeUserBySub', tags: ['admin'], summary: 'Revoke every token of a user issued until now (user in the body)', security: ADMIN,
-        description: 'The same as `/v1/admin/users/{sub}/revoke`, for any `sub` a token can carry: runtimes normalize `.`/`..` path segments away (even percent-encoded), and long ones outgrow URL limits.',
+        operationId: 'revokeUserBySub',
+        tags: ['admin'],
+        summary: 'Revoke every token of a user issued until now (user in the body)',
+        security: ADMIN,
+        description:
+          'The same as `/v1/admin/users/{sub}/revoke`, for any `sub` a token can carry: runtimes normalize `.`/`..` path segments away (even percent-encoded), and long ones outgrow URL limits.',
         requestBody: jsonBody('UserRevokeBySubBody', true),
         responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true, true) },
       },
     },
     '/v1/admin/users/lookup': {
       post: {
-        operationId: 'userStateBySub', tags: ['admin'], summary: 'A user\'s revocation state (user in the body)', security: ADMIN,
+        operationId: 'userStateBySub',
+        tags: ['admin'],
+        summary: "A user's revocation state (user in the body)",
+        security: ADMIN,
         description: 'The same as `GET /v1/admin/users/{sub}`, for any `sub` a token can carry.',
         requestBody: jsonBody('UserLookupBody', true),
         responses: { 200: json('UserState', 'Version, revoked-before and the revoked tokens not yet expired.'), ...adminErrors(true) },
@@ -237,42 +305,70 @@ function adminPaths() {
     },
     '/v1/admin/users/{sub}/revoke': {
       post: {
-        operationId: 'revokeUser', tags: ['admin'], summary: 'Revoke every token of a user issued until now', security: ADMIN,
-        parameters: [subPath, {
-          name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
-          description: 'A retry with the same key (within 24 h) answers the first call\'s result instead of bumping the version again: retry a 503 with it.',
-        }],
+        operationId: 'revokeUser',
+        tags: ['admin'],
+        summary: 'Revoke every token of a user issued until now',
+        security: ADMIN,
+        parameters: [
+          subPath,
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+            description:
+              "A retry with the same key (within 24 h) answers the first call's result instead of bumping the version again: retry a 503 with it.",
+          },
+        ],
         requestBody: jsonBody('UserRevokeBody', false, 'Optional; an empty body is `{}`.'),
         responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true, true) },
       },
     },
     '/v1/admin/users/{sub}': {
       get: {
-        operationId: 'userState', tags: ['admin'], summary: 'A user\'s revocation state', security: ADMIN,
+        operationId: 'userState',
+        tags: ['admin'],
+        summary: "A user's revocation state",
+        security: ADMIN,
         parameters: [subPath],
-        responses: { 200: json('UserState', 'Version, revoked-before, the revoked tokens not yet expired and the sessions.'), ...adminErrors(false) },
+        responses: {
+          200: json('UserState', 'Version, revoked-before, the revoked tokens not yet expired and the sessions.'),
+          ...adminErrors(false),
+        },
       },
     },
     '/v1/admin/tokens/revoke': {
       post: {
-        operationId: 'revokeTokenById', tags: ['admin'], summary: 'Revoke a token by id, without the token', security: ADMIN,
+        operationId: 'revokeTokenById',
+        tags: ['admin'],
+        summary: 'Revoke a token by id, without the token',
+        security: ADMIN,
         requestBody: jsonBody('TokenRevokeBody', true),
         responses: {
-          200: json('TokenRevoked', '`revoked: true`: stored by the user\'s Durable Object; `revoked: false, reason: "expired"`: the token has expired already (nothing stored).'),
+          200: json(
+            'TokenRevoked',
+            '`revoked: true`: stored by the user\'s Durable Object; `revoked: false, reason: "expired"`: the token has expired already (nothing stored).',
+          ),
           ...adminErrors(true, true),
         },
       },
     },
     '/v1/admin/revoke-all': {
       post: {
-        operationId: 'revokeAll', tags: ['admin'], summary: 'Revoke every token of every user issued until now', security: ADMIN,
+        operationId: 'revokeAll',
+        tags: ['admin'],
+        summary: 'Revoke every token of every user issued until now',
+        security: ADMIN,
         requestBody: jsonBody('RevokeAllBody', true),
         responses: { 200: json('RevokeAllResult', 'The global revoked-before.'), ...adminErrors(true, true) },
       },
     },
     '/v1/admin/audit': {
       get: {
-        operationId: 'audit', tags: ['admin'], summary: 'Audit events, newest first', security: ADMIN,
+        operationId: 'audit',
+        tags: ['admin'],
+        summary: 'Audit events, newest first',
+        security: ADMIN,
         description: `Pages of at most ${AUDIT_PAGE_MAX} events; without \`sub\`, the global (revoke-all) trail.`,
         parameters: auditParameters,
         responses: { 200: json('AuditPage', 'One page of events.'), ...adminErrors(false) },
@@ -280,9 +376,15 @@ function adminPaths() {
     },
     '/v1/admin/stats': {
       get: {
-        operationId: 'stats', tags: ['admin'], summary: 'Request counts, latency and key status of this isolate', security: ADMIN,
+        operationId: 'stats',
+        tags: ['admin'],
+        summary: 'Request counts, latency and key status of this isolate',
+        security: ADMIN,
         responses: {
-          200: json('Stats', 'Counts by route × outcome:reason and a latency histogram since this isolate started; the revocation promise; the trusted issuers\' key status.'),
+          200: json(
+            'Stats',
+            "Counts by route × outcome:reason and a latency histogram since this isolate started; the revocation promise; the trusted issuers' key status.",
+          ),
           401: useResponse('AdminUnauthorized'),
           500: useResponse('ServerError'),
         },
@@ -290,10 +392,13 @@ function adminPaths() {
     },
     '/v1/sessions': {
       post: {
-        operationId: 'startSession', tags: ['token service'], summary: 'A login: a short-lived access token and a rotating refresh token', security: ADMIN,
+        operationId: 'startSession',
+        tags: ['token service'],
+        summary: 'A login: a short-lived access token and a rotating refresh token',
+        security: ADMIN,
         requestBody: jsonBody('SessionBody', true),
         responses: {
-          200: json('TokenResponse', 'The new session\'s tokens.'),
+          200: json('TokenResponse', "The new session's tokens."),
           400: json('SessionError', '`invalid_request` (the field is named) or `not_configured` (the token service is off).'),
           401: useResponse('AdminUnauthorized'),
           413: useResponse('PayloadTooLarge'),
@@ -304,8 +409,12 @@ function adminPaths() {
     },
     '/v1/token': {
       post: {
-        operationId: 'refresh', tags: ['token service'], summary: 'RFC 6749 §6 refresh grant, rotating', security: PUBLIC,
-        description: 'A public client: the refresh token is the credential. A refresh token used twice revokes its whole session (RFC 9700 §4.14).',
+        operationId: 'refresh',
+        tags: ['token service'],
+        summary: 'RFC 6749 §6 refresh grant, rotating',
+        security: PUBLIC,
+        description:
+          'A public client: the refresh token is the credential. A refresh token used twice revokes its whole session (RFC 9700 §4.14).',
         requestBody: formBody('RefreshForm'),
         responses: {
           200: json('TokenResponse', 'A new access token and a new refresh token; the presented one is retired.'),
@@ -318,11 +427,18 @@ function adminPaths() {
     },
     '/v1/ssf/{id}/events': {
       post: {
-        operationId: 'pushSecurityEvent', tags: ['security events'], summary: 'RFC 8935: a transmitter pushes one Security Event Token', security: SSF_PUSH,
-        description: 'docs/reference.md §7. `202` for every valid SET, duplicates, unknown events and unknown subjects included, once what it revokes is durable. '
-          + 'A SET revokes the user\'s tokens issued before its event (max(iat, event_timestamp)), never those issued after.',
+        operationId: 'pushSecurityEvent',
+        tags: ['security events'],
+        summary: 'RFC 8935: a transmitter pushes one Security Event Token',
+        security: SSF_PUSH,
+        description:
+          'docs/reference.md §7. `202` for every valid SET, duplicates, unknown events and unknown subjects included, once what it revokes is durable. ' +
+          "A SET revokes the user's tokens issued before its event (max(iat, event_timestamp)), never those issued after.",
         parameters: [streamPath],
-        requestBody: { required: true, content: { 'application/secevent+jwt': { schema: { type: 'string', description: 'One compact JWS SET (RFC 8417).' } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/secevent+jwt': { schema: { type: 'string', description: 'One compact JWS SET (RFC 8417).' } } },
+        },
         responses: {
           202: { description: 'Accepted. Empty body.', headers: { 'Cache-Control': ref('headers', 'CacheControl') } },
           400: json('SetRefused', 'The SET is refused; `err` is an RFC 8935 code.'),
@@ -332,20 +448,30 @@ function adminPaths() {
           404: useResponse('NotFound'),
           413: json('PayloadTooLarge', `The body is over ${MAX_SET_BYTES} bytes.`),
           500: useResponse('ServerError'),
-          503: json('WriteUnavailable', 'A Durable Object or the transmitter\'s keys out of reach, or (bounded mode) a revocation stored but not yet on the feed: nothing was marked seen, retry the SET.', retry),
+          503: json(
+            'WriteUnavailable',
+            "A Durable Object or the transmitter's keys out of reach, or (bounded mode) a revocation stored but not yet on the feed: nothing was marked seen, retry the SET.",
+            retry,
+          ),
         },
       },
     },
     '/v1/admin/ssf/streams': {
       get: {
-        operationId: 'listStreams', tags: ['security events'], summary: 'Every Shared Signals stream', security: ADMIN,
+        operationId: 'listStreams',
+        tags: ['security events'],
+        summary: 'Every Shared Signals stream',
+        security: ADMIN,
         responses: { 200: json('SsfStreamList', 'SSF_STREAMS, then the streams created here.'), ...adminErrors(false) },
       },
       post: {
-        operationId: 'createStream', tags: ['security events'], summary: 'Create a stream: managed (at the transmitter\'s API) or manual', security: ADMIN,
+        operationId: 'createStream',
+        tags: ['security events'],
+        summary: "Create a stream: managed (at the transmitter's API) or manual",
+        security: ADMIN,
         requestBody: jsonBody('SsfStreamBody', true),
         responses: {
-          201: json('SsfStreamCreated', 'Created; give a manual stream\'s push endpoint (and secret) to its transmitter.'),
+          201: json('SsfStreamCreated', "Created; give a manual stream's push endpoint (and secret) to its transmitter."),
           ...adminErrors(true),
           502: useResponse('TransmitterError'),
         },
@@ -353,45 +479,92 @@ function adminPaths() {
     },
     '/v1/admin/ssf/streams/{id}': {
       get: {
-        operationId: 'streamStatus', tags: ['security events'], summary: 'A stream and its status', security: ADMIN,
-        parameters: [streamPath, {
-          name: 'X-Transmitter-Token', in: 'header', required: false, schema: { type: 'string' },
-          description: 'Managed streams: also ask the transmitter\'s status endpoint. Never stored.',
-        }],
-        responses: { 200: json('SsfStreamStatus', 'The stream, verification and transmitter status.'), ...adminErrors(false), 404: useResponse('StreamNotFound'), 502: useResponse('TransmitterError') },
+        operationId: 'streamStatus',
+        tags: ['security events'],
+        summary: 'A stream and its status',
+        security: ADMIN,
+        parameters: [
+          streamPath,
+          {
+            name: 'X-Transmitter-Token',
+            in: 'header',
+            required: false,
+            schema: { type: 'string' },
+            description: "Managed streams: also ask the transmitter's status endpoint. Never stored.",
+          },
+        ],
+        responses: {
+          200: json('SsfStreamStatus', 'The stream, verification and transmitter status.'),
+          ...adminErrors(false),
+          404: useResponse('StreamNotFound'),
+          502: useResponse('TransmitterError'),
+        },
       },
       delete: {
-        operationId: 'deleteStream', tags: ['security events'], summary: 'Delete a stream created here (a managed one at its transmitter first)', security: ADMIN,
+        operationId: 'deleteStream',
+        tags: ['security events'],
+        summary: 'Delete a stream created here (a managed one at its transmitter first)',
+        security: ADMIN,
         parameters: [streamPath],
         requestBody: jsonBody('SsfTransmitterBody', false, 'Managed streams: `transmitterToken`.'),
-        responses: { 200: json('SsfStreamDeleted', 'Deleted; its pushes now get 404.'), ...adminErrors(true), 404: useResponse('StreamNotFound'), 502: useResponse('TransmitterError') },
+        responses: {
+          200: json('SsfStreamDeleted', 'Deleted; its pushes now get 404.'),
+          ...adminErrors(true),
+          404: useResponse('StreamNotFound'),
+          502: useResponse('TransmitterError'),
+        },
       },
     },
     '/v1/admin/ssf/streams/{id}/verify': {
       post: {
-        operationId: 'verifyStream', tags: ['security events'], summary: 'SSF verification: a random state the next verification SET must carry', security: ADMIN,
+        operationId: 'verifyStream',
+        tags: ['security events'],
+        summary: 'SSF verification: a random state the next verification SET must carry',
+        security: ADMIN,
         parameters: [streamPath],
         requestBody: jsonBody('SsfTransmitterBody', false, 'Managed streams: `transmitterToken`, to ask the transmitter.'),
-        responses: { 200: json('SsfVerification', 'The state; asked of the transmitter when it has a verification endpoint.'), ...adminErrors(true), 404: useResponse('StreamNotFound'), 502: useResponse('TransmitterError') },
+        responses: {
+          200: json('SsfVerification', 'The state; asked of the transmitter when it has a verification endpoint.'),
+          ...adminErrors(true),
+          404: useResponse('StreamNotFound'),
+          502: useResponse('TransmitterError'),
+        },
       },
     },
     '/v1/admin/ssf/streams/{id}/poll': {
       post: {
-        operationId: 'pollStream', tags: ['security events'], summary: 'RFC 8936: poll the transmitter now (pending acks go out) and re-arm the stream\'s alarm', security: ADMIN,
+        operationId: 'pollStream',
+        tags: ['security events'],
+        summary: "RFC 8936: poll the transmitter now (pending acks go out) and re-arm the stream's alarm",
+        security: ADMIN,
         parameters: [streamPath],
-        responses: { 200: json('SsfPollStatus', 'The poll status after this poll.'), ...adminErrors(false), 404: useResponse('StreamNotFound') },
+        responses: {
+          200: json('SsfPollStatus', 'The poll status after this poll.'),
+          ...adminErrors(false),
+          404: useResponse('StreamNotFound'),
+        },
       },
     },
     '/v1/admin/ssf/streams/{id}/audit': {
       get: {
-        operationId: 'streamAudit', tags: ['security events'], summary: 'Every SET the stream received and what each event did', security: ADMIN,
+        operationId: 'streamAudit',
+        tags: ['security events'],
+        summary: 'Every SET the stream received and what each event did',
+        security: ADMIN,
         parameters: [streamPath, ...queryParameters(schemas.StreamAuditQuery)],
-        responses: { 200: json('AuditPage', 'One page of `ssf_event` entries, newest first.'), ...adminErrors(false), 404: useResponse('StreamNotFound') },
+        responses: {
+          200: json('AuditPage', 'One page of `ssf_event` entries, newest first.'),
+          ...adminErrors(false),
+          404: useResponse('StreamNotFound'),
+        },
       },
     },
     '/.well-known/jwks.json': {
       get: {
-        operationId: 'jwks', tags: ['token service'], summary: 'The token service\'s public keys', security: PUBLIC,
+        operationId: 'jwks',
+        tags: ['token service'],
+        summary: "The token service's public keys",
+        security: PUBLIC,
         responses: {
           200: { description: 'JWK Set.', content: { 'application/json': { schema: ref('schemas', 'Jwks') } } },
           400: useResponse('NotConfigured'),
@@ -401,7 +574,10 @@ function adminPaths() {
     },
     '/.well-known/oauth-authorization-server': {
       get: {
-        operationId: 'authorizationServerMetadata', tags: ['token service'], summary: 'RFC 8414 metadata', security: PUBLIC,
+        operationId: 'authorizationServerMetadata',
+        tags: ['token service'],
+        summary: 'RFC 8414 metadata',
+        security: PUBLIC,
         responses: {
           200: { description: 'Metadata.', content: { 'application/json': { schema: ref('schemas', 'AuthorizationServerMetadata') } } },
           400: useResponse('NotConfigured'),
@@ -426,11 +602,17 @@ export function buildDocument(): Json {
       title: 'killswitch',
       version,
       summary: 'Edge JWT verification with real revocation.',
-      description: 'Verifies JWTs and revokes them: one token, a user, or everything. Reason codes: '
-        + `${REASONS.join(', ')}. Every answer carries \`Cache-Control: no-store\` (except the public .well-known and this document).`,
+      description:
+        'Verifies JWTs and revokes them: one token, a user, or everything. Reason codes: ' +
+        `${REASONS.join(', ')}. Every answer carries \`Cache-Control: no-store\` (except the public .well-known and this document).`,
     },
     tags: [
-      { name: 'verify' }, { name: 'revocation' }, { name: 'admin' }, { name: 'security events' }, { name: 'token service' }, { name: 'meta' },
+      { name: 'verify' },
+      { name: 'revocation' },
+      { name: 'admin' },
+      { name: 'security events' },
+      { name: 'token service' },
+      { name: 'meta' },
     ],
     paths,
     components: {
@@ -440,7 +622,7 @@ export function buildDocument(): Json {
       securitySchemes: {
         adminBearer: { type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS.' },
         bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The end-user token being verified.' },
-        ssfPush: { type: 'http', scheme: 'bearer', description: 'A Shared Signals stream\'s push secret (RFC 8935 §2.1), when it has one.' },
+        ssfPush: { type: 'http', scheme: 'bearer', description: "A Shared Signals stream's push secret (RFC 8935 §2.1), when it has one." },
       },
     },
   };

@@ -22,8 +22,13 @@ export interface AuditPage {
 }
 
 type AuditRow = {
-  id: number; at: number; action: AuditAction; sub: string | null;
-  jti: string | null; actor: string; reason: string | null;
+  id: number;
+  at: number;
+  action: AuditAction;
+  sub: string | null;
+  jti: string | null;
+  actor: string;
+  reason: string | null;
 };
 
 /**
@@ -41,7 +46,12 @@ export class AuditLog {
   append(event: AuditEvent): void {
     this.sql.exec(
       'INSERT INTO audit (at, action, sub, jti, actor, reason) VALUES (?, ?, ?, ?, ?, ?)',
-      event.at, event.action, event.sub, event.jti ?? null, event.actor, event.reason ?? null,
+      event.at,
+      event.action,
+      event.sub,
+      event.jti ?? null,
+      event.actor,
+      event.reason ?? null,
     );
     this.sql.exec('DELETE FROM audit WHERE at < ?', event.at - AUDIT_RETENTION_SECONDS);
     this.sql.exec('DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?', AUDIT_MAX_EVENTS);
@@ -50,11 +60,11 @@ export class AuditLog {
   /** `cursor` is the opaque value from the previous page; `action` keeps only events of that kind. */
   page(limit: number, cursor?: string, action?: AuditAction): AuditPage {
     const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
-    const rows = (action === undefined
-      ? this.sql.exec<AuditRow>('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?', before, limit + 1)
-      : this.sql.exec<AuditRow>(
-        'SELECT * FROM audit WHERE id < ? AND action = ? ORDER BY id DESC LIMIT ?', before, action, limit + 1,
-      )).toArray();
+    const rows = (
+      action === undefined
+        ? this.sql.exec<AuditRow>('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?', before, limit + 1)
+        : this.sql.exec<AuditRow>('SELECT * FROM audit WHERE id < ? AND action = ? ORDER BY id DESC LIMIT ?', before, action, limit + 1)
+    ).toArray();
     const events = rows.slice(0, limit).map((row): AuditEvent => ({
       at: row.at,
       action: row.action,

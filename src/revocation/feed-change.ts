@@ -9,15 +9,19 @@
 export type FeedChange =
   | { readonly kind: 'global'; readonly revokedBefore: number }
   | {
-    readonly kind: 'user'; readonly fp: string; readonly version: number; readonly revokedBefore: number;
-    /** changedAt + MAX_TOKEN_LIFETIME_SECONDS + 2 × CLOCK_TOLERANCE_SECONDS: every token minted before the change has expired by then. */
-    readonly until: number;
-  }
+      readonly kind: 'user';
+      readonly fp: string;
+      readonly version: number;
+      readonly revokedBefore: number;
+      /** changedAt + MAX_TOKEN_LIFETIME_SECONDS + 2 × CLOCK_TOLERANCE_SECONDS: every token minted before the change has expired by then. */
+      readonly until: number;
+    }
   | {
-    readonly kind: 'token'; readonly fp: string;
-    /** The token's exp + CLOCK_TOLERANCE_SECONDS. */
-    readonly until: number;
-  };
+      readonly kind: 'token';
+      readonly fp: string;
+      /** The token's exp + CLOCK_TOLERANCE_SECONDS. */
+      readonly until: number;
+    };
 
 /** A change with its place in the feed: sequence numbers are contiguous from 1. */
 export type FeedEntry = FeedChange & { readonly seq: number };

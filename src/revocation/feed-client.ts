@@ -27,7 +27,9 @@ export function feedReplica(feed: FeedNamespace, index: number) {
 export function feedSink(feed: () => FeedNamespace): OutboxSink {
   return async (_key, value) => {
     const { replicated } = await withTimeout(
-      feedPrimary(feed()).append([JSON.parse(value) as FeedChange]), FEED_APPEND_TIMEOUT_MS, 'feed append',
+      feedPrimary(feed()).append([JSON.parse(value) as FeedChange]),
+      FEED_APPEND_TIMEOUT_MS,
+      'feed append',
     );
     if (!replicated) throw new Error('feed append: not on every replica yet');
   };

@@ -34,7 +34,12 @@ export function encodeSnapshot(rows: SnapshotRows): ArrayBuffer {
   const headerBytes = HEADER_WORDS * 8;
   const buffer = new ArrayBuffer(headerBytes + 4 * (rows.users.length * USER_WORDS + rows.tokens.length * TOKEN_WORDS));
   new Float64Array(buffer, 0, HEADER_WORDS).set([
-    SNAPSHOT_FORMAT, rows.seq, rows.writtenAt, rows.globalRevokedBefore, rows.users.length, rows.tokens.length,
+    SNAPSHOT_FORMAT,
+    rows.seq,
+    rows.writtenAt,
+    rows.globalRevokedBefore,
+    rows.users.length,
+    rows.tokens.length,
   ]);
   const users = new Uint32Array(buffer, headerBytes, rows.users.length * USER_WORDS);
   for (let i = 0, at = 0; i < rows.users.length; i++, at += USER_WORDS) {

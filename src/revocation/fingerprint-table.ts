@@ -11,7 +11,11 @@ export class FingerprintTable {
   private count = 0;
 
   /** `untilColumn`: the column holding the NumericDate after which an entry is dropped. */
-  constructor(readonly columns: number, private readonly untilColumn: number, capacity = 1024) {
+  constructor(
+    readonly columns: number,
+    private readonly untilColumn: number,
+    capacity = 1024,
+  ) {
     const slots = FingerprintTable.slotsFor(capacity);
     this.keys = new Uint32Array(slots * 2);
     this.values = new Uint32Array(slots * columns);

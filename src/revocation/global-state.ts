@@ -18,15 +18,21 @@ export class GlobalState extends DurableObject<Env> {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS global_state (
       id INTEGER PRIMARY KEY CHECK (id = 1), revoked_before INTEGER NOT NULL)`);
-    this.outbox = new KvOutbox(ctx.storage, kvSink(() => this.env.REVOCATIONS));
-    this.feedOutbox = new KvOutbox(ctx.storage, feedSink(() => this.env.REVOCATION_FEED), 'feed_outbox', 'feed_append_failed');
+    this.outbox = new KvOutbox(
+      ctx.storage,
+      kvSink(() => this.env.REVOCATIONS),
+    );
+    this.feedOutbox = new KvOutbox(
+      ctx.storage,
+      feedSink(() => this.env.REVOCATION_FEED),
+      'feed_outbox',
+      'feed_append_failed',
+    );
     this.audit = new AuditLog(ctx.storage.sql);
   }
 
   state(): { revokedBefore: number } {
-    const row = this.ctx.storage.sql
-      .exec<{ revoked_before: number }>('SELECT revoked_before FROM global_state')
-      .toArray()[0];
+    const row = this.ctx.storage.sql.exec<{ revoked_before: number }>('SELECT revoked_before FROM global_state').toArray()[0];
     return { revokedBefore: row?.revoked_before ?? 0 };
   }
 

@@ -52,7 +52,9 @@ export class KvOutbox {
       `INSERT INTO ${this.table} (key, value, expiration) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, expiration = excluded.expiration,
          seq = ${this.table}.seq + 1, attempts = 0`,
-      key, JSON.stringify(value), expiration ?? null,
+      key,
+      JSON.stringify(value),
+      expiration ?? null,
     );
   }
 
@@ -74,8 +76,7 @@ export class KvOutbox {
 
   /** When the alarm should retry, or undefined when nothing is queued. */
   retryAt(now = Date.now()): number | undefined {
-    const row = this.storage.sql
-      .exec<{ attempts: number | null }>(`SELECT MAX(attempts) AS attempts FROM ${this.table}`).one();
+    const row = this.storage.sql.exec<{ attempts: number | null }>(`SELECT MAX(attempts) AS attempts FROM ${this.table}`).one();
     if (row.attempts === null) return undefined;
     return now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, row.attempts - 1));
   }
@@ -92,15 +93,17 @@ export class KvOutbox {
     await this.armRetry();
     type Row = { key: string; value: string; expiration: number | null; seq: number };
     const rows = this.storage.sql.exec<Row>(`SELECT key, value, expiration, seq FROM ${this.table}`).toArray();
-    await Promise.all(rows.map(async (row) => {
-      try {
-        await this.sink(row.key, row.value, row.expiration ?? undefined);
-        this.storage.sql.exec(`DELETE FROM ${this.table} WHERE key = ? AND seq = ?`, row.key, row.seq);
-      } catch (error) {
-        this.storage.sql.exec(`UPDATE ${this.table} SET attempts = attempts + 1 WHERE key = ?`, row.key);
-        logEvent(this.failureEvent, { error: error instanceof Error ? error.message : 'unknown' });
-      }
-    }));
+    await Promise.all(
+      rows.map(async (row) => {
+        try {
+          await this.sink(row.key, row.value, row.expiration ?? undefined);
+          this.storage.sql.exec(`DELETE FROM ${this.table} WHERE key = ? AND seq = ?`, row.key, row.seq);
+        } catch (error) {
+          this.storage.sql.exec(`UPDATE ${this.table} SET attempts = attempts + 1 WHERE key = ?`, row.key);
+          logEvent(this.failureEvent, { error: error instanceof Error ? error.message : 'unknown' });
+        }
+      }),
+    );
     return this.pending === 0;
   }
 }

@@ -94,7 +94,12 @@ export interface MirrorStats {
   confirmations: number;
 }
 
-interface CachedHead { readonly asOf: number; readonly from: number; readonly head: number; readonly entries: FeedEntry[] }
+interface CachedHead {
+  readonly asOf: number;
+  readonly from: number;
+  readonly head: number;
+  readonly entries: FeedEntry[];
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -187,7 +192,7 @@ export class Mirror {
       const answer = await this.readReplica(access, this.seq);
       if (this.seq < answer.floor) {
         // What this mirror lacks was pruned: start again from the snapshot, once.
-        if (reloaded) throw new Error('the feed snapshot is older than the feed\'s retention');
+        if (reloaded) throw new Error("the feed snapshot is older than the feed's retention");
         this.reset();
         await this.loadSnapshot(access);
         reloaded = true;
@@ -286,9 +291,12 @@ export class Mirror {
   private async toCache(access: FeedAccess, head: CachedHead): Promise<void> {
     try {
       const cache = await access.cache();
-      await cache?.put(feedCacheUrl(Math.floor(head.asOf / CACHE_BUCKET_MS)), new Response(JSON.stringify(head), {
-        headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=2' },
-      }));
+      await cache?.put(
+        feedCacheUrl(Math.floor(head.asOf / CACHE_BUCKET_MS)),
+        new Response(JSON.stringify(head), {
+          headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=2' },
+        }),
+      );
     } catch {
       // an optimisation only
     }
@@ -313,9 +321,7 @@ export class Mirror {
   applyLocal(changes: readonly FeedChange[]): void {
     const now = nowSeconds();
     for (const change of changes) this.apply(change, now);
-    this.local = [...this.local, ...changes]
-      .filter((change) => change.kind === 'global' || change.until > now)
-      .slice(-LOCAL_MAX_CHANGES);
+    this.local = [...this.local, ...changes].filter((change) => change.kind === 'global' || change.until > now).slice(-LOCAL_MAX_CHANGES);
   }
 
   private apply(change: FeedChange, now: number): void {
@@ -369,7 +375,6 @@ export class Mirror {
     };
   }
 }
-
 
 /** One mirror per configuration (so per isolate in production; per test binding set in tests). */
 const mirrors = new WeakMap<Config, Mirror>();

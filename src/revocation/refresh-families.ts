@@ -41,8 +41,15 @@ export interface SessionSummary {
 export const MAX_LISTED_SESSIONS = 100;
 
 type FamilyRow = {
-  id: string; created_at: number; expires_at: number; revoked_at: number | null; scope: string | null; claims: string | null;
-  access_iss: string | null; access_jti: string | null; access_exp: number | null;
+  id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  scope: string | null;
+  claims: string | null;
+  access_iss: string | null;
+  access_jti: string | null;
+  access_exp: number | null;
 };
 type TokenRow = { family: string; expires_at: number; rotated_at: number | null };
 
@@ -60,25 +67,44 @@ export class RefreshFamilies {
   }
 
   start(input: {
-    familyId: string; digest: string; now: number; tokenExpiresAt: number; familyExpiresAt: number;
-    scope?: string; claims?: Record<string, unknown>; access: AccessTokenRef;
+    familyId: string;
+    digest: string;
+    now: number;
+    tokenExpiresAt: number;
+    familyExpiresAt: number;
+    scope?: string;
+    claims?: Record<string, unknown>;
+    access: AccessTokenRef;
   }): void {
     this.sql.exec(
       `INSERT INTO refresh_families (id, created_at, expires_at, scope, claims, access_iss, access_jti, access_exp)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      input.familyId, input.now, input.familyExpiresAt, input.scope ?? null,
+      input.familyId,
+      input.now,
+      input.familyExpiresAt,
+      input.scope ?? null,
       input.claims === undefined ? null : JSON.stringify(input.claims),
-      input.access.iss, input.access.jti, input.access.exp,
+      input.access.iss,
+      input.access.jti,
+      input.access.exp,
     );
     this.sql.exec(
       'INSERT INTO refresh_tokens (digest, family, issued_at, expires_at) VALUES (?, ?, ?, ?)',
-      input.digest, input.familyId, input.now, input.tokenExpiresAt,
+      input.digest,
+      input.familyId,
+      input.now,
+      input.tokenExpiresAt,
     );
   }
 
   /** Swaps `digest` for `newDigest`, or refuses (and revokes the family on a replay). */
   rotate(input: {
-    digest: string; newDigest: string; now: number; tokenTtl: number; access: AccessTokenRef; startedAfter: number;
+    digest: string;
+    newDigest: string;
+    now: number;
+    tokenTtl: number;
+    access: AccessTokenRef;
+    startedAfter: number;
   }): RotateResult {
     const token = this.sql
       .exec<TokenRow>('SELECT family, expires_at, rotated_at FROM refresh_tokens WHERE digest = ?', input.digest)
@@ -94,11 +120,17 @@ export class RefreshFamilies {
     this.sql.exec('UPDATE refresh_tokens SET rotated_at = ? WHERE digest = ?', input.now, input.digest);
     this.sql.exec(
       'INSERT INTO refresh_tokens (digest, family, issued_at, expires_at) VALUES (?, ?, ?, ?)',
-      input.newDigest, family.id, input.now, Math.min(input.now + input.tokenTtl, family.expires_at),
+      input.newDigest,
+      family.id,
+      input.now,
+      Math.min(input.now + input.tokenTtl, family.expires_at),
     );
     this.sql.exec(
       'UPDATE refresh_families SET access_iss = ?, access_jti = ?, access_exp = ? WHERE id = ?',
-      input.access.iss, input.access.jti, input.access.exp, family.id,
+      input.access.iss,
+      input.access.jti,
+      input.access.exp,
+      family.id,
     );
     return {
       ok: true,
@@ -113,9 +145,10 @@ export class RefreshFamilies {
    * access tokens). Returns its last access token, for the caller to denylist.
    */
   revoke(session: SessionRef, now: number): { lastAccess: AccessTokenRef | null } | undefined {
-    const familyId = 'familyId' in session
-      ? session.familyId
-      : this.sql.exec<TokenRow>('SELECT family FROM refresh_tokens WHERE digest = ?', session.digest).toArray()[0]?.family;
+    const familyId =
+      'familyId' in session
+        ? session.familyId
+        : this.sql.exec<TokenRow>('SELECT family FROM refresh_tokens WHERE digest = ?', session.digest).toArray()[0]?.family;
     const family = familyId === undefined ? undefined : this.family(familyId);
     if (family === undefined || family.revoked_at !== null) return undefined;
     return { lastAccess: this.revokeFamily(family, now) };
@@ -123,9 +156,7 @@ export class RefreshFamilies {
 
   /** A user revocation ends every session started by then (their access tokens fall to the version bump). */
   revokeAll(now: number, startedAtOrBefore = now): void {
-    this.sql.exec(
-      'UPDATE refresh_families SET revoked_at = ? WHERE revoked_at IS NULL AND created_at <= ?', now, startedAtOrBefore,
-    );
+    this.sql.exec('UPDATE refresh_families SET revoked_at = ? WHERE revoked_at IS NULL AND created_at <= ?', now, startedAtOrBefore);
   }
 
   /** The newest sessions not yet expired; `startedAfter` is the global revoked-before. */

@@ -7,7 +7,13 @@ import type { GlobalState } from './global-state';
 import { feedAccessFor, mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from './mirror';
 import type { RevocationFeed } from './revocation-feed';
 import {
-  GLOBAL_KV_KEY, GLOBAL_OBJECT_NAME, tokenFingerprintWords, tokenKvKey, userFingerprintWords, userKvKey, userObjectName,
+  GLOBAL_KV_KEY,
+  GLOBAL_OBJECT_NAME,
+  tokenFingerprintWords,
+  tokenKvKey,
+  userFingerprintWords,
+  userKvKey,
+  userObjectName,
 } from './storage-keys';
 import { withTimeout } from './timeout';
 import type { UserState } from './user-state';
@@ -42,15 +48,20 @@ export function revocationReason(token: AuthenticToken, state: RevocationSnapsho
   if (issuedBefore(state.globalRevokedBefore)) return 'revoked_all';
   // The issuer's own version claim, type-checked by the verifier; none: no version check.
   const { versionClaim } = token.issuer;
-  const version = versionClaim === undefined ? undefined : ownClaim(token.claims, versionClaim) as number | undefined;
+  const version = versionClaim === undefined ? undefined : (ownClaim(token.claims, versionClaim) as number | undefined);
   if (version !== undefined && version < state.userVersion) return 'revoked_user';
   if (issuedBefore(state.userRevokedBefore)) return 'revoked_user';
   if (state.tokenRevoked) return 'revoked_token';
   return undefined;
 }
 
-interface UserRecord { readonly version?: number; readonly revokedBefore?: number }
-interface GlobalRecord { readonly revokedBefore?: number }
+interface UserRecord {
+  readonly version?: number;
+  readonly revokedBefore?: number;
+}
+interface GlobalRecord {
+  readonly revokedBefore?: number;
+}
 
 type ReplicaKeys = readonly [userKey: string, tokenKey: string, anyIssuerTokenKey: string];
 
@@ -60,7 +71,10 @@ const replicaKeysByToken = new WeakMap<AuthenticToken, Promise<ReplicaKeys>>();
 function replicaKeysOf(token: AuthenticToken): Promise<ReplicaKeys> {
   let keys = replicaKeysByToken.get(token);
   if (keys === undefined) {
-    const { userId, claims: { iss } } = token;
+    const {
+      userId,
+      claims: { iss },
+    } = token;
     keys = Promise.all([userKvKey(userId), tokenKvKey(userId, iss, token.tokenId), tokenKvKey(userId, null, token.tokenId)]);
     replicaKeysByToken.set(token, keys);
   }
@@ -106,13 +120,13 @@ async function readReplica(token: AuthenticToken, config: Config, kv: KVNamespac
 
 /** `strict` mode: the single writers themselves, never a cache. */
 async function readWriters(token: AuthenticToken, bindings: RevocationBindings): Promise<RevocationSnapshot> {
-  const { userId, claims: { iss } } = token;
+  const {
+    userId,
+    claims: { iss },
+  } = token;
   const user = bindings.USER_STATE.getByName(userObjectName(userId));
   const global = bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
-  const [userState, globalState] = await Promise.all([
-    user.check({ sub: userId, iss, tokenId: token.tokenId }),
-    global.state(),
-  ]);
+  const [userState, globalState] = await Promise.all([user.check({ sub: userId, iss, tokenId: token.tokenId }), global.state()]);
   return {
     globalRevokedBefore: globalState.revokedBefore,
     userVersion: userState.version,
@@ -148,7 +162,10 @@ export async function checkRevocation(
 }
 
 async function readState(
-  token: AuthenticToken, mode: RevocationMode, config: Config, bindings: RevocationBindings,
+  token: AuthenticToken,
+  mode: RevocationMode,
+  config: Config,
+  bindings: RevocationBindings,
 ): Promise<RevocationSnapshot | undefined> {
   try {
     const read = mode === 'cached' ? readReplica(token, config, bindings.REVOCATIONS) : readWriters(token, bindings);
@@ -185,9 +202,14 @@ function userFingerprintOf(sub: string): Promise<readonly [number, number]> {
 function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
   let keys = mirrorKeysByToken.get(token);
   if (keys === undefined) {
-    const { userId, claims: { iss } } = token;
+    const {
+      userId,
+      claims: { iss },
+    } = token;
     keys = Promise.all([
-      userFingerprintOf(userId), tokenFingerprintWords(userId, iss, token.tokenId), tokenFingerprintWords(userId, null, token.tokenId),
+      userFingerprintOf(userId),
+      tokenFingerprintWords(userId, iss, token.tokenId),
+      tokenFingerprintWords(userId, null, token.tokenId),
     ]).then(([user, own, any]) => [...user, ...own, ...any] as MirrorKeys);
     mirrorKeysByToken.set(token, keys);
   }
@@ -203,7 +225,11 @@ let strictInFlight = 0;
 
 /** The writers' answer, or undefined when they could not be read or the cap is reached. */
 async function cappedStrictRead(
-  token: AuthenticToken, config: Config, bindings: RevocationBindings, mirror: Mirror, why: 'strictReads' | 'confirmations',
+  token: AuthenticToken,
+  config: Config,
+  bindings: RevocationBindings,
+  mirror: Mirror,
+  why: 'strictReads' | 'confirmations',
 ) {
   if (strictInFlight >= BOUNDED_STRICT_MAX_IN_FLIGHT) return undefined;
   strictInFlight++;

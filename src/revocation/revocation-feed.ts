@@ -24,7 +24,6 @@ export const SNAPSHOT_VISIBLE_AFTER_MS = 90_000;
 /** The primary waits this long for the replicas before it reports an append unreplicated. */
 export const FEED_REPLICATE_TIMEOUT_MS = 1_500;
 
-
 export class RevocationFeed extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** Primary only: the head each replica confirmed (unknown after a restart: asked first). */
@@ -92,12 +91,16 @@ export class RevocationFeed extends DurableObject<Env> {
         `INSERT INTO feed_users (fp, version, revoked_before, until) VALUES (?, ?, ?, ?)
          ON CONFLICT (fp) DO UPDATE SET version = max(version, excluded.version),
            revoked_before = max(revoked_before, excluded.revoked_before), until = max(until, excluded.until)`,
-        change.fp, change.version, change.revokedBefore, change.until,
+        change.fp,
+        change.version,
+        change.revokedBefore,
+        change.until,
       );
     } else {
       this.sql.exec(
         'INSERT INTO feed_tokens (fp, until) VALUES (?, ?) ON CONFLICT (fp) DO UPDATE SET until = max(until, excluded.until)',
-        change.fp, change.until,
+        change.fp,
+        change.until,
       );
     }
   }
@@ -127,12 +130,12 @@ export class RevocationFeed extends DurableObject<Env> {
 
   /** The highest seq no reader can still need: older than the retention, and in a snapshot every location sees. */
   private prunableThrough(now = Date.now()): number {
-    const visible = this.sql
-      .exec<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM feed_snapshots WHERE written_at <= ?', now - SNAPSHOT_VISIBLE_AFTER_MS)
-      .one().seq ?? 0;
-    const old = this.sql
-      .exec<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM feed_log WHERE at < ?', now - FEED_RETENTION_MS)
-      .one().seq ?? 0;
+    const visible =
+      this.sql
+        .exec<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM feed_snapshots WHERE written_at <= ?', now - SNAPSHOT_VISIBLE_AFTER_MS)
+        .one().seq ?? 0;
+    const old =
+      this.sql.exec<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM feed_log WHERE at < ?', now - FEED_RETENTION_MS).one().seq ?? 0;
     return Math.min(visible, old);
   }
 
@@ -164,8 +167,10 @@ export class RevocationFeed extends DurableObject<Env> {
       seq,
       writtenAt: now,
       globalRevokedBefore: this.sql.exec<{ r: number | null }>('SELECT MAX(revoked_before) AS r FROM feed_global').one().r ?? 0,
-      users: this.sql.exec<{ fp: string; version: number; revoked_before: number; until: number }>('SELECT * FROM feed_users')
-        .toArray().map((u) => ({ fp: u.fp, version: u.version, revokedBefore: u.revoked_before, until: u.until })),
+      users: this.sql
+        .exec<{ fp: string; version: number; revoked_before: number; until: number }>('SELECT * FROM feed_users')
+        .toArray()
+        .map((u) => ({ fp: u.fp, version: u.version, revokedBefore: u.revoked_before, until: u.until })),
       tokens: this.sql.exec<{ fp: string; until: number }>('SELECT fp, until FROM feed_tokens').toArray(),
     });
     try {

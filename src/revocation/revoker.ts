@@ -32,9 +32,7 @@ export const NOT_PROPAGATED =
  * change at once; in bounded mode a change the feed does not hold yet is `not_propagated`, since the
  * bound runs from the 2xx. Other modes acknowledge on the writer's commit, as before.
  */
-async function acknowledged<T extends Propagation>(
-  config: Config, call: () => Promise<T>,
-): Promise<Omit<T, keyof Propagation>> {
+async function acknowledged<T extends Propagation>(config: Config, call: () => Promise<T>): Promise<Omit<T, keyof Propagation>> {
   const { propagated, changes, ...answer } = await atWriter(call);
   if (config.revocationMode !== 'bounded') return answer;
   mirrorFor(config).applyLocal(changes);
@@ -59,7 +57,13 @@ export function revokeTokenById(bindings: RevocationBindings, config: Config, in
 export function revokeToken(bindings: RevocationBindings, config: Config, token: AuthenticToken, actor: string, reason?: string) {
   const { iss, exp } = token.claims;
   return revokeTokenById(bindings, config, {
-    sub: token.userId, iss, tokenId: token.tokenId, exp, forgetAt: exp + config.clockToleranceSeconds, actor, reason,
+    sub: token.userId,
+    iss,
+    tokenId: token.tokenId,
+    exp,
+    forgetAt: exp + config.clockToleranceSeconds,
+    actor,
+    reason,
   });
 }
 
@@ -68,16 +72,23 @@ export function revokeUser(
   config: Config,
   input: { sub: string; actor: string; reason?: string; idempotencyKey?: string },
 ): Promise<UserSnapshot> {
-  return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub))
-    .revokeUser({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }));
+  return acknowledged(config, () =>
+    bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeUser({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }),
+  );
 }
 
 /** docs/reference.md §7: a security event's user revocation, acknowledged like an admin one (bounded mode waits for the feed). */
 export function revokeIssuedBefore(
-  bindings: RevocationBindings, config: Config, input: Omit<RevokeIssuedBeforeInput, 'entryLifetimeSeconds'>,
+  bindings: RevocationBindings,
+  config: Config,
+  input: Omit<RevokeIssuedBeforeInput, 'entryLifetimeSeconds'>,
 ): Promise<UserSnapshot & { moved: boolean }> {
-  return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub))
-    .revokeIssuedBefore({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }));
+  return acknowledged(config, () =>
+    bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeIssuedBefore({
+      ...input,
+      entryLifetimeSeconds: entryLifetimeSeconds(config),
+    }),
+  );
 }
 
 export async function revokeSession(
@@ -101,9 +112,7 @@ export function userState(bindings: RevocationBindings, sub: string) {
   });
 }
 
-export function auditPage(
-  bindings: RevocationBindings, query: { sub?: string; limit: number; cursor?: string; action?: AuditAction },
-) {
+export function auditPage(bindings: RevocationBindings, query: { sub?: string; limit: number; cursor?: string; action?: AuditAction }) {
   const { sub, limit, cursor, action } = query;
   return atWriter(() =>
     sub === undefined

@@ -30,7 +30,11 @@ export interface RevokeIssuedBeforeInput {
   /** As RevokeUserInput's: the feed entry lives this long from the change, not from `instant`. */
   readonly entryLifetimeSeconds?: number;
 }
-export interface UserSnapshot { readonly sub: string; readonly version: number; readonly revokedBefore: number }
+export interface UserSnapshot {
+  readonly sub: string;
+  readonly version: number;
+  readonly revokedBefore: number;
+}
 
 /**
  * What a writer reports besides its answer: the feed entries of the change (for the handling
@@ -103,7 +107,6 @@ export interface UserCheck {
   readonly tokenRevoked: boolean;
 }
 
-
 /**
  * The single writer of one user's revocation state (one instance per `sub`). Its methods
  * run one at a time against SQLite with no await between read and write, so concurrent
@@ -130,16 +133,22 @@ export class UserState extends DurableObject<Env> {
     this.sql.exec('CREATE INDEX IF NOT EXISTS revoked_tokens_forget_at ON revoked_tokens (forget_at)');
     this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
       key TEXT PRIMARY KEY, at INTEGER NOT NULL, result TEXT NOT NULL)`);
-    this.outbox = new KvOutbox(ctx.storage, kvSink(() => this.env.REVOCATIONS));
-    this.feedOutbox = new KvOutbox(ctx.storage, feedSink(() => this.env.REVOCATION_FEED), 'feed_outbox', 'feed_append_failed');
+    this.outbox = new KvOutbox(
+      ctx.storage,
+      kvSink(() => this.env.REVOCATIONS),
+    );
+    this.feedOutbox = new KvOutbox(
+      ctx.storage,
+      feedSink(() => this.env.REVOCATION_FEED),
+      'feed_outbox',
+      'feed_append_failed',
+    );
     this.audit = new AuditLog(this.sql);
     this.sessions = new RefreshFamilies(this.sql);
   }
 
   private current(): { version: number; revokedBefore: number } {
-    const row = this.sql
-      .exec<{ version: number; revoked_before: number }>('SELECT version, revoked_before FROM user_state')
-      .toArray()[0];
+    const row = this.sql.exec<{ version: number; revoked_before: number }>('SELECT version, revoked_before FROM user_state').toArray()[0];
     return { version: row?.version ?? 0, revokedBefore: row?.revoked_before ?? 0 };
   }
 
@@ -152,10 +161,7 @@ export class UserState extends DurableObject<Env> {
     if (replay !== undefined) return { ...replay, propagated: await this.writeThrough(), changes: [] };
     const before = this.current();
     const state = { version: before.version + 1, revokedBefore: Math.max(before.revokedBefore, now) };
-    this.sql.exec(
-      'INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)',
-      state.version, state.revokedBefore,
-    );
+    this.sql.exec('INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)', state.version, state.revokedBefore);
     this.sessions.revokeAll(now);
     this.audit.append({ at: now, action: 'revoke_user', sub: input.sub, actor: input.actor, reason: input.reason });
     this.outbox.enqueue(key, state);
@@ -189,16 +195,16 @@ export class UserState extends DurableObject<Env> {
     const revokedBefore = Math.max(before.revokedBefore, Math.min(now, input.instant));
     const moved = revokedBefore !== before.revokedBefore;
     this.audit.append({
-      at: now, action: 'ssf_event', sub: input.sub, actor: input.actor,
+      at: now,
+      action: 'ssf_event',
+      sub: input.sub,
+      actor: input.actor,
       reason: `${input.reason}: ${moved ? `revoked before ${revokedBefore}` : 'already revoked by then'}`,
     });
     // A retry (say after a 503): nothing new to store, but the feed may still lack the first change.
     if (!moved) return { sub: input.sub, ...before, moved, propagated: await this.writeThrough(), changes: [] };
     const state = { version: before.version + 1, revokedBefore };
-    this.sql.exec(
-      'INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)',
-      state.version, state.revokedBefore,
-    );
+    this.sql.exec('INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)', state.version, state.revokedBefore);
     this.sessions.revokeAll(now, revokedBefore);
     this.outbox.enqueue(key, state);
     // Bounded mode's feed, with the lifetime of an admin revocation's entry: from now (the change), not from `instant`.
@@ -213,17 +219,26 @@ export class UserState extends DurableObject<Env> {
     const key = await tokenKvKey(input.sub, input.iss, input.tokenId);
     const now = nowSeconds();
     const change: FeedChange = { kind: 'token', fp: fingerprintOf(key), until: input.forgetAt };
-    const existing = this.sql
-      .exec<{ revoked_at: number }>('SELECT revoked_at FROM revoked_tokens WHERE kv_key = ?', key)
-      .toArray()[0];
+    const existing = this.sql.exec<{ revoked_at: number }>('SELECT revoked_at FROM revoked_tokens WHERE kv_key = ?', key).toArray()[0];
     // A retry (say after a 503): nothing new to store, but the feed may still lack it.
     if (existing !== undefined) return { revokedAt: existing.revoked_at, propagated: await this.writeThrough(), changes: [change] };
     this.sql.exec(
       'INSERT INTO revoked_tokens (kv_key, iss, token_id, exp, forget_at, revoked_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      key, input.iss, input.tokenId, input.exp, input.forgetAt, now, input.reason ?? null,
+      key,
+      input.iss,
+      input.tokenId,
+      input.exp,
+      input.forgetAt,
+      now,
+      input.reason ?? null,
     );
     this.audit.append({
-      at: now, action: 'revoke_token', sub: input.sub, jti: input.tokenId, actor: input.actor, reason: input.reason,
+      at: now,
+      action: 'revoke_token',
+      sub: input.sub,
+      jti: input.tokenId,
+      actor: input.actor,
+      reason: input.reason,
     });
     this.outbox.enqueue(key, { revokedAt: now, exp: input.exp }, input.forgetAt);
     this.feedOutbox.enqueue(key, change);
@@ -250,7 +265,11 @@ export class UserState extends DurableObject<Env> {
   async refresh(input: RefreshInput): Promise<RefreshGrant | null> {
     const now = nowSeconds();
     const result = this.sessions.rotate({
-      digest: input.digest, newDigest: input.newDigest, now, tokenTtl: input.tokenTtl, access: input.access,
+      digest: input.digest,
+      newDigest: input.newDigest,
+      now,
+      tokenTtl: input.tokenTtl,
+      access: input.access,
       startedAfter: input.startedAfter,
     });
     if (result.ok) {
@@ -265,21 +284,34 @@ export class UserState extends DurableObject<Env> {
 
   /** Ends a session (RFC 7009 for a refresh token, or a logout); `ended` false when nothing was live. */
   async revokeSession(input: {
-    sub: string; session: SessionRef; actor: string; reason?: string; clockTolerance: number;
+    sub: string;
+    session: SessionRef;
+    actor: string;
+    reason?: string;
+    clockTolerance: number;
   }): Promise<{ ended: boolean } & Propagation> {
     const now = nowSeconds();
     const revoked = this.sessions.revoke(input.session, now);
     if (revoked === undefined) return { ended: false, propagated: true, changes: [] };
     this.audit.append({ at: now, action: 'revoke_session', sub: input.sub, actor: input.actor, reason: input.reason });
-    return { ended: true, ...await this.denylistAccessToken(input.sub, revoked.lastAccess, input.clockTolerance, input.reason) };
+    return { ended: true, ...(await this.denylistAccessToken(input.sub, revoked.lastAccess, input.clockTolerance, input.reason)) };
   }
 
   private async denylistAccessToken(
-    sub: string, access: AccessTokenRef | null, clockTolerance: number, reason?: string,
+    sub: string,
+    access: AccessTokenRef | null,
+    clockTolerance: number,
+    reason?: string,
   ): Promise<Propagation> {
     if (access === null) return { propagated: true, changes: [] };
     return this.revokeToken({
-      sub, iss: access.iss, tokenId: access.jti, exp: access.exp, forgetAt: access.exp + clockTolerance, actor: 'self', reason,
+      sub,
+      iss: access.iss,
+      tokenId: access.jti,
+      exp: access.exp,
+      forgetAt: access.exp + clockTolerance,
+      actor: 'self',
+      reason,
     });
   }
 
@@ -290,9 +322,7 @@ export class UserState extends DurableObject<Env> {
       tokenKvKey(input.sub, null, input.tokenId),
     ]);
     const now = nowSeconds();
-    const hit = this.sql
-      .exec('SELECT 1 FROM revoked_tokens WHERE kv_key IN (?, ?) AND forget_at >= ?', exact, anyIssuer, now)
-      .toArray();
+    const hit = this.sql.exec('SELECT 1 FROM revoked_tokens WHERE kv_key IN (?, ?) AND forget_at >= ?', exact, anyIssuer, now).toArray();
     return { ...this.current(), tokenRevoked: hit.length > 0 };
   }
 
@@ -328,10 +358,10 @@ export class UserState extends DurableObject<Env> {
   private async writeThrough(): Promise<boolean> {
     this.prune();
     const [, propagated] = await Promise.all([this.outbox.flush(), this.feedOutbox.flush()]);
-    const nextExpiry = this.sql
-      .exec<{ at: number | null }>('SELECT MIN(forget_at) AS at FROM revoked_tokens').one().at;
-    const candidates = [this.outbox.retryAt(), this.feedOutbox.retryAt(), nextExpiry === null ? undefined : (nextExpiry + 1) * 1000]
-      .filter((t): t is number => t !== undefined);
+    const nextExpiry = this.sql.exec<{ at: number | null }>('SELECT MIN(forget_at) AS at FROM revoked_tokens').one().at;
+    const candidates = [this.outbox.retryAt(), this.feedOutbox.retryAt(), nextExpiry === null ? undefined : (nextExpiry + 1) * 1000].filter(
+      (t): t is number => t !== undefined,
+    );
     if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
     else await this.ctx.storage.deleteAlarm();
     return propagated;

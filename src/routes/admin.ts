@@ -9,8 +9,16 @@ import { readJsonObject } from '../http/body';
 import { ssfAdminRoutes } from './ssf-admin';
 import { errorResponse, jsonResponse } from '../http/responses';
 import {
-  AuditQuery, formObject, RevokeAllBody, SubParam, TokenRevokeBody, UserLookupBody, UserRevokeBody, UserRevokeBySubBody,
-  validate, type ResponseBody,
+  AuditQuery,
+  formObject,
+  RevokeAllBody,
+  SubParam,
+  TokenRevokeBody,
+  UserLookupBody,
+  UserRevokeBody,
+  UserRevokeBySubBody,
+  validate,
+  type ResponseBody,
 } from './schemas';
 import { nowSeconds } from '../clock';
 
@@ -28,7 +36,9 @@ async function revokeUserRoute(c: Context<AppEnv>, sub: string, reason: string |
     return errorResponse(400, 'invalid_request', 'Idempotency-Key: 1 to 255 visible ASCII characters');
   }
   c.var.log.sub = sub;
-  return jsonResponse(await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey }) satisfies ResponseBody<'UserSnapshot'>);
+  return jsonResponse(
+    (await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey })) satisfies ResponseBody<'UserSnapshot'>,
+  );
 }
 
 /**
@@ -43,7 +53,7 @@ adminRoutes.post('/users/revoke', async (c) => {
 adminRoutes.post('/users/lookup', async (c) => {
   const { sub } = validate(UserLookupBody, await readJsonObject(c));
   c.var.log.sub = sub;
-  return jsonResponse(await userState(c.env, sub) satisfies ResponseBody<'UserState'>);
+  return jsonResponse((await userState(c.env, sub)) satisfies ResponseBody<'UserState'>);
 });
 
 adminRoutes.post('/users/:sub/revoke', async (c) => {
@@ -55,7 +65,7 @@ adminRoutes.post('/users/:sub/revoke', async (c) => {
 adminRoutes.get('/users/:sub', async (c) => {
   const sub = validate(SubParam, c.req.param('sub'), 'sub');
   c.var.log.sub = sub;
-  return jsonResponse(await userState(c.env, sub) satisfies ResponseBody<'UserState'>);
+  return jsonResponse((await userState(c.env, sub)) satisfies ResponseBody<'UserState'>);
 });
 
 /**
@@ -66,20 +76,21 @@ adminRoutes.post('/tokens/revoke', async (c) => {
   const { jti, sub, exp, iss = null, reason } = validate(TokenRevokeBody, await readJsonObject(c));
   Object.assign(c.var.log, { sub, jti });
   const forgetAt = exp + c.var.config.clockToleranceSeconds;
-  if (forgetAt <= nowSeconds()) return jsonResponse({ revoked: false, reason: 'expired', sub, jti, iss, exp } satisfies ResponseBody<'TokenRevoked'>);
+  if (forgetAt <= nowSeconds())
+    return jsonResponse({ revoked: false, reason: 'expired', sub, jti, iss, exp } satisfies ResponseBody<'TokenRevoked'>);
   await revokeTokenById(c.env, c.var.config, { sub, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
   return jsonResponse({ revoked: true, sub, jti, iss, exp } satisfies ResponseBody<'TokenRevoked'>);
 });
 
 adminRoutes.post('/revoke-all', async (c) => {
   const { reason } = validate(RevokeAllBody, await readJsonObject(c));
-  return jsonResponse(await revokeAll(c.env, c.var.config, c.var.actor, reason) satisfies ResponseBody<'RevokeAllResult'>);
+  return jsonResponse((await revokeAll(c.env, c.var.config, c.var.actor, reason)) satisfies ResponseBody<'RevokeAllResult'>);
 });
 
 adminRoutes.get('/audit', async (c) => {
   const query = validate(AuditQuery, formObject(new URL(c.req.url).searchParams));
   if (query.sub !== undefined) c.var.log.sub = query.sub;
-  return jsonResponse(await auditPage(c.env, query) satisfies ResponseBody<'AuditPage'>);
+  return jsonResponse((await auditPage(c.env, query)) satisfies ResponseBody<'AuditPage'>);
 });
 
 /**

@@ -22,7 +22,10 @@ async function revokeRefreshToken(c: Context<AppEnv>, token: string): Promise<vo
   if (sub === undefined) return;
   c.var.log.sub = sub;
   await revokeSession(c.env, c.var.config, {
-    sub, session: { digest: await refreshTokenDigest(token) }, actor: c.var.actor, reason: 'rfc7009',
+    sub,
+    session: { digest: await refreshTokenDigest(token) },
+    actor: c.var.actor,
+    reason: 'rfc7009',
     clockTolerance: c.var.config.clockToleranceSeconds,
   });
 }
@@ -72,7 +75,11 @@ oauthRoutes.post('/logout', async (c) => {
   const { sid } = result.token.claims;
   if (result.token.issuer === c.var.config.ownIssuer && typeof sid === 'string') {
     await revokeSession(c.env, c.var.config, {
-      sub: userId, session: { familyId: sid }, actor, reason: 'logout', clockTolerance: c.var.config.clockToleranceSeconds,
+      sub: userId,
+      session: { familyId: sid },
+      actor,
+      reason: 'logout',
+      clockTolerance: c.var.config.clockToleranceSeconds,
     });
   }
   return jsonResponse({ revoked: 'token' } satisfies ResponseBody<'LogoutResult'>);

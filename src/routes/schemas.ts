@@ -38,11 +38,9 @@ const id = (description: string) =>
 
 const REASON_RULE = `a non-empty string of at most ${MAX_REASON_CHARS} characters`;
 const reason = (description: string) =>
-  z.string(must(REASON_RULE)).check(
-    z.maxLength(MAX_REASON_CHARS, must(REASON_RULE)),
-    z.regex(/\S/, must(REASON_RULE)),
-    z.describe(description),
-  );
+  z
+    .string(must(REASON_RULE))
+    .check(z.maxLength(MAX_REASON_CHARS, must(REASON_RULE)), z.regex(/\S/, must(REASON_RULE)), z.describe(description));
 
 const NUMERIC_DATE_RULE = 'a NumericDate (integer seconds since the epoch)';
 const numericDate = (description: string) =>
@@ -52,14 +50,19 @@ const required = (description: string) =>
   z.string({ error: 'is required' }).check(z.minLength(1, { error: 'is required' }), z.describe(description));
 
 /** The `sub` of /v1/admin/users/{sub} (and of ?sub=). */
-export const SubParam = id('The user id (the value of the token issuer\'s userClaim; `sub` unless configured), percent-encoded in the path.');
+export const SubParam = id(
+  "The user id (the value of the token issuer's userClaim; `sub` unless configured), percent-encoded in the path.",
+);
 
 /** POST /v1/admin/users/{sub}/revoke (docs/reference.md §4.2); an empty body is `{}`. */
 export const UserRevokeBody = z.object({
   reason: z.optional(reason('Why, for the audit trail.')),
 });
 
-const bodySub = () => id('The user id (the value of the token issuer\'s userClaim; `sub` unless configured), exactly (any id works here, `.` and `..` included).');
+const bodySub = () =>
+  id(
+    "The user id (the value of the token issuer's userClaim; `sub` unless configured), exactly (any id works here, `.` and `..` included).",
+  );
 
 /** POST /v1/admin/users/revoke: the user in the body, for a `sub` no path can carry. */
 export const UserRevokeBySubBody = z.object({
@@ -74,10 +77,10 @@ export const UserLookupBody = z.object({
 
 /** POST /v1/admin/tokens/revoke: revoke by id, without the token. */
 export const TokenRevokeBody = z.object({
-  jti: id('The token\'s `jti`.'),
-  sub: id('The token\'s user id: its issuer\'s userClaim, `sub` unless configured (the user whose Durable Object stores the entry).'),
-  exp: numericDate('The token\'s `exp`: the entry is kept until then (plus the clock tolerance).'),
-  iss: z.optional(id('The token\'s `iss`; without it, the `jti` is revoked for every issuer.')),
+  jti: id("The token's `jti`."),
+  sub: id("The token's user id: its issuer's userClaim, `sub` unless configured (the user whose Durable Object stores the entry)."),
+  exp: numericDate("The token's `exp`: the entry is kept until then (plus the clock tolerance)."),
+  iss: z.optional(id("The token's `iss`; without it, the `jti` is revoked for every issuer.")),
   reason: z.optional(reason('Why, for the audit trail.')),
 });
 
@@ -88,29 +91,39 @@ export const RevokeAllBody = z.object({
 
 /** POST /v1/logout; an empty body is `{}`. */
 export const LogoutBody = z.object({
-  everywhere: z.optional(z.boolean(must('a boolean')).check(
-    z.describe('true: revoke every token of the bearer\'s user, not only the presented one.'),
-  )),
+  everywhere: z.optional(
+    z.boolean(must('a boolean')).check(z.describe("true: revoke every token of the bearer's user, not only the presented one.")),
+  ),
 });
 
 /** POST /v1/sessions (docs/reference.md §6). Reserved claims and the size limit depend on configuration: checked by the route. */
 export const SessionBody = z.object({
   sub: id('The user the session is for.'),
-  scope: z.optional(z.string(must(`a string of at most ${MAX_SCOPE_CHARS} characters`)).check(
-    z.maxLength(MAX_SCOPE_CHARS, must(`a string of at most ${MAX_SCOPE_CHARS} characters`)),
-    z.describe('The `scope` claim of the access tokens, kept across refreshes.'),
-  )),
-  claims: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(z.describe(
-    'Extra claims for the access tokens. May not set iss, sub, aud, exp, nbf, iat, jti, sid, scope, cnf, client_id or the version claim; at most 4 KiB as JSON.',
-  ))),
+  scope: z.optional(
+    z
+      .string(must(`a string of at most ${MAX_SCOPE_CHARS} characters`))
+      .check(
+        z.maxLength(MAX_SCOPE_CHARS, must(`a string of at most ${MAX_SCOPE_CHARS} characters`)),
+        z.describe('The `scope` claim of the access tokens, kept across refreshes.'),
+      ),
+  ),
+  claims: z.optional(
+    z
+      .record(z.string(), z.unknown(), must('a JSON object'))
+      .check(
+        z.describe(
+          'Extra claims for the access tokens. May not set iss, sub, aud, exp, nbf, iat, jti, sid, scope, cnf, client_id or the version claim; at most 4 KiB as JSON.',
+        ),
+      ),
+  ),
 });
 
 /** POST /v1/revoke: RFC 7009 §2.1 form. */
 export const RevokeForm = z.object({
   token: required('The access token (a JWT) or refresh token to revoke.'),
-  token_type_hint: z.optional(z.string().check(z.describe(
-    '`access_token` or `refresh_token`. Advisory: the token\'s shape decides (RFC 7009 §2.1).',
-  ))),
+  token_type_hint: z.optional(
+    z.string().check(z.describe("`access_token` or `refresh_token`. Advisory: the token's shape decides (RFC 7009 §2.1).")),
+  ),
 });
 
 /** POST /v1/introspect: RFC 7662 §2.1 form. */
@@ -130,10 +143,15 @@ const URL_RULE = 'an https URL (http only for localhost)';
 const url = (description: string) =>
   z.string(must(URL_RULE)).check(z.minLength(1, must(URL_RULE)), z.maxLength(MAX_URL_CHARS, must(URL_RULE)), z.describe(description));
 const TOKEN_RULE = `a non-empty string of at most ${MAX_URL_CHARS * 4} characters`;
-const transmitterToken = z.optional(z.string(must(TOKEN_RULE)).check(
-  z.minLength(1, must(TOKEN_RULE)), z.maxLength(MAX_URL_CHARS * 4, must(TOKEN_RULE)),
-  z.describe('The bearer of the transmitter\'s management API. Used for this call only, never stored.'),
-));
+const transmitterToken = z.optional(
+  z
+    .string(must(TOKEN_RULE))
+    .check(
+      z.minLength(1, must(TOKEN_RULE)),
+      z.maxLength(MAX_URL_CHARS * 4, must(TOKEN_RULE)),
+      z.describe("The bearer of the transmitter's management API. Used for this call only, never stored."),
+    ),
+);
 
 /**
  * POST /v1/admin/ssf/streams (docs/reference.md §7). With `transmitter`: a managed stream, created at the
@@ -141,54 +159,80 @@ const transmitterToken = z.optional(z.string(must(TOKEN_RULE)).check(
  * `issuer`, `jwksUri` and `audience` the operator gives. The rest is an SSF_STREAMS entry's.
  */
 export const SsfStreamBody = z.object({
-  transmitter: z.optional(url('The transmitter\'s issuer: discovery reads {origin}/.well-known/ssf-configuration{path}.')),
+  transmitter: z.optional(url("The transmitter's issuer: discovery reads {origin}/.well-known/ssf-configuration{path}.")),
   transmitterToken,
-  issuer: z.optional(id('Manual streams: the SETs\' `iss`.')),
-  jwksUri: z.optional(url('Manual streams: the transmitter\'s JWKS.')),
+  issuer: z.optional(id("Manual streams: the SETs' `iss`.")),
+  jwksUri: z.optional(url("Manual streams: the transmitter's JWKS.")),
   audience: z.optional(id('Manual streams: the `aud` the transmitter puts in SETs (unique per stream).')),
   algorithms: z.optional(z.array(z.string(), must('an array of JWS algorithm names')).check(z.describe('Default ["RS256"].'))),
-  subjects: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
-    z.describe('{"iss_sub": {"<SET subject iss>": {"issuer": "<trusted token issuer>", "claim": "<its userClaim, the default>"}}, "email": false}'),
-  )),
-  events: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
-    z.describe('Per event type URI: "revoke_user" or "audit", over the defaults.'),
-  )),
-  acceptMissingTyp: z.optional(z.boolean(must('a boolean')).check(z.describe('Accept SETs without the JWS `typ` (a present typ must be secevent+jwt).'))),
-  pushSecret: z.optional(z.boolean(must('a boolean')).check(z.describe('Manual streams: false for a signature-only stream (Google). Default true.'))),
+  subjects: z.optional(
+    z
+      .record(z.string(), z.unknown(), must('a JSON object'))
+      .check(
+        z.describe(
+          '{"iss_sub": {"<SET subject iss>": {"issuer": "<trusted token issuer>", "claim": "<its userClaim, the default>"}}, "email": false}',
+        ),
+      ),
+  ),
+  events: z.optional(
+    z
+      .record(z.string(), z.unknown(), must('a JSON object'))
+      .check(z.describe('Per event type URI: "revoke_user" or "audit", over the defaults.')),
+  ),
+  acceptMissingTyp: z.optional(
+    z.boolean(must('a boolean')).check(z.describe('Accept SETs without the JWS `typ` (a present typ must be secevent+jwt).')),
+  ),
+  pushSecret: z.optional(
+    z.boolean(must('a boolean')).check(z.describe('Manual streams: false for a signature-only stream (Google). Default true.')),
+  ),
   pushBaseUrl: z.optional(url('The origin transmitters reach killswitch on, when not the one this call came in on.')),
-  poll: z.optional(z.record(z.string(), z.unknown(), must('a JSON object')).check(
-    z.describe('Manual streams, RFC 8936 poll delivery: {"endpoint": "https://…", "token": "<the transmitter\'s poll bearer>", "maxEvents"?: 1–64 (16), "intervalSeconds"?: 1–300 (10)}. The token is kept, never shown.'),
-  )),
-  eventsRequested: z.optional(z.array(z.string(), must('an array of event type URIs')).check(z.describe('Managed streams: what to ask the transmitter for.'))),
+  poll: z.optional(
+    z
+      .record(z.string(), z.unknown(), must('a JSON object'))
+      .check(
+        z.describe(
+          'Manual streams, RFC 8936 poll delivery: {"endpoint": "https://…", "token": "<the transmitter\'s poll bearer>", "maxEvents"?: 1–64 (16), "intervalSeconds"?: 1–300 (10)}. The token is kept, never shown.',
+        ),
+      ),
+  ),
+  eventsRequested: z.optional(
+    z.array(z.string(), must('an array of event type URIs')).check(z.describe('Managed streams: what to ask the transmitter for.')),
+  ),
 });
 
 /** POST /v1/admin/ssf/streams/{id}/verify and DELETE /v1/admin/ssf/streams/{id}; an empty body is `{}`. */
 export const SsfTransmitterBody = z.object({ transmitterToken });
 
 /** A stream id in a path. */
-export const StreamIdParam = z.string(must('a stream id (1 to 64 of A-Z a-z 0-9 _ -)')).check(
-  z.regex(STREAM_ID, must('a stream id (1 to 64 of A-Z a-z 0-9 _ -)')),
-  z.describe('The stream\'s id, as in its push endpoint /v1/ssf/{id}/events.'),
-);
+export const StreamIdParam = z
+  .string(must('a stream id (1 to 64 of A-Z a-z 0-9 _ -)'))
+  .check(
+    z.regex(STREAM_ID, must('a stream id (1 to 64 of A-Z a-z 0-9 _ -)')),
+    z.describe("The stream's id, as in its push endpoint /v1/ssf/{id}/events."),
+  );
 
 const LIMIT_RULE = `an integer from 1 to ${AUDIT_PAGE_MAX}`;
 /** GET /v1/admin/audit query. */
 export const AuditQuery = z.object({
   sub: z.optional(id('The user whose trail to list; without it, the global (revoke-all) trail.')),
-  limit: z._default(
-    z.pipe(
-      z.pipe(z.string(must(LIMIT_RULE)).check(z.regex(/^\d{1,6}$/, must(LIMIT_RULE))), z.transform(Number)),
-      z.int(must(LIMIT_RULE)).check(z.minimum(1, must(LIMIT_RULE)), z.maximum(AUDIT_PAGE_MAX, must(LIMIT_RULE))),
-    ),
-    AUDIT_PAGE_DEFAULT,
-  ).check(z.describe('Events per page.')),
-  cursor: z.optional(z.string({ error: 'is not a cursor this server gave out' }).check(
-    z.regex(/^\d{1,15}$/, { error: 'is not a cursor this server gave out' }),
-    z.describe('The `cursor` of the previous page, for the next (older) one.'),
-  )),
-  action: z.optional(z.enum(AUDIT_ACTIONS, must(`one of ${AUDIT_ACTIONS.join(', ')}`)).check(
-    z.describe('Only events of this kind.'),
-  )),
+  limit: z
+    ._default(
+      z.pipe(
+        z.pipe(z.string(must(LIMIT_RULE)).check(z.regex(/^\d{1,6}$/, must(LIMIT_RULE))), z.transform(Number)),
+        z.int(must(LIMIT_RULE)).check(z.minimum(1, must(LIMIT_RULE)), z.maximum(AUDIT_PAGE_MAX, must(LIMIT_RULE))),
+      ),
+      AUDIT_PAGE_DEFAULT,
+    )
+    .check(z.describe('Events per page.')),
+  cursor: z.optional(
+    z
+      .string({ error: 'is not a cursor this server gave out' })
+      .check(
+        z.regex(/^\d{1,15}$/, { error: 'is not a cursor this server gave out' }),
+        z.describe('The `cursor` of the previous page, for the next (older) one.'),
+      ),
+  ),
+  action: z.optional(z.enum(AUDIT_ACTIONS, must(`one of ${AUDIT_ACTIONS.join(', ')}`)).check(z.describe('Only events of this kind.'))),
 });
 
 /** GET /v1/admin/ssf/streams/{id}/audit: the stream's trail of every SET it received. */
@@ -226,14 +270,27 @@ export function formObject(form: URLSearchParams): Record<string, string> {
 
 /** Every `error` code of a JSON error answer: the one list the document and the routes share. */
 export const ERROR_CODES = [
-  'invalid_token', 'invalid_request', 'payload_too_large', 'unauthorized', 'not_found', 'not_configured', 'unsupported_grant_type',
-  'invalid_grant', 'transmitter_error', 'temporarily_unavailable', 'server_misconfigured', 'internal_error',
+  'invalid_token',
+  'invalid_request',
+  'payload_too_large',
+  'unauthorized',
+  'not_found',
+  'not_configured',
+  'unsupported_grant_type',
+  'invalid_grant',
+  'transmitter_error',
+  'temporarily_unavailable',
+  'server_misconfigured',
+  'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** A response schema's output, read-only all the way down, as domain types are. */
-type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[]
-  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 const str = z.string();
 const count = z.int().check(z.minimum(0));
@@ -253,23 +310,28 @@ function errorBody<const C extends readonly [ErrorCode, ...ErrorCode[]]>(codes: 
 function verifyAndErrorBodies() {
   const Health = z.object({ ok: z.literal(true) });
 
-  const VerifyActive = described(z.looseObject({
-    active: z.literal(true),
-    iss: str,
-    sub: str,
-    exp: instant,
-    aud: z.optional(z.union([str, z.array(str)])),
-    iat: z.optional(instant),
-    nbf: z.optional(instant),
-    jti: z.optional(str),
-    scope: z.optional(str),
-    client_id: z.optional(str),
-  }), '`active` and every claim of the token.');
+  const VerifyActive = described(
+    z.looseObject({
+      active: z.literal(true),
+      iss: str,
+      sub: str,
+      exp: instant,
+      aud: z.optional(z.union([str, z.array(str)])),
+      iat: z.optional(instant),
+      nbf: z.optional(instant),
+      jti: z.optional(str),
+      scope: z.optional(str),
+      client_id: z.optional(str),
+    }),
+    '`active` and every claim of the token.',
+  );
 
   const Refusal = z.object({
     active: z.literal(false),
     error: z.literal('invalid_token' satisfies ErrorCode),
-    reason: z.enum(REASONS.filter((reason) => reason !== 'unavailable') as [Exclude<Reason, 'unavailable'>, ...Exclude<Reason, 'unavailable'>[]]),
+    reason: z.enum(
+      REASONS.filter((reason) => reason !== 'unavailable') as [Exclude<Reason, 'unavailable'>, ...Exclude<Reason, 'unavailable'>[]],
+    ),
   });
   /** A check that could not read revocation state: refusal-shaped, with the reason `unavailable`. */
   const Unavailable = z.object({
@@ -298,8 +360,22 @@ function verifyAndErrorBodies() {
   /** What a revoking route answers with 503: out of reach, or (bounded mode) stored but not yet propagated. */
   const WriteUnavailable = z.union([TemporarilyUnavailable, NotPropagated]);
   return {
-    Health, VerifyActive, Refusal, Unavailable, InvalidRequest, PayloadTooLarge, AdminUnauthorized, ServerError, NotFound,
-    NotFoundDescribed, NotConfigured, SessionError, TokenError, TransmitterFailed, TemporarilyUnavailable, NotPropagated,
+    Health,
+    VerifyActive,
+    Refusal,
+    Unavailable,
+    InvalidRequest,
+    PayloadTooLarge,
+    AdminUnauthorized,
+    ServerError,
+    NotFound,
+    NotFoundDescribed,
+    NotConfigured,
+    SessionError,
+    TokenError,
+    TransmitterFailed,
+    TemporarilyUnavailable,
+    NotPropagated,
     WriteUnavailable,
   };
 }
@@ -316,22 +392,31 @@ function revocationBodies() {
   const UserSnapshot = z.object(userSnapshot);
   const UserState = z.object({
     ...userSnapshot,
-    revokedTokens: z.array(z.object({
-      jti: str,
-      iss: described(z.nullable(str), 'null: revoked for every issuer.'),
-      exp: instant,
-      revokedAt: instant,
-      reason: z.nullable(str),
-    })),
-    sessions: described(z.array(z.object({
-      id: described(str, 'The session (refresh family) id: the `sid` claim of its access tokens.'),
-      createdAt: instant,
-      expiresAt: instant,
-      revokedAt: z.nullable(instant),
-      scope: z.nullable(str),
-      state: described(z.enum(['active', 'revoked', 'revoked_all']),
-        '`revoked`: the session or its user was revoked; `revoked_all`: a revoke-all ended it.'),
-    })), `Token-service sessions not yet expired, newest first, at most ${MAX_LISTED_SESSIONS}.`),
+    revokedTokens: z.array(
+      z.object({
+        jti: str,
+        iss: described(z.nullable(str), 'null: revoked for every issuer.'),
+        exp: instant,
+        revokedAt: instant,
+        reason: z.nullable(str),
+      }),
+    ),
+    sessions: described(
+      z.array(
+        z.object({
+          id: described(str, 'The session (refresh family) id: the `sid` claim of its access tokens.'),
+          createdAt: instant,
+          expiresAt: instant,
+          revokedAt: z.nullable(instant),
+          scope: z.nullable(str),
+          state: described(
+            z.enum(['active', 'revoked', 'revoked_all']),
+            '`revoked`: the session or its user was revoked; `revoked_all`: a revoke-all ended it.',
+          ),
+        }),
+      ),
+      `Token-service sessions not yet expired, newest first, at most ${MAX_LISTED_SESSIONS}.`,
+    ),
   });
 
   const tokenId = { sub: str, jti: str, iss: z.nullable(str), exp: instant };
@@ -339,23 +424,29 @@ function revocationBodies() {
     z.object({ revoked: z.literal(true), ...tokenId }),
     z.object({
       revoked: z.literal(false),
-      reason: described(z.literal('expired'),
-        '`exp` + the clock tolerance has passed: the token is refused as `expired` already; nothing was stored.'),
+      reason: described(
+        z.literal('expired'),
+        '`exp` + the clock tolerance has passed: the token is refused as `expired` already; nothing was stored.',
+      ),
       ...tokenId,
     }),
   ]);
   const RevokeAllResult = z.object({ revokedBefore: instant });
 
   const AuditPage = z.object({
-    events: z.array(z.object({
-      at: instant,
-      action: z.enum(AUDIT_ACTIONS),
-      sub: z.nullable(str),
-      jti: z.optional(str),
-      actor: described(str,
-        '`admin:<12 hex>` (a fingerprint of the admin key used), `self` (the token holder) or `ssf:<stream id>` (a security event).'),
-      reason: z.optional(str),
-    })),
+    events: z.array(
+      z.object({
+        at: instant,
+        action: z.enum(AUDIT_ACTIONS),
+        sub: z.nullable(str),
+        jti: z.optional(str),
+        actor: described(
+          str,
+          '`admin:<12 hex>` (a fingerprint of the admin key used), `self` (the token holder) or `ssf:<stream id>` (a security event).',
+        ),
+        reason: z.optional(str),
+      }),
+    ),
     cursor: z.optional(described(str, 'Pass as ?cursor= for the next (older) page; absent on the last.')),
   });
 
@@ -363,10 +454,12 @@ function revocationBodies() {
     active: z.literal(true),
     sub: str,
     iss: str,
-    aud: z.optional(described(z.union([str, z.array(str)]), 'Absent when the token has none (Cognito access tokens, whose audience is `client_id`).')),
+    aud: z.optional(
+      described(z.union([str, z.array(str)]), 'Absent when the token has none (Cognito access tokens, whose audience is `client_id`).'),
+    ),
     exp: instant,
     iat: z.optional(instant),
-    jti: described(str, 'The token\'s `jti`, or a digest of its signing input when it has none.'),
+    jti: described(str, "The token's `jti`, or a digest of its signing input when it has none."),
     scope: z.optional(str),
     client_id: z.optional(str),
     token_type: z.literal('Bearer'),
@@ -409,34 +502,61 @@ function revocationBodies() {
       cacheTtlSeconds: described(count, 'REVOCATION_CACHE_TTL_SECONDS.'),
       boundSeconds: described(count, 'Every check refuses a revoked token within this many seconds (0: on the next request).'),
     }),
-    issuers: described(z.array(z.object({
-      issuer: str,
-      audiences: z.array(str),
-      algorithms: z.array(str),
-      own: described(z.boolean(), 'killswitch\'s own token service.'),
-      keys: z.object({
-        source: z.enum(['jwks', 'jwksUri', 'hmacSecret']),
-        jwksUri: z.optional(described(str, 'Without credentials, query or fragment.')),
-        keyCount: count,
-        kids: described(z.array(str), `Distinct key ids, at most ${MAX_LISTED_KIDS}.`),
-        fetchedAt: z.optional(described(z.nullable(instant), 'Remote JWKS: last successful fetch by this isolate; null: none yet.')),
-        lastError: z.optional(described(z.nullable(str), 'Remote JWKS: why the last fetch failed; null: it did not.')),
-      }),
-    })), 'The trusted issuers and their key status, as this isolate has them. Never a secret.'),
-    mirror: z.optional(described(z.object({
-      seq: described(z.int(), 'The feed sequence number the mirror holds (-1: nothing loaded yet).'),
-      ageMs: described(z.nullable(z.number()), 'Now minus the stamp taken before the read its data came from; null before the first read.'),
-      users: count, tokens: count, tableBytes: count, overCap: z.boolean(),
-      feedReads: described(count, 'Replica reads by this isolate since it started.'),
-      cacheHits: count, snapshotLoads: count, refreshFailures: count,
-      strictReads: described(count, 'Checks the writers answered because the mirror was stale or over its memory cap.'),
-      confirmations: described(count, 'Refusals resting on a fingerprint, confirmed with the writer.'),
-    }), 'REVOCATION_MODE=bounded only: this isolate\'s mirror (docs/consistency.md).')),
+    issuers: described(
+      z.array(
+        z.object({
+          issuer: str,
+          audiences: z.array(str),
+          algorithms: z.array(str),
+          own: described(z.boolean(), "killswitch's own token service."),
+          keys: z.object({
+            source: z.enum(['jwks', 'jwksUri', 'hmacSecret']),
+            jwksUri: z.optional(described(str, 'Without credentials, query or fragment.')),
+            keyCount: count,
+            kids: described(z.array(str), `Distinct key ids, at most ${MAX_LISTED_KIDS}.`),
+            fetchedAt: z.optional(described(z.nullable(instant), 'Remote JWKS: last successful fetch by this isolate; null: none yet.')),
+            lastError: z.optional(described(z.nullable(str), 'Remote JWKS: why the last fetch failed; null: it did not.')),
+          }),
+        }),
+      ),
+      'The trusted issuers and their key status, as this isolate has them. Never a secret.',
+    ),
+    mirror: z.optional(
+      described(
+        z.object({
+          seq: described(z.int(), 'The feed sequence number the mirror holds (-1: nothing loaded yet).'),
+          ageMs: described(
+            z.nullable(z.number()),
+            'Now minus the stamp taken before the read its data came from; null before the first read.',
+          ),
+          users: count,
+          tokens: count,
+          tableBytes: count,
+          overCap: z.boolean(),
+          feedReads: described(count, 'Replica reads by this isolate since it started.'),
+          cacheHits: count,
+          snapshotLoads: count,
+          refreshFailures: count,
+          strictReads: described(count, 'Checks the writers answered because the mirror was stale or over its memory cap.'),
+          confirmations: described(count, 'Refusals resting on a fingerprint, confirmed with the writer.'),
+        }),
+        "REVOCATION_MODE=bounded only: this isolate's mirror (docs/consistency.md).",
+      ),
+    ),
   });
 
   return {
-    LogoutResult, UserSnapshot, UserState, TokenRevoked, RevokeAllResult, AuditPage, Introspection, TokenResponse, Jwks,
-    AuthorizationServerMetadata, Stats,
+    LogoutResult,
+    UserSnapshot,
+    UserState,
+    TokenRevoked,
+    RevokeAllResult,
+    AuditPage,
+    Introspection,
+    TokenResponse,
+    Jwks,
+    AuthorizationServerMetadata,
+    Stats,
   };
 }
 
@@ -448,16 +568,22 @@ function ssfBodies() {
 
   const ssfStream = {
     id: str,
-    mode: described(z.enum(['config', 'managed', 'manual']),
-      '`config`: SSF_STREAMS; `managed`: created at the transmitter\'s API; `manual`: registered here, set up at the transmitter by hand.'),
+    mode: described(
+      z.enum(['config', 'managed', 'manual']),
+      "`config`: SSF_STREAMS; `managed`: created at the transmitter's API; `manual`: registered here, set up at the transmitter by hand.",
+    ),
     issuer: str,
     audience: str,
     algorithms: z.array(str),
     pushEndpoint: str,
-    pushSecret: described(z.boolean(), 'Whether pushes must carry the stream\'s bearer secret.'),
+    pushSecret: described(z.boolean(), "Whether pushes must carry the stream's bearer secret."),
     transmitterStreamId: z.optional(str),
-    poll: z.optional(described(z.object({ endpoint: str, maxEvents: count, intervalSeconds: count }),
-      'RFC 8936 poll delivery: the transmitter\'s poll endpoint (its token is never shown).')),
+    poll: z.optional(
+      described(
+        z.object({ endpoint: str, maxEvents: count, intervalSeconds: count }),
+        "RFC 8936 poll delivery: the transmitter's poll endpoint (its token is never shown).",
+      ),
+    ),
   };
   const pollStatus = z.object({
     polling: z.boolean(),
@@ -470,8 +596,9 @@ function ssfBodies() {
   const SsfStream = z.object(ssfStream);
   const SsfStreamCreated = z.object({
     ...ssfStream,
-    secret: z.optional(described(str,
-      'Manual streams with a push secret: give it to the transmitter. Shown once; only its SHA-256 is kept.')),
+    secret: z.optional(
+      described(str, 'Manual streams with a push secret: give it to the transmitter. Shown once; only its SHA-256 is kept.'),
+    ),
     eventsDelivered: z.optional(z.array(str)),
   });
   const SsfStreamList = z.object({ streams: z.array(SsfStream) });
@@ -481,8 +608,10 @@ function ssfBodies() {
       verifiedAt: z.nullable(instant),
       verificationPending: z.boolean(),
       verificationProblem: z.nullable(str),
-      transmitterStatus: described(z.nullable(str),
-        'From the last stream-updated event, or asked of the transmitter (X-Transmitter-Token).'),
+      transmitterStatus: described(
+        z.nullable(str),
+        'From the last stream-updated event, or asked of the transmitter (X-Transmitter-Token).',
+      ),
       lastEventAt: z.nullable(instant),
       poll: z.optional(pollStatus),
     }),
@@ -497,8 +626,16 @@ function ssfBodies() {
   /** Only what the document's own test needs of it: the rest is OpenAPI 3.1's. */
   const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) });
   return {
-    SetRefused, PushUnauthorized, SsfStream, SsfStreamCreated, SsfStreamList, SsfStreamStatus, SsfPollStatus, SsfVerification,
-    SsfStreamDeleted, OpenApiDocument,
+    SetRefused,
+    PushUnauthorized,
+    SsfStream,
+    SsfStreamCreated,
+    SsfStreamList,
+    SsfStreamStatus,
+    SsfPollStatus,
+    SsfVerification,
+    SsfStreamDeleted,
+    OpenApiDocument,
   };
 }
 

@@ -9,9 +9,7 @@ import { atWriter } from '../revocation/revoker';
 import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { EVENTS_REQUESTED } from '../ssf/events';
 import { allStreams, findStream, forgetStoredStreams, registry } from '../ssf/streams';
-import {
-  createStream, deleteStream, discover, requestVerification, TransmitterError, transmitterStatus,
-} from '../ssf/transmitter';
+import { createStream, deleteStream, discover, requestVerification, TransmitterError, transmitterStatus } from '../ssf/transmitter';
 import type { AppEnv } from './app-env';
 import { badRequest, readJsonObject } from '../http/body';
 import { errorResponse, jsonResponse } from '../http/responses';
@@ -70,9 +68,11 @@ function streamView(stream: SsfStreamConfig, origin: string): ResponseBody<'SsfS
     pushSecret: stream.push !== undefined,
     ...(stream.transmitter === undefined ? {} : { transmitterStreamId: stream.transmitter.streamId }),
     // Never the poll token.
-    ...(stream.poll === undefined ? {} : {
-      poll: { endpoint: stream.poll.endpoint, maxEvents: stream.poll.maxEvents, intervalSeconds: stream.poll.intervalSeconds },
-    }),
+    ...(stream.poll === undefined
+      ? {}
+      : {
+          poll: { endpoint: stream.poll.endpoint, maxEvents: stream.poll.maxEvents, intervalSeconds: stream.poll.intervalSeconds },
+        }),
   };
 }
 
@@ -100,7 +100,11 @@ ssfAdminRoutes.post('/streams', async (c) => {
   const secretDigest = base64url.encode(new Uint8Array(await sha256(secret)));
   const endpoint = `${body.pushBaseUrl === undefined ? originOf(c) : pushBase(body.pushBaseUrl)}/v1/ssf/${id}/events`;
   const common = {
-    id, algorithms: body.algorithms ?? ['RS256'], subjects: body.subjects, events: body.events, acceptMissingTyp: body.acceptMissingTyp,
+    id,
+    algorithms: body.algorithms ?? ['RS256'],
+    subjects: body.subjects,
+    events: body.events,
+    acceptMissingTyp: body.acceptMissingTyp,
   };
   let record: Record<string, unknown>;
   let extra: Record<string, unknown>;
@@ -112,14 +116,25 @@ ssfAdminRoutes.post('/streams', async (c) => {
     // Everything we can check is checked before the transmitter is asked to create anything.
     parseEntry(c, { ...common, issuer, jwksUri: issuer, audience: 'pending', secretDigest });
     const metadata = await atTransmitter(() => discover(issuer));
-    const created = await atTransmitter(() => createStream(metadata, token, {
-      issuer, endpoint, secret, eventsRequested: body.eventsRequested ?? EVENTS_REQUESTED,
-    }));
+    const created = await atTransmitter(() =>
+      createStream(metadata, token, {
+        issuer,
+        endpoint,
+        secret,
+        eventsRequested: body.eventsRequested ?? EVENTS_REQUESTED,
+      }),
+    );
     record = {
-      ...common, issuer, jwksUri: metadata.jwksUri, audience: created.audience, secretDigest,
+      ...common,
+      issuer,
+      jwksUri: metadata.jwksUri,
+      audience: created.audience,
+      secretDigest,
       transmitter: {
-        streamId: created.streamId, configurationEndpoint: metadata.configurationEndpoint,
-        verificationEndpoint: metadata.verificationEndpoint, statusEndpoint: metadata.statusEndpoint,
+        streamId: created.streamId,
+        configurationEndpoint: metadata.configurationEndpoint,
+        verificationEndpoint: metadata.verificationEndpoint,
+        statusEndpoint: metadata.statusEndpoint,
       },
     };
     extra = { eventsDelivered: created.eventsDelivered };
@@ -130,7 +145,12 @@ ssfAdminRoutes.post('/streams', async (c) => {
     }
     const withSecret = body.pushSecret ?? true;
     record = {
-      ...common, issuer: body.issuer, jwksUri: body.jwksUri, audience: body.audience, ...(withSecret ? { secretDigest } : {}), ...poll,
+      ...common,
+      issuer: body.issuer,
+      jwksUri: body.jwksUri,
+      audience: body.audience,
+      ...(withSecret ? { secretDigest } : {}),
+      ...poll,
     };
     extra = withSecret ? { secret } : {};
   }
@@ -151,10 +171,14 @@ ssfAdminRoutes.get('/streams/:id', async (c) => {
   const poll = stream.poll === undefined ? {} : { poll: await atWriter(() => state.pollStatus()) };
   const token = c.req.header('X-Transmitter-Token');
   const endpoint = stream.transmitter?.statusEndpoint;
-  const remote = token === undefined || endpoint === undefined || stream.transmitter === undefined
-    ? {}
-    : { transmitterStatus: await atTransmitter(() => transmitterStatus(endpoint, token, stream.transmitter!.streamId)) };
-  return jsonResponse({ ...streamView(stream, originOf(c)), status: { ...status, ...remote, ...poll } } satisfies ResponseBody<'SsfStreamStatus'>);
+  const remote =
+    token === undefined || endpoint === undefined || stream.transmitter === undefined
+      ? {}
+      : { transmitterStatus: await atTransmitter(() => transmitterStatus(endpoint, token, stream.transmitter!.streamId)) };
+  return jsonResponse({
+    ...streamView(stream, originOf(c)),
+    status: { ...status, ...remote, ...poll },
+  } satisfies ResponseBody<'SsfStreamStatus'>);
 });
 
 /**
@@ -199,12 +223,15 @@ ssfAdminRoutes.delete('/streams/:id', async (c) => {
 ssfAdminRoutes.post('/streams/:id/poll', async (c) => {
   const stream = await streamOf(c);
   if (stream.poll === undefined) throw badRequest('this stream is pushed to, not polled');
-  return jsonResponse({ id: stream.id, poll: await atWriter(() => stateOf(c, stream.id).pollNow(stream.id)) } satisfies ResponseBody<'SsfPollStatus'>);
+  return jsonResponse({
+    id: stream.id,
+    poll: await atWriter(() => stateOf(c, stream.id).pollNow(stream.id)),
+  } satisfies ResponseBody<'SsfPollStatus'>);
 });
 
 /** The stream's audit trail: every SET it received, what each event did (`ssf_event`). */
 ssfAdminRoutes.get('/streams/:id/audit', async (c) => {
   const stream = await streamOf(c);
   const { limit, cursor } = validate(StreamAuditQuery, formObject(new URL(c.req.url).searchParams));
-  return jsonResponse(await atWriter(() => stateOf(c, stream.id).auditPage(limit, cursor)) satisfies ResponseBody<'AuditPage'>);
+  return jsonResponse((await atWriter(() => stateOf(c, stream.id).auditPage(limit, cursor))) satisfies ResponseBody<'AuditPage'>);
 });

@@ -34,9 +34,10 @@ export function setErrorResponse(status: number, err: string, description: strin
 }
 
 /** The same answer for a missing and a wrong push secret. */
-const unauthorized = () => setErrorResponse(401, 'authentication_failed', 'missing or wrong push authorization', {
-  'WWW-Authenticate': 'Bearer realm="killswitch-ssf"',
-});
+const unauthorized = () =>
+  setErrorResponse(401, 'authentication_failed', 'missing or wrong push authorization', {
+    'WWW-Authenticate': 'Bearer realm="killswitch-ssf"',
+  });
 
 const SET_MEDIA_TYPES = new Set(['application/secevent+jwt', 'application/jwt']);
 

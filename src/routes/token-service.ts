@@ -34,9 +34,15 @@ async function issueTokens(
   c: Context<AppEnv>,
   service: TokenServiceConfig,
   sub: string,
-  grant: (access: { iss: string; jti: string; exp: number }) => Promise<{
-    familyId: string; version: number; scope?: string; claims?: Record<string, unknown>;
-  } | undefined>,
+  grant: (access: { iss: string; jti: string; exp: number }) => Promise<
+    | {
+        familyId: string;
+        version: number;
+        scope?: string;
+        claims?: Record<string, unknown>;
+      }
+    | undefined
+  >,
   refreshToken: string,
 ): Promise<Response> {
   const config: Config = c.var.config;
@@ -45,18 +51,32 @@ async function issueTokens(
   const jti = crypto.randomUUID();
   const granted = await grant({ iss, jti, exp: now + service.accessTokenTtlSeconds });
   if (granted === undefined) return errorResponse(400, 'invalid_grant');
-  const { token } = await mintAccessToken(service, {
-    issuer: iss, sub, jti, sessionId: granted.familyId, version: granted.version, versionClaim: config.versionClaim,
-    scope: granted.scope, claims: granted.claims,
-  }, now);
+  const { token } = await mintAccessToken(
+    service,
+    {
+      issuer: iss,
+      sub,
+      jti,
+      sessionId: granted.familyId,
+      version: granted.version,
+      versionClaim: config.versionClaim,
+      scope: granted.scope,
+      claims: granted.claims,
+    },
+    now,
+  );
   Object.assign(c.var.log, { sub, jti });
-  return jsonResponse({
-    access_token: token,
-    token_type: 'Bearer',
-    expires_in: service.accessTokenTtlSeconds,
-    refresh_token: refreshToken,
-    ...(granted.scope === undefined ? {} : { scope: granted.scope }),
-  } satisfies ResponseBody<'TokenResponse'>, 200, TOKEN_HEADERS);
+  return jsonResponse(
+    {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: service.accessTokenTtlSeconds,
+      refresh_token: refreshToken,
+      ...(granted.scope === undefined ? {} : { scope: granted.scope }),
+    } satisfies ResponseBody<'TokenResponse'>,
+    200,
+    TOKEN_HEADERS,
+  );
 }
 
 /** What SessionBody cannot know: the configured version claim, and the token size limit. */
@@ -73,13 +93,31 @@ function extraClaims(claims: Record<string, unknown> | undefined, versionClaim: 
  * with the largest values the real ones can take (the version at its maximum) is signed and
  * measured, before anything is stored.
  */
-async function checkTokenSize(c: Context<AppEnv>, service: TokenServiceConfig, sub: string, scope?: string, claims?: Record<string, unknown>) {
-  const { token } = await mintAccessToken(service, {
-    issuer: issuerOf(c, service), sub, jti: crypto.randomUUID(), sessionId: crypto.randomUUID(),
-    version: Number.MAX_SAFE_INTEGER, versionClaim: c.var.config.versionClaim, scope, claims,
-  }, nowSeconds());
+async function checkTokenSize(
+  c: Context<AppEnv>,
+  service: TokenServiceConfig,
+  sub: string,
+  scope?: string,
+  claims?: Record<string, unknown>,
+) {
+  const { token } = await mintAccessToken(
+    service,
+    {
+      issuer: issuerOf(c, service),
+      sub,
+      jti: crypto.randomUUID(),
+      sessionId: crypto.randomUUID(),
+      version: Number.MAX_SAFE_INTEGER,
+      versionClaim: c.var.config.versionClaim,
+      scope,
+      claims,
+    },
+    nowSeconds(),
+  );
   if (token.length > MAX_TOKEN_BYTES) {
-    throw badRequest(`the access token would be ${token.length} bytes, over the ${MAX_TOKEN_BYTES}-byte (8 KiB) limit of /v1/verify: shorten "sub", "scope" or "claims"`);
+    throw badRequest(
+      `the access token would be ${token.length} bytes, over the ${MAX_TOKEN_BYTES}-byte (8 KiB) limit of /v1/verify: shorten "sub", "scope" or "claims"`,
+    );
   }
 }
 
@@ -93,13 +131,27 @@ tokenServiceRoutes.post('/v1/sessions', adminAuth, async (c) => {
   const refresh = await newRefreshToken(service, sub);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const familyId = crypto.randomUUID();
-  return issueTokens(c, service, sub, async (access) => {
-    const { version } = await atWriter(() => user.startSession({
-      sub, familyId, digest: refresh.digest, scope, claims,
-      tokenTtl: service.refreshTokenTtlSeconds, familyMaxAge: service.refreshFamilyMaxAgeSeconds, access,
-    }));
-    return { familyId, version, scope, claims };
-  }, refresh.token);
+  return issueTokens(
+    c,
+    service,
+    sub,
+    async (access) => {
+      const { version } = await atWriter(() =>
+        user.startSession({
+          sub,
+          familyId,
+          digest: refresh.digest,
+          scope,
+          claims,
+          tokenTtl: service.refreshTokenTtlSeconds,
+          familyMaxAge: service.refreshFamilyMaxAgeSeconds,
+          access,
+        }),
+      );
+      return { familyId, version, scope, claims };
+    },
+    refresh.token,
+  );
 });
 
 /** RFC 6749 §6, public client: the refresh token is the credential. Rotates it every time. */
@@ -119,17 +171,30 @@ tokenServiceRoutes.post('/v1/token', async (c) => {
   const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(service, sub)]);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
   const global = c.env.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
-  return issueTokens(c, service, sub, async (access) => {
-    // A revoke-all ends the sessions that started before it, too.
-    const { revokedBefore } = await atWriter(() => global.state());
-    const result = await atWriter(() => user.refresh({
-      sub, digest, newDigest: refresh.digest, tokenTtl: service.refreshTokenTtlSeconds, access,
-      clockTolerance: c.var.config.clockToleranceSeconds, startedAfter: revokedBefore,
-    }));
-    if (result === null) return undefined;
-    const claims = result.claimsJson === null ? undefined : (JSON.parse(result.claimsJson) as Record<string, unknown>);
-    return { familyId: result.familyId, version: result.version, scope: result.scope ?? undefined, claims };
-  }, refresh.token);
+  return issueTokens(
+    c,
+    service,
+    sub,
+    async (access) => {
+      // A revoke-all ends the sessions that started before it, too.
+      const { revokedBefore } = await atWriter(() => global.state());
+      const result = await atWriter(() =>
+        user.refresh({
+          sub,
+          digest,
+          newDigest: refresh.digest,
+          tokenTtl: service.refreshTokenTtlSeconds,
+          access,
+          clockTolerance: c.var.config.clockToleranceSeconds,
+          startedAfter: revokedBefore,
+        }),
+      );
+      if (result === null) return undefined;
+      const claims = result.claimsJson === null ? undefined : (JSON.parse(result.claimsJson) as Record<string, unknown>);
+      return { familyId: result.familyId, version: result.version, scope: result.scope ?? undefined, claims };
+    },
+    refresh.token,
+  );
 });
 
 tokenServiceRoutes.get('/.well-known/jwks.json', (c) => {
@@ -142,16 +207,20 @@ tokenServiceRoutes.get('/.well-known/jwks.json', (c) => {
 tokenServiceRoutes.get('/.well-known/oauth-authorization-server', (c) => {
   const service = serviceOf(c);
   const origin = new URL(c.req.url).origin;
-  return jsonResponse({
-    issuer: issuerOf(c, service),
-    jwks_uri: `${origin}/.well-known/jwks.json`,
-    token_endpoint: `${origin}/v1/token`,
-    revocation_endpoint: `${origin}/v1/revoke`,
-    introspection_endpoint: `${origin}/v1/introspect`,
-    grant_types_supported: ['refresh_token'],
-    response_types_supported: [],
-    token_endpoint_auth_methods_supported: ['none'],
-    revocation_endpoint_auth_methods_supported: ['bearer'],
-    introspection_endpoint_auth_methods_supported: ['bearer'],
-  } satisfies ResponseBody<'AuthorizationServerMetadata'>, 200, { 'Cache-Control': 'public, max-age=300' });
+  return jsonResponse(
+    {
+      issuer: issuerOf(c, service),
+      jwks_uri: `${origin}/.well-known/jwks.json`,
+      token_endpoint: `${origin}/v1/token`,
+      revocation_endpoint: `${origin}/v1/revoke`,
+      introspection_endpoint: `${origin}/v1/introspect`,
+      grant_types_supported: ['refresh_token'],
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: ['none'],
+      revocation_endpoint_auth_methods_supported: ['bearer'],
+      introspection_endpoint_auth_methods_supported: ['bearer'],
+    } satisfies ResponseBody<'AuthorizationServerMetadata'>,
+    200,
+    { 'Cache-Control': 'public, max-age=300' },
+  );
 });

@@ -37,7 +37,8 @@ function authHeaders({ claims, issuer, userId }: AuthenticToken): Record<string,
 export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   const strict = c.req.query('strict') === '1' ? true : undefined;
   const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, {
-    strict, waitUntil: waitUntilOf(c),
+    strict,
+    waitUntil: waitUntilOf(c),
   });
   if (!result.active) {
     Object.assign(c.var.log, { reason: result.reason, ...result.identity });

@@ -6,9 +6,7 @@ import type { Reason } from '../verify/reasons';
 import { identityOf, type VerifyResult } from '../verify/token';
 import { verifyToken } from '../verify-token';
 
-export type RpcVerifyResult =
-  | { active: true; claims: Claims }
-  | { active: false; reason: Reason };
+export type RpcVerifyResult = { active: true; claims: Claims } | { active: false; reason: Reason };
 
 /**
  * docs/reference.md §3.2: verification over a service binding, with no HTTP in between.
@@ -21,20 +19,26 @@ export class Verifier extends WorkerEntrypoint<Env> {
     const end = observeCall(this.env);
     const config = configOrError(this.env);
     // `status` is what the HTTP route would have answered, so logs and metrics read the same.
-    const log = (status: number, fields: Record<string, string | undefined>) => end({
-      route: 'rpc:verify', status, fields, accepted: status === 200, config: config instanceof ConfigError ? undefined : config,
-    });
+    const log = (status: number, fields: Record<string, string | undefined>) =>
+      end({
+        route: 'rpc:verify',
+        status,
+        fields,
+        accepted: status === 200,
+        config: config instanceof ConfigError ? undefined : config,
+      });
     if (config instanceof ConfigError) {
       log(500, { reason: 'unavailable', error: config.message });
       return { active: false, reason: 'unavailable' };
     }
     // No token at all is missing_token; anything else that is not a string is not a JWS.
-    const result: VerifyResult = token != null && typeof token !== 'string'
-      ? { active: false, reason: 'malformed' }
-      : await verifyToken(token ?? undefined, config, this.env, {
-        strict: options?.strict === true ? true : undefined,
-        waitUntil: (promise) => this.ctx.waitUntil(promise),
-      });
+    const result: VerifyResult =
+      token != null && typeof token !== 'string'
+        ? { active: false, reason: 'malformed' }
+        : await verifyToken(token ?? undefined, config, this.env, {
+            strict: options?.strict === true ? true : undefined,
+            waitUntil: (promise) => this.ctx.waitUntil(promise),
+          });
     if (!result.active) {
       log(result.reason === 'unavailable' ? 503 : 401, { reason: result.reason, ...result.identity });
       return { active: false, reason: result.reason };

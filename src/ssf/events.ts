@@ -27,9 +27,16 @@ export const EVENT = {
 
 /** What killswitch asks a managed stream's transmitter for (SSF always delivers the control events). */
 export const EVENTS_REQUESTED: readonly string[] = [
-  EVENT.sessionRevoked, EVENT.credentialChange, EVENT.tokenClaimsChange, EVENT.assuranceLevelChange,
-  EVENT.accountDisabled, EVENT.accountEnabled, EVENT.accountPurged, EVENT.credentialCompromise,
-  EVENT.sessionsRevoked, EVENT.tokensRevoked,
+  EVENT.sessionRevoked,
+  EVENT.credentialChange,
+  EVENT.tokenClaimsChange,
+  EVENT.assuranceLevelChange,
+  EVENT.accountDisabled,
+  EVENT.accountEnabled,
+  EVENT.accountPurged,
+  EVENT.credentialCompromise,
+  EVENT.sessionsRevoked,
+  EVENT.tokensRevoked,
 ];
 
 /** What a stream may configure for an event type. */
@@ -40,8 +47,12 @@ export type EventAction = ConfiguredAction | 'deny_token' | 'verification' | 'st
 
 /** Event types that always revoke the subject's user (unless a stream says `audit`). */
 const REVOKING: ReadonlySet<string> = new Set([
-  EVENT.sessionRevoked, EVENT.accountDisabled, EVENT.accountPurged, EVENT.credentialCompromise,
-  EVENT.sessionsRevoked, EVENT.tokensRevoked,
+  EVENT.sessionRevoked,
+  EVENT.accountDisabled,
+  EVENT.accountPurged,
+  EVENT.credentialCompromise,
+  EVENT.sessionsRevoked,
+  EVENT.tokensRevoked,
 ]);
 
 /** Stream control, handled per SSF 1.0 §8: not configurable. */

@@ -33,7 +33,11 @@ export interface PollRound {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-async function request(poll: PollDelivery, ack: readonly string[], setErrs: SetErrs): Promise<{ sets: [string, unknown][]; moreAvailable: boolean }> {
+async function request(
+  poll: PollDelivery,
+  ack: readonly string[],
+  setErrs: SetErrs,
+): Promise<{ sets: [string, unknown][]; moreAvailable: boolean }> {
   const where = new URL(poll.endpoint).origin;
   let response: Response;
   try {
@@ -41,8 +45,10 @@ async function request(poll: PollDelivery, ack: readonly string[], setErrs: SetE
       method: 'POST',
       headers: { accept: 'application/json', 'content-type': 'application/json', authorization: `Bearer ${poll.token}` },
       body: JSON.stringify({
-        maxEvents: poll.maxEvents, returnImmediately: true,
-        ...(ack.length === 0 ? {} : { ack }), ...(Object.keys(setErrs).length === 0 ? {} : { setErrs }),
+        maxEvents: poll.maxEvents,
+        returnImmediately: true,
+        ...(ack.length === 0 ? {} : { ack }),
+        ...(Object.keys(setErrs).length === 0 ? {} : { setErrs }),
       }),
       redirect: 'manual',
       signal: AbortSignal.timeout(TIMEOUT_MS),
@@ -60,7 +66,8 @@ async function request(poll: PollDelivery, ack: readonly string[], setErrs: SetE
   } catch {
     throw new PollError(`poll ${where}: answer is not JSON`);
   }
-  if (!isObject(answer) || (answer.sets !== undefined && !isObject(answer.sets))) throw new PollError(`poll ${where}: answer has no "sets" object`);
+  if (!isObject(answer) || (answer.sets !== undefined && !isObject(answer.sets)))
+    throw new PollError(`poll ${where}: answer has no "sets" object`);
   const sets = Object.entries(answer.sets ?? {});
   return { sets: sets.slice(0, poll.maxEvents), moreAvailable: answer.moreAvailable === true || sets.length > poll.maxEvents };
 }
@@ -70,7 +77,9 @@ async function request(poll: PollDelivery, ack: readonly string[], setErrs: SetE
  * A SET is acknowledged only once receiveSet returned, so once what it revokes is durable.
  */
 export async function pollRound(
-  stream: SsfStreamConfig & { poll: PollDelivery }, config: Config, env: RevocationBindings & SsfBindings,
+  stream: SsfStreamConfig & { poll: PollDelivery },
+  config: Config,
+  env: RevocationBindings & SsfBindings,
   settled: { ack: readonly string[]; setErrs: SetErrs },
 ): Promise<PollRound> {
   const { sets, moreAvailable } = await request(stream.poll, settled.ack, settled.setErrs);

@@ -21,13 +21,21 @@ const MAX_AUDIT_REASON_CHARS = 256;
 
 /** RFC 8935 §2.4 error codes. */
 export const SET_ERROR_CODES = [
-  'invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience', 'authentication_failed', 'access_denied',
+  'invalid_request',
+  'invalid_key',
+  'invalid_issuer',
+  'invalid_audience',
+  'authentication_failed',
+  'access_denied',
 ] as const;
 export type SetErrorCode = (typeof SET_ERROR_CODES)[number];
 
 /** A SET refused: `400 {"err": code, "description"}` on the wire (RFC 8935 §2.3). */
 export class SetError extends Error {
-  constructor(readonly code: SetErrorCode, readonly description: string) {
+  constructor(
+    readonly code: SetErrorCode,
+    readonly description: string,
+  ) {
     super(`${code}: ${description}`);
     this.name = 'SetError';
   }
@@ -64,20 +72,21 @@ async function authenticSet(body: string, stream: SsfStreamConfig, config: Confi
   const jws = parseCompactJws(body, MAX_SET_BYTES);
   if (jws === undefined) throw new SetError('invalid_request', 'the body is not one compact JWS');
   const { alg, kid, typ } = jws.header;
-  if (!stream.algorithms.has(alg as AsymmetricAlgorithm)) throw new SetError('invalid_request', `alg ${JSON.stringify(alg)} is not accepted on this stream`);
+  if (!stream.algorithms.has(alg as AsymmetricAlgorithm))
+    throw new SetError('invalid_request', `alg ${JSON.stringify(alg)} is not accepted on this stream`);
   const algorithm = alg as AsymmetricAlgorithm;
   if (!typOk(typ, stream.requireTyp)) throw new SetError('invalid_request', 'typ must be "secevent+jwt"');
 
   const found = await stream.keys.lookup(algorithm, kid);
   if ('error' in found) {
-    if (found.error === 'unavailable') throw new SetKeysUnavailable('the transmitter\'s keys cannot be fetched');
+    if (found.error === 'unavailable') throw new SetKeysUnavailable("the transmitter's keys cannot be fetched");
     throw new SetError('invalid_key', 'no key of the transmitter matches kid and alg');
   }
   if (!(await signatureValid(jws, found.key, algorithm))) throw new SetError('authentication_failed', 'the signature does not verify');
 
   const claims = jws.claims;
-  if (claims.iss !== stream.issuer) throw new SetError('invalid_issuer', 'iss is not this stream\'s transmitter');
-  const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud ?? [];
+  if (claims.iss !== stream.issuer) throw new SetError('invalid_issuer', "iss is not this stream's transmitter");
+  const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
   if (!audiences.includes(stream.audience)) throw new SetError('invalid_audience', 'aud does not name this receiver');
   if (claims.jti === undefined) throw new SetError('invalid_request', 'jti is required');
   if (claims.iat === undefined) throw new SetError('invalid_request', 'iat is required');
@@ -132,12 +141,22 @@ const bounded = (text: string) => (text.length > MAX_AUDIT_REASON_CHARS ? `${tex
  * feed too: otherwise a 503, and the SET is not marked seen, so the transmitter's retry is applied).
  */
 async function apply(
-  event: Planned, claims: SetClaims, stream: SsfStreamConfig, config: Config, env: RevocationBindings & SsfBindings, now: number,
+  event: Planned,
+  claims: SetClaims,
+  stream: SsfStreamConfig,
+  config: Config,
+  env: RevocationBindings & SsfBindings,
+  now: number,
 ): Promise<{ outcome: EventOutcome; audit: AuditEvent[] }> {
   const actor = `ssf:${stream.id}`;
   const name = shortName(event.type);
   const entry = (sub: string | null, taken: string, label = event.label): AuditEvent => ({
-    at: now, action: 'ssf_event', sub, jti: claims.jti, actor, reason: bounded(`${name} ${label}: ${taken}`),
+    at: now,
+    action: 'ssf_event',
+    sub,
+    jti: claims.jti,
+    actor,
+    reason: bounded(`${name} ${label}: ${taken}`),
   });
   const state = env.SSF_STREAM.getByName(ssfStreamObjectName(stream.id));
 
@@ -164,14 +183,25 @@ async function apply(
   if (event.action === 'deny_token' && event.token !== undefined && lifetime !== undefined) {
     const { iss, jti } = event.token;
     const exp = now + lifetime;
-    await Promise.all(subs.map((sub) => revokeTokenById(env, config, {
-      sub, iss, tokenId: jti, exp, forgetAt: exp + config.clockToleranceSeconds, actor, reason: bounded(`${name} (${event.label})`),
-    })));
+    await Promise.all(
+      subs.map((sub) =>
+        revokeTokenById(env, config, {
+          sub,
+          iss,
+          tokenId: jti,
+          exp,
+          forgetAt: exp + config.clockToleranceSeconds,
+          actor,
+          reason: bounded(`${name} (${event.label})`),
+        }),
+      ),
+    );
     return { outcome: { type: event.type, action: 'deny_token', subs }, audit: subs.map((sub) => entry(sub, `denied token ${jti}`)) };
   }
   const instant = Math.max(claims.iat, eventInstant(event.payload) ?? claims.iat);
-  const results = await Promise.all(subs.map((sub) =>
-    revokeIssuedBefore(env, config, { sub, instant, actor, reason: bounded(`${name} (${event.label})`) })));
+  const results = await Promise.all(
+    subs.map((sub) => revokeIssuedBefore(env, config, { sub, instant, actor, reason: bounded(`${name} (${event.label})`) })),
+  );
   return {
     outcome: { type: event.type, action: 'revoke_user', subs },
     audit: results.map((r) => entry(r.sub, r.moved ? `revoked tokens issued before ${r.revokedBefore}` : 'already revoked by then')),
@@ -186,7 +216,10 @@ async function apply(
  * (a Durable Object out of reach) a 5xx the transmitter retries.
  */
 export async function receiveSet(
-  body: string, stream: SsfStreamConfig, config: Config, env: RevocationBindings & SsfBindings,
+  body: string,
+  stream: SsfStreamConfig,
+  config: Config,
+  env: RevocationBindings & SsfBindings,
 ): Promise<Receipt> {
   const now = nowSeconds();
   const claims = await authenticSet(body, stream, config, now);

@@ -44,10 +44,12 @@ const POLL_ROUNDS_PER_ALARM = 4;
 export type VerificationOutcome = 'verified' | 'state_mismatch' | 'unsolicited';
 
 type StateRow = {
-  verification_state: string | null; verified_at: number | null; verification_problem: string | null;
-  transmitter_status: string | null; last_event_at: number | null;
+  verification_state: string | null;
+  verified_at: number | null;
+  verification_problem: string | null;
+  transmitter_status: string | null;
+  last_event_at: number | null;
 };
-
 
 /**
  * docs/reference.md §7's stream state, one class in two roles (one binding): the instance named
@@ -103,8 +105,11 @@ export class SsfStream extends DurableObject<Env> {
 
   /** Whether this (iss, jti) was received within the dedupe window. */
   seen(iss: string, jti: string): boolean {
-    return this.sql.exec('SELECT 1 FROM ssf_seen WHERE iss = ? AND jti = ? AND seen_at >= ?', iss, jti, nowSeconds() - SSF_DEDUPE_SECONDS)
-      .toArray().length > 0;
+    return (
+      this.sql
+        .exec('SELECT 1 FROM ssf_seen WHERE iss = ? AND jti = ? AND seen_at >= ?', iss, jti, nowSeconds() - SSF_DEDUPE_SECONDS)
+        .toArray().length > 0
+    );
   }
 
   /**
@@ -153,7 +158,10 @@ export class SsfStream extends DurableObject<Env> {
    * by the admin API. The alarm stops itself once the stream is gone or no longer polled.
    */
   async startPolling(streamId: string, firstInSeconds: number): Promise<void> {
-    this.sql.exec('INSERT INTO ssf_poll (id, stream_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id', streamId);
+    this.sql.exec(
+      'INSERT INTO ssf_poll (id, stream_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id',
+      streamId,
+    );
     // A stream just created may be missing from this isolate's cache of stored streams.
     forgetStoredStreams(getConfig(this.env));
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + firstInSeconds * 1000);
@@ -161,7 +169,10 @@ export class SsfStream extends DurableObject<Env> {
 
   /** Polls now (the admin API's "poll now"), then re-arms as the alarm would. */
   async pollNow(streamId: string): Promise<PollStatus> {
-    this.sql.exec('INSERT INTO ssf_poll (id, stream_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id', streamId);
+    this.sql.exec(
+      'INSERT INTO ssf_poll (id, stream_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id',
+      streamId,
+    );
     await this.pollCycle();
     return this.pollStatus();
   }
@@ -228,15 +239,20 @@ export class SsfStream extends DurableObject<Env> {
 
   /** What the next poll acknowledges and refuses. */
   private settled(): { ack: string[]; setErrs: SetErrs } {
-    const rows = this.sql.exec<{ jti: string; err: string | null; description: string | null }>('SELECT jti, err, description FROM ssf_poll_ack').toArray();
+    const rows = this.sql
+      .exec<{ jti: string; err: string | null; description: string | null }>('SELECT jti, err, description FROM ssf_poll_ack')
+      .toArray();
     const setErrs: SetErrs = {};
     for (const r of rows) if (r.err !== null) setErrs[r.jti] = { err: r.err as SetErrs[string]['err'], description: r.description ?? '' };
     return { ack: rows.filter((r) => r.err === null).map((r) => r.jti), setErrs };
   }
 
   async pollStatus(): Promise<PollStatus> {
-    const row = this.sql.exec<{ failures: number; last_poll_at: number | null; last_error: string | null }>(
-      'SELECT failures, last_poll_at, last_error FROM ssf_poll').toArray()[0];
+    const row = this.sql
+      .exec<{ failures: number; last_poll_at: number | null; last_error: string | null }>(
+        'SELECT failures, last_poll_at, last_error FROM ssf_poll',
+      )
+      .toArray()[0];
     const alarm = await this.ctx.storage.getAlarm();
     return {
       polling: row !== undefined,

@@ -13,7 +13,10 @@ export const REGISTRY_TTL_MS = 30_000;
 /** …and on an unknown id at most this often: a flood of made-up ids costs one read a second. */
 export const REGISTRY_MISS_INTERVAL_MS = 1_000;
 
-interface Cached { streams: Map<string, SsfStreamConfig>; fetchedAt: number }
+interface Cached {
+  streams: Map<string, SsfStreamConfig>;
+  fetchedAt: number;
+}
 
 /** One cache per configuration: stored streams are parsed against its trusted issuers. */
 const caches = new WeakMap<Config, Cached>();
@@ -75,6 +78,7 @@ export function armConfiguredPolling(config: Config, env: SsfBindings): Promise<
   armed.add(config);
   const polled = [...config.ssfStreams.values()].filter((s) => s.poll !== undefined);
   if (polled.length === 0) return undefined; // no work, not even a waitUntil
-  return Promise.all(polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id, s.poll!.intervalSeconds)))
-    .then(() => undefined);
+  return Promise.all(
+    polled.map((s) => env.SSF_STREAM.getByName(ssfStreamObjectName(s.id)).startPolling(s.id, s.poll!.intervalSeconds)),
+  ).then(() => undefined);
 }

@@ -55,18 +55,21 @@ function mapOne(id: Identifier, mapping: SubjectMapping, depth: number): { users
       if (iss === undefined || sub === undefined) return { users: [], label: 'iss_sub without iss or sub' };
       const tokenIssuer = mapping.issSub.get(iss);
       const label = `iss_sub ${iss} ${sub}`;
-      return tokenIssuer === undefined
-        ? { users: [], label: `${label} (iss not mapped)` }
-        : { users: [{ sub, tokenIssuer }], label };
+      return tokenIssuer === undefined ? { users: [], label: `${label} (iss not mapped)` } : { users: [{ sub, tokenIssuer }], label };
     }
     case 'email': {
       const email = str(id.email);
       if (email === undefined) return { users: [], label: 'email without an address' };
-      return mapping.email ? { users: [{ sub: email, tokenIssuer: null }], label: `email ${email}` } : { users: [], label: 'email (email subjects are off)' };
+      return mapping.email
+        ? { users: [{ sub: email, tokenIssuer: null }], label: `email ${email}` }
+        : { users: [], label: 'email (email subjects are off)' };
     }
     case 'aliases': {
       if (depth > 0 || !Array.isArray(id.identifiers)) return { users: [], label: 'aliases without identifiers' };
-      const members = id.identifiers.filter(isObject).slice(0, 16).map((member) => mapOne(member, mapping, depth + 1));
+      const members = id.identifiers
+        .filter(isObject)
+        .slice(0, 16)
+        .map((member) => mapOne(member, mapping, depth + 1));
       return { users: members.flatMap((m) => m.users), label: `aliases [${members.map((m) => m.label).join('; ')}]` };
     }
     case 'complex': {

@@ -95,7 +95,8 @@ export async function discover(issuer: string): Promise<TransmitterMetadata> {
 
 /** SSF 1.0 §8.1.1.1: a push stream to `endpoint`, authenticated with `secret`. */
 export async function createStream(
-  metadata: TransmitterMetadata, token: string,
+  metadata: TransmitterMetadata,
+  token: string,
   input: { issuer: string; endpoint: string; secret: string; eventsRequested: readonly string[] },
 ): Promise<CreatedStream> {
   const created = await call('POST', metadata.configurationEndpoint, token, {

@@ -114,15 +114,17 @@ function validHeader(header: Record<string, unknown>): header is Record<string, 
 
 function validClaims(claims: Record<string, unknown>): claims is Claims {
   const { iss, sub, aud, exp, nbf, iat, jti, scope, client_id: clientId } = claims;
-  return (iss === undefined || isString(iss))
-    && (sub === undefined || isNonEmptyString(sub))
-    && (aud === undefined || isString(aud) || (Array.isArray(aud) && aud.every(isString)))
-    && (exp === undefined || isNumericDate(exp))
-    && (nbf === undefined || isNumericDate(nbf))
-    && (iat === undefined || isNumericDate(iat))
-    && (jti === undefined || isNonEmptyString(jti))
-    && (scope === undefined || isString(scope))
-    && (clientId === undefined || isString(clientId));
+  return (
+    (iss === undefined || isString(iss)) &&
+    (sub === undefined || isNonEmptyString(sub)) &&
+    (aud === undefined || isString(aud) || (Array.isArray(aud) && aud.every(isString))) &&
+    (exp === undefined || isNumericDate(exp)) &&
+    (nbf === undefined || isNumericDate(nbf)) &&
+    (iat === undefined || isNumericDate(iat)) &&
+    (jti === undefined || isNonEmptyString(jti)) &&
+    (scope === undefined || isString(scope)) &&
+    (clientId === undefined || isString(clientId))
+  );
 }
 
 /**

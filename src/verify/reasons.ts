@@ -22,4 +22,3 @@ export const REASONS = [
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
-

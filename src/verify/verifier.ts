@@ -2,7 +2,14 @@ import { base64url } from 'jose';
 import { findIssuer, type Config, type IssuerConfig } from '../config/config';
 import { isJwsAlgorithm, verifyParams, type JwsAlgorithm } from '../keys/algorithms';
 import {
-  MAX_TOKEN_BYTES, isSecurityEventToken, isVersion, ownClaim, parseCompactJws, stringClaim, type Claims, type CompactJws,
+  MAX_TOKEN_BYTES,
+  isSecurityEventToken,
+  isVersion,
+  ownClaim,
+  parseCompactJws,
+  stringClaim,
+  type Claims,
+  type CompactJws,
 } from './compact-jws';
 import type { Reason } from './reasons';
 import type { AuthenticToken, Authentication } from './token';

@@ -52,14 +52,17 @@ describe('bench/ks-counting around a bounded Worker', () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
-    const { counts, requests } = await (await fetch(`${dev.url}/__bench/reads`)).json() as { counts: Record<string, number>; requests: number };
+    const { counts, requests } = (await (await fetch(`${dev.url}/__bench/reads`)).json()) as {
+      counts: Record<string, number>;
+      requests: number;
+    };
     expect(requests).toBe(tokens.length);
     expect(counts.REVOCATIONS).toBe(1); // the feed snapshot, once
     expect(counts['REVOCATION_FEED:stub']).toBeGreaterThanOrEqual(1);
     expect(counts['REVOCATION_FEED:stub']).toBe(counts.REVOCATION_FEED); // one read per stub made
     expect(counts.USER_STATE).toBeUndefined();
     expect(counts.GLOBAL_STATE).toBeUndefined();
-    const stats = await (await fetch(`${dev.url}/v1/admin/stats`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json() as {
+    const stats = (await (await fetch(`${dev.url}/v1/admin/stats`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as {
       mirror: { snapshotLoads: number; refreshFailures: number; strictReads: number; feedReads: number };
     };
     expect(stats.mirror).toMatchObject({ snapshotLoads: 1, refreshFailures: 0, strictReads: 0 });

@@ -18,7 +18,13 @@ const verify = (token: string) => fetch(`${worker.url}/v1/verify`, { headers: { 
 const admin = (path: string, init: RequestInit = {}) =>
   fetch(`${worker.url}${path}`, { ...init, headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}`, 'Content-Type': 'application/json' } });
 
-interface MirrorStats { seq: number; ageMs: number | null; feedReads: number; strictReads: number; refreshFailures: number }
+interface MirrorStats {
+  seq: number;
+  ageMs: number | null;
+  feedReads: number;
+  strictReads: number;
+  refreshFailures: number;
+}
 const mirrorStats = async () => ((await (await admin('/v1/admin/stats')).json()) as { mirror?: MirrorStats }).mirror;
 
 describe('REVOCATION_MODE=bounded under wrangler dev', () => {
@@ -38,7 +44,9 @@ describe('REVOCATION_MODE=bounded under wrangler dev', () => {
       const token = await mintDemo('--sub', `bounded-poll-${i}`);
       expect((await verify(token)).status).toBe(200);
       const revoked = await fetch(`${worker.url}/v1/revoke`, {
-        method: 'POST', headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}` }, body: new URLSearchParams({ token }),
+        method: 'POST',
+        headers: { Authorization: `Bearer ${DEMO_ADMIN_KEY}` },
+        body: new URLSearchParams({ token }),
       });
       expect(revoked.status).toBe(200);
       const acked = Date.now();
@@ -55,7 +63,9 @@ describe('REVOCATION_MODE=bounded under wrangler dev', () => {
       delays.push(refusedAt! - acked);
     }
     delays.sort((a, b) => a - b);
-    console.log(`bounded first refusal after the 2xx (ms), 5 revocations: ${delays.join(', ')} (p50 ${delays[2]}, max ${delays[4]}); accepted after the 2xx: ${acceptedAfterAck}`);
+    console.log(
+      `bounded first refusal after the 2xx (ms), 5 revocations: ${delays.join(', ')} (p50 ${delays[2]}, max ${delays[4]}); accepted after the 2xx: ${acceptedAfterAck}`,
+    );
     expect(delays[4]).toBeLessThanOrEqual(BOUND_MS);
     // One isolate here, the one that handled the revocation: it applied it to its own mirror at once.
     expect(acceptedAfterAck).toBe(0);

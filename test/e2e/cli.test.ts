@@ -91,20 +91,26 @@ describe.concurrent('killswitch CLI: offline commands', () => {
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
   });
 
-  it.each(['ES256', 'RS256', 'EdDSA'])('keys generate --alg %s --json: a private JWK with kid and alg, and its public JWKS', async (alg) => {
-    const run = await cli(['keys', 'generate', '--alg', alg, '--json']);
-    expect(run.code, run.stderr).toBe(0);
-    const key = json(run);
-    expect(key).toMatchObject({ alg, kid: expect.any(String), privateJwk: { alg, kid: key.kid, d: expect.any(String) } });
-    expect(key.jwks.keys).toHaveLength(1);
-    const [pub] = key.jwks.keys;
-    expect(pub).toMatchObject({ alg, kid: key.kid, use: 'sig' });
-    expect(pub).not.toHaveProperty('d');
-    expect(pub).not.toHaveProperty('p');
-  });
+  it.each(['ES256', 'RS256', 'EdDSA'])(
+    'keys generate --alg %s --json: a private JWK with kid and alg, and its public JWKS',
+    async (alg) => {
+      const run = await cli(['keys', 'generate', '--alg', alg, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const key = json(run);
+      expect(key).toMatchObject({ alg, kid: expect.any(String), privateJwk: { alg, kid: key.kid, d: expect.any(String) } });
+      expect(key.jwks.keys).toHaveLength(1);
+      const [pub] = key.jwks.keys;
+      expect(pub).toMatchObject({ alg, kid: key.kid, use: 'sig' });
+      expect(pub).not.toHaveProperty('d');
+      expect(pub).not.toHaveProperty('p');
+    },
+  );
 
   it('keys generate --alg HS256: a random secret of at least 32 bytes, no public JWKS', async () => {
-    const [a, b] = await Promise.all([cli(['keys', 'generate', '--alg', 'HS256', '--json']), cli(['keys', 'generate', '--alg', 'HS256', '--json'])]);
+    const [a, b] = await Promise.all([
+      cli(['keys', 'generate', '--alg', 'HS256', '--json']),
+      cli(['keys', 'generate', '--alg', 'HS256', '--json']),
+    ]);
     const key = json(a);
     expect(key).toMatchObject({ alg: 'HS256', jwks: null, privateJwk: { kty: 'oct', alg: 'HS256', kid: key.kid } });
     expect(Buffer.byteLength(key.secret, 'utf8')).toBeGreaterThanOrEqual(32);
@@ -142,14 +148,33 @@ describe.concurrent('killswitch CLI: offline commands', () => {
     const generated = await cli(['keys', 'generate', '--alg', 'ES256', '--out', keyFile, '--json']);
     const { jwks, kid } = json(generated);
     const run = await cli([
-      'token', 'mint', '--key', keyFile, '--sub', 'dave', '--iss', 'https://auth.example.com', '--aud', 'api', 'web',
-      '--ttl', '120', '--ver', '3', '--scope', 'read', '--json',
+      'token',
+      'mint',
+      '--key',
+      keyFile,
+      '--sub',
+      'dave',
+      '--iss',
+      'https://auth.example.com',
+      '--aud',
+      'api',
+      'web',
+      '--ttl',
+      '120',
+      '--ver',
+      '3',
+      '--scope',
+      'read',
+      '--json',
     ]);
     expect(run.code, run.stderr).toBe(0);
     const { token, claims, header } = json(run);
     expect(header).toEqual({ alg: 'ES256', typ: 'JWT', kid });
     expect(decodeProtectedHeader(token)).toEqual(header);
-    const { payload } = await jwtVerify(token, await importJWK(jwks.keys[0] as JWK, 'ES256'), { issuer: 'https://auth.example.com', audience: 'web' });
+    const { payload } = await jwtVerify(token, await importJWK(jwks.keys[0] as JWK, 'ES256'), {
+      issuer: 'https://auth.example.com',
+      audience: 'web',
+    });
     expect(payload).toEqual(claims);
     expect(payload).toMatchObject({ sub: 'dave', aud: ['api', 'web'], ver: 3, scope: 'read', jti: expect.any(String) });
     expect(payload.exp! - payload.iat!).toBe(120);
@@ -157,7 +182,9 @@ describe.concurrent('killswitch CLI: offline commands', () => {
 
   it('token mint: the key from stdin (-), an HS256 JWK, --no-jti; and clear usage errors', async () => {
     const hs = json(await cli(['keys', 'generate', '--alg', 'HS256', '--json']));
-    const run = await cli(['token', 'mint', '--key', '-', '--sub', 'erin', '--iss', 'legacy', '--no-jti'], { input: JSON.stringify(hs.privateJwk) });
+    const run = await cli(['token', 'mint', '--key', '-', '--sub', 'erin', '--iss', 'legacy', '--no-jti'], {
+      input: JSON.stringify(hs.privateJwk),
+    });
     expect(run.code, run.stderr).toBe(0);
     const { payload } = await jwtVerify(run.stdout.trim(), new TextEncoder().encode(hs.secret), { issuer: 'legacy', audience: 'api' });
     expect(payload.jti).toBeUndefined();
@@ -187,7 +214,14 @@ describe('killswitch CLI against wrangler dev', () => {
     expect(human.stdout).toMatch(/expires\s+\d{4}-\d\d-\d\dT[\d:]+Z \(in /);
     const asJson = await cli(['verify', token, '--json']);
     expect(asJson.code).toBe(0);
-    expect(json(asJson)).toMatchObject({ active: true, sub: 'alice', iss: DEMO_ISSUER, aud: 'api', scope: 'read write', jti: expect.any(String) });
+    expect(json(asJson)).toMatchObject({
+      active: true,
+      sub: 'alice',
+      iss: DEMO_ISSUER,
+      aud: 'api',
+      scope: 'read write',
+      jti: expect.any(String),
+    });
     const strict = await cli(['verify', '--strict', token, '--json']);
     expect(strict.code).toBe(0);
   });
@@ -236,7 +270,21 @@ describe('killswitch CLI against wrangler dev', () => {
   it('revoke token --jti --sub --exp [--iss] [--reason]: by id; user show lists it', async () => {
     const token = await mint('grace');
     const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { jti: string; exp: number };
-    const run = await cli(['revoke', 'token', '--jti', claims.jti, '--sub', 'grace', '--exp', String(claims.exp), '--iss', DEMO_ISSUER, '--reason', 'by id', '--json']);
+    const run = await cli([
+      'revoke',
+      'token',
+      '--jti',
+      claims.jti,
+      '--sub',
+      'grace',
+      '--exp',
+      String(claims.exp),
+      '--iss',
+      DEMO_ISSUER,
+      '--reason',
+      'by id',
+      '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(json(run)).toEqual({ revoked: true, sub: 'grace', jti: claims.jti, iss: DEMO_ISSUER, exp: claims.exp });
     expect(json(await cli(['verify', token, '--json'])).reason).toBe('revoked_token');
@@ -250,7 +298,13 @@ describe('killswitch CLI against wrangler dev', () => {
   });
 
   it('revoke token: usage errors (--jti without --sub/--exp, both forms, nothing) → exit 2', async () => {
-    for (const args of [['--jti', 'x'], ['--jti', 'x', '--sub', 's', '--exp', 'tomorrow'], ['tok', '--jti', 'x', '--sub', 's', '--exp', '1'], [], ['tok', '--sub', 's']]) {
+    for (const args of [
+      ['--jti', 'x'],
+      ['--jti', 'x', '--sub', 's', '--exp', 'tomorrow'],
+      ['tok', '--jti', 'x', '--sub', 's', '--exp', '1'],
+      [],
+      ['tok', '--sub', 's'],
+    ]) {
       const run = await cli(['revoke', 'token', ...args]);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr, args.join(' ')).toMatch(/^killswitch: /);
@@ -322,11 +376,27 @@ describe('killswitch CLI against wrangler dev', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const jwksUri = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
-      const added = await cli(['ssf', 'add', '--issuer', 'https://idp.demo', '--jwks-uri', jwksUri, '--audience', 'killswitch-cli-test',
-        '--map-iss-sub', `https://idp.demo=${DEMO_ISSUER}`, '--json']);
+      const added = await cli([
+        'ssf',
+        'add',
+        '--issuer',
+        'https://idp.demo',
+        '--jwks-uri',
+        jwksUri,
+        '--audience',
+        'killswitch-cli-test',
+        '--map-iss-sub',
+        `https://idp.demo=${DEMO_ISSUER}`,
+        '--json',
+      ]);
       expect(added.code, added.stderr).toBe(0);
       const stream = json(added);
-      expect(stream).toMatchObject({ mode: 'manual', pushSecret: true, secret: expect.any(String), pushEndpoint: `${worker.url}/v1/ssf/${stream.id}/events` });
+      expect(stream).toMatchObject({
+        mode: 'manual',
+        pushSecret: true,
+        secret: expect.any(String),
+        pushEndpoint: `${worker.url}/v1/ssf/${stream.id}/events`,
+      });
       const human = await cli(['ssf', 'list']);
       expect(human.stdout).toContain(stream.id);
 
@@ -334,11 +404,17 @@ describe('killswitch CLI against wrangler dev', () => {
       const set = await new SignJWT({
         sub_id: { format: 'iss_sub', iss: 'https://idp.demo', sub: 'olga' },
         events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { event_timestamp: Date.now() } },
-      }).setProtectedHeader({ alg: 'RS256', kid: 'idp-1', typ: 'secevent+jwt' })
-        .setIssuer('https://idp.demo').setAudience('killswitch-cli-test').setIssuedAt().setJti(crypto.randomUUID())
+      })
+        .setProtectedHeader({ alg: 'RS256', kid: 'idp-1', typ: 'secevent+jwt' })
+        .setIssuer('https://idp.demo')
+        .setAudience('killswitch-cli-test')
+        .setIssuedAt()
+        .setJti(crypto.randomUUID())
         .sign(privateKey);
       const pushed = await fetch(stream.pushEndpoint, {
-        method: 'POST', headers: { Authorization: `Bearer ${stream.secret}`, 'Content-Type': 'application/secevent+jwt' }, body: set,
+        method: 'POST',
+        headers: { Authorization: `Bearer ${stream.secret}`, 'Content-Type': 'application/secevent+jwt' },
+        body: set,
       });
       expect(pushed.status).toBe(202);
       expect(json(await cli(['verify', token, '--json'])).reason).toBe('revoked_user');
@@ -357,8 +433,22 @@ describe('killswitch CLI against wrangler dev', () => {
       expect((await cli(['ssf', 'show', stream.id])).code).toBe(5);
 
       // Poll delivery: the bearer only from $KILLSWITCH_POLL_TOKEN, sent to the transmitter, never shown.
-      const pollArgs = ['ssf', 'add', '--issuer', 'https://idp.demo', '--jwks-uri', jwksUri, '--audience', 'killswitch-cli-poll',
-        '--no-secret', '--poll-endpoint', jwksUri.replace(/\/jwks$/, '/poll'), '--poll-interval', '60', '--json'];
+      const pollArgs = [
+        'ssf',
+        'add',
+        '--issuer',
+        'https://idp.demo',
+        '--jwks-uri',
+        jwksUri,
+        '--audience',
+        'killswitch-cli-poll',
+        '--no-secret',
+        '--poll-endpoint',
+        jwksUri.replace(/\/jwks$/, '/poll'),
+        '--poll-interval',
+        '60',
+        '--json',
+      ];
       const noPollToken = await cli(pollArgs);
       expect(noPollToken.code).toBe(2);
       expect(noPollToken.stderr).toContain('KILLSWITCH_POLL_TOKEN');
@@ -524,7 +614,12 @@ describe.concurrent('killswitch CLI: errors', () => {
     expect(run.stderr).toMatch(/^killswitch: the worker refused the request \(400 invalid_request\): "cursor"/);
     const asJson = await cli(['revoke', 'token', '--jti', '', '--sub', 's', '--exp', '1', '--json']);
     expect(asJson.code).toBe(5);
-    expect(JSON.parse(asJson.stderr)).toMatchObject({ status: 400, error: 'invalid_request', error_description: expect.stringContaining('jti'), exit: 5 });
+    expect(JSON.parse(asJson.stderr)).toMatchObject({
+      status: 400,
+      error: 'invalid_request',
+      error_description: expect.stringContaining('jti'),
+      exit: 5,
+    });
   });
 
   it('an unknown command or option → exit 2', async () => {
@@ -532,7 +627,6 @@ describe.concurrent('killswitch CLI: errors', () => {
     expect((await cli(['verify', 'x', '--bogus'])).code).toBe(2);
     expect((await cli(['revoke'])).code).toBe(2);
   });
-
 });
 
 describe('killswitch CLI: the admin key', () => {

@@ -19,10 +19,12 @@ let worker: WranglerDev;
 let port: number;
 let token: string;
 
-
 beforeAll(async () => {
   worker = await startWranglerDev({
-    name: 'killswitch', envFile: DEMO_ENV, vars: [`FORWARD_AUTH_HOSTS:["${FORWARD_HOST}"]`], timeoutMs: 75_000,
+    name: 'killswitch',
+    envFile: DEMO_ENV,
+    vars: [`FORWARD_AUTH_HOSTS:["${FORWARD_HOST}"]`],
+    timeoutMs: 75_000,
   });
   port = Number(new URL(worker.url).port);
   token = await mintDemo('--sub', 'conn-alice');
@@ -32,7 +34,12 @@ afterAll(async () => {
   await worker?.stop();
 }, 20_000);
 
-interface Answer { status: number; headers: string; body: string; ms: number }
+interface Answer {
+  status: number;
+  headers: string;
+  body: string;
+  ms: number;
+}
 
 /** A keep-alive HTTP/1.1 connection that sends raw bytes and reads one response at a time. */
 class Connection {
@@ -40,8 +47,14 @@ class Connection {
   private closed = false;
   private waiting: (() => void) | undefined;
   private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => { this.buffer = Buffer.concat([this.buffer, chunk]); this.waiting?.(); });
-    socket.on('close', () => { this.closed = true; this.waiting?.(); });
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.waiting?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiting?.();
+    });
     socket.on('error', () => undefined);
   }
 
@@ -125,8 +138,14 @@ describe('forward-auth path tricks (reference §3.1), raw paths over a socket', 
   });
 
   it(`on ${FORWARD_HOST}, any method and path, the Host's case or port notwithstanding`, async () => {
-    for (const [method, path, host] of [['POST', '/v1/admin/revoke-all', FORWARD_HOST], ['DELETE', '/', 'AUTH.TEST'], ['GET', '/healthz', `${FORWARD_HOST}:${port}`]] as const) {
-      const answer = await once(`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${DEMO_ADMIN_KEY}\r\nContent-Length: 0\r\n\r\n`);
+    for (const [method, path, host] of [
+      ['POST', '/v1/admin/revoke-all', FORWARD_HOST],
+      ['DELETE', '/', 'AUTH.TEST'],
+      ['GET', '/healthz', `${FORWARD_HOST}:${port}`],
+    ] as const) {
+      const answer = await once(
+        `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${DEMO_ADMIN_KEY}\r\nContent-Length: 0\r\n\r\n`,
+      );
       expect([method, path, answer.status, JSON.parse(answer.body).reason]).toEqual([method, path, 401, 'malformed']);
     }
   });
@@ -136,15 +155,23 @@ describe('unread request bodies do not stall the keep-alive connection (item 18)
   const KIB = 1024;
   const chunked = (kib: number) => `${Array.from({ length: kib }, () => `400\r\n${'a'.repeat(KIB)}\r\n`).join('')}0\r\n\r\n`;
   const post = (path: string, headers: string, body: string, length: 'chunked' | number) =>
-    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Content-Type: application/json\r\n`
-    + `${length === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${length}`}\r\n\r\n${body}`;
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Content-Type: application/json\r\n` +
+    `${length === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${length}`}\r\n\r\n${body}`;
   const admin = `Authorization: Bearer ${DEMO_ADMIN_KEY}\r\n`;
   const json20k = JSON.stringify({ reason: 'x', pad: 'a'.repeat(20 * KIB) });
 
   const CASES: [label: string, request: () => string, status: number][] = [
     ['a chunked 20 KiB body to an admin route → 413', () => post('/v1/admin/users/conn-x/revoke', admin, chunked(20), 'chunked'), 413],
-    ['a 20 KiB body with Content-Length → 413', () => post('/v1/admin/users/conn-x/revoke', admin, json20k, Buffer.byteLength(json20k)), 413],
-    ['a chunked 20 KiB body with a wrong admin key → 401 before the body', () => post('/v1/admin/revoke-all', 'Authorization: Bearer wrong-key\r\n', chunked(20), 'chunked'), 401],
+    [
+      'a 20 KiB body with Content-Length → 413',
+      () => post('/v1/admin/users/conn-x/revoke', admin, json20k, Buffer.byteLength(json20k)),
+      413,
+    ],
+    [
+      'a chunked 20 KiB body with a wrong admin key → 401 before the body',
+      () => post('/v1/admin/revoke-all', 'Authorization: Bearer wrong-key\r\n', chunked(20), 'chunked'),
+      401,
+    ],
     ['a chunked 100 KiB body with no admin key → 401', () => post('/v1/introspect', '', chunked(100), 'chunked'), 401],
     ['a body to /v1/logout with no token → 401 before the body', () => post('/v1/logout', '', chunked(20), 'chunked'), 401],
     ['a body to /v1/verify (Envoy may send one) → 401', () => post('/v1/verify/upload', '', chunked(20), 'chunked'), 401],

@@ -34,8 +34,14 @@ if (!haveChromium && REQUIRED) {
 
 const ARTIFACTS = join(ROOT, 'test/e2e/artifacts/console');
 const LAUNCH_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 const HOSTILE_SUB = '<img src=x onerror="document.title=\'pwned\'">';
 
@@ -87,7 +93,10 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     const [started, browser] = await Promise.all([
       startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 45_000 }),
       chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM, args: LAUNCH_FLAGS, headless: true, viewport: { width: 1280, height: 900 },
+        executablePath: CHROMIUM,
+        args: LAUNCH_FLAGS,
+        headless: true,
+        viewport: { width: 1280, height: 900 },
       }),
     ]);
     worker = started;
@@ -113,7 +122,13 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     const csp = res.headers.get('content-security-policy') ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'none'",
+      "require-trusted-types-for 'script'",
+    ]) {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toContain('unsafe-inline');
@@ -133,7 +148,7 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     expect(bare.headers.get('location')).toBe('/admin/');
   });
 
-  it('a wrong key shows the API\'s 401 plainly and keeps nothing; keyboard: heading focused, then key, then button', async () => {
+  it("a wrong key shows the API's 401 plainly and keeps nothing; keyboard: heading focused, then key, then button", async () => {
     await page.goto(`${base}/admin/`);
     await expect.poll(() => page.title()).toBe('Sign in · killswitch admin');
     await shot('sign-in');
@@ -181,12 +196,17 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input, select, textarea')]
         .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label'))
-        .map((el) => el.id));
+        .map((el) => el.id),
+    );
     expect(unlabelled).toEqual([]);
   });
 
   it('the sections open from the keyboard, and each puts the focus on its heading', async () => {
-    for (const [href, heading] of [['#audit', 'audit-title'], ['#live', 'live-title'], ['#user', 'user-title']] as const) {
+    for (const [href, heading] of [
+      ['#audit', 'audit-title'],
+      ['#live', 'live-title'],
+      ['#user', 'user-title'],
+    ] as const) {
       await page.focus(`nav a[href="${href}"]`);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe(heading);
@@ -200,7 +220,14 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     const session = await api('/v1/sessions', { method: 'POST', body: { sub: 'carol-console', scope: 'read' } });
     expect(session.status).toBe(200);
     const exp = Math.floor(Date.now() / 1000) + 3600;
-    expect((await api('/v1/admin/tokens/revoke', { method: 'POST', body: { jti: 'lost-laptop-1', sub: 'carol-console', exp, reason: 'laptop lost' } })).status).toBe(200);
+    expect(
+      (
+        await api('/v1/admin/tokens/revoke', {
+          method: 'POST',
+          body: { jti: 'lost-laptop-1', sub: 'carol-console', exp, reason: 'laptop lost' },
+        })
+      ).status,
+    ).toBe(200);
 
     await page.fill('#user-sub', 'carol-console');
     await page.keyboard.press('Enter');
@@ -222,7 +249,7 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
 
     await page.click('#user-revoke button');
     expect(await page.locator('#user-revoke-reason').evaluate((el) => (el as HTMLInputElement).validity.valueMissing)).toBe(true);
-    expect((await (await api('/v1/admin/users/carol-console')).json() as { version: number }).version).toBe(0);
+    expect(((await (await api('/v1/admin/users/carol-console')).json()) as { version: number }).version).toBe(0);
 
     await page.fill('#user-revoke-reason', 'account takeover, ticket 4711');
     await page.click('#user-revoke button');
@@ -273,7 +300,9 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
   it('the audit trail: filtered by user and action, newest first, paged', async () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
     for (let i = 1; i <= 12; i++) {
-      expect((await api('/v1/admin/tokens/revoke', { method: 'POST', body: { jti: `bulk-${i}`, sub: 'dave-console', exp } })).status).toBe(200);
+      expect((await api('/v1/admin/tokens/revoke', { method: 'POST', body: { jti: `bulk-${i}`, sub: 'dave-console', exp } })).status).toBe(
+        200,
+      );
     }
     await go('Audit');
     await page.fill('#audit-sub', 'dave-console');

@@ -32,8 +32,7 @@ beforeAll(async () => {
 });
 
 /** [vars] of wrangler.toml as `wrangler deploy` (no --env) sees them. */
-const productionVars = () =>
-  unstable_readConfig({ config: WRANGLER_TOML }, { hideWarnings: true }).vars as Record<string, unknown>;
+const productionVars = () => unstable_readConfig({ config: WRANGLER_TOML }, { hideWarnings: true }).vars as Record<string, unknown>;
 
 const issuersOf = (vars: Record<string, unknown>): { issuer?: unknown }[] => {
   const raw = vars.TRUSTED_ISSUERS;

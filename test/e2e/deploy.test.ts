@@ -13,7 +13,6 @@ import { unstable_readConfig } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN_KEY, DEMO_ISSUER, demoJwk, ROOT } from '../helpers/demo';
 
-
 interface BuildReport {
   outdir: string;
   files: { name: string; bytes: number; gzipBytes: number }[];
@@ -76,10 +75,13 @@ describe('npm run deploy:dry-run (wrangler deploy --dry-run --outdir)', () => {
     expect(exported).toMatch(/as default\b/);
   });
 
-  it('deploys the bindings of wrangler.toml: KV REVOCATIONS, the two Durable Objects, the console\'s assets', () => {
+  it("deploys the bindings of wrangler.toml: KV REVOCATIONS, the two Durable Objects, the console's assets", () => {
     const byName = Object.fromEntries(report.bindings.map((b) => [b.name, b.resource]));
     expect(byName).toMatchObject({
-      REVOCATIONS: 'KV Namespace', USER_STATE: 'Durable Object', GLOBAL_STATE: 'Durable Object', ASSETS: 'Assets',
+      REVOCATIONS: 'KV Namespace',
+      USER_STATE: 'Durable Object',
+      GLOBAL_STATE: 'Durable Object',
+      ASSETS: 'Assets',
     });
     // wrangler's count of what it read from public/ covers at least every console file.
     expect(report.assetFiles).toBeGreaterThanOrEqual(readdirSync(join(ROOT, 'public/admin')).length);

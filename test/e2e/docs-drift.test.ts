@@ -43,7 +43,10 @@ function tableRows(md: string, firstHeader: RegExp): string[][] {
       continue;
     }
     // Split on pipes that are not escaped (`\|` inside a cell).
-    const cells = line.slice(1, line.endsWith('|') ? -1 : undefined).split(/(?<!\\)\|/).map((c) => c.trim());
+    const cells = line
+      .slice(1, line.endsWith('|') ? -1 : undefined)
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim());
     if (state === 'outside') state = firstHeader.test(cells[0]!) ? 'taking' : 'skipping';
     else if (state === 'taking' && !/^:?-+:?$/.test(cells[0]!)) rows.push(cells);
   }
@@ -129,7 +132,7 @@ describe('reason codes', () => {
     expect(documented.toSorted()).toEqual([...REASONS].sort());
   });
 
-  it("the CLI describes every code, from src/verify/reason-descriptions.json, and nothing else", () => {
+  it('the CLI describes every code, from src/verify/reason-descriptions.json, and nothing else', () => {
     expect(Object.keys(reasonDescriptions)).toEqual([...REASONS]);
     for (const reason of REASONS) {
       const description = (reasonDescriptions as Record<string, string>)[reason]!;
@@ -160,7 +163,10 @@ function anchorsOf(md: string): Set<string> {
   const seen = new Map<string, number>();
   for (const [, text] of withoutFences(md).matchAll(/^#{1,6} +(.+?) *#* *$/gm)) {
     const plain = text!.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*_]/g, (c) => (c === '_' ? '_' : ''));
-    const slug = plain.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const slug = plain
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     anchors.add(n === 0 ? slug : `${slug}-${n}`);

@@ -51,12 +51,13 @@ function runNginxExample(): Promise<ScriptRun> {
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  return new Promise((done) => child.once('close', (code) => {
-    nginxPid = undefined;
-    done({ code, output });
-  }));
+  return new Promise((done) =>
+    child.once('close', (code) => {
+      nginxPid = undefined;
+      done({ code, output });
+    }),
+  );
 }
-
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
@@ -121,7 +122,9 @@ describe('examples/rpc-caller: env.AUTH.verify(token) over a service binding', (
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each example answers its own JSON shape; tests read fields ad hoc
       return { status: res.status, body: JSON.parse(text) as Record<string, any> };
     } catch {
-      throw new Error(`${path}: ${res.status} ${text.slice(0, 2000)}\n--- caller:\n${caller!.output().slice(-3000)}\n--- killswitch:\n${killswitch!.output().slice(-3000)}`);
+      throw new Error(
+        `${path}: ${res.status} ${text.slice(0, 2000)}\n--- caller:\n${caller!.output().slice(-3000)}\n--- killswitch:\n${killswitch!.output().slice(-3000)}`,
+      );
     }
   };
 
@@ -164,7 +167,7 @@ describe('examples/hono-app: killswitch() as Hono middleware', () => {
     expect(await res.json()).toEqual({ service: 'hono-app', public: true });
   });
 
-  it('/api/* without a token → 401 missing_token (killswitch\'s own answer)', async () => {
+  it("/api/* without a token → 401 missing_token (killswitch's own answer)", async () => {
     const res = await fetch(`${hono!.url}/api/me`);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');

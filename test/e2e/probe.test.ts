@@ -30,13 +30,22 @@ afterAll(() => {
 interface ProbeRun {
   code: number;
   out: string;
-  json: {
-    summary: {
-      samples: number; measured: number; failed: number; errors: string[]; revoke503: number; verify503: number; polls: number;
-      refusedAfterAckMs: { p50?: number; p99?: number; max?: number }; refusalLocations: Record<string, number>;
-    };
-    samples: Array<{ refusalReason?: string; refusedAfterAckMs?: number; revokeStatus: number; error?: string }>;
-  } | undefined;
+  json:
+    | {
+        summary: {
+          samples: number;
+          measured: number;
+          failed: number;
+          errors: string[];
+          revoke503: number;
+          verify503: number;
+          polls: number;
+          refusedAfterAckMs: { p50?: number; p99?: number; max?: number };
+          refusalLocations: Record<string, number>;
+        };
+        samples: Array<{ refusalReason?: string; refusedAfterAckMs?: number; revokeStatus: number; error?: string }>;
+      }
+    | undefined;
 }
 
 async function probe(args: string[], env: Record<string, string> = {}): Promise<ProbeRun> {
@@ -127,16 +136,37 @@ describe('first-refusal helpers (what wrangler dev cannot show)', () => {
 
   it('summarize: nearest-rank p50/p99/max over the measured samples, failures and 503s counted, locations tallied', () => {
     const sample = (refusedAfterAckMs: number | undefined, more: Partial<RefusalSample> = {}): RefusalSample => ({
-      error: refusedAfterAckMs === undefined ? 'still accepted' : undefined, revokeStatus: 200, revoke503: 0, revokeCallMs: 50,
-      revokeLocation: 'FRA', firstRefusedAfterAckMs: refusedAfterAckMs, refusedAfterAckMs, acceptedAfterRefusal: 0,
-      refusalReason: 'revoked_token', refusalLocation: 'FRA', polls: 3, verify503: 0, verifyErrors: 0, locations: ['FRA'], ...more,
+      error: refusedAfterAckMs === undefined ? 'still accepted' : undefined,
+      revokeStatus: 200,
+      revoke503: 0,
+      revokeCallMs: 50,
+      revokeLocation: 'FRA',
+      firstRefusedAfterAckMs: refusedAfterAckMs,
+      refusedAfterAckMs,
+      acceptedAfterRefusal: 0,
+      refusalReason: 'revoked_token',
+      refusalLocation: 'FRA',
+      polls: 3,
+      verify503: 0,
+      verifyErrors: 0,
+      locations: ['FRA'],
+      ...more,
     });
     const s = summarize([
       ...Array.from({ length: 98 }, (_, i) => sample(i + 1)),
       sample(900, { refusalLocation: 'AMS', verify503: 2, acceptedAfterRefusal: 1 }),
       sample(undefined, { revoke503: 1 }),
     ]);
-    expect(s).toMatchObject({ samples: 100, measured: 99, failed: 1, errors: ['still accepted'], revoke503: 1, verify503: 2, acceptedAfterRefusal: 1, polls: 300 });
+    expect(s).toMatchObject({
+      samples: 100,
+      measured: 99,
+      failed: 1,
+      errors: ['still accepted'],
+      revoke503: 1,
+      verify503: 2,
+      acceptedAfterRefusal: 1,
+      polls: 300,
+    });
     expect(s.refusedAfterAckMs).toEqual({ p50: 50, p99: 900, max: 900 });
     expect(s.refusalLocations).toEqual({ FRA: 98, AMS: 1 });
   });

@@ -62,7 +62,9 @@ describe('wrangler dev with dev/demo.env', () => {
 
   it('the admin API refuses a wrong key with 401', async () => {
     const res = await fetch(`${worker.url}/v1/admin/users/alice/revoke`, {
-      method: 'POST', headers: { Authorization: 'Bearer not-the-demo-admin-key-123', 'Content-Type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { Authorization: 'Bearer not-the-demo-admin-key-123', 'Content-Type': 'application/json' },
+      body: '{}',
     });
     expect(res.status).toBe(401);
     expect((await verify(aliceToken)).status).toBe(200);

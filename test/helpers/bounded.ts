@@ -14,7 +14,11 @@ import { unreachable, type Switch } from './faults';
 /** Bindings of a worker in bounded mode (a new object: its own config, so its own mirror). */
 export function boundedEnv(overrides: Record<string, unknown> = {}): Env {
   return {
-    ...env, REVOCATION_MODE: 'bounded', MAX_TOKEN_LIFETIME_SECONDS: '3600', REVOCATION_MAX_STALENESS_MS: '300', ...overrides,
+    ...env,
+    REVOCATION_MODE: 'bounded',
+    MAX_TOKEN_LIFETIME_SECONDS: '3600',
+    REVOCATION_MAX_STALENESS_MS: '300',
+    ...overrides,
   } as Env;
 }
 
@@ -49,7 +53,8 @@ export function feedAt(name: string, faults: FeedFaults = {}, bindings: Env = en
       const cache = await caches.open(faults.cache === undefined || faults.cache === 'missing' ? name : faults.cache);
       if (faults.cache !== 'missing') return cache;
       return new Proxy(cache, {
-        get: (target, prop) => (prop === 'match' ? async () => undefined : (Reflect.get(target, prop) as (...args: unknown[]) => unknown).bind(target)),
+        get: (target, prop) =>
+          prop === 'match' ? async () => undefined : (Reflect.get(target, prop) as (...args: unknown[]) => unknown).bind(target),
       });
     },
   };

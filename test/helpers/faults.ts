@@ -10,7 +10,9 @@ import type { GlobalState, UserState } from '../../src/index';
 import { ADMIN_KEY, BASE } from './fixtures';
 
 export type Fault = 'none' | 'reject' | 'throw' | 'hang' | { slowMs: number };
-export interface Switch { fault: Fault }
+export interface Switch {
+  fault: Fault;
+}
 const injected = (what: string) => new Error(`injected fault: ${what}`);
 
 /**
@@ -67,7 +69,13 @@ export async function setObjectBindings(stub: DurableObjectStub<UserState | Glob
   });
 }
 
-export interface Answer { status: number; body: Record<string, unknown>; text: string; ms: number; retryAfter: string | null }
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+  ms: number;
+  retryAfter: string | null;
+}
 
 /** One request through the worker's fetch handler with `bindings` (one object per test: its config is parsed once). */
 export async function call(bindings: object, path: string, init: RequestInit & { admin?: boolean; bearer?: string } = {}): Promise<Answer> {
@@ -78,7 +86,13 @@ export async function call(bindings: object, path: string, init: RequestInit & {
   const res = await app.fetch(new Request(`${BASE}${path}`, { ...init, headers }), bindings, createExecutionContext());
   const text = await res.text();
   const ms = Date.now() - started;
-  return { status: res.status, text, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>), ms, retryAfter: res.headers.get('Retry-After') };
+  return {
+    status: res.status,
+    text,
+    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+    ms,
+    retryAfter: res.headers.get('Retry-After'),
+  };
 }
 export const verify = (bindings: object, token: string, strict = false) =>
   call(bindings, `/v1/verify${strict ? '?strict=1' : ''}`, { bearer: token });

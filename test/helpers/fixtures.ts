@@ -41,13 +41,21 @@ export const SSF = {
 export function ssfStreams(jwksPort: number) {
   return [
     {
-      id: 'okta', issuer: SSF.okta.issuer, audience: SSF.okta.audience, algorithms: ['RS256'],
-      jwksUri: `http://127.0.0.1:${jwksPort}${SSF_JWKS_PATHS.okta}`, secret: 'SSF_OKTA_SECRET',
+      id: 'okta',
+      issuer: SSF.okta.issuer,
+      audience: SSF.okta.audience,
+      algorithms: ['RS256'],
+      jwksUri: `http://127.0.0.1:${jwksPort}${SSF_JWKS_PATHS.okta}`,
+      secret: 'SSF_OKTA_SECRET',
       subjects: { iss_sub: { [SSF.okta.issuer]: { issuer: ISSUERS.inline, claim: 'sub' } }, email: true },
     },
     {
-      id: 'google', issuer: SSF.google.issuer, audience: SSF.google.audience, algorithms: ['RS256'],
-      jwksUri: `http://127.0.0.1:${jwksPort}${SSF_JWKS_PATHS.google}`, acceptMissingTyp: true,
+      id: 'google',
+      issuer: SSF.google.issuer,
+      audience: SSF.google.audience,
+      algorithms: ['RS256'],
+      jwksUri: `http://127.0.0.1:${jwksPort}${SSF_JWKS_PATHS.google}`,
+      acceptMissingTyp: true,
       subjects: { iss_sub: { [SSF.google.issuer]: { issuer: ISSUERS.second } } },
     },
   ];

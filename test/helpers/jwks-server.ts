@@ -35,7 +35,5 @@ export async function jwksHits(path: string): Promise<number> {
 
 /** TRUSTED_ISSUERS with only the remote issuer, its keys at `path` on the JWKS server. */
 export function remoteIssuers(path: string): string {
-  return JSON.stringify([
-    { issuer: ISSUERS.remote, audiences: ['api'], algorithms: ['ES256'], jwksUri: `${jwksBase()}${path}` },
-  ]);
+  return JSON.stringify([{ issuer: ISSUERS.remote, audiences: ['api'], algorithms: ['ES256'], jwksUri: `${jwksBase()}${path}` }]);
 }

@@ -15,7 +15,7 @@ export const ssfEnv = { ...env, SSF_STREAMS: JSON.stringify(ssfStreams(inject('j
 
 /** The worker (its fetch handler) with SSF_STREAMS configured; `bindings` replaces some of them. */
 export function worker(url: string, init: RequestInit = {}, bindings: Record<string, unknown> = {}): Promise<Response> {
-  const target = Object.keys(bindings).length === 0 ? ssfEnv : { ...ssfEnv, ...bindings } as unknown as Env;
+  const target = Object.keys(bindings).length === 0 ? ssfEnv : ({ ...ssfEnv, ...bindings } as unknown as Env);
   return app.fetch(new Request(url, init), target, createExecutionContext()) as Promise<Response>;
 }
 export const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
@@ -29,11 +29,18 @@ export interface SetOptions {
 
 /** A SET: `claims` over iss/aud/iat/jti of the Okta test stream; `undefined` removes a claim. */
 export async function signSet(claims: Record<string, unknown>, options: SetOptions = {}): Promise<string> {
-  const header = Object.fromEntries(Object.entries({ alg: 'RS256', kid: 'rs256-1', typ: 'secevent+jwt', ...options.header })
-    .filter(([, v]) => v !== undefined));
-  const payload = Object.fromEntries(Object.entries({
-    iss: SSF.okta.issuer, aud: SSF.okta.audience, iat: now(), jti: crypto.randomUUID(), ...claims,
-  }).filter(([, v]) => v !== undefined));
+  const header = Object.fromEntries(
+    Object.entries({ alg: 'RS256', kid: 'rs256-1', typ: 'secevent+jwt', ...options.header }).filter(([, v]) => v !== undefined),
+  );
+  const payload = Object.fromEntries(
+    Object.entries({
+      iss: SSF.okta.issuer,
+      aud: SSF.okta.audience,
+      iat: now(),
+      jti: crypto.randomUUID(),
+      ...claims,
+    }).filter(([, v]) => v !== undefined),
+  );
   return signRaw(JSON.stringify(header), JSON.stringify(payload), options.key ?? 'rs256-1');
 }
 
@@ -48,10 +55,14 @@ export function oktaSet(event: string, sub: string, payload: Record<string, unkn
 
 /** Google's RISC shape: the subject inside the event, `subject_type` "iss-sub", no `typ`. */
 export function googleSet(eventUri: string, sub: string, payload: Record<string, unknown> = {}) {
-  return signSet({
-    iss: SSF.google.issuer, aud: SSF.google.audience,
-    events: { [eventUri]: { subject: { subject_type: 'iss-sub', iss: SSF.google.issuer, sub }, ...payload } },
-  }, { header: { typ: undefined } });
+  return signSet(
+    {
+      iss: SSF.google.issuer,
+      aud: SSF.google.audience,
+      events: { [eventUri]: { subject: { subject_type: 'iss-sub', iss: SSF.google.issuer, sub }, ...payload } },
+    },
+    { header: { typ: undefined } },
+  );
 }
 
 export interface PushOptions {

@@ -44,7 +44,9 @@ async function subtleKey(key: SigningKey): Promise<{ key: CryptoKey; params: Sig
     ? { name: 'RSA-PSS', saltLength: 32 }
     : alg.startsWith('ES')
       ? { name: 'ECDSA', hash: `SHA-${alg.slice(2)}` }
-      : alg.startsWith('RS') ? 'RSASSA-PKCS1-v1_5' : 'Ed25519';
+      : alg.startsWith('RS')
+        ? 'RSASSA-PKCS1-v1_5'
+        : 'Ed25519';
   return { key: imported, params };
 }
 
@@ -75,12 +77,14 @@ function withoutUndefined(record: Record<string, unknown>): Record<string, unkno
 /** A valid token for `key`'s issuer unless the options say otherwise. */
 export async function mint(key: SigningKey = 'es256-1', options: MintOptions = {}): Promise<string> {
   const header = withoutUndefined({
-    alg: algOf(key), ...(key.startsWith('HS') ? {} : { kid: key }), typ: 'JWT', ...options.header,
+    alg: algOf(key),
+    ...(key.startsWith('HS') ? {} : { kid: key }),
+    typ: 'JWT',
+    ...options.header,
   });
   const claims = withoutUndefined({ ...defaultClaims(key), ...options.claims });
   return signRaw(JSON.stringify(header), JSON.stringify(claims), key);
 }
-
 
 // ---- token surgery -------------------------------------------------------------------------
 export const segmentsOf = (token: string) => token.split('.') as [string, string, string];
