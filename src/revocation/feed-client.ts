@@ -9,7 +9,6 @@ import type { RevocationFeed } from './revocation-feed';
 import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from './storage-keys';
 import { withTimeout } from './timeout';
 
-export { FEED_REPLICA_HINTS };
 /** A writer waits this long for the primary (docs/reference.md §4.1: "within ~2 s", then 503). */
 export const FEED_APPEND_TIMEOUT_MS = 2_000;
 

@@ -1,11 +1,10 @@
 import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
 import { UNTIL_NEVER, type FeedChange } from './feed-change';
-import { KvOutbox, kvSink } from './kv-outbox';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSummary } from './refresh-families';
-import { feedSink } from './feed-client';
 import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
 import { nowSeconds } from '../clock';
+import { WriteThrough } from './write-through';
 
 export interface RevokeUserInput {
   readonly sub: string;
@@ -115,9 +114,8 @@ export interface UserCheck {
  */
 export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly outbox: KvOutbox;
-  /** Bounded mode's feed, fed by the same commit as KV (docs/reference.md §4.1). */
-  private readonly feedOutbox: KvOutbox;
+  /** KV and bounded mode's feed, fed by the same commit (docs/reference.md §4.1). */
+  private readonly outboxes: WriteThrough;
   private readonly audit: AuditLog;
   private readonly sessions: RefreshFamilies;
 
@@ -133,16 +131,7 @@ export class UserState extends DurableObject<Env> {
     this.sql.exec('CREATE INDEX IF NOT EXISTS revoked_tokens_forget_at ON revoked_tokens (forget_at)');
     this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
       key TEXT PRIMARY KEY, at INTEGER NOT NULL, result TEXT NOT NULL)`);
-    this.outbox = new KvOutbox(
-      ctx.storage,
-      kvSink(() => this.env.REVOCATIONS),
-    );
-    this.feedOutbox = new KvOutbox(
-      ctx.storage,
-      feedSink(() => this.env.REVOCATION_FEED),
-      'feed_outbox',
-      'feed_append_failed',
-    );
+    this.outboxes = new WriteThrough(ctx.storage, () => this.env);
     this.audit = new AuditLog(this.sql);
     this.sessions = new RefreshFamilies(this.sql);
   }
@@ -164,10 +153,9 @@ export class UserState extends DurableObject<Env> {
     this.sql.exec('INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)', state.version, state.revokedBefore);
     this.sessions.revokeAll(now);
     this.audit.append({ at: now, action: 'revoke_user', sub: input.sub, actor: input.actor, reason: input.reason });
-    this.outbox.enqueue(key, state);
     const until = input.entryLifetimeSeconds === undefined ? UNTIL_NEVER : now + input.entryLifetimeSeconds;
     const change: FeedChange = { kind: 'user', fp: fingerprintOf(key), ...state, until };
-    this.feedOutbox.enqueue(key, change);
+    this.outboxes.enqueue(key, state, change);
     const answer = { sub: input.sub, ...state };
     if (input.idempotencyKey !== undefined) {
       this.sql.exec('INSERT INTO idempotency_keys (key, at, result) VALUES (?, ?, ?)', input.idempotencyKey, now, JSON.stringify(answer));
@@ -206,11 +194,10 @@ export class UserState extends DurableObject<Env> {
     const state = { version: before.version + 1, revokedBefore };
     this.sql.exec('INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)', state.version, state.revokedBefore);
     this.sessions.revokeAll(now, revokedBefore);
-    this.outbox.enqueue(key, state);
     // Bounded mode's feed, with the lifetime of an admin revocation's entry: from now (the change), not from `instant`.
     const until = input.entryLifetimeSeconds === undefined ? UNTIL_NEVER : now + input.entryLifetimeSeconds;
     const change: FeedChange = { kind: 'user', fp: fingerprintOf(key), ...state, until };
-    this.feedOutbox.enqueue(key, change);
+    this.outboxes.enqueue(key, state, change);
     return { sub: input.sub, ...state, moved, propagated: await this.writeThrough(), changes: [change] };
   }
 
@@ -240,8 +227,7 @@ export class UserState extends DurableObject<Env> {
       actor: input.actor,
       reason: input.reason,
     });
-    this.outbox.enqueue(key, { revokedAt: now, exp: input.exp }, input.forgetAt);
-    this.feedOutbox.enqueue(key, change);
+    this.outboxes.enqueue(key, { revokedAt: now, exp: input.exp }, change, input.forgetAt);
     return { revokedAt: now, propagated: await this.writeThrough(), changes: [change] };
   }
 
@@ -357,13 +343,9 @@ export class UserState extends DurableObject<Env> {
   /** Flushes the outboxes, then arms the alarm for a retry or the next expiry. True when the feed has every change. */
   private async writeThrough(): Promise<boolean> {
     this.prune();
-    const [, propagated] = await Promise.all([this.outbox.flush(), this.feedOutbox.flush()]);
-    const nextExpiry = this.sql.exec<{ at: number | null }>('SELECT MIN(forget_at) AS at FROM revoked_tokens').one().at;
-    const candidates = [this.outbox.retryAt(), this.feedOutbox.retryAt(), nextExpiry === null ? undefined : (nextExpiry + 1) * 1000].filter(
-      (t): t is number => t !== undefined,
-    );
-    if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
-    else await this.ctx.storage.deleteAlarm();
-    return propagated;
+    return this.outboxes.flush(() => {
+      const nextExpiry = this.sql.exec<{ at: number | null }>('SELECT MIN(forget_at) AS at FROM revoked_tokens').one().at;
+      return nextExpiry === null ? undefined : (nextExpiry + 1) * 1000;
+    });
   }
 }
