@@ -117,6 +117,21 @@ describe('acknowledgement means the feed has it', () => {
     expect((await revokeToken(bindings, token)).status).toBe(200); // the retry the 503 invited
   });
 
+  it('ending a session again (the retry after a 503) is acknowledged only once the feed has it', async () => {
+    const sub = uniqueSub('session-retry');
+    const stub = userStub(sub);
+    const sw: Switch = { fault: 'reject' };
+    await cutFeedFrom(stub, sw);
+    const familyId = crypto.randomUUID();
+    const access = { iss: 'https://issuer.test', jti: `j-${familyId}`, exp: Math.floor(Date.now() / 1000) + 300 };
+    await stub.startSession({ sub, familyId, digest: `d-${familyId}`, tokenTtl: 300, familyMaxAge: 3600, access });
+    const input = { sub, session: { familyId }, actor: 'self', clockTolerance: 30 };
+    expect(await stub.revokeSession(input)).toMatchObject({ ended: true, propagated: false });
+    expect(await stub.revokeSession(input)).toMatchObject({ ended: false, propagated: false }); // still cut off
+    sw.fault = 'none';
+    expect(await stub.revokeSession(input)).toMatchObject({ ended: false, propagated: true });
+  });
+
   it('a user bump with an Idempotency-Key is applied once however often the caller retries', async () => {
     const bindings = boundedEnv();
     const sub = uniqueSub('idempotent');

@@ -278,7 +278,8 @@ export class UserState extends DurableObject<Env> {
   }): Promise<{ ended: boolean } & Propagation> {
     const now = nowSeconds();
     const revoked = this.sessions.revoke(input.session, now);
-    if (revoked === undefined) return { ended: false, propagated: true, changes: [] };
+    // Already ended (a retry after a 503, say): nothing new to store, but the feed may still lack it.
+    if (revoked === undefined) return { ended: false, propagated: await this.writeThrough(), changes: [] };
     this.audit.append({ at: now, action: 'revoke_session', sub: input.sub, actor: input.actor, reason: input.reason });
     return { ended: true, ...(await this.denylistAccessToken(input.sub, revoked.lastAccess, input.clockTolerance, input.reason)) };
   }
