@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import { app } from '../src/app';
 import { userObjectName } from '../src/revocation/storage-keys';
 import { refreshTokenDigest } from '../src/tokens/refresh-token';
+import { intercept, withFault, type Switch } from './helpers/faults';
 import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
 
 type Fetch = (request: Request) => Promise<Response>;
@@ -393,6 +394,25 @@ describe('revoking refresh tokens', () => {
     expect(await outcome(latest.access_token)).toBe('revoked_token');
     expect(await refreshError(latest.refresh_token)).toBe('invalid_grant');
     expect(await outcome((await refreshOk(other.refresh_token)).access_token)).toBe('active');
+  });
+
+  it('POST /v1/logout that fails half-way can be retried: the session is ended first, so the retry still verifies', async () => {
+    const s = await session({ sub: newSub('logout-retry') });
+    const sw: Switch = { fault: 'reject' };
+    const faulty = {
+      ...env,
+      USER_STATE: intercept(env.USER_STATE, (method, call) => {
+        const stub = call();
+        return method === 'getByName' ? withFault(stub as object, ['revokeSession'], sw) : stub;
+      }),
+    };
+    const logout = () => app.fetch(req('/v1/logout', { method: 'POST' }, s.access_token), faulty, createExecutionContext());
+    expect((await logout()).status).toBe(503);
+    sw.fault = 'none';
+    const retry = await logout();
+    expect(await retry.json()).toEqual({ revoked: 'token' });
+    expect(await refreshError(s.refresh_token)).toBe('invalid_grant');
+    expect(await outcome(s.access_token)).toBe('revoked_token');
   });
 
   it('POST /v1/logout {"everywhere":true} ends every session of the user', async () => {

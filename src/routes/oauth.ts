@@ -70,8 +70,9 @@ oauthRoutes.post('/logout', async (c) => {
     await revokeUser(c.env, c.var.config, { sub: userId, actor, reason: 'logout everywhere' });
     return jsonResponse({ revoked: 'user' } satisfies ResponseBody<'LogoutResult'>);
   }
-  await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
   // A token of our own session (docs/reference.md §6) names it in `sid`: logging out ends the session too.
+  // The session first: if the token were denylisted first and ending the session then failed, the
+  // client's retry would be refused (its token revoked) and the session would live on.
   const { sid } = result.token.claims;
   if (result.token.issuer === c.var.config.ownIssuer && typeof sid === 'string') {
     await revokeSession(c.env, c.var.config, {
@@ -82,6 +83,7 @@ oauthRoutes.post('/logout', async (c) => {
       clockTolerance: c.var.config.clockToleranceSeconds,
     });
   }
+  await revokeToken(c.env, c.var.config, result.token, actor, 'logout');
   return jsonResponse({ revoked: 'token' } satisfies ResponseBody<'LogoutResult'>);
 });
 

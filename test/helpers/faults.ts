@@ -25,7 +25,8 @@ export function intercept<T extends object>(real: T, around: (method: string, ca
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown;
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => around(String(prop), () => (value as (...a: unknown[]) => unknown).apply(target, args));
+      // Reflect.apply, not value.apply: on a Durable Object stub `value.apply` is a remote property.
+      return (...args: unknown[]) => around(String(prop), () => Reflect.apply(value as (...a: unknown[]) => unknown, target, args));
     },
   });
 }
