@@ -10,6 +10,7 @@ import { createExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import { parseForwardAuthHosts } from '../src/config/forward-auth-hosts';
+import { counted } from './helpers/faults';
 import { ADMIN_KEY } from './helpers/fixtures';
 import { mint } from './helpers/tokens';
 
@@ -57,10 +58,15 @@ describe('on a FORWARD_AUTH_HOSTS host, every path and method is a check', () =>
     expect(answer.headers.get('X-Auth-Subject')).toBe(sub);
   });
 
-  it('?strict=1 still works on any path', async () => {
+  it("ignores ?strict=1 there (the end user's query): no Durable Object read, unlike on the API host", async () => {
     const token = await mint('es256-1', { claims: { sub: `fah-strict-${crypto.randomUUID()}` } });
-    const answer = await call('http://auth.test/some/path?strict=1', { headers: { Authorization: `Bearer ${token}` } });
-    expect(answer.body).toMatchObject({ active: true });
+    const counts: Record<string, number> = {};
+    const on = { ...bindings, USER_STATE: counted(env.USER_STATE, counts, 'USER_STATE') };
+    const headers = { Authorization: `Bearer ${token}` };
+    expect((await call('http://auth.test/some/path?strict=1', { headers }, on)).body).toMatchObject({ active: true });
+    expect(counts.USER_STATE).toBe(0);
+    expect((await call('http://ks.test/v1/verify?strict=1', { headers }, on)).body).toMatchObject({ active: true });
+    expect(counts.USER_STATE).toBeGreaterThan(0);
   });
 
   it('other hosts keep every route', async () => {
