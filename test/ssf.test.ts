@@ -8,7 +8,11 @@ import { base64url, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, BASE, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
 import { publishKeys } from './helpers/jwks-server';
-import { CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, worker } from './helpers/ssf';
+import { env } from 'cloudflare:workers';
+import { createExecutionContext } from 'cloudflare:test';
+import { app } from '../src/app';
+import { counted } from './helpers/faults';
+import { CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, ssfEnv, worker } from './helpers/ssf';
 import { b64, mint, now, uniqueSub } from './helpers/tokens';
 
 const admin = (path: string, init: RequestInit = {}) => {
@@ -417,6 +421,20 @@ const withEnv = (vars: Record<string, unknown>) => (stream: string, set: string)
     vars,
   );
 
+describe('unknown streams', () => {
+  it('a flood of made-up stream ids shares one registry read (404s, one Durable Object call)', async () => {
+    const counts: Record<string, number> = {};
+    const flood = { ...ssfEnv, SSF_STREAM: counted(env.SSF_STREAM, counts, 'registry') } as Env;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        app.fetch(new Request(`${BASE}/v1/ssf/nope-${crypto.randomUUID()}/events`, { method: 'POST' }), flood, createExecutionContext()),
+      ),
+    );
+    expect(answers.map((res) => res.status)).toEqual(Array(20).fill(404));
+    expect(counts.registry).toBe(1);
+  });
+});
+
 describe('token-claims-change and durability', () => {
   it("with MAX_TOKEN_LIFETIME_SECONDS: the named token is denied, the user's other tokens still work", async () => {
     const sub = uniqueSub('deny');
@@ -431,8 +449,14 @@ describe('token-claims-change and durability', () => {
         },
       },
     });
+    const before = now();
     expect((await withEnv({ MAX_TOKEN_LIFETIME_SECONDS: '7200' })('okta', set)).status).toBe(202);
     expect((await verify(named)).body.reason).toBe('revoked_token');
+    // Kept as long as such a token can be accepted: issued up to the tolerance (30 s) ahead, living 7200 s.
+    const { revokedTokens } = await (
+      await admin(`/v1/admin/users/${encodeURIComponent(sub)}`)
+    ).json<{ revokedTokens: { exp: number }[] }>();
+    expect(revokedTokens[0]!.exp - before).toBeGreaterThanOrEqual(7200 + 30);
     expect((await verify(other)).status).toBe(200);
     expect(await userState(sub)).toMatchObject({ version: 0 });
   });

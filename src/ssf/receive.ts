@@ -182,7 +182,9 @@ async function apply(
   const lifetime = config.maxTokenLifetimeSeconds;
   if (event.action === 'deny_token' && event.token !== undefined && lifetime !== undefined) {
     const { iss, jti } = event.token;
-    const exp = now + lifetime;
+    // The latest such a token can expire: issued up to the tolerance ahead of our clock, living
+    // `lifetime`; the entry then stays a tolerance past that (forgetAt), as the verifier does.
+    const exp = now + config.clockToleranceSeconds + lifetime;
     await Promise.all(
       subs.map((sub) =>
         revokeTokenById(env, config, {

@@ -49,6 +49,19 @@ export async function allStreams(config: Config, env: SsfBindings): Promise<SsfS
   return [...config.ssfStreams.values(), ...stored.streams.values()];
 }
 
+/** Loads in flight, per configuration: concurrent misses share one registry read. */
+const loading = new WeakMap<Config, Promise<Cached>>();
+
+/** An unauthenticated flood of made-up ids costs one registry read at a time, at most one a second. */
+function sharedLoad(config: Config, env: SsfBindings): Promise<Cached> {
+  let pending = loading.get(config);
+  if (pending === undefined) {
+    pending = load(config, env).finally(() => loading.delete(config));
+    loading.set(config, pending);
+  }
+  return pending;
+}
+
 /** The stream with this id, or undefined. SSF_STREAMS first; stored streams from the isolate's cache. */
 export async function findStream(config: Config, env: SsfBindings, id: string): Promise<SsfStreamConfig | undefined> {
   const configured = config.ssfStreams.get(id);
@@ -56,7 +69,7 @@ export async function findStream(config: Config, env: SsfBindings, id: string): 
   let cached = caches.get(config);
   const age = cached === undefined ? Infinity : Date.now() - cached.fetchedAt;
   if (cached === undefined || age > REGISTRY_TTL_MS || (!cached.streams.has(id) && age > REGISTRY_MISS_INTERVAL_MS)) {
-    cached = await load(config, env);
+    cached = await sharedLoad(config, env);
   }
   return cached.streams.get(id);
 }
@@ -64,6 +77,7 @@ export async function findStream(config: Config, env: SsfBindings, id: string): 
 /** After the admin API changed the stored streams: this isolate sees it at once. */
 export function forgetStoredStreams(config: Config): void {
   caches.delete(config);
+  loading.delete(config); // a read that started before the change must not stand for after it
 }
 
 /** Configurations whose SSF_STREAMS poll streams this isolate has armed. */
