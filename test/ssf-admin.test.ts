@@ -6,20 +6,13 @@
  */
 import { inject } from 'vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, BASE, KEYS } from './helpers/fixtures';
+import { BASE, KEYS } from './helpers/fixtures';
 import { jwksBase, publishKeys } from './helpers/jwks-server';
-import { CAEP, signSet, SSF_EVENT, worker } from './helpers/ssf';
+import { CAEP, signSet, SSF_EVENT, ssfAdmin as admin, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
 
 const TX_TOKEN = 'tx-token';
 const txIssuer = (name: string) => `${jwksBase()}/ssf-tx/${name}`;
-
-const admin = (path: string, init: RequestInit & { json?: unknown } = {}) => {
-  const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
-  const body = init.json === undefined ? init.body : JSON.stringify(init.json);
-  return worker(`${BASE}${path}`, { ...init, headers, body });
-};
 
 interface TxStream {
   stream_id: string;

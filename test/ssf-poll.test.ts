@@ -9,19 +9,12 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseStream } from '../src/config/ssf-streams';
 import { ssfStreamObjectName } from '../src/revocation/storage-keys';
-import { ADMIN_KEY, BASE, ISSUERS, KEYS } from './helpers/fixtures';
+import { BASE, ISSUERS, KEYS } from './helpers/fixtures';
 import { freshJwksPath, jwksBase, publishKeys, setJwksStatus } from './helpers/jwks-server';
-import { CAEP, signSet, worker } from './helpers/ssf';
+import { CAEP, signSet, ssfAdmin as admin, worker } from './helpers/ssf';
 import { mint, now, uniqueSub } from './helpers/tokens';
 
 const POLL_TOKEN = 'poll-token';
-
-const admin = (path: string, init: RequestInit & { json?: unknown } = {}) => {
-  const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
-  const body = init.json === undefined ? init.body : JSON.stringify(init.json);
-  return worker(`${BASE}${path}`, { ...init, headers, body });
-};
 
 interface PollRequest {
   maxEvents: number;

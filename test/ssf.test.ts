@@ -6,20 +6,15 @@
  */
 import { base64url, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, BASE, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
+import { BASE, KEYS, SSF, SSF_JWKS_PATHS, SSF_OKTA_SECRET } from './helpers/fixtures';
 import { publishKeys } from './helpers/jwks-server';
 import { env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import { app } from '../src/app';
 import { counted } from './helpers/faults';
-import { CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, ssfEnv, worker } from './helpers/ssf';
+import { CAEP, googleSet, oktaSet, push, RISC, signSet, SSF_EVENT, ssfAdmin as admin, ssfEnv, worker } from './helpers/ssf';
 import { b64, mint, now, uniqueSub } from './helpers/tokens';
 
-const admin = (path: string, init: RequestInit = {}) => {
-  const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
-  return worker(`${BASE}${path}`, { ...init, headers });
-};
 const userState = async (sub: string) =>
   (await admin(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<{ version: number; revokedBefore: number }>();
 const verify = async (token: string) => {

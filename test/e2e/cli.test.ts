@@ -376,7 +376,9 @@ describe('killswitch CLI against wrangler dev', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const jwksUri = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
-      const added = await cli([
+      const pollUri = jwksUri.replace(/\/jwks$/, '/poll');
+      /** `ssf add` of a manual stream of the test transmitter. */
+      const ssfAdd = (audience: string, ...more: string[]) => [
         'ssf',
         'add',
         '--issuer',
@@ -384,11 +386,11 @@ describe('killswitch CLI against wrangler dev', () => {
         '--jwks-uri',
         jwksUri,
         '--audience',
-        'killswitch-cli-test',
-        '--map-iss-sub',
-        `https://idp.demo=${DEMO_ISSUER}`,
+        audience,
+        ...more,
         '--json',
-      ]);
+      ];
+      const added = await cli(ssfAdd('killswitch-cli-test', '--map-iss-sub', `https://idp.demo=${DEMO_ISSUER}`));
       expect(added.code, added.stderr).toBe(0);
       const stream = json(added);
       expect(stream).toMatchObject({
@@ -433,29 +435,14 @@ describe('killswitch CLI against wrangler dev', () => {
       expect((await cli(['ssf', 'show', stream.id])).code).toBe(5);
 
       // Poll delivery: the bearer only from $KILLSWITCH_POLL_TOKEN, sent to the transmitter, never shown.
-      const pollArgs = [
-        'ssf',
-        'add',
-        '--issuer',
-        'https://idp.demo',
-        '--jwks-uri',
-        jwksUri,
-        '--audience',
-        'killswitch-cli-poll',
-        '--no-secret',
-        '--poll-endpoint',
-        jwksUri.replace(/\/jwks$/, '/poll'),
-        '--poll-interval',
-        '60',
-        '--json',
-      ];
+      const pollArgs = ssfAdd('killswitch-cli-poll', '--no-secret', '--poll-endpoint', pollUri, '--poll-interval', '60');
       const noPollToken = await cli(pollArgs);
       expect(noPollToken.code).toBe(2);
       expect(noPollToken.stderr).toContain('KILLSWITCH_POLL_TOKEN');
       const polledAdd = await cli(pollArgs, { env: { KILLSWITCH_POLL_TOKEN: 'cli-poll-bearer' } });
       expect(polledAdd.code, polledAdd.stderr).toBe(0);
       const polled = json(polledAdd);
-      expect(polled.poll).toEqual({ endpoint: jwksUri.replace(/\/jwks$/, '/poll'), maxEvents: 16, intervalSeconds: 60 });
+      expect(polled.poll).toEqual({ endpoint: pollUri, maxEvents: 16, intervalSeconds: 60 });
       expect(polledAdd.stdout).not.toContain('cli-poll-bearer');
       const pollNow = await cli(['ssf', 'poll', polled.id]);
       expect(pollNow.code, pollNow.stderr).toBe(0);

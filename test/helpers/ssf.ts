@@ -7,7 +7,7 @@ import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import { app } from '../../src/app';
-import { BASE, SSF, SSF_OKTA_SECRET, ssfStreams, type KeyName } from './fixtures';
+import { ADMIN_KEY, BASE, SSF, SSF_OKTA_SECRET, ssfStreams, type KeyName } from './fixtures';
 import { now, signRaw } from './tokens';
 
 /** The test bindings plus SSF_STREAMS: one object, so its configuration is parsed once. */
@@ -18,6 +18,14 @@ export function worker(url: string, init: RequestInit = {}, bindings: Record<str
   const target = Object.keys(bindings).length === 0 ? ssfEnv : ({ ...ssfEnv, ...bindings } as unknown as Env);
   return app.fetch(new Request(url, init), target, createExecutionContext()) as Promise<Response>;
 }
+/** An admin call (the admin key, `json` as the body) through `worker`. */
+export function ssfAdmin(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('Authorization', `Bearer ${ADMIN_KEY}`);
+  const body = init.json === undefined ? init.body : JSON.stringify(init.json);
+  return worker(`${BASE}${path}`, { ...init, headers, body });
+}
+
 export const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 export const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';
 export const SSF_EVENT = 'https://schemas.openid.net/secevent/ssf/event-type/';
