@@ -436,7 +436,7 @@ describe('security events in bounded mode (reference §7)', () => {
     REVOCATION_MODE: 'bounded',
     MAX_TOKEN_LIFETIME_SECONDS: '3600',
     CLOCK_TOLERANCE_SECONDS: '30',
-    REVOCATION_MAX_STALENESS_MS: '300',
+    REVOCATION_MAX_STALENESS_MS: '500',
   };
   const pushSet = (set: string) =>
     worker(

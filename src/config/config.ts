@@ -61,8 +61,12 @@ export interface Config {
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
 const ALWAYS_REQUIRED_CLAIMS = ['sub', 'exp'];
 const MIN_ADMIN_KEY_CHARS = 16;
-/** Below this a mirror would refresh on nearly every check (a feed round trip is tens of ms). */
-const MIN_STALENESS_MS = 100;
+/**
+ * A mirror refreshes at half the bound, and a refresh is one round trip to a replica (up to
+ * ~300 ms across an ocean): below this a far location's mirror is never fresh and the mode
+ * silently becomes strict reads (docs/reference.md §4.1 "Picking the bound").
+ */
+const MIN_STALENESS_MS = 500;
 
 function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonly T[], fallback: T): T {
   const value = stringVar(env, name);

@@ -18,7 +18,7 @@ export function boundedEnv(overrides: Record<string, unknown> = {}): Env {
     ...env,
     REVOCATION_MODE: 'bounded',
     MAX_TOKEN_LIFETIME_SECONDS: '3600',
-    REVOCATION_MAX_STALENESS_MS: '300',
+    REVOCATION_MAX_STALENESS_MS: '500',
     ...overrides,
   } as Env;
 }
