@@ -96,7 +96,11 @@ describe('parseConfig rejects, naming the field', () => {
     ['FAIL_MODE unknown', { FAIL_MODE: 'ajar' }, 'FAIL_MODE'],
     // Bounded mode forgets a user entry a token lifetime after the change: it needs that lifetime.
     ['REVOCATION_MODE bounded without MAX_TOKEN_LIFETIME_SECONDS', { REVOCATION_MODE: 'bounded' }, 'MAX_TOKEN_LIFETIME_SECONDS'],
-    ['REVOCATION_MAX_STALENESS_MS under 500 (below a cross-ocean refresh)', { REVOCATION_MAX_STALENESS_MS: '499' }, 'REVOCATION_MAX_STALENESS_MS'],
+    [
+      'REVOCATION_MAX_STALENESS_MS under 500 (below a cross-ocean refresh)',
+      { REVOCATION_MAX_STALENESS_MS: '499' },
+      'REVOCATION_MAX_STALENESS_MS',
+    ],
     ['REVOCATION_MAX_STALENESS_MS a fraction', { REVOCATION_MAX_STALENESS_MS: '1000.5' }, 'REVOCATION_MAX_STALENESS_MS'],
     ['LOG_ACCEPTED not a boolean', { LOG_ACCEPTED: 'yes' }, 'LOG_ACCEPTED'],
     ['ADMIN_API_KEYS with a short key', { ADMIN_API_KEYS: 'a-long-enough-admin-key-1, short' }, 'ADMIN_API_KEYS'],
