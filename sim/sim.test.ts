@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Mirror } from '../src/revocation/mirror';
+import { Mirror } from '../src/feed/mirror';
 import { currentDesign } from './designs/current';
 import { DEFAULTS, simulate } from './world';
 

@@ -3,9 +3,9 @@
  * revoking from random locations, faults on a timeline, and the measurements (docs: sim/README.md).
  */
 import { nowSeconds } from '../src/clock';
-import type { FeedChange } from '../src/revocation/feed-change';
-import { fingerprintWords } from '../src/revocation/fingerprint-table';
-import type { MirrorKeys } from '../src/revocation/mirror';
+import type { FeedChange } from '../src/feed/feed-change';
+import { fingerprintWords } from '../src/feed/fingerprint-table';
+import type { MirrorKeys } from '../src/feed/mirror';
 import type { DesignFactory, IsolateFeed } from './designs/design';
 import { Sim } from './engine';
 import { SimCache, SimKv } from './locations';

@@ -1,23 +1,23 @@
 /**
  * The design as of d100ae7 (before issue 18), wired with its own code: the Mirror
- * (src/revocation/mirror.ts), the RevocationFeed Durable Object (src/revocation/revocation-feed.ts)
- * on an in-memory SQL storage, the writer's feedSink (src/revocation/feed-client.ts). Only the
+ * (src/feed/mirror.ts), the feed's FeedCore (src/feed/feed-core.ts, what the RevocationFeed
+ * Durable Object wraps) on its MemoryFeedStore, the writer's feedSink (src/feed/feed-client.ts). Only the
  * bindings are simulated: the objects' network and queues, the location cache, KV.
  */
-import type { FeedChange } from '../../src/revocation/feed-change';
-import { feedSink } from '../../src/revocation/feed-client';
-import { Mirror, type FeedAccess } from '../../src/revocation/mirror';
-import { RevocationFeed } from '../../src/revocation/revocation-feed';
+import type { FeedChange } from '../../src/feed/feed-change';
+import { feedReplica, feedSink } from '../../src/feed/feed-client';
+import { FeedCore } from '../../src/feed/feed-core';
+import { MemoryFeedStore } from '../../src/feed/memory-feed-store';
+import { Mirror, type FeedAccess } from '../../src/feed/mirror';
 import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from '../../src/revocation/storage-keys';
 import type { Region } from '../network';
 import { SimHost } from '../objects';
-import { SimSql } from '../sql';
 import type { Design, WorldAccess } from './design';
 
 /** Where the primary lives (created by the first writer; our writers are spread, so say eastern North America). */
 const PRIMARY_REGION: Region = 'enam';
 
-type Feed = RevocationFeed;
+type Feed = FeedCore;
 
 export interface CurrentOptions {
   /** The mirror an isolate gets (a test injects a broken one to show the simulation sees it). */
@@ -47,36 +47,37 @@ export function currentDesign(options: CurrentOptions = {}) {
         },
       }) as unknown as Env['REVOCATION_FEED'];
 
-    const feedObject = (name: string, region: Region) => {
-      const sql = new SimSql();
-      let alarm: { at: number; cancelled: boolean } | undefined;
+    const feedObject = (name: string, region: Region, primaryRole: boolean) => {
+      const store = new MemoryFeedStore();
       const host: SimHost<Feed> = new SimHost(sim, name, region, world.objectCapacity, () => {
-        const storage = {
-          sql,
-          getAlarm: async () => alarm?.at ?? null,
-          setAlarm: async (at: number) => {
-            if (alarm !== undefined) alarm.cancelled = true;
-            const mine = { at, cancelled: false };
-            alarm = mine;
-            sim.at(at - Date.now() + sim.now, () => {
-              if (mine.cancelled) return;
-              alarm = undefined;
-              void host.instance.alarm().catch(() => undefined);
-            });
-          },
-        };
-        const env = {
-          REVOCATION_FEED: namespace(region, name),
-          REVOCATIONS: { put: (_key: string, value: ArrayBuffer) => world.kv.put(value) },
-        };
-        return new RevocationFeed({ storage } as unknown as DurableObjectState, env as unknown as Env);
+        const feed = namespace(region, name);
+        return new FeedCore({
+          store,
+          clock: Date.now,
+          replicas: primaryRole
+            ? {
+                count: FEED_REPLICA_HINTS.length,
+                push: (i, entries, resetTo, prunableThrough) => feedReplica(feed, i).push(entries, resetTo, prunableThrough),
+              }
+            : undefined,
+          snapshots: primaryRole ? { put: (snapshot) => world.kv.put(snapshot) } : undefined,
+        });
       });
+      // The store's alarm, fired by the driver (as the runtime fires a DO alarm).
+      const tick = () => {
+        if (store.alarmAt !== null && store.alarmAt <= Date.now()) {
+          store.alarmAt = null;
+          void host.instance.alarm().catch(() => undefined);
+        }
+        sim.after(1_000, tick);
+      };
+      sim.after(1_000, tick);
       hosts.set(name, host);
       return host;
     };
 
-    const primary = feedObject(FEED_PRIMARY_NAME, PRIMARY_REGION);
-    const replicas = FEED_REPLICA_HINTS.map((hint, i) => feedObject(feedReplicaName(i), hint as Region));
+    const primary = feedObject(FEED_PRIMARY_NAME, PRIMARY_REGION, true);
+    const replicas = FEED_REPLICA_HINTS.map((hint, i) => feedObject(feedReplicaName(i), hint as Region, false));
     const makeMirror = options.mirror ?? ((boundMs, clock) => new Mirror(boundMs, clock));
 
     return {

@@ -2,8 +2,8 @@ import type { Sim } from '../engine';
 import type { SimCache, SimKv } from '../locations';
 import type { Region } from '../network';
 import type { SimHost } from '../objects';
-import type { FeedChange } from '../../src/revocation/feed-change';
-import type { MirrorAnswer, MirrorKeys } from '../../src/revocation/mirror';
+import type { FeedChange } from '../../src/feed/feed-change';
+import type { MirrorAnswer, MirrorKeys } from '../../src/feed/mirror';
 
 /** What a design (a version of the product's feed and mirror) is given by the simulated world. */
 export interface WorldAccess {
