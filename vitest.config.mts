@@ -49,6 +49,16 @@ export default defineConfig({
         },
       },
       {
+        // The simulation (sim/README.md): product code in Node, `cloudflare:workers` from sim/shims.
+        resolve: { alias: { 'cloudflare:workers': new URL('./sim/shims/cloudflare-workers.ts', import.meta.url).pathname } },
+        test: {
+          name: 'sim',
+          environment: 'node',
+          include: ['sim/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           environment: 'node',

@@ -1,0 +1,106 @@
+/**
+ * The design as of d100ae7 (before issue 18), wired with its own code: the Mirror
+ * (src/feed/mirror.ts), the feed's FeedCore (src/feed/feed-core.ts, what the RevocationFeed
+ * Durable Object wraps) on its MemoryFeedStore, the writer's feedSink (src/feed/feed-client.ts). Only the
+ * bindings are simulated: the objects' network and queues, the location cache, KV.
+ */
+import type { FeedChange } from '../../src/feed/feed-change';
+import { feedReplica, feedSink } from '../../src/feed/feed-client';
+import { FeedCore } from '../../src/feed/feed-core';
+import { MemoryFeedStore } from '../../src/feed/memory-feed-store';
+import { Mirror, type FeedAccess } from '../../src/feed/mirror';
+import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from '../../src/revocation/storage-keys';
+import type { Region } from '../network';
+import { SimHost } from '../objects';
+import type { Design, WorldAccess } from './design';
+
+/** Where the primary lives (created by the first writer; our writers are spread, so say eastern North America). */
+const PRIMARY_REGION: Region = 'enam';
+
+type Feed = FeedCore;
+
+export interface CurrentOptions {
+  /** The mirror an isolate gets (a test injects a broken one to show the simulation sees it). */
+  readonly mirror?: (boundMs: number, clock: () => number) => Mirror;
+}
+
+export function currentDesign(options: CurrentOptions = {}) {
+  return (world: WorldAccess): Design => {
+    const { sim } = world;
+    const hosts = new Map<string, SimHost<Feed>>();
+
+    /** The REVOCATION_FEED namespace as seen from a caller in `from` (`caller` names it for partitions). */
+    const namespace = (from: Region, caller: string) =>
+      ({
+        getByName: (name: string) => {
+          const host = hosts.get(name);
+          if (host === undefined) throw new Error(`no feed object ${name}`);
+          return new Proxy(
+            {},
+            {
+              get:
+                (_target, method: string) =>
+                (...args: unknown[]) =>
+                  host.call(from, (feed) => (feed as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args), caller),
+            },
+          );
+        },
+      }) as unknown as Env['REVOCATION_FEED'];
+
+    const feedObject = (name: string, region: Region, primaryRole: boolean) => {
+      const store = new MemoryFeedStore();
+      const host: SimHost<Feed> = new SimHost(sim, name, region, world.objectCapacity, () => {
+        const feed = namespace(region, name);
+        return new FeedCore({
+          store,
+          clock: Date.now,
+          replicas: primaryRole
+            ? {
+                count: FEED_REPLICA_HINTS.length,
+                push: (i, entries, resetTo, prunableThrough) => feedReplica(feed, i).push(entries, resetTo, prunableThrough),
+              }
+            : undefined,
+          snapshots: primaryRole ? { put: (snapshot) => world.kv.put(snapshot) } : undefined,
+        });
+      });
+      // The store's alarm, fired by the driver (as the runtime fires a DO alarm).
+      const tick = () => {
+        if (store.alarmAt !== null && store.alarmAt <= Date.now()) {
+          store.alarmAt = null;
+          void host.instance.alarm().catch(() => undefined);
+        }
+        sim.after(1_000, tick);
+      };
+      sim.after(1_000, tick);
+      hosts.set(name, host);
+      return host;
+    };
+
+    const primary = feedObject(FEED_PRIMARY_NAME, PRIMARY_REGION, true);
+    const replicas = FEED_REPLICA_HINTS.map((hint, i) => feedObject(feedReplicaName(i), hint as Region, false));
+    const makeMirror = options.mirror ?? ((boundMs, clock) => new Mirror(boundMs, clock));
+
+    return {
+      name: 'current',
+      objects: [primary, ...replicas],
+      primary,
+      replicas,
+      append: (from: Region, change: FeedChange) => feedSink(() => namespace(from, 'writer'))('feed', JSON.stringify(change), undefined),
+      isolate: (location: number, clock: () => number) => {
+        const region = world.regions[location]!;
+        const mirror = makeMirror(world.boundMs, clock);
+        const access: FeedAccess = {
+          replicas: replicas.length,
+          read: (replica, after) => replicas[replica]!.call(region, (feed) => feed.read(after), 'reader'),
+          snapshot: () => world.kv.get(location),
+          cache: async () => world.caches[location] as unknown as Cache,
+        };
+        return {
+          freshen: () => mirror.freshen(access, () => undefined),
+          answer: (keys, now) => mirror.answer(keys, now),
+          applyLocal: (changes) => mirror.applyLocal(changes),
+        };
+      },
+    };
+  };
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { Mirror } from '../src/feed/mirror';
+import { currentDesign } from './designs/current';
+import { DEFAULTS, simulate } from './world';
+
+// A small world (seconds of wall time): the invariants, and proof the simulation can see a violation.
+const small = { ...DEFAULTS, locations: 12, isolates: 2, durationS: 25, watchMs: 5_000, revokeRate: 2, checkRate: 10 };
+
+describe('simulation', () => {
+  it('runs the product mirror and feed: no check accepts a revoked token past the bound, every ack is 2xx', async () => {
+    const result = await simulate(currentDesign(), small);
+    expect(result.acks.ok).toBeGreaterThan(10);
+    expect(result.acks['503']).toBe(0);
+    expect(result.lateAccepts).toBe(0);
+    expect(result.neverRefused).toBe(0);
+    expect(result.firstRefusalMs.p99).toBeLessThanOrEqual(small.boundMs);
+    expect(result.checks).toBeGreaterThan(5_000);
+  });
+
+  it('is deterministic for a seed', async () => {
+    const a = await simulate(currentDesign(), { ...small, durationS: 12, watchMs: 2_000 });
+    const b = await simulate(currentDesign(), { ...small, durationS: 12, watchMs: 2_000 });
+    expect({ ...a, wallMs: 0 }).toEqual({ ...b, wallMs: 0 });
+  });
+
+  it('sees a mirror that ignores its bound: late accepts', async () => {
+    // This mirror believes the bound is 30 s while the world measures against 1 s.
+    const broken = currentDesign({ mirror: (_boundMs, clock) => new Mirror(30_000, clock) });
+    const result = await simulate(broken, small);
+    expect(result.lateAccepts).toBeGreaterThan(0);
+    expect(result.firstRefusalMs.p99).toBeGreaterThan(small.boundMs);
+  });
+});
