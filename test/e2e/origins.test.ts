@@ -6,7 +6,7 @@
  * than REVOCATION_MAX_STALENESS_MS after the 2xx is accepted. The feed out of reach (fail
  * closed / open), a feed key and a JWKS key rotated, and 100,000 entries loaded at start-up.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +18,7 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWranglerDev, wranglerBinIn, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
+import { freePort, startWranglerDev, wranglerBinIn, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 import { killswitchExpress, killswitchFastify, killswitchHono, type GuardOptions } from '../../src/client';
 import { encodeSnapshot } from '../../src/revocation/feed-snapshot';
 import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, demoJwk, signDemo } from '../helpers/demo';
@@ -291,6 +291,25 @@ describe('killswitch/client against wrangler dev (bounded, B = 1000 ms)', () => 
     expect(await (await call(url, token)).json()).toEqual({ error: 'invalid_token', reason: 'invalid_token' });
     servedKeys = [...servedKeys, { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }];
     const watch = await revokeAndWatch(url, token, () => admin('/v1/admin/users/revoke', { sub }));
+    expect(watch.body).toEqual({ error: 'invalid_token', reason: 'revoked_user' });
+    expect(watch.lastAccepted).toBeLessThanOrEqual(BOUND_MS);
+  });
+
+  it("`npm run origin` (examples/express-origin, the README's walk) refuses a revoked user's token", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['scripts/origin.mjs'], {
+      cwd: ROOT,
+      env: { ...process.env, KILLSWITCH_URL: worker.url, KILLSWITCH_FEED_KEY: FEED_KEYS[1], PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    closers.push(async () => child.kill());
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('express origin on') && resolve());
+      child.once('exit', (code) => reject(new Error(`origin exited with ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const sub = `origin-example-${crypto.randomUUID()}`;
+    const watch = await revokeAndWatch(url, await mint(sub), () => admin('/v1/admin/users/revoke', { sub }));
     expect(watch.body).toEqual({ error: 'invalid_token', reason: 'revoked_user' });
     expect(watch.lastAccepted).toBeLessThanOrEqual(BOUND_MS);
   });
