@@ -1,4 +1,15 @@
+import type { JWTPayload } from 'jose';
 import { Guard, type GuardOptions } from './guard';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- how Express's Request is extended (as express-jwt does)
+  namespace Express {
+    interface Request {
+      /** The verified, unrevoked token's claims (killswitchExpress). */
+      auth?: JWTPayload;
+    }
+  }
+}
 
 /** What the middleware needs of Express's request and response (no import of express itself). */
 interface Req {
