@@ -8,6 +8,6 @@ export { Verifier } from './rpc/verifier-entrypoint';
 export { UserState } from './revocation/user-state';
 export { GlobalState } from './revocation/global-state';
 export { SsfStream } from './ssf/stream-state';
-export { RevocationFeed } from './revocation/revocation-feed';
+export { RevocationFeed } from './feed/revocation-feed';
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

@@ -10,9 +10,9 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getConfig } from '../src/config/config';
-import { decodeSnapshot } from '../src/revocation/feed-snapshot';
-import { Mirror, MIRROR_MAX_ENTRIES } from '../src/revocation/mirror';
-import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
+import { decodeSnapshot } from '../src/feed/feed-snapshot';
+import { Mirror, MIRROR_MAX_ENTRIES } from '../src/feed/mirror';
+import { feedPrimary, feedReplica } from '../src/feed/feed-client';
 import { NOT_PROPAGATED } from '../src/revocation/revoker';
 import {
   FEED_REPLICA_HINTS,
@@ -24,7 +24,7 @@ import {
   userKvKey,
   userObjectName,
 } from '../src/revocation/storage-keys';
-import { fingerprintWords } from '../src/revocation/fingerprint-table';
+import { fingerprintWords } from '../src/feed/fingerprint-table';
 import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
 import { call, counted, unreachable, verify, type Switch } from './helpers/faults';
 import { oktaSet, worker } from './helpers/ssf';

@@ -9,9 +9,9 @@ import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext }
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import { ConfigError, parseConfig } from '../src/config/config';
-import { feedPrimary, feedReplica } from '../src/revocation/feed-client';
-import { decodeSnapshot } from '../src/revocation/feed-snapshot';
-import { CACHE_BUCKET_MS } from '../src/revocation/mirror';
+import { feedPrimary, feedReplica } from '../src/feed/feed-client';
+import { decodeSnapshot } from '../src/feed/feed-snapshot';
+import { CACHE_BUCKET_MS } from '../src/feed/mirror';
 import { FEED_REPLICA_HINTS } from '../src/revocation/storage-keys';
 import { boundedEnv, sleep } from './helpers/bounded';
 import { counted, unreachable, type Switch } from './helpers/faults';

@@ -11,9 +11,10 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { getConfig } from '../src/config/config';
-import { encodeSnapshot } from '../src/revocation/feed-snapshot';
-import { FingerprintTable, fingerprintWords } from '../src/revocation/fingerprint-table';
-import { feedAccessFor, Mirror, MIRROR_MAX_ENTRIES, type MirrorKeys } from '../src/revocation/mirror';
+import { encodeSnapshot } from '../src/feed/feed-snapshot';
+import { FingerprintTable, fingerprintWords } from '../src/feed/fingerprint-table';
+import { feedAccessFor } from '../src/feed/feed-client';
+import { Mirror, MIRROR_MAX_ENTRIES, type MirrorKeys } from '../src/feed/mirror';
 import { checkMirror } from '../src/revocation/revocation-check';
 import { FEED_SNAPSHOT_KV_KEY } from '../src/revocation/storage-keys';
 import type { AuthenticToken } from '../src/verify/token';

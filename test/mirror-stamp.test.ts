@@ -4,7 +4,7 @@
  * it is earlier than the mirror's own: a cached page never looks fresher than it is.
  */
 import { describe, expect, it } from 'vitest';
-import { Mirror } from '../src/revocation/mirror';
+import { Mirror } from '../src/feed/mirror';
 import { feedAt } from './helpers/bounded';
 
 describe('Mirror and a stamped feed read', () => {

@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { app } from '../src/app';
-import { feedReplica } from '../src/revocation/feed-client';
+import { feedReplica } from '../src/feed/feed-client';
 import { fingerprintOf, userKvKey } from '../src/revocation/storage-keys';
 import { boundedEnv, checkAt, location } from './helpers/bounded';
 import { call, verify } from './helpers/faults';

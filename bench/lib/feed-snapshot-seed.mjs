@@ -1,6 +1,6 @@
 // @ts-check
 // Bounded mode's 100,000 active entries: the feed's own KV snapshot (`feed-snapshot`, the
-// binary format of src/revocation/feed-snapshot.ts, documented in docs/storage.md), written
+// binary format of src/feed/feed-snapshot.ts, documented in docs/storage.md), written
 // into a local persistence directory that `wrangler dev --persist-to <dir>` then reads. A cold
 // bounded isolate loads its mirror from it at its first check, as in production.
 //
@@ -19,7 +19,7 @@ import { DENYLIST_ISSUER, openSeedKv, tokenKvKey } from './denylist.mjs';
 
 /** Same as src/revocation/storage-keys.ts FEED_SNAPSHOT_KV_KEY. */
 export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
-/** src/revocation/feed-snapshot.ts: format 1, six float64 header words, 5 uint32 a user, 3 a token. */
+/** src/feed/feed-snapshot.ts: format 1, six float64 header words, 5 uint32 a user, 3 a token. */
 const SNAPSHOT_FORMAT = 1;
 const HEADER_WORDS = 6;
 const USER_WORDS = 5;
@@ -64,7 +64,7 @@ export function encodeFeedSnapshot({ users, tokens, until, now }) {
 
 /**
  * Writes the snapshot into `<dir>/state` (wipes `dir` first). A tenth of the entries are users,
- * as in the mirror's memory budget (src/revocation/mirror.ts).
+ * as in the mirror's memory budget (src/feed/mirror.ts).
  * @param {string} dir
  * @param {number} count
  * @returns {Promise<{ dir: string, count: number, users: number, tokens: number, bytes: number, ms: number }>}

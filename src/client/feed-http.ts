@@ -3,8 +3,8 @@
  * §9) and the product's mirror (src/revocation/mirror.ts, FeedAccess). Everything else in the
  * client is the mirror's own code.
  */
-import type { FeedEntry } from '../revocation/feed-change';
-import type { FeedAccess } from '../revocation/mirror';
+import type { FeedEntry } from '../feed/feed-change';
+import type { FeedAccess } from '../feed/mirror';
 
 export interface FeedHttpOptions {
   /** The killswitch worker's origin, e.g. `https://auth.example.com`. */

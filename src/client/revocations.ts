@@ -5,7 +5,7 @@
  */
 import { nowSeconds } from '../clock';
 import { claimsRevocationReason } from '../revocation/revocation-check';
-import { MIRROR_MAX_ENTRIES, Mirror, type FeedAccess, type MirrorStats } from '../revocation/mirror';
+import { MIRROR_MAX_ENTRIES, Mirror, type FeedAccess, type MirrorStats } from '../feed/mirror';
 import { tokenFingerprintWords, userFingerprintWords } from '../revocation/storage-keys';
 import type { Claims } from '../verify/compact-jws';
 import { feedOverHttp } from './feed-http';

@@ -13,7 +13,7 @@
 import * as z from 'zod/mini';
 import { version } from '../../package.json';
 import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
-import { CACHE_BUCKET_MS } from '../revocation/mirror';
+import { CACHE_BUCKET_MS } from '../feed/mirror';
 import { MAX_BODY_BYTES } from '../http/body';
 import * as schemas from '../routes/schemas';
 import { MAX_SET_BYTES } from '../ssf/receive';

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
-import type { FeedChange } from './feed-change';
+import type { FeedChange } from '../feed/feed-change';
 import { GLOBAL_KV_KEY } from './storage-keys';
 import type { Propagation } from './user-state';
 import { WriteThrough } from './write-through';

@@ -19,7 +19,7 @@ export function kvSink(kv: () => KVNamespace): OutboxSink {
 
 /**
  * The write-through from a Durable Object to the KV replica (and, with a second table, to
- * bounded mode's feed: src/revocation/revocation-feed.ts). A change is queued in the DO's
+ * bounded mode's feed: src/feed/revocation-feed.ts). A change is queued in the DO's
  * SQLite in the same synchronous step that commits it, so it is as durable as the change;
  * `flush()` then puts it to KV. A put that fails stays queued and the DO alarm retries it
  * with backoff until it lands: no acknowledged revocation is lost. The alarm is armed before

@@ -4,8 +4,9 @@ import { ownClaim, type Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/token';
 import type { GlobalState } from './global-state';
-import { feedAccessFor, mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from './mirror';
-import type { RevocationFeed } from './revocation-feed';
+import { feedAccessFor } from '../feed/feed-client';
+import { mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from '../feed/mirror';
+import type { RevocationFeed } from '../feed/revocation-feed';
 import {
   GLOBAL_KV_KEY,
   GLOBAL_OBJECT_NAME,
@@ -23,7 +24,7 @@ export interface RevocationBindings {
   readonly REVOCATIONS: KVNamespace;
   readonly USER_STATE: DurableObjectNamespace<UserState>;
   readonly GLOBAL_STATE: DurableObjectNamespace<GlobalState>;
-  /** Bounded mode's feed (src/revocation/revocation-feed.ts). */
+  /** Bounded mode's feed (src/feed/revocation-feed.ts). */
   readonly REVOCATION_FEED: DurableObjectNamespace<RevocationFeed>;
 }
 

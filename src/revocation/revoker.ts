@@ -2,7 +2,7 @@ import type { Config } from '../config/config';
 import { KillswitchError } from '../errors';
 import { logEvent } from '../log/logger';
 import type { AuthenticToken } from '../verify/token';
-import { mirrorFor } from './mirror';
+import { mirrorFor } from '../feed/mirror';
 import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
 import type { AuditAction } from './audit-log';

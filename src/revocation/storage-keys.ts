@@ -85,7 +85,7 @@ export function feedReplicaName(index: number): string {
   return `feed-replica:${index}`;
 }
 
-/** KV: the binary snapshot of the feed's active set, for cold mirrors (src/revocation/feed-snapshot.ts). */
+/** KV: the binary snapshot of the feed's active set, for cold mirrors (src/feed/feed-snapshot.ts). */
 export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
 
 /** Cache API: one location's copy of the feed head, keyed by a time bucket (never served to a client). */

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
-import { UNTIL_NEVER, type FeedChange } from './feed-change';
+import { UNTIL_NEVER, type FeedChange } from '../feed/feed-change';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSummary } from './refresh-families';
 import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
 import { nowSeconds } from '../clock';

@@ -1,5 +1,5 @@
-import type { FeedChange } from './feed-change';
-import { feedSink } from './feed-client';
+import type { FeedChange } from '../feed/feed-change';
+import { feedSink } from '../feed/feed-client';
 import { KvOutbox, kvSink } from './kv-outbox';
 
 /**

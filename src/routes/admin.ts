@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { auditPage, revokeAll, revokeTokenById, revokeUser, userState } from '../revocation/revoker';
 import { configStatus } from '../config/status';
 import { metricsSnapshot } from '../metrics/metrics';
-import { existingMirror } from '../revocation/mirror';
+import { existingMirror } from '../feed/mirror';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
 import { readJsonObject } from '../http/body';

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { feedReplica } from '../revocation/feed-client';
-import { CACHE_BUCKET_MS, FEED_READ_TIMEOUT_MS } from '../revocation/mirror';
+import { feedReplica } from '../feed/feed-client';
+import { CACHE_BUCKET_MS, FEED_READ_TIMEOUT_MS } from '../feed/mirror';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedPageCacheUrl } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
 import { feedAuth } from './admin-auth';

@@ -11,7 +11,7 @@ import * as z from 'zod/mini';
 import { STREAM_ID } from '../config/ssf-streams';
 import { MAX_LISTED_KIDS } from '../keys/key-source';
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
-import { FEED_READ_MAX_ENTRIES } from '../revocation/feed-change';
+import { FEED_READ_MAX_ENTRIES } from '../feed/feed-change';
 import { MAX_LISTED_SESSIONS } from '../revocation/refresh-families';
 import { NOT_PROPAGATED } from '../revocation/revoker';
 import { SET_ERROR_CODES } from '../ssf/receive';

@@ -20,7 +20,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startWranglerDev, wranglerBinIn, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
 import { killswitchExpress, killswitchFastify, killswitchHono, type GuardOptions } from '../../src/client';
-import { encodeSnapshot } from '../../src/revocation/feed-snapshot';
+import { encodeSnapshot } from '../../src/feed/feed-snapshot';
 import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, demoJwk, signDemo } from '../helpers/demo';
 
 const BOUND_MS = 1000;

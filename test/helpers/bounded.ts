@@ -6,7 +6,8 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { getConfig } from '../../src/config/config';
-import { feedAccessFor, Mirror, type FeedAccess } from '../../src/revocation/mirror';
+import { feedAccessFor } from '../../src/feed/feed-client';
+import { Mirror, type FeedAccess } from '../../src/feed/mirror';
 import { checkMirror } from '../../src/revocation/revocation-check';
 import { authenticate } from '../../src/verify/verifier';
 import { unreachable, type Switch } from './faults';

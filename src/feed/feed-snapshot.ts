@@ -1,3 +1,4 @@
+import type { ActiveSet } from './feed-store';
 import { fingerprintWords } from './fingerprint-table';
 
 /**
@@ -30,31 +31,44 @@ export interface Snapshot {
   readonly tokens: Uint32Array;
 }
 
+/** Rows as arrays (tests, tools): the same ActiveSet the feed's store streams. */
+export function activeSetOf(rows: Omit<SnapshotRows, 'seq' | 'writtenAt'>): ActiveSet {
+  return {
+    globalRevokedBefore: rows.globalRevokedBefore,
+    userCount: rows.users.length,
+    tokenCount: rows.tokens.length,
+    forEachUser: (row) => rows.users.forEach((u) => row(u.fp, u.version, u.revokedBefore, u.until)),
+    forEachToken: (row) => rows.tokens.forEach((t) => row(t.fp, t.until)),
+  };
+}
+
 export function encodeSnapshot(rows: SnapshotRows): ArrayBuffer {
+  return encodeActiveSet(rows.seq, rows.writtenAt, activeSetOf(rows));
+}
+
+/** The snapshot of `set`, written row by row into one buffer (no array of rows is ever built). */
+export function encodeActiveSet(seq: number, writtenAt: number, set: ActiveSet): ArrayBuffer {
   const headerBytes = HEADER_WORDS * 8;
-  const buffer = new ArrayBuffer(headerBytes + 4 * (rows.users.length * USER_WORDS + rows.tokens.length * TOKEN_WORDS));
-  new Float64Array(buffer, 0, HEADER_WORDS).set([
-    SNAPSHOT_FORMAT,
-    rows.seq,
-    rows.writtenAt,
-    rows.globalRevokedBefore,
-    rows.users.length,
-    rows.tokens.length,
-  ]);
-  const users = new Uint32Array(buffer, headerBytes, rows.users.length * USER_WORDS);
-  for (let i = 0, at = 0; i < rows.users.length; i++, at += USER_WORDS) {
-    const u = rows.users[i]!;
-    [users[at], users[at + 1]] = fingerprintWords(u.fp);
-    users[at + 2] = u.version;
-    users[at + 3] = u.revokedBefore;
-    users[at + 4] = u.until;
-  }
-  const tokens = new Uint32Array(buffer, headerBytes + users.byteLength, rows.tokens.length * TOKEN_WORDS);
-  for (let i = 0, at = 0; i < rows.tokens.length; i++, at += TOKEN_WORDS) {
-    const t = rows.tokens[i]!;
-    [tokens[at], tokens[at + 1]] = fingerprintWords(t.fp);
-    tokens[at + 2] = t.until;
-  }
+  const buffer = new ArrayBuffer(headerBytes + 4 * (set.userCount * USER_WORDS + set.tokenCount * TOKEN_WORDS));
+  new Float64Array(buffer, 0, HEADER_WORDS).set([SNAPSHOT_FORMAT, seq, writtenAt, set.globalRevokedBefore, set.userCount, set.tokenCount]);
+  const users = new Uint32Array(buffer, headerBytes, set.userCount * USER_WORDS);
+  let at = 0;
+  set.forEachUser((fp, version, revokedBefore, until) => {
+    if (at >= users.length) throw new Error('snapshot: more users than counted');
+    [users[at], users[at + 1]] = fingerprintWords(fp);
+    users[at + 2] = version;
+    users[at + 3] = revokedBefore;
+    users[at + 4] = until;
+    at += USER_WORDS;
+  });
+  const tokens = new Uint32Array(buffer, headerBytes + users.byteLength, set.tokenCount * TOKEN_WORDS);
+  at = 0;
+  set.forEachToken((fp, until) => {
+    if (at >= tokens.length) throw new Error('snapshot: more tokens than counted');
+    [tokens[at], tokens[at + 1]] = fingerprintWords(fp);
+    tokens[at + 2] = until;
+    at += TOKEN_WORDS;
+  });
   return buffer;
 }
 

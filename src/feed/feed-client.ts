@@ -1,13 +1,14 @@
 /**
- * How the worker and the writers reach the feed (src/revocation/revocation-feed.ts), without
+ * How the worker and the writers reach the feed (src/feed/revocation-feed.ts), without
  * importing the Durable Object class itself: the verify path loads this module outside the
  * Workers runtime too (the deploy checks import the verifier in Node).
  */
 import type { FeedChange } from './feed-change';
-import type { OutboxSink } from './kv-outbox';
+import type { OutboxSink } from '../revocation/kv-outbox';
+import type { FeedAccess } from './mirror';
 import type { RevocationFeed } from './revocation-feed';
-import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from './storage-keys';
-import { withTimeout } from './timeout';
+import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from '../revocation/storage-keys';
+import { withTimeout } from '../revocation/timeout';
 
 /** A writer waits this long for the primary (docs/reference.md §4.1: "within ~2 s", then 503). */
 export const FEED_APPEND_TIMEOUT_MS = 2_000;
@@ -31,5 +32,15 @@ export function feedSink(feed: () => FeedNamespace): OutboxSink {
       'feed append',
     );
     if (!replicated) throw new Error('feed append: not on every replica yet');
+  };
+}
+
+/** The request-scoped access to the real bindings. */
+export function feedAccessFor(bindings: { REVOCATIONS: KVNamespace; REVOCATION_FEED: Env['REVOCATION_FEED'] }): FeedAccess {
+  return {
+    replicas: FEED_REPLICA_HINTS.length,
+    read: (replica, after) => feedReplica(bindings.REVOCATION_FEED, replica).read(after),
+    snapshot: () => bindings.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer'),
+    cache: async () => (typeof caches === 'undefined' ? undefined : caches.default),
   };
 }

@@ -3,10 +3,8 @@ import { logEvent } from '../log/logger';
 import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
 import { decodeSnapshot, TOKEN_WORDS, USER_WORDS } from './feed-snapshot';
 import { FingerprintTable, fingerprintWords } from './fingerprint-table';
-import { feedReplica } from './feed-client';
-import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedCacheUrl } from './storage-keys';
-import { withTimeout } from './timeout';
-import { nowSeconds } from '../clock';
+import { feedCacheUrl } from '../revocation/storage-keys';
+import { withTimeout } from '../revocation/timeout';
 
 /**
  * Bounded mode's in-isolate mirror of the active revocation state (docs/reference.md §4.1;
@@ -28,16 +26,6 @@ export interface FeedAccess {
   snapshot(): Promise<ArrayBuffer | null>;
   /** This location's cache (an optimisation only: every miss is correct). */
   cache(): Promise<Cache | undefined>;
-}
-
-/** The request-scoped access to the real bindings. */
-export function feedAccessFor(bindings: { REVOCATIONS: KVNamespace; REVOCATION_FEED: Env['REVOCATION_FEED'] }): FeedAccess {
-  return {
-    replicas: FEED_REPLICA_HINTS.length,
-    read: (replica, after) => feedReplica(bindings.REVOCATION_FEED, replica).read(after),
-    snapshot: () => bindings.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer'),
-    cache: async () => (typeof caches === 'undefined' ? undefined : caches.default),
-  };
 }
 
 /** A location's cached feed head is keyed by this time bucket (Cache-Control counts whole seconds). */
@@ -111,7 +99,7 @@ export class Mirror {
   private users = new FingerprintTable(3, 2);
   /** Column: until. */
   private tokens = new FingerprintTable(1, 0);
-  /** Date.now() until which a refresh counts as in flight (our own waiting, not the mirror's age). */
+  /** The clock() time until which a refresh counts as in flight (our own waiting, not the mirror's age). */
   private refreshUntil = 0;
   private overCapSince = 0;
   private preferred: number;
@@ -129,12 +117,16 @@ export class Mirror {
     this.preferred = Math.floor(Math.random() * 1024);
   }
 
+  private nowSeconds(): number {
+    return Math.floor(this.clock() / 1000);
+  }
+
   ageMs(): number {
     return this.clock() - this.asOf;
   }
 
   private refreshing(): boolean {
-    return Date.now() < this.refreshUntil;
+    return this.clock() < this.refreshUntil;
   }
 
   /**
@@ -153,17 +145,17 @@ export class Mirror {
       if (!this.refreshing() && waitUntil !== undefined) waitUntil(this.refresh(access));
       return;
     }
-    const deadline = Date.now() + MIRROR_REFRESH_TIMEOUT_MS;
-    while (this.refreshing() && this.ageMs() > this.boundMs && Date.now() < deadline) await sleep(POLL_MS);
+    const deadline = this.clock() + MIRROR_REFRESH_TIMEOUT_MS;
+    while (this.refreshing() && this.ageMs() > this.boundMs && this.clock() < deadline) await sleep(POLL_MS);
     if (this.ageMs() <= this.boundMs || this.refreshing()) return;
     const refresh = this.refresh(access);
     waitUntil?.(refresh);
-    await withTimeout(refresh, Math.max(0, deadline - Date.now()), 'mirror refresh').catch(() => undefined);
+    await withTimeout(refresh, Math.max(0, deadline - this.clock()), 'mirror refresh').catch(() => undefined);
   }
 
   /** One refresh; false (and logged) when it failed. Never rejects; each of its reads has a timeout. */
   async refresh(access: FeedAccess): Promise<boolean> {
-    const until = Date.now() + (this.seq < 0 ? SNAPSHOT_LOAD_TIMEOUT_MS : MIRROR_REFRESH_TIMEOUT_MS);
+    const until = this.clock() + (this.seq < 0 ? SNAPSHOT_LOAD_TIMEOUT_MS : MIRROR_REFRESH_TIMEOUT_MS);
     this.refreshUntil = until;
     try {
       await this.refreshNow(access);
@@ -182,7 +174,7 @@ export class Mirror {
 
   private async refreshNow(access: FeedAccess): Promise<void> {
     let asOf = this.clock(); // before anything is read
-    if (this.overCapSince !== 0 && Date.now() - this.overCapSince >= OVER_CAP_RETRY_MS) this.reset();
+    if (this.overCapSince !== 0 && this.clock() - this.overCapSince >= OVER_CAP_RETRY_MS) this.reset();
     if (this.seq < 0) await this.loadSnapshot(access);
     if (await this.fromCache(access, asOf)) return;
     const from = this.seq;
@@ -252,7 +244,7 @@ export class Mirror {
       const users = snapshot.users.length / USER_WORDS;
       const tokens = snapshot.tokens.length / TOKEN_WORDS;
       if (users + tokens > this.maxEntries) {
-        this.overCapSince = Date.now();
+        this.overCapSince = this.clock();
         this.seq = seq;
         return;
       }
@@ -263,7 +255,7 @@ export class Mirror {
       this.globalRevokedBefore = snapshot.globalRevokedBefore;
     }
     this.seq = seq;
-    const now = nowSeconds();
+    const now = this.nowSeconds();
     for (const change of this.local) this.apply(change, now);
   }
 
@@ -305,7 +297,7 @@ export class Mirror {
 
   /** Applies entries in contiguous order; one already applied is skipped, a gap is an error (the mirror stays as it was). */
   private applyEntries(entries: readonly FeedEntry[]): void {
-    const now = nowSeconds();
+    const now = this.nowSeconds();
     for (const entry of entries) {
       if (entry.seq <= this.seq) continue;
       if (entry.seq !== this.seq + 1) throw new Error(`feed gap: ${this.seq} then ${entry.seq}`);
@@ -320,7 +312,7 @@ export class Mirror {
    * reload from a snapshot that may predate them.
    */
   applyLocal(changes: readonly FeedChange[]): void {
-    const now = nowSeconds();
+    const now = this.nowSeconds();
     for (const change of changes) this.apply(change, now);
     this.local = [...this.local, ...changes].filter((change) => change.kind === 'global' || change.until > now).slice(-LOCAL_MAX_CHANGES);
   }
@@ -336,7 +328,7 @@ export class Mirror {
     else this.tokens.mergeMax(hi, lo, [change.until], now);
     if (this.users.size + this.tokens.size > this.maxEntries) {
       logEvent('mirror_over_cap', { entries: this.users.size + this.tokens.size, cap: this.maxEntries });
-      this.overCapSince = Date.now();
+      this.overCapSince = this.clock();
       this.users = new FingerprintTable(3, 2); // answers nothing now: give the memory back
       this.tokens = new FingerprintTable(1, 0);
     }

@@ -1,0 +1,48 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
+import { FeedCore } from './feed-core';
+import { SqlFeedStore } from './sql-feed-store';
+import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from '../revocation/storage-keys';
+
+/**
+ * Bounded mode's feed as a Durable Object: a thin wrapper of FeedCore (feed-core.ts), which
+ * holds the logic. One class, two roles by name: the primary (`feed`) and the replicas
+ * (`feed-replica:<i>`, one per location hint). How the worker reaches them: feed-client.ts.
+ */
+export class RevocationFeed extends DurableObject<Env> {
+  private readonly core: FeedCore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.core = new FeedCore({
+      store: new SqlFeedStore(ctx.storage),
+      clock: Date.now,
+      replicas: {
+        count: FEED_REPLICA_HINTS.length,
+        push: (i, entries, resetTo, prunableThrough) =>
+          env.REVOCATION_FEED.getByName(feedReplicaName(i), { locationHint: FEED_REPLICA_HINTS[i] }).push(
+            entries,
+            resetTo,
+            prunableThrough,
+          ),
+      },
+      snapshots: { put: (snapshot) => env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, snapshot) },
+    });
+  }
+
+  append(changes: FeedChange[]): Promise<{ seq: number; replicated: boolean }> {
+    return this.core.append(changes);
+  }
+
+  override alarm(): Promise<void> {
+    return this.core.alarm();
+  }
+
+  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number): { head: number } {
+    return this.core.push(entries, resetTo, prunableThrough);
+  }
+
+  read(after: number): FeedRead {
+    return this.core.read(after);
+  }
+}
