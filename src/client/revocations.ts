@@ -5,7 +5,7 @@
  */
 import { nowSeconds } from '../clock';
 import { claimsRevocationReason } from '../revocation/revocation-check';
-import { MIRROR_MAX_ENTRIES, Mirror, type FeedAccess, type MirrorStats } from '../feed/mirror';
+import { MIRROR_MAX_ENTRIES, Mirror, type FeedAccess, type MirrorKeys, type MirrorStats } from '../feed/mirror';
 import { tokenFingerprintWords, userFingerprintWords } from '../revocation/storage-keys';
 import type { Claims } from '../verify/compact-jws';
 import { feedOverHttp } from './feed-http';
@@ -36,6 +36,8 @@ export interface RevocationsOptions {
 export type RevokedReason = 'revoked_all' | 'revoked_user' | 'revoked_token' | 'unavailable';
 
 const encoder = new TextEncoder();
+/** Tokens whose mirror keys are kept (~200 bytes each with their id). */
+const KEYS_CACHED = 10_000;
 
 /** The token's id as the worker keys its denylist: its `jti`, else a digest of its signing input. */
 async function tokenIdOf(claims: Claims, token: string | undefined): Promise<string> {
@@ -53,6 +55,7 @@ export class Revocations {
   private readonly feed: FeedAccess;
   private readonly failMode: 'closed' | 'open';
   private readonly userClaim: string;
+  private readonly keys = new Map<string, MirrorKeys>();
   /** Refresh-ahead runs on after the answer; its failure is logged by the mirror. */
   private readonly background = (promise: Promise<unknown>) => void promise.catch(() => undefined);
 
@@ -84,21 +87,41 @@ export class Revocations {
     if (typeof userId !== 'string' || typeof claims.iss !== 'string') {
       throw new TypeError(`isRevoked: claims need a string iss and ${this.userClaim}`);
     }
-    const tokenId = await tokenIdOf(claims, options.token);
-    const [user, own, any] = await Promise.all([
-      userFingerprintWords(userId),
-      tokenFingerprintWords(userId, claims.iss, tokenId),
-      tokenFingerprintWords(userId, null, tokenId),
-    ]);
-    await this.mirror.freshen(this.feed, this.background);
+    const keys = this.cachedKeys(userId, claims.iss, claims) ?? (await this.keysOf(userId, claims.iss, claims, options.token));
+    // A fresh mirror needs nothing (freshen would say so too, a promise later: this is the hot path).
+    if (this.mirror.ageMs() > this.mirror.boundMs / 2) await this.mirror.freshen(this.feed, this.background);
     // No await from here to the answer: the freshness test and the lookup see one mirror.
-    const answer = this.mirror.answer([...user, ...own, ...any], nowSeconds());
+    const answer = this.mirror.answer(keys, nowSeconds());
     if (answer.kind === 'over_cap') return this.failMode === 'open' ? false : 'unavailable';
     if (answer.kind === 'stale') {
       this.options.onStale?.(answer.ageMs);
       if (this.failMode === 'closed') return 'unavailable';
     }
     return claimsRevocationReason(claims, this.options.versionClaim, answer.state) ?? false;
+  }
+
+  /**
+   * A token's mirror keys (three SHA-256 digests), kept for the last KEYS_CACHED tokens with a
+   * `jti`: a token is usually presented many times (the worker keeps them per verified token).
+   */
+  private cachedKeys(userId: string, iss: string, claims: Claims): MirrorKeys | undefined {
+    return typeof claims.jti === 'string' ? this.keys.get(JSON.stringify([userId, iss, claims.jti])) : undefined;
+  }
+
+  private async keysOf(userId: string, iss: string, claims: Claims, token: string | undefined): Promise<MirrorKeys> {
+    const cacheKey = typeof claims.jti === 'string' ? JSON.stringify([userId, iss, claims.jti]) : undefined;
+    const tokenId = await tokenIdOf(claims, token);
+    const [user, own, any] = await Promise.all([
+      userFingerprintWords(userId),
+      tokenFingerprintWords(userId, iss, tokenId),
+      tokenFingerprintWords(userId, null, tokenId),
+    ]);
+    const keys: MirrorKeys = [...user, ...own, ...any];
+    if (cacheKey !== undefined) {
+      if (this.keys.size >= KEYS_CACHED) this.keys.delete(this.keys.keys().next().value as string);
+      this.keys.set(cacheKey, keys);
+    }
+    return keys;
   }
 
   stats(): MirrorStats {
