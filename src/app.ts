@@ -10,6 +10,7 @@ import { openApiJson } from './openapi/document';
 import { adminRoutes } from './routes/admin';
 import type { AppEnv } from './routes/app-env';
 import { consoleRoute } from './routes/console';
+import { feedRoutes } from './routes/feed';
 import { oauthRoutes } from './routes/oauth';
 import { domainErrorResponse } from './http/errors';
 import { errorCodeOf, errorResponse, jsonResponse, withErrorCodeOf } from './http/responses';
@@ -86,6 +87,7 @@ app.all('/v1/verify', verifyRoute);
 app.all('/v1/verify/*', verifyRoute);
 app.route('/v1', oauthRoutes);
 app.route('/v1/admin', adminRoutes);
+app.route('/v1/feed', feedRoutes);
 app.route('/v1/ssf', ssfRoutes);
 app.route('/', tokenServiceRoutes);
 

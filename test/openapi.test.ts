@@ -17,7 +17,7 @@ import { userObjectName } from '../src/revocation/storage-keys';
 import * as requestSchemas from '../src/routes/schemas';
 import { boundedEnv, cutFeedFrom } from './helpers/bounded';
 import type { Switch } from './helpers/faults';
-import { ADMIN_KEY, KEYS, SSF } from './helpers/fixtures';
+import { ADMIN_KEY, FEED_KEY, KEYS, SSF } from './helpers/fixtures';
 import { jwksBase } from './helpers/jwks-server';
 import { CAEP, push, signSet, worker } from './helpers/ssf';
 import { mint, now } from './helpers/tokens';
@@ -28,7 +28,7 @@ type Operation = { security?: Json[]; parameters?: Json[]; requestBody?: Json; r
 
 /** Every route of reference §3.1, §4.2, §4.3, §5, §6 (and this document and the stats), as the document names them. */
 const VERIFY_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
-type Auth = 'admin' | 'bearer' | 'public' | 'push';
+type Auth = 'admin' | 'bearer' | 'public' | 'push' | 'feed';
 const SPEC_ROUTES: [method: string, path: string, auth: Auth][] = [
   ['get', '/healthz', 'public'],
   ['get', '/openapi.json', 'public'],
@@ -57,6 +57,8 @@ const SPEC_ROUTES: [method: string, path: string, auth: Auth][] = [
   ['post', '/v1/token', 'public'],
   ['get', '/.well-known/jwks.json', 'public'],
   ['get', '/.well-known/oauth-authorization-server', 'public'],
+  ['get', '/v1/feed', 'feed'],
+  ['get', '/v1/feed/snapshot', 'feed'],
 ];
 
 let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, Json>> };
@@ -159,7 +161,13 @@ describe('the document', () => {
 
   it.each(SPEC_ROUTES)('%s %s: security is %s', (method, path, auth) => {
     const security = doc.paths[path]![method]!.security;
-    const expected = { admin: [{ adminBearer: [] }], bearer: [{ bearerJwt: [] }], public: [], push: [{ ssfPush: [] }, {}] };
+    const expected = {
+      admin: [{ adminBearer: [] }],
+      bearer: [{ bearerJwt: [] }],
+      public: [],
+      push: [{ ssfPush: [] }, {}],
+      feed: [{ feedBearer: [] }],
+    };
     expect(security).toEqual(expected[auth]);
   });
 
@@ -168,6 +176,7 @@ describe('the document', () => {
       adminBearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       bearerJwt: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
       ssfPush: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      feedBearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     });
   });
 
@@ -402,6 +411,14 @@ describe('real answers match the documented responses', () => {
     await expectDocumented(await call('/v1/admin/audit?limit=0', {}), 'get', '/v1/admin/audit');
     await expectDocumented(await call('/v1/admin/audit?action=delete_everything', {}), 'get', '/v1/admin/audit');
     await expectDocumented(await call('/v1/admin/audit', { bearer: null }), 'get', '/v1/admin/audit');
+  });
+
+  it('the feed (reference §9): 200, 204, 400, 401', async () => {
+    await expectDocumented(await call('/v1/feed?after=0', { bearer: FEED_KEY }), 'get', '/v1/feed');
+    await expectDocumented(await call('/v1/feed?after=x', { bearer: FEED_KEY }), 'get', '/v1/feed');
+    await expectDocumented(await call('/v1/feed?after=0', {}), 'get', '/v1/feed');
+    await expectDocumented(await call('/v1/feed/snapshot', { bearer: FEED_KEY }), 'get', '/v1/feed/snapshot');
+    await expectDocumented(await call('/v1/feed/snapshot', { bearer: null }), 'get', '/v1/feed/snapshot');
   });
 
   it('GET /v1/admin/stats: 200, 401', async () => {

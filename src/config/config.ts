@@ -48,6 +48,8 @@ export interface Config {
   readonly failMode: FailMode;
   readonly logAccepted: boolean;
   readonly adminKeys: readonly string[];
+  /** FEED_API_KEYS: keys of origins that mirror the feed (docs/reference.md §9); never an admin key. */
+  readonly feedKeys: readonly string[];
   /** REVOCATION_CACHE_TTL_SECONDS: KV answers kept in the isolate (0 = off, at most 60). */
   readonly revocationCacheTtlSeconds: number;
   /** VERIFIED_TOKEN_CACHE_SIZE: verified signatures kept per isolate (0 turns it off). */
@@ -174,14 +176,21 @@ function parseRequiredClaims(env: RawEnv): string[] {
   return [...new Set([...ALWAYS_REQUIRED_CLAIMS, ...(raw as string[])])];
 }
 
-function parseAdminKeys(env: RawEnv): string[] {
-  const keys = (stringVar(env, 'ADMIN_API_KEYS') ?? '')
+function parseKeys(name: 'ADMIN_API_KEYS' | 'FEED_API_KEYS', raw: string | undefined): string[] {
+  const keys = (raw ?? '')
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k !== '');
   if (keys.some((k) => k.length < MIN_ADMIN_KEY_CHARS)) {
-    throw new ConfigError('ADMIN_API_KEYS', `every key must be at least ${MIN_ADMIN_KEY_CHARS} characters`);
+    throw new ConfigError(name, `every key must be at least ${MIN_ADMIN_KEY_CHARS} characters`);
   }
+  return keys;
+}
+
+/** A feed key reads the feed and nothing else: one that is also an admin key would make every origin an admin. */
+function parseFeedKeys(env: RawEnv, adminKeys: readonly string[]): string[] {
+  const keys = parseKeys('FEED_API_KEYS', stringVar(env, 'FEED_API_KEYS'));
+  if (keys.some((k) => adminKeys.includes(k))) throw new ConfigError('FEED_API_KEYS', 'must not contain an admin key');
   return keys;
 }
 
@@ -210,6 +219,7 @@ export function parseConfig(env: RawEnv): Config {
   const tokenService = parseTokenService(env);
   const ownIssuer = ownIssuerOf(tokenService, versionClaim);
   const maxTokenLifetimeSeconds = integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1);
+  const adminKeys = parseKeys('ADMIN_API_KEYS', stringVar(env, 'ADMIN_API_KEYS'));
   const issuers = parseIssuers(env, ownIssuer);
   return {
     issuers,
@@ -223,7 +233,8 @@ export function parseConfig(env: RawEnv): Config {
     revocationMaxStalenessMs: integerVar(env, 'REVOCATION_MAX_STALENESS_MS', MIN_STALENESS_MS) ?? 1000,
     failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
     logAccepted: choiceVar(env, 'LOG_ACCEPTED', ['true', 'false'], 'true') === 'true',
-    adminKeys: parseAdminKeys(env),
+    adminKeys,
+    feedKeys: parseFeedKeys(env, adminKeys),
     revocationCacheTtlSeconds: parseRevocationCacheTtl(env),
     verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
     forwardAuthHosts: parseForwardAuthHosts(env),

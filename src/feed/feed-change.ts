@@ -34,6 +34,12 @@ export interface FeedRead {
   readonly floor: number;
   /** The entries after `after`, in order, at most FEED_READ_MAX_ENTRIES. */
   readonly entries: FeedEntry[];
+  /**
+   * When these data were read from the feed, on the reader's clock, where that may be earlier
+   * than the reader's own stamp (a mirror outside the edge reading a copy a location cached:
+   * src/client). The mirror keeps the earlier of the two.
+   */
+  readonly stamp?: number;
 }
 
 export const FEED_READ_MAX_ENTRIES = 1_000;

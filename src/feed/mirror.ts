@@ -173,7 +173,7 @@ export class Mirror {
   }
 
   private async refreshNow(access: FeedAccess): Promise<void> {
-    const asOf = this.clock(); // before anything is read
+    let asOf = this.clock(); // before anything is read
     if (this.overCapSince !== 0 && this.clock() - this.overCapSince >= OVER_CAP_RETRY_MS) this.reset();
     if (this.seq < 0) await this.loadSnapshot(access);
     if (await this.fromCache(access, asOf)) return;
@@ -182,6 +182,7 @@ export class Mirror {
     let reloaded = false;
     for (;;) {
       const answer = await this.readReplica(access, this.seq);
+      if (answer.stamp !== undefined && answer.stamp < asOf) asOf = answer.stamp;
       if (this.seq < answer.floor) {
         // What this mirror lacks was pruned: start again from the snapshot, once.
         if (reloaded) throw new Error("the feed snapshot is older than the feed's retention");

@@ -13,6 +13,7 @@
 import * as z from 'zod/mini';
 import { version } from '../../package.json';
 import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { CACHE_BUCKET_MS } from '../feed/mirror';
 import { MAX_BODY_BYTES } from '../http/body';
 import * as schemas from '../routes/schemas';
 import { MAX_SET_BYTES } from '../ssf/receive';
@@ -83,6 +84,7 @@ function headerComponents() {
       },
     ),
     AdminChallenge: header('The admin realm.', true, { type: 'string', const: 'Bearer realm="killswitch-admin"' }),
+    FeedChallenge: header('The feed realm.', true, { type: 'string', const: 'Bearer realm="killswitch-feed"' }),
     PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
     RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
     XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
@@ -108,6 +110,13 @@ function responseComponents() {
     AdminUnauthorized: json('AdminUnauthorized', 'No admin key, or not one of ADMIN_API_KEYS: always this same answer.', {
       'WWW-Authenticate': ref('headers', 'AdminChallenge'),
     }),
+    FeedUnauthorized: json(
+      'AdminUnauthorized',
+      'No feed key, or not one of FEED_API_KEYS (an admin key included): always this same answer.',
+      {
+        'WWW-Authenticate': ref('headers', 'FeedChallenge'),
+      },
+    ),
     ServerError: json('ServerError', '`server_misconfigured`: a configuration mistake (named in the log); `internal_error`: a bug.'),
     TemporarilyUnavailable: json(
       'TemporarilyUnavailable',
@@ -129,6 +138,7 @@ function responseComponents() {
 
 const useResponse = (name: keyof ReturnType<typeof responseComponents>) => ref('responses', name);
 const ADMIN = [{ adminBearer: [] }];
+const FEED = [{ feedBearer: [] }];
 const BEARER = [{ bearerJwt: [] }];
 const PUBLIC: never[] = [];
 /** A stream's push secret, when it has one (Google's RISC streams are signature-only). */
@@ -588,13 +598,57 @@ function adminPaths() {
   };
 }
 
+/** docs/reference.md §9: what mirrors outside the edge read. */
+function feedPaths() {
+  const feedErrors = { 401: useResponse('FeedUnauthorized'), 500: useResponse('ServerError') };
+  const { description, ...after } = (jsonSchema(schemas.FeedQuery, 'output') as { properties: Record<string, Json> }).properties.after!;
+  return {
+    '/v1/feed': {
+      get: {
+        operationId: 'feed',
+        tags: ['feed'],
+        summary: "The feed after a sequence number, with the edge's stamp (for mirrors at origins)",
+        security: FEED,
+        description:
+          "What bounded mode's mirrors read: the log after `after`. Answered from this location's cache within " +
+          `${CACHE_BUCKET_MS} ms of the feed read it stamps. A mirror starts from GET /v1/feed/snapshot, then asks from its \`seq\`.`,
+        parameters: [{ name: 'after', in: 'query', required: true, description, schema: after }],
+        responses: {
+          200: json('FeedPage', 'The entries after `after`.'),
+          400: useResponse('InvalidRequest'),
+          410: json('SnapshotRequired', '`after` is behind the floor (those entries were pruned): start again from GET /v1/feed/snapshot.'),
+          ...feedErrors,
+          503: useResponse('TemporarilyUnavailable'),
+        },
+      },
+    },
+    '/v1/feed/snapshot': {
+      get: {
+        operationId: 'feedSnapshot',
+        tags: ['feed'],
+        summary: 'The binary snapshot of the active revocations a cold mirror loads first',
+        security: FEED,
+        responses: {
+          200: {
+            description:
+              'src/revocation/feed-snapshot.ts: a header of six float64 (format, seq, writtenAt, globalRevokedBefore, users, tokens), then uint32 rows.',
+            content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+          },
+          204: { description: 'No snapshot written yet: start from seq 0.' },
+          ...feedErrors,
+        },
+      },
+    },
+  };
+}
+
 export function buildDocument(): Json {
   const bodies: Record<string, Json> = {};
   for (const name of REQUEST_SCHEMAS) bodies[name] = jsonSchema(schemas[name], 'input');
   // Response bodies, rendered as what killswitch sends (io: output: no extra members unless loose).
   for (const [name, schema] of Object.entries(schemas.responseSchemas())) bodies[name] = jsonSchema(schema, 'output');
 
-  const paths = { ...verifyAndOAuthPaths(), ...adminPaths() };
+  const paths = { ...verifyAndOAuthPaths(), ...adminPaths(), ...feedPaths() };
 
   return {
     openapi: '3.1.0',
@@ -612,6 +666,7 @@ export function buildDocument(): Json {
       { name: 'admin' },
       { name: 'security events' },
       { name: 'token service' },
+      { name: 'feed' },
       { name: 'meta' },
     ],
     paths,
@@ -621,6 +676,7 @@ export function buildDocument(): Json {
       headers: headerComponents(),
       securitySchemes: {
         adminBearer: { type: 'http', scheme: 'bearer', description: 'One of ADMIN_API_KEYS.' },
+        feedBearer: { type: 'http', scheme: 'bearer', description: 'One of FEED_API_KEYS (never an admin key).' },
         bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The end-user token being verified.' },
         ssfPush: { type: 'http', scheme: 'bearer', description: "A Shared Signals stream's push secret (RFC 8935 §2.1), when it has one." },
       },

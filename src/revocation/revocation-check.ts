@@ -1,6 +1,6 @@
 import type { Config, RevocationMode } from '../config/config';
 import { logEvent } from '../log/logger';
-import { ownClaim } from '../verify/compact-jws';
+import { ownClaim, type Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/token';
 import type { GlobalState } from './global-state';
@@ -44,13 +44,21 @@ export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 
  * its version claim is below the user's version, or when it is denylisted.
  */
 export function revocationReason(token: AuthenticToken, state: RevocationSnapshot): RevocationReason | undefined {
-  const { iat } = token.claims;
-  const issuedBefore = (instant: number) => instant > 0 && (iat === undefined || iat <= instant);
+  return claimsRevocationReason(token.claims, token.issuer.versionClaim, state);
+}
+
+/** The same rule on claims (a mirror outside the edge, src/client, checks claims jose verified). */
+export function claimsRevocationReason(
+  claims: Claims,
+  versionClaim: string | undefined,
+  state: RevocationSnapshot,
+): Exclude<RevocationReason, 'unavailable'> | undefined {
+  const { iat } = claims;
+  const issuedBefore = (instant: number) => instant > 0 && (typeof iat !== 'number' || iat <= instant);
   if (issuedBefore(state.globalRevokedBefore)) return 'revoked_all';
   // The issuer's own version claim, type-checked by the verifier; none: no version check.
-  const { versionClaim } = token.issuer;
-  const version = versionClaim === undefined ? undefined : (ownClaim(token.claims, versionClaim) as number | undefined);
-  if (version !== undefined && version < state.userVersion) return 'revoked_user';
+  const version = versionClaim === undefined ? undefined : ownClaim(claims, versionClaim);
+  if (typeof version === 'number' && version < state.userVersion) return 'revoked_user';
   if (issuedBefore(state.userRevokedBefore)) return 'revoked_user';
   if (state.tokenRevoked) return 'revoked_token';
   return undefined;

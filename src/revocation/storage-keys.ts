@@ -92,3 +92,8 @@ export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
 export function feedCacheUrl(bucket: number): string {
   return `https://feed.killswitch.internal/head/${bucket}`;
 }
+
+/** Cache API: one location's answer to GET /v1/feed?after=`after` (docs/reference.md §9), keyed by a time bucket. */
+export function feedPageCacheUrl(after: number, bucket: number): string {
+  return `https://feed.killswitch.internal/page/${after}/${bucket}`;
+}

@@ -1,5 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
+import type { Config } from '../config/config';
 import { matchingDigest, sha256 } from '../http/bearer-secret';
 import type { AppEnv } from './app-env';
 import { bearerToken } from '../http/bearer';
@@ -14,25 +15,33 @@ function configuredDigests(keys: readonly string[]): Promise<ArrayBuffer[]> {
   return digests;
 }
 
-/** A short, non-reversible name for the admin key used: what the audit trail records. */
-function fingerprint(digest: ArrayBuffer): string {
+/** A short, non-reversible name for the key used: what the audit trail records. */
+function fingerprint(kind: string, digest: ArrayBuffer): string {
   const hex = [...new Uint8Array(digest).slice(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `admin:${hex}`;
+  return `${kind}:${hex}`;
 }
 
 /**
- * Admits a request whose `Authorization: Bearer` is one of ADMIN_API_KEYS. Keys compare as
+ * Admits a request whose `Authorization: Bearer` is one of `keysOf(config)`. Keys compare as
  * SHA-256 digests with timingSafeEqual, against every configured key without stopping early.
  * Every refusal is the same 401, whether the key is missing or wrong; no keys admit nobody.
  */
-export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const presented = bearerToken(c.req.header('Authorization')) ?? '';
-  const match = await matchingDigest(presented, await configuredDigests(c.var.config.adminKeys));
-  if (match === undefined) {
-    throw new HTTPException(401, {
-      res: jsonResponse({ error: 'unauthorized' }, 401, { 'WWW-Authenticate': 'Bearer realm="killswitch-admin"' }),
-    });
-  }
-  c.set('actor', fingerprint(match));
-  await next();
-});
+function bearerKeyAuth(keysOf: (config: Config) => readonly string[], kind: 'admin' | 'feed') {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const presented = bearerToken(c.req.header('Authorization')) ?? '';
+    const match = await matchingDigest(presented, await configuredDigests(keysOf(c.var.config)));
+    if (match === undefined) {
+      throw new HTTPException(401, {
+        res: jsonResponse({ error: 'unauthorized' }, 401, { 'WWW-Authenticate': `Bearer realm="killswitch-${kind}"` }),
+      });
+    }
+    c.set('actor', fingerprint(kind, match));
+    await next();
+  });
+}
+
+/** docs/reference.md §4.2: one of ADMIN_API_KEYS. */
+export const adminAuth = bearerKeyAuth((config) => config.adminKeys, 'admin');
+
+/** docs/reference.md §9: one of FEED_API_KEYS (an admin key is as wrong as any other). */
+export const feedAuth = bearerKeyAuth((config) => config.feedKeys, 'feed');

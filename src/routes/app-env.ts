@@ -19,7 +19,7 @@ export interface AppEnv {
   Variables: {
     config: Config;
     log: RequestLog;
-    /** Set by adminAuth: a fingerprint of the admin key used, for the audit trail. */
+    /** Set by adminAuth (feedAuth): a fingerprint of the admin (feed) key used, for the audit trail. */
     actor: string;
   };
 }

@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import { STREAM_ID } from '../config/ssf-streams';
 import { MAX_LISTED_KIDS } from '../keys/key-source';
 import { AUDIT_ACTIONS, AUDIT_PAGE_MAX } from '../revocation/audit-log';
+import { FEED_READ_MAX_ENTRIES } from '../feed/feed-change';
 import { MAX_LISTED_SESSIONS } from '../revocation/refresh-families';
 import { NOT_PROPAGATED } from '../revocation/revoker';
 import { SET_ERROR_CODES } from '../ssf/receive';
@@ -238,6 +239,17 @@ export const AuditQuery = z.object({
 /** GET /v1/admin/ssf/streams/{id}/audit: the stream's trail of every SET it received. */
 export const StreamAuditQuery = z.omit(AuditQuery, { sub: true });
 
+const SEQ_RULE = 'a feed sequence number (an integer of at most 15 digits)';
+/** GET /v1/feed query (docs/reference.md §9). */
+export const FeedQuery = z.object({
+  after: z
+    .pipe(
+      z.pipe(z.string({ error: 'is required' }).check(z.regex(/^\d{1,15}$/, must(SEQ_RULE))), z.transform(Number)),
+      z.int(must(SEQ_RULE)).check(z.minimum(0, must(SEQ_RULE))),
+    )
+    .check(z.describe("The last sequence number the mirror holds (the snapshot's `seq`, then the `head` of the previous page).")),
+});
+
 /**
  * The value, checked against the schema; otherwise a 400 invalid_request whose description
  * names the first field at fault: `"exp" must be a NumericDate (…)`.
@@ -280,6 +292,7 @@ export const ERROR_CODES = [
   'invalid_grant',
   'transmitter_error',
   'temporarily_unavailable',
+  'snapshot_required',
   'server_misconfigured',
   'internal_error',
 ] as const;
@@ -545,7 +558,34 @@ function revocationBodies() {
     ),
   });
 
+  const FeedPage = z.object({
+    stamp: described(
+      z.int(),
+      "Milliseconds since the epoch on the edge's clock, taken before the feed was read: the data's age is measured from it.",
+    ),
+    head: described(count, 'The last sequence number the feed holds.'),
+    floor: described(count, 'Entries up to here were pruned.'),
+    entries: described(
+      z.array(
+        z.union([
+          z.object({ seq: count, kind: z.literal('global'), revokedBefore: instant }),
+          z.object({ seq: count, kind: z.literal('user'), fp: str, version: count, revokedBefore: instant, until: instant }),
+          z.object({ seq: count, kind: z.literal('token'), fp: str, until: instant }),
+        ]),
+      ),
+      `The entries after \`after\`, in order, at most ${FEED_READ_MAX_ENTRIES}: ask again from the last one until it is \`head\`.`,
+    ),
+  });
+  const SnapshotRequired = z.object({
+    error: z.literal('snapshot_required' satisfies ErrorCode),
+    error_description: str,
+    floor: count,
+    head: count,
+  });
+
   return {
+    FeedPage,
+    SnapshotRequired,
     LogoutResult,
     UserSnapshot,
     UserState,

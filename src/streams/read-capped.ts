@@ -4,7 +4,7 @@ export const DRAIN_MAX_MS = 2_000;
 
 /** Reads and drops the rest of a stream, within the bounds, then cancels what is left. */
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), DRAIN_MAX_MS);
   });

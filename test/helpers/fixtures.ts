@@ -20,6 +20,9 @@ export const BASE = 'http://ks.test';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const ADMIN_KEY_ROTATED = 'test-admin-key-rotated-9876';
+/** FEED_API_KEYS (docs/reference.md §9): what origins read the feed with. */
+export const FEED_KEY = 'test-feed-key-0123456789';
+export const FEED_KEY_ROTATED = 'test-feed-key-rotated-9876';
 
 /** The remote issuer's JWKS lives on the local JWKS server (test/global-setup.ts) under this path. */
 export const REMOTE_JWKS_PATH = '/jwks/default';
@@ -90,6 +93,7 @@ export function testBindings(jwksPort: number): Record<string, string> {
     TRUSTED_ISSUERS: JSON.stringify(trustedIssuers(jwksPort)),
     HS_SECRET,
     ADMIN_API_KEYS: `${ADMIN_KEY}, ${ADMIN_KEY_ROTATED}`,
+    FEED_API_KEYS: `${FEED_KEY}, ${FEED_KEY_ROTATED}`,
     // The token service (reference §6) signs with session-1; TOKEN_ISSUER is unset, so its
     // tokens carry the origin they were minted on (http://ks.test in tests).
     TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]),

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// @ts-check
+// `node bench/origin.mjs [--seconds 5] [--connections 10]`: revocation at the origin, for free?
+// The same Express app with `jose` alone, then with killswitch/client (jose, then isRevoked from
+// the in-process mirror, fed by the worker under `wrangler dev`, bounded mode), each in its own
+// Node process, loaded in turn by autocannon (jose, killswitch, killswitch, jose): one run gives
+// the req/s ratio, killswitch ÷ jose (target ≥ 0.95). Method: bench/README.md "Origins".
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, parseEnv } from 'node:util';
+import { importJWK, SignJWT } from 'jose';
+import { importTs } from '../scripts/lib/import-ts.mjs';
+import { DEMO_ENV, DEMO_ISSUER, ROOT, startWranglerDev, stopAll } from '../scripts/lib/wrangler-dev.mjs';
+import { runLoad } from './lib/load.mjs';
+
+const demo = /** @type {Record<string, string>} */ (parseEnv(readFileSync(DEMO_ENV, 'utf8')));
+const jwks = JSON.parse(demo.TRUSTED_ISSUERS ?? '[]').find((/** @type {{ issuer: string }} */ i) => i.issuer === DEMO_ISSUER).jwks;
+const feedKey = (demo.FEED_API_KEYS ?? '').split(',')[0] ?? '';
+
+if (process.argv[2] === '--serve') {
+  // A child: one origin, its port on stdout.
+  const { startOrigin } = /** @type {{ startOrigin: (mode: string, o: object) => Promise<number> }} */ (
+    await importTs('bench/origin-server.ts')
+  );
+  const port = await startOrigin(process.argv[3] ?? 'jose', { killswitchUrl: process.argv[4], feedKey, issuer: DEMO_ISSUER, jwks });
+  console.log(`port ${port}`);
+} else {
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } } });
+  const durationS = Number(values.seconds);
+  const connections = Number(values.connections);
+  const worker = await startWranglerDev({
+    name: 'killswitch (bench origin)',
+    envFile: DEMO_ENV,
+    vars: ['REVOCATION_MODE:bounded', 'MAX_TOKEN_LIFETIME_SECONDS:3600'],
+  });
+  try {
+    const jwk = JSON.parse(readFileSync(join(ROOT, 'dev/demo-issuer.private.jwk.json'), 'utf8'));
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({
+      iss: DEMO_ISSUER,
+      aud: 'api',
+      sub: 'bench-origin',
+      iat: now,
+      exp: now + 3600,
+      jti: 'bench-origin',
+      ver: 0,
+    })
+      .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'JWT' })
+      .sign(await importJWK(jwk, jwk.alg));
+    /** @type {Record<string, number[]>} */
+    const rps = { jose: [], killswitch: [] };
+    for (const mode of ['jose', 'killswitch', 'killswitch', 'jose']) {
+      const child = spawn(process.execPath, [join(ROOT, 'bench/origin.mjs'), '--serve', mode, worker.url], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        const port = await new Promise((resolve, reject) => {
+          child.stdout.on('data', (chunk) => {
+            const match = /port (\d+)/.exec(String(chunk));
+            if (match) resolve(Number(match[1]));
+          });
+          child.once('exit', (code) => reject(new Error(`${mode} origin exited with ${code}`)));
+        });
+        const url = `http://127.0.0.1:${port}/api/me`;
+        await runLoad({ url, token, durationS: 1, connections, expect: 200 }); // warm-up
+        const result = await runLoad({ url, token, durationS, connections, expect: 200 });
+        if (result.unexpected > 0 || result.errors > 0)
+          throw new Error(`${mode}: ${result.unexpected} unexpected answers, ${result.errors} errors`);
+        rps[mode]?.push(result.rps);
+        console.log(`${mode.padEnd(10)} ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+      } finally {
+        child.kill();
+      }
+    }
+    const sum = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0);
+    const ratio = sum(rps.killswitch ?? []) / sum(rps.jose ?? []);
+    console.log(
+      `origin: Express + isRevoked ÷ Express + jose alone = ${ratio.toFixed(3)} (target ≥ 0.95; ${durationS} s × 2 each, ${connections} connections)`,
+    );
+  } finally {
+    await worker.stop();
+    await stopAll();
+  }
+}
