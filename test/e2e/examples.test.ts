@@ -171,11 +171,15 @@ describe('examples/rpc-caller: env.AUTH.verify(token) over a service binding', (
     }
   };
 
-  it('a valid token → {active:true, claims}', async () => {
+  it('a valid token → {active:true, claims, user}', async () => {
     const token = await mintDemo('--sub', 'alice', '--scope', 'read');
     const { status, body } = await callVerify('/verify', token);
     expect(status).toBe(200);
-    expect(body).toEqual({ active: true, claims: expect.objectContaining({ sub: 'alice', iss: DEMO_ISSUER, aud: 'api', scope: 'read' }) });
+    expect(body).toEqual({
+      active: true,
+      claims: expect.objectContaining({ sub: 'alice', iss: DEMO_ISSUER, aud: 'api', scope: 'read' }),
+      user: 'alice',
+    });
     const hello = await fetch(`${caller!.url}/hello`, bearer(token));
     expect(await hello.text()).toBe('hello alice\n');
   });
