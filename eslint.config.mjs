@@ -63,7 +63,7 @@ export default tseslint.config(
       'cli/**',
       'bin/**',
       'bench/**',
-      'examples/nginx/**',
+      'examples/lib/**',
     ],
     languageOptions: { globals: globals.node },
   },

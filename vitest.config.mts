@@ -14,11 +14,11 @@ export default defineConfig({
     // ("Network connection lost", logged by workerd even when the fetch's rejection is handled),
     // a Durable Object aborted mid-request (state.abort(), "outputGateBroken").
     //
-    // A Durable Object or entrypoint RPC that throws is also reported as an unhandled
-    // rejection (workers-sdk#14736) even when the test awaits it; only at the root.
-    onUnhandledError(error) {
-      if ((error as { remote?: boolean }).remote === true) return false;
-    },
+    // Every unhandled rejection fails the run, those of a Durable Object or entrypoint RPC
+    // (`remote`) included: a forgotten `await` on a failing call must not pass. The one known
+    // false alarm, workers-sdk#14736 (an awaited RPC that throws reported unhandled), came from
+    // `expect(rpcPromise).rejects`; test/setup/rpc-rejects.ts removes it at its source, so no
+    // filter is needed.
     projects: [
       {
         plugins: [
@@ -46,6 +46,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/e2e/**'],
           globalSetup: ['./test/global-setup.ts'],
+          setupFiles: ['./test/setup/rpc-rejects.ts'],
         },
       },
       {

@@ -56,6 +56,8 @@ describe('on a FORWARD_AUTH_HOSTS host, every path and method is a check', () =>
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ active: true, sub });
     expect(answer.headers.get('X-Auth-Subject')).toBe(sub);
+    // Always sent (issue 19): a gateway copying it replaces whatever X-Auth-User the client sent.
+    expect(answer.headers.get('X-Auth-User')).toBe(sub);
   });
 
   it("ignores ?strict=1 there (the end user's query): no Durable Object read, unlike on the API host", async () => {

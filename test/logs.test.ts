@@ -5,9 +5,10 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { app } from '../src/app';
-import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, HS_SECRET, ISSUERS, KEYS } from './helpers/fixtures';
+import { ADMIN_KEY, ADMIN_KEY_ROTATED, BASE, HS_SECRET, ISSUERS, KEYS, trustedIssuers } from './helpers/fixtures';
+import { OKTA_ISSUER, oktaToken, oktaUser } from './helpers/okta';
 import { mint, now } from './helpers/tokens';
 
 const WRONG_ADMIN_KEY = 'wrong-admin-key-abcdefghijkl';
@@ -175,6 +176,52 @@ describe('/v1/verify log lines', () => {
       expect(line).toMatchObject({ sub: body.sub, jti: body.jti });
     }
     expectNothingSecret(token, authorization);
+  });
+});
+
+describe('/v1/revoke log lines', () => {
+  const okta = { ...env, TRUSTED_ISSUERS: JSON.stringify([...trustedIssuers(inject('jwksPort')), OKTA_ISSUER]) };
+  async function revoke(token: string): Promise<LogLine> {
+    output = [];
+    const res = await app.fetch(
+      new Request(`${BASE}/v1/revoke`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+        body: new URLSearchParams({ token }),
+      }),
+      okta,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(200); // RFC 7009 §2.2: 200 whatever the token
+    const line = theLine();
+    expect(line).toMatchObject({ route: '/v1/revoke', status: 200 });
+    expectNothingSecret(token);
+    return line;
+  }
+
+  it('a revoked token: its sub and jti', async () => {
+    const sub = `revoke-log-${crypto.randomUUID()}`;
+    const jti = crypto.randomUUID();
+    expect(await revoke(await mint('es256-1', { claims: { sub, jti } }))).toMatchObject({ sub, jti });
+  });
+
+  it('an Okta token (userClaim uid): sub, the user id and jti', async () => {
+    const person = oktaUser();
+    const token = await oktaToken(person, { jti: 'AT.revoke-log' });
+    expect(await revoke(token)).toMatchObject({ sub: person.login, user: person.uid, jti: 'AT.revoke-log' });
+  });
+
+  it('a refused token whose signature verified (expired): the reason, its sub and jti', async () => {
+    const sub = `revoke-expired-${crypto.randomUUID()}`;
+    const jti = crypto.randomUUID();
+    const token = await mint('es256-1', { claims: { sub, jti, iat: now() - 7200, exp: now() - 3600 } });
+    expect(await revoke(token)).toMatchObject({ reason: 'expired', sub, jti });
+  });
+
+  it("a forged token: the reason only, never the forged token's claims", async () => {
+    const line = await revoke(await tampered());
+    expect(line.reason).toBe('bad_signature');
+    expect([line.sub, line.jti, line.user]).toEqual([undefined, undefined, undefined]);
   });
 });
 

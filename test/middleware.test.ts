@@ -5,9 +5,10 @@
 import { env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { killswitch, type KillswitchEnv, type KillswitchOptions } from '../src/middleware';
-import { ADMIN_KEY, BASE, ISSUERS } from './helpers/fixtures';
+import { ADMIN_KEY, BASE, ISSUERS, trustedIssuers } from './helpers/fixtures';
+import { OKTA_ISSUER, oktaToken, oktaUser } from './helpers/okta';
 import { mint, now, signRaw, uniqueSub } from './helpers/tokens';
 import { app as killswitchApp } from '../src/app';
 
@@ -98,6 +99,24 @@ describe('killswitch() middleware', () => {
     );
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ reason: 'missing_token' });
+  });
+
+  it("gives the handler the user id (the issuer's userClaim) as c.var.user and c.var.auth.user", async () => {
+    const app = new Hono<KillswitchEnv>();
+    app.use('/api/*', killswitch());
+    app.get('/api/who', (c) => {
+      const user: string = c.var.user; // typed: a string, no cast
+      return c.json({ user, authUser: c.var.auth.user, sub: c.var.auth.claims.sub });
+    });
+    const okta = { ...env, TRUSTED_ISSUERS: JSON.stringify([...trustedIssuers(inject('jwksPort')), OKTA_ISSUER]) };
+    const person = oktaUser();
+    const res = await call(app, '/api/who', `Bearer ${await oktaToken(person)}`, okta);
+    expect(res.status).toBe(200);
+    // Okta's custom AS: userClaim "uid" — the user id is the uid, the sub stays the login.
+    expect(await res.json()).toEqual({ user: person.uid, authUser: person.uid, sub: person.login });
+    const sub = uniqueSub('user-var');
+    const byDefault = await call(app, '/api/who', `Bearer ${await mint('es256-1', { claims: { sub } })}`, okta);
+    expect(await byDefault.json()).toEqual({ user: sub, authUser: sub, sub });
   });
 
   it('guards only the routes it is mounted on', async () => {

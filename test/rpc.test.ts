@@ -4,13 +4,16 @@
  * through the loopback `exports.Verifier` for inputs a well-typed caller cannot send.
  */
 import { env, exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, BASE, ISSUERS } from './helpers/fixtures';
+import { createExecutionContext } from 'cloudflare:test';
+import { describe, expect, inject, it } from 'vitest';
+import { Verifier } from '../src/rpc/verifier-entrypoint';
+import { ADMIN_KEY, BASE, ISSUERS, trustedIssuers } from './helpers/fixtures';
+import { OKTA_ISSUER, oktaToken, oktaUser } from './helpers/okta';
 import { mint, now, signRaw, uniqueSub } from './helpers/tokens';
 
 const caller = (env as unknown as { CALLER: Fetcher }).CALLER;
 
-type RpcResult = { active: true; claims: Record<string, unknown> } | { active: false; reason: string };
+type RpcResult = { active: true; claims: Record<string, unknown>; user: string } | { active: false; reason: string };
 
 /** Verifies through the caller worker's `env.AUTH.verify(token, options)`. */
 async function viaBinding(token: string | undefined, query = ''): Promise<RpcResult> {
@@ -48,6 +51,7 @@ describe('Verifier over a service binding', () => {
     expect(await viaBinding(token)).toEqual({
       active: true,
       claims: { iss: ISSUERS.inline, aud: 'api', sub, jti, iat: t, exp: t + 120, scope: 'read write' },
+      user: sub, // the issuer's userClaim is sub by default
     });
   });
 
@@ -124,5 +128,27 @@ describe('Verifier called directly (loopback exports)', () => {
   it('a string that is a token plus junk is malformed', async () => {
     const token = await mint('es256-1');
     expect(await direct.verify(`${token} ${token}`)).toEqual({ active: false, reason: 'malformed' });
+  });
+});
+
+describe("the user id: the issuer's userClaim", () => {
+  // The worker's own bindings trust no Okta issuer: the entrypoint, constructed on bindings that do.
+  const okta = new Verifier(createExecutionContext(), {
+    ...env,
+    TRUSTED_ISSUERS: JSON.stringify([...trustedIssuers(inject('jwksPort')), OKTA_ISSUER]),
+  } as Env);
+
+  it('an Okta token (userClaim "uid"): user is the uid, claims.sub stays the login', async () => {
+    const user = oktaUser();
+    const result = await okta.verify(await oktaToken(user));
+    expect(result).toMatchObject({ active: true, user: user.uid, claims: { sub: user.login, uid: user.uid } });
+  });
+
+  it('a revocation of that user id refuses the token', async () => {
+    const user = oktaUser();
+    const token = await oktaToken(user, {}, now() - 60);
+    expect(await okta.verify(token, { strict: true })).toMatchObject({ active: true, user: user.uid });
+    await revokeUser(user.uid);
+    expect(await okta.verify(token, { strict: true })).toEqual({ active: false, reason: 'revoked_user' });
   });
 });

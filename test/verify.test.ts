@@ -95,6 +95,7 @@ describe('accepted tokens', () => {
     expect(Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('x-auth-') || name === 'cache-control'))).toEqual({
       'cache-control': 'no-store',
       'x-auth-subject': 'alice',
+      'x-auth-user': 'alice', // always, even where the user claim is the sub
       'x-auth-issuer': sent.iss,
       'x-auth-token-id': sent.jti,
       'x-auth-expires': String(sent.exp),

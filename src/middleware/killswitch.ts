@@ -17,13 +17,16 @@ export interface KillswitchOptions {
 /** What the app sees of an accepted token: deeply frozen (see handedOut). */
 export interface KillswitchAuth {
   readonly claims: AuthenticToken['claims'];
+  /** The user id revocations name: the issuer's `userClaim` (`sub` by default; Okta: `uid`). */
+  readonly user: string;
   /** The `jti`, or `sha256:<digest of header.payload>` for a token without one. */
   readonly tokenId: string;
 }
 
 export interface KillswitchEnv {
   Bindings: RevocationBindings;
-  Variables: { auth: KillswitchAuth };
+  /** `user` is `auth.user`, for handlers that need only the id. */
+  Variables: { auth: KillswitchAuth; user: string };
 }
 
 /**
@@ -51,7 +54,7 @@ const handedOut = new WeakMap<AuthenticToken, KillswitchAuth>();
 function forTheApp(token: AuthenticToken): KillswitchAuth {
   let auth = handedOut.get(token);
   if (auth === undefined) {
-    auth = deepFreeze({ claims: structuredClone(token.claims), tokenId: token.tokenId });
+    auth = deepFreeze({ claims: structuredClone(token.claims), user: token.userId, tokenId: token.tokenId });
     handedOut.set(token, auth);
   }
   return auth;
@@ -59,7 +62,8 @@ function forTheApp(token: AuthenticToken): KillswitchAuth {
 
 /**
  * Hono middleware: refuses the request unless its `Authorization: Bearer` token is genuine,
- * unexpired and not revoked (docs/reference.md §3), and puts the accepted claims, frozen, in `c.var.auth`.
+ * unexpired and not revoked (docs/reference.md §3), and puts the accepted claims, frozen, in `c.var.auth`
+ * and the user id in `c.var.user`.
  * Configuration is read from the worker's bindings (docs/reference.md §2), parsed once per isolate.
  * A refusal is an HTTPException whose response is the docs/reference.md §3.1 401 (or 503).
  *
@@ -86,7 +90,9 @@ export function killswitch(options: KillswitchOptions = {}) {
       const res = refusalResponse(result.reason);
       throw new HTTPException(res.status as 401 | 503, { res });
     }
-    c.set('auth', forTheApp(result.token));
+    const auth = forTheApp(result.token);
+    c.set('auth', auth);
+    c.set('user', auth.user);
     await next();
   });
 }

@@ -91,7 +91,7 @@ function headerComponents() {
     XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
     XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
     XAuthScope: header(`The \`scope\` claim, when the token has one${ENCODED}`, false),
-    XAuthUser: header(`The user id (the value of the issuer's \`userClaim\`), when that claim is not \`sub\`${ENCODED}`, false),
+    XAuthUser: header(`The user id (the value of the issuer's \`userClaim\`, \`sub\` by default); always sent${ENCODED}`, true),
     XAuthExpires: header('The `exp` claim (NumericDate).', true, { type: 'string', pattern: '^\\d+$' }),
   };
 }

@@ -49,7 +49,8 @@ oauthRoutes.post('/revoke', adminAuth, async (c) => {
   } else if (auth.reason === 'unavailable') {
     return unavailableResponse();
   } else {
-    c.var.log.reason = auth.reason;
+    // Named only when the signature verified (an expired token, say): a forged token's claims stay out.
+    Object.assign(c.var.log, { reason: auth.reason, ...auth.identity });
   }
   return new Response(null, { status: 200, headers: NO_STORE });
 });

@@ -18,16 +18,17 @@ function headerValue(value: string): string {
   return value.replace(NEEDS_ESCAPE, encodeURIComponent);
 }
 
-function authHeaders({ claims, issuer, userId }: AuthenticToken): Record<string, string> {
+function authHeaders({ claims, userId }: AuthenticToken): Record<string, string> {
   const headers: Record<string, string> = {
     'X-Auth-Subject': headerValue(claims.sub),
+    // The user id revocations name (the issuer's userClaim). Always sent, even when it equals
+    // the sub: a backend keying on it must never see a value the gateway let a client supply.
+    'X-Auth-User': headerValue(userId),
     'X-Auth-Issuer': headerValue(claims.iss),
     'X-Auth-Expires': String(claims.exp),
   };
   if (claims.jti !== undefined) headers['X-Auth-Token-Id'] = headerValue(claims.jti);
   if (claims.scope !== undefined) headers['X-Auth-Scope'] = headerValue(claims.scope);
-  // The user id revocations name, where the issuer keys users by another claim than `sub`.
-  if (issuer.userClaim !== 'sub') headers['X-Auth-User'] = headerValue(userId);
   return headers;
 }
 

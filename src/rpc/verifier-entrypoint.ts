@@ -6,7 +6,8 @@ import type { Reason } from '../verify/reasons';
 import { identityOf, type VerifyResult } from '../verify/token';
 import { verifyToken } from '../verify-token';
 
-export type RpcVerifyResult = { active: true; claims: Claims } | { active: false; reason: Reason };
+/** `user`: the user id revocations name (the issuer's `userClaim`, `sub` by default). */
+export type RpcVerifyResult = { active: true; claims: Claims; user: string } | { active: false; reason: Reason };
 
 /**
  * docs/reference.md §3.2: verification over a service binding, with no HTTP in between.
@@ -44,6 +45,6 @@ export class Verifier extends WorkerEntrypoint<Env> {
       return { active: false, reason: result.reason };
     }
     log(200, { ...identityOf(result.token) });
-    return { active: true, claims: result.token.claims };
+    return { active: true, claims: result.token.claims, user: result.token.userId };
   }
 }

@@ -1,9 +1,11 @@
 /**
  * The integration examples under examples/, end to end:
- *  - nginx: examples/nginx/run.sh (Debian's nginx-light in front of an echo backend,
- *    auth_request to killswitch under wrangler dev). Tests install nothing: without nginx this
- *    part skips with one line, and fails instead when KILLSWITCH_REQUIRE_SYSTEM_TESTS=1 (.ci/run
- *    installs nginx-light and sets it);
+ *  - nginx and Caddy: examples/nginx/run.sh, examples/caddy/run.sh (Debian's nginx-light with
+ *    auth_request, Debian's caddy with forward_auth, in front of an echo backend; killswitch under
+ *    wrangler dev). Each sends a valid token with forged X-Auth-* headers and checks the backend
+ *    sees only killswitch's (examples/lib/gateway.sh). Tests install nothing: without the gateway
+ *    its part skips with one line, and fails instead when KILLSWITCH_REQUIRE_SYSTEM_TESTS=1
+ *    (.ci/run installs nginx-light and caddy and sets it);
  *  - rpc-caller: a second worker calling killswitch's `Verifier` entrypoint through a service
  *    binding. Two `wrangler dev` processes joined by a private dev registry (see below);
  *  - hono-app: a Hono worker embedding the middleware, under its own wrangler.toml.
@@ -32,28 +34,41 @@ let registry: string;
 let killswitch: WranglerDev | undefined;
 let caller: WranglerDev | undefined;
 let hono: WranglerDev | undefined;
-let nginxRun: Promise<ScriptRun> | undefined;
-let nginxPid: number | undefined;
 
-const nginxInstalled = spawnSync('bash', ['-c', 'command -v nginx'], { stdio: 'ignore' }).status === 0 || existsSync('/usr/sbin/nginx');
-/** Without nginx the nginx example skips, unless system tests are required (CI): then it runs, and fails. */
-const skipNginx = !nginxInstalled && process.env.KILLSWITCH_REQUIRE_SYSTEM_TESTS !== '1';
-if (skipNginx) console.warn('examples/nginx skipped: install nginx-light to run this test');
+/** A gateway example's run.sh: whether it is installed, and (once started) its run. */
+interface Gateway {
+  name: 'nginx' | 'caddy';
+  skip: boolean;
+  run?: Promise<ScriptRun>;
+  pid?: number;
+}
 
-function runNginxExample(): Promise<ScriptRun> {
-  const child = spawn('bash', [join(ROOT, 'examples/nginx/run.sh')], {
+function installed(binary: string, fallback: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0 || existsSync(fallback);
+}
+/** Without the binary a gateway example skips, unless system tests are required (CI): then it runs, and fails. */
+function gateway(name: Gateway['name'], present: boolean, install: string): Gateway {
+  const skip = !present && process.env.KILLSWITCH_REQUIRE_SYSTEM_TESTS !== '1';
+  if (skip) console.warn(`examples/${name} skipped: ${install} to run this test`);
+  return { name, skip };
+}
+const nginx = gateway('nginx', installed('nginx', '/usr/sbin/nginx'), 'install nginx-light');
+const caddy = gateway('caddy', installed('caddy', '/usr/bin/caddy'), 'apt-get install caddy');
+
+function runGatewayExample(example: Gateway): void {
+  const child = spawn('bash', [join(ROOT, `examples/${example.name}/run.sh`)], {
     cwd: ROOT,
     detached: true, // its own process group, like the wrangler dev it starts
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });
-  nginxPid = child.pid;
+  example.pid = child.pid;
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  return new Promise((done) =>
+  example.run = new Promise((done) =>
     child.once('close', (code) => {
-      nginxPid = undefined;
+      example.pid = undefined;
       done({ code, output });
     }),
   );
@@ -63,7 +78,7 @@ const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}`
 
 beforeAll(async () => {
   registry = mkdtempSync(join(tmpdir(), 'killswitch-e2e-registry-'));
-  if (!skipNginx) nginxRun = runNginxExample();
+  for (const example of [nginx, caddy]) if (!example.skip) runGatewayExample(example);
   const started = await Promise.allSettled([
     startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, registry, timeoutMs: 75_000 }),
     startWranglerDev({ configs: ['examples/rpc-caller/wrangler.toml'], envFile: null, registry, timeoutMs: 75_000 }),
@@ -77,40 +92,68 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (nginxPid !== undefined) process.kill(-nginxPid, 'SIGTERM'); // run.sh's trap stops what it started
-  await Promise.all([killswitch?.stop(), caller?.stop(), hono?.stop(), nginxRun]);
+  for (const { pid } of [nginx, caddy]) if (pid !== undefined) process.kill(-pid, 'SIGTERM'); // run.sh's trap stops what it started
+  await Promise.all([killswitch?.stop(), caller?.stop(), hono?.stop(), nginx.run, caddy.run]);
   rmSync(registry, { recursive: true, force: true });
 }, 30_000);
 
-describe.skipIf(skipNginx)('examples/nginx: auth_request in front of a backend (run.sh)', () => {
+/** The backend's X-Auth-* headers printed by run.sh after `label`. */
+function backendSaw(run: ScriptRun, label: string): Record<string, string> {
+  const seen = new RegExp(`^backend saw${label}: (\\{.*\\})$`, 'm').exec(run.output);
+  expect(seen, run.output).not.toBeNull();
+  return JSON.parse(seen![1] as string) as Record<string, string>;
+}
+
+describe.each([
+  ['nginx auth_request', nginx],
+  ['Caddy forward_auth', caddy],
+])('examples/%s in front of a backend (run.sh)', (_title, example) => {
   let run: ScriptRun;
   beforeAll(async () => {
-    run = await nginxRun!;
+    if (example.skip) return;
+    run = await example.run!;
   }, 150_000);
 
-  it('run.sh passes every check (exit 0)', () => {
+  it.skipIf(example.skip)('run.sh passes every check (exit 0)', () => {
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/^PASS: all checks$/m);
+    expect(run.output).not.toMatch(/^FAIL/m);
   });
 
-  it('a valid token → 200, and the verified claims reach the backend as X-Auth-* headers', () => {
-    expect(run.output).toMatch(/^ok {3}valid token → status: 200$/m);
-    const seen = /^backend saw: (\{.*\})$/m.exec(run.output);
-    expect(seen, run.output).not.toBeNull();
-    const headers = JSON.parse(seen![1] as string) as Record<string, string>;
-    expect(headers['x-auth-subject']).toBe('alice'); // the client's forged "mallory" was replaced
-    expect(headers['x-auth-issuer']).toBe(DEMO_ISSUER);
-    expect(headers['x-auth-scope']).toBe('read write');
-    expect(headers['x-auth-token-id']).toMatch(/^[0-9a-f-]{36}$/);
+  it.skipIf(example.skip)('a valid token with forged X-Auth-* headers → 200, and the backend sees only the verified values', () => {
+    expect(run.output).toMatch(/^ok {3}valid token \+ forged X-Auth-\* → status: 200$/m);
+    const headers = backendSaw(run, '');
+    // The client sent mallory, victim, https://evil.example, admin, forged, 9999999999.
+    expect(headers).toEqual({
+      'x-auth-subject': 'alice',
+      'x-auth-user': 'alice',
+      'x-auth-issuer': DEMO_ISSUER,
+      'x-auth-scope': 'read write',
+      'x-auth-token-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
+      'x-auth-expires': expect.stringMatching(/^\d+$/),
+    });
     expect(Number(headers['x-auth-expires'])).toBeGreaterThan(Date.now() / 1000);
+    expect(Number(headers['x-auth-expires'])).toBeLessThan(Date.now() / 1000 + 3600);
   });
 
-  it('no token → 401; alice revoked → her token 401 revoked_user', () => {
+  it.skipIf(example.skip)('a token without scope or jti: the forged X-Auth-Scope and X-Auth-Token-Id do not reach the backend', () => {
+    const headers = backendSaw(run, ' \\(no scope, no jti\\)');
+    expect(Object.keys(headers).sort()).toEqual(['x-auth-expires', 'x-auth-issuer', 'x-auth-subject', 'x-auth-user']);
+    expect([headers['x-auth-subject'], headers['x-auth-user'], headers['x-auth-issuer']]).toEqual(['alice', 'alice', DEMO_ISSUER]);
+  });
+
+  it.skipIf(example.skip)('no token → 401; alice revoked → her token 401 revoked_user', () => {
     expect(run.output).toMatch(/^ok {3}no token → status: 401$/m);
     expect(run.output).toMatch(/^ok {3}revoke alice \(admin\) → status: 200$/m);
     expect(run.output).toMatch(/^ok {3}revoked token → status: 401$/m);
     expect(run.output).toMatch(/error_description="revoked_user"/);
-    expect(run.output).not.toMatch(/^FAIL/m);
+  });
+});
+
+describe.skipIf(caddy.skip)('examples/caddy: every client-sent X-Auth-* is removed', () => {
+  it('a forged X-Auth-Role (a name killswitch never sends) does not reach the backend', async () => {
+    const { output } = await caddy.run!;
+    expect(output).toMatch(/^ok {3}X-Auth-Role upstream \(a name killswitch never sends\): \(absent\)$/m);
   });
 });
 
@@ -128,11 +171,15 @@ describe('examples/rpc-caller: env.AUTH.verify(token) over a service binding', (
     }
   };
 
-  it('a valid token → {active:true, claims}', async () => {
+  it('a valid token → {active:true, claims, user}', async () => {
     const token = await mintDemo('--sub', 'alice', '--scope', 'read');
     const { status, body } = await callVerify('/verify', token);
     expect(status).toBe(200);
-    expect(body).toEqual({ active: true, claims: expect.objectContaining({ sub: 'alice', iss: DEMO_ISSUER, aud: 'api', scope: 'read' }) });
+    expect(body).toEqual({
+      active: true,
+      claims: expect.objectContaining({ sub: 'alice', iss: DEMO_ISSUER, aud: 'api', scope: 'read' }),
+      user: 'alice',
+    });
     const hello = await fetch(`${caller!.url}/hello`, bearer(token));
     expect(await hello.text()).toBe('hello alice\n');
   });

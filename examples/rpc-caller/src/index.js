@@ -5,7 +5,7 @@
 //   GET /hello             Authorization: Bearer <jwt>   → 200 "hello <sub>" or 401 <reason>
 //
 // env.AUTH.verify(token, { strict }) resolves to
-//   { active: true, claims: {...} }  or  { active: false, reason: "<reason code>" }   (SPEC §3.2)
+//   { active: true, claims: {...}, user: "<user id>" }  or  { active: false, reason: "<reason code>" }   (SPEC §3.2)
 // and never throws for a bad token: a refusal is a value, not an exception.
 
 /** The token of `Authorization: Bearer <jwt>`, or undefined. */

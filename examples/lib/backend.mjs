@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The protected backend of the nginx example: answers every request with the method, path and
-// headers it received, so you can see what nginx passed upstream (X-Auth-Subject, ...).
-//   node examples/nginx/backend.mjs [port]      (port 0 or none: a free one; printed on stdout)
+// The protected backend of the gateway examples (nginx, Caddy): answers every request with the method, path and
+// headers it received, so you can see what the gateway passed upstream (X-Auth-Subject, ...).
+//   node examples/lib/backend.mjs [port]      (port 0 or none: a free one; printed on stdout)
 import { createServer } from 'node:http';
 
 const server = createServer((request, response) => {
