@@ -67,7 +67,13 @@ oauthRoutes.post('/logout', async (c) => {
   Object.assign(c.var.log, identityOf(result.token));
   const actor = 'self';
   if (body.everywhere === true) {
-    await revokeUser(c.env, c.var.config, { sub: userId, actor, reason: 'logout everywhere' });
+    // Only in the token's own namespace: another tenant's user with the same id is someone else.
+    await revokeUser(c.env, c.var.config, {
+      sub: userId,
+      namespace: result.token.issuer.userNamespace,
+      actor,
+      reason: 'logout everywhere',
+    });
     return jsonResponse({ revoked: 'user' } satisfies ResponseBody<'LogoutResult'>);
   }
   // A token of our own session (docs/reference.md §6) names it in `sid`: logging out ends the session too.

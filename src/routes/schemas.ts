@@ -54,6 +54,19 @@ export const SubParam = id(
   "The user id (the value of the token issuer's userClaim; `sub` unless configured), percent-encoded in the path.",
 );
 
+/** `?namespace=` of the admin routes that name a user (docs/reference.md §4.1); the route checks it is a configured one. */
+export const NamespaceQuery = z.object({
+  namespace: z.optional(
+    z
+      .string(must('a configured userNamespace'))
+      .check(
+        z.describe(
+          "The user namespace (an issuer's `userNamespace` in TRUSTED_ISSUERS) the user id is in; without it, the shared namespace. An unknown name is a 400.",
+        ),
+      ),
+  ),
+});
+
 /** POST /v1/admin/users/{sub}/revoke (docs/reference.md §4.2); an empty body is `{}`. */
 export const UserRevokeBody = z.object({
   reason: z.optional(reason('Why, for the audit trail.')),
@@ -215,6 +228,7 @@ const LIMIT_RULE = `an integer from 1 to ${AUDIT_PAGE_MAX}`;
 /** GET /v1/admin/audit query. */
 export const AuditQuery = z.object({
   sub: z.optional(id('The user whose trail to list; without it, the global (revoke-all) trail.')),
+  ...NamespaceQuery.shape,
   limit: z
     ._default(
       z.pipe(
@@ -236,7 +250,7 @@ export const AuditQuery = z.object({
 });
 
 /** GET /v1/admin/ssf/streams/{id}/audit: the stream's trail of every SET it received. */
-export const StreamAuditQuery = z.omit(AuditQuery, { sub: true });
+export const StreamAuditQuery = z.omit(AuditQuery, { sub: true, namespace: true });
 
 /**
  * The value, checked against the schema; otherwise a 400 invalid_request whose description
@@ -384,8 +398,14 @@ function verifyAndErrorBodies() {
 function revocationBodies() {
   const LogoutResult = z.object({ revoked: z.enum(['token', 'user']) });
 
+  /** docs/reference.md §4.2: every admin answer names the user as `user` (the same id as `sub`) and its namespace unless shared. */
+  const userRef = {
+    user: described(str, "The user id: the value of its token issuer's userClaim (`sub` unless configured)."),
+    namespace: z.optional(described(str, "The user's namespace; absent: the shared one.")),
+  };
   const userSnapshot = {
     sub: str,
+    ...userRef,
     version: described(count, 'Put it in the version claim of tokens you mint.'),
     revokedBefore: described(instant, 'Tokens of this user issued before this instant are refused; 0: never revoked.'),
   };
@@ -419,7 +439,7 @@ function revocationBodies() {
     ),
   });
 
-  const tokenId = { sub: str, jti: str, iss: z.nullable(str), exp: instant };
+  const tokenId = { sub: str, ...userRef, jti: str, iss: z.nullable(str), exp: instant };
   const TokenRevoked = z.union([
     z.object({ revoked: z.literal(true), ...tokenId }),
     z.object({
