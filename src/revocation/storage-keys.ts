@@ -77,9 +77,13 @@ async function fingerprintWordsOf(parts: readonly (string | null)[]): Promise<re
   return [view.getUint32(0), view.getUint32(4)];
 }
 
-export const userFingerprintWords = (userId: string, namespace?: string) => fingerprintWordsOf(userParts(userId, namespace));
-export const tokenFingerprintWords = (userId: string, iss: string | null, tokenId: string, namespace?: string) =>
-  fingerprintWordsOf(tokenParts(userId, iss, tokenId, namespace));
+export function userFingerprintWords(userId: string, namespace?: string) {
+  return fingerprintWordsOf(userParts(userId, namespace));
+}
+
+export function tokenFingerprintWords(userId: string, iss: string | null, tokenId: string, namespace?: string) {
+  return fingerprintWordsOf(tokenParts(userId, iss, tokenId, namespace));
+}
 
 /** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */
 export const FEED_PRIMARY_NAME = 'feed';

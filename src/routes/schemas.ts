@@ -228,7 +228,6 @@ const LIMIT_RULE = `an integer from 1 to ${AUDIT_PAGE_MAX}`;
 /** GET /v1/admin/audit query. */
 export const AuditQuery = z.object({
   sub: z.optional(id('The user whose trail to list; without it, the global (revoke-all) trail.')),
-  ...NamespaceQuery.shape,
   limit: z
     ._default(
       z.pipe(
@@ -247,6 +246,7 @@ export const AuditQuery = z.object({
       ),
   ),
   action: z.optional(z.enum(AUDIT_ACTIONS, must(`one of ${AUDIT_ACTIONS.join(', ')}`)).check(z.describe('Only events of this kind.'))),
+  ...NamespaceQuery.shape,
 });
 
 /** GET /v1/admin/ssf/streams/{id}/audit: the stream's trail of every SET it received. */
