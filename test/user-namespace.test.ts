@@ -127,6 +127,16 @@ describe('user namespaces', () => {
     expect(await reasonOf(b2, true)).toBe('revoked_token');
   });
 
+  it("introspection names an isolated token's user and namespace", async () => {
+    const id = userId();
+    const res = await call(bindings, '/v1/introspect', {
+      method: 'POST',
+      admin: true,
+      body: new URLSearchParams({ token: await tokenB(id) }),
+    });
+    expect(res.body).toMatchObject({ active: true, sub: id, user: id, namespace: NAMESPACE });
+  });
+
   it('an unknown ?namespace= is a clear 400, never a clean-looking empty user', async () => {
     for (const [path, init] of [
       ['/v1/admin/users/alice?namespace=nope', {}],

@@ -105,11 +105,14 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
     if (result.reason === 'unavailable') return unavailableResponse();
     return jsonResponse({ active: false } satisfies ResponseBody<'Introspection'>);
   }
-  const { claims, tokenId } = result.token;
+  const { claims, tokenId, userId, issuer } = result.token;
   Object.assign(c.var.log, identityOf(result.token));
   return jsonResponse({
     active: true,
     sub: claims.sub,
+    // The user revocation acts on (docs/reference.md §4.2): not the `sub` for an issuer with another userClaim.
+    user: userId,
+    ...(issuer.userNamespace === undefined ? {} : { namespace: issuer.userNamespace }),
     iss: claims.iss,
     aud: claims.aud,
     exp: claims.exp,

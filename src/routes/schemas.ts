@@ -473,6 +473,8 @@ function revocationBodies() {
   const introspectionActive = z.object({
     active: z.literal(true),
     sub: str,
+    user: described(str, "The user id revocation acts on: the issuer's userClaim (`sub` unless configured; e.g. Okta's `uid`)."),
+    namespace: z.optional(described(str, "The issuer's userNamespace; absent: the shared namespace.")),
     iss: str,
     aud: z.optional(
       described(z.union([str, z.array(str)]), 'Absent when the token has none (Cognito access tokens, whose audience is `client_id`).'),
@@ -529,6 +531,8 @@ function revocationBodies() {
           audiences: z.array(str),
           algorithms: z.array(str),
           own: described(z.boolean(), "killswitch's own token service."),
+          userClaim: described(str, 'The claim whose value is the user id (`sub` unless configured).'),
+          userNamespace: z.optional(described(str, "The issuer's user namespace (`?namespace=`); absent: the shared one.")),
           keys: z.object({
             source: z.enum(['jwks', 'jwksUri', 'hmacSecret']),
             jwksUri: z.optional(described(str, 'Without credentials, query or fragment.')),
