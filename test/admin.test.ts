@@ -37,7 +37,7 @@ const ROUTES: Route[] = [
 ];
 
 /** The user view of a sub nothing ever happened to. */
-const untouched = (sub: string) => ({ sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
+const untouched = (sub: string) => ({ sub, user: sub, version: 0, revokedBefore: 0, revokedTokens: [], sessions: [] });
 
 describe('admin authentication', () => {
   const WRONG: [string, Record<string, string>][] = [
@@ -189,7 +189,7 @@ describe('response shapes', () => {
     expect(res.headers.get('Content-Type')).toMatch(/^application\/json/);
     expect(res.headers.get('Cache-Control')).toBe('no-store');
     const revoked = await res.json<{ revokedBefore: number }>();
-    expect(revoked).toEqual({ sub, version: 1, revokedBefore: expect.any(Number) });
+    expect(revoked).toEqual({ sub, user: sub, version: 1, revokedBefore: expect.any(Number) });
     expect(revoked.revokedBefore - t0).toBeGreaterThanOrEqual(0);
     expect(revoked.revokedBefore - t0).toBeLessThanOrEqual(2);
 
@@ -199,7 +199,7 @@ describe('response shapes', () => {
 
     const state = await (await call(`/v1/admin/users/${encodeURIComponent(sub)}`)).json<Record<string, unknown>>();
     expect(state).toMatchObject({ sub, version: 1, revokedBefore: revoked.revokedBefore });
-    expect(Object.keys(state).sort()).toEqual(['revokedBefore', 'revokedTokens', 'sessions', 'sub', 'version']);
+    expect(Object.keys(state).sort()).toEqual(['revokedBefore', 'revokedTokens', 'sessions', 'sub', 'user', 'version']);
     expect(state.sessions).toEqual([]);
     const entries = state.revokedTokens as Record<string, unknown>[];
     expect(entries).toHaveLength(2);
@@ -282,7 +282,7 @@ describe('any sub a token can carry is revocable (body form)', () => {
 
     const res = await post('/v1/admin/users/revoke', json({ sub, reason: 'body form' }));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ sub, version: before.version + 1, revokedBefore: expect.any(Number) });
+    expect(await res.json()).toEqual({ sub, user: sub, version: before.version + 1, revokedBefore: expect.any(Number) });
     expect([await verify(token), await verify(token, true)]).toEqual(['revoked_user', 'revoked_user']);
     const after = await post('/v1/admin/users/lookup', json({ sub }));
     expect(after.status).toBe(200);
@@ -329,7 +329,7 @@ describe('POST /v1/admin/tokens/revoke with an exp in the past', () => {
     const exp = now() - TOLERANCE - 5;
     const res = await post('/v1/admin/tokens/revoke', json({ jti: 'old', sub, exp }));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ revoked: false, reason: 'expired', sub, jti: 'old', iss: null, exp });
+    expect(await res.json()).toEqual({ revoked: false, reason: 'expired', sub, user: sub, jti: 'old', iss: null, exp });
     expect(await (await call(`/v1/admin/users/${sub}`)).json()).toMatchObject({ revokedTokens: [] });
     expect(await (await call(`/v1/admin/audit?sub=${sub}`)).json()).toEqual({ events: [] });
   });

@@ -92,6 +92,7 @@ describe('the configuration in the stats (what the console shows), never a secre
       audiences: ['api'],
       algorithms: ['HS256', 'HS384', 'HS512'],
       own: false,
+      userClaim: 'sub',
       keys: { source: 'hmacSecret', keyCount: 1, kids: [] },
     });
     expect(byIssuer[ISSUERS.inline]!.keys).toEqual({

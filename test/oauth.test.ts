@@ -130,6 +130,7 @@ describe('RFC 7662 introspection', () => {
     expect(await introspect(token, adminBearer(ADMIN_KEY_ROTATED))).toEqual({
       active: true,
       sub,
+      user: sub,
       iss,
       aud: 'api',
       exp: claims.exp,
@@ -145,7 +146,7 @@ describe('RFC 7662 introspection', () => {
     const sub = uniqueSub('plain');
     const token = await mint('second-1', { claims: { sub, aud: ['other', 'api'] } });
     const result = await introspect(token);
-    expect(Object.keys(result).sort()).toEqual(['active', 'aud', 'exp', 'iat', 'iss', 'jti', 'sub', 'token_type']);
+    expect(Object.keys(result).sort()).toEqual(['active', 'aud', 'exp', 'iat', 'iss', 'jti', 'sub', 'token_type', 'user']);
     expect(result).toMatchObject({ active: true, sub, aud: ['other', 'api'], token_type: 'Bearer' });
   });
 

@@ -237,7 +237,7 @@ describe('the document', () => {
     expect(body('post', '/v1/revoke')['application/x-www-form-urlencoded']!.schema).toEqual({ $ref: '#/components/schemas/RevokeForm' });
     expect(body('post', '/v1/token')['application/x-www-form-urlencoded']!.schema).toEqual({ $ref: '#/components/schemas/RefreshForm' });
     const audit = doc.paths['/v1/admin/audit']!.get!.parameters!;
-    expect(audit.map((p) => p.name)).toEqual(['sub', 'limit', 'cursor', 'action']);
+    expect(audit.map((p) => p.name)).toEqual(['sub', 'limit', 'cursor', 'action', 'namespace']);
     expect(audit[3]).toMatchObject({
       in: 'query',
       schema: { enum: ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] },

@@ -130,6 +130,27 @@ describe('an issuer whose userClaim is "uid"', () => {
     expect(await reasonOf(other, true)).toBe('revoked_user');
   });
 
+  it("introspection names the user id (uid) as user; revoking that user refuses the token, and stats show the issuer's userClaim", async () => {
+    const user = oktaUser();
+    const token = await oktaToken(user);
+    const introspect = () => call(bindings, '/v1/introspect', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+    const active = await introspect();
+    expect(active.body).toMatchObject({ active: true, sub: user.login, user: user.uid });
+    expect(active.body).not.toHaveProperty('namespace');
+    // What the console and the CLI do with a pasted token: revoke its `user`, not its `sub`.
+    const revoked = await call(bindings, '/v1/admin/users/revoke', {
+      method: 'POST',
+      admin: true,
+      body: JSON.stringify({ sub: active.body.user }),
+    });
+    expect(revoked.body).toMatchObject({ sub: user.uid, user: user.uid, version: 1 });
+    expect((await introspect()).body).toEqual({ active: false });
+    expect(await reasonOf(token, false)).toBe('revoked_user');
+
+    const stats = (await call(bindings, '/v1/admin/stats', { admin: true })).body as { issuers: { issuer: string; userClaim: string }[] };
+    expect(stats.issuers.find((i) => i.issuer === OKTA)).toMatchObject({ userClaim: 'uid' });
+  });
+
   it("log lines keep naming the sub, and add the user id; a sub-keyed issuer's lines have no user", async () => {
     const lines: Record<string, unknown>[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: unknown) => {

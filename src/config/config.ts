@@ -21,9 +21,14 @@ export interface IssuerConfig {
   readonly audienceClaim: string;
   /**
    * The claim whose string value is the user id revocation state is keyed by: `sub`, or e.g.
-   * `uid` (Okta access tokens whose `sub` is the login). One namespace across issuers, as `sub` is.
+   * `uid` (Okta access tokens whose `sub` is the login).
    */
   readonly userClaim: string;
+  /**
+   * The user namespace of this issuer's users (docs/reference.md §4.1): undefined is the shared one,
+   * where one user id is one person across issuers; a named one isolates a tenant's users.
+   */
+  readonly userNamespace: string | undefined;
 }
 
 export type RevocationMode = 'bounded' | 'cached' | 'strict';
@@ -58,6 +63,8 @@ export interface Config {
   readonly forwardAuthHosts: ReadonlySet<string>;
   /** docs/reference.md §7: SSF_STREAMS, the Shared Signals streams set up out of band, by id. */
   readonly ssfStreams: ReadonlyMap<string, SsfStreamConfig>;
+  /** The isolated user namespaces the issuers name: what an admin route's `?namespace=` may say. */
+  readonly userNamespaces: ReadonlySet<string>;
 }
 
 const DEFAULT_REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
@@ -77,6 +84,15 @@ function choiceVar<T extends string>(env: RawEnv, name: string, choices: readonl
     throw new ConfigError(name, `must be one of ${choices.join(', ')}`);
   }
   return value as T;
+}
+
+/** Storage names embed it (src/revocation/storage-keys.ts): no `:`, short. */
+const USER_NAMESPACE = /^[A-Za-z0-9._-]{1,64}$/;
+
+function userNamespace(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !USER_NAMESPACE.test(value)) throw new ConfigError(field, 'must be 1-64 of A-Z a-z 0-9 . _ -');
+  return value;
 }
 
 /** An optional claim name of an issuer entry. */
@@ -117,6 +133,7 @@ function parseIssuers(env: RawEnv, ownIssuer: IssuerConfig | undefined): Map<str
       versionClaim: claimName(e.versionClaim, `${field}.versionClaim`),
       audienceClaim: claimName(e.audienceClaim, `${field}.audienceClaim`) ?? 'aud',
       userClaim: claimName(e.userClaim, `${field}.userClaim`) ?? 'sub',
+      userNamespace: userNamespace(e.userNamespace, `${field}.userNamespace`),
     });
   });
   if (ownIssuer !== undefined && ownIssuer.issuer !== ANY_ORIGIN) {
@@ -141,6 +158,7 @@ function ownIssuerOf(tokenService: TokenServiceConfig | undefined, versionClaim:
     versionClaim,
     audienceClaim: 'aud',
     userClaim: 'sub', // the token service mints `sub` for the user it was asked for
+    userNamespace: undefined, // its users are the shared namespace's
   };
 }
 
@@ -239,6 +257,7 @@ export function parseConfig(env: RawEnv): Config {
     verifiedTokenCacheSize: integerVar(env, 'VERIFIED_TOKEN_CACHE_SIZE', 0) ?? 5000,
     forwardAuthHosts: parseForwardAuthHosts(env),
     ssfStreams: parseSsfStreams(env, issuers),
+    userNamespaces: new Set([...issuers.values()].flatMap((i) => (i.userNamespace === undefined ? [] : [i.userNamespace]))),
   };
 }
 

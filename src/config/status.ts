@@ -19,6 +19,9 @@ export interface IssuerStatus {
   readonly algorithms: readonly string[];
   /** killswitch's own token service (docs/reference.md §6). */
   readonly own: boolean;
+  /** The claim naming the user (docs/reference.md §2.2), and its user namespace when not the shared one. */
+  readonly userClaim: string;
+  readonly userNamespace?: string;
   readonly keys: KeyStatus;
 }
 
@@ -48,6 +51,8 @@ export function configStatus(config: Config): ConfigStatus {
       audiences: [...issuer.audiences],
       algorithms: [...issuer.algorithms],
       own: issuer === config.ownIssuer,
+      userClaim: issuer.userClaim,
+      ...(issuer.userNamespace === undefined ? {} : { userNamespace: issuer.userNamespace }),
       keys: issuer.keys.status(),
     })),
   };

@@ -288,6 +288,7 @@ function adminPaths() {
     });
 
   const auditParameters = queryParameters(schemas.AuditQuery);
+  const namespaceParameters = queryParameters(schemas.NamespaceQuery);
 
   return {
     '/v1/admin/users/revoke': {
@@ -298,6 +299,7 @@ function adminPaths() {
         security: ADMIN,
         description:
           'The same as `/v1/admin/users/{sub}/revoke`, for any `sub` a token can carry: runtimes normalize `.`/`..` path segments away (even percent-encoded), and long ones outgrow URL limits.',
+        parameters: namespaceParameters,
         requestBody: jsonBody('UserRevokeBySubBody', true),
         responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true, true) },
       },
@@ -309,6 +311,7 @@ function adminPaths() {
         summary: "A user's revocation state (user in the body)",
         security: ADMIN,
         description: 'The same as `GET /v1/admin/users/{sub}`, for any `sub` a token can carry.',
+        parameters: namespaceParameters,
         requestBody: jsonBody('UserLookupBody', true),
         responses: { 200: json('UserState', 'Version, revoked-before and the revoked tokens not yet expired.'), ...adminErrors(true) },
       },
@@ -321,6 +324,7 @@ function adminPaths() {
         security: ADMIN,
         parameters: [
           subPath,
+          ...namespaceParameters,
           {
             name: 'Idempotency-Key',
             in: 'header',
@@ -340,7 +344,7 @@ function adminPaths() {
         tags: ['admin'],
         summary: "A user's revocation state",
         security: ADMIN,
-        parameters: [subPath],
+        parameters: [subPath, ...namespaceParameters],
         responses: {
           200: json('UserState', 'Version, revoked-before, the revoked tokens not yet expired and the sessions.'),
           ...adminErrors(false),
@@ -353,6 +357,7 @@ function adminPaths() {
         tags: ['admin'],
         summary: 'Revoke a token by id, without the token',
         security: ADMIN,
+        parameters: namespaceParameters,
         requestBody: jsonBody('TokenRevokeBody', true),
         responses: {
           200: json(

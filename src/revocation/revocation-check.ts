@@ -83,8 +83,9 @@ function replicaKeysOf(token: AuthenticToken): Promise<ReplicaKeys> {
     const {
       userId,
       claims: { iss },
+      issuer: { userNamespace: ns },
     } = token;
-    keys = Promise.all([userKvKey(userId), tokenKvKey(userId, iss, token.tokenId), tokenKvKey(userId, null, token.tokenId)]);
+    keys = Promise.all([userKvKey(userId, ns), tokenKvKey(userId, iss, token.tokenId, ns), tokenKvKey(userId, null, token.tokenId, ns)]);
     replicaKeysByToken.set(token, keys);
   }
   return keys;
@@ -132,10 +133,11 @@ async function readWriters(token: AuthenticToken, bindings: RevocationBindings):
   const {
     userId,
     claims: { iss },
+    issuer: { userNamespace: namespace },
   } = token;
-  const user = bindings.USER_STATE.getByName(userObjectName(userId));
+  const user = bindings.USER_STATE.getByName(userObjectName(userId, namespace));
   const global = bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
-  const [userState, globalState] = await Promise.all([user.check({ sub: userId, iss, tokenId: token.tokenId }), global.state()]);
+  const [userState, globalState] = await Promise.all([user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }), global.state()]);
   return {
     globalRevokedBefore: globalState.revokedBefore,
     userVersion: userState.version,
@@ -197,13 +199,15 @@ const USER_FINGERPRINTS_MAX = 10_000;
 const USER_FINGERPRINT_SUB_MAX_CHARS = 128;
 const userFingerprints = new Map<string, Promise<readonly [number, number]>>();
 
-function userFingerprintOf(sub: string): Promise<readonly [number, number]> {
-  if (sub.length > USER_FINGERPRINT_SUB_MAX_CHARS) return userFingerprintWords(sub);
-  let words = userFingerprints.get(sub);
+function userFingerprintOf(sub: string, namespace: string | undefined): Promise<readonly [number, number]> {
+  if (sub.length > USER_FINGERPRINT_SUB_MAX_CHARS) return userFingerprintWords(sub, namespace);
+  // Namespace names are non-empty and hold no `:` (src/config): `<namespace>:<id>` names one user, `:<id>` a shared one.
+  const cacheKey = `${namespace ?? ''}:${sub}`;
+  let words = userFingerprints.get(cacheKey);
   if (words === undefined) {
     if (userFingerprints.size >= USER_FINGERPRINTS_MAX) userFingerprints.delete(userFingerprints.keys().next().value as string);
-    words = userFingerprintWords(sub);
-    userFingerprints.set(sub, words);
+    words = userFingerprintWords(sub, namespace);
+    userFingerprints.set(cacheKey, words);
   }
   return words;
 }
@@ -214,11 +218,12 @@ function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
     const {
       userId,
       claims: { iss },
+      issuer: { userNamespace: ns },
     } = token;
     keys = Promise.all([
-      userFingerprintOf(userId),
-      tokenFingerprintWords(userId, iss, token.tokenId),
-      tokenFingerprintWords(userId, null, token.tokenId),
+      userFingerprintOf(userId, ns),
+      tokenFingerprintWords(userId, iss, token.tokenId, ns),
+      tokenFingerprintWords(userId, null, token.tokenId, ns),
     ]).then(([user, own, any]) => [...user, ...own, ...any] as MirrorKeys);
     mirrorKeysByToken.set(token, keys);
   }

@@ -50,7 +50,7 @@ function entryLifetimeSeconds(config: Config): number | undefined {
 }
 
 export function revokeTokenById(bindings: RevocationBindings, config: Config, input: RevokeTokenInput) {
-  return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeToken(input));
+  return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub, input.namespace)).revokeToken(input));
 }
 
 /** Denylists a verified token until it would have expired anyway. */
@@ -58,6 +58,7 @@ export function revokeToken(bindings: RevocationBindings, config: Config, token:
   const { iss, exp } = token.claims;
   return revokeTokenById(bindings, config, {
     sub: token.userId,
+    namespace: token.issuer.userNamespace,
     iss,
     tokenId: token.tokenId,
     exp,
@@ -70,10 +71,13 @@ export function revokeToken(bindings: RevocationBindings, config: Config, token:
 export function revokeUser(
   bindings: RevocationBindings,
   config: Config,
-  input: { sub: string; actor: string; reason?: string; idempotencyKey?: string },
+  input: { sub: string; namespace?: string; actor: string; reason?: string; idempotencyKey?: string },
 ): Promise<UserSnapshot> {
   return acknowledged(config, () =>
-    bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeUser({ ...input, entryLifetimeSeconds: entryLifetimeSeconds(config) }),
+    bindings.USER_STATE.getByName(userObjectName(input.sub, input.namespace)).revokeUser({
+      ...input,
+      entryLifetimeSeconds: entryLifetimeSeconds(config),
+    }),
   );
 }
 
@@ -84,7 +88,7 @@ export function revokeIssuedBefore(
   input: Omit<RevokeIssuedBeforeInput, 'entryLifetimeSeconds'>,
 ): Promise<UserSnapshot & { moved: boolean }> {
   return acknowledged(config, () =>
-    bindings.USER_STATE.getByName(userObjectName(input.sub)).revokeIssuedBefore({
+    bindings.USER_STATE.getByName(userObjectName(input.sub, input.namespace)).revokeIssuedBefore({
       ...input,
       entryLifetimeSeconds: entryLifetimeSeconds(config),
     }),
@@ -105,18 +109,21 @@ export function revokeAll(bindings: RevocationBindings, config: Config, actor: s
 }
 
 /** A user's state and sessions; the global revoked-before says which sessions a revoke-all ended. */
-export function userState(bindings: RevocationBindings, sub: string) {
+export function userState(bindings: RevocationBindings, sub: string, namespace?: string) {
   return atWriter(async () => {
     const { revokedBefore } = await bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).state();
-    return bindings.USER_STATE.getByName(userObjectName(sub)).state(sub, revokedBefore);
+    return bindings.USER_STATE.getByName(userObjectName(sub, namespace)).state(sub, revokedBefore);
   });
 }
 
-export function auditPage(bindings: RevocationBindings, query: { sub?: string; limit: number; cursor?: string; action?: AuditAction }) {
-  const { sub, limit, cursor, action } = query;
+export function auditPage(
+  bindings: RevocationBindings,
+  query: { sub?: string; namespace?: string; limit: number; cursor?: string; action?: AuditAction },
+) {
+  const { sub, namespace, limit, cursor, action } = query;
   return atWriter(() =>
     sub === undefined
       ? bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME).auditPage(limit, cursor, action)
-      : bindings.USER_STATE.getByName(userObjectName(sub)).auditPage(limit, cursor, action),
+      : bindings.USER_STATE.getByName(userObjectName(sub, namespace)).auditPage(limit, cursor, action),
   );
 }

@@ -21,24 +21,32 @@ async function digest(parts: readonly (string | null)[]): Promise<string> {
 }
 
 /**
- * KV: `{"version","revokedBefore"}` of one user. A user is its user id — the value of its token
- * issuer's userClaim (`sub` unless configured) — alone: one id names one user across issuers.
+ * A user is (namespace, user id) (docs/reference.md §4.1): the user id is the value of its token
+ * issuer's userClaim (`sub` unless configured); the namespace is the issuer's userNamespace,
+ * undefined for the shared one, where one id names one user across issuers. The shared
+ * namespace's names are exactly those of before namespaces existed: deployed state stays found.
+ * An isolated namespace's name is [A-Za-z0-9._-]{1,64} (src/config), so it holds no `:`.
  */
-export async function userKvKey(userId: string): Promise<string> {
-  return `user:${await digest([userId])}`;
+const userParts = (userId: string, namespace: string | undefined) => (namespace === undefined ? [userId] : [namespace, userId]);
+const tokenParts = (userId: string, iss: string | null, tokenId: string, namespace: string | undefined) =>
+  namespace === undefined ? [userId, iss, tokenId] : [namespace, userId, iss, tokenId];
+
+/** KV: `{"version","revokedBefore"}` of one user. */
+export async function userKvKey(userId: string, namespace?: string): Promise<string> {
+  return `user:${await digest(userParts(userId, namespace))}`;
 }
 
 /**
  * KV: a denylisted token, `{"revokedAt","exp"}`, expiring with the token. Scoped by user
- * and issuer; `iss = null` is a revocation by id that applies to every issuer.
+ * and issuer; `iss = null` is a revocation by id that applies to every issuer of the user's namespace.
  */
-export async function tokenKvKey(userId: string, iss: string | null, tokenId: string): Promise<string> {
-  return `token:${await digest([userId, iss, tokenId])}`;
+export async function tokenKvKey(userId: string, iss: string | null, tokenId: string, namespace?: string): Promise<string> {
+  return `token:${await digest(tokenParts(userId, iss, tokenId, namespace))}`;
 }
 
-/** The per-user Durable Object's name. */
-export function userObjectName(userId: string): string {
-  return `user:${userId}`;
+/** The per-user Durable Object's name: `user:<id>` in the shared namespace, `ns:<namespace>:user:<id>` in another. */
+export function userObjectName(userId: string, namespace?: string): string {
+  return namespace === undefined ? `user:${userId}` : `ns:${namespace}:user:${userId}`;
 }
 
 /** docs/reference.md §7: the one SsfStream Durable Object that stores the streams created through the admin API. */
@@ -69,8 +77,13 @@ async function fingerprintWordsOf(parts: readonly (string | null)[]): Promise<re
   return [view.getUint32(0), view.getUint32(4)];
 }
 
-export const userFingerprintWords = (userId: string) => fingerprintWordsOf([userId]);
-export const tokenFingerprintWords = (userId: string, iss: string | null, tokenId: string) => fingerprintWordsOf([userId, iss, tokenId]);
+export function userFingerprintWords(userId: string, namespace?: string) {
+  return fingerprintWordsOf(userParts(userId, namespace));
+}
+
+export function tokenFingerprintWords(userId: string, iss: string | null, tokenId: string, namespace?: string) {
+  return fingerprintWordsOf(tokenParts(userId, iss, tokenId, namespace));
+}
 
 /** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */
 export const FEED_PRIMARY_NAME = 'feed';

@@ -8,6 +8,8 @@ import { WriteThrough } from './write-through';
 
 export interface RevokeUserInput {
   readonly sub: string;
+  /** The user's namespace (src/revocation/storage-keys.ts); undefined: the shared one. */
+  readonly namespace?: string;
   readonly actor: string;
   readonly reason?: string;
   /**
@@ -22,6 +24,8 @@ export interface RevokeUserInput {
 /** docs/reference.md §7: revoke what was issued up to `instant` (a security event's time), not up to now. */
 export interface RevokeIssuedBeforeInput {
   readonly sub: string;
+  /** The user's namespace (src/revocation/storage-keys.ts); undefined: the shared one. */
+  readonly namespace?: string;
   /** NumericDate: max(the SET's iat, its event_timestamp). */
   readonly instant: number;
   readonly actor: string;
@@ -49,6 +53,8 @@ export const IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600;
 
 export interface RevokeTokenInput {
   readonly sub: string;
+  /** The user's namespace (src/revocation/storage-keys.ts); undefined: the shared one. */
+  readonly namespace?: string;
   /** The token's issuer; null revokes this id for every issuer. */
   readonly iss: string | null;
   /** The `jti`, or `sha256:<digest>` for a token without one. */
@@ -144,7 +150,7 @@ export class UserState extends DurableObject<Env> {
   /** Bumps the version and sets revoked-before to now (never backwards). */
   async revokeUser(input: RevokeUserInput): Promise<UserSnapshot & Propagation> {
     // Awaits come before the read-modify-write: nothing may interleave between the two.
-    const key = await userKvKey(input.sub);
+    const key = await userKvKey(input.sub, input.namespace);
     const now = nowSeconds();
     const replay = this.idempotentResult(input.idempotencyKey, now);
     if (replay !== undefined) return { ...replay, propagated: await this.writeThrough(), changes: [] };
@@ -177,7 +183,7 @@ export class UserState extends DurableObject<Env> {
    * issued after the event, and a duplicate changes nothing. Sessions started by then end.
    */
   async revokeIssuedBefore(input: RevokeIssuedBeforeInput): Promise<UserSnapshot & { moved: boolean } & Propagation> {
-    const key = await userKvKey(input.sub);
+    const key = await userKvKey(input.sub, input.namespace);
     const now = nowSeconds();
     const before = this.current();
     const revokedBefore = Math.max(before.revokedBefore, Math.min(now, input.instant));
@@ -203,7 +209,7 @@ export class UserState extends DurableObject<Env> {
 
   /** Denylists one token until `forgetAt`. Revoking it again keeps the first entry. */
   async revokeToken(input: RevokeTokenInput): Promise<{ revokedAt: number } & Propagation> {
-    const key = await tokenKvKey(input.sub, input.iss, input.tokenId);
+    const key = await tokenKvKey(input.sub, input.iss, input.tokenId, input.namespace);
     const now = nowSeconds();
     const change: FeedChange = { kind: 'token', fp: fingerprintOf(key), until: input.forgetAt };
     const existing = this.sql.exec<{ revoked_at: number }>('SELECT revoked_at FROM revoked_tokens WHERE kv_key = ?', key).toArray()[0];
@@ -303,10 +309,10 @@ export class UserState extends DurableObject<Env> {
   }
 
   /** The authoritative answer for strict checks and introspection. */
-  async check(input: { sub: string; iss: string; tokenId: string }): Promise<UserCheck> {
+  async check(input: { sub: string; namespace?: string; iss: string; tokenId: string }): Promise<UserCheck> {
     const [exact, anyIssuer] = await Promise.all([
-      tokenKvKey(input.sub, input.iss, input.tokenId),
-      tokenKvKey(input.sub, null, input.tokenId),
+      tokenKvKey(input.sub, input.iss, input.tokenId, input.namespace),
+      tokenKvKey(input.sub, null, input.tokenId, input.namespace),
     ]);
     const now = nowSeconds();
     const hit = this.sql.exec('SELECT 1 FROM revoked_tokens WHERE kv_key IN (?, ?) AND forget_at >= ?', exact, anyIssuer, now).toArray();

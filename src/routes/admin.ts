@@ -5,12 +5,13 @@ import { metricsSnapshot } from '../metrics/metrics';
 import { existingMirror } from '../feed/mirror';
 import { adminAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
-import { readJsonObject } from '../http/body';
+import { badRequest, readJsonObject } from '../http/body';
 import { ssfAdminRoutes } from './ssf-admin';
 import { errorResponse, jsonResponse } from '../http/responses';
 import {
   AuditQuery,
   formObject,
+  NamespaceQuery,
   RevokeAllBody,
   SubParam,
   TokenRevokeBody,
@@ -26,6 +27,23 @@ import { nowSeconds } from '../clock';
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use('*', adminAuth);
 
+/**
+ * `?namespace=` (docs/reference.md §4.1): the user namespace a user id is in; absent, the shared
+ * one. A name no issuer configures is a 400, never an empty namespace that looks like a clean user.
+ */
+function namespaceOf(c: Context<AppEnv>): string | undefined {
+  const { namespace } = validate(NamespaceQuery, { namespace: c.req.query('namespace') });
+  if (namespace !== undefined && !c.var.config.userNamespaces.has(namespace)) {
+    throw badRequest('"namespace" must be the userNamespace of a trusted issuer; omit it for the shared namespace');
+  }
+  return namespace;
+}
+
+/** How an answer names its user: `user` beside `sub`, and the namespace unless it is the shared one. */
+function named<T extends { sub: string }>(answer: T, namespace: string | undefined) {
+  return { ...answer, user: answer.sub, ...(namespace === undefined ? {} : { namespace }) };
+}
+
 /** `Idempotency-Key`: a retried user revocation (say after a 503) answers the first call's result instead of bumping again. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -35,10 +53,20 @@ async function revokeUserRoute(c: Context<AppEnv>, sub: string, reason: string |
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
     return errorResponse(400, 'invalid_request', 'Idempotency-Key: 1 to 255 visible ASCII characters');
   }
+  const namespace = namespaceOf(c);
   c.var.log.sub = sub;
   return jsonResponse(
-    (await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey })) satisfies ResponseBody<'UserSnapshot'>,
+    named(
+      await revokeUser(c.env, c.var.config, { sub, namespace, actor: c.var.actor, reason, idempotencyKey }),
+      namespace,
+    ) satisfies ResponseBody<'UserSnapshot'>,
   );
+}
+
+async function userStateRoute(c: Context<AppEnv>, sub: string) {
+  const namespace = namespaceOf(c);
+  c.var.log.sub = sub;
+  return jsonResponse(named(await userState(c.env, sub, namespace), namespace) satisfies ResponseBody<'UserState'>);
 }
 
 /**
@@ -52,8 +80,7 @@ adminRoutes.post('/users/revoke', async (c) => {
 
 adminRoutes.post('/users/lookup', async (c) => {
   const { sub } = validate(UserLookupBody, await readJsonObject(c));
-  c.var.log.sub = sub;
-  return jsonResponse((await userState(c.env, sub)) satisfies ResponseBody<'UserState'>);
+  return userStateRoute(c, sub);
 });
 
 adminRoutes.post('/users/:sub/revoke', async (c) => {
@@ -64,8 +91,7 @@ adminRoutes.post('/users/:sub/revoke', async (c) => {
 
 adminRoutes.get('/users/:sub', async (c) => {
   const sub = validate(SubParam, c.req.param('sub'), 'sub');
-  c.var.log.sub = sub;
-  return jsonResponse((await userState(c.env, sub)) satisfies ResponseBody<'UserState'>);
+  return userStateRoute(c, sub);
 });
 
 /**
@@ -74,12 +100,15 @@ adminRoutes.get('/users/:sub', async (c) => {
  */
 adminRoutes.post('/tokens/revoke', async (c) => {
   const { jti, sub, exp, iss = null, reason } = validate(TokenRevokeBody, await readJsonObject(c));
+  const namespace = namespaceOf(c);
   Object.assign(c.var.log, { sub, jti });
   const forgetAt = exp + c.var.config.clockToleranceSeconds;
   if (forgetAt <= nowSeconds())
-    return jsonResponse({ revoked: false, reason: 'expired', sub, jti, iss, exp } satisfies ResponseBody<'TokenRevoked'>);
-  await revokeTokenById(c.env, c.var.config, { sub, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
-  return jsonResponse({ revoked: true, sub, jti, iss, exp } satisfies ResponseBody<'TokenRevoked'>);
+    return jsonResponse(
+      named({ revoked: false, reason: 'expired', sub, jti, iss, exp } as const, namespace) satisfies ResponseBody<'TokenRevoked'>,
+    );
+  await revokeTokenById(c.env, c.var.config, { sub, namespace, iss, tokenId: jti, exp, forgetAt, actor: c.var.actor, reason });
+  return jsonResponse(named({ revoked: true, sub, jti, iss, exp } as const, namespace) satisfies ResponseBody<'TokenRevoked'>);
 });
 
 adminRoutes.post('/revoke-all', async (c) => {
@@ -90,7 +119,7 @@ adminRoutes.post('/revoke-all', async (c) => {
 adminRoutes.get('/audit', async (c) => {
   const query = validate(AuditQuery, formObject(new URL(c.req.url).searchParams));
   if (query.sub !== undefined) c.var.log.sub = query.sub;
-  return jsonResponse((await auditPage(c.env, query)) satisfies ResponseBody<'AuditPage'>);
+  return jsonResponse((await auditPage(c.env, { ...query, namespace: namespaceOf(c) })) satisfies ResponseBody<'AuditPage'>);
 });
 
 /**

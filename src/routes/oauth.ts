@@ -68,7 +68,13 @@ oauthRoutes.post('/logout', async (c) => {
   Object.assign(c.var.log, identityOf(result.token));
   const actor = 'self';
   if (body.everywhere === true) {
-    await revokeUser(c.env, c.var.config, { sub: userId, actor, reason: 'logout everywhere' });
+    // Only in the token's own namespace: another tenant's user with the same id is someone else.
+    await revokeUser(c.env, c.var.config, {
+      sub: userId,
+      namespace: result.token.issuer.userNamespace,
+      actor,
+      reason: 'logout everywhere',
+    });
     return jsonResponse({ revoked: 'user' } satisfies ResponseBody<'LogoutResult'>);
   }
   // A token of our own session (docs/reference.md §6) names it in `sid`: logging out ends the session too.
@@ -100,11 +106,14 @@ oauthRoutes.post('/introspect', adminAuth, async (c) => {
     if (result.reason === 'unavailable') return unavailableResponse();
     return jsonResponse({ active: false } satisfies ResponseBody<'Introspection'>);
   }
-  const { claims, tokenId } = result.token;
+  const { claims, tokenId, userId, issuer } = result.token;
   Object.assign(c.var.log, identityOf(result.token));
   return jsonResponse({
     active: true,
     sub: claims.sub,
+    // The user revocation acts on (docs/reference.md §4.2): not the `sub` for an issuer with another userClaim.
+    user: userId,
+    ...(issuer.userNamespace === undefined ? {} : { namespace: issuer.userNamespace }),
     iss: claims.iss,
     aud: claims.aud,
     exp: claims.exp,

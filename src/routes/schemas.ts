@@ -55,6 +55,19 @@ export const SubParam = id(
   "The user id (the value of the token issuer's userClaim; `sub` unless configured), percent-encoded in the path.",
 );
 
+/** `?namespace=` of the admin routes that name a user (docs/reference.md §4.1); the route checks it is a configured one. */
+export const NamespaceQuery = z.object({
+  namespace: z.optional(
+    z
+      .string(must('a configured userNamespace'))
+      .check(
+        z.describe(
+          "The user namespace (an issuer's `userNamespace` in TRUSTED_ISSUERS) the user id is in; without it, the shared namespace. An unknown name is a 400.",
+        ),
+      ),
+  ),
+});
+
 /** POST /v1/admin/users/{sub}/revoke (docs/reference.md §4.2); an empty body is `{}`. */
 export const UserRevokeBody = z.object({
   reason: z.optional(reason('Why, for the audit trail.')),
@@ -234,10 +247,11 @@ export const AuditQuery = z.object({
       ),
   ),
   action: z.optional(z.enum(AUDIT_ACTIONS, must(`one of ${AUDIT_ACTIONS.join(', ')}`)).check(z.describe('Only events of this kind.'))),
+  ...NamespaceQuery.shape,
 });
 
 /** GET /v1/admin/ssf/streams/{id}/audit: the stream's trail of every SET it received. */
-export const StreamAuditQuery = z.omit(AuditQuery, { sub: true });
+export const StreamAuditQuery = z.omit(AuditQuery, { sub: true, namespace: true });
 
 const SEQ_RULE = 'a feed sequence number (an integer of at most 15 digits)';
 /** GET /v1/feed query (docs/reference.md §9). */
@@ -397,8 +411,14 @@ function verifyAndErrorBodies() {
 function revocationBodies() {
   const LogoutResult = z.object({ revoked: z.enum(['token', 'user']) });
 
+  /** docs/reference.md §4.2: every admin answer names the user as `user` (the same id as `sub`) and its namespace unless shared. */
+  const userRef = {
+    user: described(str, "The user id: the value of its token issuer's userClaim (`sub` unless configured)."),
+    namespace: z.optional(described(str, "The user's namespace; absent: the shared one.")),
+  };
   const userSnapshot = {
     sub: str,
+    ...userRef,
     version: described(count, 'Put it in the version claim of tokens you mint.'),
     revokedBefore: described(instant, 'Tokens of this user issued before this instant are refused; 0: never revoked.'),
   };
@@ -432,7 +452,7 @@ function revocationBodies() {
     ),
   });
 
-  const tokenId = { sub: str, jti: str, iss: z.nullable(str), exp: instant };
+  const tokenId = { sub: str, ...userRef, jti: str, iss: z.nullable(str), exp: instant };
   const TokenRevoked = z.union([
     z.object({ revoked: z.literal(true), ...tokenId }),
     z.object({
@@ -466,6 +486,8 @@ function revocationBodies() {
   const introspectionActive = z.object({
     active: z.literal(true),
     sub: str,
+    user: described(str, "The user id revocation acts on: the issuer's userClaim (`sub` unless configured; e.g. Okta's `uid`)."),
+    namespace: z.optional(described(str, "The issuer's userNamespace; absent: the shared namespace.")),
     iss: str,
     aud: z.optional(
       described(z.union([str, z.array(str)]), 'Absent when the token has none (Cognito access tokens, whose audience is `client_id`).'),
@@ -522,6 +544,8 @@ function revocationBodies() {
           audiences: z.array(str),
           algorithms: z.array(str),
           own: described(z.boolean(), "killswitch's own token service."),
+          userClaim: described(str, 'The claim whose value is the user id (`sub` unless configured).'),
+          userNamespace: z.optional(described(str, "The issuer's user namespace (`?namespace=`); absent: the shared one.")),
           keys: z.object({
             source: z.enum(['jwks', 'jwksUri', 'hmacSecret']),
             jwksUri: z.optional(described(str, 'Without credentials, query or fragment.')),

@@ -173,7 +173,15 @@ async function apply(
   if (event.users.length === 0) {
     return { outcome: { type: event.type, action: 'unmapped', subs: [] }, audit: [entry(null, `${event.action}, no user mapped`)] };
   }
-  const subs = [...new Set(event.users.map((u) => u.sub))]; // aliases may name one user twice
+  // A user is (namespace, id): the namespace of the token issuer the subject maps to, so a
+  // stream acts only on its own tenant's users (email subjects: the shared namespace).
+  const targets = new Map<string, { sub: string; namespace: string | undefined }>(); // aliases may name one user twice
+  for (const { sub, tokenIssuer } of event.users) {
+    const namespace = tokenIssuer === null ? undefined : config.issuers.get(tokenIssuer)?.userNamespace;
+    targets.set(JSON.stringify([namespace ?? null, sub]), { sub, namespace });
+  }
+  const users = [...targets.values()];
+  const subs = users.map((u) => u.sub);
   if (event.action === 'audit') {
     return { outcome: { type: event.type, action: 'audit', subs }, audit: subs.map((sub) => entry(sub, 'audited only')) };
   }
@@ -186,9 +194,10 @@ async function apply(
     // `lifetime`; the entry then stays a tolerance past that (forgetAt), as the verifier does.
     const exp = now + config.clockToleranceSeconds + lifetime;
     await Promise.all(
-      subs.map((sub) =>
+      users.map(({ sub, namespace }) =>
         revokeTokenById(env, config, {
           sub,
+          namespace,
           iss,
           tokenId: jti,
           exp,
@@ -202,7 +211,9 @@ async function apply(
   }
   const instant = Math.max(claims.iat, eventInstant(event.payload) ?? claims.iat);
   const results = await Promise.all(
-    subs.map((sub) => revokeIssuedBefore(env, config, { sub, instant, actor, reason: bounded(`${name} (${event.label})`) })),
+    users.map(({ sub, namespace }) =>
+      revokeIssuedBefore(env, config, { sub, namespace, instant, actor, reason: bounded(`${name} (${event.label})`) }),
+    ),
   );
   return {
     outcome: { type: event.type, action: 'revoke_user', subs },
