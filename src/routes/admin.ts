@@ -29,16 +29,22 @@ adminRoutes.use('*', adminAuth);
 /** `Idempotency-Key`: a retried user revocation (say after a 503) answers the first call's result instead of bumping again. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** A user revocation, whichever form named the user; `Idempotency-Key` makes a retry safe. */
+/**
+ * A user revocation, whichever form named the user; `Idempotency-Key` makes a retry safe. The key
+ * is bound to the admin identity (the key's fingerprint, never the key), the user and the body.
+ */
 async function revokeUserRoute(c: Context<AppEnv>, sub: string, reason: string | undefined) {
   const idempotencyKey = c.req.header('Idempotency-Key');
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
     return errorResponse(400, 'invalid_request', 'Idempotency-Key: 1 to 255 visible ASCII characters');
   }
   c.var.log.sub = sub;
-  return jsonResponse(
-    (await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey })) satisfies ResponseBody<'UserSnapshot'>,
-  );
+  const { idempotent, ...answer } = await revokeUser(c.env, c.var.config, { sub, actor: c.var.actor, reason, idempotencyKey });
+  if (idempotent === 'conflict') {
+    return errorResponse(422, 'idempotency_key_reused', 'this Idempotency-Key was used with another body for this user; use a new key');
+  }
+  const headers: Record<string, string> = idempotent === 'replayed' ? { 'Idempotent-Replayed': 'true' } : {};
+  return jsonResponse(answer satisfies ResponseBody<'UserSnapshot'>, 200, headers);
 }
 
 /**
