@@ -405,7 +405,8 @@ describe('audit', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
       error: 'invalid_request',
-      error_description: '"action" must be one of revoke_user, revoke_token, revoke_all, revoke_session, refresh_reuse, ssf_event',
+      error_description:
+        '"action" must be one of revoke_user, revoke_user_replay, revoke_token, revoke_all, revoke_session, refresh_reuse, ssf_event',
     });
   });
 

@@ -55,6 +55,8 @@ it('no check that starts bound after an acknowledged revocation accepts the toke
     location({ boundMs: BOUND_MS, skewMs: -50, drop: 0.5 }),
     location({ boundMs: BOUND_MS, skewMs: 30, delayMs: 40, cache: 'missing' }),
   ];
+  // A revocation at R covers iat <= R + REVOCATION_IAT_MARGIN_SECONDS (2 by default; no version claims here).
+  const IAT_MARGIN = 2;
   let global = { revokedBefore: 0, ackedAt: 0 };
   let runs = 0;
   let refusedInTime = 0;
@@ -68,7 +70,7 @@ it('no check that starts bound after an acknowledged revocation accepts the toke
       // Issued 10 s ahead (within the 30 s tolerance): no revoke-all of this run covers it.
       const live = await mint('es256-1', { claims: { sub: `${run}-live`, iat: iat + 10 } });
       // When the first revocation covering each token was acknowledged (a revoke-all of an earlier run may already).
-      const revokedAt: (number | undefined)[] = tokens.map(() => (iat <= global.revokedBefore ? global.ackedAt : undefined));
+      const revokedAt: (number | undefined)[] = tokens.map(() => (iat <= global.revokedBefore + IAT_MARGIN ? global.ackedAt : undefined));
       const cover = (t: number, ackedAt: number) => {
         revokedAt[t] ??= ackedAt;
       };
@@ -92,12 +94,12 @@ it('no check that starts bound after an acknowledged revocation accepts the toke
           const answer = await call(bindings, `/v1/admin/users/${subs[step.u]}/revoke`, { method: 'POST', admin: true, body: '{}' });
           expect(answer.status).toBe(200);
           const ackedAt = Date.now();
-          if (iat <= (answer.body.revokedBefore as number)) [step.u * 2, step.u * 2 + 1].forEach((t) => cover(t, ackedAt));
+          if (iat <= (answer.body.revokedBefore as number) + IAT_MARGIN) [step.u * 2, step.u * 2 + 1].forEach((t) => cover(t, ackedAt));
         } else {
           const answer = await call(bindings, '/v1/admin/revoke-all', { method: 'POST', admin: true, body: '{"reason":"property"}' });
           expect(answer.status).toBe(200);
           global = { revokedBefore: answer.body.revokedBefore as number, ackedAt: Date.now() };
-          if (iat <= global.revokedBefore) tokens.forEach((_, t) => cover(t, global.ackedAt));
+          if (iat <= global.revokedBefore + IAT_MARGIN) tokens.forEach((_, t) => cover(t, global.ackedAt));
         }
       }
       // Then a bound later, every token at every location (and the live one).

@@ -240,7 +240,7 @@ describe('the document', () => {
     expect(audit.map((p) => p.name)).toEqual(['sub', 'limit', 'cursor', 'action', 'namespace']);
     expect(audit[3]).toMatchObject({
       in: 'query',
-      schema: { enum: ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] },
+      schema: { enum: ['revoke_user', 'revoke_user_replay', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] },
     });
     expect(audit[1]).toMatchObject({ in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } });
     expect(doc.paths['/v1/verify']!.get!.requestBody).toBeUndefined();

@@ -63,8 +63,11 @@ describe('revoke-all', () => {
     for (const token of old) for (const mode of MODES) expect(await outcome(token, mode)).toBe('revoked_all');
     const sameSecond = await mint('es256-1', { claims: { sub: 'all-user-x', iat: revokedBefore } });
     for (const mode of MODES) expect(await outcome(sameSecond, mode)).toBe('revoked_all');
+    // REVOCATION_IAT_MARGIN_SECONDS (2 by default) covers an issuer clock running ahead; no version exempts a token from a revoke-all.
+    const withinMargin = await mint('es256-1', { claims: { sub: 'all-user-x', ver: 99, iat: revokedBefore + 2 } });
+    for (const mode of MODES) expect(await outcome(withinMargin, mode)).toBe('revoked_all');
     for (const [i, key] of KEYS.entries()) {
-      const later = await mint(key, { claims: { sub: `all-user-${i}`, iat: revokedBefore + 1 } });
+      const later = await mint(key, { claims: { sub: `all-user-${i}`, iat: revokedBefore + 3 } });
       for (const mode of MODES) expect(await outcome(later, mode)).toBe('active');
     }
   });

@@ -156,7 +156,7 @@ describe('push → revocation: the time rule', () => {
     // The replica too (cached mode reads KV, written through before the 202).
     const cached = await worker(`${BASE}/v1/verify`, { headers: { Authorization: `Bearer ${token}` } });
     expect(cached.status).toBe(401);
-    expect((await verify(await tokenOf(sub, now() + 2))).status).toBe(200);
+    expect((await verify(await tokenOf(sub, now() + 3))).status).toBe(200); // past REVOCATION_IAT_MARGIN_SECONDS (2)
     // Audited in the user's trail (by stream, never the SET) and in the stream's.
     const trail = await (await admin(`/v1/admin/audit?sub=${sub}`)).json<{ events: { action: string; actor: string; reason: string }[] }>();
     expect(trail.events[0]).toMatchObject({ action: 'ssf_event', actor: 'ssf:okta', reason: expect.stringContaining('session-revoked') });
@@ -210,6 +210,12 @@ describe('push → revocation: the time rule', () => {
     const state = await userState(sub);
     expect(state.revokedBefore).toBeGreaterThanOrEqual(t);
     expect(state.revokedBefore).toBeLessThanOrEqual(now());
+    // Clamped, then covered by the iat margin like any revocation: the IdP's clock runs ahead.
+    expect(await verify(await tokenOf(sub, state.revokedBefore + 2))).toEqual({
+      status: 401,
+      body: expect.objectContaining({ reason: 'revoked_user' }),
+    });
+    expect((await verify(await tokenOf(sub, state.revokedBefore + 3))).status).toBe(200);
   });
 });
 

@@ -221,7 +221,7 @@ describe('revoke-all (last: it refuses every older token in this file)', () => {
     expect(await outcome(worker, refreshed.access_token)).toBe('revoked_all');
 
     vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime((revokedBefore + 2) * 1000);
+    vi.setSystemTime((revokedBefore + 3) * 1000); // past REVOCATION_IAT_MARGIN_SECONDS (2)
     const later = await session(worker, subs[0]!);
     expect(await outcome(worker, later.access_token)).toBe('active');
     const next = await refreshOk(worker, later.refresh_token);

@@ -66,8 +66,8 @@ describe('an issuer whose userClaim is "uid"', () => {
     const state = await revokeUser(bindings, user.uid);
     expect(state).toMatchObject({ sub: user.uid, version: 1 });
     expect(await reasonOf(token, strict)).toBe('revoked_user');
-    // Issued after the revocation: accepted again.
-    expect(await reasonOf(await oktaToken(user, {}, state.revokedBefore + 1), strict)).toBe('active');
+    // Issued more than REVOCATION_IAT_MARGIN_SECONDS (2) after the revocation: accepted again.
+    expect(await reasonOf(await oktaToken(user, {}, state.revokedBefore + 3), strict)).toBe('active');
 
     const audit = (await call(bindings, `/v1/admin/audit?sub=${encodeURIComponent(user.uid)}`, { admin: true })).body as {
       events: { action: string; sub: string }[];

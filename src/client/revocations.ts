@@ -23,6 +23,10 @@ export interface RevocationsOptions {
   readonly userClaim?: string;
   /** The issuer's versionClaim, if it has one. */
   readonly versionClaim?: string;
+  /** The issuer's userNamespace, if it has one (its users' revocations are keyed in it). */
+  readonly userNamespace?: string;
+  /** The worker's REVOCATION_IAT_MARGIN_SECONDS: a revocation at R also covers `iat` <= R + this. Default 2. */
+  readonly iatMarginSeconds?: number;
   /** The most the edge's clock may run ahead of this process's. Default 50 ms. */
   readonly skewMarginMs?: number;
   /** Entries (users + tokens) kept at most; past it every answer is `unavailable` (or open). Default 1,000,000. */
@@ -97,7 +101,7 @@ export class Revocations {
       this.options.onStale?.(answer.ageMs);
       if (this.failMode === 'closed') return 'unavailable';
     }
-    return claimsRevocationReason(claims, this.options.versionClaim, answer.state) ?? false;
+    return claimsRevocationReason(claims, this.options.versionClaim, answer.state, this.options.iatMarginSeconds ?? 2) ?? false;
   }
 
   /**
@@ -111,10 +115,11 @@ export class Revocations {
   private async keysOf(userId: string, iss: string, claims: Claims, token: string | undefined): Promise<MirrorKeys> {
     const cacheKey = typeof claims.jti === 'string' ? JSON.stringify([userId, iss, claims.jti]) : undefined;
     const tokenId = await tokenIdOf(claims, token);
+    const { userNamespace } = this.options;
     const [user, own, any] = await Promise.all([
-      userFingerprintWords(userId),
-      tokenFingerprintWords(userId, iss, tokenId),
-      tokenFingerprintWords(userId, null, tokenId),
+      userFingerprintWords(userId, userNamespace),
+      tokenFingerprintWords(userId, iss, tokenId, userNamespace),
+      tokenFingerprintWords(userId, null, tokenId, userNamespace),
     ]);
     const keys: MirrorKeys = [...user, ...own, ...any];
     if (cacheKey !== undefined) {

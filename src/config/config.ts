@@ -42,6 +42,8 @@ export interface Config {
   /** The issuer entry of killswitch's own tokens, when the token service is on. */
   readonly ownIssuer: IssuerConfig | undefined;
   readonly clockToleranceSeconds: number;
+  /** REVOCATION_IAT_MARGIN_SECONDS: a revocation at R also covers `iat` <= R + this (docs/reference.md §4.1). */
+  readonly revocationIatMarginSeconds: number;
   readonly maxTokenLifetimeSeconds: number | undefined;
   /** REQUIRED_CLAIMS plus `sub` and `exp`, which revocation cannot do without. */
   readonly requiredClaims: readonly string[];
@@ -220,6 +222,20 @@ function parseRevocationCacheTtl(env: RawEnv): number {
 }
 
 /**
+ * An issuer's clock can run ahead of ours by at most CLOCK_TOLERANCE_SECONDS (a later `iat` is
+ * refused), so a wider margin would only refuse honest re-logins; the mirror's entries also
+ * outlive tokens by just that tolerance (docs/storage.md).
+ */
+function parseIatMargin(env: RawEnv, clockToleranceSeconds: number): number {
+  const margin = integerVar(env, 'REVOCATION_IAT_MARGIN_SECONDS', 0);
+  if (margin === undefined) return Math.min(2, clockToleranceSeconds);
+  if (margin > clockToleranceSeconds) {
+    throw new ConfigError('REVOCATION_IAT_MARGIN_SECONDS', `must be at most CLOCK_TOLERANCE_SECONDS (${clockToleranceSeconds})`);
+  }
+  return margin;
+}
+
+/**
  * Bounded mode forgets a user's entry MAX_TOKEN_LIFETIME_SECONDS after the change (every token
  * minted before it has expired by then): without a lifetime it could forget nothing.
  */
@@ -239,11 +255,13 @@ export function parseConfig(env: RawEnv): Config {
   const maxTokenLifetimeSeconds = integerVar(env, 'MAX_TOKEN_LIFETIME_SECONDS', 1);
   const adminKeys = parseKeys('ADMIN_API_KEYS', stringVar(env, 'ADMIN_API_KEYS'));
   const issuers = parseIssuers(env, ownIssuer);
+  const clockToleranceSeconds = integerVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30;
   return {
     issuers,
     tokenService,
     ownIssuer,
-    clockToleranceSeconds: integerVar(env, 'CLOCK_TOLERANCE_SECONDS', 0) ?? 30,
+    clockToleranceSeconds,
+    revocationIatMarginSeconds: parseIatMargin(env, clockToleranceSeconds),
     maxTokenLifetimeSeconds,
     requiredClaims: parseRequiredClaims(env),
     versionClaim,

@@ -87,6 +87,11 @@ function headerComponents() {
     FeedChallenge: header('The feed realm.', true, { type: 'string', const: 'Bearer realm="killswitch-feed"' }),
     PushChallenge: header('The push realm.', true, { type: 'string', const: 'Bearer realm="killswitch-ssf"' }),
     RetryAfter: header('Seconds to wait before retrying.', true, { type: 'string', pattern: '^\\d+$' }),
+    IdempotentReplayed: header(
+      "`true` when this answer is the first call's, replayed for a retry with the same `Idempotency-Key` (audited as `revoke_user_replay`).",
+      false,
+      { type: 'string', const: 'true' },
+    ),
     XAuthSubject: header(`The \`sub\` claim${ENCODED}`, true),
     XAuthIssuer: header(`The \`iss\` claim${ENCODED}`, true),
     XAuthTokenId: header(`The \`jti\` claim, when the token has one${ENCODED}`, false),
@@ -128,6 +133,10 @@ function responseComponents() {
     NotFound: json('NotFound', "No such route (any path not in this document but the admin console's files, GET /admin/…)."),
     NotConfigured: json('NotConfigured', 'The token service is off: TOKEN_SIGNING_KEYS is not set.'),
     StreamNotFound: json('NotFoundDescribed', 'No stream with this id.'),
+    IdempotencyKeyReused: json(
+      'IdempotencyKeyReused',
+      'This admin key already used this `Idempotency-Key` for this user with another body (within 24 h); nothing was changed. Use a new key.',
+    ),
     WriteUnavailable: json('WriteUnavailable', WRITE_UNAVAILABLE, retry),
     TransmitterError: json(
       'TransmitterFailed',
@@ -289,6 +298,19 @@ function adminPaths() {
 
   const auditParameters = queryParameters(schemas.AuditQuery);
   const namespaceParameters = queryParameters(schemas.NamespaceQuery);
+  const idempotencyKey = {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+    description:
+      "A retry with the same key (within 24 h) by the same admin key, for the same user and body, answers the first call's result (with `Idempotent-Replayed: true`) instead of bumping the version again: retry a 503 with it. The same key with another body is a 422.",
+  };
+  const userRevokeResponses = {
+    200: json('UserSnapshot', 'The new version and revoked-before.', { 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') }),
+    422: useResponse('IdempotencyKeyReused'),
+    ...adminErrors(true, true),
+  };
 
   return {
     '/v1/admin/users/revoke': {
@@ -299,9 +321,9 @@ function adminPaths() {
         security: ADMIN,
         description:
           'The same as `/v1/admin/users/{sub}/revoke`, for any `sub` a token can carry: runtimes normalize `.`/`..` path segments away (even percent-encoded), and long ones outgrow URL limits.',
-        parameters: namespaceParameters,
+        parameters: [idempotencyKey, ...namespaceParameters],
         requestBody: jsonBody('UserRevokeBySubBody', true),
-        responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true, true) },
+        responses: userRevokeResponses,
       },
     },
     '/v1/admin/users/lookup': {
@@ -322,20 +344,9 @@ function adminPaths() {
         tags: ['admin'],
         summary: 'Revoke every token of a user issued until now',
         security: ADMIN,
-        parameters: [
-          subPath,
-          ...namespaceParameters,
-          {
-            name: 'Idempotency-Key',
-            in: 'header',
-            required: false,
-            schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
-            description:
-              "A retry with the same key (within 24 h) answers the first call's result instead of bumping the version again: retry a 503 with it.",
-          },
-        ],
+        parameters: [subPath, ...namespaceParameters, idempotencyKey],
         requestBody: jsonBody('UserRevokeBody', false, 'Optional; an empty body is `{}`.'),
-        responses: { 200: json('UserSnapshot', 'The new version and revoked-before.'), ...adminErrors(true, true) },
+        responses: userRevokeResponses,
       },
     },
     '/v1/admin/users/{sub}': {

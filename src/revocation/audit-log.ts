@@ -3,7 +3,15 @@ export const AUDIT_RETENTION_SECONDS = 90 * 24 * 3600;
 export const AUDIT_MAX_EVENTS = 10_000;
 export const AUDIT_PAGE_MAX = 200;
 
-export const AUDIT_ACTIONS = ['revoke_user', 'revoke_token', 'revoke_all', 'revoke_session', 'refresh_reuse', 'ssf_event'] as const;
+export const AUDIT_ACTIONS = [
+  'revoke_user',
+  'revoke_user_replay',
+  'revoke_token',
+  'revoke_all',
+  'revoke_session',
+  'refresh_reuse',
+  'ssf_event',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent {

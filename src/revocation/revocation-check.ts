@@ -42,9 +42,14 @@ export type RevocationReason = Extract<Reason, 'revoked_all' | 'revoked_user' | 
  * docs/reference.md §4.1. A token is refused when it was issued at or before a revoke-all or a user
  * revocation (`iat <= revokedBefore`; a token with no `iat` counts as issued before), when
  * its version claim is below the user's version, or when it is denylisted.
+ *
+ * The iat gap: an issuer whose clock runs ahead of ours stamps a token minted just before the
+ * revocation with an `iat` after it. So a revocation at R also covers `iat` <= R + `marginSeconds`
+ * (REVOCATION_IAT_MARGIN_SECONDS); within that margin only a user-revoked token carrying a version
+ * claim at least the user's (new) version is known to be newer, and is accepted.
  */
-export function revocationReason(token: AuthenticToken, state: RevocationSnapshot): RevocationReason | undefined {
-  return claimsRevocationReason(token.claims, token.issuer.versionClaim, state);
+export function revocationReason(token: AuthenticToken, state: RevocationSnapshot, marginSeconds: number): RevocationReason | undefined {
+  return claimsRevocationReason(token.claims, token.issuer.versionClaim, state, marginSeconds);
 }
 
 /** The same rule on claims (a mirror outside the edge, src/client, checks claims jose verified). */
@@ -52,14 +57,16 @@ export function claimsRevocationReason(
   claims: Claims,
   versionClaim: string | undefined,
   state: RevocationSnapshot,
+  marginSeconds: number,
 ): Exclude<RevocationReason, 'unavailable'> | undefined {
   const { iat } = claims;
-  const issuedBefore = (instant: number) => instant > 0 && (typeof iat !== 'number' || iat <= instant);
-  if (issuedBefore(state.globalRevokedBefore)) return 'revoked_all';
+  const issuedBefore = (instant: number, margin: number) => instant > 0 && (typeof iat !== 'number' || iat <= instant + margin);
+  if (issuedBefore(state.globalRevokedBefore, marginSeconds)) return 'revoked_all';
   // The issuer's own version claim, type-checked by the verifier; none: no version check.
   const version = versionClaim === undefined ? undefined : ownClaim(claims, versionClaim);
   if (typeof version === 'number' && version < state.userVersion) return 'revoked_user';
-  if (issuedBefore(state.userRevokedBefore)) return 'revoked_user';
+  // Within the margin a version claim at least the user's version proves the token is newer.
+  if (issuedBefore(state.userRevokedBefore, typeof version === 'number' ? 0 : marginSeconds)) return 'revoked_user';
   if (state.tokenRevoked) return 'revoked_token';
   return undefined;
 }
@@ -169,7 +176,7 @@ export async function checkRevocation(
 ): Promise<RevocationReason | undefined> {
   if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings), bindings, context);
   const state = await readState(token, mode, config, bindings);
-  return state === undefined ? 'unavailable' : revocationReason(token, state);
+  return state === undefined ? 'unavailable' : revocationReason(token, state, config.revocationIatMarginSeconds);
 }
 
 async function readState(
@@ -282,20 +289,20 @@ export async function checkMirror(
   // No await from here to the answer: the freshness test and the lookup see one mirror.
   const answer = mirror.answer(keys, nowSeconds());
   if (answer.kind === 'fresh') {
-    const reason = revocationReason(token, answer.state);
+    const reason = revocationReason(token, answer.state, config.revocationIatMarginSeconds);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;
     if (confirmedRefusals.has(token)) return reason;
     const confirmed = await cappedStrictRead(token, config, bindings, mirror, 'confirmations');
     if (confirmed === undefined) return reason;
-    const strictReason = revocationReason(token, confirmed);
+    const strictReason = revocationReason(token, confirmed, config.revocationIatMarginSeconds);
     if (strictReason !== undefined) confirmedRefusals.add(token);
     return strictReason;
   }
   const strict = await cappedStrictRead(token, config, bindings, mirror, 'strictReads');
-  if (strict !== undefined) return revocationReason(token, strict);
+  if (strict !== undefined) return revocationReason(token, strict, config.revocationIatMarginSeconds);
   if (answer.kind === 'stale' && config.failMode === 'open') {
     logEvent('mirror_stale_answer', { ageMs: Math.round(answer.ageMs) });
-    return revocationReason(token, answer.state);
+    return revocationReason(token, answer.state, config.revocationIatMarginSeconds);
   }
   return 'unavailable';
 }

@@ -7,7 +7,7 @@ import type { RevocationBindings } from './revocation-check';
 import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
 import type { AuditAction } from './audit-log';
 import type { SessionRef } from './refresh-families';
-import type { Propagation, RevokeIssuedBeforeInput, RevokeTokenInput, UserSnapshot } from './user-state';
+import type { IdempotentOutcome, Propagation, RevokeIssuedBeforeInput, RevokeTokenInput, UserSnapshot } from './user-state';
 
 /**
  * The write side, as the routes use it: each call returns once the single writer has stored
@@ -72,7 +72,7 @@ export function revokeUser(
   bindings: RevocationBindings,
   config: Config,
   input: { sub: string; namespace?: string; actor: string; reason?: string; idempotencyKey?: string },
-): Promise<UserSnapshot> {
+): Promise<UserSnapshot & { idempotent?: IdempotentOutcome }> {
   return acknowledged(config, () =>
     bindings.USER_STATE.getByName(userObjectName(input.sub, input.namespace)).revokeUser({
       ...input,

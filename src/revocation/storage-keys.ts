@@ -44,6 +44,14 @@ export async function tokenKvKey(userId: string, iss: string | null, tokenId: st
   return `token:${await digest(tokenParts(userId, iss, tokenId, namespace))}`;
 }
 
+/**
+ * UserState's `idempotent_revocations.request`: what an `Idempotency-Key` is bound to besides the
+ * admin identity, the user and the body's reason, as a digest (a reason can be long).
+ */
+export function idempotentRequestDigest(userId: string, reason: string | null): Promise<string> {
+  return digest([userId, reason]);
+}
+
 /** The per-user Durable Object's name: `user:<id>` in the shared namespace, `ns:<namespace>:user:<id>` in another. */
 export function userObjectName(userId: string, namespace?: string): string {
   return namespace === undefined ? `user:${userId}` : `ns:${namespace}:user:${userId}`;

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
 import { UNTIL_NEVER, type FeedChange } from '../feed/feed-change';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSummary } from './refresh-families';
-import { fingerprintOf, tokenKvKey, userKvKey } from './storage-keys';
+import { fingerprintOf, idempotentRequestDigest, tokenKvKey, userKvKey } from './storage-keys';
 import { nowSeconds } from '../clock';
 import { WriteThrough } from './write-through';
 
@@ -17,9 +17,16 @@ export interface RevokeUserInput {
    * 2 × CLOCK_TOLERANCE_SECONDS (every token minted before it has expired by then). Absent: forever.
    */
   readonly entryLifetimeSeconds?: number;
-  /** A retried call with the same key (24 h) returns the first call's answer instead of bumping again. */
+  /**
+   * A retried call with the same key (24 h) from the same admin identity (`actor`, a key
+   * fingerprint, never the key) and the same body returns the first call's answer instead of
+   * bumping again; the same key with another body is a conflict.
+   */
   readonly idempotencyKey?: string;
 }
+
+/** How an `Idempotency-Key` was used: absent on a first call (or without a key). */
+export type IdempotentOutcome = 'replayed' | 'conflict';
 
 /** docs/reference.md §7: revoke what was issued up to `instant` (a security event's time), not up to now. */
 export interface RevokeIssuedBeforeInput {
@@ -135,8 +142,12 @@ export class UserState extends DurableObject<Env> {
       forget_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, reason TEXT)`);
     // Pruning and the next-expiry alarm look rows up by forget_at on every write.
     this.sql.exec('CREATE INDEX IF NOT EXISTS revoked_tokens_forget_at ON revoked_tokens (forget_at)');
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
-      key TEXT PRIMARY KEY, at INTEGER NOT NULL, result TEXT NOT NULL)`);
+    // v1 kept keys by the header alone (any admin's retry with another body replayed): dropped,
+    // a lost key costs at most one extra bump of a retried revocation.
+    this.sql.exec('DROP TABLE IF EXISTS idempotency_keys');
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotent_revocations (
+      actor TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL, at INTEGER NOT NULL, result TEXT NOT NULL,
+      PRIMARY KEY (actor, key))`);
     this.outboxes = new WriteThrough(ctx.storage, () => this.env);
     this.audit = new AuditLog(this.sql);
     this.sessions = new RefreshFamilies(this.sql);
@@ -148,12 +159,21 @@ export class UserState extends DurableObject<Env> {
   }
 
   /** Bumps the version and sets revoked-before to now (never backwards). */
-  async revokeUser(input: RevokeUserInput): Promise<UserSnapshot & Propagation> {
+  async revokeUser(input: RevokeUserInput): Promise<UserSnapshot & Propagation & { idempotent?: IdempotentOutcome }> {
     // Awaits come before the read-modify-write: nothing may interleave between the two.
     const key = await userKvKey(input.sub, input.namespace);
+    const request = input.idempotencyKey === undefined ? '' : await idempotentRequestDigest(input.sub, input.reason ?? null);
     const now = nowSeconds();
-    const replay = this.idempotentResult(input.idempotencyKey, now);
-    if (replay !== undefined) return { ...replay, propagated: await this.writeThrough(), changes: [] };
+    if (input.idempotencyKey !== undefined) {
+      const first = this.idempotentResult(input.actor, input.idempotencyKey, now);
+      if (first !== undefined && first.request !== request) {
+        return { sub: input.sub, ...this.current(), idempotent: 'conflict', propagated: true, changes: [] };
+      }
+      if (first !== undefined) {
+        this.audit.append({ at: now, action: 'revoke_user_replay', sub: input.sub, actor: input.actor, reason: input.reason });
+        return { ...first.result, idempotent: 'replayed', propagated: await this.writeThrough(), changes: [] };
+      }
+    }
     const before = this.current();
     const state = { version: before.version + 1, revokedBefore: Math.max(before.revokedBefore, now) };
     this.sql.exec('INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)', state.version, state.revokedBefore);
@@ -164,17 +184,28 @@ export class UserState extends DurableObject<Env> {
     this.outboxes.enqueue(key, state, change);
     const answer = { sub: input.sub, ...state };
     if (input.idempotencyKey !== undefined) {
-      this.sql.exec('INSERT INTO idempotency_keys (key, at, result) VALUES (?, ?, ?)', input.idempotencyKey, now, JSON.stringify(answer));
+      this.sql.exec(
+        'INSERT OR REPLACE INTO idempotent_revocations (actor, key, request, at, result) VALUES (?, ?, ?, ?, ?)',
+        input.actor,
+        input.idempotencyKey,
+        request,
+        now,
+        JSON.stringify(answer),
+      );
     }
     return { ...answer, propagated: await this.writeThrough(), changes: [change] };
   }
 
-  private idempotentResult(key: string | undefined, now: number): UserSnapshot | undefined {
-    if (key === undefined) return undefined;
+  private idempotentResult(actor: string, key: string, now: number): { request: string; result: UserSnapshot } | undefined {
     const row = this.sql
-      .exec<{ result: string }>('SELECT result FROM idempotency_keys WHERE key = ? AND at > ?', key, now - IDEMPOTENCY_RETENTION_SECONDS)
+      .exec<{ request: string; result: string }>(
+        'SELECT request, result FROM idempotent_revocations WHERE actor = ? AND key = ? AND at > ?',
+        actor,
+        key,
+        now - IDEMPOTENCY_RETENTION_SECONDS,
+      )
       .toArray()[0];
-    return row === undefined ? undefined : (JSON.parse(row.result) as UserSnapshot);
+    return row === undefined ? undefined : { request: row.request, result: JSON.parse(row.result) as UserSnapshot };
   }
 
   /**
@@ -343,7 +374,7 @@ export class UserState extends DurableObject<Env> {
   private prune(): void {
     const now = nowSeconds();
     this.sql.exec('DELETE FROM revoked_tokens WHERE forget_at < ?', now);
-    this.sql.exec('DELETE FROM idempotency_keys WHERE at <= ?', now - IDEMPOTENCY_RETENTION_SECONDS);
+    this.sql.exec('DELETE FROM idempotent_revocations WHERE at <= ?', now - IDEMPOTENCY_RETENTION_SECONDS);
     this.sessions.prune(now);
   }
 

@@ -47,7 +47,10 @@ function named<T extends { sub: string }>(answer: T, namespace: string | undefin
 /** `Idempotency-Key`: a retried user revocation (say after a 503) answers the first call's result instead of bumping again. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** A user revocation, whichever form named the user; `Idempotency-Key` makes a retry safe. */
+/**
+ * A user revocation, whichever form named the user; `Idempotency-Key` makes a retry safe. The key
+ * is bound to the admin identity (the key's fingerprint, never the key), the user and the body.
+ */
 async function revokeUserRoute(c: Context<AppEnv>, sub: string, reason: string | undefined) {
   const idempotencyKey = c.req.header('Idempotency-Key');
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
@@ -55,12 +58,12 @@ async function revokeUserRoute(c: Context<AppEnv>, sub: string, reason: string |
   }
   const namespace = namespaceOf(c);
   c.var.log.sub = sub;
-  return jsonResponse(
-    named(
-      await revokeUser(c.env, c.var.config, { sub, namespace, actor: c.var.actor, reason, idempotencyKey }),
-      namespace,
-    ) satisfies ResponseBody<'UserSnapshot'>,
-  );
+  const { idempotent, ...answer } = await revokeUser(c.env, c.var.config, { sub, namespace, actor: c.var.actor, reason, idempotencyKey });
+  if (idempotent === 'conflict') {
+    return errorResponse(422, 'idempotency_key_reused', 'this Idempotency-Key was used with another body for this user; use a new key');
+  }
+  const headers: Record<string, string> = idempotent === 'replayed' ? { 'Idempotent-Replayed': 'true' } : {};
+  return jsonResponse(named(answer, namespace) satisfies ResponseBody<'UserSnapshot'>, 200, headers);
 }
 
 async function userStateRoute(c: Context<AppEnv>, sub: string) {

@@ -305,6 +305,7 @@ export const ERROR_CODES = [
   'unsupported_grant_type',
   'invalid_grant',
   'transmitter_error',
+  'idempotency_key_reused',
   'temporarily_unavailable',
   'snapshot_required',
   'server_misconfigured',
@@ -377,6 +378,7 @@ function verifyAndErrorBodies() {
   const SessionError = errorBody(['invalid_request', 'not_configured'], 'required');
   const TokenError = errorBody(['invalid_request', 'unsupported_grant_type', 'invalid_grant', 'not_configured'], 'optional');
   const TransmitterFailed = errorBody(['transmitter_error'], 'required');
+  const IdempotencyKeyReused = errorBody(['idempotency_key_reused'], 'required');
   /** A writer out of reach: nothing was acknowledged. */
   const TemporarilyUnavailable = errorBody(['temporarily_unavailable'], 'none');
   /** Bounded mode: the writer stored the change, the feed has not taken it yet (src/revocation/revoker.ts). */
@@ -401,6 +403,7 @@ function verifyAndErrorBodies() {
     SessionError,
     TokenError,
     TransmitterFailed,
+    IdempotencyKeyReused,
     TemporarilyUnavailable,
     NotPropagated,
     WriteUnavailable,
