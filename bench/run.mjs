@@ -25,6 +25,7 @@ import { gitInfo, loadAverage, machineInfo } from './lib/machine.mjs';
 import { runMatrix, sanityCheck } from './lib/matrix.mjs';
 import { COMMON_ENV, MODES } from './lib/modes.mjs';
 import { readCommandLine } from './lib/plan.mjs';
+import { realTraffic } from './lib/real-traffic.mjs';
 import { poolSizer } from './lib/pools.mjs';
 import { computeRatios, renderSummary, renderTable } from './lib/report.mjs';
 import { firstRefusal, revokedTokens, userRevokes } from './lib/revocations.mjs';
@@ -196,6 +197,7 @@ async function main() {
   log(`sanity checks passed (valid → 200, forged → 401 bad_signature, on every mode and every peer)`);
 
   await runMatrix(run, setup);
+  await realTraffic(run, setup);
   await stateReads(run, setup, counting);
   // Forged refresh tokens: 400 invalid_grant without touching a Durable Object (issue 10, item 17).
   if (ks.cached && run.fits('forged refresh tokens', run.runCostS() + 3)) {

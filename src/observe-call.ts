@@ -1,6 +1,8 @@
 import { ConfigError, getConfig, type Config } from './config/config';
 import { logRequest, type LogFields } from './log/logger';
+import { RefusalLog } from './log/refusal-log';
 import { observe } from './metrics/metrics';
+import { UNAUTHENTICATED_REASONS } from './verify/reasons';
 
 /**
  * What the three entry points share (the HTTP app, the RPC entrypoint, the Hono middleware):
@@ -39,16 +41,34 @@ export interface CallEnd {
   readonly config: Config | undefined;
 }
 
+/** One ration of unauthenticated refusal lines per configuration: per isolate in production. */
+const refusalLogs = new WeakMap<Config, RefusalLog>();
+
+function refusalLogOf(config: Config): RefusalLog {
+  let log = refusalLogs.get(config);
+  if (log === undefined) refusalLogs.set(config, (log = new RefusalLog()));
+  return log;
+}
+
 /**
  * Times a call from now; the returned function writes its metrics (every call) and its one
- * log line (an accepted one only while LOG_ACCEPTED is on).
+ * log line: an accepted one for a LOG_ACCEPTED sample, an unauthenticated refusal within the
+ * isolate's ration (src/log/refusal-log.ts), every other one.
  */
 export function observeCall(env: EntryBindings): (end: CallEnd) => void {
   const started = Date.now();
   return ({ route, method, status, fields, accepted, errorCode, config }) => {
-    const durationMs = Date.now() - started;
+    const now = Date.now();
+    const durationMs = now - started;
     observe(env, { route, status, reason: fields.reason ?? errorCode, accepted, durationMs });
-    if (accepted && config?.logAccepted === false) return;
+    if (config !== undefined) {
+      const refusals = refusalLogOf(config);
+      refusals.flush(now);
+      const logged = accepted ? Math.random() < config.logAcceptedRate : !isUnauthenticated(fields.reason) || refusals.admit(fields.reason);
+      if (!logged) return;
+    }
     logRequest({ route, method, status, ...fields, durationMs });
   };
 }
+
+const isUnauthenticated = (reason: string | undefined): reason is string => reason !== undefined && UNAUTHENTICATED_REASONS.has(reason);

@@ -103,6 +103,10 @@ describe('parseConfig rejects, naming the field', () => {
     ],
     ['REVOCATION_MAX_STALENESS_MS a fraction', { REVOCATION_MAX_STALENESS_MS: '1000.5' }, 'REVOCATION_MAX_STALENESS_MS'],
     ['LOG_ACCEPTED not a boolean', { LOG_ACCEPTED: 'yes' }, 'LOG_ACCEPTED'],
+    ['LOG_ACCEPTED a rate over 1', { LOG_ACCEPTED: '1.5' }, 'LOG_ACCEPTED'],
+    ['LOG_ACCEPTED a percentage', { LOG_ACCEPTED: '1%' }, 'LOG_ACCEPTED'],
+    ['LOG_ACCEPTED negative', { LOG_ACCEPTED: '-0.1' }, 'LOG_ACCEPTED'],
+    ['LOG_ACCEPTED in exponent form', { LOG_ACCEPTED: '1e-2' }, 'LOG_ACCEPTED'],
     ['ADMIN_API_KEYS with a short key', { ADMIN_API_KEYS: 'a-long-enough-admin-key-1, short' }, 'ADMIN_API_KEYS'],
     // Past KV's 60 s propagation bound, an in-isolate cache would break the consistency promise.
     ['REVOCATION_CACHE_TTL_SECONDS over 60', { REVOCATION_CACHE_TTL_SECONDS: '61' }, 'REVOCATION_CACHE_TTL_SECONDS'],
@@ -155,7 +159,7 @@ describe('parseConfig accepts', () => {
     mode: config.revocationMode,
     staleness: config.revocationMaxStalenessMs,
     fail: config.failMode,
-    logAccepted: config.logAccepted,
+    logAccepted: config.logAcceptedRate,
     adminKeys: config.adminKeys,
   });
 
@@ -168,7 +172,7 @@ describe('parseConfig accepts', () => {
       mode: 'cached',
       staleness: 1000,
       fail: 'closed',
-      logAccepted: true,
+      logAccepted: 0.01,
       adminKeys: [],
     });
     expect([...config.requiredClaims].sort()).toEqual(['exp', 'iat', 'sub']);
@@ -195,11 +199,23 @@ describe('parseConfig accepts', () => {
       mode: 'bounded',
       staleness: 500,
       fail: 'open',
-      logAccepted: false,
+      logAccepted: 0,
       adminKeys: ['first-admin-key-0000', 'second-admin-key-1111'],
     });
     // sub and exp cannot be dropped: revocation needs them.
     expect(config.requiredClaims).toEqual(expect.arrayContaining(['sub', 'exp', 'scope']));
+  });
+
+  it.each<[string, number]>([
+    ['true', 1],
+    ['1', 1],
+    ['1.0', 1],
+    ['false', 0],
+    ['0', 0],
+    ['0.01', 0.01],
+    ['.25', 0.25],
+  ])('reads LOG_ACCEPTED=%s as the sample rate %d', (raw, rate) => {
+    expect(parseConfig(envWith({ LOG_ACCEPTED: raw })).logAcceptedRate).toBe(rate);
   });
 
   it('keeps each issuer exact: audiences, algorithms', () => {

@@ -2,6 +2,7 @@
 // The results as ratios against the targets, a Markdown table and summary lines (printed,
 // and kept in the results file for bench/README.md).
 import { PEERS } from './matrix.mjs';
+import { realTrafficSummary } from './real-traffic.mjs';
 import { ALGS } from './tokens.mjs';
 
 /** Ratio name → target, in the order printed; `mode` ratios are per revocation mode. */
@@ -153,6 +154,7 @@ export function renderSummary(res) {
         `User revoke, ${u.manySubs.subs} subs: ${u.manySubs.ok200} × 200, ${u.manySubs.rps}/s, p50 ${u.manySubs.p50} ms, p99 ${u.manySubs.p99} ms`,
       );
   }
+  if (res.realTraffic) out.push(realTrafficSummary(res.realTraffic));
   for (const [mode, byAlg] of Object.entries(res.revokeApi ?? {})) {
     out.push(`POST /v1/revoke (F setup, ${mode}): ${ALGS.map((a) => `${a} ${byAlg[a]?.rps ?? '—'}/s`).join(', ')}`);
   }

@@ -47,6 +47,9 @@ export function createRun({ plan, quick, path, machine, git }) {
     pushFirstRefusal: {},
     /** @type {Record<string, any>} */
     stateReads: {},
+    /** The Zipf mix with revocations meanwhile, killswitch bounded vs the fastest peer (bench/lib/real-traffic.mjs). */
+    /** @type {Record<string, any> | undefined} */
+    realTraffic: undefined,
     /** Forged refresh tokens at POST /v1/token (cached mode): throughput and Durable Object calls. */
     /** @type {Record<string, any> | undefined} */
     forgedRefresh: undefined,

@@ -1,6 +1,6 @@
 /**
  * The one adapter between the feed's wire shape (GET /v1/feed, /v1/feed/snapshot: docs/reference.md
- * §9) and the product's mirror (src/revocation/mirror.ts, FeedAccess). Everything else in the
+ * §9) and the product's mirror (src/feed/mirror.ts, FeedAccess). Everything else in the
  * client is the mirror's own code.
  */
 import type { FeedEntry } from '../feed/feed-change';

@@ -1,5 +1,5 @@
 /**
- * killswitch/client (docs/origins.md): the product's bounded mirror (src/revocation/mirror.ts),
+ * killswitch/client (docs/origins.md): the product's bounded mirror (src/feed/mirror.ts),
  * in a backend process, fed over HTTP from the worker's GET /v1/feed. `isRevoked(claims)`
  * answers from memory within the same verifier-enforced bound as the edge's isolates.
  */

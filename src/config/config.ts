@@ -53,7 +53,8 @@ export interface Config {
   /** REVOCATION_MAX_STALENESS_MS: bounded mode's oldest usable mirror (docs/reference.md §4.1). */
   readonly revocationMaxStalenessMs: number;
   readonly failMode: FailMode;
-  readonly logAccepted: boolean;
+  /** LOG_ACCEPTED: the share of accepted verifications that get a log line, 0 to 1. */
+  readonly logAcceptedRate: number;
   readonly adminKeys: readonly string[];
   /** FEED_API_KEYS: keys of origins that mirror the feed (docs/reference.md §9); never an admin key. */
   readonly feedKeys: readonly string[];
@@ -95,6 +96,20 @@ function userNamespace(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !USER_NAMESPACE.test(value)) throw new ConfigError(field, 'must be 1-64 of A-Z a-z 0-9 . _ -');
   return value;
+}
+
+/**
+ * LOG_ACCEPTED: `true`/`1` logs every accepted verification, `false`/`0` none, a decimal between
+ * them that share of them, sampled (default 1 %: docs/reference.md §5 has the log bill of each).
+ */
+function parseLogAccepted(env: RawEnv): number {
+  const value = stringVar(env, 'LOG_ACCEPTED');
+  if (value === undefined) return 0.01;
+  if (value === 'true') return 1;
+  if (value === 'false') return 0;
+  const rate = /^(?:0|1|0?\.\d+|1\.0*)$/.test(value) ? Number(value) : NaN;
+  if (!(rate >= 0 && rate <= 1)) throw new ConfigError('LOG_ACCEPTED', 'must be true, false or a sample rate from 0 to 1 (e.g. 0.01)');
+  return rate;
 }
 
 /** An optional claim name of an issuer entry. */
@@ -268,7 +283,7 @@ export function parseConfig(env: RawEnv): Config {
     revocationMode: parseRevocationMode(env, maxTokenLifetimeSeconds),
     revocationMaxStalenessMs: integerVar(env, 'REVOCATION_MAX_STALENESS_MS', MIN_STALENESS_MS) ?? 1000,
     failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
-    logAccepted: choiceVar(env, 'LOG_ACCEPTED', ['true', 'false'], 'true') === 'true',
+    logAcceptedRate: parseLogAccepted(env),
     adminKeys,
     feedKeys: parseFeedKeys(env, adminKeys),
     revocationCacheTtlSeconds: parseRevocationCacheTtl(env),

@@ -22,3 +22,16 @@ export const REASONS = [
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
+
+/**
+ * Refusals decided before any signature verified: anyone can send such tokens, for free and in
+ * bulk, so their log lines are rationed (src/log/refusal-log.ts, docs/reference.md §5).
+ */
+export const UNAUTHENTICATED_REASONS: ReadonlySet<string> = new Set<Reason>([
+  'missing_token',
+  'malformed',
+  'unsupported_alg',
+  'wrong_issuer',
+  'unknown_key',
+  'bad_signature',
+]);

@@ -97,5 +97,7 @@ export function testBindings(jwksPort: number): Record<string, string> {
     // The token service (reference §6) signs with session-1; TOKEN_ISSUER is unset, so its
     // tokens carry the origin they were minted on (http://ks.test in tests).
     TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]),
+    // Tests read the line of every accepted check; the shipped default logs a 1 % sample.
+    LOG_ACCEPTED: 'true',
   };
 }
