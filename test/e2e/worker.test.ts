@@ -4,7 +4,7 @@
  * admin revocation that takes effect on the next request.
  */
 import { describe, expect, it } from 'vitest';
-import { DEMO_ISSUER, demoVars, mintDemo, signDemo, useDemoWorker } from '../helpers/demo';
+import { DEMO_ADMIN_KEY, DEMO_ISSUER, demoVars, mintDemo, signDemo, useDemoWorker } from '../helpers/demo';
 
 const DEMO_VARS = demoVars();
 const ADMIN_KEY = DEMO_VARS.ADMIN_API_KEYS as string;
@@ -82,7 +82,9 @@ describe('wrangler dev with dev/demo.env', () => {
     expect(Number.isInteger(body.revokedBefore)).toBe(true);
 
     await expectRefused(await verify(aliceToken), 'revoked_user');
-    const strict = await fetch(`${worker.url}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${aliceToken}` } });
+    const strict = await fetch(`${worker.url}/v1/verify?strict=1`, {
+      headers: { Authorization: `Bearer ${aliceToken}`, 'Killswitch-Admin-Key': DEMO_ADMIN_KEY },
+    });
     await expectRefused(strict, 'revoked_user');
   });
 
