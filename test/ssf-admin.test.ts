@@ -180,6 +180,23 @@ describe("manual streams (Google's stream:update) and SSF_STREAMS", () => {
     expect((await send(stream.secret)).status).toBe(404);
   });
 
+  it('two concurrent creates of one audience: one stream, the other 400 (the registry checks and stores atomically)', async () => {
+    const audience = `contested-${crypto.randomUUID()}`;
+    const create = () =>
+      admin('/v1/admin/ssf/streams', {
+        method: 'POST',
+        json: { issuer: 'https://manual-idp.test', jwksUri: `${jwksBase()}/jwks/ssf-okta`, audience, subjects: { iss_sub: {} } },
+      });
+    const answers = await Promise.all([create(), create(), create()]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 400, 400]);
+    const refused = answers.find((a) => a.status === 400)!;
+    expect(await refused.json()).toMatchObject({ error_description: expect.stringContaining('audience') });
+    // And later, one by one, against the stored stream.
+    expect((await create()).status).toBe(400);
+    const list = await (await admin('/v1/admin/ssf/streams')).json<{ streams: { audience: string }[] }>();
+    expect(list.streams.filter((s) => s.audience === audience)).toHaveLength(1);
+  });
+
   it('a manual stream needs issuer, jwksUri and audience; an SSF_STREAMS stream cannot be deleted here', async () => {
     expect((await admin('/v1/admin/ssf/streams', { method: 'POST', json: { issuer: 'https://x.test' } })).status).toBe(400);
     const res = await admin('/v1/admin/ssf/streams/okta', { method: 'DELETE' });

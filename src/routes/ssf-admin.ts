@@ -155,9 +155,10 @@ ssfAdminRoutes.post('/streams', async (c) => {
     extra = withSecret ? { secret } : {};
   }
   const stream = parseEntry(c, record);
+  // SSF_STREAMS here; the stored streams in the registry, atomically with the insert.
   const taken = [...c.var.config.ssfStreams.values()].some((s) => s.audience === stream.audience);
-  if (taken) throw badRequest('"audience" is another stream\'s too');
-  await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record)));
+  const added = taken ? 'audience_taken' : await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record), stream.audience));
+  if (added !== 'added') throw badRequest(added === 'audience_taken' ? '"audience" is another stream\'s too' : 'stream id taken: retry');
   forgetStoredStreams(c.var.config);
   if (stream.poll !== undefined) await atWriter(() => stateOf(c, id).startPolling(id, stream.poll!.intervalSeconds));
   return jsonResponse({ ...streamView(stream, originOf(c)), ...extra } satisfies ResponseBody<'SsfStreamCreated'>, 201);
