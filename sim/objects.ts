@@ -36,9 +36,38 @@ export class SimHost<T> {
 
   /** One request from `caller` in region `from`: the network both ways, the queue, then `work` on the instance. */
   async call<R>(from: Region, work: (instance: T) => R | Promise<R>, caller = ''): Promise<R> {
-    const oneWay = rttMs(from, this.region) / 2;
+    const oneWay = this.oneWayMs(from);
     await this.sim.delay(oneWay * (0.9 + 0.2 * this.sim.random()));
     if (this.cutOff.has(caller)) return new Promise<R>(() => undefined); // lost: the caller's timeout decides
+    await this.sim.delay(this.admit() - this.sim.now);
+    const generation = this.generation;
+    const result = await work(this.instance);
+    if (generation !== this.generation) throw new Error(`${this.name}: the object was reset while it answered`);
+    await this.sim.delay(oneWay);
+    return result;
+  }
+
+  /**
+   * A request whose answer nobody simulated waits for (a check's strict read of the writers: it
+   * refuses either way): only the load it puts on the object, at the time it arrives, without a
+   * promise per request (an overloaded world makes hundreds of thousands a second).
+   */
+  send(from: Region): void {
+    this.sim.after(this.oneWayMs(from) * (0.9 + 0.2 * this.sim.random()), () => {
+      try {
+        this.admit();
+      } catch {
+        // refused as overloaded: counted
+      }
+    });
+  }
+
+  private oneWayMs(from: Region): number {
+    return rttMs(from, this.region) / 2;
+  }
+
+  /** A request arrives now: refused when the queue is too long, else queued; returns when it is served. */
+  private admit(): number {
     // An overloaded object refuses at once rather than queue without end ("Durable Object is overloaded").
     if (this.busyUntil - this.sim.now > MAX_QUEUE_MS) {
       this.overloaded++;
@@ -51,12 +80,7 @@ export class SimHost<T> {
     const second = Math.floor(start / 1000);
     this.perSecond[second] = (this.perSecond[second] ?? 0) + 1;
     this.served++;
-    await this.sim.delay(this.busyUntil - this.sim.now);
-    const generation = this.generation;
-    const result = await work(this.instance);
-    if (generation !== this.generation) throw new Error(`${this.name}: the object was reset while it answered`);
-    await this.sim.delay(oneWay);
-    return result;
+    return this.busyUntil;
   }
 
   stallFor(from: number, ms: number): void {

@@ -23,6 +23,14 @@ describe('simulation', () => {
     expect({ ...a, wallMs: 0 }).toEqual({ ...b, wallMs: 0 });
   });
 
+  it("sees today's write-all turn a stalled replica into 503s", async () => {
+    const result = await simulate(currentDesign(), { ...small, durationS: 20, stallReplica: { index: 0, atS: 8, forS: 5 } });
+    expect(result.faults).toEqual(['replica 0 stalled 8–13 s']);
+    expect(result.acks['503']).toBeGreaterThan(0);
+    expect(result.acks.ok).toBeGreaterThan(0);
+    expect(result.lateAccepts).toBe(0);
+  });
+
   it('sees a mirror that ignores its bound: late accepts', async () => {
     // This mirror believes the bound is 30 s while the world measures against 1 s.
     const broken = currentDesign({ mirror: (_boundMs, clock) => new Mirror(30_000, clock) });

@@ -161,7 +161,7 @@ async function run(sim: Sim, factory: DesignFactory, options: SimOptions, wallSt
     const answer = isolate.answer([userWords[0], userWords[1], 0, 1, anyWords[0], anyWords[1]], now);
     if (answer.kind !== 'fresh') {
       strictReads++;
-      void globalState.call(regions[location]!, () => undefined).catch(() => undefined);
+      globalState.send(regions[location]!);
     }
     while (watched.length > 0 && start > watched[0]!.ackAt + options.watchMs) watched.shift();
     for (const revocation of watched) {
