@@ -31,6 +31,13 @@ describe('simulation', () => {
     expect(result.lateAccepts).toBe(0);
   });
 
+  it('sees a replica cut off from the primary (readers still reach it): 503 acks under write-all, still no late accepts', async () => {
+    const result = await simulate(currentDesign(), { ...small, durationS: 20, cutReplica: { index: 1, atS: 8, forS: 3 } });
+    expect(result.faults).toEqual(['replica 1 cut off from the other feed objects 8–11 s']);
+    expect(result.acks['503']).toBeGreaterThan(0);
+    expect(result.lateAccepts).toBe(0);
+  });
+
   it('sees a mirror that ignores its bound: late accepts', async () => {
     // This mirror believes the bound is 30 s while the world measures against 1 s.
     const broken = currentDesign({ mirror: (_boundMs, clock) => new Mirror(30_000, clock) });
