@@ -65,7 +65,7 @@ export interface MirrorState {
 export type MirrorAnswer =
   | { readonly kind: 'fresh'; readonly state: MirrorState }
   | { readonly kind: 'stale'; readonly state: MirrorState; readonly ageMs: number }
-  | { readonly kind: 'over_cap' };
+  | { readonly kind: 'over_cap'; readonly globalRevokedBefore: number };
 
 export interface MirrorStats {
   seq: number;
@@ -340,7 +340,7 @@ export class Mirror {
    * FAIL_MODE=open only.
    */
   answer(keys: MirrorKeys, now: number): MirrorAnswer {
-    if (this.overCapSince !== 0) return { kind: 'over_cap' };
+    if (this.overCapSince !== 0) return { kind: 'over_cap', globalRevokedBefore: this.globalRevokedBefore };
     const ageMs = this.ageMs();
     const [userHi, userLo, tokenHi, tokenLo, anyHi, anyLo] = keys;
     const user = this.users.find(userHi, userLo);

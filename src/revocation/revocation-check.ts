@@ -244,19 +244,54 @@ function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
 export const BOUNDED_STRICT_MAX_IN_FLIGHT = 32;
 let strictInFlight = 0;
 
+/**
+ * Bounded mode's read of the writers: the user's own writer (one object per user), and the
+ * global revoke-all from the mirror (the feed carries it; kept past the cap too) — merged with
+ * KV's copy when the mirror is not fresh — never the one GlobalState object, which a mass
+ * revocation or a feed overload would otherwise put under every isolate (issue 18).
+ */
+interface MirrorGlobal {
+  readonly revokedBefore: number;
+  readonly fresh: boolean;
+}
+
+async function readUserWriter(token: AuthenticToken, bindings: RevocationBindings, global: MirrorGlobal): Promise<RevocationSnapshot> {
+  const {
+    userId,
+    claims: { iss },
+    issuer: { userNamespace: namespace },
+  } = token;
+  const user = bindings.USER_STATE.getByName(userObjectName(userId, namespace));
+  const [userState, globalRevokedBefore] = await Promise.all([
+    user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }),
+    global.fresh
+      ? global.revokedBefore
+      : bindings.REVOCATIONS.get<GlobalRecord>(GLOBAL_KV_KEY, 'json').then((kv) => Math.max(kv?.revokedBefore ?? 0, global.revokedBefore)),
+  ]);
+  return {
+    globalRevokedBefore,
+    userVersion: userState.version,
+    userRevokedBefore: userState.revokedBefore,
+    tokenRevoked: userState.tokenRevoked,
+  };
+}
+
 /** The writers' answer, or undefined when they could not be read or the cap is reached. */
 async function cappedStrictRead(
   token: AuthenticToken,
-  config: Config,
   bindings: RevocationBindings,
   mirror: Mirror,
   why: 'strictReads' | 'confirmations',
+  global: MirrorGlobal,
 ) {
   if (strictInFlight >= BOUNDED_STRICT_MAX_IN_FLIGHT) return undefined;
   strictInFlight++;
   mirror.counters[why]++;
   try {
-    return await readState(token, 'bounded', config, bindings);
+    return await withTimeout(readUserWriter(token, bindings, global), REVOCATION_READ_TIMEOUT_MS.bounded, 'revocation state');
+  } catch (error) {
+    logEvent('revocation_state_unreadable', { mode: 'bounded', error: error instanceof Error ? error.message : 'unknown' });
+    return undefined;
   } finally {
     strictInFlight--;
   }
@@ -292,13 +327,15 @@ export async function checkMirror(
     const reason = revocationReason(token, answer.state, config.revocationIatMarginSeconds);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;
     if (confirmedRefusals.has(token)) return reason;
-    const confirmed = await cappedStrictRead(token, config, bindings, mirror, 'confirmations');
+    const global = { revokedBefore: answer.state.globalRevokedBefore, fresh: true };
+    const confirmed = await cappedStrictRead(token, bindings, mirror, 'confirmations', global);
     if (confirmed === undefined) return reason;
     const strictReason = revocationReason(token, confirmed, config.revocationIatMarginSeconds);
     if (strictReason !== undefined) confirmedRefusals.add(token);
     return strictReason;
   }
-  const strict = await cappedStrictRead(token, config, bindings, mirror, 'strictReads');
+  const global = { revokedBefore: answer.kind === 'stale' ? answer.state.globalRevokedBefore : answer.globalRevokedBefore, fresh: false };
+  const strict = await cappedStrictRead(token, bindings, mirror, 'strictReads', global);
   if (strict !== undefined) return revocationReason(token, strict, config.revocationIatMarginSeconds);
   if (answer.kind === 'stale' && config.failMode === 'open') {
     logEvent('mirror_stale_answer', { ageMs: Math.round(answer.ageMs) });
