@@ -3,14 +3,16 @@ import { logEvent } from '../log/logger';
 import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
 import { decodeSnapshot, TOKEN_WORDS, USER_WORDS } from './feed-snapshot';
 import { FingerprintTable, fingerprintWords } from './fingerprint-table';
+import { ForgedHeadError, type HeadCache } from './head-mac';
 import { feedCacheUrl } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
 
 /**
  * Bounded mode's in-isolate mirror of the active revocation state (docs/reference.md §4.1;
  * docs/consistency.md says why the bound holds). The mirror's age is `clock() − asOf`, where
- * `asOf` is this isolate's clock read *before* it sent the feed read whose data it holds (or
- * the fetching isolate's, for a location's cached copy), never a cache entry's age.
+ * `asOf` is the stamp the feed replica made when it answered the read whose data the mirror
+ * holds (read directly or through a location's cached copy), minus the access's stated clock
+ * skew margin — never a fetcher's clock, nor a cache entry's age — and never after this clock.
  *
  * Invariant: the tables equal the feed at `seq` (a snapshot plus entries applied in contiguous
  * order), plus changes this isolate handled itself (`applyLocal`). `asOf` moves only when
@@ -22,10 +24,12 @@ import { withTimeout } from '../revocation/timeout';
 /** Where a mirror reads, built per request from that request's bindings: no I/O object outlives its request. */
 export interface FeedAccess {
   readonly replicas: number;
+  /** The most a feed replica's clock may run ahead of this reader's (FEED_CLOCK_SKEW_MS): subtracted from its stamps. */
+  readonly clockSkewMs: number;
   read(replica: number, after: number): Promise<FeedRead>;
   snapshot(): Promise<ArrayBuffer | null>;
-  /** This location's cache (an optimisation only: every miss is correct). */
-  cache(): Promise<Cache | undefined>;
+  /** This location's cache, authenticated (head-mac.ts); an optimisation only: every miss is correct. */
+  cache(): Promise<HeadCache | undefined>;
 }
 
 /** A location's cached feed head is keyed by this time bucket (Cache-Control counts whole seconds). */
@@ -78,12 +82,14 @@ export interface MirrorStats {
   cacheHits: number;
   snapshotLoads: number;
   refreshFailures: number;
+  forgedHeads: number;
   strictReads: number;
   confirmations: number;
 }
 
 interface CachedHead {
-  readonly asOf: number;
+  /** The feed replica's stamp (its clock when it answered), as it made it. */
+  readonly stamp: number;
   readonly from: number;
   readonly head: number;
   readonly entries: FeedEntry[];
@@ -106,7 +112,15 @@ export class Mirror {
   /** Changes applied by applyLocal, applied again after a reload (the feed may not have them yet). */
   private local: FeedChange[] = [];
   /** strictReads: checks the writers answered (mirror stale or over the cap); confirmations: fingerprint hits checked with the writer. */
-  readonly counters = { feedReads: 0, cacheHits: 0, snapshotLoads: 0, refreshFailures: 0, strictReads: 0, confirmations: 0 };
+  readonly counters = {
+    feedReads: 0,
+    cacheHits: 0,
+    snapshotLoads: 0,
+    refreshFailures: 0,
+    forgedHeads: 0,
+    strictReads: 0,
+    confirmations: 0,
+  };
 
   constructor(
     readonly boundMs: number,
@@ -173,16 +187,17 @@ export class Mirror {
   }
 
   private async refreshNow(access: FeedAccess): Promise<void> {
-    let asOf = this.clock(); // before anything is read
     if (this.overCapSince !== 0 && this.clock() - this.overCapSince >= OVER_CAP_RETRY_MS) this.reset();
     if (this.seq < 0) await this.loadSnapshot(access);
-    if (await this.fromCache(access, asOf)) return;
+    if (await this.fromCache(access)) return;
     const from = this.seq;
     const read: FeedEntry[] = [];
     let reloaded = false;
+    // The earliest replica stamp of this refresh: the mirror reaches the head of every read.
+    let stamp = Infinity;
     for (;;) {
       const answer = await this.readReplica(access, this.seq);
-      if (answer.stamp !== undefined && answer.stamp < asOf) asOf = answer.stamp;
+      stamp = Math.min(stamp, answer.stamp);
       if (this.seq < answer.floor) {
         // What this mirror lacks was pruned: start again from the snapshot, once.
         if (reloaded) throw new Error("the feed snapshot is older than the feed's retention");
@@ -196,11 +211,13 @@ export class Mirror {
       if (this.seq >= answer.head) break;
       if (answer.entries.length === 0) throw new Error('the feed replica skipped entries');
     }
-    this.stamp(asOf);
-    if (!reloaded) await this.toCache(access, { asOf, from, head: this.seq, entries: read });
+    this.stamp(stamp, access);
+    if (!reloaded) await this.toCache(access, { stamp, from, head: this.seq, entries: read });
   }
 
-  private stamp(asOf: number): void {
+  /** The feed's stamp less the skew margin, never later than this clock (a replica's clock far ahead ages nothing backwards). */
+  private stamp(feedStamp: number, access: FeedAccess): void {
+    const asOf = Math.min(feedStamp - access.clockSkewMs, this.clock());
     if (asOf > this.asOf) this.asOf = asOf;
   }
 
@@ -259,24 +276,28 @@ export class Mirror {
     for (const change of this.local) this.apply(change, now);
   }
 
-  /** A location's copy of the head, when it continues this mirror and is newer than what it has. */
-  private async fromCache(access: FeedAccess, asOf: number): Promise<boolean> {
+  /** A location's copy of the head (authenticated), when it continues this mirror and is newer than what it has. */
+  private async fromCache(access: FeedAccess): Promise<boolean> {
     try {
       const cache = await access.cache();
       if (cache === undefined) return false;
-      // This bucket, else the one before (the fetcher may have been just across the boundary).
-      const bucket = Math.floor(asOf / CACHE_BUCKET_MS);
+      // This bucket, else the one before (the replica's clock or the fetch may be just across the boundary).
+      const bucket = Math.floor(this.clock() / CACHE_BUCKET_MS);
       const hit = (await cache.match(feedCacheUrl(bucket))) ?? (await cache.match(feedCacheUrl(bucket - 1)));
       if (hit === undefined) return false;
       const head = (await hit.json()) as CachedHead;
-      if (head.from > this.seq || head.asOf <= this.asOf || this.clock() - head.asOf > this.boundMs) return false;
+      const asOf = head.stamp - access.clockSkewMs;
+      if (head.from > this.seq || asOf <= this.asOf || this.clock() - asOf > this.boundMs) return false;
       this.applyEntries(head.entries);
       if (this.seq < head.head) return false;
       this.counters.cacheHits++;
-      // The fetching isolate's stamp; never later than our own clock (skew is documented).
-      this.stamp(Math.min(head.asOf, this.clock()));
+      this.stamp(head.stamp, access);
       return true;
-    } catch {
+    } catch (error) {
+      if (error instanceof ForgedHeadError) {
+        this.counters.forgedHeads++;
+        logEvent('feed_head_forged', {});
+      }
       return false; // an optimisation only
     }
   }
@@ -285,7 +306,7 @@ export class Mirror {
     try {
       const cache = await access.cache();
       await cache?.put(
-        feedCacheUrl(Math.floor(head.asOf / CACHE_BUCKET_MS)),
+        feedCacheUrl(Math.floor(head.stamp / CACHE_BUCKET_MS)),
         new Response(JSON.stringify(head), {
           headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=2' },
         }),

@@ -174,7 +174,7 @@ export async function checkRevocation(
   bindings: RevocationBindings,
   context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
-  if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings), bindings, context);
+  if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings, config), bindings, context);
   const state = await readState(token, mode, config, bindings);
   return state === undefined ? 'unavailable' : revocationReason(token, state, config.revocationIatMarginSeconds);
 }
