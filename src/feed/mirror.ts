@@ -4,7 +4,7 @@ import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
 import { decodeSnapshot, TOKEN_WORDS, USER_WORDS } from './feed-snapshot';
 import { FingerprintTable, fingerprintWords } from './fingerprint-table';
 import { ForgedHeadError, type HeadCache } from './head-mac';
-import { feedCacheUrl } from '../revocation/storage-keys';
+import { feedCacheUrl, feedClaimUrl } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
 
 /**
@@ -24,6 +24,8 @@ import { withTimeout } from '../revocation/timeout';
 /** Where a mirror reads, built per request from that request's bindings: no I/O object outlives its request. */
 export interface FeedAccess {
   readonly replicas: number;
+  /** The replica nearest the reader (its location hint by the request's continent), tried first; unknown: any. */
+  readonly nearest?: number;
   /** The most a feed replica's clock may run ahead of this reader's (FEED_CLOCK_SKEW_MS): subtracted from its stamps. */
   readonly clockSkewMs: number;
   read(replica: number, after: number): Promise<FeedRead>;
@@ -42,6 +44,16 @@ export const SNAPSHOT_LOAD_TIMEOUT_MS = 15_000;
 export const FEED_READ_TIMEOUT_MS = 700;
 /** How often a check waiting on another request's refresh looks at the mirror again. */
 const POLL_MS = 5;
+/**
+ * A refresh-ahead starts at a point drawn in [LOW, HIGH] × the bound after each stamp (the bound
+ * itself blocks): isolates that took the same cached head do not all look for the next one at once.
+ */
+const REFRESH_AHEAD_LOW = 0.3;
+const REFRESH_AHEAD_HIGH = 0.6;
+/** How often an isolate waiting on another isolate's feed read looks for its head in the location cache. */
+const CLAIM_POLL_MS = 20;
+/** A replica that failed is tried after the others for this long. */
+const REPLICA_BACKOFF_MS = 10_000;
 /** Own changes kept for re-applying after a reload. */
 const LOCAL_MAX_CHANGES = 1_000;
 /** An over-cap mirror tries a fresh snapshot this often (expired entries may have made room). */
@@ -108,7 +120,14 @@ export class Mirror {
   /** The clock() time until which a refresh counts as in flight (our own waiting, not the mirror's age). */
   private refreshUntil = 0;
   private overCapSince = 0;
+  /** The age past which a check starts a refresh-ahead (jittered, drawn at each stamp). */
+  private refreshAheadMs: number;
+  /** The location-cache time bucket of the data the mirror holds (taken from or put there): a refresh-ahead waits for a later one. */
+  private headBucket = -Infinity;
+  /** The replica that answered last (tried first when the access names no nearest one). */
   private preferred: number;
+  /** Per replica: the clock() time until which it is tried after the others (it failed). */
+  private readonly avoidUntil: number[] = [];
   /** Changes applied by applyLocal, applied again after a reload (the feed may not have them yet). */
   private local: FeedChange[] = [];
   /** strictReads: checks the writers answered (mirror stale or over the cap); confirmations: fingerprint hits checked with the writer. */
@@ -129,6 +148,15 @@ export class Mirror {
     readonly maxEntries = MIRROR_MAX_ENTRIES,
   ) {
     this.preferred = Math.floor(Math.random() * 1024);
+    this.refreshAheadMs = this.drawRefreshAhead();
+  }
+
+  private drawRefreshAhead(): number {
+    return this.boundMs * (REFRESH_AHEAD_LOW + (REFRESH_AHEAD_HIGH - REFRESH_AHEAD_LOW) * Math.random());
+  }
+
+  private bucket(): number {
+    return Math.floor(this.clock() / CACHE_BUCKET_MS);
   }
 
   private nowSeconds(): number {
@@ -144,8 +172,9 @@ export class Mirror {
   }
 
   /**
-   * Makes the mirror fresh enough for a check: nothing under half the bound; a refresh under
-   * `waitUntil` between half and the whole bound (so under steady load no check waits); past
+   * Makes the mirror fresh enough for a check: nothing under the refresh-ahead point (drawn in
+   * 0.3–0.6 × the bound); a refresh under `waitUntil` from there to the whole bound (so under
+   * steady load no check waits); past
    * the bound, a refresh the check waits for (at most MIRROR_REFRESH_TIMEOUT_MS; a cold
    * snapshot load that takes longer finishes under waitUntil, for the next checks). A refresh
    * another request started is never awaited (its promise belongs to that request, which the
@@ -154,7 +183,8 @@ export class Mirror {
    */
   async freshen(access: FeedAccess, waitUntil?: (promise: Promise<unknown>) => void): Promise<void> {
     const age = this.ageMs();
-    if (age <= this.boundMs / 2) return;
+    // Ahead of the bound, only in a later bucket: nothing newer can be in this one's cache entry.
+    if (age <= this.boundMs && (age <= this.refreshAheadMs || this.bucket() <= this.headBucket)) return;
     if (age <= this.boundMs) {
       if (!this.refreshing() && waitUntil !== undefined) waitUntil(this.refresh(access));
       return;
@@ -189,7 +219,9 @@ export class Mirror {
   private async refreshNow(access: FeedAccess): Promise<void> {
     if (this.overCapSince !== 0 && this.clock() - this.overCapSince >= OVER_CAP_RETRY_MS) this.reset();
     if (this.seq < 0) await this.loadSnapshot(access);
-    if (await this.fromCache(access)) return;
+    const bucket = this.bucket();
+    const cached = await this.fromCache(access, bucket);
+    if (cached === 'hit' || (cached === 'miss' && (await this.headOfAnotherFetcher(access, bucket)))) return;
     const from = this.seq;
     const read: FeedEntry[] = [];
     let reloaded = false;
@@ -212,13 +244,14 @@ export class Mirror {
       if (answer.entries.length === 0) throw new Error('the feed replica skipped entries');
     }
     this.stamp(stamp, access);
-    if (!reloaded) await this.toCache(access, { stamp, from, head: this.seq, entries: read });
+    if (!reloaded) await this.toCache(access, bucket, { stamp, from, head: this.seq, entries: read });
   }
 
   /** The feed's stamp less the skew margin, never later than this clock (a replica's clock far ahead ages nothing backwards). */
   private stamp(feedStamp: number, access: FeedAccess): void {
     const asOf = Math.min(feedStamp - access.clockSkewMs, this.clock());
     if (asOf > this.asOf) this.asOf = asOf;
+    this.refreshAheadMs = this.drawRefreshAhead();
   }
 
   private reset(): void {
@@ -230,11 +263,28 @@ export class Mirror {
     this.overCapSince = 0;
   }
 
-  /** Reads one replica, the next ones on failure (and sticks to the one that answered). */
+  /**
+   * The order replicas are tried in: the nearest (else the last that answered), then the others
+   * in random order — a failure spreads over the rest, never onto one fixed neighbour — and
+   * replicas that failed lately last.
+   */
+  private replicaOrder(access: FeedAccess): number[] {
+    const first = (access.nearest ?? this.preferred) % access.replicas;
+    const others = Array.from({ length: access.replicas }, (_, i) => i).filter((i) => i !== first);
+    for (let i = others.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [others[i], others[j]] = [others[j]!, others[i]!];
+    }
+    const now = this.clock();
+    const avoided = (i: number) => (this.avoidUntil[i] ?? 0) > now;
+    const order = [first, ...others];
+    return [...order.filter((i) => !avoided(i)), ...order.filter(avoided)];
+  }
+
+  /** Reads one replica, the next ones on failure. */
   private async readReplica(access: FeedAccess, after: number): Promise<FeedRead> {
     let failure: unknown;
-    for (let attempt = 0; attempt < access.replicas; attempt++) {
-      const index = (this.preferred + attempt) % access.replicas;
+    for (const index of this.replicaOrder(access)) {
       try {
         this.counters.feedReads++;
         const read = await withTimeout(access.read(index, after), FEED_READ_TIMEOUT_MS, `feed replica ${index}`);
@@ -243,6 +293,7 @@ export class Mirror {
         this.preferred = index;
         return read;
       } catch (error) {
+        this.avoidUntil[index] = this.clock() + REPLICA_BACKOFF_MS;
         failure = error;
       }
     }
@@ -276,37 +327,77 @@ export class Mirror {
     for (const change of this.local) this.apply(change, now);
   }
 
-  /** A location's copy of the head (authenticated), when it continues this mirror and is newer than what it has. */
-  private async fromCache(access: FeedAccess): Promise<boolean> {
+  /**
+   * A location's copy of the head (authenticated), taken when it continues this mirror and is
+   * newer than what it has: 'hit'; 'miss' when there is nothing newer; 'unusable' when there is
+   * something it cannot take (a gap, a forgery).
+   */
+  private async fromCache(access: FeedAccess, bucket: number): Promise<'hit' | 'miss' | 'unusable'> {
     try {
       const cache = await access.cache();
-      if (cache === undefined) return false;
-      // This bucket, else the one before (the replica's clock or the fetch may be just across the boundary).
-      const bucket = Math.floor(this.clock() / CACHE_BUCKET_MS);
-      const hit = (await cache.match(feedCacheUrl(bucket))) ?? (await cache.match(feedCacheUrl(bucket - 1)));
-      if (hit === undefined) return false;
+      if (cache === undefined) return 'miss';
+      // This bucket, else the one before (its fetch may have landed just across the boundary).
+      let key = bucket;
+      let hit = await cache.match(feedCacheUrl(key));
+      if (hit === undefined) hit = await cache.match(feedCacheUrl(--key));
+      if (hit === undefined) return 'miss';
       const head = (await hit.json()) as CachedHead;
       const asOf = head.stamp - access.clockSkewMs;
-      if (head.from > this.seq || asOf <= this.asOf || this.clock() - asOf > this.boundMs) return false;
+      if (asOf <= this.asOf || this.clock() - asOf > this.boundMs) return 'miss'; // nothing newer here
+      if (head.from > this.seq) return 'unusable'; // newer, but it does not continue this mirror
       this.applyEntries(head.entries);
-      if (this.seq < head.head) return false;
+      if (this.seq < head.head) return 'unusable';
       this.counters.cacheHits++;
       this.stamp(head.stamp, access);
-      return true;
+      this.headBucket = key;
+      return 'hit';
     } catch (error) {
       if (error instanceof ForgedHeadError) {
         this.counters.forgedHeads++;
         logEvent('feed_head_forged', {});
       }
-      return false; // an optimisation only
+      return 'unusable'; // an optimisation only
     }
   }
 
-  private async toCache(access: FeedAccess, head: CachedHead): Promise<void> {
+  /**
+   * Concurrent misses at one location collapse: the first isolate to miss a time bucket puts a
+   * claim (authenticated, with a nonce it reads back: the Cache API has no compare-and-set, so
+   * two isolates within one cache operation of each other may both read the feed) and reads the
+   * feed; the others poll the location cache for its head, for at most one replica read's
+   * timeout. True when another isolate's head was taken.
+   */
+  private async headOfAnotherFetcher(access: FeedAccess, bucket: number): Promise<boolean> {
+    try {
+      const cache = await access.cache();
+      if (cache === undefined) return false;
+      const url = feedClaimUrl(bucket);
+      if ((await cache.match(url)) === undefined) {
+        const nonce = Math.random().toString(36).slice(2);
+        await cache.put(url, new Response(nonce, { headers: { 'Cache-Control': 'max-age=1' } }));
+        const claimed = await (await cache.match(url))?.text();
+        // Ours, or a cache that keeps nothing (workers.dev): read the feed.
+        if (claimed === undefined || claimed === nonce) return false;
+      }
+    } catch {
+      return false; // an optimisation only (a forged claim is no claim)
+    }
+    const deadline = this.clock() + FEED_READ_TIMEOUT_MS;
+    while (this.clock() < deadline) {
+      await sleep(CLAIM_POLL_MS);
+      const cached = await this.fromCache(access, bucket);
+      if (cached !== 'miss') return cached === 'hit';
+    }
+    return false;
+  }
+
+  /** Under the bucket this refresh looked up (and claimed): where this location's waiting isolates look. */
+  private async toCache(access: FeedAccess, bucket: number, head: CachedHead): Promise<void> {
+    this.headBucket = bucket;
     try {
       const cache = await access.cache();
       await cache?.put(
-        feedCacheUrl(Math.floor(head.stamp / CACHE_BUCKET_MS)),
+        feedCacheUrl(bucket),
         new Response(JSON.stringify(head), {
           headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=2' },
         }),

@@ -4,7 +4,7 @@ import { ownClaim, type Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/token';
 import type { GlobalState } from './global-state';
-import { feedAccessFor } from '../feed/feed-client';
+import { feedAccessFor, type ReaderLocation } from '../feed/feed-client';
 import { mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from '../feed/mirror';
 import type { RevocationFeed } from '../feed/revocation-feed';
 import {
@@ -164,6 +164,8 @@ export const REVOCATION_READ_TIMEOUT_MS = { cached: 2_000, strict: 5_000, bounde
 export interface CheckContext {
   /** Keeps a refresh-ahead running after the answer (ExecutionContext.waitUntil). */
   readonly waitUntil?: (promise: Promise<unknown>) => void;
+  /** Where the request came from (`request.cf`): bounded mode reads the nearest feed replica first. */
+  readonly location?: ReaderLocation;
 }
 
 /** The revocation step of the verify path; `unavailable` when state cannot be read. */
@@ -174,7 +176,8 @@ export async function checkRevocation(
   bindings: RevocationBindings,
   context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
-  if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings, config), bindings, context);
+  if (mode === 'bounded')
+    return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings, config, context.location), bindings, context);
   const state = await readState(token, mode, config, bindings);
   return state === undefined ? 'unavailable' : revocationReason(token, state, config.revocationIatMarginSeconds);
 }

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { feedCache, feedReplica } from '../feed/feed-client';
+import { feedCache, feedReplica, nearestReplica, type ReaderLocation } from '../feed/feed-client';
 import { CACHE_BUCKET_MS, FEED_READ_TIMEOUT_MS } from '../feed/mirror';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedPageCacheUrl } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
@@ -19,9 +19,9 @@ feedRoutes.use('*', feedAuth);
 
 type FeedPage = ResponseBody<'FeedPage'>;
 
-/** A replica's answer at or past `after`, trying each replica once (from a random one). */
-async function readFeed(env: Env, after: number): Promise<FeedPage | undefined> {
-  const first = Math.floor(Math.random() * FEED_REPLICA_HINTS.length);
+/** A replica's answer at or past `after`, trying each replica once (from the nearest, else a random one). */
+async function readFeed(env: Env, after: number, location: ReaderLocation | undefined): Promise<FeedPage | undefined> {
+  const first = nearestReplica(location) ?? Math.floor(Math.random() * FEED_REPLICA_HINTS.length);
   for (let attempt = 0; attempt < FEED_REPLICA_HINTS.length; attempt++) {
     const index = (first + attempt) % FEED_REPLICA_HINTS.length;
     try {
@@ -43,7 +43,7 @@ feedRoutes.get('/', async (c) => {
   const hit = await cache?.match(key).catch(() => undefined);
   let page = hit === undefined ? undefined : ((await hit.json()) as FeedPage);
   if (page === undefined) {
-    page = await readFeed(c.env, after);
+    page = await readFeed(c.env, after, c.req.raw.cf as ReaderLocation | undefined);
     if (page === undefined) return unavailableResponse('no feed replica answered');
     const stored = new Response(JSON.stringify(page), { headers: { 'Cache-Control': 'max-age=1' } });
     c.executionCtx.waitUntil(cache?.put(key, stored).catch(() => undefined) ?? Promise.resolve());
