@@ -336,10 +336,10 @@ export class Mirror {
     try {
       const cache = await access.cache();
       if (cache === undefined) return 'miss';
-      // This bucket, else the one before (its fetch may have landed just across the boundary).
+      // This bucket, else the next (a fetcher whose clock is ahead of this one's), else the one before.
       let key = bucket;
-      let hit = await cache.match(feedCacheUrl(key));
-      if (hit === undefined) hit = await cache.match(feedCacheUrl(--key));
+      let hit: Response | undefined;
+      for (key of [bucket, bucket + 1, bucket - 1]) if ((hit = await cache.match(feedCacheUrl(key))) !== undefined) break;
       if (hit === undefined) return 'miss';
       const head = (await hit.json()) as CachedHead;
       const asOf = head.stamp - access.clockSkewMs;
