@@ -52,6 +52,8 @@ const REFRESH_AHEAD_LOW = 0.3;
 const REFRESH_AHEAD_HIGH = 0.6;
 /** How often an isolate waiting on another isolate's feed read looks for its head in the location cache. */
 const CLAIM_POLL_MS = 20;
+/** What a claimer whose feed read failed leaves in its claim: the waiting isolates read the feed themselves. */
+const CLAIM_FAILED = 'failed';
 /** A replica that failed is tried after the others for this long. */
 const REPLICA_BACKOFF_MS = 10_000;
 /** Own changes kept for re-applying after a reload. */
@@ -124,6 +126,8 @@ export class Mirror {
   private refreshAheadMs: number;
   /** The location-cache time bucket of the data the mirror holds (taken from or put there): a refresh-ahead waits for a later one. */
   private headBucket = -Infinity;
+  /** The last time bucket this mirror claimed (its own claim is never waited on). */
+  private claimedBucket = -Infinity;
   /** The replica that answered last (tried first when the access names no nearest one). */
   private preferred: number;
   /** Per replica: the clock() time until which it is tried after the others (it failed). */
@@ -205,6 +209,7 @@ export class Mirror {
       await this.refreshNow(access);
       return true;
     } catch (error) {
+      await this.failClaim(access);
       this.counters.refreshFailures++;
       logEvent('mirror_refresh_failed', {
         error: error instanceof Error ? error.message : 'unknown',
@@ -368,27 +373,48 @@ export class Mirror {
    * timeout. True when another isolate's head was taken.
    */
   private async headOfAnotherFetcher(access: FeedAccess, bucket: number): Promise<boolean> {
+    if (bucket === this.claimedBucket) return false; // ours already: read the feed again
+    const url = feedClaimUrl(bucket);
+    const claimOf = async (cache: HeadCache) => (await cache.match(url))?.text();
+    let cache: HeadCache | undefined;
     try {
-      const cache = await access.cache();
+      cache = await access.cache();
       if (cache === undefined) return false;
-      const url = feedClaimUrl(bucket);
-      if ((await cache.match(url)) === undefined) {
+      const claim = await claimOf(cache);
+      if (claim === CLAIM_FAILED) return false;
+      if (claim === undefined) {
         const nonce = Math.random().toString(36).slice(2);
         await cache.put(url, new Response(nonce, { headers: { 'Cache-Control': 'max-age=1' } }));
-        const claimed = await (await cache.match(url))?.text();
+        const claimed = await claimOf(cache);
         // Ours, or a cache that keeps nothing (workers.dev): read the feed.
-        if (claimed === undefined || claimed === nonce) return false;
+        if (claimed === undefined || claimed === nonce) {
+          this.claimedBucket = bucket;
+          return false;
+        }
+      }
+      const deadline = this.clock() + FEED_READ_TIMEOUT_MS;
+      while (this.clock() < deadline) {
+        await sleep(CLAIM_POLL_MS);
+        const cached = await this.fromCache(access, bucket);
+        if (cached !== 'miss') return cached === 'hit';
+        const claim = await claimOf(cache);
+        if (claim === undefined || claim === CLAIM_FAILED) return false; // its read failed: read the feed
       }
     } catch {
-      return false; // an optimisation only (a forged claim is no claim)
-    }
-    const deadline = this.clock() + FEED_READ_TIMEOUT_MS;
-    while (this.clock() < deadline) {
-      await sleep(CLAIM_POLL_MS);
-      const cached = await this.fromCache(access, bucket);
-      if (cached !== 'miss') return cached === 'hit';
+      // an optimisation only (a forged claim is no claim)
     }
     return false;
+  }
+
+  /** A failed refresh marks its claim, so the isolates waiting on it read the feed themselves at once. */
+  private async failClaim(access: FeedAccess): Promise<void> {
+    if (this.claimedBucket < this.bucket() - 1) return;
+    try {
+      const cache = await access.cache();
+      await cache?.put(feedClaimUrl(this.claimedBucket), new Response(CLAIM_FAILED, { headers: { 'Cache-Control': 'max-age=1' } }));
+    } catch {
+      // an optimisation only
+    }
   }
 
   /** Under the bucket this refresh looked up (and claimed): where this location's waiting isolates look. */
