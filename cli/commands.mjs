@@ -121,13 +121,15 @@ export function addVerifyCommand(program, cli) {
     .command('verify')
     .description('ask the worker whether a token is active now (GET /v1/verify); exit 0 active, 1 refused')
     .argument('<token>', 'the token, or - to read it from stdin')
-    .option('--strict', 'read the Durable Objects instead of KV (?strict=1)')
+    .option('--strict', 'read the Durable Objects instead of KV (?strict=1, sent with the admin key)')
     .action(async (tokenArg, options, command) => {
       const { client } = context(command);
       const jwt = await tokenArgument(tokenArg);
       const answer = await client().request('GET', '/v1/verify', {
         auth: { bearer: jwt },
         query: { strict: options.strict ? '1' : undefined },
+        // Without PUBLIC_STRICT the worker takes ?strict=1 only from an operator.
+        headers: options.strict ? { 'Killswitch-Admin-Key': client().requireAdminKey() } : undefined,
       });
       const body = answer.body;
       if (answer.status === 200 && body?.active === true) {

@@ -16,7 +16,7 @@ import { call } from './helpers/faults';
 import { mint, now, type SigningKey } from './helpers/tokens';
 
 const SEED = 0x626f756e; // "boun"
-const BOUND_MS = 300;
+const BOUND_MS = 500;
 const KEYS: SigningKey[] = ['es256-1', 'HS256', 'ed-1', 'rs256-1'];
 
 beforeEach(() => {

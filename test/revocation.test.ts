@@ -162,7 +162,7 @@ describe('user revocation', () => {
 
     const t0 = now();
     const state = await revokeUser(sub);
-    expect(state).toEqual({ sub, version: 1, revokedBefore: expect.any(Number) });
+    expect(state).toEqual({ sub, user: sub, version: 1, revokedBefore: expect.any(Number) });
     expect(state.revokedBefore).toBeGreaterThanOrEqual(t0);
     expect(state.revokedBefore).toBeLessThanOrEqual(now());
 

@@ -49,6 +49,8 @@ const userId = () => `user-${crypto.randomUUID()}`;
 /** Tenant A's token: the inline issuer, shared namespace. */
 const tokenA = (sub: string) => mint('es256-1', { claims: { sub } });
 /** Tenant B's token for the same id. */
+/** REVOCATION_IAT_MARGIN_SECONDS's default: a token issued within it of a revocation counts as issued before. */
+const IAT_MARGIN = 2;
 const tokenB = (sub: string, iat = now() - 5) =>
   signRaw(
     JSON.stringify({ alg: 'ES256', kid: TENANT_B_KID, typ: 'JWT' }),
@@ -115,7 +117,7 @@ describe('user namespaces', () => {
     expect(audit.body).toMatchObject({ events: [expect.objectContaining({ action: 'revoke_user', sub: id })] });
 
     // Revoke by id in the namespace: B's token only.
-    const b2 = await tokenB(id, (revoked.body.revokedBefore as number) + 1);
+    const b2 = await tokenB(id, (revoked.body.revokedBefore as number) + IAT_MARGIN + 1);
     expect(await reasonOf(b2, true)).toBe('active');
     const jti = JSON.parse(atob(b2.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).jti as string;
     const byId = await call(bindings, `/v1/admin/tokens/revoke?namespace=${NAMESPACE}`, {

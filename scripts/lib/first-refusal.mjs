@@ -120,7 +120,11 @@ export async function measureFirstRefusal(o) {
   const timeoutMs = o.timeoutMs ?? 10_000;
   const confirmMs = o.confirmMs ?? 1_000;
   const verifyUrl = `${o.baseUrl}/v1/verify${o.strict ? '?strict=1' : ''}`;
-  const verify = () => ask(verifyUrl, { headers: { authorization: `Bearer ${o.token}` } });
+  // ?strict=1 is an operator's (or PUBLIC_STRICT's): the admin key rides in its own header.
+  /** @type {Record<string, string>} */
+  const headers = { authorization: `Bearer ${o.token}` };
+  if (o.strict) headers['killswitch-admin-key'] = o.adminKey;
+  const verify = () => ask(verifyUrl, { headers });
   /** @type {RefusalSample} */
   const sample = {
     error: undefined,

@@ -9,6 +9,8 @@ import { now } from './stats.mjs';
 /** @import { Verdicts } from './verdicts.mjs' */
 
 export const ADMIN = { Authorization: `Bearer ${DEMO_ADMIN_KEY}` };
+/** ?strict=1 without PUBLIC_STRICT: an operator's, the admin key in its own header. */
+export const STRICT = { 'Killswitch-Admin-Key': DEMO_ADMIN_KEY };
 
 export class Client {
   /**

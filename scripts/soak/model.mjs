@@ -92,6 +92,9 @@ export class Model {
   }
 }
 
+/** wrangler.toml leaves REVOCATION_IAT_MARGIN_SECONDS at its default. */
+const IAT_MARGIN_SECONDS = 2;
+
 /**
  * What the model requires of a verify of `t` sent at `sentAt`: 'refuse' (acceptance is a
  * violation), 'accept' (refusal is a bug) or 'either'.
@@ -107,7 +110,8 @@ export function expectation(t, sentAt) {
     const issuedBefore = t.mintedAt <= r.sentAt; // minting and user revokes never overlap
     if (r.ackAt !== undefined && r.ackAt <= sentAt) {
       if (issuedBefore) return 'refuse';
-      if (t.iat <= /** @type {number} */ (r.revokedBefore)) verdict = 'either'; // same second as the revoke: refused, by design
+      // Issued within REVOCATION_IAT_MARGIN_SECONDS (the default, 2) of the revoke: refused, by design.
+      if (t.iat <= /** @type {number} */ (r.revokedBefore) + IAT_MARGIN_SECONDS) verdict = 'either';
     } else if (issuedBefore) {
       verdict = 'either'; // in flight, or acknowledged while this verify was on its way
     }

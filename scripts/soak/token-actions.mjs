@@ -1,7 +1,7 @@
 // @ts-check
 // The soak's actions on access tokens — mint, verify (checked against the model), revoke a
 // token, revoke a user — each recording what was acknowledged when, for the model.
-import { Client } from './client.mjs';
+import { Client, STRICT } from './client.mjs';
 import { expectation } from './model.mjs';
 import { now } from './stats.mjs';
 import { DEMO_LIFETIME, malleatedTwin } from './tokens.mjs';
@@ -54,7 +54,7 @@ export async function verify({ client, verdicts }, t, strict, twin = false) {
   if (token === undefined) return;
   const kind = `${twin ? 'verify-twin' : 'verify'}-${strict ? 'strict' : 'cached'}`;
   const res = await client.request(kind, strict ? '/v1/verify?strict=1' : '/v1/verify', {
-    headers: { Authorization: `Bearer ${token}` },
+    headers: { Authorization: `Bearer ${token}`, ...(strict ? STRICT : {}) },
   });
   if (res === undefined || res.status >= 500) return;
   const expected = expectation(t, res.sentAt);

@@ -66,6 +66,8 @@ export interface Config {
   readonly revocationCacheTtlSeconds: number;
   /** VERIFIED_TOKEN_CACHE_SIZE: verified signatures kept per isolate (0 turns it off). */
   readonly verifiedTokenCacheSize: number;
+  /** PUBLIC_STRICT: `?strict=1` on /v1/verify without an admin key (docs/reference.md §3.1). */
+  readonly publicStrict: boolean;
   /** FORWARD_AUTH_HOSTS: hosts on which every request is a /v1/verify check (src/app.ts routes by it). */
   readonly forwardAuthHosts: ReadonlySet<string>;
   /** docs/reference.md §7: SSF_STREAMS, the Shared Signals streams set up out of band, by id. */
@@ -306,6 +308,7 @@ export function parseConfig(env: RawEnv): Config {
     feedClockSkewMs: integerVar(env, 'FEED_CLOCK_SKEW_MS', 0) ?? DEFAULT_FEED_CLOCK_SKEW_MS,
     feedMacKey: parseFeedMacKey(env),
     failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
+    publicStrict: choiceVar(env, 'PUBLIC_STRICT', ['true', 'false'], 'false') === 'true',
     logAcceptedRate: parseLogAccepted(env),
     adminKeys,
     feedKeys: parseFeedKeys(env, adminKeys),

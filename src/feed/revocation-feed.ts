@@ -19,14 +19,15 @@ export class RevocationFeed extends DurableObject<Env> {
       clock: Date.now,
       replicas: {
         count: FEED_REPLICA_HINTS.length,
+        // this.env, read per call: tests swap bindings on a live object to inject faults.
         push: (i, entries, resetTo, prunableThrough) =>
-          env.REVOCATION_FEED.getByName(feedReplicaName(i), { locationHint: FEED_REPLICA_HINTS[i] }).push(
+          this.env.REVOCATION_FEED.getByName(feedReplicaName(i), { locationHint: FEED_REPLICA_HINTS[i] }).push(
             entries,
             resetTo,
             prunableThrough,
           ),
       },
-      snapshots: { put: (snapshot) => env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, snapshot) },
+      snapshots: { put: (snapshot) => this.env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, snapshot) },
     });
   }
 

@@ -111,6 +111,10 @@ function responseComponents() {
       'Retry-After': ref('headers', 'RetryAfter'),
     }),
     InvalidRequest: json('InvalidRequest', 'The request is malformed; `error_description` names the field.'),
+    StrictNotAllowed: json(
+      'StrictNotAllowed',
+      '`?strict=1` without PUBLIC_STRICT=true and without an admin key in `Killswitch-Admin-Key`: a token holder may not turn checks into Durable Object reads.',
+    ),
     PayloadTooLarge: json('PayloadTooLarge', `The body is over ${MAX_BODY_BYTES} bytes.`),
     AdminUnauthorized: json('AdminUnauthorized', 'No admin key, or not one of ADMIN_API_KEYS: always this same answer.', {
       'WWW-Authenticate': ref('headers', 'AdminChallenge'),
@@ -184,7 +188,8 @@ function verifyAndOAuthPaths() {
         name: 'strict',
         in: 'query',
         required: false,
-        description: '`1`: read the Durable Objects instead of KV or the mirror.',
+        description:
+          '`1`: read the Durable Objects instead of KV or the mirror. Needs PUBLIC_STRICT=true or an admin key in `Killswitch-Admin-Key`; ignored on FORWARD_AUTH_HOSTS hosts.',
         schema: { type: 'string', enum: ['1'] },
       },
       ...(below
@@ -209,6 +214,7 @@ function verifyAndOAuthPaths() {
         'X-Auth-Expires': ref('headers', 'XAuthExpires'),
       }),
       401: useResponse('Refusal'),
+      403: useResponse('StrictNotAllowed'),
       500: useResponse('ServerError'),
       503: useResponse('Unavailable'),
     },

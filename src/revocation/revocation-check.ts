@@ -4,18 +4,11 @@ import { ownClaim, type Claims } from '../verify/compact-jws';
 import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/token';
 import type { GlobalState } from './global-state';
+import { globalRevokedBefore } from './global-revoked-before';
 import { feedAccessFor, type ReaderLocation } from '../feed/feed-client';
 import { mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from '../feed/mirror';
 import type { RevocationFeed } from '../feed/revocation-feed';
-import {
-  GLOBAL_KV_KEY,
-  GLOBAL_OBJECT_NAME,
-  tokenFingerprintWords,
-  tokenKvKey,
-  userFingerprintWords,
-  userKvKey,
-  userObjectName,
-} from './storage-keys';
+import { GLOBAL_KV_KEY, tokenFingerprintWords, tokenKvKey, userFingerprintWords, userKvKey, userObjectName } from './storage-keys';
 import { withTimeout } from './timeout';
 import type { UserState } from './user-state';
 import { nowSeconds } from '../clock';
@@ -143,10 +136,12 @@ async function readWriters(token: AuthenticToken, bindings: RevocationBindings):
     issuer: { userNamespace: namespace },
   } = token;
   const user = bindings.USER_STATE.getByName(userObjectName(userId, namespace));
-  const global = bindings.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
-  const [userState, globalState] = await Promise.all([user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }), global.state()]);
+  const [userState, globalRevoked] = await Promise.all([
+    user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }),
+    globalRevokedBefore(bindings.GLOBAL_STATE),
+  ]);
   return {
-    globalRevokedBefore: globalState.revokedBefore,
+    globalRevokedBefore: globalRevoked,
     userVersion: userState.version,
     userRevokedBefore: userState.revokedBefore,
     tokenRevoked: userState.tokenRevoked,

@@ -40,6 +40,11 @@ function bearerKeyAuth(keysOf: (config: Config) => readonly string[], kind: 'adm
   });
 }
 
+/** Whether `presented` is one of ADMIN_API_KEYS (the same comparison as adminAuth). */
+export async function isAdminKey(presented: string | undefined, config: Config): Promise<boolean> {
+  return presented !== undefined && (await matchingDigest(presented, await configuredDigests(config.adminKeys))) !== undefined;
+}
+
 /** docs/reference.md §4.2: one of ADMIN_API_KEYS. */
 export const adminAuth = bearerKeyAuth((config) => config.adminKeys, 'admin');
 

@@ -306,6 +306,7 @@ export const ERROR_CODES = [
   'invalid_grant',
   'transmitter_error',
   'idempotency_key_reused',
+  'strict_not_allowed',
   'temporarily_unavailable',
   'snapshot_required',
   'server_misconfigured',
@@ -379,6 +380,7 @@ function verifyAndErrorBodies() {
   const TokenError = errorBody(['invalid_request', 'unsupported_grant_type', 'invalid_grant', 'not_configured'], 'optional');
   const TransmitterFailed = errorBody(['transmitter_error'], 'required');
   const IdempotencyKeyReused = errorBody(['idempotency_key_reused'], 'required');
+  const StrictNotAllowed = errorBody(['strict_not_allowed'], 'required');
   /** A writer out of reach: nothing was acknowledged. */
   const TemporarilyUnavailable = errorBody(['temporarily_unavailable'], 'none');
   /** Bounded mode: the writer stored the change, the feed has not taken it yet (src/revocation/revoker.ts). */
@@ -394,6 +396,7 @@ function verifyAndErrorBodies() {
     Refusal,
     Unavailable,
     InvalidRequest,
+    StrictNotAllowed,
     PayloadTooLarge,
     AdminUnauthorized,
     ServerError,

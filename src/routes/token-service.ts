@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import type { Config } from '../config/config';
 import type { TokenServiceConfig } from '../config/token-service';
-import { GLOBAL_OBJECT_NAME, userObjectName } from '../revocation/storage-keys';
+import { globalRevokedBefore } from '../revocation/global-revoked-before';
+import { userObjectName } from '../revocation/storage-keys';
 import { atWriter } from '../revocation/revoker';
 import { mintAccessToken, RESERVED_CLAIMS } from '../tokens/access-token';
 import { newRefreshToken, refreshTokenDigest, refreshTokenSubject } from '../tokens/refresh-token';
@@ -170,14 +171,13 @@ tokenServiceRoutes.post('/v1/token', async (c) => {
   if (sub === undefined) return errorResponse(400, 'invalid_grant');
   const [digest, refresh] = await Promise.all([refreshTokenDigest(presented), newRefreshToken(service, sub)]);
   const user = c.env.USER_STATE.getByName(userObjectName(sub));
-  const global = c.env.GLOBAL_STATE.getByName(GLOBAL_OBJECT_NAME);
   return issueTokens(
     c,
     service,
     sub,
     async (access) => {
       // A revoke-all ends the sessions that started before it, too.
-      const { revokedBefore } = await atWriter(() => global.state());
+      const revokedBefore = await atWriter(() => globalRevokedBefore(c.env.GLOBAL_STATE));
       const result = await atWriter(() =>
         user.refresh({
           sub,

@@ -5,7 +5,8 @@ import { verifyToken } from '../verify-token';
 import { isForwardAuthHost } from '../config/forward-auth-hosts';
 import type { AppEnv } from './app-env';
 import { bearerToken } from '../http/bearer';
-import { jsonResponse, refusalResponse, waitUntilOf } from '../http/responses';
+import { errorResponse, jsonResponse, refusalResponse, waitUntilOf } from '../http/responses';
+import { isAdminKey } from './admin-auth';
 import type { ResponseBody } from './schemas';
 
 /**
@@ -41,6 +42,11 @@ export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   // On a FORWARD_AUTH_HOSTS host the query is the end user's (a gateway forwards their URL): a
   // token holder must not turn every check into Durable Object reads of the one global object.
   const strict = c.req.query('strict') === '1' && !isForwardAuthHost(c.req.raw, c.env) ? true : undefined;
+  // Each strict check reads the user's Durable Object: only operators (or a deployment that
+  // chose PUBLIC_STRICT) may ask for it, not every token holder.
+  if (strict && !c.var.config.publicStrict && !(await isAdminKey(c.req.header('Killswitch-Admin-Key'), c.var.config))) {
+    return errorResponse(403, 'strict_not_allowed', '?strict=1 needs PUBLIC_STRICT=true or an admin key in Killswitch-Admin-Key');
+  }
   const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, {
     strict,
     waitUntil: waitUntilOf(c),

@@ -286,7 +286,7 @@ describe('killswitch CLI against wrangler dev', () => {
       '--json',
     ]);
     expect(run.code, run.stderr).toBe(0);
-    expect(json(run)).toEqual({ revoked: true, sub: 'grace', jti: claims.jti, iss: DEMO_ISSUER, exp: claims.exp });
+    expect(json(run)).toEqual({ revoked: true, sub: 'grace', user: 'grace', jti: claims.jti, iss: DEMO_ISSUER, exp: claims.exp });
     expect(json(await cli(['verify', token, '--json'])).reason).toBe('revoked_token');
 
     const human = await cli(['revoke', 'token', '--jti', 'other-id', '--sub', 'grace', '--exp', String(claims.exp)]);
@@ -316,7 +316,7 @@ describe('killswitch CLI against wrangler dev', () => {
     const run = await cli(['revoke', 'user', 'heidi', '--reason', 'laptop stolen', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const body = json(run);
-    expect(body).toEqual({ sub: 'heidi', version: 1, revokedBefore: expect.any(Number) });
+    expect(body).toEqual({ sub: 'heidi', user: 'heidi', version: 1, revokedBefore: expect.any(Number) });
     expect(json(await cli(['verify', token, '--json'])).reason).toBe('revoked_user');
     const human = await cli(['revoke', 'user', 'heidi']);
     expect(human.code).toBe(0);

@@ -4,7 +4,7 @@
  * admin revocation that takes effect on the next request.
  */
 import { describe, expect, it } from 'vitest';
-import { DEMO_ISSUER, demoVars, mintDemo, signDemo, useDemoWorker } from '../helpers/demo';
+import { DEMO_ADMIN_KEY, DEMO_ISSUER, demoVars, mintDemo, signDemo, useDemoWorker } from '../helpers/demo';
 
 const DEMO_VARS = demoVars();
 const ADMIN_KEY = DEMO_VARS.ADMIN_API_KEYS as string;
@@ -82,7 +82,9 @@ describe('wrangler dev with dev/demo.env', () => {
     expect(Number.isInteger(body.revokedBefore)).toBe(true);
 
     await expectRefused(await verify(aliceToken), 'revoked_user');
-    const strict = await fetch(`${worker.url}/v1/verify?strict=1`, { headers: { Authorization: `Bearer ${aliceToken}` } });
+    const strict = await fetch(`${worker.url}/v1/verify?strict=1`, {
+      headers: { Authorization: `Bearer ${aliceToken}`, 'Killswitch-Admin-Key': DEMO_ADMIN_KEY },
+    });
     await expectRefused(strict, 'revoked_user');
   });
 
@@ -96,7 +98,8 @@ describe('wrangler dev with dev/demo.env', () => {
     });
     expect(pushed.status).toBe(202);
     await expectRefused(await verify(token), 'revoked_user');
-    await new Promise((r) => setTimeout(r, 1100));
+    // A token issued within REVOCATION_IAT_MARGIN_SECONDS (default 2) of the revocation is refused too.
+    await new Promise((r) => setTimeout(r, 3100));
     expect((await verify(await mintDemo('--sub', 'erin'))).status).toBe(200);
   });
 });

@@ -102,5 +102,7 @@ export function testBindings(jwksPort: number): Record<string, string> {
     TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]),
     // Tests read the line of every accepted check; the shipped default logs a 1 % sample.
     LOG_ACCEPTED: 'true',
+    // Tests ask ?strict=1 as token holders; test/public-strict.test.ts checks the shipped default (false).
+    PUBLIC_STRICT: 'true',
   };
 }
