@@ -4,20 +4,12 @@
  * object; the global revoke-all travels in the feed (and KV) instead.
  */
 import { env } from 'cloudflare:workers';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { boundedEnv, checkAt, location, sleep } from './helpers/bounded';
+import { describe, expect, it } from 'vitest';
+import { boundedEnv, checkAt, location, quietLogs, revokeToken, sleep } from './helpers/bounded';
 import { call, counted } from './helpers/faults';
 import { mint, uniqueSub } from './helpers/tokens';
 
-beforeEach(() => {
-  vi.spyOn(console, 'log').mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-const revokeToken = (bindings: Env, token: string) =>
-  call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+quietLogs();
 
 describe('bounded checks and the global object', () => {
   it('a mass revocation (confirmations), an unreachable feed and a mirror over its cap send no check to GLOBAL_STATE', async () => {

@@ -5,17 +5,12 @@
  * it, the others wait for its head); the replica tried first is the reader's nearest, and a
  * failing one hands over to the others at random, never to one fixed neighbour.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nearestReplica } from '../src/feed/feed-client';
 import { FEED_REPLICA_HINTS } from '../src/revocation/storage-keys';
-import { location, sleep, type Location } from './helpers/bounded';
+import { location, quietLogs, sleep, type Location } from './helpers/bounded';
 
-beforeEach(() => {
-  vi.spyOn(console, 'log').mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+quietLogs();
 
 /** `count` busy isolates of one location for `ms`: every 5 ms a few of them serve a check (freshen). */
 async function busy(count: number, ms: number): Promise<{ reads: number; stale: number; locations: Location[] }> {
@@ -49,6 +44,19 @@ describe('feed reads per location', () => {
     expect(hundred.stale).toBe(0);
     expect(hundred.locations.reduce((n, at) => n + at.mirror.stats().cacheHits, 0)).toBeGreaterThan(50);
   }, 30_000);
+});
+
+describe('the claim of a time bucket', () => {
+  it('an isolate whose feed read failed marks its claim: the next one reads the feed at once instead of waiting on it', async () => {
+    const cache = `loc-failed-claim-${crypto.randomUUID()}`;
+    const [a, b] = [location({ cache, drop: 1 }), location({ cache, drop: 1 })];
+    // Cold mirrors load the (real) snapshot first; then both look at the same bucket.
+    expect(await a.mirror.refresh(a.feed)).toBe(false); // claims the bucket, every replica fails
+    const started = Date.now();
+    expect(await b.mirror.refresh(b.feed)).toBe(false);
+    expect(b.feed.reads.length).toBe(4); // it read the feed itself
+    expect(Date.now() - started).toBeLessThan(400); // not the 700 ms a live claim is waited on
+  });
 });
 
 describe('replica choice', () => {

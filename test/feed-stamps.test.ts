@@ -4,25 +4,17 @@
  * FEED_CLOCK_SKEW_MS, never from the fetching isolate's clock; and a head put in the location's
  * cache by anyone without FEED_MAC_KEY (another Worker on the zone) is ignored and counted.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CACHE_BUCKET_MS } from '../src/feed/mirror';
 import { feedCache } from '../src/feed/feed-client';
 import { FEED_MAC_KEY } from './helpers/fixtures';
 import { authenticatedCache, FEED_MAC_HEADER } from '../src/feed/head-mac';
 import { feedCacheUrl } from '../src/revocation/storage-keys';
-import { boundedEnv, checkAt, location, sleep } from './helpers/bounded';
-import { call } from './helpers/faults';
+import { boundedEnv, checkAt, location, quietLogs, revokeToken, sleep } from './helpers/bounded';
+
 import { mint, uniqueSub } from './helpers/tokens';
 
-beforeEach(() => {
-  vi.spyOn(console, 'log').mockImplementation(() => {});
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-const revokeToken = (bindings: Env, token: string) =>
-  call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+quietLogs();
 
 describe("a location's cached feed head", () => {
   it("a fetcher whose clock runs 300 ms fast does not make its readers' data look younger", async () => {

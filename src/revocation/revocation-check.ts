@@ -128,18 +128,15 @@ async function readReplica(token: AuthenticToken, config: Config, kv: KVNamespac
   return state;
 }
 
-/** `strict` mode: the single writers themselves, never a cache. */
-async function readWriters(token: AuthenticToken, bindings: RevocationBindings): Promise<RevocationSnapshot> {
+/** The user's single writer, with the global revoked-before `global` resolves to (strict: the global writer). */
+async function readWriters(token: AuthenticToken, bindings: RevocationBindings, global: Promise<number>): Promise<RevocationSnapshot> {
   const {
     userId,
     claims: { iss },
     issuer: { userNamespace: namespace },
   } = token;
   const user = bindings.USER_STATE.getByName(userObjectName(userId, namespace));
-  const [userState, globalRevoked] = await Promise.all([
-    user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }),
-    globalRevokedBefore(bindings.GLOBAL_STATE),
-  ]);
+  const [userState, globalRevoked] = await Promise.all([user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }), global]);
   return {
     globalRevokedBefore: globalRevoked,
     userVersion: userState.version,
@@ -184,7 +181,10 @@ async function readState(
   bindings: RevocationBindings,
 ): Promise<RevocationSnapshot | undefined> {
   try {
-    const read = mode === 'cached' ? readReplica(token, config, bindings.REVOCATIONS) : readWriters(token, bindings);
+    const read =
+      mode === 'cached'
+        ? readReplica(token, config, bindings.REVOCATIONS)
+        : readWriters(token, bindings, globalRevokedBefore(bindings.GLOBAL_STATE));
     return await withTimeout(read, REVOCATION_READ_TIMEOUT_MS[mode], 'revocation state');
   } catch (error) {
     logEvent('revocation_state_unreadable', { mode, error: error instanceof Error ? error.message : 'unknown' });
@@ -253,25 +253,9 @@ interface MirrorGlobal {
   readonly fresh: boolean;
 }
 
-async function readUserWriter(token: AuthenticToken, bindings: RevocationBindings, global: MirrorGlobal): Promise<RevocationSnapshot> {
-  const {
-    userId,
-    claims: { iss },
-    issuer: { userNamespace: namespace },
-  } = token;
-  const user = bindings.USER_STATE.getByName(userObjectName(userId, namespace));
-  const [userState, globalRevokedBefore] = await Promise.all([
-    user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }),
-    global.fresh
-      ? global.revokedBefore
-      : bindings.REVOCATIONS.get<GlobalRecord>(GLOBAL_KV_KEY, 'json').then((kv) => Math.max(kv?.revokedBefore ?? 0, global.revokedBefore)),
-  ]);
-  return {
-    globalRevokedBefore,
-    userVersion: userState.version,
-    userRevokedBefore: userState.revokedBefore,
-    tokenRevoked: userState.tokenRevoked,
-  };
+function mirrorGlobal(bindings: RevocationBindings, global: MirrorGlobal): Promise<number> {
+  if (global.fresh) return Promise.resolve(global.revokedBefore);
+  return bindings.REVOCATIONS.get<GlobalRecord>(GLOBAL_KV_KEY, 'json').then((kv) => Math.max(kv?.revokedBefore ?? 0, global.revokedBefore));
 }
 
 /** The writers' answer, or undefined when they could not be read or the cap is reached. */
@@ -286,7 +270,11 @@ async function cappedStrictRead(
   strictInFlight++;
   mirror.counters[why]++;
   try {
-    return await withTimeout(readUserWriter(token, bindings, global), REVOCATION_READ_TIMEOUT_MS.bounded, 'revocation state');
+    return await withTimeout(
+      readWriters(token, bindings, mirrorGlobal(bindings, global)),
+      REVOCATION_READ_TIMEOUT_MS.bounded,
+      'revocation state',
+    );
   } catch (error) {
     logEvent('revocation_state_unreadable', { mode: 'bounded', error: error instanceof Error ? error.message : 'unknown' });
     return undefined;

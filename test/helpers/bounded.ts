@@ -11,7 +11,8 @@ import { Mirror, type FeedAccess } from '../../src/feed/mirror';
 import { authenticatedCache, feedMacKey } from '../../src/feed/head-mac';
 import { checkMirror } from '../../src/revocation/revocation-check';
 import { authenticate } from '../../src/verify/verifier';
-import { unreachable, type Switch } from './faults';
+import { call, unreachable, type Switch } from './faults';
+import { afterEach, beforeEach, vi } from 'vitest';
 
 /** Bindings of a worker in bounded mode (a new object: its own config, so its own mirror). */
 export function boundedEnv(overrides: Record<string, unknown> = {}): Env {
@@ -25,6 +26,20 @@ export function boundedEnv(overrides: Record<string, unknown> = {}): Env {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POST /v1/revoke of `token` through the worker with `bindings`. */
+export const revokeToken = (bindings: Env, token: string) =>
+  call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+
+/** Silences the product's log lines for a file's tests (its expected refresh failures). */
+export function quietLogs(): void {
+  beforeEach(() => {
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+}
 
 export interface FeedFaults {
   /** Added before every replica read (a slow round trip). */
