@@ -177,9 +177,9 @@ export class Mirror {
 
   /**
    * Makes the mirror fresh enough for a check: nothing under the refresh-ahead point (drawn in
-   * 0.3–0.6 × the bound); a refresh under `waitUntil` from there to the whole bound (so under
-   * steady load no check waits); past
-   * the bound, a refresh the check waits for (at most MIRROR_REFRESH_TIMEOUT_MS; a cold
+   * 0.3–0.6 × the bound, and in a later cache time bucket than the data's); a refresh under
+   * `waitUntil` from there to the whole bound (so under steady load no check waits); past the
+   * bound, a refresh the check waits for (at most MIRROR_REFRESH_TIMEOUT_MS; a cold
    * snapshot load that takes longer finishes under waitUntil, for the next checks). A refresh
    * another request started is never awaited (its promise belongs to that request, which the
    * runtime may cancel): its result lands in the mirror, so this request polls the mirror with
@@ -376,9 +376,8 @@ export class Mirror {
     if (bucket === this.claimedBucket) return false; // ours already: read the feed again
     const url = feedClaimUrl(bucket);
     const claimOf = async (cache: HeadCache) => (await cache.match(url))?.text();
-    let cache: HeadCache | undefined;
     try {
-      cache = await access.cache();
+      const cache = await access.cache();
       if (cache === undefined) return false;
       const claim = await claimOf(cache);
       if (claim === CLAIM_FAILED) return false;
