@@ -219,15 +219,17 @@ export class UserState extends DurableObject<Env> {
     const before = this.current();
     const revokedBefore = Math.max(before.revokedBefore, Math.min(now, input.instant));
     const moved = revokedBefore !== before.revokedBefore;
+    // A no-op (a retry after a 503, or an event older than the user's last revocation): nothing
+    // new to store, nothing for the user's trail (a flood of such SETs would evict admin history:
+    // the stream's own trail records it), but the feed may still lack the first change.
+    if (!moved) return { sub: input.sub, ...before, moved, propagated: await this.writeThrough(), changes: [] };
     this.audit.append({
       at: now,
       action: 'ssf_event',
       sub: input.sub,
       actor: input.actor,
-      reason: `${input.reason}: ${moved ? `revoked before ${revokedBefore}` : 'already revoked by then'}`,
+      reason: `${input.reason}: revoked before ${revokedBefore}`,
     });
-    // A retry (say after a 503): nothing new to store, but the feed may still lack the first change.
-    if (!moved) return { sub: input.sub, ...before, moved, propagated: await this.writeThrough(), changes: [] };
     const state = { version: before.version + 1, revokedBefore };
     this.sql.exec('INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)', state.version, state.revokedBefore);
     this.sessions.revokeAll(now, revokedBefore);
