@@ -115,6 +115,11 @@ export function feedCacheUrl(bucket: number): string {
   return `https://feed.killswitch.internal/head/${bucket}`;
 }
 
+/** Cache API: which isolate of a location reads the feed for one time bucket (the others wait for its head). */
+export function feedClaimUrl(bucket: number): string {
+  return `https://feed.killswitch.internal/claim/${bucket}`;
+}
+
 /** Cache API: one location's answer to GET /v1/feed?after=`after` (docs/reference.md §9), keyed by a time bucket. */
 export function feedPageCacheUrl(after: number, bucket: number): string {
   return `https://feed.killswitch.internal/page/${after}/${bucket}`;
