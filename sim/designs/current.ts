@@ -1,5 +1,6 @@
 /**
- * The design as of d100ae7 (before issue 18), wired with its own code: the Mirror
+ * The product's design as src/ holds it at the commit run (results name the commit: before h22-reads
+ * merged, the d100ae7 design), wired with its own code: the Mirror
  * (src/feed/mirror.ts), the feed's FeedCore (src/feed/feed-core.ts, what the RevocationFeed
  * Durable Object wraps) on its MemoryFeedStore, the writer's feedSink (src/feed/feed-client.ts). Only the
  * bindings are simulated: the objects' network and queues, the location cache, KV.
