@@ -102,6 +102,8 @@ export class Mirror {
   /** The clock() time until which a refresh counts as in flight (our own waiting, not the mirror's age). */
   private refreshUntil = 0;
   private overCapSince = 0;
+  /** The NumericDate of the last sweep of expired entries for the cap. */
+  private sweptAt = 0;
   private preferred: number;
   /** Changes applied by applyLocal, applied again after a reload (the feed may not have them yet). */
   private local: FeedChange[] = [];
@@ -240,22 +242,25 @@ export class Mirror {
     const seq = snapshot?.seq ?? 0;
     if (this.seq >= seq) return; // a concurrent refresh got further
     this.reset();
+    const now = this.nowSeconds();
     if (snapshot !== undefined) {
-      const users = snapshot.users.length / USER_WORDS;
-      const tokens = snapshot.tokens.length / TOKEN_WORDS;
+      // The cap and the tables count the rows still live: a snapshot is up to a minute old.
+      const userRows = snapshot.users.length / USER_WORDS;
+      const tokenRows = snapshot.tokens.length / TOKEN_WORDS;
+      const users = FingerprintTable.liveRows(snapshot.users, USER_WORDS, userRows, 2, now);
+      const tokens = FingerprintTable.liveRows(snapshot.tokens, TOKEN_WORDS, tokenRows, 0, now);
       if (users + tokens > this.maxEntries) {
         this.overCapSince = this.clock();
         this.seq = seq;
         return;
       }
       this.users = new FingerprintTable(3, 2, users);
-      this.users.load(snapshot.users, USER_WORDS, users);
+      this.users.load(snapshot.users, USER_WORDS, userRows, now);
       this.tokens = new FingerprintTable(1, 0, tokens);
-      this.tokens.load(snapshot.tokens, TOKEN_WORDS, tokens);
+      this.tokens.load(snapshot.tokens, TOKEN_WORDS, tokenRows, now);
       this.globalRevokedBefore = snapshot.globalRevokedBefore;
     }
     this.seq = seq;
-    const now = this.nowSeconds();
     for (const change of this.local) this.apply(change, now);
   }
 
@@ -326,6 +331,13 @@ export class Mirror {
     const [hi, lo] = fingerprintWords(change.fp);
     if (change.kind === 'user') this.users.mergeMax(hi, lo, [change.version, change.revokedBefore, change.until], now);
     else this.tokens.mergeMax(hi, lo, [change.until], now);
+    if (this.users.size + this.tokens.size > this.maxEntries && now > this.sweptAt) {
+      // The sizes count expired entries a rebuild has not dropped yet: drop them before testing
+      // the cap (at most once a second, when more can have expired), so only live entries count.
+      this.sweptAt = now;
+      this.users.rebuild(now);
+      this.tokens.rebuild(now);
+    }
     if (this.users.size + this.tokens.size > this.maxEntries) {
       logEvent('mirror_over_cap', { entries: this.users.size + this.tokens.size, cap: this.maxEntries });
       this.overCapSince = this.clock();
