@@ -88,7 +88,7 @@ describe('mirror memory bounded by the live set', () => {
     // 90,000 live; between two rebuilds the expired ones wait for the next: at most a table's half.
     expect(maxEntries).toBeLessThanOrEqual(300_000);
     // Sized from the live set (users 9,000 and tokens 81,000 live): a rebuild sizes a table for
-    // 1.5 × its live entries, within slotsFor(2 × live). On main the tables doubled at every rebuild.
+    // 1.125 × its live entries, within slotsFor(2 × live). Before, the tables doubled at every rebuild.
     const bound = FingerprintTable.bytesFor(2 * 9_000, 3) + FingerprintTable.bytesFor(2 * 81_000, 1);
     expect(maxBytes).toBeLessThanOrEqual(bound);
     console.error(`mirror-memory churn ${JSON.stringify({ maxEntries, maxBytes, bound })}`);

@@ -97,8 +97,9 @@ export class FingerprintTable {
 
   /**
    * Drops the expired entries, then re-inserts the live ones into a table sized for them and
-   * half as many again: the size follows the live set (it shrinks too), and at least live/2
-   * inserts come before the next rebuild, so rebuilds cost O(1) per insert.
+   * an eighth as many again: the size follows the live set (it shrinks too), at least live/8
+   * inserts come before the next rebuild (O(1) per insert), and a table of a million live
+   * entries takes no more slots than a snapshot load gives it.
    */
   rebuild(nowSeconds: number): void {
     const { keys, values, columns, untilColumn } = this;
@@ -107,7 +108,7 @@ export class FingerprintTable {
     for (let slot = 0; slot < slotCount; slot++) {
       if ((keys[slot * 2] !== 0 || keys[slot * 2 + 1] !== 0) && values[slot * columns + untilColumn]! > nowSeconds) live++;
     }
-    const slots = FingerprintTable.slotsFor(live + (live >> 1) + 1);
+    const slots = FingerprintTable.slotsFor(live + (live >> 3) + 1);
     this.keys = new Uint32Array(slots * 2);
     this.values = new Uint32Array(slots * columns);
     this.mask = slots - 1;
