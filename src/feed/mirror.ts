@@ -44,9 +44,9 @@ const LOCAL_MAX_CHANGES = 1_000;
 const OVER_CAP_RETRY_MS = 60_000;
 
 /**
- * The memory cap, in live entries (users + tokens; expired ones are dropped first): docs/consistency.md "Memory". Slots are 20 bytes
- * (user) or 12 (token), a power of two of them at a load factor ≤ 1/2: a million entries (a
- * tenth users) take ~30 MB, and ~60 MB while the larger table is rebuilt or a snapshot buffer
+ * The memory cap, in live entries (users + tokens; expired ones are dropped before it is
+ * tested): docs/consistency.md "Memory". Slots are 20 bytes (user) or 12 (token), a power of
+ * two of them at a load factor ≤ 1/2: a million entries (a tenth users) take ~30 MB, and ~60 MB while the larger table is rebuilt or a snapshot buffer
  * is live, next to a verified-token cache of ~15 MB, in an isolate of 128 MB. Past the cap the
  * mirror answers nothing and checks read the writers.
  */
