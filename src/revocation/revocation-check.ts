@@ -190,7 +190,7 @@ async function readState(
 }
 
 /** The mirror keys of a token: fingerprints of its KV keys, computed once per verified token. */
-const mirrorKeysByToken = new WeakMap<AuthenticToken, Promise<MirrorKeys>>();
+const mirrorKeysByToken = new WeakMap<AuthenticToken, MirrorKeys>();
 
 /**
  * A user's fingerprint is the same for all their tokens: kept for the most recent users, so a
@@ -199,9 +199,9 @@ const mirrorKeysByToken = new WeakMap<AuthenticToken, Promise<MirrorKeys>>();
  */
 const USER_FINGERPRINTS_MAX = 10_000;
 const USER_FINGERPRINT_SUB_MAX_CHARS = 128;
-const userFingerprints = new Map<string, Promise<readonly [number, number]>>();
+const userFingerprints = new Map<string, readonly [number, number]>();
 
-function userFingerprintOf(sub: string, namespace: string | undefined): Promise<readonly [number, number]> {
+function userFingerprintOf(sub: string, namespace: string | undefined): readonly [number, number] {
   if (sub.length > USER_FINGERPRINT_SUB_MAX_CHARS) return userFingerprintWords(sub, namespace);
   // Namespace names are non-empty and hold no `:` (src/config): `<namespace>:<id>` names one user, `:<id>` a shared one.
   const cacheKey = `${namespace ?? ''}:${sub}`;
@@ -214,7 +214,7 @@ function userFingerprintOf(sub: string, namespace: string | undefined): Promise<
   return words;
 }
 
-function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
+function mirrorKeysOf(token: AuthenticToken): MirrorKeys {
   let keys = mirrorKeysByToken.get(token);
   if (keys === undefined) {
     const {
@@ -222,11 +222,11 @@ function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
       claims: { iss },
       issuer: { userNamespace: ns },
     } = token;
-    keys = Promise.all([
-      userFingerprintOf(userId, ns),
-      tokenFingerprintWords(userId, iss, token.tokenId, ns),
-      tokenFingerprintWords(userId, null, token.tokenId, ns),
-    ]).then(([user, own, any]) => [...user, ...own, ...any] as MirrorKeys);
+    keys = [
+      ...userFingerprintOf(userId, ns),
+      ...tokenFingerprintWords(userId, iss, token.tokenId, ns),
+      ...tokenFingerprintWords(userId, null, token.tokenId, ns),
+    ] as MirrorKeys;
     mirrorKeysByToken.set(token, keys);
   }
   return keys;
@@ -279,7 +279,7 @@ export async function checkMirror(
   bindings: RevocationBindings,
   context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
-  const keys = await mirrorKeysOf(token);
+  const keys = mirrorKeysOf(token);
   await mirror.freshen(feed, context.waitUntil);
   // No await from here to the answer: the freshness test and the lookup see one mirror.
   const answer = mirror.answer(keys, nowSeconds());
