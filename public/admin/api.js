@@ -4,7 +4,7 @@
  * and is sent only as an `Authorization: Bearer` header to this origin: never in a URL, a
  * cookie or a log. Every answer is shown to the operator with what it means.
  */
-import { h, show } from './dom.js';
+import { h, show, when } from './dom.js';
 
 const STORAGE_KEY = 'killswitch.adminKey';
 
@@ -143,3 +143,41 @@ export function enforcement() {
   if (revocation.mode === 'strict') return 'Refused on the very next request, everywhere (REVOCATION_MODE=strict).';
   return `Strict checks and introspection refuse it at once; the cached checks of /v1/verify, everywhere within ${revocation.boundSeconds} s (REVOCATION_MODE=${revocation.mode}).`;
 }
+
+/**
+ * A user as revocation names them: the user id (the value of the issuer's userClaim, `sub` unless
+ * configured) in a namespace (an issuer's userNamespace; undefined: the shared one).
+ * @typedef {{ id: string, namespace?: string }} User
+ */
+
+/**
+ * `path` for `namespace` (`?namespace=`, docs/reference.md §4.1); the shared one adds nothing.
+ * @param {string} path
+ * @param {string | undefined} namespace
+ */
+export const inNamespace = (path, namespace) =>
+  namespace === undefined || namespace === '' ? path : `${path}?namespace=${encodeURIComponent(namespace)}`;
+
+/**
+ * The user, in words: `00u1…` or `00u1… (namespace okta)`.
+ * @param {User} user
+ */
+export const userName = (user) => (user.namespace === undefined ? user.id : `${user.id} (namespace ${user.namespace})`);
+
+/**
+ * Revokes every token of `user` issued until now. The id travels in the body: a path cannot carry
+ * every id (`.` and `..` are normalized away).
+ * @param {User} user
+ * @param {string} reason
+ */
+export const revokeUser = (user, reason) =>
+  call('POST', inNamespace('/v1/admin/users/revoke', user.namespace), { json: { sub: user.id, reason } });
+
+/**
+ * What a 200 from revokeUser means.
+ * @param {User} user
+ * @param {{ revokedBefore: number, version: number }} answer
+ */
+export const userRevokedMeaning = (user, answer) =>
+  `Every token of ${userName(user)} issued at or before ${when(answer.revokedBefore)} is refused, and their sessions are over. ` +
+  `${enforcement()} Tokens minted from now on should carry version ${answer.version}.`;
