@@ -170,7 +170,7 @@ export const userName = (user) => (user.namespace === undefined ? user.id : `${u
  * @param {User} user
  * @param {string} reason
  */
-export const revokeUser = (user, reason) =>
+const revokeUser = (user, reason) =>
   call('POST', inNamespace('/v1/admin/users/revoke', user.namespace), { json: { sub: user.id, reason } });
 
 /**
@@ -181,3 +181,25 @@ export const revokeUser = (user, reason) =>
 export const userRevokedMeaning = (user, answer) =>
   `Every token of ${userName(user)} issued at or before ${when(answer.revokedBefore)} is refused, and their sessions are over. ` +
   `${enforcement()} Tokens minted from now on should carry version ${answer.version}.`;
+
+/**
+ * A "revoke this user" form's submit: checks the reason, revokes `user`, shows a refusal in `panel`.
+ * @param {User | undefined} user
+ * @param {HTMLInputElement} reason emptied once the revocation is acknowledged
+ * @param {HTMLElement} panel
+ * @returns {Promise<Answer | undefined>} the 200 answer, for the caller to word; undefined when already shown
+ */
+export async function submitUserRevocation(user, reason, panel) {
+  if (reason.value.trim() === '') {
+    showProblem(panel, 'A reason is required: it is kept in the audit trail.');
+    return undefined;
+  }
+  if (user === undefined) return undefined;
+  const result = await revokeUser(user, reason.value);
+  if (result.status !== 200) {
+    showAnswer(panel, result, '');
+    return undefined;
+  }
+  reason.value = '';
+  return result;
+}

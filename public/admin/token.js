@@ -3,7 +3,7 @@
  * One token: paste it (decoded here, checked by introspection; revoke it, or its user), or revoke
  * it by id.
  */
-import { call, enforcement, inNamespace, revokeUser, showAnswer, showProblem, userName, userRevokedMeaning } from './api.js';
+import { call, enforcement, inNamespace, showAnswer, showProblem, submitUserRevocation, userName, userRevokedMeaning } from './api.js';
 import { byId, facts, h, relative, show, when } from './dom.js';
 
 /** @import { User } from './api.js' */
@@ -140,12 +140,9 @@ export function setupToken() {
 
   userRevoke.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (userReason.value.trim() === '') return showProblem(userRevokeAnswer, 'A reason is required: it is kept in the audit trail.');
     const user = currentUser;
-    if (user === undefined) return;
-    const result = await revokeUser(user, userReason.value);
-    if (result.status !== 200) return showAnswer(userRevokeAnswer, result, '');
-    userReason.value = '';
+    const result = await submitUserRevocation(user, userReason, userRevokeAnswer);
+    if (result === undefined || user === undefined) return;
     // Introspect again: the token itself shows whether its user's revocation covers it.
     const stillActive = await introspect(current);
     showAnswer(

@@ -4,7 +4,7 @@
  * (an issuer's userNamespace; empty: the shared one): version, revoked-before, denylisted tokens,
  * sessions; revoke the user.
  */
-import { call, inNamespace, revokeUser, showAnswer, showProblem, userName, userRevokedMeaning } from './api.js';
+import { call, inNamespace, showAnswer, showProblem, submitUserRevocation, userName, userRevokedMeaning } from './api.js';
 
 /** @import { User } from './api.js' */
 import { byId, facts, h, relative, show, table, when } from './dom.js';
@@ -100,15 +100,11 @@ export function setupUser() {
 
   revoke.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (reason.value.trim() === '') return showProblem(revokeAnswer, 'A reason is required: it is kept in the audit trail.');
     const user = shown;
-    if (user === undefined) return;
-    const result = await revokeUser(user, reason.value);
-    showAnswer(revokeAnswer, result, result.status === 200 ? userRevokedMeaning(user, result.body) : '');
-    if (result.status === 200) {
-      reason.value = '';
-      await load(user);
-    }
+    const result = await submitUserRevocation(user, reason, revokeAnswer);
+    if (result === undefined || user === undefined) return;
+    showAnswer(revokeAnswer, result, userRevokedMeaning(user, result.body));
+    await load(user);
   });
 
   return {
