@@ -671,7 +671,13 @@ function ssfBodies() {
     ),
     eventsDelivered: z.optional(z.array(str)),
   });
-  const SsfStreamList = z.object({ streams: z.array(SsfStream) });
+  const SsfStreamList = z.object({
+    streams: z.array(SsfStream),
+    unusable: described(
+      z.array(z.object({ id: str, problem: str })),
+      'Stored streams that are off: they no longer parse (say, their token issuer left TRUSTED_ISSUERS). DELETE removes them.',
+    ),
+  });
   const SsfStreamStatus = z.object({
     ...ssfStream,
     status: z.object({
@@ -692,7 +698,16 @@ function ssfBodies() {
     state: described(str, 'The state the verification SET must carry.'),
     requested: described(z.boolean(), 'true: the transmitter was asked; false: pass the state to it yourself.'),
   });
-  const SsfStreamDeleted = z.object({ id: str, deleted: z.literal(true) });
+  const SsfStreamDeleted = z.object({
+    id: str,
+    deleted: described(z.literal(true), 'Deleted here, whatever the transmitter answered.'),
+    transmitter: z.optional(
+      described(
+        z.enum(['deleted', 'failed', 'not_asked']),
+        'A managed stream: what its transmitter said (`not_asked`: no transmitterToken was given).',
+      ),
+    ),
+  });
   /** Only what the document's own test needs of it: the rest is OpenAPI 3.1's. */
   const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) });
   return {

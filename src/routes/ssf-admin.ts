@@ -8,7 +8,8 @@ import { sha256 } from '../http/bearer-secret';
 import { atWriter } from '../revocation/revoker';
 import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { EVENTS_REQUESTED } from '../ssf/events';
-import { allStreams, findStream, forgetStoredStreams, registry } from '../ssf/streams';
+import { logEvent } from '../log/logger';
+import { allStreams, findStream, findUnusableStream, forgetStoredStreams, registry } from '../ssf/streams';
 import { createStream, deleteStream, discover, requestVerification, TransmitterError, transmitterStatus } from '../ssf/transmitter';
 import type { AppEnv } from './app-env';
 import { badRequest, readJsonObject } from '../http/body';
@@ -84,8 +85,11 @@ const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin;
 const pushBase = (raw: string) => operatorInput(() => parseJwksUri(raw, '"pushBaseUrl"')).replace(/\/$/, '');
 
 ssfAdminRoutes.get('/streams', async (c) => {
-  const streams = await atWriter(() => allStreams(c.var.config, c.env));
-  return jsonResponse({ streams: streams.map((s) => streamView(s, originOf(c))) } satisfies ResponseBody<'SsfStreamList'>);
+  const { streams, unusable } = await atWriter(() => allStreams(c.var.config, c.env));
+  return jsonResponse({
+    streams: streams.map((s) => streamView(s, originOf(c))),
+    unusable: unusable.map(({ id, problem }) => ({ id, problem })),
+  } satisfies ResponseBody<'SsfStreamList'>);
 });
 
 /**
@@ -201,20 +205,41 @@ ssfAdminRoutes.post('/streams/:id/verify', async (c) => {
   return jsonResponse({ id: stream.id, state, requested: token !== undefined } satisfies ResponseBody<'SsfVerification'>);
 });
 
-/** Deletes a stream created through the admin API (a managed one at its transmitter first). */
+/**
+ * Deletes a stream created through the admin API, here whatever its transmitter says: a stream
+ * must not outlive its operator's decision because a transmitter is down, or gone, or our token
+ * for it expired. A managed stream's transmitter is asked first when a `transmitterToken` is
+ * given; the answer says what it said. An unusable stored stream (listed under `unusable`) is
+ * deleted too.
+ */
 ssfAdminRoutes.delete('/streams/:id', async (c) => {
-  const stream = await streamOf(c);
-  if (stream.mode === 'config') throw badRequest('this stream is defined in SSF_STREAMS: remove it there');
-  const { transmitterToken } = validate(SsfTransmitterBody, await readJsonObject(c));
-  const transmitter = stream.transmitter;
-  if (transmitter !== undefined) {
-    const token = tokenFor(stream, transmitterToken);
-    await atTransmitter(() => deleteStream(transmitter.configurationEndpoint, token, transmitter.streamId));
+  const id = validate(StreamIdParam, c.req.param('id'), 'id');
+  const stream = await atWriter(() => findStream(c.var.config, c.env, id));
+  if (stream?.mode === 'config') throw badRequest('this stream is defined in SSF_STREAMS: remove it there');
+  if (stream === undefined && (await atWriter(() => findUnusableStream(c.var.config, c.env, id))) === undefined) {
+    throw new HTTPException(404, { res: errorResponse(404, 'not_found', `no stream ${JSON.stringify(id)}`) });
   }
-  await atWriter(() => registry(c.env).removeStream(stream.id));
+  const { transmitterToken } = validate(SsfTransmitterBody, await readJsonObject(c));
+  const transmitter = stream?.transmitter;
+  let said: ResponseBody<'SsfStreamDeleted'>['transmitter'] = 'not_asked';
+  if (transmitter !== undefined && transmitterToken !== undefined) {
+    try {
+      await deleteStream(transmitter.configurationEndpoint, transmitterToken, transmitter.streamId);
+      said = 'deleted';
+    } catch (error) {
+      if (!(error instanceof TransmitterError)) throw error;
+      said = 'failed';
+      logEvent('ssf_transmitter_delete_failed', { stream: id, error: error.code });
+    }
+  }
+  await atWriter(() => registry(c.env).removeStream(id));
   forgetStoredStreams(c.var.config);
-  await atWriter(() => stateOf(c, stream.id).stopPolling());
-  return jsonResponse({ id: stream.id, deleted: true } satisfies ResponseBody<'SsfStreamDeleted'>);
+  await atWriter(() => stateOf(c, id).stopPolling());
+  return jsonResponse({
+    id,
+    deleted: true,
+    ...(transmitter === undefined ? {} : { transmitter: said }),
+  } satisfies ResponseBody<'SsfStreamDeleted'>);
 });
 
 /**

@@ -13,8 +13,15 @@ export const REGISTRY_TTL_MS = 30_000;
 /** …and on an unknown id at most this often: a flood of made-up ids costs one read a second. */
 export const REGISTRY_MISS_INTERVAL_MS = 1_000;
 
+/** A stored stream that no longer parses: off, but listed (and deletable) so an operator sees why. */
+export interface UnusableStream {
+  readonly id: string;
+  readonly problem: string;
+}
+
 interface Cached {
   streams: Map<string, SsfStreamConfig>;
+  unusable: Map<string, UnusableStream>;
   fetchedAt: number;
 }
 
@@ -28,6 +35,7 @@ export function registry(bindings: SsfBindings) {
 async function load(config: Config, env: SsfBindings): Promise<Cached> {
   const records = await registry(env).listStreams();
   const streams = new Map<string, SsfStreamConfig>();
+  const unusable = new Map<string, UnusableStream>();
   for (const json of records) {
     const record = JSON.parse(json) as { id: string };
     try {
@@ -35,18 +43,25 @@ async function load(config: Config, env: SsfBindings): Promise<Cached> {
     } catch (error) {
       // A stored stream whose token issuer left TRUSTED_ISSUERS (or whose mapped claim is no
       // longer that issuer's userClaim): it would map nobody right, so it is off.
-      logEvent('ssf_stream_unusable', { stream: record.id, error: error instanceof Error ? error.message : 'unknown' });
+      const problem = error instanceof Error ? error.message : 'unknown';
+      unusable.set(record.id, { id: record.id, problem });
+      logEvent('ssf_stream_unusable', { stream: record.id, error: problem });
     }
   }
-  const cached = { streams, fetchedAt: Date.now() };
+  const cached = { streams, unusable, fetchedAt: Date.now() };
   caches.set(config, cached);
   return cached;
 }
 
-/** Every stream: SSF_STREAMS, then the stored ones (fresh from the Durable Object). */
-export async function allStreams(config: Config, env: SsfBindings): Promise<SsfStreamConfig[]> {
+/** Every stream: SSF_STREAMS, then the stored ones (fresh from the Durable Object), and the stored ones that are off. */
+export async function allStreams(config: Config, env: SsfBindings): Promise<{ streams: SsfStreamConfig[]; unusable: UnusableStream[] }> {
   const stored = await load(config, env);
-  return [...config.ssfStreams.values(), ...stored.streams.values()];
+  return { streams: [...config.ssfStreams.values(), ...stored.streams.values()], unusable: [...stored.unusable.values()] };
+}
+
+/** A stored stream that is off (it no longer parses), fresh from the Durable Object: only the admin API asks. */
+export async function findUnusableStream(config: Config, env: SsfBindings, id: string): Promise<UnusableStream | undefined> {
+  return (await load(config, env)).unusable.get(id);
 }
 
 /** Loads in flight, per configuration: concurrent misses share one registry read. */
