@@ -62,9 +62,9 @@ const LOCAL_MAX_CHANGES = 1_000;
 const OVER_CAP_RETRY_MS = 60_000;
 
 /**
- * The memory cap, in entries (users + tokens): docs/consistency.md "Memory". Slots are 20 bytes
- * (user) or 12 (token), a power of two of them at a load factor ≤ 1/2: a million entries (a
- * tenth users) take ~30 MB, and ~60 MB while the larger table is rebuilt or a snapshot buffer
+ * The memory cap, in live entries (users + tokens; expired ones are dropped before it is
+ * tested): docs/consistency.md "Memory". Slots are 20 bytes (user) or 12 (token), a power of
+ * two of them at a load factor ≤ 1/2: a million entries (a tenth users) take ~30 MB, and ~60 MB while the larger table is rebuilt or a snapshot buffer
  * is live, next to a verified-token cache of ~15 MB, in an isolate of 128 MB. Past the cap the
  * mirror answers nothing and checks read the writers.
  */
@@ -128,6 +128,8 @@ export class Mirror {
   private headBucket = -Infinity;
   /** The last time bucket this mirror claimed (its own claim is never waited on). */
   private claimedBucket = -Infinity;
+  /** The NumericDate of the last sweep of expired entries for the cap. */
+  private sweptAt = 0;
   /** The replica that answered last (tried first when the access names no nearest one). */
   private preferred: number;
   /** Per replica: the clock() time until which it is tried after the others (it failed). */
@@ -313,22 +315,25 @@ export class Mirror {
     const seq = snapshot?.seq ?? 0;
     if (this.seq >= seq) return; // a concurrent refresh got further
     this.reset();
+    const now = this.nowSeconds();
     if (snapshot !== undefined) {
-      const users = snapshot.users.length / USER_WORDS;
-      const tokens = snapshot.tokens.length / TOKEN_WORDS;
+      // The cap and the tables count the rows still live: a snapshot is up to a minute old.
+      const userRows = snapshot.users.length / USER_WORDS;
+      const tokenRows = snapshot.tokens.length / TOKEN_WORDS;
+      const users = FingerprintTable.liveRows(snapshot.users, USER_WORDS, userRows, 2, now);
+      const tokens = FingerprintTable.liveRows(snapshot.tokens, TOKEN_WORDS, tokenRows, 0, now);
       if (users + tokens > this.maxEntries) {
         this.overCapSince = this.clock();
         this.seq = seq;
         return;
       }
       this.users = new FingerprintTable(3, 2, users);
-      this.users.load(snapshot.users, USER_WORDS, users);
+      this.users.load(snapshot.users, USER_WORDS, userRows, now);
       this.tokens = new FingerprintTable(1, 0, tokens);
-      this.tokens.load(snapshot.tokens, TOKEN_WORDS, tokens);
+      this.tokens.load(snapshot.tokens, TOKEN_WORDS, tokenRows, now);
       this.globalRevokedBefore = snapshot.globalRevokedBefore;
     }
     this.seq = seq;
-    const now = this.nowSeconds();
     for (const change of this.local) this.apply(change, now);
   }
 
@@ -463,6 +468,13 @@ export class Mirror {
     const [hi, lo] = fingerprintWords(change.fp);
     if (change.kind === 'user') this.users.mergeMax(hi, lo, [change.version, change.revokedBefore, change.until], now);
     else this.tokens.mergeMax(hi, lo, [change.until], now);
+    if (this.users.size + this.tokens.size > this.maxEntries && now > this.sweptAt) {
+      // The sizes count expired entries a rebuild has not dropped yet: drop them before testing
+      // the cap (at most once a second, when more can have expired), so only live entries count.
+      this.sweptAt = now;
+      this.users.rebuild(now);
+      this.tokens.rebuild(now);
+    }
     if (this.users.size + this.tokens.size > this.maxEntries) {
       logEvent('mirror_over_cap', { entries: this.users.size + this.tokens.size, cap: this.maxEntries });
       this.overCapSince = this.clock();
