@@ -139,12 +139,11 @@ export class Revocations {
     if (cached !== undefined) return cached;
     const tokenId = await tokenIdOf(claims, token);
     const { userNamespace } = this.options;
-    const [user, own, any] = await Promise.all([
-      userFingerprintWords(userId, userNamespace),
-      tokenFingerprintWords(userId, iss, tokenId, userNamespace),
-      tokenFingerprintWords(userId, null, tokenId, userNamespace),
-    ]);
-    const keys: MirrorKeys = [...user, ...own, ...any];
+    const keys: MirrorKeys = [
+      ...userFingerprintWords(userId, userNamespace),
+      ...tokenFingerprintWords(userId, iss, tokenId, userNamespace),
+      ...tokenFingerprintWords(userId, null, tokenId, userNamespace),
+    ];
     if (cacheKey !== undefined) {
       if (this.keys.size >= KEYS_CACHED) this.keys.delete(this.keys.keys().next().value as string);
       this.keys.set(cacheKey, keys);
