@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // @ts-check
-// `node bench/origin.mjs [--seconds 5] [--connections 10]`: revocation at the origin, for free?
-// The same Express app with `jose` alone, then with killswitch/client (jose, then isRevoked from
-// the in-process mirror, fed by the worker under `wrangler dev`, bounded mode), each in its own
-// Node process, loaded in turn by autocannon (jose, killswitch, killswitch, jose): one run gives
-// the req/s ratio, killswitch ÷ jose (target ≥ 0.95). Method: bench/README.md "Origins".
+// `node bench/origin.mjs [--seconds 5] [--connections 10] [--rounds 1]`: revocation at the origin,
+// for free? The same Express app with `jose` alone, then with killswitch/client (jose, then
+// isRevoked from the in-process mirror, fed by the worker under `wrangler dev`, bounded mode), each
+// in its own Node process, loaded in turn by autocannon (jose, killswitch, killswitch, jose, per
+// round): one run gives the req/s ratio, killswitch ÷ jose (target ≥ 0.95), and each origin's CPU
+// per request (from /proc, on Linux), which a loaded machine disturbs far less than req/s.
+// Method: bench/README.md "Origins".
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, parseEnv } from 'node:util';
 import { importJWK, SignJWT } from 'jose';
@@ -18,6 +20,14 @@ const demo = /** @type {Record<string, string>} */ (parseEnv(readFileSync(DEMO_E
 const jwks = JSON.parse(demo.TRUSTED_ISSUERS ?? '[]').find((/** @type {{ issuer: string }} */ i) => i.issuer === DEMO_ISSUER).jwks;
 const feedKey = (demo.FEED_API_KEYS ?? '').split(',')[0] ?? '';
 
+/** A process's CPU time (user + system) in ms, or NaN without /proc. */
+function cpuMs(/** @type {number | undefined} */ pid) {
+  const stat = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(stat)) return NaN;
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+}
+
 if (process.argv[2] === '--serve') {
   // A child: one origin, its port on stdout.
   const { startOrigin } = /** @type {{ startOrigin: (mode: string, o: object) => Promise<number> }} */ (
@@ -26,9 +36,16 @@ if (process.argv[2] === '--serve') {
   const port = await startOrigin(process.argv[3] ?? 'jose', { killswitchUrl: process.argv[4], feedKey, issuer: DEMO_ISSUER, jwks });
   console.log(`port ${port}`);
 } else {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '1' },
+    },
+  });
   const durationS = Number(values.seconds);
   const connections = Number(values.connections);
+  const rounds = Number(values.rounds);
   const worker = await startWranglerDev({
     name: 'killswitch (bench origin)',
     envFile: DEMO_ENV,
@@ -50,7 +67,9 @@ if (process.argv[2] === '--serve') {
       .sign(await importJWK(jwk, jwk.alg));
     /** @type {Record<string, number[]>} */
     const rps = { jose: [], killswitch: [] };
-    for (const mode of ['jose', 'killswitch', 'killswitch', 'jose']) {
+    /** @type {Record<string, { ms: number, requests: number }>} */
+    const cpu = { jose: { ms: 0, requests: 0 }, killswitch: { ms: 0, requests: 0 } };
+    for (const mode of Array.from({ length: rounds }, () => ['jose', 'killswitch', 'killswitch', 'jose']).flat()) {
       const child = spawn(process.execPath, [join(ROOT, 'bench/origin.mjs'), '--serve', mode, worker.url], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -64,11 +83,17 @@ if (process.argv[2] === '--serve') {
         });
         const url = `http://127.0.0.1:${port}/api/me`;
         await runLoad({ url, token, durationS: 1, connections, expect: 200 }); // warm-up
+        const cpuBefore = cpuMs(child.pid);
         const result = await runLoad({ url, token, durationS, connections, expect: 200 });
+        const cpuUsed = cpuMs(child.pid) - cpuBefore;
+        if (cpu[mode]) cpu[mode] = { ms: cpu[mode].ms + cpuUsed, requests: cpu[mode].requests + result.requests };
         if (result.unexpected > 0 || result.errors > 0)
           throw new Error(`${mode}: ${result.unexpected} unexpected answers, ${result.errors} errors`);
         rps[mode]?.push(result.rps);
-        console.log(`${mode.padEnd(10)} ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+        const perRequest = ((cpuUsed * 1000) / result.requests).toFixed(0);
+        console.log(
+          `${mode.padEnd(10)} ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${perRequest} µs CPU/request`,
+        );
       } finally {
         child.kill();
       }
@@ -76,7 +101,15 @@ if (process.argv[2] === '--serve') {
     const sum = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0);
     const ratio = sum(rps.killswitch ?? []) / sum(rps.jose ?? []);
     console.log(
-      `origin: Express + isRevoked ÷ Express + jose alone = ${ratio.toFixed(3)} (target ≥ 0.95; ${durationS} s × 2 each, ${connections} connections)`,
+      `origin: Express + isRevoked ÷ Express + jose alone = ${ratio.toFixed(3)} (target ≥ 0.95; ${durationS} s × ${2 * rounds} each, ${connections} connections)`,
+    );
+    const perRequest = (/** @type {{ ms: number, requests: number }} */ c) => (c.ms * 1000) / c.requests;
+    const [joseCpu, killswitchCpu] = [
+      perRequest(cpu.jose ?? { ms: NaN, requests: 1 }),
+      perRequest(cpu.killswitch ?? { ms: NaN, requests: 1 }),
+    ];
+    console.log(
+      `origin CPU per request: jose ${joseCpu.toFixed(0)} µs, killswitch ${killswitchCpu.toFixed(0)} µs (ratio jose ÷ killswitch ${(joseCpu / killswitchCpu).toFixed(3)})`,
     );
   } finally {
     await worker.stop();

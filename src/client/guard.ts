@@ -3,7 +3,16 @@
  * JWKS first, then `isRevoked` from the in-process mirror. One answer shape, mapped to each
  * framework in express.ts, fastify.ts and hono.ts.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
 import type { Claims } from '../verify/compact-jws';
 import { Revocations, type RevocationsOptions, type RevokedReason } from './revocations';
 
@@ -45,6 +54,8 @@ function refusal(reason: Refusal): GuardAnswer {
 export class Guard {
   readonly revocations: Revocations;
   private readonly keys: JWTVerifyGetKey;
+  /** jose's options, built once (not per request). */
+  private readonly verifyOptions: JWTVerifyOptions;
 
   constructor(private readonly options: GuardOptions) {
     this.revocations = new Revocations(options);
@@ -53,6 +64,13 @@ export class Guard {
       typeof jwks === 'string' || jwks instanceof URL
         ? createRemoteJWKSet(new URL(jwks), { cooldownDuration: options.jwksCooldownMs ?? 30_000 })
         : createLocalJWKSet(jwks);
+    this.verifyOptions = {
+      issuer: options.issuer,
+      audience: options.audience as string | string[],
+      algorithms: [...options.algorithms],
+      requiredClaims: ['exp', options.userClaim ?? 'sub'],
+      clockTolerance: options.clockToleranceSeconds ?? 30,
+    };
   }
 
   /** The mirror loaded (call before taking traffic). */
@@ -67,20 +85,15 @@ export class Guard {
     const token = match[1]!;
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, this.keys, {
-        issuer: this.options.issuer,
-        audience: this.options.audience as string | string[],
-        algorithms: [...this.options.algorithms],
-        requiredClaims: ['exp', this.options.userClaim ?? 'sub'],
-        clockTolerance: this.options.clockToleranceSeconds ?? 30,
-      }));
+      ({ payload: claims } = await jwtVerify(token, this.keys, this.verifyOptions));
     } catch (error) {
       return refusal(error instanceof errors.JWTExpired ? 'expired' : 'invalid_token');
     }
     const { versionClaim, userClaim = 'sub' } = this.options;
     const version = versionClaim === undefined ? undefined : claims[versionClaim];
     if (typeof claims[userClaim] !== 'string' || (version !== undefined && !Number.isSafeInteger(version))) return refusal('invalid_token');
-    const revoked = await this.revocations.isRevoked(claims as Claims, { token });
+    // Most checks need no wait (keys cached, mirror fresh): no second promise per request then.
+    const revoked = this.revocations.answerNow(claims as Claims) ?? (await this.revocations.isRevoked(claims as Claims, { token }));
     return revoked === false ? { ok: true, claims } : refusal(revoked);
   }
 }

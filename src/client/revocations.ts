@@ -54,6 +54,9 @@ async function tokenIdOf(claims: Claims, token: string | undefined): Promise<str
   return `sha256:${btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
 }
 
+/** The keys cache's key: lengths first, so that no two (user, issuer, jti) triples share one (a per-request JSON.stringify cost more). */
+const cacheKeyOf = (userId: string, iss: string, jti: string) => `${userId.length}:${iss.length}:${userId}${iss}${jti}`;
+
 export class Revocations {
   readonly mirror: Mirror;
   private readonly feed: FeedAccess;
@@ -87,14 +90,36 @@ export class Revocations {
    * closed) or the stale mirror's (open, reported to onStale).
    */
   async isRevoked(claims: Claims, options: { token?: string } = {}): Promise<RevokedReason | false> {
+    return this.answerNow(claims) ?? this.answerLater(claims, options.token);
+  }
+
+  /**
+   * isRevoked's answer without a promise when it needs no wait (the hot path: the token's keys
+   * cached and the mirror under half its bound), else undefined. For Guard, which already awaits jose.
+   */
+  answerNow(claims: Claims): RevokedReason | false | undefined {
+    if (typeof claims.jti !== 'string' || this.mirror.ageMs() > this.mirror.boundMs / 2) return undefined;
+    const keys = this.keys.get(cacheKeyOf(this.userIdOf(claims), claims.iss as string, claims.jti));
+    return keys === undefined ? undefined : this.answer(keys, claims);
+  }
+
+  private async answerLater(claims: Claims, token: string | undefined): Promise<RevokedReason | false> {
+    const keys = await this.keysOf(this.userIdOf(claims), claims.iss as string, claims, token);
+    if (this.mirror.ageMs() > this.mirror.boundMs / 2) await this.mirror.freshen(this.feed, this.background);
+    return this.answer(keys, claims);
+  }
+
+  /** The claims' user id (a string iss checked with it). */
+  private userIdOf(claims: Claims): string {
     const userId = (claims as Record<string, unknown>)[this.userClaim];
     if (typeof userId !== 'string' || typeof claims.iss !== 'string') {
       throw new TypeError(`isRevoked: claims need a string iss and ${this.userClaim}`);
     }
-    const keys = this.cachedKeys(userId, claims.iss, claims) ?? (await this.keysOf(userId, claims.iss, claims, options.token));
-    // A fresh mirror needs nothing (freshen would say so too, a promise later: this is the hot path).
-    if (this.mirror.ageMs() > this.mirror.boundMs / 2) await this.mirror.freshen(this.feed, this.background);
-    // No await from here to the answer: the freshness test and the lookup see one mirror.
+    return userId;
+  }
+
+  /** No await from the freshness test to the answer: both see one mirror. */
+  private answer(keys: MirrorKeys, claims: Claims): RevokedReason | false {
     const answer = this.mirror.answer(keys, nowSeconds());
     if (answer.kind === 'over_cap') return this.failMode === 'open' ? false : 'unavailable';
     if (answer.kind === 'stale') {
@@ -108,12 +133,10 @@ export class Revocations {
    * A token's mirror keys (three SHA-256 digests), kept for the last KEYS_CACHED tokens with a
    * `jti`: a token is usually presented many times (the worker keeps them per verified token).
    */
-  private cachedKeys(userId: string, iss: string, claims: Claims): MirrorKeys | undefined {
-    return typeof claims.jti === 'string' ? this.keys.get(JSON.stringify([userId, iss, claims.jti])) : undefined;
-  }
-
   private async keysOf(userId: string, iss: string, claims: Claims, token: string | undefined): Promise<MirrorKeys> {
-    const cacheKey = typeof claims.jti === 'string' ? JSON.stringify([userId, iss, claims.jti]) : undefined;
+    const cacheKey = typeof claims.jti === 'string' ? cacheKeyOf(userId, iss, claims.jti) : undefined;
+    const cached = cacheKey === undefined ? undefined : this.keys.get(cacheKey);
+    if (cached !== undefined) return cached;
     const tokenId = await tokenIdOf(claims, token);
     const { userNamespace } = this.options;
     const keys: MirrorKeys = [

@@ -5,9 +5,12 @@
  * token, everything) is refused by the origin within the bound: no request that starts more
  * than REVOCATION_MAX_STALENESS_MS after the 2xx is accepted. The feed out of reach (fail
  * closed / open), a feed key and a JWKS key rotated, and 100,000 entries loaded at start-up.
+ * The client's source also runs under Bun and Deno (their npm packages, devDependencies): a
+ * Hono origin on each runtime's own server (test/e2e/runtime-origin.ts) refuses a revoked user.
+ * Without a runtime's binary its test skips with one line, unless KILLSWITCH_REQUIRE_SYSTEM_TESTS=1.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +29,21 @@ import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, ROOT, demoJwk, signDemo } from '
 const BOUND_MS = 1000;
 const FEED_KEYS = ['origin-feed-key-one-0123456789', 'origin-feed-key-two-0123456789'] as const;
 const PRELOADED = 100_000;
+
+/** Bun and Deno, as the devDependencies `bun` and `deno` install them; the arguments that run the origin script. */
+const RUNTIMES = [
+  { name: 'Bun', bin: join(ROOT, 'node_modules/.bin/bun'), args: ['run'] },
+  // --sloppy-imports: the client's source imports without extensions, as bundlers and Bun resolve them.
+  {
+    name: 'Deno',
+    bin: join(ROOT, 'node_modules/.bin/deno'),
+    args: ['run', '--sloppy-imports', '--node-modules-dir=manual', '--allow-net=127.0.0.1'],
+  },
+].map((runtime) => {
+  const skip = !existsSync(runtime.bin) && process.env.KILLSWITCH_REQUIRE_SYSTEM_TESTS !== '1';
+  if (skip) console.warn(`${runtime.name} origin skipped: npm ci (devDependency ${runtime.name.toLowerCase()}) to run this test`);
+  return { ...runtime, skip };
+});
 
 let worker: WranglerDev;
 let jwksServer: Server;
@@ -313,6 +331,38 @@ describe('killswitch/client against wrangler dev (bounded, B = 1000 ms)', () => 
     expect(watch.body).toEqual({ error: 'invalid_token', reason: 'revoked_user' });
     expect(watch.lastAccepted).toBeLessThanOrEqual(BOUND_MS);
   });
+
+  for (const runtime of RUNTIMES) {
+    it.skipIf(runtime.skip)(
+      `${runtime.name}: a Hono origin on ${runtime.name}'s own server refuses a revoked user within the bound`,
+      async () => {
+        const config = { url: worker.url, feedKey: FEED_KEYS[0], jwks: jwksUrl, issuer: DEMO_ISSUER, boundMs: BOUND_MS };
+        const child = spawn(runtime.bin, [...runtime.args, 'test/e2e/runtime-origin.ts', JSON.stringify(config)], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        closers.push(async () => child.kill());
+        const url = await new Promise<string>((resolve, reject) => {
+          child.stdout.on('data', (chunk: Buffer) => {
+            const listening = /listening (\S+)/.exec(chunk.toString());
+            if (listening !== null) resolve(listening[1]!);
+          });
+          child.once('error', reject); // no binary (KILLSWITCH_REQUIRE_SYSTEM_TESTS=1): a failure
+          child.once('exit', (code) => reject(new Error(`${runtime.name} origin exited with ${code}`)));
+        });
+        const sub = `origin-${runtime.name}-${crypto.randomUUID()}`;
+        const token = await mint(sub);
+        const forged = `${token.slice(0, token.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+        expect(await (await call(url, forged)).json()).toEqual({ error: 'invalid_token', reason: 'invalid_token' });
+        const watch = await revokeAndWatch(url, token, () => admin('/v1/admin/users/revoke', { sub }));
+        console.log(
+          `${runtime.name}: refused ${watch.refusedAfter} ms after the 2xx; last accepted call started at ${watch.lastAccepted} ms`,
+        );
+        expect(watch.body).toEqual({ error: 'invalid_token', reason: 'revoked_user' });
+        expect(watch.lastAccepted).toBeLessThanOrEqual(BOUND_MS);
+      },
+    );
+  }
 
   it('revoke-all: Express, Fastify and Hono origins all refuse within the bound (revoked_all)', async () => {
     const origins = await Promise.all([expressOrigin(), fastifyOrigin(), honoOrigin()]);
