@@ -307,6 +307,7 @@ export const ERROR_CODES = [
   'transmitter_error',
   'idempotency_key_reused',
   'strict_not_allowed',
+  'audience_taken',
   'temporarily_unavailable',
   'snapshot_required',
   'server_misconfigured',
@@ -381,6 +382,7 @@ function verifyAndErrorBodies() {
   const TransmitterFailed = errorBody(['transmitter_error'], 'required');
   const IdempotencyKeyReused = errorBody(['idempotency_key_reused'], 'required');
   const StrictNotAllowed = errorBody(['strict_not_allowed'], 'required');
+  const AudienceTaken = errorBody(['audience_taken'], 'required');
   /** A writer out of reach: nothing was acknowledged. */
   const TemporarilyUnavailable = errorBody(['temporarily_unavailable'], 'none');
   /** Bounded mode: the writer stored the change, the feed has not taken it yet (src/revocation/revoker.ts). */
@@ -407,6 +409,7 @@ function verifyAndErrorBodies() {
     TokenError,
     TransmitterFailed,
     IdempotencyKeyReused,
+    AudienceTaken,
     TemporarilyUnavailable,
     NotPropagated,
     WriteUnavailable,
@@ -671,7 +674,13 @@ function ssfBodies() {
     ),
     eventsDelivered: z.optional(z.array(str)),
   });
-  const SsfStreamList = z.object({ streams: z.array(SsfStream) });
+  const SsfStreamList = z.object({
+    streams: z.array(SsfStream),
+    unusable: described(
+      z.array(z.object({ id: str, why: str })),
+      'Stored streams that are off (their issuer left TRUSTED_ISSUERS, or its userClaim changed): delete and recreate them.',
+    ),
+  });
   const SsfStreamStatus = z.object({
     ...ssfStream,
     status: z.object({
@@ -692,7 +701,16 @@ function ssfBodies() {
     state: described(str, 'The state the verification SET must carry.'),
     requested: described(z.boolean(), 'true: the transmitter was asked; false: pass the state to it yourself.'),
   });
-  const SsfStreamDeleted = z.object({ id: str, deleted: z.literal(true) });
+  const SsfStreamDeleted = z.object({
+    id: str,
+    deleted: z.literal(true),
+    transmitter: z.optional(
+      described(
+        str,
+        'Managed or unusable streams: what the transmitter said (`deleted`, `not deleted: …`) or why it was not asked. Deleted here either way.',
+      ),
+    ),
+  });
   /** Only what the document's own test needs of it: the rest is OpenAPI 3.1's. */
   const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) });
   return {

@@ -8,11 +8,11 @@ import { sha256 } from '../http/bearer-secret';
 import { atWriter } from '../revocation/revoker';
 import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { EVENTS_REQUESTED } from '../ssf/events';
-import { allStreams, findStream, forgetStoredStreams, registry } from '../ssf/streams';
+import { allStreams, findStream, forgetStoredStreams, registry, unusableStream } from '../ssf/streams';
 import { createStream, deleteStream, discover, requestVerification, TransmitterError, transmitterStatus } from '../ssf/transmitter';
 import type { AppEnv } from './app-env';
 import { badRequest, readJsonObject } from '../http/body';
-import { errorResponse, jsonResponse } from '../http/responses';
+import { errorResponse, jsonResponse, unavailableResponse } from '../http/responses';
 import { formObject, SsfStreamBody, SsfTransmitterBody, StreamAuditQuery, StreamIdParam, validate, type ResponseBody } from './schemas';
 
 /** docs/reference.md §7: Shared Signals streams, managed through the admin API. Mounted at /v1/admin/ssf (behind adminAuth). */
@@ -84,8 +84,8 @@ const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin;
 const pushBase = (raw: string) => operatorInput(() => parseJwksUri(raw, '"pushBaseUrl"')).replace(/\/$/, '');
 
 ssfAdminRoutes.get('/streams', async (c) => {
-  const streams = await atWriter(() => allStreams(c.var.config, c.env));
-  return jsonResponse({ streams: streams.map((s) => streamView(s, originOf(c))) } satisfies ResponseBody<'SsfStreamList'>);
+  const { usable, unusable } = await atWriter(() => allStreams(c.var.config, c.env));
+  return jsonResponse({ streams: usable.map((s) => streamView(s, originOf(c))), unusable } satisfies ResponseBody<'SsfStreamList'>);
 });
 
 /**
@@ -155,9 +155,20 @@ ssfAdminRoutes.post('/streams', async (c) => {
     extra = withSecret ? { secret } : {};
   }
   const stream = parseEntry(c, record);
-  const taken = [...c.var.config.ssfStreams.values()].some((s) => s.audience === stream.audience);
-  if (taken) throw badRequest('"audience" is another stream\'s too');
-  await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record)));
+  // SSF_STREAMS here; the stored streams in the registry object, atomically with the insert.
+  const configured = [...c.var.config.ssfStreams.values()].some((s) => s.audience === stream.audience);
+  const added = configured
+    ? 'audience_taken'
+    : await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record), stream.audience));
+  if (added !== 'added') {
+    // The transmitter's new stream would push to an endpoint that does not exist: take it back (best effort).
+    const managed = stream.transmitter;
+    if (managed !== undefined && body.transmitterToken !== undefined) {
+      await deleteStream(managed.configurationEndpoint, body.transmitterToken, managed.streamId).catch(() => undefined);
+    }
+    if (added === 'id_taken') throw new HTTPException(503, { res: unavailableResponse('stream id collision: retry') });
+    throw new HTTPException(409, { res: errorResponse(409, 'audience_taken', '"audience" is another stream\'s too') });
+  }
   forgetStoredStreams(c.var.config);
   if (stream.poll !== undefined) await atWriter(() => stateOf(c, id).startPolling(id, stream.poll!.intervalSeconds));
   return jsonResponse({ ...streamView(stream, originOf(c)), ...extra } satisfies ResponseBody<'SsfStreamCreated'>, 201);
@@ -200,20 +211,42 @@ ssfAdminRoutes.post('/streams/:id/verify', async (c) => {
   return jsonResponse({ id: stream.id, state, requested: token !== undefined } satisfies ResponseBody<'SsfVerification'>);
 });
 
-/** Deletes a stream created through the admin API (a managed one at its transmitter first). */
+/**
+ * Deletes a stream created through the admin API, here whatever its transmitter answers: a
+ * managed stream is deleted at its transmitter first when a `transmitterToken` is given, and
+ * the answer says what the transmitter said. A stream that is off (unusable) is deleted here only.
+ */
 ssfAdminRoutes.delete('/streams/:id', async (c) => {
-  const stream = await streamOf(c);
-  if (stream.mode === 'config') throw badRequest('this stream is defined in SSF_STREAMS: remove it there');
+  const id = validate(StreamIdParam, c.req.param('id'), 'id');
   const { transmitterToken } = validate(SsfTransmitterBody, await readJsonObject(c));
-  const transmitter = stream.transmitter;
-  if (transmitter !== undefined) {
-    const token = tokenFor(stream, transmitterToken);
-    await atTransmitter(() => deleteStream(transmitter.configurationEndpoint, token, transmitter.streamId));
+  const stream = await atWriter(() => findStream(c.var.config, c.env, id));
+  if (stream?.mode === 'config') throw badRequest('this stream is defined in SSF_STREAMS: remove it there');
+  let transmitter: string | undefined;
+  if (stream === undefined) {
+    const why = await atWriter(() => unusableStream(c.var.config, c.env, id));
+    if (why === undefined) throw new HTTPException(404, { res: errorResponse(404, 'not_found', `no stream ${JSON.stringify(id)}`) });
+    transmitter = 'not asked: the stream is unusable';
+  } else if (stream.transmitter !== undefined) {
+    const { configurationEndpoint, streamId } = stream.transmitter;
+    transmitter =
+      transmitterToken === undefined
+        ? 'not asked: no transmitterToken'
+        : await deleteStream(configurationEndpoint, transmitterToken, streamId).then(
+            () => 'deleted',
+            (error: unknown) => {
+              if (error instanceof TransmitterError) return `not deleted: ${error.message}`;
+              throw error;
+            },
+          );
   }
-  await atWriter(() => registry(c.env).removeStream(stream.id));
+  await atWriter(() => registry(c.env).removeStream(id));
   forgetStoredStreams(c.var.config);
-  await atWriter(() => stateOf(c, stream.id).stopPolling());
-  return jsonResponse({ id: stream.id, deleted: true } satisfies ResponseBody<'SsfStreamDeleted'>);
+  await atWriter(() => stateOf(c, id).stopPolling());
+  return jsonResponse({
+    id,
+    deleted: true,
+    ...(transmitter === undefined ? {} : { transmitter }),
+  } satisfies ResponseBody<'SsfStreamDeleted'>);
 });
 
 /**

@@ -89,12 +89,16 @@ export class SsfStream extends DurableObject<Env> {
       .map((row) => row.record);
   }
 
-  /** False when the id is taken. */
-  addStream(id: string, recordJson: string): boolean {
-    const taken = this.sql.exec('SELECT 1 FROM ssf_streams WHERE id = ?', id).toArray().length > 0;
-    if (taken) return false;
+  /**
+   * Stores a stream unless its id or its audience is another stored stream's. One synchronous
+   * method of the one registry object: two concurrent creates of one audience cannot both pass.
+   */
+  addStream(id: string, recordJson: string, audience: string): 'added' | 'id_taken' | 'audience_taken' {
+    if (this.sql.exec('SELECT 1 FROM ssf_streams WHERE id = ?', id).toArray().length > 0) return 'id_taken';
+    const sameAudience = this.sql.exec("SELECT 1 FROM ssf_streams WHERE json_extract(record, '$.audience') = ?", audience).toArray();
+    if (sameAudience.length > 0) return 'audience_taken';
     this.sql.exec('INSERT INTO ssf_streams (id, record, created_at) VALUES (?, ?, ?)', id, recordJson, nowSeconds());
-    return true;
+    return 'added';
   }
 
   removeStream(id: string): boolean {

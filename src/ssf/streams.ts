@@ -15,7 +15,15 @@ export const REGISTRY_MISS_INTERVAL_MS = 1_000;
 
 interface Cached {
   streams: Map<string, SsfStreamConfig>;
+  /** Stored streams that no longer parse against the configuration: id → why. */
+  unusable: Map<string, string>;
   fetchedAt: number;
+}
+
+/** A stored stream that is off (docs/security-events.md §6): listed and deletable, never used. */
+export interface UnusableStream {
+  readonly id: string;
+  readonly why: string;
 }
 
 /** One cache per configuration: stored streams are parsed against its trusted issuers. */
@@ -28,6 +36,7 @@ export function registry(bindings: SsfBindings) {
 async function load(config: Config, env: SsfBindings): Promise<Cached> {
   const records = await registry(env).listStreams();
   const streams = new Map<string, SsfStreamConfig>();
+  const unusable = new Map<string, string>();
   for (const json of records) {
     const record = JSON.parse(json) as { id: string };
     try {
@@ -35,18 +44,28 @@ async function load(config: Config, env: SsfBindings): Promise<Cached> {
     } catch (error) {
       // A stored stream whose token issuer left TRUSTED_ISSUERS (or whose mapped claim is no
       // longer that issuer's userClaim): it would map nobody right, so it is off.
-      logEvent('ssf_stream_unusable', { stream: record.id, error: error instanceof Error ? error.message : 'unknown' });
+      const why = error instanceof Error ? error.message : 'unknown';
+      unusable.set(record.id, why);
+      logEvent('ssf_stream_unusable', { stream: record.id, error: why });
     }
   }
-  const cached = { streams, fetchedAt: Date.now() };
+  const cached = { streams, unusable, fetchedAt: Date.now() };
   caches.set(config, cached);
   return cached;
 }
 
-/** Every stream: SSF_STREAMS, then the stored ones (fresh from the Durable Object). */
-export async function allStreams(config: Config, env: SsfBindings): Promise<SsfStreamConfig[]> {
+/** Every stream: SSF_STREAMS, then the stored ones (fresh from the Durable Object), and the stored ones that are off. */
+export async function allStreams(config: Config, env: SsfBindings): Promise<{ usable: SsfStreamConfig[]; unusable: UnusableStream[] }> {
   const stored = await load(config, env);
-  return [...config.ssfStreams.values(), ...stored.streams.values()];
+  return {
+    usable: [...config.ssfStreams.values(), ...stored.streams.values()],
+    unusable: [...stored.unusable].map(([id, why]) => ({ id, why })),
+  };
+}
+
+/** Why the stored stream `id` is off (fresh from the Durable Object), or undefined: usable or absent. */
+export async function unusableStream(config: Config, env: SsfBindings, id: string): Promise<string | undefined> {
+  return (await load(config, env)).unusable.get(id);
 }
 
 /** Loads in flight, per configuration: concurrent misses share one registry read. */
