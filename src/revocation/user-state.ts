@@ -219,15 +219,17 @@ export class UserState extends DurableObject<Env> {
     const before = this.current();
     const revokedBefore = Math.max(before.revokedBefore, Math.min(now, input.instant));
     const moved = revokedBefore !== before.revokedBefore;
+    // A retry (say after a 503): nothing new to store, but the feed may still lack the first change.
+    // Nor anything to audit here: the stream's own trail records the no-op, so a transmitter's flood
+    // of no-op events cannot evict the user's admin history (the trail keeps 10,000 entries).
+    if (!moved) return { sub: input.sub, ...before, moved, propagated: await this.writeThrough(), changes: [] };
     this.audit.append({
       at: now,
       action: 'ssf_event',
       sub: input.sub,
       actor: input.actor,
-      reason: `${input.reason}: ${moved ? `revoked before ${revokedBefore}` : 'already revoked by then'}`,
+      reason: `${input.reason}: revoked before ${revokedBefore}`,
     });
-    // A retry (say after a 503): nothing new to store, but the feed may still lack the first change.
-    if (!moved) return { sub: input.sub, ...before, moved, propagated: await this.writeThrough(), changes: [] };
     const state = { version: before.version + 1, revokedBefore };
     this.sql.exec('INSERT OR REPLACE INTO user_state (id, version, revoked_before) VALUES (1, ?, ?)', state.version, state.revokedBefore);
     this.sessions.revokeAll(now, revokedBefore);
