@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { Option } from 'commander';
 import { failure } from './client.mjs';
 import { CliError, EXIT, usageError } from './errors.mjs';
-import { describeReason, fields, table, when } from './format.mjs';
+import { describeReason, fields, table, userName, when } from './format.mjs';
 
 /** @import { Command } from 'commander' */
 /** @import { Cli, Options, WorkerRecord } from './session.mjs' */
@@ -13,6 +13,9 @@ import { describeReason, fields, table, when } from './format.mjs';
 // jose is loaded only by the commands that need it: the CLI starts faster without it.
 const KEY_ALGORITHMS = ['ES256', 'RS256', 'EdDSA', 'HS256'];
 const keyTools = () => import('./keys.mjs');
+
+/** --namespace of the commands that name a user: an issuer's userNamespace (docs/reference.md §4.1). */
+const NAMESPACE_HELP = "the user's namespace (an issuer's userNamespace in TRUSTED_ISSUERS; default: the shared one)";
 
 /**
  * Signing keys (offline): keys generate.
@@ -133,11 +136,14 @@ export function addVerifyCommand(program, cli) {
       });
       const body = answer.body;
       if (answer.status === 200 && body?.active === true) {
+        // The user id revocations name (the issuer's userClaim), which the body's claims cannot tell.
+        const user = answer.headers.get('x-auth-user') ?? body.sub;
         emit(
           body,
           [
-            `active: token of ${body.sub} from ${body.iss}`,
+            `active: token of ${user} from ${body.iss}`,
             fields([
+              ['sub', user === body.sub ? undefined : body.sub],
               ['jti', body.jti],
               ['audience', Array.isArray(body.aud) ? body.aud.join(' ') : body.aud],
               ['scope', body.scope],
@@ -177,7 +183,8 @@ export function addRevokeCommands(program, cli) {
     .description('revoke one token: by the token itself (POST /v1/revoke), or by id without it (--jti --sub --exp)')
     .argument('[token]', 'the token (access or refresh), or - to read it from stdin')
     .option('--jti <jti>', "revoke by id: the token's jti")
-    .option('--sub <sub>', 'with --jti: its subject')
+    .option('--sub <user>', "with --jti: its user id (the issuer's userClaim, sub by default)")
+    .option('--namespace <name>', `with --jti: ${NAMESPACE_HELP}`)
     .option('--exp <numericDate>', 'with --jti: its exp (seconds since the epoch); the entry is kept until then')
     .option('--iss <issuer>', 'with --jti: its issuer (default: every issuer)')
     .option('--reason <text>', 'with --jti: recorded in the audit log')
@@ -192,13 +199,17 @@ export function addRevokeCommands(program, cli) {
         const payload = { jti: options.jti, sub: options.sub, exp: Number(options.exp) };
         if (options.iss !== undefined) payload.iss = options.iss;
         if (options.reason !== undefined) payload.reason = options.reason;
-        const { body } = await client().expectOk('POST', '/v1/admin/tokens/revoke', { auth: 'admin', json: payload });
+        const { body } = await client().expectOk('POST', '/v1/admin/tokens/revoke', {
+          auth: 'admin',
+          query: { namespace: options.namespace },
+          json: payload,
+        });
         return emit(
           body,
-          `revoked token ${options.jti} of ${options.sub} (${options.iss === undefined ? 'every issuer' : `issuer ${options.iss}`}), remembered until ${when(Number(options.exp))}`,
+          `revoked token ${options.jti} of ${userName(body)} (${options.iss === undefined ? 'every issuer' : `issuer ${options.iss}`}), remembered until ${when(Number(options.exp))}`,
         );
       }
-      for (const flag of ['sub', 'exp', 'iss', 'reason']) {
+      for (const flag of ['sub', 'exp', 'iss', 'reason', 'namespace']) {
         if (options[flag] !== undefined) throw usageError(`--${flag} goes with --jti; to revoke by the token, pass only the token`);
       }
       if (tokenArg === undefined) throw usageError('give the token (or - for stdin), or --jti with --sub and --exp');
@@ -222,16 +233,18 @@ export function addRevokeCommands(program, cli) {
   revoke
     .command('user')
     .description('revoke every token a user holds now (POST /v1/admin/users/revoke); tokens issued later work')
-    .argument('<sub>', "the user id (the issuer's userClaim, sub by default), exactly: any id a token can carry, `..` included")
+    .argument('<user>', "the user id (the issuer's userClaim, sub by default), exactly: any id a token can carry, `..` included")
+    .option('--namespace <name>', NAMESPACE_HELP)
     .option('--reason <text>', 'recorded in the audit log')
     .action(async (sub, options, command) => {
       const { client } = context(command);
-      // The sub travels in the body: a path cannot carry every sub (`.`/`..` are normalized away).
+      // The id travels in the body: a path cannot carry every id (`.`/`..` are normalized away).
       const { body } = await client().expectOk('POST', '/v1/admin/users/revoke', {
         auth: 'admin',
+        query: { namespace: options.namespace },
         json: options.reason === undefined ? { sub } : { sub, reason: options.reason },
       });
-      emit(body, `revoked every token of ${body.sub} issued before ${when(body.revokedBefore)}; version is now ${body.version}`);
+      emit(body, `revoked every token of ${userName(body)} issued before ${when(body.revokedBefore)}; version is now ${body.version}`);
     });
 
   revoke
@@ -270,13 +283,18 @@ export function addUserCommands(program, cli) {
   user
     .command('show')
     .description("a user's version, revoked-before instant and revoked tokens (POST /v1/admin/users/lookup)")
-    .argument('<sub>', "the user id (the issuer's userClaim, sub by default), exactly")
-    .action(async (sub, _options, command) => {
+    .argument('<user>', "the user id (the issuer's userClaim, sub by default), exactly")
+    .option('--namespace <name>', NAMESPACE_HELP)
+    .action(async (sub, options, command) => {
       const { client } = context(command);
-      const { body } = await client().expectOk('POST', '/v1/admin/users/lookup', { auth: 'admin', json: { sub } });
+      const { body } = await client().expectOk('POST', '/v1/admin/users/lookup', {
+        auth: 'admin',
+        query: { namespace: options.namespace },
+        json: { sub },
+      });
       const tokens = Array.isArray(body.revokedTokens) ? body.revokedTokens : [];
       const lines = [
-        `user ${body.sub}`,
+        `user ${userName(body)}`,
         fields([
           ['version', String(body.version)],
           ['revoked before', when(body.revokedBefore)],
@@ -306,7 +324,8 @@ export function addAuditCommand(program, cli) {
   program
     .command('audit')
     .description('audit events, newest first (GET /v1/admin/audit); without --sub, the revoke-all events')
-    .option('--sub <sub>', "one user's events")
+    .option('--sub <user>', "one user's events, by user id (the issuer's userClaim, sub by default)")
+    .option('--namespace <name>', `with --sub: ${NAMESPACE_HELP}`)
     .option('--limit <n>', 'events per page')
     .option('--cursor <cursor>', 'the next page, from a previous answer')
     .action(async (/** @type {Options} */ options, /** @type {Command} */ command) => {
@@ -314,7 +333,7 @@ export function addAuditCommand(program, cli) {
       if (options.limit !== undefined && !/^\d+$/.test(options.limit)) throw usageError('--limit must be a positive integer');
       const { body } = await client().expectOk('GET', '/v1/admin/audit', {
         auth: 'admin',
-        query: { sub: options.sub, limit: options.limit, cursor: options.cursor },
+        query: { sub: options.sub, namespace: options.namespace, limit: options.limit, cursor: options.cursor },
       });
       const events = Array.isArray(body.events) ? body.events : [];
       const lines = [];
@@ -322,7 +341,7 @@ export function addAuditCommand(program, cli) {
       else {
         lines.push(
           table(
-            ['at', 'action', 'sub', 'jti', 'actor', 'reason'],
+            ['at', 'action', 'user', 'jti', 'actor', 'reason'],
             events.map((/** @type {WorkerRecord} */ e) => [
               new Date(e.at * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
               e.action,
@@ -338,6 +357,7 @@ export function addAuditCommand(program, cli) {
         const next = [
           'killswitch audit',
           options.sub !== undefined && `--sub ${JSON.stringify(options.sub)}`,
+          options.namespace !== undefined && `--namespace ${options.namespace}`,
           options.limit && `--limit ${options.limit}`,
           `--cursor ${body.cursor}`,
         ];

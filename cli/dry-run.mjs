@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { routeWarnings } from './deploy-checks.mjs';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const { values } = parseArgs({ options: { outdir: { type: 'string' }, json: { type: 'boolean', default: false } } });
@@ -61,7 +62,9 @@ const report = {
   /** Files of the admin console (public/), uploaded as Workers Static Assets. */
   assetFiles: assets ? Number(assets[1]) : 0,
   vars,
+  warnings: routeWarnings(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')),
 };
+for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
 
 if (values.json) {
   process.stdout.write(`${JSON.stringify(report)}\n`);

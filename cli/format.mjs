@@ -61,3 +61,11 @@ export function table(header, rows) {
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
+
+/**
+ * The user an admin answer names (docs/reference.md §4.2): `00u1…`, or `00u1… (namespace okta)`
+ * outside the shared namespace.
+ * @param {{ user?: unknown, sub?: unknown, namespace?: unknown }} answer
+ */
+export const userName = (answer) =>
+  `${answer.user ?? answer.sub}${typeof answer.namespace === 'string' ? ` (namespace ${answer.namespace})` : ''}`;

@@ -96,15 +96,14 @@ export function addSsfCommands(program, cli) {
       const { client } = context(command);
       const { body } = await client().expectOk('GET', '/v1/admin/ssf/streams', { auth: 'admin' });
       const streams = Array.isArray(body.streams) ? body.streams : [];
-      const unusable = Array.isArray(body.unusable) ? body.unusable : [];
       emit(
         body,
-        (streams.length === 0
+        streams.length === 0
           ? 'no streams'
           : table(
               ['id', 'mode', 'issuer', 'push endpoint'],
               streams.map((/** @type {WorkerRecord} */ s) => [s.id, s.mode, s.issuer, s.pushEndpoint]),
-            )) + unusable.map((/** @type {WorkerRecord} */ s) => `\noff (delete and recreate): ${s.id}: ${s.why}`).join(''),
+            ),
       );
     });
 
@@ -235,7 +234,7 @@ export function addSsfCommands(program, cli) {
         auth: 'admin',
         json: token === undefined ? {} : { transmitterToken: token },
       });
-      emit(body, `deleted stream ${body.id}${body.transmitter === undefined ? '' : ` (transmitter: ${body.transmitter})`}`);
+      emit(body, `deleted stream ${body.id}`);
     });
 
   ssf

@@ -47,7 +47,7 @@ function snapshotOf(entries: number): { buffer: ArrayBuffer; sample: string[] } 
  */
 async function checkP50s(mirrors: Mirror[], token: AuthenticToken, bindings: Env): Promise<number[]> {
   const config = getConfig(bindings);
-  const feed = feedAccessFor(bindings);
+  const feed = feedAccessFor(bindings, config);
   const batch = async (mirror: Mirror, n: number) => {
     const started = performance.now();
     for (let i = 0; i < n; i++) {
@@ -92,13 +92,13 @@ describe('the mirror with 100,000 and 1,000,000 active entries', () => {
       if (!token.ok) throw new Error(token.reason);
 
       const empty = new Mirror(600_000);
-      expect(await empty.refresh(feedAccessFor(bindings))).toBe(true);
+      expect(await empty.refresh(feedAccessFor(bindings, getConfig(bindings)))).toBe(true);
 
       const { buffer, sample } = snapshotOf(entries);
       await env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, buffer);
       const full = new Mirror(600_000);
       const started = performance.now();
-      expect(await full.refresh(feedAccessFor(bindings))).toBe(true);
+      expect(await full.refresh(feedAccessFor(bindings, getConfig(bindings)))).toBe(true);
       const loadMs = performance.now() - started;
       const stats = full.stats();
       expect(stats.users + stats.tokens).toBe(entries);

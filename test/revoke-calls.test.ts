@@ -15,9 +15,11 @@ import { mint, now, uniqueSub } from './helpers/tokens';
 
 /** A binding whose method calls, and those of the stubs it hands out, are counted as `name.method`. */
 function countedCalls<T extends object>(real: T, name: string, calls: string[]): T {
+  // A Durable Object namespace's get/getByName hand out stubs; a KV namespace's get is a read.
+  const objects = 'idFromName' in real;
   return intercept(real, (method, run) => {
     const result = run();
-    if (method === 'getByName' || method === 'get' || method === 'idFromName') {
+    if (objects && (method === 'getByName' || method === 'get' || method === 'idFromName')) {
       return method === 'idFromName'
         ? result
         : intercept(result as object, (stubMethod, stubCall) => {
@@ -44,7 +46,15 @@ describe('POST /v1/revoke, bounded mode', () => {
     });
     const primary = feedPrimary(env.REVOCATION_FEED) as unknown as DurableObjectStub<UserState | GlobalState>;
     await setObjectBindings(primary, { REVOCATION_FEED: countedCalls(env.REVOCATION_FEED, 'replica', feed) });
-    const counted = { ...bindings, USER_STATE: countedCalls(bindings.USER_STATE, 'user', edge) };
+    // Every binding the edge holds is counted: a read before or after the write (the global
+    // object, KV, the feed) would show here.
+    const counted = {
+      ...bindings,
+      USER_STATE: countedCalls(bindings.USER_STATE, 'user', edge),
+      GLOBAL_STATE: countedCalls(bindings.GLOBAL_STATE, 'global', edge),
+      REVOCATIONS: countedCalls(bindings.REVOCATIONS, 'kv', edge),
+      REVOCATION_FEED: countedCalls(bindings.REVOCATION_FEED, 'feed', edge),
+    };
     const revoke = (t: string) => call(counted, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token: t }) });
     // A primary that just started asks each replica its head first (one more call each, once).
     expect((await revoke(await mint('es256-1', { claims: { sub, iat: now() } }))).status).toBe(200);

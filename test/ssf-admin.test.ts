@@ -4,8 +4,10 @@
  * manual mode. SETs are signed here with jose-imported keys and pushed to the endpoint the
  * transmitter was given, with the authorization it was given.
  */
+import { env } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { call } from './helpers/faults';
 import { BASE, KEYS } from './helpers/fixtures';
 import { jwksBase, publishKeys } from './helpers/jwks-server';
 import { CAEP, signSet, SSF_EVENT, ssfAdmin as admin, worker } from './helpers/ssf';
@@ -98,9 +100,59 @@ describe("managed streams: against the transmitter's management API", () => {
 
     // Delete: at the transmitter, then here; the push endpoint is gone.
     const deleted = await admin(`/v1/admin/ssf/streams/${stream.id}`, { method: 'DELETE', json: { transmitterToken: TX_TOKEN } });
+    expect(deleted.status).toBe(200);
     expect(await deleted.json()).toEqual({ id: stream.id, deleted: true, transmitter: 'deleted' });
     expect((await transmitter(name)).streams).toEqual([]);
     expect((await send(revoke)).status).toBe(404);
+  });
+
+  it('a managed stream is deleted here whatever its transmitter answers (down, or no token given)', async () => {
+    const name = `tx-${crypto.randomUUID().slice(0, 8)}`;
+    const create = async () => {
+      const res = await admin('/v1/admin/ssf/streams', {
+        method: 'POST',
+        json: { transmitter: txIssuer(name), transmitterToken: TX_TOKEN, subjects: subjects(name) },
+      });
+      expect(res.status).toBe(201);
+      return (await res.json<{ id: string; pushEndpoint: string }>()).id;
+    };
+    const [down, tokenless] = [await create(), await create()];
+    await misbehave(name, { status: 503 });
+    const a = await admin(`/v1/admin/ssf/streams/${down}`, { method: 'DELETE', json: { transmitterToken: TX_TOKEN } });
+    expect(a.status).toBe(200);
+    expect(await a.json()).toEqual({ id: down, deleted: true, transmitter: 'failed' });
+    const b = await admin(`/v1/admin/ssf/streams/${tokenless}`, { method: 'DELETE', json: {} });
+    expect(await b.json()).toEqual({ id: tokenless, deleted: true, transmitter: 'not_asked' });
+    const list = await (await admin('/v1/admin/ssf/streams')).json<{ streams: { id: string }[] }>();
+    expect(list.streams.map((s) => s.id)).not.toContain(down);
+    expect(list.streams.map((s) => s.id)).not.toContain(tokenless);
+    expect((await admin(`/v1/admin/ssf/streams/${down}`)).status).toBe(404);
+  });
+
+  it('a stored stream that no longer parses is listed as unusable, with why, and can be deleted', async () => {
+    const created = await admin('/v1/admin/ssf/streams', {
+      method: 'POST',
+      json: {
+        issuer: 'https://manual-idp.test',
+        jwksUri: `${jwksBase()}/jwks/ssf-okta`,
+        audience: `orphan-${crypto.randomUUID()}`,
+        subjects: { iss_sub: { 'https://manual-idp.test': { issuer: 'https://inline.test' } } },
+      },
+    });
+    const { id } = await created.json<{ id: string }>();
+    // The same deployment after https://inline.test left TRUSTED_ISSUERS: the stream maps nobody right.
+    const issuers = (JSON.parse(env.TRUSTED_ISSUERS) as { issuer: string }[]).filter((i) => i.issuer !== 'https://inline.test');
+    const without = { ...env, TRUSTED_ISSUERS: JSON.stringify(issuers) };
+    const list = await call(without, '/v1/admin/ssf/streams', { admin: true });
+    expect((list.body.streams as { id: string }[]).map((s) => s.id)).not.toContain(id);
+    expect(list.body.unusable).toContainEqual({ id, problem: expect.stringContaining('TRUSTED_ISSUERS') });
+    expect((await call(without, `/v1/admin/ssf/streams/${id}`, { admin: true })).status).toBe(404);
+    const deleted = await call(without, `/v1/admin/ssf/streams/${id}`, { method: 'DELETE', admin: true, body: '{}' });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toEqual({ id, deleted: true });
+    expect((await call(without, '/v1/admin/ssf/streams', { admin: true })).body.unusable).not.toContainEqual(
+      expect.objectContaining({ id }),
+    );
   });
 
   it('discovery that names another issuer is refused before any stream is created', async () => {
@@ -177,6 +229,23 @@ describe("manual streams (Google's stream:update) and SSF_STREAMS", () => {
     expect((await send(stream.secret)).status).toBe(202);
     expect((await admin(`/v1/admin/ssf/streams/${stream.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await send(stream.secret)).status).toBe(404);
+  });
+
+  it('two concurrent creates of one audience: one stream, the other 400 (the registry checks and stores atomically)', async () => {
+    const audience = `contested-${crypto.randomUUID()}`;
+    const create = () =>
+      admin('/v1/admin/ssf/streams', {
+        method: 'POST',
+        json: { issuer: 'https://manual-idp.test', jwksUri: `${jwksBase()}/jwks/ssf-okta`, audience, subjects: { iss_sub: {} } },
+      });
+    const answers = await Promise.all([create(), create(), create()]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 400, 400]);
+    const refused = answers.find((a) => a.status === 400)!;
+    expect(await refused.json()).toMatchObject({ error_description: expect.stringContaining('audience') });
+    // And later, one by one, against the stored stream.
+    expect((await create()).status).toBe(400);
+    const list = await (await admin('/v1/admin/ssf/streams')).json<{ streams: { audience: string }[] }>();
+    expect(list.streams.filter((s) => s.audience === audience)).toHaveLength(1);
   });
 
   it('a manual stream needs issuer, jwksUri and audience; an SSF_STREAMS stream cannot be deleted here', async () => {

@@ -175,6 +175,23 @@ describe('push → revocation: the time rule', () => {
     expect(audit.events).toHaveLength(1);
   });
 
+  it("a no-op SET (the user is already revoked by then) is counted on the stream's trail, never the user's", async () => {
+    const sub = uniqueSub('noop');
+    const t = now();
+    expect((await push('okta', await oktaSet('session-revoked', sub, { event_timestamp: t * 1000 }, { iat: t }))).status).toBe(202);
+    // Older events under new jtis: nothing to revoke, so the user's trail (10,000 entries, admin history) is untouched.
+    for (const ago of [10, 20, 30]) {
+      const older = await oktaSet('session-revoked', sub, { event_timestamp: (t - ago) * 1000 }, { iat: t - ago });
+      expect((await push('okta', older)).status).toBe(202);
+    }
+    expect(await userState(sub)).toMatchObject({ version: 1 });
+    const audit = await (await admin(`/v1/admin/audit?sub=${sub}`)).json<{ events: unknown[] }>();
+    expect(audit.events).toHaveLength(1);
+    const stream = (await streamAudit('okta')).events.filter((e) => e.sub === sub);
+    expect(stream).toHaveLength(4);
+    expect(stream.filter((e) => e.reason?.includes('already revoked by then'))).toHaveLength(3);
+  });
+
   it('an old SET, replayed or late, never refuses a token issued after its event', async () => {
     const sub = uniqueSub('replay');
     const t = now();

@@ -4,7 +4,7 @@
  * and is sent only as an `Authorization: Bearer` header to this origin: never in a URL, a
  * cookie or a log. Every answer is shown to the operator with what it means.
  */
-import { h, show } from './dom.js';
+import { h, show, when } from './dom.js';
 
 const STORAGE_KEY = 'killswitch.adminKey';
 
@@ -142,4 +142,64 @@ export function enforcement() {
   if (revocation === null) return "Strict checks and introspection refuse it at once; cached checks within KV's propagation bound.";
   if (revocation.mode === 'strict') return 'Refused on the very next request, everywhere (REVOCATION_MODE=strict).';
   return `Strict checks and introspection refuse it at once; the cached checks of /v1/verify, everywhere within ${revocation.boundSeconds} s (REVOCATION_MODE=${revocation.mode}).`;
+}
+
+/**
+ * A user as revocation names them: the user id (the value of the issuer's userClaim, `sub` unless
+ * configured) in a namespace (an issuer's userNamespace; undefined: the shared one).
+ * @typedef {{ id: string, namespace?: string }} User
+ */
+
+/**
+ * `path` for `namespace` (`?namespace=`, docs/reference.md §4.1); the shared one adds nothing.
+ * @param {string} path
+ * @param {string | undefined} namespace
+ */
+export const inNamespace = (path, namespace) =>
+  namespace === undefined || namespace === '' ? path : `${path}?namespace=${encodeURIComponent(namespace)}`;
+
+/**
+ * The user, in words: `00u1…` or `00u1… (namespace okta)`.
+ * @param {User} user
+ */
+export const userName = (user) => (user.namespace === undefined ? user.id : `${user.id} (namespace ${user.namespace})`);
+
+/**
+ * Revokes every token of `user` issued until now. The id travels in the body: a path cannot carry
+ * every id (`.` and `..` are normalized away).
+ * @param {User} user
+ * @param {string} reason
+ */
+const revokeUser = (user, reason) =>
+  call('POST', inNamespace('/v1/admin/users/revoke', user.namespace), { json: { sub: user.id, reason } });
+
+/**
+ * What a 200 from revokeUser means.
+ * @param {User} user
+ * @param {{ revokedBefore: number, version: number }} answer
+ */
+export const userRevokedMeaning = (user, answer) =>
+  `Every token of ${userName(user)} issued at or before ${when(answer.revokedBefore)} is refused, and their sessions are over. ` +
+  `${enforcement()} Tokens minted from now on should carry version ${answer.version}.`;
+
+/**
+ * A "revoke this user" form's submit: checks the reason, revokes `user`, shows a refusal in `panel`.
+ * @param {User | undefined} user
+ * @param {HTMLInputElement} reason emptied once the revocation is acknowledged
+ * @param {HTMLElement} panel
+ * @returns {Promise<Answer | undefined>} the 200 answer, for the caller to word; undefined when already shown
+ */
+export async function submitUserRevocation(user, reason, panel) {
+  if (reason.value.trim() === '') {
+    showProblem(panel, 'A reason is required: it is kept in the audit trail.');
+    return undefined;
+  }
+  if (user === undefined) return undefined;
+  const result = await revokeUser(user, reason.value);
+  if (result.status !== 200) {
+    showAnswer(panel, result, '');
+    return undefined;
+  }
+  reason.value = '';
+  return result;
 }

@@ -1,6 +1,6 @@
 // @ts-check
 /** The audit trail: a user's (or the revoke-all one), filtered by action, newest first, paged. */
-import { call, showAnswer } from './api.js';
+import { call, showAnswer, userName } from './api.js';
 import { byId, h, show, table, when } from './dom.js';
 
 export function setupAudit() {
@@ -19,6 +19,8 @@ export function setupAudit() {
     const query = new URLSearchParams();
     const sub = String(form.get('sub') ?? '');
     if (sub !== '') query.set('sub', sub);
+    const namespace = String(form.get('namespace') ?? '').trim();
+    if (namespace !== '') query.set('namespace', namespace);
     const action = String(form.get('action') ?? '');
     if (action !== '') query.set('action', action);
     query.set('limit', String(form.get('limit') ?? '25'));
@@ -33,7 +35,7 @@ export function setupAudit() {
     }
     const list = result.body.events;
     next = result.body.cursor;
-    const whose = sub === '' ? 'the revoke-all trail' : `the trail of ${sub}`;
+    const whose = sub === '' ? 'the revoke-all trail' : `the trail of ${userName({ id: sub, ...(namespace === '' ? {} : { namespace }) })}`;
     showAnswer(
       answer,
       result,

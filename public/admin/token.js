@@ -1,7 +1,12 @@
 // @ts-check
-/** One token: paste it (decoded here, checked by introspection, revocable), or revoke it by id. */
-import { call, enforcement, showAnswer, showProblem } from './api.js';
+/**
+ * One token: paste it (decoded here, checked by introspection; revoke it, or its user), or revoke
+ * it by id.
+ */
+import { call, enforcement, inNamespace, showAnswer, showProblem, submitUserRevocation, userName, userRevokedMeaning } from './api.js';
 import { byId, facts, h, relative, show, when } from './dom.js';
+
+/** @import { User } from './api.js' */
 
 /**
  * A base64url JSON segment of a JWT, parsed; undefined when it is not one.
@@ -67,12 +72,24 @@ export function setupToken() {
   const revokeBox = byId('token-revoke');
   const revokeButton = byId('token-revoke-button', HTMLButtonElement);
   const revokeAnswer = byId('token-revoke-answer');
+  const userRevoke = byId('token-user-revoke', HTMLFormElement);
+  const userShown = byId('token-user');
+  const userReason = byId('token-user-reason', HTMLInputElement);
+  const userRevokeAnswer = byId('token-user-revoke-answer');
   const byIdForm = byId('token-by-id', HTMLFormElement);
   const byIdAnswer = byId('token-by-id-answer');
   /** The token inspected, which the revoke button acts on. Kept in memory only. */
   let current = '';
+  /**
+   * Its user as introspection names them (the issuer's userClaim and userNamespace), whom
+   * "revoke this token's user" acts on: never the `sub` decoded here, which may be another claim.
+   */
+  let currentUser = /** @type {User | undefined} */ (undefined);
 
-  /** @param {string} token */
+  /**
+   * Introspects `token`; shows or hides the revoke forms as it is active or not.
+   * @param {string} token
+   */
   async function introspect(token) {
     const result = await call('POST', '/v1/introspect', { form: { token } });
     const active = result.status === 200 && result.body?.active === true;
@@ -83,13 +100,19 @@ export function setupToken() {
         ? `Active: the signature verifies, the claims hold, and neither the token, its user nor everything has been revoked (read from the Durable Objects).`
         : 'Not active: invalid, expired, not from a trusted issuer, or revoked. Introspection does not say which (RFC 7662); /v1/verify names the reason.',
     );
+    currentUser = active
+      ? { id: result.body.user, ...(result.body.namespace === undefined ? {} : { namespace: result.body.namespace }) }
+      : undefined;
+    userShown.textContent = currentUser === undefined ? '' : userName(currentUser);
+    revokeBox.hidden = userRevoke.hidden = !active;
     return active;
   }
 
   inspect.addEventListener('submit', async (event) => {
     event.preventDefault();
     show(revokeAnswer);
-    revokeBox.hidden = true;
+    show(userRevokeAnswer);
+    revokeBox.hidden = userRevoke.hidden = true;
     const token = text.value.trim();
     const parts = decodeJwt(token);
     if (parts === undefined) {
@@ -98,7 +121,7 @@ export function setupToken() {
     }
     current = token;
     show(decoded, renderDecoded(parts));
-    revokeBox.hidden = !(await introspect(token));
+    await introspect(token);
   });
 
   revokeButton.addEventListener('click', async () => {
@@ -113,7 +136,22 @@ export function setupToken() {
         ? 'The worker answered 200, but the token is still active: it was not revoked (RFC 7009 answers 200 for any token).'
         : `Revoked: this token is refused until it expires. ${enforcement()}`,
     );
-    revokeBox.hidden = stillActive === false;
+  });
+
+  userRevoke.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const user = currentUser;
+    const result = await submitUserRevocation(user, userReason, userRevokeAnswer);
+    if (result === undefined || user === undefined) return;
+    // Introspect again: the token itself shows whether its user's revocation covers it.
+    const stillActive = await introspect(current);
+    showAnswer(
+      userRevokeAnswer,
+      result,
+      stillActive
+        ? `The worker answered 200, but this token is still active: it was issued after the revocation or carries the new version. ${userRevokedMeaning(user, result.body)}`
+        : `${userRevokedMeaning(user, result.body)} This token is one of them.`,
+    );
   });
 
   byIdForm.addEventListener('submit', async (event) => {
@@ -128,12 +166,14 @@ export function setupToken() {
     const body = { jti: field('jti'), sub: field('sub'), exp };
     if (field('iss') !== '') body.iss = field('iss');
     if (field('reason') !== '') body.reason = field('reason');
-    const result = await call('POST', '/v1/admin/tokens/revoke', { json: body });
+    const namespace = field('namespace');
+    const user = { id: field('sub'), ...(namespace === '' ? {} : { namespace }) };
+    const result = await call('POST', inNamespace('/v1/admin/tokens/revoke', user.namespace), { json: body });
     showAnswer(
       byIdAnswer,
       result,
       result.status === 200
-        ? `Token ${body.jti} of ${body.sub} is refused ${body.iss === undefined ? 'for every issuer' : `when issued by ${body.iss}`} until ${when(exp)}. ${enforcement()}`
+        ? `Token ${body.jti} of ${userName(user)} is refused ${body.iss === undefined ? 'for every issuer' : `when issued by ${body.iss}`} until ${when(exp)}. ${enforcement()}`
         : '',
     );
   });
@@ -141,10 +181,12 @@ export function setupToken() {
   return {
     reset() {
       current = '';
+      currentUser = undefined;
       inspect.reset();
+      userRevoke.reset();
       byIdForm.reset();
-      revokeBox.hidden = true;
-      for (const element of [answer, decoded, revokeAnswer, byIdAnswer]) show(element);
+      revokeBox.hidden = userRevoke.hidden = true;
+      for (const element of [answer, decoded, revokeAnswer, userRevokeAnswer, byIdAnswer]) show(element);
     },
   };
 }

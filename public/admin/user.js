@@ -1,10 +1,13 @@
 // @ts-check
-/** Find a user by `sub`: version, revoked-before, denylisted tokens, sessions; revoke the user. */
-import { call, enforcement, showAnswer, showProblem } from './api.js';
-import { byId, facts, h, relative, show, table, when } from './dom.js';
+/**
+ * Find a user by their user id (the issuer's userClaim, `sub` unless configured) in a namespace
+ * (an issuer's userNamespace; empty: the shared one): version, revoked-before, denylisted tokens,
+ * sessions; revoke the user.
+ */
+import { call, inNamespace, showAnswer, showProblem, submitUserRevocation, userName, userRevokedMeaning } from './api.js';
 
-/** @param {string} sub */
-const userPath = (sub) => `/v1/admin/users/${encodeURIComponent(sub)}`;
+/** @import { User } from './api.js' */
+import { byId, facts, h, relative, show, table, when } from './dom.js';
 
 /**
  * @param {string} state
@@ -16,9 +19,10 @@ const stateCell = (state) => h('span', { class: `state-${state}` }, state.replac
  */
 function render(user) {
   return [
-    h('h2', {}, 'State of ', h('span', { class: 'mono' }, user.sub)),
+    h('h2', {}, 'State of ', h('span', { class: 'mono' }, user.user)),
     facts([
-      ['User (sub)', h('span', { class: 'mono' }, user.sub)],
+      ['User id', h('span', { class: 'mono' }, user.user)],
+      ['Namespace', user.namespace === undefined ? 'shared' : h('span', { class: 'mono' }, user.namespace)],
       ['Version', String(user.version)],
       ['Revoked before', user.revokedBefore === 0 ? 'never revoked' : `${when(user.revokedBefore)} (${relative(user.revokedBefore)})`],
     ]),
@@ -50,69 +54,62 @@ function render(user) {
 
 export function setupUser() {
   const find = byId('user-find', HTMLFormElement);
-  const subInput = byId('user-sub', HTMLInputElement);
+  const idInput = byId('user-sub', HTMLInputElement);
+  const namespaceInput = byId('user-namespace', HTMLInputElement);
   const answer = byId('user-answer');
   const state = byId('user-state');
   const revoke = byId('user-revoke', HTMLFormElement);
-  const revokeSub = byId('user-revoke-sub');
+  const revokeWhom = byId('user-revoke-sub');
   const reason = byId('user-revoke-reason', HTMLInputElement);
   const revokeAnswer = byId('user-revoke-answer');
   /** The user shown, whom the revoke form acts on. */
-  let shown = '';
+  let shown = /** @type {User | undefined} */ (undefined);
 
-  /** @param {string} sub */
-  async function load(sub) {
-    const result = await call('GET', userPath(sub));
+  /** @param {User} user */
+  async function load(user) {
+    const result = await call('GET', inNamespace(`/v1/admin/users/${encodeURIComponent(user.id)}`, user.namespace));
     if (result.status !== 200) {
       showAnswer(answer, result, '');
       show(state);
       revoke.hidden = true;
       return;
     }
-    shown = sub;
-    const user = result.body;
-    const live = user.sessions.filter((/** @type {any} */ s) => s.state === 'active').length;
+    shown = user;
+    const body = result.body;
+    const live = body.sessions.filter((/** @type {any} */ s) => s.state === 'active').length;
     showAnswer(
       answer,
       result,
-      `Version ${user.version}; ${user.revokedBefore === 0 ? 'never revoked' : `revoked before ${when(user.revokedBefore)}`}; ` +
-        `${user.revokedTokens.length} revoked token(s); ${live} active session(s).`,
+      `Version ${body.version}; ${body.revokedBefore === 0 ? 'never revoked' : `revoked before ${when(body.revokedBefore)}`}; ` +
+        `${body.revokedTokens.length} revoked token(s); ${live} active session(s).`,
       { collapse: true },
     );
-    show(state, render(user));
-    revokeSub.textContent = sub;
+    show(state, render(body));
+    revokeWhom.textContent = userName(user);
     revoke.hidden = false;
   }
 
   find.addEventListener('submit', async (event) => {
     event.preventDefault();
     show(revokeAnswer);
-    if (subInput.value === '') return showProblem(answer, "Type the user's sub.");
-    await load(subInput.value);
+    if (idInput.value === '')
+      return showProblem(answer, "Type the user id (the value of the issuer's userClaim, `sub` unless configured).");
+    const namespace = namespaceInput.value.trim();
+    await load({ id: idInput.value, ...(namespace === '' ? {} : { namespace }) });
   });
 
   revoke.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (reason.value.trim() === '') return showProblem(revokeAnswer, 'A reason is required: it is kept in the audit trail.');
-    const sub = shown;
-    const result = await call('POST', `${userPath(sub)}/revoke`, { json: { reason: reason.value } });
-    showAnswer(
-      revokeAnswer,
-      result,
-      result.status === 200
-        ? `Every token of ${sub} issued at or before ${when(result.body.revokedBefore)} is refused, and their sessions are over. ` +
-            `${enforcement()} Tokens minted from now on should carry version ${result.body.version}.`
-        : '',
-    );
-    if (result.status === 200) {
-      reason.value = '';
-      await load(sub);
-    }
+    const user = shown;
+    const result = await submitUserRevocation(user, reason, revokeAnswer);
+    if (result === undefined || user === undefined) return;
+    showAnswer(revokeAnswer, result, userRevokedMeaning(user, result.body));
+    await load(user);
   });
 
   return {
     reset() {
-      shown = '';
+      shown = undefined;
       find.reset();
       revoke.reset();
       revoke.hidden = true;

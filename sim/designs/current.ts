@@ -4,10 +4,12 @@
  * Durable Object wraps) on its MemoryFeedStore, the writer's feedSink (src/feed/feed-client.ts). Only the
  * bindings are simulated: the objects' network and queues, the location cache, KV.
  */
+import { DEFAULT_FEED_CLOCK_SKEW_MS } from '../../src/config/config';
 import type { FeedChange } from '../../src/feed/feed-change';
 import { feedReplica, feedSink } from '../../src/feed/feed-client';
 import { FeedCore } from '../../src/feed/feed-core';
 import { MemoryFeedStore } from '../../src/feed/memory-feed-store';
+import type { HeadCache } from '../../src/feed/head-mac';
 import { Mirror, type FeedAccess } from '../../src/feed/mirror';
 import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from '../../src/revocation/storage-keys';
 import type { Region } from '../network';
@@ -91,9 +93,11 @@ export function currentDesign(options: CurrentOptions = {}) {
         const mirror = makeMirror(world.boundMs, clock);
         const access: FeedAccess = {
           replicas: replicas.length,
+          // The product's default margin; the simulated replicas run on true time, isolates within ±skew.
+          clockSkewMs: DEFAULT_FEED_CLOCK_SKEW_MS,
           read: (replica, after) => replicas[replica]!.call(region, (feed) => feed.read(after), 'reader'),
           snapshot: () => world.kv.get(location),
-          cache: async () => world.caches[location] as unknown as Cache,
+          cache: async () => world.caches[location] as unknown as HeadCache,
         };
         return {
           freshen: () => mirror.freshen(access, () => undefined),

@@ -12,8 +12,8 @@ export interface FeedHttpOptions {
   /** One of the worker's FEED_API_KEYS; a function is asked on every read (rotation without a restart). */
   readonly feedKey: string | (() => string);
   /**
-   * Subtracted from the edge's stamp: the most the edge's clock may run ahead of this process's
-   * (docs/origins.md "The bound").
+   * Subtracted from the feed's stamp: the most a feed replica's clock may run ahead of this
+   * process's (docs/origins.md "The bound").
    */
   readonly skewMarginMs: number;
   readonly fetch: typeof fetch;
@@ -38,16 +38,17 @@ export function feedOverHttp(options: FeedHttpOptions): FeedAccess {
   };
   return {
     replicas: 1, // the edge picks the replica
+    clockSkewMs: options.skewMarginMs,
     async read(_replica, after) {
       const res = await get(`/v1/feed?after=${after}`);
       if (res.status === 410) {
         // Behind the floor: an empty read at the floor makes the mirror start from the snapshot.
         const { floor, head } = (await res.json()) as { floor: number; head: number };
-        return { floor, head, entries: [] };
+        return { floor, head, entries: [], stamp: Infinity }; // no claim: the read after the reload stamps
       }
       if (res.status !== 200) throw await failed(res, 'feed read');
       const page = (await res.json()) as WirePage;
-      return { head: page.head, floor: page.floor, entries: page.entries, stamp: page.stamp - options.skewMarginMs };
+      return { head: page.head, floor: page.floor, entries: page.entries, stamp: page.stamp };
     },
     async snapshot() {
       const res = await get('/v1/feed/snapshot');

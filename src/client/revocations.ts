@@ -116,14 +116,14 @@ export class Revocations {
     const cacheKey = typeof claims.jti === 'string' ? JSON.stringify([userId, iss, claims.jti]) : undefined;
     const tokenId = await tokenIdOf(claims, token);
     const { userNamespace } = this.options;
-    const [user, own, any, named] = await Promise.all([
-      userFingerprintWords(userId, userNamespace),
-      tokenFingerprintWords(userId, iss, tokenId, userNamespace),
-      tokenFingerprintWords(userId, null, tokenId, userNamespace),
+    const jti = claims.jti;
+    const keys: MirrorKeys = [
+      ...userFingerprintWords(userId, userNamespace),
+      ...tokenFingerprintWords(userId, iss, tokenId, userNamespace),
+      ...tokenFingerprintWords(userId, null, tokenId, userNamespace),
       // A token denylisted by its issuer and jti alone, whoever its user (a security event naming no user).
-      typeof claims.jti === 'string' ? issuerTokenFingerprintWords(iss, claims.jti) : ([] as const),
-    ]);
-    const keys: MirrorKeys = [...user, ...own, ...any, ...named];
+      ...(typeof jti === 'string' ? issuerTokenFingerprintWords(iss, jti) : ([] as const)),
+    ];
     if (cacheKey !== undefined) {
       if (this.keys.size >= KEYS_CACHED) this.keys.delete(this.keys.keys().next().value as string);
       this.keys.set(cacheKey, keys);

@@ -52,6 +52,10 @@ export interface Config {
   readonly revocationMode: RevocationMode;
   /** REVOCATION_MAX_STALENESS_MS: bounded mode's oldest usable mirror (docs/reference.md §4.1). */
   readonly revocationMaxStalenessMs: number;
+  /** FEED_CLOCK_SKEW_MS: the most a feed replica's clock may run ahead of an isolate's; part of the bound (docs/consistency.md). */
+  readonly feedClockSkewMs: number;
+  /** FEED_MAC_KEY: authenticates a location's cached feed head (src/feed/head-mac.ts); unset, bounded mode uses no cache. */
+  readonly feedMacKey: string | undefined;
   readonly failMode: FailMode;
   /** LOG_ACCEPTED: the share of accepted verifications that get a log line, 0 to 1. */
   readonly logAcceptedRate: number;
@@ -264,6 +268,23 @@ function parseRevocationMode(env: RawEnv, maxTokenLifetimeSeconds: number | unde
   return mode;
 }
 
+const MIN_FEED_MAC_KEY_CHARS = 32;
+/** FEED_CLOCK_SKEW_MS's default: NTP keeps Cloudflare's machines within a few ms; this leaves ample room. */
+export const DEFAULT_FEED_CLOCK_SKEW_MS = 100;
+
+/**
+ * Any Worker on the zone can `put` into `caches.default`: a bounded mirror trusts a cached feed
+ * head only with a valid MAC under this key. Without one the location cache is off (every
+ * isolate reads a replica itself: correct, but the fan-out grows with isolates).
+ */
+function parseFeedMacKey(env: RawEnv): string | undefined {
+  const key = stringVar(env, 'FEED_MAC_KEY');
+  if (key !== undefined && key.length < MIN_FEED_MAC_KEY_CHARS) {
+    throw new ConfigError('FEED_MAC_KEY', `must be at least ${MIN_FEED_MAC_KEY_CHARS} characters`);
+  }
+  return key;
+}
+
 /** Parses and validates every setting of docs/reference.md §2; throws ConfigError naming the field. */
 export function parseConfig(env: RawEnv): Config {
   const versionClaim = stringVar(env, 'VERSION_CLAIM') ?? 'ver';
@@ -284,6 +305,8 @@ export function parseConfig(env: RawEnv): Config {
     versionClaim,
     revocationMode: parseRevocationMode(env, maxTokenLifetimeSeconds),
     revocationMaxStalenessMs: integerVar(env, 'REVOCATION_MAX_STALENESS_MS', MIN_STALENESS_MS) ?? 1000,
+    feedClockSkewMs: integerVar(env, 'FEED_CLOCK_SKEW_MS', 0) ?? DEFAULT_FEED_CLOCK_SKEW_MS,
+    feedMacKey: parseFeedMacKey(env),
     failMode: choiceVar(env, 'FAIL_MODE', ['closed', 'open'], 'closed'),
     publicStrict: choiceVar(env, 'PUBLIC_STRICT', ['true', 'false'], 'false') === 'true',
     logAcceptedRate: parseLogAccepted(env),

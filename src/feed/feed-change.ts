@@ -35,11 +35,11 @@ export interface FeedRead {
   /** The entries after `after`, in order, at most FEED_READ_MAX_ENTRIES. */
   readonly entries: FeedEntry[];
   /**
-   * When these data were read from the feed, on the reader's clock, where that may be earlier
-   * than the reader's own stamp (a mirror outside the edge reading a copy a location cached:
-   * src/client). The mirror keeps the earlier of the two.
+   * The replica's clock when it answered: it held every change acknowledged before then. A
+   * mirror ages its data from this stamp less its stated skew margin (issue 18: never a
+   * fetcher's clock). GET /v1/feed passes it through to mirrors outside the edge (src/client).
    */
-  readonly stamp?: number;
+  readonly stamp: number;
 }
 
 export const FEED_READ_MAX_ENTRIES = 1_000;

@@ -6,6 +6,8 @@
 import type { FeedChange } from './feed-change';
 import type { OutboxSink } from '../revocation/kv-outbox';
 import type { FeedAccess } from './mirror';
+import type { Config } from '../config/config';
+import { authenticatedCache, feedMacKey } from './head-mac';
 import type { RevocationFeed } from './revocation-feed';
 import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
@@ -35,12 +37,56 @@ export function feedSink(feed: () => FeedNamespace): OutboxSink {
   };
 }
 
+/** This location's Cache API, authenticated with FEED_MAC_KEY (none without a key: nothing unauthenticated is trusted). */
+export async function feedCache(config: Pick<Config, 'feedMacKey'>) {
+  if (typeof caches === 'undefined' || config.feedMacKey === undefined) return undefined;
+  return authenticatedCache(caches.default, await feedMacKey(config.feedMacKey));
+}
+
+/** Where a request came from (`request.cf`), as far as choosing a replica goes. */
+export interface ReaderLocation {
+  readonly continent?: string;
+  readonly longitude?: string;
+}
+
+/**
+ * The replica whose location hint serves the reader's continent (FEED_REPLICA_HINTS: wnam, enam,
+ * weur, apac); North America split at 100° W. Unknown (RPC, tests): undefined, any replica.
+ */
+export function nearestReplica(location: ReaderLocation | undefined): number | undefined {
+  const hint = (() => {
+    switch (location?.continent) {
+      case 'NA':
+        return Number(location.longitude) < -100 ? 'wnam' : 'enam';
+      case 'SA':
+        return 'enam';
+      case 'EU':
+      case 'AF':
+        return 'weur';
+      case 'AS':
+      case 'OC':
+      case 'AN':
+        return 'apac';
+      default:
+        return undefined;
+    }
+  })();
+  const index = FEED_REPLICA_HINTS.findIndex((h) => h === hint);
+  return index < 0 ? undefined : index;
+}
+
 /** The request-scoped access to the real bindings. */
-export function feedAccessFor(bindings: { REVOCATIONS: KVNamespace; REVOCATION_FEED: Env['REVOCATION_FEED'] }): FeedAccess {
+export function feedAccessFor(
+  bindings: { REVOCATIONS: KVNamespace; REVOCATION_FEED: Env['REVOCATION_FEED'] },
+  config: Pick<Config, 'feedClockSkewMs' | 'feedMacKey'>,
+  location?: ReaderLocation,
+): FeedAccess {
   return {
     replicas: FEED_REPLICA_HINTS.length,
+    nearest: nearestReplica(location),
+    clockSkewMs: config.feedClockSkewMs,
     read: (replica, after) => feedReplica(bindings.REVOCATION_FEED, replica).read(after),
     snapshot: () => bindings.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer'),
-    cache: async () => (typeof caches === 'undefined' ? undefined : caches.default),
+    cache: () => feedCache(config),
   };
 }

@@ -170,6 +170,8 @@ export class FeedCore {
   /** The entries after `after` (none when `after` is behind the floor: the reader must reload). */
   read(after: number): FeedRead {
     const { head, floor } = this.store.meta();
-    return { head, floor, entries: after < floor ? [] : this.store.entries(after, FEED_READ_MAX_ENTRIES) };
+    // The stamp after the state was read: the state holds every change acknowledged before it.
+    const entries = after < floor ? [] : this.store.entries(after, FEED_READ_MAX_ENTRIES);
+    return { head, floor, entries, stamp: this.deps.clock() };
   }
 }

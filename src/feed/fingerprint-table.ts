@@ -2,7 +2,9 @@
  * An open-addressing hash table from 64-bit fingerprints to a few uint32 columns, in typed
  * arrays: a million entries cost tens of megabytes, not the hundreds a Map of objects would.
  * Fingerprint (0, 0) marks an empty slot, so it is stored as (0, 1): a collision at worst.
- * Entries are never deleted one by one; `rebuild` drops the expired ones when the table grows.
+ * Entries are never deleted one by one; `rebuild` drops the expired ones when the table fills,
+ * and sizes the new table from the live ones: the footprint follows the live set, not the
+ * entries ever inserted.
  */
 export class FingerprintTable {
   private keys: Uint32Array;
@@ -61,7 +63,7 @@ export class FingerprintTable {
 
   /** Merges `row` into the entry of (hi, lo) column by column with max: re-applying a state changes nothing. */
   mergeMax(hi: number, lo: number, row: readonly number[], nowSeconds: number): void {
-    if ((this.count + 1) * 2 > this.keys.length / 2 && this.find(hi, lo) < 0) this.rebuild(nowSeconds, this.count + 1);
+    if ((this.count + 1) * 2 > this.keys.length / 2 && this.find(hi, lo) < 0) this.rebuild(nowSeconds);
     const base = this.claim(hi, lo) * this.columns;
     for (let c = 0; c < this.columns; c++) {
       const v = row[c] ?? 0;
@@ -71,11 +73,13 @@ export class FingerprintTable {
 
   /**
    * Bulk load (a snapshot): `count` rows of `stride` words, fingerprint (hi, lo) first, then
-   * this table's columns. Max-merged like mergeMax; the caller sized the table for them.
+   * this table's columns; rows expired at `nowSeconds` are skipped. Max-merged like mergeMax;
+   * the caller sized the table for the live rows (liveRows).
    */
-  load(rows: Uint32Array, stride: number, count: number): void {
-    const { columns } = this;
+  load(rows: Uint32Array, stride: number, count: number, nowSeconds: number): void {
+    const { columns, untilColumn } = this;
     for (let row = 0, at = 0; row < count; row++, at += stride) {
+      if (rows[at + 2 + untilColumn]! <= nowSeconds) continue;
       const base = this.claim(rows[at]!, rows[at + 1]!) * columns;
       for (let c = 0; c < columns; c++) {
         const v = rows[at + 2 + c]!;
@@ -84,20 +88,36 @@ export class FingerprintTable {
     }
   }
 
-  /** Re-inserts the live entries into a table sized for `atLeast` of them. */
-  rebuild(nowSeconds: number, atLeast = this.count): void {
+  /** How many of `count` rows laid out as for `load` are unexpired at `nowSeconds`. */
+  static liveRows(rows: Uint32Array, stride: number, count: number, untilColumn: number, nowSeconds: number): number {
+    let live = 0;
+    for (let at = 2 + untilColumn, row = 0; row < count; row++, at += stride) if (rows[at]! > nowSeconds) live++;
+    return live;
+  }
+
+  /**
+   * Drops the expired entries, then re-inserts the live ones into a table sized for them and
+   * an eighth as many again: the size follows the live set (it shrinks too), at least live/8
+   * inserts come before the next rebuild (O(1) per insert), and a table of a million live
+   * entries takes no more slots than a snapshot load gives it.
+   */
+  rebuild(nowSeconds: number): void {
     const { keys, values, columns, untilColumn } = this;
-    const slots = FingerprintTable.slotsFor(Math.max(atLeast, 1));
+    const slotCount = keys.length / 2;
+    let live = 0;
+    for (let slot = 0; slot < slotCount; slot++) {
+      if ((keys[slot * 2] !== 0 || keys[slot * 2 + 1] !== 0) && values[slot * columns + untilColumn]! > nowSeconds) live++;
+    }
+    const slots = FingerprintTable.slotsFor(live + (live >> 3) + 1);
     this.keys = new Uint32Array(slots * 2);
     this.values = new Uint32Array(slots * columns);
     this.mask = slots - 1;
     this.count = 0;
-    for (let slot = 0; slot < keys.length / 2; slot++) {
+    for (let slot = 0; slot < slotCount; slot++) {
       const hi = keys[slot * 2]!;
       const lo = keys[slot * 2 + 1]!;
       if (hi === 0 && lo === 0) continue;
-      const until = values[slot * columns + untilColumn]!;
-      if (until <= nowSeconds) continue;
+      if (values[slot * columns + untilColumn]! <= nowSeconds) continue;
       this.values.set(values.subarray(slot * columns, slot * columns + columns), this.claim(hi, lo) * columns);
     }
   }

@@ -3,14 +3,16 @@ import { logEvent } from '../log/logger';
 import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
 import { decodeSnapshot, TOKEN_WORDS, USER_WORDS } from './feed-snapshot';
 import { FingerprintTable, fingerprintWords } from './fingerprint-table';
-import { feedCacheUrl } from '../revocation/storage-keys';
+import { ForgedHeadError, type HeadCache } from './head-mac';
+import { feedCacheUrl, feedClaimUrl } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
 
 /**
  * Bounded mode's in-isolate mirror of the active revocation state (docs/reference.md §4.1;
  * docs/consistency.md says why the bound holds). The mirror's age is `clock() − asOf`, where
- * `asOf` is this isolate's clock read *before* it sent the feed read whose data it holds (or
- * the fetching isolate's, for a location's cached copy), never a cache entry's age.
+ * `asOf` is the stamp the feed replica made when it answered the read whose data the mirror
+ * holds (read directly or through a location's cached copy), minus the access's stated clock
+ * skew margin — never a fetcher's clock, nor a cache entry's age — and never after this clock.
  *
  * Invariant: the tables equal the feed at `seq` (a snapshot plus entries applied in contiguous
  * order), plus changes this isolate handled itself (`applyLocal`). `asOf` moves only when
@@ -22,10 +24,14 @@ import { withTimeout } from '../revocation/timeout';
 /** Where a mirror reads, built per request from that request's bindings: no I/O object outlives its request. */
 export interface FeedAccess {
   readonly replicas: number;
+  /** The replica nearest the reader (its location hint by the request's continent), tried first; unknown: any. */
+  readonly nearest?: number;
+  /** The most a feed replica's clock may run ahead of this reader's (FEED_CLOCK_SKEW_MS): subtracted from its stamps. */
+  readonly clockSkewMs: number;
   read(replica: number, after: number): Promise<FeedRead>;
   snapshot(): Promise<ArrayBuffer | null>;
-  /** This location's cache (an optimisation only: every miss is correct). */
-  cache(): Promise<Cache | undefined>;
+  /** This location's cache, authenticated (head-mac.ts); an optimisation only: every miss is correct. */
+  cache(): Promise<HeadCache | undefined>;
 }
 
 /** A location's cached feed head is keyed by this time bucket (Cache-Control counts whole seconds). */
@@ -38,15 +44,27 @@ export const SNAPSHOT_LOAD_TIMEOUT_MS = 15_000;
 export const FEED_READ_TIMEOUT_MS = 700;
 /** How often a check waiting on another request's refresh looks at the mirror again. */
 const POLL_MS = 5;
+/**
+ * A refresh-ahead starts at a point drawn in [LOW, HIGH] × the bound after each stamp (the bound
+ * itself blocks): isolates that took the same cached head do not all look for the next one at once.
+ */
+const REFRESH_AHEAD_LOW = 0.3;
+const REFRESH_AHEAD_HIGH = 0.6;
+/** How often an isolate waiting on another isolate's feed read looks for its head in the location cache. */
+const CLAIM_POLL_MS = 20;
+/** What a claimer whose feed read failed leaves in its claim: the waiting isolates read the feed themselves. */
+const CLAIM_FAILED = 'failed';
+/** A replica that failed is tried after the others for this long. */
+const REPLICA_BACKOFF_MS = 10_000;
 /** Own changes kept for re-applying after a reload. */
 const LOCAL_MAX_CHANGES = 1_000;
 /** An over-cap mirror tries a fresh snapshot this often (expired entries may have made room). */
 const OVER_CAP_RETRY_MS = 60_000;
 
 /**
- * The memory cap, in entries (users + tokens): docs/consistency.md "Memory". Slots are 20 bytes
- * (user) or 12 (token), a power of two of them at a load factor ≤ 1/2: a million entries (a
- * tenth users) take ~30 MB, and ~60 MB while the larger table is rebuilt or a snapshot buffer
+ * The memory cap, in live entries (users + tokens; expired ones are dropped before it is
+ * tested): docs/consistency.md "Memory". Slots are 20 bytes (user) or 12 (token), a power of
+ * two of them at a load factor ≤ 1/2: a million entries (a tenth users) take ~30 MB, and ~60 MB while the larger table is rebuilt or a snapshot buffer
  * is live, next to a verified-token cache of ~15 MB, in an isolate of 128 MB. Past the cap the
  * mirror answers nothing and checks read the writers.
  */
@@ -75,7 +93,7 @@ export interface MirrorState {
 export type MirrorAnswer =
   | { readonly kind: 'fresh'; readonly state: MirrorState }
   | { readonly kind: 'stale'; readonly state: MirrorState; readonly ageMs: number }
-  | { readonly kind: 'over_cap' };
+  | { readonly kind: 'over_cap'; readonly globalRevokedBefore: number };
 
 export interface MirrorStats {
   seq: number;
@@ -88,12 +106,14 @@ export interface MirrorStats {
   cacheHits: number;
   snapshotLoads: number;
   refreshFailures: number;
+  forgedHeads: number;
   strictReads: number;
   confirmations: number;
 }
 
 interface CachedHead {
-  readonly asOf: number;
+  /** The feed replica's stamp (its clock when it answered), as it made it. */
+  readonly stamp: number;
   readonly from: number;
   readonly head: number;
   readonly entries: FeedEntry[];
@@ -112,11 +132,30 @@ export class Mirror {
   /** The clock() time until which a refresh counts as in flight (our own waiting, not the mirror's age). */
   private refreshUntil = 0;
   private overCapSince = 0;
+  /** The age past which a check starts a refresh-ahead (jittered, drawn at each stamp). */
+  private refreshAheadMs: number;
+  /** The location-cache time bucket of the data the mirror holds (taken from or put there): a refresh-ahead waits for a later one. */
+  private headBucket = -Infinity;
+  /** The last time bucket this mirror claimed (its own claim is never waited on). */
+  private claimedBucket = -Infinity;
+  /** The NumericDate of the last sweep of expired entries for the cap. */
+  private sweptAt = 0;
+  /** The replica that answered last (tried first when the access names no nearest one). */
   private preferred: number;
+  /** Per replica: the clock() time until which it is tried after the others (it failed). */
+  private readonly avoidUntil: number[] = [];
   /** Changes applied by applyLocal, applied again after a reload (the feed may not have them yet). */
   private local: FeedChange[] = [];
   /** strictReads: checks the writers answered (mirror stale or over the cap); confirmations: fingerprint hits checked with the writer. */
-  readonly counters = { feedReads: 0, cacheHits: 0, snapshotLoads: 0, refreshFailures: 0, strictReads: 0, confirmations: 0 };
+  readonly counters = {
+    feedReads: 0,
+    cacheHits: 0,
+    snapshotLoads: 0,
+    refreshFailures: 0,
+    forgedHeads: 0,
+    strictReads: 0,
+    confirmations: 0,
+  };
 
   constructor(
     readonly boundMs: number,
@@ -125,6 +164,15 @@ export class Mirror {
     readonly maxEntries = MIRROR_MAX_ENTRIES,
   ) {
     this.preferred = Math.floor(Math.random() * 1024);
+    this.refreshAheadMs = this.drawRefreshAhead();
+  }
+
+  private drawRefreshAhead(): number {
+    return this.boundMs * (REFRESH_AHEAD_LOW + (REFRESH_AHEAD_HIGH - REFRESH_AHEAD_LOW) * Math.random());
+  }
+
+  private bucket(): number {
+    return Math.floor(this.clock() / CACHE_BUCKET_MS);
   }
 
   private nowSeconds(): number {
@@ -140,9 +188,10 @@ export class Mirror {
   }
 
   /**
-   * Makes the mirror fresh enough for a check: nothing under half the bound; a refresh under
-   * `waitUntil` between half and the whole bound (so under steady load no check waits); past
-   * the bound, a refresh the check waits for (at most MIRROR_REFRESH_TIMEOUT_MS; a cold
+   * Makes the mirror fresh enough for a check: nothing under the refresh-ahead point (drawn in
+   * 0.3–0.6 × the bound, and in a later cache time bucket than the data's); a refresh under
+   * `waitUntil` from there to the whole bound (so under steady load no check waits); past the
+   * bound, a refresh the check waits for (at most MIRROR_REFRESH_TIMEOUT_MS; a cold
    * snapshot load that takes longer finishes under waitUntil, for the next checks). A refresh
    * another request started is never awaited (its promise belongs to that request, which the
    * runtime may cancel): its result lands in the mirror, so this request polls the mirror with
@@ -150,7 +199,8 @@ export class Mirror {
    */
   async freshen(access: FeedAccess, waitUntil?: (promise: Promise<unknown>) => void): Promise<void> {
     const age = this.ageMs();
-    if (age <= this.boundMs / 2) return;
+    // Ahead of the bound, only in a later bucket: nothing newer can be in this one's cache entry.
+    if (age <= this.boundMs && (age <= this.refreshAheadMs || this.bucket() <= this.headBucket)) return;
     if (age <= this.boundMs) {
       if (!this.refreshing() && waitUntil !== undefined) waitUntil(this.refresh(access));
       return;
@@ -171,6 +221,7 @@ export class Mirror {
       await this.refreshNow(access);
       return true;
     } catch (error) {
+      await this.failClaim(access);
       this.counters.refreshFailures++;
       logEvent('mirror_refresh_failed', {
         error: error instanceof Error ? error.message : 'unknown',
@@ -183,16 +234,19 @@ export class Mirror {
   }
 
   private async refreshNow(access: FeedAccess): Promise<void> {
-    let asOf = this.clock(); // before anything is read
     if (this.overCapSince !== 0 && this.clock() - this.overCapSince >= OVER_CAP_RETRY_MS) this.reset();
     if (this.seq < 0) await this.loadSnapshot(access);
-    if (await this.fromCache(access, asOf)) return;
+    const bucket = this.bucket();
+    const cached = await this.fromCache(access, bucket);
+    if (cached === 'hit' || (cached === 'miss' && (await this.headOfAnotherFetcher(access, bucket)))) return;
     const from = this.seq;
     const read: FeedEntry[] = [];
     let reloaded = false;
+    // The earliest replica stamp of this refresh: the mirror reaches the head of every read.
+    let stamp = Infinity;
     for (;;) {
       const answer = await this.readReplica(access, this.seq);
-      if (answer.stamp !== undefined && answer.stamp < asOf) asOf = answer.stamp;
+      stamp = Math.min(stamp, answer.stamp);
       if (this.seq < answer.floor) {
         // What this mirror lacks was pruned: start again from the snapshot, once.
         if (reloaded) throw new Error("the feed snapshot is older than the feed's retention");
@@ -206,12 +260,15 @@ export class Mirror {
       if (this.seq >= answer.head) break;
       if (answer.entries.length === 0) throw new Error('the feed replica skipped entries');
     }
-    this.stamp(asOf);
-    if (!reloaded) await this.toCache(access, { asOf, from, head: this.seq, entries: read });
+    this.stamp(stamp, access);
+    if (!reloaded) await this.toCache(access, bucket, { stamp, from, head: this.seq, entries: read });
   }
 
-  private stamp(asOf: number): void {
+  /** The feed's stamp less the skew margin, never later than this clock (a replica's clock far ahead ages nothing backwards). */
+  private stamp(feedStamp: number, access: FeedAccess): void {
+    const asOf = Math.min(feedStamp - access.clockSkewMs, this.clock());
     if (asOf > this.asOf) this.asOf = asOf;
+    this.refreshAheadMs = this.drawRefreshAhead();
   }
 
   private reset(): void {
@@ -223,11 +280,28 @@ export class Mirror {
     this.overCapSince = 0;
   }
 
-  /** Reads one replica, the next ones on failure (and sticks to the one that answered). */
+  /**
+   * The order replicas are tried in: the nearest (else the last that answered), then the others
+   * in random order — a failure spreads over the rest, never onto one fixed neighbour — and
+   * replicas that failed lately last.
+   */
+  private replicaOrder(access: FeedAccess): number[] {
+    const first = (access.nearest ?? this.preferred) % access.replicas;
+    const others = Array.from({ length: access.replicas }, (_, i) => i).filter((i) => i !== first);
+    for (let i = others.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [others[i], others[j]] = [others[j]!, others[i]!];
+    }
+    const now = this.clock();
+    const avoided = (i: number) => (this.avoidUntil[i] ?? 0) > now;
+    const order = [first, ...others];
+    return [...order.filter((i) => !avoided(i)), ...order.filter(avoided)];
+  }
+
+  /** Reads one replica, the next ones on failure. */
   private async readReplica(access: FeedAccess, after: number): Promise<FeedRead> {
     let failure: unknown;
-    for (let attempt = 0; attempt < access.replicas; attempt++) {
-      const index = (this.preferred + attempt) % access.replicas;
+    for (const index of this.replicaOrder(access)) {
       try {
         this.counters.feedReads++;
         const read = await withTimeout(access.read(index, after), FEED_READ_TIMEOUT_MS, `feed replica ${index}`);
@@ -236,6 +310,7 @@ export class Mirror {
         this.preferred = index;
         return read;
       } catch (error) {
+        this.avoidUntil[index] = this.clock() + REPLICA_BACKOFF_MS;
         failure = error;
       }
     }
@@ -250,52 +325,119 @@ export class Mirror {
     const seq = snapshot?.seq ?? 0;
     if (this.seq >= seq) return; // a concurrent refresh got further
     this.reset();
+    const now = this.nowSeconds();
     if (snapshot !== undefined) {
-      const users = snapshot.users.length / USER_WORDS;
-      const tokens = snapshot.tokens.length / TOKEN_WORDS;
+      // The cap and the tables count the rows still live: a snapshot is up to a minute old.
+      const userRows = snapshot.users.length / USER_WORDS;
+      const tokenRows = snapshot.tokens.length / TOKEN_WORDS;
+      const users = FingerprintTable.liveRows(snapshot.users, USER_WORDS, userRows, 2, now);
+      const tokens = FingerprintTable.liveRows(snapshot.tokens, TOKEN_WORDS, tokenRows, 0, now);
       if (users + tokens > this.maxEntries) {
         this.overCapSince = this.clock();
         this.seq = seq;
         return;
       }
       this.users = new FingerprintTable(3, 2, users);
-      this.users.load(snapshot.users, USER_WORDS, users);
+      this.users.load(snapshot.users, USER_WORDS, userRows, now);
       this.tokens = new FingerprintTable(1, 0, tokens);
-      this.tokens.load(snapshot.tokens, TOKEN_WORDS, tokens);
+      this.tokens.load(snapshot.tokens, TOKEN_WORDS, tokenRows, now);
       this.globalRevokedBefore = snapshot.globalRevokedBefore;
     }
     this.seq = seq;
-    const now = this.nowSeconds();
     for (const change of this.local) this.apply(change, now);
   }
 
-  /** A location's copy of the head, when it continues this mirror and is newer than what it has. */
-  private async fromCache(access: FeedAccess, asOf: number): Promise<boolean> {
+  /**
+   * A location's copy of the head (authenticated), taken when it continues this mirror and is
+   * newer than what it has: 'hit'; 'miss' when there is nothing newer; 'unusable' when there is
+   * something it cannot take (a gap, a forgery).
+   */
+  private async fromCache(access: FeedAccess, bucket: number): Promise<'hit' | 'miss' | 'unusable'> {
     try {
       const cache = await access.cache();
-      if (cache === undefined) return false;
-      // This bucket, else the one before (the fetcher may have been just across the boundary).
-      const bucket = Math.floor(asOf / CACHE_BUCKET_MS);
-      const hit = (await cache.match(feedCacheUrl(bucket))) ?? (await cache.match(feedCacheUrl(bucket - 1)));
-      if (hit === undefined) return false;
+      if (cache === undefined) return 'miss';
+      // This bucket, else the next (a fetcher whose clock is ahead of this one's), else the one before.
+      let key = bucket;
+      let hit: Response | undefined;
+      for (key of [bucket, bucket + 1, bucket - 1]) if ((hit = await cache.match(feedCacheUrl(key))) !== undefined) break;
+      if (hit === undefined) return 'miss';
       const head = (await hit.json()) as CachedHead;
-      if (head.from > this.seq || head.asOf <= this.asOf || this.clock() - head.asOf > this.boundMs) return false;
+      const asOf = head.stamp - access.clockSkewMs;
+      if (asOf <= this.asOf || this.clock() - asOf > this.boundMs) return 'miss'; // nothing newer here
+      if (head.from > this.seq) return 'unusable'; // newer, but it does not continue this mirror
       this.applyEntries(head.entries);
-      if (this.seq < head.head) return false;
+      if (this.seq < head.head) return 'unusable';
       this.counters.cacheHits++;
-      // The fetching isolate's stamp; never later than our own clock (skew is documented).
-      this.stamp(Math.min(head.asOf, this.clock()));
-      return true;
-    } catch {
-      return false; // an optimisation only
+      this.stamp(head.stamp, access);
+      this.headBucket = key;
+      return 'hit';
+    } catch (error) {
+      if (error instanceof ForgedHeadError) {
+        this.counters.forgedHeads++;
+        logEvent('feed_head_forged', {});
+      }
+      return 'unusable'; // an optimisation only
     }
   }
 
-  private async toCache(access: FeedAccess, head: CachedHead): Promise<void> {
+  /**
+   * Concurrent misses at one location collapse: the first isolate to miss a time bucket puts a
+   * claim (authenticated, with a nonce it reads back: the Cache API has no compare-and-set, so
+   * two isolates within one cache operation of each other may both read the feed) and reads the
+   * feed; the others poll the location cache for its head, for at most one replica read's
+   * timeout. True when another isolate's head was taken.
+   */
+  private async headOfAnotherFetcher(access: FeedAccess, bucket: number): Promise<boolean> {
+    if (bucket === this.claimedBucket) return false; // ours already: read the feed again
+    const url = feedClaimUrl(bucket);
+    const claimOf = async (cache: HeadCache) => (await cache.match(url))?.text();
+    try {
+      const cache = await access.cache();
+      if (cache === undefined) return false;
+      const claim = await claimOf(cache);
+      if (claim === CLAIM_FAILED) return false;
+      if (claim === undefined) {
+        const nonce = Math.random().toString(36).slice(2);
+        await cache.put(url, new Response(nonce, { headers: { 'Cache-Control': 'max-age=1' } }));
+        const claimed = await claimOf(cache);
+        // Ours, or a cache that keeps nothing (workers.dev): read the feed.
+        if (claimed === undefined || claimed === nonce) {
+          this.claimedBucket = bucket;
+          return false;
+        }
+      }
+      const deadline = this.clock() + FEED_READ_TIMEOUT_MS;
+      while (this.clock() < deadline) {
+        await sleep(CLAIM_POLL_MS);
+        const cached = await this.fromCache(access, bucket);
+        if (cached !== 'miss') return cached === 'hit';
+        const claim = await claimOf(cache);
+        if (claim === undefined || claim === CLAIM_FAILED) return false; // its read failed: read the feed
+      }
+    } catch {
+      // an optimisation only (a forged claim is no claim)
+    }
+    return false;
+  }
+
+  /** A failed refresh marks its claim, so the isolates waiting on it read the feed themselves at once. */
+  private async failClaim(access: FeedAccess): Promise<void> {
+    if (this.claimedBucket < this.bucket() - 1) return;
+    try {
+      const cache = await access.cache();
+      await cache?.put(feedClaimUrl(this.claimedBucket), new Response(CLAIM_FAILED, { headers: { 'Cache-Control': 'max-age=1' } }));
+    } catch {
+      // an optimisation only
+    }
+  }
+
+  /** Under the bucket this refresh looked up (and claimed): where this location's waiting isolates look. */
+  private async toCache(access: FeedAccess, bucket: number, head: CachedHead): Promise<void> {
+    this.headBucket = bucket;
     try {
       const cache = await access.cache();
       await cache?.put(
-        feedCacheUrl(Math.floor(head.asOf / CACHE_BUCKET_MS)),
+        feedCacheUrl(bucket),
         new Response(JSON.stringify(head), {
           headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=2' },
         }),
@@ -336,6 +478,13 @@ export class Mirror {
     const [hi, lo] = fingerprintWords(change.fp);
     if (change.kind === 'user') this.users.mergeMax(hi, lo, [change.version, change.revokedBefore, change.until], now);
     else this.tokens.mergeMax(hi, lo, [change.until], now);
+    if (this.users.size + this.tokens.size > this.maxEntries && now > this.sweptAt) {
+      // The sizes count expired entries a rebuild has not dropped yet: drop them before testing
+      // the cap (at most once a second, when more can have expired), so only live entries count.
+      this.sweptAt = now;
+      this.users.rebuild(now);
+      this.tokens.rebuild(now);
+    }
     if (this.users.size + this.tokens.size > this.maxEntries) {
       logEvent('mirror_over_cap', { entries: this.users.size + this.tokens.size, cap: this.maxEntries });
       this.overCapSince = this.clock();
@@ -350,7 +499,7 @@ export class Mirror {
    * FAIL_MODE=open only.
    */
   answer(keys: MirrorKeys, now: number): MirrorAnswer {
-    if (this.overCapSince !== 0) return { kind: 'over_cap' };
+    if (this.overCapSince !== 0) return { kind: 'over_cap', globalRevokedBefore: this.globalRevokedBefore };
     const ageMs = this.ageMs();
     const [userHi, userLo, tokenHi, tokenLo, anyHi, anyLo, issHi, issLo] = keys;
     const user = this.users.find(userHi, userLo);

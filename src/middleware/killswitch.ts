@@ -1,3 +1,4 @@
+import type { ReaderLocation } from '../feed/feed-client';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError } from '../config/config';
@@ -84,6 +85,7 @@ export function killswitch(options: KillswitchOptions = {}) {
     const result = await verifyToken(token, config, c.env, {
       strict: typeof strict === 'function' ? strict(c.req.raw) : strict,
       waitUntil: waitUntilOf(c),
+      location: c.req.raw.cf as ReaderLocation | undefined,
     });
     if (!result.active) {
       // Hono answers an HTTPException with its own status, whatever `res` says: pass the same one.

@@ -142,7 +142,6 @@ function responseComponents() {
       'This admin key already used this `Idempotency-Key` for this user with another body (within 24 h); nothing was changed. Use a new key.',
     ),
     WriteUnavailable: json('WriteUnavailable', WRITE_UNAVAILABLE, retry),
-    AudienceTaken: json('AudienceTaken', 'Another stream (SSF_STREAMS or stored) has this audience; nothing was stored.'),
     TransmitterError: json(
       'TransmitterFailed',
       "The transmitter's API failed or answered something unusable; `error_description` says what. Nothing was stored.",
@@ -506,7 +505,6 @@ function adminPaths() {
         responses: {
           201: json('SsfStreamCreated', "Created; give a manual stream's push endpoint (and secret) to its transmitter."),
           ...adminErrors(true),
-          409: useResponse('AudienceTaken'),
           502: useResponse('TransmitterError'),
         },
       },
@@ -537,18 +535,15 @@ function adminPaths() {
       delete: {
         operationId: 'deleteStream',
         tags: ['security events'],
-        summary: 'Delete a stream created here, whatever its transmitter answers (a managed one is deleted there first)',
+        summary: 'Delete a stream created here (a managed one at its transmitter first)',
         security: ADMIN,
         parameters: [streamPath],
-        requestBody: jsonBody(
-          'SsfTransmitterBody',
-          false,
-          'Managed streams: `transmitterToken` (without it the transmitter is not asked).',
-        ),
+        requestBody: jsonBody('SsfTransmitterBody', false, 'Managed streams: `transmitterToken`.'),
         responses: {
-          200: json('SsfStreamDeleted', 'Deleted; its pushes now get 404. `transmitter` says what the transmitter answered.'),
+          200: json('SsfStreamDeleted', 'Deleted; its pushes now get 404.'),
           ...adminErrors(true),
           404: useResponse('StreamNotFound'),
+          502: useResponse('TransmitterError'),
         },
       },
     },

@@ -5,7 +5,7 @@ import type { Reason } from '../verify/reasons';
 import type { AuthenticToken } from '../verify/token';
 import type { GlobalState } from './global-state';
 import { globalRevokedBefore } from './global-revoked-before';
-import { feedAccessFor } from '../feed/feed-client';
+import { feedAccessFor, type ReaderLocation } from '../feed/feed-client';
 import { mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from '../feed/mirror';
 import type { RevocationFeed } from '../feed/revocation-feed';
 import {
@@ -148,8 +148,8 @@ async function readReplica(token: AuthenticToken, config: Config, kv: KVNamespac
   return state;
 }
 
-/** `strict` mode: the single writers themselves, never a cache. */
-async function readWriters(token: AuthenticToken, bindings: RevocationBindings): Promise<RevocationSnapshot> {
+/** The user's single writer, with the global revoked-before `global` resolves to (strict: the global writer). */
+async function readWriters(token: AuthenticToken, bindings: RevocationBindings, global: Promise<number>): Promise<RevocationSnapshot> {
   const {
     userId,
     claims: { iss },
@@ -159,7 +159,7 @@ async function readWriters(token: AuthenticToken, bindings: RevocationBindings):
   const jti = namedJti(token);
   const [userState, globalRevoked, issuerTokenRevoked] = await Promise.all([
     user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }),
-    globalRevokedBefore(bindings.GLOBAL_STATE),
+    global,
     jti === undefined ? false : bindings.USER_STATE.getByName(issuerTokenObjectName(iss, jti)).issuerTokenRevoked(iss, jti),
   ]);
   return {
@@ -181,6 +181,8 @@ export const REVOCATION_READ_TIMEOUT_MS = { cached: 2_000, strict: 5_000, bounde
 export interface CheckContext {
   /** Keeps a refresh-ahead running after the answer (ExecutionContext.waitUntil). */
   readonly waitUntil?: (promise: Promise<unknown>) => void;
+  /** Where the request came from (`request.cf`): bounded mode reads the nearest feed replica first. */
+  readonly location?: ReaderLocation;
 }
 
 /** The revocation step of the verify path; `unavailable` when state cannot be read. */
@@ -191,7 +193,8 @@ export async function checkRevocation(
   bindings: RevocationBindings,
   context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
-  if (mode === 'bounded') return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings), bindings, context);
+  if (mode === 'bounded')
+    return checkMirror(token, config, mirrorFor(config), feedAccessFor(bindings, config, context.location), bindings, context);
   const state = await readState(token, mode, config, bindings);
   return state === undefined ? 'unavailable' : revocationReason(token, state, config.revocationIatMarginSeconds);
 }
@@ -203,7 +206,10 @@ async function readState(
   bindings: RevocationBindings,
 ): Promise<RevocationSnapshot | undefined> {
   try {
-    const read = mode === 'cached' ? readReplica(token, config, bindings.REVOCATIONS) : readWriters(token, bindings);
+    const read =
+      mode === 'cached'
+        ? readReplica(token, config, bindings.REVOCATIONS)
+        : readWriters(token, bindings, globalRevokedBefore(bindings.GLOBAL_STATE));
     return await withTimeout(read, REVOCATION_READ_TIMEOUT_MS[mode], 'revocation state');
   } catch (error) {
     logEvent('revocation_state_unreadable', { mode, error: error instanceof Error ? error.message : 'unknown' });
@@ -212,7 +218,7 @@ async function readState(
 }
 
 /** The mirror keys of a token: fingerprints of its KV keys, computed once per verified token. */
-const mirrorKeysByToken = new WeakMap<AuthenticToken, Promise<MirrorKeys>>();
+const mirrorKeysByToken = new WeakMap<AuthenticToken, MirrorKeys>();
 
 /**
  * A user's fingerprint is the same for all their tokens: kept for the most recent users, so a
@@ -221,9 +227,9 @@ const mirrorKeysByToken = new WeakMap<AuthenticToken, Promise<MirrorKeys>>();
  */
 const USER_FINGERPRINTS_MAX = 10_000;
 const USER_FINGERPRINT_SUB_MAX_CHARS = 128;
-const userFingerprints = new Map<string, Promise<readonly [number, number]>>();
+const userFingerprints = new Map<string, readonly [number, number]>();
 
-function userFingerprintOf(sub: string, namespace: string | undefined): Promise<readonly [number, number]> {
+function userFingerprintOf(sub: string, namespace: string | undefined): readonly [number, number] {
   if (sub.length > USER_FINGERPRINT_SUB_MAX_CHARS) return userFingerprintWords(sub, namespace);
   // Namespace names are non-empty and hold no `:` (src/config): `<namespace>:<id>` names one user, `:<id>` a shared one.
   const cacheKey = `${namespace ?? ''}:${sub}`;
@@ -236,7 +242,7 @@ function userFingerprintOf(sub: string, namespace: string | undefined): Promise<
   return words;
 }
 
-function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
+function mirrorKeysOf(token: AuthenticToken): MirrorKeys {
   let keys = mirrorKeysByToken.get(token);
   if (keys === undefined) {
     const {
@@ -245,12 +251,12 @@ function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
       issuer: { userNamespace: ns },
     } = token;
     const jti = namedJti(token);
-    keys = Promise.all([
-      userFingerprintOf(userId, ns),
-      tokenFingerprintWords(userId, iss, token.tokenId, ns),
-      tokenFingerprintWords(userId, null, token.tokenId, ns),
-      jti === undefined ? ([] as const) : issuerTokenFingerprintWords(iss, jti),
-    ]).then(([user, own, any, named]): MirrorKeys => [...user, ...own, ...any, ...named]);
+    keys = [
+      ...userFingerprintOf(userId, ns),
+      ...tokenFingerprintWords(userId, iss, token.tokenId, ns),
+      ...tokenFingerprintWords(userId, null, token.tokenId, ns),
+      ...(jti === undefined ? [] : issuerTokenFingerprintWords(iss, jti)),
+    ] as MirrorKeys;
     mirrorKeysByToken.set(token, keys);
   }
   return keys;
@@ -263,19 +269,42 @@ function mirrorKeysOf(token: AuthenticToken): Promise<MirrorKeys> {
 export const BOUNDED_STRICT_MAX_IN_FLIGHT = 32;
 let strictInFlight = 0;
 
+/**
+ * Bounded mode's read of the writers: the user's own writer (one object per user), and the
+ * global revoke-all from the mirror (the feed carries it; kept past the cap too) — merged with
+ * KV's copy when the mirror is not fresh — never the one GlobalState object, which a mass
+ * revocation or a feed overload would otherwise put under every isolate (issue 18).
+ */
+interface MirrorGlobal {
+  readonly revokedBefore: number;
+  readonly fresh: boolean;
+}
+
+function mirrorGlobal(bindings: RevocationBindings, global: MirrorGlobal): Promise<number> {
+  if (global.fresh) return Promise.resolve(global.revokedBefore);
+  return bindings.REVOCATIONS.get<GlobalRecord>(GLOBAL_KV_KEY, 'json').then((kv) => Math.max(kv?.revokedBefore ?? 0, global.revokedBefore));
+}
+
 /** The writers' answer, or undefined when they could not be read or the cap is reached. */
 async function cappedStrictRead(
   token: AuthenticToken,
-  config: Config,
   bindings: RevocationBindings,
   mirror: Mirror,
   why: 'strictReads' | 'confirmations',
+  global: MirrorGlobal,
 ) {
   if (strictInFlight >= BOUNDED_STRICT_MAX_IN_FLIGHT) return undefined;
   strictInFlight++;
   mirror.counters[why]++;
   try {
-    return await readState(token, 'bounded', config, bindings);
+    return await withTimeout(
+      readWriters(token, bindings, mirrorGlobal(bindings, global)),
+      REVOCATION_READ_TIMEOUT_MS.bounded,
+      'revocation state',
+    );
+  } catch (error) {
+    logEvent('revocation_state_unreadable', { mode: 'bounded', error: error instanceof Error ? error.message : 'unknown' });
+    return undefined;
   } finally {
     strictInFlight--;
   }
@@ -303,7 +332,7 @@ export async function checkMirror(
   bindings: RevocationBindings,
   context: CheckContext = {},
 ): Promise<RevocationReason | undefined> {
-  const keys = await mirrorKeysOf(token);
+  const keys = mirrorKeysOf(token);
   await mirror.freshen(feed, context.waitUntil);
   // No await from here to the answer: the freshness test and the lookup see one mirror.
   const answer = mirror.answer(keys, nowSeconds());
@@ -311,13 +340,15 @@ export async function checkMirror(
     const reason = revocationReason(token, answer.state, config.revocationIatMarginSeconds);
     if (reason !== 'revoked_user' && reason !== 'revoked_token') return reason;
     if (confirmedRefusals.has(token)) return reason;
-    const confirmed = await cappedStrictRead(token, config, bindings, mirror, 'confirmations');
+    const global = { revokedBefore: answer.state.globalRevokedBefore, fresh: true };
+    const confirmed = await cappedStrictRead(token, bindings, mirror, 'confirmations', global);
     if (confirmed === undefined) return reason;
     const strictReason = revocationReason(token, confirmed, config.revocationIatMarginSeconds);
     if (strictReason !== undefined) confirmedRefusals.add(token);
     return strictReason;
   }
-  const strict = await cappedStrictRead(token, config, bindings, mirror, 'strictReads');
+  const global = { revokedBefore: answer.kind === 'stale' ? answer.state.globalRevokedBefore : answer.globalRevokedBefore, fresh: false };
+  const strict = await cappedStrictRead(token, bindings, mirror, 'strictReads', global);
   if (strict !== undefined) return revocationReason(token, strict, config.revocationIatMarginSeconds);
   if (answer.kind === 'stale' && config.failMode === 'open') {
     logEvent('mirror_stale_answer', { ageMs: Math.round(answer.ageMs) });

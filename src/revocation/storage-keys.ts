@@ -1,4 +1,5 @@
 import { base64url } from 'jose';
+import { sha256Words } from './sha256';
 
 /**
  * Every storage name killswitch uses, built here and nowhere else (docs/storage.md lists
@@ -95,18 +96,18 @@ export function fingerprintOf(kvKey: string): string {
 
 /**
  * fingerprintOf(userKvKey(userId)) and fingerprintOf(tokenKvKey(…)) as the (hi, lo) words the
- * mirror looks up, read straight off the digest: a check needs no base64url round trip.
+ * mirror looks up, read straight off the digest: a check needs no base64url round trip. Hashed in
+ * JS, synchronously: same bytes as digest() above, at about half the cost for inputs this short.
  */
-async function fingerprintWordsOf(parts: readonly (string | null)[]): Promise<readonly [number, number]> {
-  const view = new DataView(await crypto.subtle.digest('SHA-256', encoder.encode(JSON.stringify(parts))));
-  return [view.getUint32(0), view.getUint32(4)];
+function fingerprintWordsOf(parts: readonly (string | null)[]): readonly [number, number] {
+  return sha256Words(encoder.encode(JSON.stringify(parts)));
 }
 
-export function userFingerprintWords(userId: string, namespace?: string) {
+export function userFingerprintWords(userId: string, namespace?: string): readonly [number, number] {
   return fingerprintWordsOf(userParts(userId, namespace));
 }
 
-export function tokenFingerprintWords(userId: string, iss: string | null, tokenId: string, namespace?: string) {
+export function tokenFingerprintWords(userId: string, iss: string | null, tokenId: string, namespace?: string): readonly [number, number] {
   return fingerprintWordsOf(tokenParts(userId, iss, tokenId, namespace));
 }
 
@@ -133,6 +134,11 @@ export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
 /** Cache API: one location's copy of the feed head, keyed by a time bucket (never served to a client). */
 export function feedCacheUrl(bucket: number): string {
   return `https://feed.killswitch.internal/head/${bucket}`;
+}
+
+/** Cache API: which isolate of a location reads the feed for one time bucket (the others wait for its head). */
+export function feedClaimUrl(bucket: number): string {
+  return `https://feed.killswitch.internal/claim/${bucket}`;
 }
 
 /** Cache API: one location's answer to GET /v1/feed?after=`after` (docs/reference.md §9), keyed by a time bucket. */

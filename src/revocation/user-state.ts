@@ -222,9 +222,9 @@ export class UserState extends DurableObject<Env> {
     const before = this.current();
     const revokedBefore = Math.max(before.revokedBefore, Math.min(now, input.instant));
     const moved = revokedBefore !== before.revokedBefore;
-    // A retry (say after a 503): nothing new to store, but the feed may still lack the first change.
-    // Nor anything to audit here: the stream's own trail records the no-op, so a transmitter's flood
-    // of no-op events cannot evict the user's admin history (the trail keeps 10,000 entries).
+    // A no-op (a retry after a 503, or an event older than the user's last revocation): nothing
+    // new to store, nothing for the user's trail (a flood of such SETs would evict admin history:
+    // the stream's own trail records it), but the feed may still lack the first change.
     if (!moved) return { sub: input.sub, ...before, moved, propagated: await this.writeThrough(), changes: [] };
     this.audit.append({
       at: now,

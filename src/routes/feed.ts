@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { feedReplica } from '../feed/feed-client';
+import { feedCache, feedReplica, nearestReplica, type ReaderLocation } from '../feed/feed-client';
 import { CACHE_BUCKET_MS, FEED_READ_TIMEOUT_MS } from '../feed/mirror';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedPageCacheUrl } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
@@ -19,15 +19,15 @@ feedRoutes.use('*', feedAuth);
 
 type FeedPage = ResponseBody<'FeedPage'>;
 
-/** A replica's answer at or past `after`, trying each replica once (from a random one). */
-async function readFeed(env: Env, after: number): Promise<FeedPage | undefined> {
-  const first = Math.floor(Math.random() * FEED_REPLICA_HINTS.length);
+/** A replica's answer at or past `after`, trying each replica once (from the nearest, else a random one). */
+async function readFeed(env: Env, after: number, location: ReaderLocation | undefined): Promise<FeedPage | undefined> {
+  const first = nearestReplica(location) ?? Math.floor(Math.random() * FEED_REPLICA_HINTS.length);
   for (let attempt = 0; attempt < FEED_REPLICA_HINTS.length; attempt++) {
     const index = (first + attempt) % FEED_REPLICA_HINTS.length;
-    const stamp = Date.now(); // before the read: the data is at least this fresh
     try {
       const read = await withTimeout(feedReplica(env.REVOCATION_FEED, index).read(after), FEED_READ_TIMEOUT_MS, `feed replica ${index}`);
-      if (read.head >= after) return { stamp, head: read.head, floor: read.floor, entries: read.entries };
+      // The replica's stamp, as it made it: the reader subtracts its own skew margin.
+      if (read.head >= after) return { stamp: read.stamp, head: read.head, floor: read.floor, entries: read.entries };
     } catch {
       // the next replica
     }
@@ -37,12 +37,13 @@ async function readFeed(env: Env, after: number): Promise<FeedPage | undefined> 
 
 feedRoutes.get('/', async (c) => {
   const { after } = validate(FeedQuery, formObject(new URL(c.req.url).searchParams));
-  const cache = typeof caches === 'undefined' ? undefined : caches.default;
+  // Authenticated like the mirrors' head (another Worker on the zone could `put` a page); no key, no cache.
+  const cache = await feedCache(c.var.config);
   const key = feedPageCacheUrl(after, Math.floor(Date.now() / CACHE_BUCKET_MS));
   const hit = await cache?.match(key).catch(() => undefined);
   let page = hit === undefined ? undefined : ((await hit.json()) as FeedPage);
   if (page === undefined) {
-    page = await readFeed(c.env, after);
+    page = await readFeed(c.env, after, c.req.raw.cf as ReaderLocation | undefined);
     if (page === undefined) return unavailableResponse('no feed replica answered');
     const stored = new Response(JSON.stringify(page), { headers: { 'Cache-Control': 'max-age=1' } });
     c.executionCtx.waitUntil(cache?.put(key, stored).catch(() => undefined) ?? Promise.resolve());

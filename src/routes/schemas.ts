@@ -307,7 +307,6 @@ export const ERROR_CODES = [
   'transmitter_error',
   'idempotency_key_reused',
   'strict_not_allowed',
-  'audience_taken',
   'temporarily_unavailable',
   'snapshot_required',
   'server_misconfigured',
@@ -382,7 +381,6 @@ function verifyAndErrorBodies() {
   const TransmitterFailed = errorBody(['transmitter_error'], 'required');
   const IdempotencyKeyReused = errorBody(['idempotency_key_reused'], 'required');
   const StrictNotAllowed = errorBody(['strict_not_allowed'], 'required');
-  const AudienceTaken = errorBody(['audience_taken'], 'required');
   /** A writer out of reach: nothing was acknowledged. */
   const TemporarilyUnavailable = errorBody(['temporarily_unavailable'], 'none');
   /** Bounded mode: the writer stored the change, the feed has not taken it yet (src/revocation/revoker.ts). */
@@ -409,7 +407,6 @@ function verifyAndErrorBodies() {
     TokenError,
     TransmitterFailed,
     IdempotencyKeyReused,
-    AudienceTaken,
     TemporarilyUnavailable,
     NotPropagated,
     WriteUnavailable,
@@ -677,8 +674,8 @@ function ssfBodies() {
   const SsfStreamList = z.object({
     streams: z.array(SsfStream),
     unusable: described(
-      z.array(z.object({ id: str, why: str })),
-      'Stored streams that are off (their issuer left TRUSTED_ISSUERS, or its userClaim changed): delete and recreate them.',
+      z.array(z.object({ id: str, problem: str })),
+      'Stored streams that are off: they no longer parse (say, their token issuer left TRUSTED_ISSUERS). DELETE removes them.',
     ),
   });
   const SsfStreamStatus = z.object({
@@ -703,11 +700,11 @@ function ssfBodies() {
   });
   const SsfStreamDeleted = z.object({
     id: str,
-    deleted: z.literal(true),
+    deleted: described(z.literal(true), 'Deleted here, whatever the transmitter answered.'),
     transmitter: z.optional(
       described(
-        str,
-        'Managed or unusable streams: what the transmitter said (`deleted`, `not deleted: …`) or why it was not asked. Deleted here either way.',
+        z.enum(['deleted', 'failed', 'not_asked']),
+        'A managed stream: what its transmitter said (`not_asked`: no transmitterToken was given).',
       ),
     ),
   });

@@ -8,11 +8,12 @@ import { sha256 } from '../http/bearer-secret';
 import { atWriter } from '../revocation/revoker';
 import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { EVENTS_REQUESTED } from '../ssf/events';
-import { allStreams, findStream, forgetStoredStreams, registry, unusableStream } from '../ssf/streams';
+import { logEvent } from '../log/logger';
+import { allStreams, findStream, findUnusableStream, forgetStoredStreams, registry } from '../ssf/streams';
 import { createStream, deleteStream, discover, requestVerification, TransmitterError, transmitterStatus } from '../ssf/transmitter';
 import type { AppEnv } from './app-env';
 import { badRequest, readJsonObject } from '../http/body';
-import { errorResponse, jsonResponse, unavailableResponse } from '../http/responses';
+import { errorResponse, jsonResponse } from '../http/responses';
 import { formObject, SsfStreamBody, SsfTransmitterBody, StreamAuditQuery, StreamIdParam, validate, type ResponseBody } from './schemas';
 
 /** docs/reference.md §7: Shared Signals streams, managed through the admin API. Mounted at /v1/admin/ssf (behind adminAuth). */
@@ -84,8 +85,11 @@ const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin;
 const pushBase = (raw: string) => operatorInput(() => parseJwksUri(raw, '"pushBaseUrl"')).replace(/\/$/, '');
 
 ssfAdminRoutes.get('/streams', async (c) => {
-  const { usable, unusable } = await atWriter(() => allStreams(c.var.config, c.env));
-  return jsonResponse({ streams: usable.map((s) => streamView(s, originOf(c))), unusable } satisfies ResponseBody<'SsfStreamList'>);
+  const { streams, unusable } = await atWriter(() => allStreams(c.var.config, c.env));
+  return jsonResponse({
+    streams: streams.map((s) => streamView(s, originOf(c))),
+    unusable: unusable.map(({ id, problem }) => ({ id, problem })),
+  } satisfies ResponseBody<'SsfStreamList'>);
 });
 
 /**
@@ -155,20 +159,10 @@ ssfAdminRoutes.post('/streams', async (c) => {
     extra = withSecret ? { secret } : {};
   }
   const stream = parseEntry(c, record);
-  // SSF_STREAMS here; the stored streams in the registry object, atomically with the insert.
-  const configured = [...c.var.config.ssfStreams.values()].some((s) => s.audience === stream.audience);
-  const added = configured
-    ? 'audience_taken'
-    : await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record), stream.audience));
-  if (added !== 'added') {
-    // The transmitter's new stream would push to an endpoint that does not exist: take it back (best effort).
-    const managed = stream.transmitter;
-    if (managed !== undefined && body.transmitterToken !== undefined) {
-      await deleteStream(managed.configurationEndpoint, body.transmitterToken, managed.streamId).catch(() => undefined);
-    }
-    if (added === 'id_taken') throw new HTTPException(503, { res: unavailableResponse('stream id collision: retry') });
-    throw new HTTPException(409, { res: errorResponse(409, 'audience_taken', '"audience" is another stream\'s too') });
-  }
+  // SSF_STREAMS here; the stored streams in the registry, atomically with the insert.
+  const taken = [...c.var.config.ssfStreams.values()].some((s) => s.audience === stream.audience);
+  const added = taken ? 'audience_taken' : await atWriter(() => registry(c.env).addStream(id, JSON.stringify(record), stream.audience));
+  if (added !== 'added') throw badRequest(added === 'audience_taken' ? '"audience" is another stream\'s too' : 'stream id taken: retry');
   forgetStoredStreams(c.var.config);
   if (stream.poll !== undefined) await atWriter(() => stateOf(c, id).startPolling(id, stream.poll!.intervalSeconds));
   return jsonResponse({ ...streamView(stream, originOf(c)), ...extra } satisfies ResponseBody<'SsfStreamCreated'>, 201);
@@ -212,32 +206,31 @@ ssfAdminRoutes.post('/streams/:id/verify', async (c) => {
 });
 
 /**
- * Deletes a stream created through the admin API, here whatever its transmitter answers: a
- * managed stream is deleted at its transmitter first when a `transmitterToken` is given, and
- * the answer says what the transmitter said. A stream that is off (unusable) is deleted here only.
+ * Deletes a stream created through the admin API, here whatever its transmitter says: a stream
+ * must not outlive its operator's decision because a transmitter is down, or gone, or our token
+ * for it expired. A managed stream's transmitter is asked first when a `transmitterToken` is
+ * given; the answer says what it said. An unusable stored stream (listed under `unusable`) is
+ * deleted too.
  */
 ssfAdminRoutes.delete('/streams/:id', async (c) => {
   const id = validate(StreamIdParam, c.req.param('id'), 'id');
-  const { transmitterToken } = validate(SsfTransmitterBody, await readJsonObject(c));
   const stream = await atWriter(() => findStream(c.var.config, c.env, id));
   if (stream?.mode === 'config') throw badRequest('this stream is defined in SSF_STREAMS: remove it there');
-  let transmitter: string | undefined;
-  if (stream === undefined) {
-    const why = await atWriter(() => unusableStream(c.var.config, c.env, id));
-    if (why === undefined) throw new HTTPException(404, { res: errorResponse(404, 'not_found', `no stream ${JSON.stringify(id)}`) });
-    transmitter = 'not asked: the stream is unusable';
-  } else if (stream.transmitter !== undefined) {
-    const { configurationEndpoint, streamId } = stream.transmitter;
-    transmitter =
-      transmitterToken === undefined
-        ? 'not asked: no transmitterToken'
-        : await deleteStream(configurationEndpoint, transmitterToken, streamId).then(
-            () => 'deleted',
-            (error: unknown) => {
-              if (error instanceof TransmitterError) return `not deleted: ${error.message}`;
-              throw error;
-            },
-          );
+  if (stream === undefined && (await atWriter(() => findUnusableStream(c.var.config, c.env, id))) === undefined) {
+    throw new HTTPException(404, { res: errorResponse(404, 'not_found', `no stream ${JSON.stringify(id)}`) });
+  }
+  const { transmitterToken } = validate(SsfTransmitterBody, await readJsonObject(c));
+  const transmitter = stream?.transmitter;
+  let said: ResponseBody<'SsfStreamDeleted'>['transmitter'] = 'not_asked';
+  if (transmitter !== undefined && transmitterToken !== undefined) {
+    try {
+      await deleteStream(transmitter.configurationEndpoint, transmitterToken, transmitter.streamId);
+      said = 'deleted';
+    } catch (error) {
+      if (!(error instanceof TransmitterError)) throw error;
+      said = 'failed';
+      logEvent('ssf_transmitter_delete_failed', { stream: id, error: error.code });
+    }
   }
   await atWriter(() => registry(c.env).removeStream(id));
   forgetStoredStreams(c.var.config);
@@ -245,7 +238,7 @@ ssfAdminRoutes.delete('/streams/:id', async (c) => {
   return jsonResponse({
     id,
     deleted: true,
-    ...(transmitter === undefined ? {} : { transmitter }),
+    ...(transmitter === undefined ? {} : { transmitter: said }),
   } satisfies ResponseBody<'SsfStreamDeleted'>);
 });
 

@@ -1,3 +1,4 @@
+import type { ReaderLocation } from '../feed/feed-client';
 import type { Context } from 'hono';
 import { identityOf, type AuthenticToken } from '../verify/token';
 import { verifyToken } from '../verify-token';
@@ -49,6 +50,7 @@ export async function verifyRoute(c: Context<AppEnv>): Promise<Response> {
   const result = await verifyToken(bearerToken(c.req.header('Authorization')), c.var.config, c.env, {
     strict,
     waitUntil: waitUntilOf(c),
+    location: c.req.raw.cf as ReaderLocation | undefined,
   });
   if (!result.active) {
     Object.assign(c.var.log, { reason: result.reason, ...result.identity });

@@ -90,13 +90,14 @@ export class SsfStream extends DurableObject<Env> {
   }
 
   /**
-   * Stores a stream unless its id or its audience is another stored stream's. One synchronous
-   * method of the one registry object: two concurrent creates of one audience cannot both pass.
+   * Stores a stream unless its id or its audience is another stored stream's. The check and the
+   * insert run with no await between them in the one registry object: two concurrent creates of
+   * one audience cannot both succeed (a SET's audience names exactly one stream).
    */
   addStream(id: string, recordJson: string, audience: string): 'added' | 'id_taken' | 'audience_taken' {
-    if (this.sql.exec('SELECT 1 FROM ssf_streams WHERE id = ?', id).toArray().length > 0) return 'id_taken';
-    const sameAudience = this.sql.exec("SELECT 1 FROM ssf_streams WHERE json_extract(record, '$.audience') = ?", audience).toArray();
-    if (sameAudience.length > 0) return 'audience_taken';
+    const rows = this.sql.exec<{ id: string; record: string }>('SELECT id, record FROM ssf_streams').toArray();
+    if (rows.some((row) => row.id === id)) return 'id_taken';
+    if (rows.some((row) => (JSON.parse(row.record) as { audience?: unknown }).audience === audience)) return 'audience_taken';
     this.sql.exec('INSERT INTO ssf_streams (id, record, created_at) VALUES (?, ?, ?)', id, recordJson, nowSeconds());
     return 'added';
   }

@@ -13,17 +13,16 @@ export const REGISTRY_TTL_MS = 30_000;
 /** …and on an unknown id at most this often: a flood of made-up ids costs one read a second. */
 export const REGISTRY_MISS_INTERVAL_MS = 1_000;
 
-interface Cached {
-  streams: Map<string, SsfStreamConfig>;
-  /** Stored streams that no longer parse against the configuration: id → why. */
-  unusable: Map<string, string>;
-  fetchedAt: number;
-}
-
-/** A stored stream that is off (docs/security-events.md §6): listed and deletable, never used. */
+/** A stored stream that no longer parses: off, but listed (and deletable) so an operator sees why. */
 export interface UnusableStream {
   readonly id: string;
-  readonly why: string;
+  readonly problem: string;
+}
+
+interface Cached {
+  streams: Map<string, SsfStreamConfig>;
+  unusable: Map<string, UnusableStream>;
+  fetchedAt: number;
 }
 
 /** One cache per configuration: stored streams are parsed against its trusted issuers. */
@@ -36,7 +35,7 @@ export function registry(bindings: SsfBindings) {
 async function load(config: Config, env: SsfBindings): Promise<Cached> {
   const records = await registry(env).listStreams();
   const streams = new Map<string, SsfStreamConfig>();
-  const unusable = new Map<string, string>();
+  const unusable = new Map<string, UnusableStream>();
   for (const json of records) {
     const record = JSON.parse(json) as { id: string };
     try {
@@ -44,9 +43,9 @@ async function load(config: Config, env: SsfBindings): Promise<Cached> {
     } catch (error) {
       // A stored stream whose token issuer left TRUSTED_ISSUERS (or whose mapped claim is no
       // longer that issuer's userClaim): it would map nobody right, so it is off.
-      const why = error instanceof Error ? error.message : 'unknown';
-      unusable.set(record.id, why);
-      logEvent('ssf_stream_unusable', { stream: record.id, error: why });
+      const problem = error instanceof Error ? error.message : 'unknown';
+      unusable.set(record.id, { id: record.id, problem });
+      logEvent('ssf_stream_unusable', { stream: record.id, error: problem });
     }
   }
   const cached = { streams, unusable, fetchedAt: Date.now() };
@@ -55,16 +54,13 @@ async function load(config: Config, env: SsfBindings): Promise<Cached> {
 }
 
 /** Every stream: SSF_STREAMS, then the stored ones (fresh from the Durable Object), and the stored ones that are off. */
-export async function allStreams(config: Config, env: SsfBindings): Promise<{ usable: SsfStreamConfig[]; unusable: UnusableStream[] }> {
+export async function allStreams(config: Config, env: SsfBindings): Promise<{ streams: SsfStreamConfig[]; unusable: UnusableStream[] }> {
   const stored = await load(config, env);
-  return {
-    usable: [...config.ssfStreams.values(), ...stored.streams.values()],
-    unusable: [...stored.unusable].map(([id, why]) => ({ id, why })),
-  };
+  return { streams: [...config.ssfStreams.values(), ...stored.streams.values()], unusable: [...stored.unusable.values()] };
 }
 
-/** Why the stored stream `id` is off (fresh from the Durable Object), or undefined: usable or absent. */
-export async function unusableStream(config: Config, env: SsfBindings, id: string): Promise<string | undefined> {
+/** A stored stream that is off (it no longer parses), fresh from the Durable Object: only the admin API asks. */
+export async function findUnusableStream(config: Config, env: SsfBindings, id: string): Promise<UnusableStream | undefined> {
   return (await load(config, env)).unusable.get(id);
 }
 

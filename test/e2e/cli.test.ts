@@ -13,10 +13,17 @@ import { join } from 'node:path';
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
-import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, DEMO_KEY_FILE, ROOT } from '../helpers/demo';
+import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, DEMO_KEY_FILE, demoVars, ROOT } from '../helpers/demo';
+import { OKTA, OKTA_ISSUER, oktaToken, oktaUser } from '../helpers/okta';
 
 const BIN = join(ROOT, 'bin/killswitch.mjs');
 const WRONG_KEY = 'wrong-admin-key-0123456789';
+/** Beside the demo issuer: Okta, keyed by `uid`, its users in a namespace of their own. */
+const OKTA_NAMESPACE = 'okta';
+const TRUSTED_ISSUERS = JSON.stringify([
+  ...(JSON.parse(demoVars().TRUSTED_ISSUERS ?? '[]') as unknown[]),
+  { ...OKTA_ISSUER, userNamespace: OKTA_NAMESPACE },
+]);
 
 let worker: WranglerDev;
 let scratch: string;
@@ -72,7 +79,12 @@ async function closedPort(): Promise<number> {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'killswitch-cli-'));
-  worker = await startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 45_000 });
+  worker = await startWranglerDev({
+    name: 'killswitch',
+    envFile: DEMO_ENV,
+    vars: [`TRUSTED_ISSUERS:${TRUSTED_ISSUERS}`],
+    timeoutMs: 45_000,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -343,6 +355,49 @@ describe('killswitch CLI against wrangler dev', () => {
     expect(human.stdout).toMatch(/^user nobody-yet\n\s+version\s+0\n\s+revoked before\s+never\n\s+revoked tokens\s+0/);
   });
 
+  it('an Okta user (uid, namespace okta): verify prints the user id; revoke user / user show / revoke token / audit take --namespace', async () => {
+    const user = oktaUser();
+    const token = await oktaToken(user);
+    // The same strings as ids of the shared namespace: a revocation keyed on the sub, or in the
+    // wrong namespace, would refuse these.
+    const [sameLogin, sameUid] = await Promise.all([mint(user.login), mint(user.uid)]);
+    const active = await cli(['verify', token]);
+    expect(active.code, active.stderr).toBe(0);
+    expect(active.stdout.split('\n')[0]).toBe(`active: token of ${user.uid} from ${OKTA}`);
+    expect(active.stdout.split('\n')[1]).toMatch(new RegExp(`^\\s+sub\\s+${user.login.replace(/\./g, '\\.')}$`));
+
+    const run = await cli(['revoke', 'user', user.uid, '--namespace', OKTA_NAMESPACE, '--reason', 'phished', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(json(run)).toEqual({ sub: user.uid, user: user.uid, namespace: OKTA_NAMESPACE, version: 1, revokedBefore: expect.any(Number) });
+    expect(json(await cli(['verify', token, '--json'])).reason).toBe('revoked_user');
+    for (const other of [sameLogin, sameUid]) expect((await cli(['verify', other])).code).toBe(0);
+
+    const human = await cli(['revoke', 'user', user.uid, '--namespace', OKTA_NAMESPACE]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(
+      new RegExp(`^revoked every token of ${user.uid} \\(namespace okta\\) issued before .*; version is now 2$`, 'm'),
+    );
+
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const byId = await cli(['revoke', 'token', '--jti', 'okta-1', '--sub', user.uid, '--namespace', OKTA_NAMESPACE, '--exp', String(exp)]);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(byId.stdout).toMatch(new RegExp(`^revoked token okta-1 of ${user.uid} \\(namespace okta\\) \\(every issuer\\)`));
+
+    const shown = await cli(['user', 'show', user.uid, '--namespace', OKTA_NAMESPACE]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^user ${user.uid} \\(namespace okta\\)\n\\s+version\\s+2\n[^]*okta-1`));
+    expect(json(await cli(['user', 'show', user.uid, '--json']))).toMatchObject({ user: user.uid, version: 0, revokedTokens: [] });
+    expect(json(await cli(['user', 'show', user.login, '--namespace', OKTA_NAMESPACE, '--json']))).toMatchObject({ version: 0 });
+
+    const trail = json(await cli(['audit', '--sub', user.uid, '--namespace', OKTA_NAMESPACE, '--json']));
+    expect(trail.events.map((e: { action: string }) => e.action)).toEqual(['revoke_token', 'revoke_user', 'revoke_user']);
+    expect((await cli(['audit', '--sub', user.uid])).stdout.trim()).toBe(`no events for ${user.uid}`);
+
+    const unknown = await cli(['revoke', 'user', user.uid, '--namespace', 'nope']);
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toMatch(/userNamespace of a trusted issuer/);
+  });
+
   it('audit --sub [--limit] [--cursor]: newest first, paged; human table', async () => {
     const all = json(await cli(['audit', '--sub', 'heidi', '--json']));
     expect(all.events).toHaveLength(2);
@@ -357,7 +412,7 @@ describe('killswitch CLI against wrangler dev', () => {
 
     const human = await cli(['audit', '--sub', 'heidi', '--limit', '1']);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^at\s+action\s+sub\s+jti\s+actor\s+reason\n\S+Z\s+revoke_user\s+heidi\s+admin:/);
+    expect(human.stdout).toMatch(/^at\s+action\s+user\s+jti\s+actor\s+reason\n\S+Z\s+revoke_user\s+heidi\s+admin:/);
     expect(human.stdout).toMatch(/more: killswitch audit --sub "heidi" --limit 1 --cursor \S+/);
     const none = await cli(['audit', '--sub', 'nobody-at-all']);
     expect(none.stdout.trim()).toBe('no events for nobody-at-all');

@@ -4,7 +4,8 @@
  * The admin console (/admin) in a real browser: Debian's Chromium driven by playwright-core,
  * against the real worker under `wrangler dev` with the demo configuration. Sign in (a wrong
  * key refused, the key never in a URL or cookie), find a user, revoke them and see their token
- * refused at /v1/verify, revoke a pasted token, the audit trail, the live view, a hostile `sub`
+ * refused at /v1/verify, revoke a pasted token, revoke a pasted Okta token's user (its `uid`, in its
+ * issuer's namespace, never its `sub`), the audit trail, the live view, a hostile `sub`
  * shown as text, revoke-all behind its confirmation, sign out; the security headers, keyboard
  * use, labels, a phone-sized screen, and no console error or CSP violation anywhere.
  * Screenshots of each page go to test/e2e/artifacts/console/ (gitignored).
@@ -18,7 +19,8 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.mjs';
-import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, mintDemoSync, ROOT } from '../helpers/demo';
+import { DEMO_ADMIN_KEY, DEMO_ENV, DEMO_ISSUER, demoVars, mintDemoSync, ROOT } from '../helpers/demo';
+import { OKTA_ISSUER, oktaToken, oktaUser } from '../helpers/okta';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REQUIRED = process.env.KILLSWITCH_REQUIRE_SYSTEM_TESTS === '1';
@@ -44,6 +46,12 @@ const LAUNCH_FLAGS = [
   '--disable-sync',
 ];
 const HOSTILE_SUB = '<img src=x onerror="document.title=\'pwned\'">';
+/** Beside the demo issuer: Okta, keyed by `uid`, its users in a namespace of their own. */
+const OKTA_NAMESPACE = 'okta';
+const TRUSTED_ISSUERS = JSON.stringify([
+  ...(JSON.parse(demoVars().TRUSTED_ISSUERS ?? '[]') as unknown[]),
+  { ...OKTA_ISSUER, userNamespace: OKTA_NAMESPACE },
+]);
 
 let worker: WranglerDev | undefined;
 let base: string;
@@ -91,7 +99,7 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     profile = mkdtempSync(join(tmpdir(), 'killswitch-chromium-'));
     const [started, browser] = await Promise.all([
-      startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, timeoutMs: 45_000 }),
+      startWranglerDev({ name: 'killswitch', envFile: DEMO_ENV, vars: [`TRUSTED_ISSUERS:${TRUSTED_ISSUERS}`], timeoutMs: 45_000 }),
       chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         args: LAUNCH_FLAGS,
@@ -295,6 +303,53 @@ describe.runIf(haveChromium)('console (Chromium)', () => {
     await page.fill('#by-id-reason', 'found in a log');
     await page.click('#token-by-id button');
     expect(await answerOf('token-by-id-answer')).toContain('Token by-id-1 of dave-console is refused for every issuer');
+  });
+
+  it("revokes a pasted Okta token's user: its uid in its namespace (never its sub), so the token is refused", async () => {
+    const user = oktaUser();
+    const token = await oktaToken(user);
+    // The same strings as ids of the shared namespace: tokens a revocation keyed on the sub, or
+    // in the wrong namespace, would refuse; this one must leave them alone.
+    const sameLogin = mint(user.login);
+    const sameUid = mint(user.uid);
+    for (const t of [token, sameLogin, sameUid]) expect(await verify(t)).toEqual({ status: 200 });
+
+    await page.fill('#token-text', token);
+    await page.click('#token-inspect button');
+    // The panel still shows the last test's "not a JWT" until introspection answers.
+    await expect.poll(() => page.locator('#token-answer').textContent()).toContain('Active');
+    expect(await page.locator('#token-decoded').textContent()).toContain(user.login);
+    await page.locator('#token-user-revoke').waitFor({ state: 'visible' });
+    expect(await page.locator('#token-user').textContent()).toBe(`${user.uid} (namespace ${OKTA_NAMESPACE})`);
+
+    await page.click('#token-user-revoke button');
+    expect(await page.locator('#token-user-reason').evaluate((el) => (el as HTMLInputElement).validity.valueMissing)).toBe(true);
+    await page.fill('#token-user-reason', 'phished, ticket 4712');
+    await page.click('#token-user-revoke button');
+    const text = await answerOf('token-user-revoke-answer');
+    expect(text).toContain('HTTP 200 OK');
+    expect(text).toContain(`Every token of ${user.uid} (namespace ${OKTA_NAMESPACE}) issued at or before`);
+    expect(text).toContain('This token is one of them.');
+    expect(await verify(token)).toEqual({ status: 401, reason: 'revoked_user' });
+    expect(await verify(sameLogin)).toEqual({ status: 200 });
+    expect(await verify(sameUid)).toEqual({ status: 200 });
+    expect(await page.locator('#token-user-revoke').isHidden()).toBe(true);
+    await shot('token-user-revoked');
+
+    // The user view names the user by id and namespace.
+    await go('User');
+    await page.fill('#user-sub', user.uid);
+    await page.fill('#user-namespace', OKTA_NAMESPACE);
+    await page.click('#user-find button');
+    const state = page.locator('#user-state');
+    await expect.poll(() => state.textContent()).toContain(`User id${user.uid}`);
+    expect(await state.textContent()).toContain(`Namespace${OKTA_NAMESPACE}`);
+    expect(await state.textContent()).toContain('Version1');
+    expect(await page.locator('#user-revoke-sub').textContent()).toBe(`${user.uid} (namespace ${OKTA_NAMESPACE})`);
+    await page.fill('#user-namespace', '');
+    await page.click('#user-find button');
+    await expect.poll(() => state.textContent()).toContain('Namespaceshared');
+    expect(await state.textContent()).toContain('Version0');
   });
 
   it('the audit trail: filtered by user and action, newest first, paged', async () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { unstable_readConfig } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN_KEY, DEMO_ISSUER, demoJwk, ROOT } from '../helpers/demo';
+import { routeWarnings } from '../../cli/deploy-checks.mjs';
 
 interface BuildReport {
   outdir: string;
@@ -22,6 +23,7 @@ interface BuildReport {
   bindings: { name: string; resource: string }[];
   assetFiles: number;
   vars: Record<string, string>;
+  warnings: string[];
 }
 
 let outdir: string;
@@ -85,6 +87,20 @@ describe('npm run deploy:dry-run (wrangler deploy --dry-run --outdir)', () => {
     });
     // wrangler's count of what it read from public/ covers at least every console file.
     expect(report.assetFiles).toBeGreaterThanOrEqual(readdirSync(join(ROOT, 'public/admin')).length);
+  });
+});
+
+describe('the deploy requirement of bounded mode (a route on a zone: the Cache API does nothing on workers.dev)', () => {
+  it('the dry-run warns, on stderr and in --json, that wrangler.toml has no route', () => {
+    expect(report.warnings).toEqual([expect.stringContaining('wrangler.toml has no route')]);
+    expect(build.stderr).toContain('warning: wrangler.toml has no route');
+  });
+
+  it('a route, routes or [[routes]] silences it; a commented-out one does not', () => {
+    expect(routeWarnings('name = "k"\nroute = { pattern = "auth.example.com/*", zone_name = "example.com" }\n')).toEqual([]);
+    expect(routeWarnings('routes = [{ pattern = "auth.example.com", custom_domain = true }]\n')).toEqual([]);
+    expect(routeWarnings('[[routes]]\npattern = "auth.example.com/*"\n')).toEqual([]);
+    expect(routeWarnings('# route = "auth.example.com/*"\n')).toHaveLength(1);
   });
 });
 

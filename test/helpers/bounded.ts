@@ -8,9 +8,11 @@ import { runInDurableObject } from 'cloudflare:test';
 import { getConfig } from '../../src/config/config';
 import { feedAccessFor } from '../../src/feed/feed-client';
 import { Mirror, type FeedAccess } from '../../src/feed/mirror';
+import { authenticatedCache, feedMacKey } from '../../src/feed/head-mac';
 import { checkMirror } from '../../src/revocation/revocation-check';
 import { authenticate } from '../../src/verify/verifier';
-import { unreachable, type Switch } from './faults';
+import { call, unreachable, type Switch } from './faults';
+import { afterEach, beforeEach, vi } from 'vitest';
 
 /** Bindings of a worker in bounded mode (a new object: its own config, so its own mirror). */
 export function boundedEnv(overrides: Record<string, unknown> = {}): Env {
@@ -25,6 +27,20 @@ export function boundedEnv(overrides: Record<string, unknown> = {}): Env {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** POST /v1/revoke of `token` through the worker with `bindings`. */
+export const revokeToken = (bindings: Env, token: string) =>
+  call(bindings, '/v1/revoke', { method: 'POST', admin: true, body: new URLSearchParams({ token }) });
+
+/** Silences the product's log lines for a file's tests (its expected refresh failures). */
+export function quietLogs(): void {
+  beforeEach(() => {
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+}
+
 export interface FeedFaults {
   /** Added before every replica read (a slow round trip). */
   delayMs?: number;
@@ -36,11 +52,12 @@ export interface FeedFaults {
 
 /** The real feed (replicas, KV snapshot) seen from one location, through fault wrappers. */
 export function feedAt(name: string, faults: FeedFaults = {}, bindings: Env = env): FeedAccess & { reads: number[] } {
-  const real = feedAccessFor(bindings);
+  const real = feedAccessFor(bindings, getConfig(boundedEnv()));
   const reads: number[] = [];
   return {
     reads,
     replicas: real.replicas,
+    clockSkewMs: real.clockSkewMs,
     async read(replica, after) {
       reads.push(replica);
       if (faults.delayMs !== undefined) await sleep(faults.delayMs);
@@ -52,11 +69,9 @@ export function feedAt(name: string, faults: FeedFaults = {}, bindings: Env = en
     snapshot: () => real.snapshot(),
     async cache() {
       const cache = await caches.open(faults.cache === undefined || faults.cache === 'missing' ? name : faults.cache);
-      if (faults.cache !== 'missing') return cache;
-      return new Proxy(cache, {
-        get: (target, prop) =>
-          prop === 'match' ? async () => undefined : (Reflect.get(target, prop) as (...args: unknown[]) => unknown).bind(target),
-      });
+      const key = await feedMacKey(getConfig(boundedEnv()).feedMacKey!);
+      if (faults.cache !== 'missing') return authenticatedCache(cache, key);
+      return authenticatedCache({ match: async () => undefined, put: (url, response) => cache.put(url, response) }, key);
     },
   };
 }

@@ -20,6 +20,8 @@ export const BASE = 'http://ks.test';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const ADMIN_KEY_ROTATED = 'test-admin-key-rotated-9876';
+/** FEED_MAC_KEY: authenticates bounded mode's cached feed head (src/feed/head-mac.ts). */
+export const FEED_MAC_KEY = 'test-feed-mac-key-0123456789abcdef0123';
 /** FEED_API_KEYS (docs/reference.md §9): what origins read the feed with. */
 export const FEED_KEY = 'test-feed-key-0123456789';
 export const FEED_KEY_ROTATED = 'test-feed-key-rotated-9876';
@@ -94,6 +96,7 @@ export function testBindings(jwksPort: number): Record<string, string> {
     HS_SECRET,
     ADMIN_API_KEYS: `${ADMIN_KEY}, ${ADMIN_KEY_ROTATED}`,
     FEED_API_KEYS: `${FEED_KEY}, ${FEED_KEY_ROTATED}`,
+    FEED_MAC_KEY,
     // The token service (reference §6) signs with session-1; TOKEN_ISSUER is unset, so its
     // tokens carry the origin they were minted on (http://ks.test in tests).
     TOKEN_SIGNING_KEYS: JSON.stringify([KEYS['session-1'].private]),

@@ -111,7 +111,8 @@ export const p256Twin = (token: string) =>
 
 /** HMAC-SHA256 of `input`, base64url: an HS256 signature with any secret (a forger's guess). */
 export async function hmacSha256(input: string, secret: Uint8Array | string): Promise<string> {
-  const bytes = typeof secret === 'string' ? encoder.encode(secret) : secret;
+  // A copy: Node's types want an ArrayBuffer-backed view here (the e2e project type-checks this file too).
+  const bytes = new Uint8Array(typeof secret === 'string' ? encoder.encode(secret) : secret);
   const key = await crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   return base64url.encode(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(input))));
 }
