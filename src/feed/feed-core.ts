@@ -42,9 +42,6 @@ export interface FeedCoreDeps {
  * - a replica holds the recent log; mirrors read one of them.
  */
 export class FeedCore {
-  /** Primary only: the head each replica confirmed (unknown after a restart: asked first). */
-  private readonly replicaHeads: (number | undefined)[] = [];
-
   constructor(private readonly deps: FeedCoreDeps) {}
 
   private get store(): FeedStore {
@@ -78,27 +75,40 @@ export class FeedCore {
     return this.deps.replicas;
   }
 
-  /** True once every replica holds the log up to `target`. */
+  /** True once every replica holds the log up to `target` (rejects when one cannot be reached). */
   private async replicate(target: number): Promise<boolean> {
     const transport = this.transport();
-    const done = await Promise.all(Array.from({ length: transport.count }, (_, i) => this.syncReplica(transport, i, target)));
-    return done.every(Boolean);
+    await Promise.all(Array.from({ length: transport.count }, (_, i) => this.caughtUp(transport, i, target)));
+    return true;
   }
 
-  /** Sends replica `i` what it lacks up to the head, from the head it reports (a few rounds at most). */
-  private async syncReplica(transport: ReplicaTransport, i: number, target: number): Promise<boolean> {
-    for (let round = 0; round < 3; round++) {
-      const known = this.replicaHeads[i];
-      if (known !== undefined && known >= target) return true;
-      const { floor } = this.store.meta();
-      // Entries the replica lacks but the log no longer has: it starts over from the floor.
-      const resetTo = known !== undefined && known < floor ? floor : undefined;
-      const from = resetTo ?? known;
-      const batch = from === undefined ? [] : this.store.entries(from, FEED_READ_MAX_ENTRIES);
-      const { head } = await transport.push(i, batch, resetTo, this.prunableThrough());
-      this.replicaHeads[i] = Math.max(this.replicaHeads[i] ?? 0, head);
-    }
-    return (this.replicaHeads[i] ?? 0) >= target;
+  /**
+   * Pushes replica `i` what it lacks until it holds `target`: as many batches of
+   * FEED_READ_MAX_ENTRIES as a replica far behind needs (rejects when it cannot be reached).
+   * Each append pushes on its own: under load the first pushes carry few entries and answer
+   * quickly, where one batch at a time made every waiter wait for the largest (issue 18, break 6).
+   */
+  private async caughtUp(transport: ReplicaTransport, i: number, target: number): Promise<void> {
+    while ((this.store.replicaHead(i) ?? -1) < target) await this.pushNext(transport, i);
+  }
+
+  /** One push: what replica `i` lacks from the head it last confirmed (stored: a restarted primary knows it). */
+  private async pushNext(transport: ReplicaTransport, i: number): Promise<void> {
+    const known = this.store.replicaHead(i);
+    const { floor } = this.store.meta();
+    // Entries the replica lacks but the log no longer has: it starts over from the floor.
+    const resetTo = known !== undefined && known < floor ? floor : undefined;
+    // A replica never heard from gets the log from the floor: it skips what it has (no round trip to ask first).
+    const batch = this.store.entries(resetTo ?? known ?? floor, FEED_READ_MAX_ENTRIES);
+    // A push that never answers fails in time: the append reports unreplicated and the writer retries.
+    const { head } = await withTimeout(
+      transport.push(i, batch, resetTo, this.prunableThrough()),
+      FEED_REPLICATE_TIMEOUT_MS,
+      `feed push ${i}`,
+    );
+    if (known !== undefined && head <= known && batch.length > 0) throw new Error(`feed replica ${i} took nothing after ${known}`);
+    // Answers of concurrent pushes arrive in any order; a replica's head never goes back.
+    this.store.setReplicaHead(i, Math.max(this.store.replicaHead(i) ?? 0, head));
   }
 
   /** The highest seq no reader can still need: older than the retention, and in a snapshot every location sees. */

@@ -32,6 +32,10 @@ export interface FeedStore {
   lastSnapshotSeq(writtenBy?: number): number;
   forgetSnapshotsBefore(writtenAt: number): void;
 
+  /** Primary: the head replica `replica` last confirmed (undefined: never heard from). */
+  replicaHead(replica: number): number | undefined;
+  setReplicaHead(replica: number, head: number): void;
+
   /** The object's alarm (ms), as DurableObjectStorage has it. */
   getAlarm(): Promise<number | null>;
   setAlarm(at: number): Promise<void>;

@@ -14,6 +14,7 @@ export class MemoryFeedStore implements FeedStore {
   private readonly users = new Map<string, [version: number, revokedBefore: number, until: number]>();
   private readonly tokens = new Map<string, number>();
   private snapshots: { seq: number; writtenAt: number }[] = [];
+  private readonly replicaHeads = new Map<number, number>();
   alarmAt: number | null = null;
 
   meta() {
@@ -84,6 +85,14 @@ export class MemoryFeedStore implements FeedStore {
 
   forgetSnapshotsBefore(writtenAt: number): void {
     this.snapshots = this.snapshots.filter((s) => s.writtenAt >= writtenAt);
+  }
+
+  replicaHead(replica: number): number | undefined {
+    return this.replicaHeads.get(replica);
+  }
+
+  setReplicaHead(replica: number, head: number): void {
+    this.replicaHeads.set(replica, head);
   }
 
   getAlarm(): Promise<number | null> {

@@ -16,6 +16,8 @@ export class SqlFeedStore implements FeedStore {
       fp TEXT PRIMARY KEY, version INTEGER NOT NULL, revoked_before INTEGER NOT NULL, until INTEGER NOT NULL)`);
     sql.exec('CREATE TABLE IF NOT EXISTS feed_tokens (fp TEXT PRIMARY KEY, until INTEGER NOT NULL)');
     sql.exec('CREATE TABLE IF NOT EXISTS feed_snapshots (seq INTEGER NOT NULL, written_at INTEGER NOT NULL)');
+    // The primary's view of each replica, kept across a restart.
+    sql.exec('CREATE TABLE IF NOT EXISTS feed_replicas (replica INTEGER PRIMARY KEY, head INTEGER NOT NULL)');
   }
 
   meta(): { head: number; floor: number } {
@@ -115,6 +117,14 @@ export class SqlFeedStore implements FeedStore {
 
   forgetSnapshotsBefore(writtenAt: number): void {
     this.sql.exec('DELETE FROM feed_snapshots WHERE written_at < ?', writtenAt);
+  }
+
+  replicaHead(replica: number): number | undefined {
+    return this.sql.exec<{ head: number }>('SELECT head FROM feed_replicas WHERE replica = ?', replica).toArray()[0]?.head;
+  }
+
+  setReplicaHead(replica: number, head: number): void {
+    this.sql.exec('INSERT OR REPLACE INTO feed_replicas (replica, head) VALUES (?, ?)', replica, head);
   }
 
   getAlarm(): Promise<number | null> {

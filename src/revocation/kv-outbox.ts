@@ -28,7 +28,9 @@ export function kvSink(kv: () => KVNamespace): OutboxSink {
  *
  * Flushes run one at a time and each sends the newest value of every queued key, so an
  * older value can never overwrite a newer one in KV. Callers that arrive while a flush runs
- * share the next one.
+ * share the next one, which takes their rows (queued before they called): it answers whether
+ * those rows landed, not whether the queue is empty, so a change queued meanwhile by another
+ * caller does not turn this caller's delivered change into a failure (issue 18, break 6).
  */
 export class KvOutbox {
   private tail: Promise<unknown> = Promise.resolve();
@@ -58,11 +60,7 @@ export class KvOutbox {
     );
   }
 
-  get pending(): number {
-    return this.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${this.table}`).one().n;
-  }
-
-  /** Sends what is queued; true when the queue is empty afterwards. */
+  /** Sends what is queued; true when every row this flush took landed. */
   flush(): Promise<boolean> {
     if (this.next !== undefined) return this.next;
     const run = this.tail.then(() => {
@@ -93,17 +91,19 @@ export class KvOutbox {
     await this.armRetry();
     type Row = { key: string; value: string; expiration: number | null; seq: number };
     const rows = this.storage.sql.exec<Row>(`SELECT key, value, expiration, seq FROM ${this.table}`).toArray();
-    await Promise.all(
+    const landed = await Promise.all(
       rows.map(async (row) => {
         try {
           await this.sink(row.key, row.value, row.expiration ?? undefined);
           this.storage.sql.exec(`DELETE FROM ${this.table} WHERE key = ? AND seq = ?`, row.key, row.seq);
+          return true;
         } catch (error) {
           this.storage.sql.exec(`UPDATE ${this.table} SET attempts = attempts + 1 WHERE key = ?`, row.key);
           logEvent(this.failureEvent, { error: error instanceof Error ? error.message : 'unknown' });
+          return false;
         }
       }),
     );
-    return this.pending === 0;
+    return landed.every(Boolean);
   }
 }
