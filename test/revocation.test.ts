@@ -272,7 +272,8 @@ describe('state is read only for genuine tokens', () => {
     const { reads, verify } = instrumentedEnv();
     const res = await verify(valid, strict);
     expect(await res.json()).toMatchObject({ reason: 'revoked_user' });
-    expect(reads).toEqual(strict ? { kv: 0, userState: 1, globalState: 1 } : { kv: 1, userState: 0, globalState: 0 });
+    // Strict: the user's object, and the object of the token's (iss, jti) (a denial naming no user, reference §7).
+    expect(reads).toEqual(strict ? { kv: 0, userState: 2, globalState: 1 } : { kv: 1, userState: 0, globalState: 0 });
   });
 });
 

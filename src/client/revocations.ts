@@ -6,7 +6,7 @@
 import { nowSeconds } from '../clock';
 import { claimsRevocationReason } from '../revocation/revocation-check';
 import { MIRROR_MAX_ENTRIES, Mirror, type FeedAccess, type MirrorKeys, type MirrorStats } from '../feed/mirror';
-import { tokenFingerprintWords, userFingerprintWords } from '../revocation/storage-keys';
+import { issuerTokenFingerprintWords, tokenFingerprintWords, userFingerprintWords } from '../revocation/storage-keys';
 import type { Claims } from '../verify/compact-jws';
 import { feedOverHttp } from './feed-http';
 
@@ -139,10 +139,13 @@ export class Revocations {
     if (cached !== undefined) return cached;
     const tokenId = await tokenIdOf(claims, token);
     const { userNamespace } = this.options;
+    const jti = claims.jti;
     const keys: MirrorKeys = [
       ...userFingerprintWords(userId, userNamespace),
       ...tokenFingerprintWords(userId, iss, tokenId, userNamespace),
       ...tokenFingerprintWords(userId, null, tokenId, userNamespace),
+      // A token denylisted by its issuer and jti alone, whoever its user (a security event naming no user).
+      ...(typeof jti === 'string' ? issuerTokenFingerprintWords(iss, jti) : ([] as const)),
     ];
     if (cacheKey !== undefined) {
       if (this.keys.size >= KEYS_CACHED) this.keys.delete(this.keys.keys().next().value as string);

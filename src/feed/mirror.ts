@@ -71,7 +71,17 @@ const OVER_CAP_RETRY_MS = 60_000;
 export const MIRROR_MAX_ENTRIES = 1_000_000;
 
 /** A token's fingerprints: its user, its denylist entry, and its any-issuer denylist entry. */
-export type MirrorKeys = readonly [userHi: number, userLo: number, tokenHi: number, tokenLo: number, anyHi: number, anyLo: number];
+/** The fingerprints a check looks up; the last pair (issuerTokenFingerprintWords) only for a token with a `jti`. */
+export type MirrorKeys = readonly [
+  userHi: number,
+  userLo: number,
+  tokenHi: number,
+  tokenLo: number,
+  anyHi: number,
+  anyLo: number,
+  issuerTokenHi?: number,
+  issuerTokenLo?: number,
+];
 
 export interface MirrorState {
   readonly globalRevokedBefore: number;
@@ -491,7 +501,7 @@ export class Mirror {
   answer(keys: MirrorKeys, now: number): MirrorAnswer {
     if (this.overCapSince !== 0) return { kind: 'over_cap', globalRevokedBefore: this.globalRevokedBefore };
     const ageMs = this.ageMs();
-    const [userHi, userLo, tokenHi, tokenLo, anyHi, anyLo] = keys;
+    const [userHi, userLo, tokenHi, tokenLo, anyHi, anyLo, issHi, issLo] = keys;
     const user = this.users.find(userHi, userLo);
     const userLive = user >= 0 && this.users.value(user, 2) > now;
     const tokenLive = (slot: number) => slot >= 0 && this.tokens.value(slot, 0) > now;
@@ -499,7 +509,10 @@ export class Mirror {
       globalRevokedBefore: this.globalRevokedBefore,
       userVersion: userLive ? this.users.value(user, 0) : 0,
       userRevokedBefore: userLive ? this.users.value(user, 1) : 0,
-      tokenRevoked: tokenLive(this.tokens.find(tokenHi, tokenLo)) || tokenLive(this.tokens.find(anyHi, anyLo)),
+      tokenRevoked:
+        tokenLive(this.tokens.find(tokenHi, tokenLo)) ||
+        tokenLive(this.tokens.find(anyHi, anyLo)) ||
+        (issHi !== undefined && issLo !== undefined && tokenLive(this.tokens.find(issHi, issLo))),
     };
     return ageMs <= this.boundMs ? { kind: 'fresh', state } : { kind: 'stale', state, ageMs };
   }

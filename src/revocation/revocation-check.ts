@@ -8,7 +8,17 @@ import { globalRevokedBefore } from './global-revoked-before';
 import { feedAccessFor, type ReaderLocation } from '../feed/feed-client';
 import { mirrorFor, type FeedAccess, type Mirror, type MirrorKeys } from '../feed/mirror';
 import type { RevocationFeed } from '../feed/revocation-feed';
-import { GLOBAL_KV_KEY, tokenFingerprintWords, tokenKvKey, userFingerprintWords, userKvKey, userObjectName } from './storage-keys';
+import {
+  GLOBAL_KV_KEY,
+  issuerTokenFingerprintWords,
+  issuerTokenKvKey,
+  issuerTokenObjectName,
+  tokenFingerprintWords,
+  tokenKvKey,
+  userFingerprintWords,
+  userKvKey,
+  userObjectName,
+} from './storage-keys';
 import { withTimeout } from './timeout';
 import type { UserState } from './user-state';
 import { nowSeconds } from '../clock';
@@ -72,7 +82,10 @@ interface GlobalRecord {
   readonly revokedBefore?: number;
 }
 
-type ReplicaKeys = readonly [userKey: string, tokenKey: string, anyIssuerTokenKey: string];
+/** The `jti` a token may be denylisted by with its issuer and no user (storage-keys.ts issuerTokenKvKey); none without one. */
+const namedJti = (token: AuthenticToken) => (typeof token.claims.jti === 'string' ? token.claims.jti : undefined);
+
+type ReplicaKeys = readonly [userKey: string, tokenKey: string, anyIssuerTokenKey: string, issuerTokenKey: string | undefined];
 
 /** The KV keys of a token, digested once per verified token (the same object on cache hits). */
 const replicaKeysByToken = new WeakMap<AuthenticToken, Promise<ReplicaKeys>>();
@@ -85,7 +98,13 @@ function replicaKeysOf(token: AuthenticToken): Promise<ReplicaKeys> {
       claims: { iss },
       issuer: { userNamespace: ns },
     } = token;
-    keys = Promise.all([userKvKey(userId, ns), tokenKvKey(userId, iss, token.tokenId, ns), tokenKvKey(userId, null, token.tokenId, ns)]);
+    const jti = namedJti(token);
+    keys = Promise.all([
+      userKvKey(userId, ns),
+      tokenKvKey(userId, iss, token.tokenId, ns),
+      tokenKvKey(userId, null, token.tokenId, ns),
+      jti === undefined ? undefined : issuerTokenKvKey(iss, jti),
+    ]);
     replicaKeysByToken.set(token, keys);
   }
   return keys;
@@ -106,20 +125,21 @@ function replicaCacheFor(config: Config) {
 
 /** `cached` mode: the KV replica, all keys in one bulk read. */
 async function readReplica(token: AuthenticToken, config: Config, kv: KVNamespace): Promise<RevocationSnapshot> {
-  const [userKey, tokenKey, anyIssuerTokenKey] = await replicaKeysOf(token);
+  const [userKey, tokenKey, anyIssuerTokenKey, issuerTokenKey] = await replicaKeysOf(token);
   const ttlMs = config.revocationCacheTtlSeconds * 1000;
   const cache = ttlMs > 0 ? replicaCacheFor(config) : undefined;
   const cached = cache?.get(tokenKey);
   if (cached !== undefined && cached.until > Date.now()) return cached.state;
 
-  const values = await kv.get<unknown>([GLOBAL_KV_KEY, userKey, tokenKey, anyIssuerTokenKey], 'json');
+  const keys = [GLOBAL_KV_KEY, userKey, tokenKey, anyIssuerTokenKey, ...(issuerTokenKey === undefined ? [] : [issuerTokenKey])];
+  const values = await kv.get<unknown>(keys, 'json');
   const user = (values.get(userKey) ?? {}) as UserRecord;
   const global = (values.get(GLOBAL_KV_KEY) ?? {}) as GlobalRecord;
   const state = {
     globalRevokedBefore: global.revokedBefore ?? 0,
     userVersion: user.version ?? 0,
     userRevokedBefore: user.revokedBefore ?? 0,
-    tokenRevoked: values.get(tokenKey) != null || values.get(anyIssuerTokenKey) != null,
+    tokenRevoked: [tokenKey, anyIssuerTokenKey, issuerTokenKey].some((key) => key !== undefined && values.get(key) != null),
   };
   if (cache !== undefined) {
     if (cache.size >= REVOCATION_CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
@@ -136,12 +156,17 @@ async function readWriters(token: AuthenticToken, bindings: RevocationBindings, 
     issuer: { userNamespace: namespace },
   } = token;
   const user = bindings.USER_STATE.getByName(userObjectName(userId, namespace));
-  const [userState, globalRevoked] = await Promise.all([user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }), global]);
+  const jti = namedJti(token);
+  const [userState, globalRevoked, issuerTokenRevoked] = await Promise.all([
+    user.check({ sub: userId, namespace, iss, tokenId: token.tokenId }),
+    global,
+    jti === undefined ? false : bindings.USER_STATE.getByName(issuerTokenObjectName(iss, jti)).issuerTokenRevoked(iss, jti),
+  ]);
   return {
     globalRevokedBefore: globalRevoked,
     userVersion: userState.version,
     userRevokedBefore: userState.revokedBefore,
-    tokenRevoked: userState.tokenRevoked,
+    tokenRevoked: userState.tokenRevoked || issuerTokenRevoked,
   };
 }
 
@@ -225,10 +250,12 @@ function mirrorKeysOf(token: AuthenticToken): MirrorKeys {
       claims: { iss },
       issuer: { userNamespace: ns },
     } = token;
+    const jti = namedJti(token);
     keys = [
       ...userFingerprintOf(userId, ns),
       ...tokenFingerprintWords(userId, iss, token.tokenId, ns),
       ...tokenFingerprintWords(userId, null, token.tokenId, ns),
+      ...(jti === undefined ? [] : issuerTokenFingerprintWords(iss, jti)),
     ] as MirrorKeys;
     mirrorKeysByToken.set(token, keys);
   }

@@ -4,10 +4,17 @@ import { logEvent } from '../log/logger';
 import type { AuthenticToken } from '../verify/token';
 import { mirrorFor } from '../feed/mirror';
 import type { RevocationBindings } from './revocation-check';
-import { GLOBAL_OBJECT_NAME, userObjectName } from './storage-keys';
+import { GLOBAL_OBJECT_NAME, issuerTokenObjectName, userObjectName } from './storage-keys';
 import type { AuditAction } from './audit-log';
 import type { SessionRef } from './refresh-families';
-import type { IdempotentOutcome, Propagation, RevokeIssuedBeforeInput, RevokeTokenInput, UserSnapshot } from './user-state';
+import type {
+  IdempotentOutcome,
+  IssuerTokenInput,
+  Propagation,
+  RevokeIssuedBeforeInput,
+  RevokeTokenInput,
+  UserSnapshot,
+} from './user-state';
 
 /**
  * The write side, as the routes use it: each call returns once the single writer has stored
@@ -51,6 +58,13 @@ function entryLifetimeSeconds(config: Config): number | undefined {
 
 export function revokeTokenById(bindings: RevocationBindings, config: Config, input: RevokeTokenInput) {
   return acknowledged(config, () => bindings.USER_STATE.getByName(userObjectName(input.sub, input.namespace)).revokeToken(input));
+}
+
+/** Denylists a token named by (`iss`, `jti`) alone (a security event naming no user): every check looks it up. */
+export function revokeIssuerToken(bindings: RevocationBindings, config: Config, input: IssuerTokenInput) {
+  return acknowledged(config, () =>
+    bindings.USER_STATE.getByName(issuerTokenObjectName(input.iss, input.tokenId)).revokeIssuerToken(input),
+  );
 }
 
 /** Denylists a verified token until it would have expired anyway. */

@@ -46,6 +46,23 @@ export async function tokenKvKey(userId: string, iss: string | null, tokenId: st
 }
 
 /**
+ * A token named by its issuer and `jti` alone (a security event's `jwt_id` subject naming no
+ * user): every check of a token with a `jti` looks it up. A user id is a string, never null,
+ * so no user's token tuple is `[null, iss, jti]`.
+ */
+const issuerTokenParts = (iss: string, jti: string) => [null, iss, jti];
+
+/** KV: a token denylisted by (`iss`, `jti`) whoever its user, `{"revokedAt","exp"}` like tokenKvKey's. */
+export async function issuerTokenKvKey(iss: string, jti: string): Promise<string> {
+  return `token:${await digest(issuerTokenParts(iss, jti))}`;
+}
+
+/** The UserState Durable Object that is the single writer of one (`iss`, `jti`) entry (one per token: no hot object). */
+export function issuerTokenObjectName(iss: string, jti: string): string {
+  return `iss-token:${JSON.stringify([iss, jti])}`;
+}
+
+/**
  * UserState's `idempotent_revocations.request`: what an `Idempotency-Key` is bound to besides the
  * admin identity, the user and the body's reason, as a digest (a reason can be long).
  */
@@ -92,6 +109,10 @@ export function userFingerprintWords(userId: string, namespace?: string): readon
 
 export function tokenFingerprintWords(userId: string, iss: string | null, tokenId: string, namespace?: string): readonly [number, number] {
   return fingerprintWordsOf(tokenParts(userId, iss, tokenId, namespace));
+}
+
+export function issuerTokenFingerprintWords(iss: string, jti: string) {
+  return fingerprintWordsOf(issuerTokenParts(iss, jti));
 }
 
 /** The feed's primary Durable Object (RevocationFeed): numbers every change, pushes it to the replicas. */

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { AuditLog, type AuditAction, type AuditPage } from './audit-log';
 import { UNTIL_NEVER, type FeedChange } from '../feed/feed-change';
 import { RefreshFamilies, type AccessTokenRef, type SessionRef, type SessionSummary } from './refresh-families';
-import { fingerprintOf, idempotentRequestDigest, tokenKvKey, userKvKey } from './storage-keys';
+import { fingerprintOf, idempotentRequestDigest, issuerTokenKvKey, tokenKvKey, userKvKey } from './storage-keys';
 import { nowSeconds } from '../clock';
 import { WriteThrough } from './write-through';
 
@@ -72,6 +72,9 @@ export interface RevokeTokenInput {
   readonly actor: string;
   readonly reason?: string;
 }
+
+/** A token named by (`iss`, `jti`) alone, whoever its user (storage-keys.ts issuerTokenKvKey). */
+export type IssuerTokenInput = Omit<RevokeTokenInput, 'sub' | 'namespace' | 'iss'> & { readonly iss: string };
 
 export interface RevokedToken {
   readonly jti: string;
@@ -242,7 +245,24 @@ export class UserState extends DurableObject<Env> {
 
   /** Denylists one token until `forgetAt`. Revoking it again keeps the first entry. */
   async revokeToken(input: RevokeTokenInput): Promise<{ revokedAt: number } & Propagation> {
-    const key = await tokenKvKey(input.sub, input.iss, input.tokenId, input.namespace);
+    return this.denylist(await tokenKvKey(input.sub, input.iss, input.tokenId, input.namespace), input);
+  }
+
+  /** In the object named issuerTokenObjectName(iss, jti): denylists that token for every user. */
+  async revokeIssuerToken(input: IssuerTokenInput): Promise<{ revokedAt: number } & Propagation> {
+    return this.denylist(await issuerTokenKvKey(input.iss, input.tokenId), { ...input, sub: null });
+  }
+
+  /** Strict checks, in the object named issuerTokenObjectName(iss, jti): is that token denylisted. */
+  async issuerTokenRevoked(iss: string, jti: string): Promise<boolean> {
+    const key = await issuerTokenKvKey(iss, jti);
+    return this.sql.exec('SELECT 1 FROM revoked_tokens WHERE kv_key = ? AND forget_at >= ?', key, nowSeconds()).toArray().length > 0;
+  }
+
+  private async denylist(
+    key: string,
+    input: Omit<RevokeTokenInput, 'sub'> & { readonly sub: string | null },
+  ): Promise<{ revokedAt: number } & Propagation> {
     const now = nowSeconds();
     const change: FeedChange = { kind: 'token', fp: fingerprintOf(key), until: input.forgetAt };
     const existing = this.sql.exec<{ revoked_at: number }>('SELECT revoked_at FROM revoked_tokens WHERE kv_key = ?', key).toArray()[0];

@@ -3,7 +3,7 @@ import type { SsfStreamConfig } from '../config/ssf-streams';
 import type { AsymmetricAlgorithm } from '../keys/algorithms';
 import type { AuditEvent } from '../revocation/audit-log';
 import type { RevocationBindings } from '../revocation/revocation-check';
-import { atWriter, revokeIssuedBefore, revokeTokenById } from '../revocation/revoker';
+import { atWriter, revokeIssuedBefore, revokeIssuerToken, revokeTokenById } from '../revocation/revoker';
 import { ssfStreamObjectName } from '../revocation/storage-keys';
 import { parseCompactJws, type CompactJws } from '../verify/compact-jws';
 import { signatureValid } from '../verify/verifier';
@@ -133,6 +133,18 @@ function plan(claims: SetClaims, stream: SsfStreamConfig): Planned[] {
   return planned;
 }
 
+/**
+ * How long a token a SET names by `jti` is denied: the latest such a token can expire (issued up
+ * to the tolerance ahead of our clock, living MAX_TOKEN_LIFETIME_SECONDS), and the entry stays a
+ * tolerance past that (forgetAt), as the verifier does. Undefined without that bound.
+ */
+function denyWindow(config: Config, now: number): { exp: number; forgetAt: number } | undefined {
+  const lifetime = config.maxTokenLifetimeSeconds;
+  if (lifetime === undefined) return undefined;
+  const exp = now + config.clockToleranceSeconds + lifetime;
+  return { exp, forgetAt: exp + config.clockToleranceSeconds };
+}
+
 const bounded = (text: string) => (text.length > MAX_AUDIT_REASON_CHARS ? `${text.slice(0, MAX_AUDIT_REASON_CHARS - 1)}…` : text);
 
 /**
@@ -170,6 +182,16 @@ async function apply(
     await atWriter(() => state.transmitterStatus(status));
     return { outcome: { type: event.type, action: 'stream_updated', subs: [] }, audit: [entry(null, `status ${status}`, 'stream')] };
   }
+  const window = denyWindow(config, now);
+  // A token named by (iss, jti) and no user (token-claims-change, tokens-revoked): denied by its
+  // issuer and jti, an entry every check looks up. Without MAX_TOKEN_LIFETIME_SECONDS there is no
+  // user to revoke instead: audited as unmapped.
+  const namesToken = event.action === 'deny_token' || event.action === 'revoke_user';
+  if (event.users.length === 0 && namesToken && event.token !== undefined && window !== undefined) {
+    const { iss, jti } = event.token;
+    await revokeIssuerToken(env, config, { iss, tokenId: jti, ...window, actor, reason: bounded(`${name} (${event.label})`) });
+    return { outcome: { type: event.type, action: 'deny_token', subs: [] }, audit: [entry(null, `denied token ${jti} of ${iss}`)] };
+  }
   if (event.users.length === 0) {
     return { outcome: { type: event.type, action: 'unmapped', subs: [] }, audit: [entry(null, `${event.action}, no user mapped`)] };
   }
@@ -187,12 +209,8 @@ async function apply(
   }
   // A denied token is remembered until the longest a token may live; without that bound
   // (MAX_TOKEN_LIFETIME_SECONDS unset) the user is revoked instead: over-revoking is the safe side.
-  const lifetime = config.maxTokenLifetimeSeconds;
-  if (event.action === 'deny_token' && event.token !== undefined && lifetime !== undefined) {
+  if (event.action === 'deny_token' && event.token !== undefined && window !== undefined) {
     const { iss, jti } = event.token;
-    // The latest such a token can expire: issued up to the tolerance ahead of our clock, living
-    // `lifetime`; the entry then stays a tolerance past that (forgetAt), as the verifier does.
-    const exp = now + config.clockToleranceSeconds + lifetime;
     await Promise.all(
       users.map(({ sub, namespace }) =>
         revokeTokenById(env, config, {
@@ -200,8 +218,7 @@ async function apply(
           namespace,
           iss,
           tokenId: jti,
-          exp,
-          forgetAt: exp + config.clockToleranceSeconds,
+          ...window,
           actor,
           reason: bounded(`${name} (${event.label})`),
         }),
