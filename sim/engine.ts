@@ -7,21 +7,13 @@
  * virtual ones: product code that reads them directly (the mirror's refresh deadlines, its
  * timeouts, nowSeconds()) runs on simulated time, deterministically.
  */
+import { mulberry32 } from '../scripts/lib/mulberry32.mjs';
 
 /** 2026-12-05T00:00:00Z: the simulated epoch (JWT NumericDates need a realistic "now"). */
 export const EPOCH_MS = Date.UTC(2026, 11, 5);
 
-/** A small, fast, seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, fast, seeded PRNG. */
+export const rng = mulberry32;
 
 interface Timer {
   cancelled: boolean;

@@ -7,6 +7,7 @@
 import { bearer } from './http.mjs';
 import { PEERS } from './matrix.mjs';
 import { makePool } from './tokens.mjs';
+import { mulberry32 } from '../../scripts/lib/mulberry32.mjs';
 
 /**
  * @typedef {object} MixSettings
@@ -21,22 +22,6 @@ import { makePool } from './tokens.mjs';
 export const FULL_MIX = { liveTokens: 3000, users: 1000, exponent: 1, draws: 200_000, revocationsPerS: 20 };
 /** @type {MixSettings} */
 export const QUICK_MIX = { liveTokens: 1000, users: 400, exponent: 1, draws: 50_000, revocationsPerS: 20 };
-
-/**
- * A seeded PRNG (mulberry32): the same seed draws the same sequence, so two builds, or
- * killswitch and the peer, get the same requests in the same order.
- * @param {number} seed
- */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` indexes into `n` items, the k-th (0-based) drawn with probability ∝ 1/(k+1)^s
