@@ -9,6 +9,8 @@ import { DEFAULTS, simulate, type SimOptions, type SimResult } from './world';
 
 const DESIGNS: Record<string, () => DesignFactory> = {
   current: () => currentDesign(),
+  // The feed before leases: an infinite lease is write-all (every replica must hold a change before its ack).
+  'write-all': () => currentDesign({ leaseMs: Infinity, name: 'write-all' }),
 };
 
 const USAGE = `npm run simulate -- [flags]

@@ -23,19 +23,42 @@ describe('simulation', () => {
     expect({ ...a, wallMs: 0 }).toEqual({ ...b, wallMs: 0 });
   });
 
-  it("sees today's write-all turn a stalled replica into 503s", async () => {
+  it('a replica stalled shorter than the run: every ack is 2xx (leases), no late accepts', async () => {
     const result = await simulate(currentDesign(), { ...small, durationS: 20, stallReplica: { index: 0, atS: 8, forS: 5 } });
     expect(result.faults).toEqual(['replica 0 stalled 8–13 s']);
+    expect(result.acks['503']).toBe(0);
+    expect(result.acks.ok).toBeGreaterThan(10);
+    expect(result.lateAccepts).toBe(0);
+    expect(result.neverRefused).toBe(0);
+  });
+
+  it('sees write-all (the design before leases) turn the same stall into 503s', async () => {
+    const writeAll = currentDesign({ leaseMs: Infinity });
+    const result = await simulate(writeAll, { ...small, durationS: 20, stallReplica: { index: 0, atS: 8, forS: 5 } });
     expect(result.acks['503']).toBeGreaterThan(0);
     expect(result.acks.ok).toBeGreaterThan(0);
     expect(result.lateAccepts).toBe(0);
   });
 
-  it('sees a replica cut off from the primary (readers still reach it): 503 acks under write-all, still no late accepts', async () => {
-    const result = await simulate(currentDesign(), { ...small, durationS: 20, cutReplica: { index: 1, atS: 8, forS: 3 } });
+  it('a replica cut off from the primary (readers still reach it): every ack 2xx, no late accepts; 503s under write-all', async () => {
+    const cut = { ...small, durationS: 20, cutReplica: { index: 1, atS: 8, forS: 3 } };
+    const result = await simulate(currentDesign(), cut);
     expect(result.faults).toEqual(['replica 1 cut off from the other feed objects 8–11 s']);
-    expect(result.acks['503']).toBeGreaterThan(0);
+    expect(result.acks['503']).toBe(0);
     expect(result.lateAccepts).toBe(0);
+    expect(result.neverRefused).toBe(0);
+    const writeAll = await simulate(currentDesign({ leaseMs: Infinity }), cut);
+    expect(writeAll.acks['503']).toBeGreaterThan(0);
+    expect(writeAll.lateAccepts).toBe(0);
+  });
+
+  it('a primary restart and a deploy (every object and isolate restarted): every ack 2xx, no late accepts', async () => {
+    for (const fault of [{ restartPrimaryAtS: 9 }, { deployAtS: 9 }]) {
+      const result = await simulate(currentDesign(), { ...small, durationS: 20, ...fault });
+      expect(result.lateAccepts, JSON.stringify(fault)).toBe(0);
+      expect(result.neverRefused, JSON.stringify(fault)).toBe(0);
+      expect(result.acks.ok, JSON.stringify(fault)).toBeGreaterThan(10);
+    }
   });
 
   it('sees a mirror that ignores its bound: late accepts', async () => {

@@ -10,9 +10,8 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getConfig } from '../src/config/config';
-import { decodeSnapshot } from '../src/feed/feed-snapshot';
 import { Mirror, MIRROR_MAX_ENTRIES } from '../src/feed/mirror';
-import { feedPrimary, feedReplica } from '../src/feed/feed-client';
+import { feedReplica } from '../src/feed/feed-client';
 import { NOT_PROPAGATED } from '../src/revocation/revoker';
 import {
   FEED_REPLICA_HINTS,
@@ -25,7 +24,7 @@ import {
   userObjectName,
 } from '../src/revocation/storage-keys';
 import { fingerprintWords } from '../src/feed/fingerprint-table';
-import { boundedEnv, checkAt, cutFeedFrom, location, sleep } from './helpers/bounded';
+import { boundedEnv, checkAt, cutFeedFrom, location, sleep, snapshotNow } from './helpers/bounded';
 import { call, counted, unreachable, verify, type Switch } from './helpers/faults';
 import { oktaSet, worker } from './helpers/ssf';
 import { BASE, SSF_OKTA_SECRET } from './helpers/fixtures';
@@ -403,9 +402,7 @@ describe('faults', () => {
     expect(stale.mirror.stats()).toMatchObject({ strictReads: 1, refreshFailures: 1 });
 
     // The primary's alarm writes a snapshot at its head: cold mirrors start from it again.
-    await runDurableObjectAlarm(feedPrimary(env.REVOCATION_FEED));
-    const snapshot = decodeSnapshot((await env.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer'))!);
-    expect(snapshot?.seq).toBeGreaterThanOrEqual(head);
+    await snapshotNow(head);
     const recovered = location();
     expect(await checkAt(recovered, token)).toBe('revoked_token');
     expect(recovered.mirror.stats()).toMatchObject({ strictReads: 0, tokens: expect.any(Number) });

@@ -1,42 +1,84 @@
 /**
  * FeedCore's primary (src/feed/feed-core.ts) over MemoryFeedStore, its replicas real FeedCores
- * reached through a transport that records, delays or fails pushes (issue 18: replica heads
- * that survive a restart, a replica far behind catching up in one append).
+ * reached through a transport that records, delays, fails or stalls pushes (issue 18: replica
+ * heads that survive a restart, a replica far behind catching up in one append, leases).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FeedChange, FeedEntry } from '../src/feed/feed-change';
-import { FEED_READ_MAX_ENTRIES } from '../src/feed/feed-change';
-import { FeedCore, type ReplicaTransport } from '../src/feed/feed-core';
+import { FEED_READ_MAX_ENTRIES, FeedNotLeasedError } from '../src/feed/feed-change';
+import { FEED_LEASE_RENEW_MS, FEED_PUSH_SLOW_MS, FeedCore, type ReplicaTransport } from '../src/feed/feed-core';
 import { MemoryFeedStore } from '../src/feed/memory-feed-store';
 
+const logged: string[] = [];
 beforeEach(() => {
-  vi.spyOn(console, 'log').mockImplementation(() => {});
+  logged.length = 0;
+  vi.spyOn(console, 'log').mockImplementation((line: unknown) => void logged.push(String(line)));
 });
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 const REPLICAS = 4;
+/** Short leases, so a test waits for them in real time. */
+const LEASE_MS = 300;
+const SKEW_MS = 100;
 const change = (n: number): FeedChange => ({ kind: 'token', fp: n.toString(16).padStart(16, '0'), until: 2_000_000_000 });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A primary over `store` and REPLICAS replica cores; `down` replicas reject pushes; every push is recorded. */
-function feed(
-  store = new MemoryFeedStore(),
-  replicas = Array.from({ length: REPLICAS }, () => new FeedCore({ store: new MemoryFeedStore(), clock: Date.now })),
-) {
-  const pushes: { replica: number; entries: FeedEntry[] }[] = [];
+interface Replica {
+  readonly core: FeedCore;
+  readonly store: MemoryFeedStore;
+  /** This replica's clock minus the primary's. */
+  skew: number;
+  wakes: number;
+}
+
+function replicaSet(leaseMs: number): Replica[] {
+  return Array.from({ length: REPLICAS }, () => {
+    const store = new MemoryFeedStore();
+    const replica: Replica = {
+      store,
+      skew: 0,
+      wakes: 0,
+      core: new FeedCore({
+        store,
+        clock: () => Date.now() + replica.skew,
+        leaseMs,
+        clockSkewMs: SKEW_MS,
+        primary: { wake: async () => void replica.wakes++ },
+      }),
+    };
+    return replica;
+  });
+}
+
+/**
+ * A primary over `store` and REPLICAS replica cores; `down` replicas reject pushes, `stalled`
+ * ones never answer; every push is recorded.
+ */
+function feed(store = new MemoryFeedStore(), leaseMs = LEASE_MS, replicas = replicaSet(leaseMs)) {
+  const pushes: { replica: number; entries: FeedEntry[]; leased: boolean }[] = [];
   const down = new Set<number>();
+  const stalled = new Set<number>();
   const transport: ReplicaTransport = {
     count: REPLICAS,
-    async push(i, entries, resetTo, prunableThrough) {
-      pushes.push({ replica: i, entries });
-      await new Promise((resolve) => setTimeout(resolve, 5)); // a round trip: appends arrive meanwhile
+    async push(i, entries, resetTo, prunableThrough, lease) {
+      pushes.push({ replica: i, entries, leased: lease !== undefined });
+      await sleep(5); // a round trip: appends arrive meanwhile
+      if (stalled.has(i)) return new Promise<never>(() => undefined);
       if (down.has(i)) throw new Error(`injected fault: replica ${i} unreachable`);
-      return replicas[i]!.push(entries, resetTo, prunableThrough);
+      return replicas[i]!.core.push(entries, resetTo, prunableThrough, lease);
     },
   };
-  const primary = new FeedCore({ store, clock: Date.now, replicas: transport, snapshots: { put: async () => {} } });
-  return { primary, replicas, pushes, down, store, restart: () => feed(store, replicas) };
+  const primary = new FeedCore({ store, clock: Date.now, leaseMs, replicas: transport, snapshots: { put: async () => {} } });
+  return { primary, replicas, pushes, down, stalled, store, restart: () => feed(store, leaseMs, replicas) };
+}
+
+/** Appends one change; its answer and how long it took. */
+async function timedAppend(primary: FeedCore, n: number) {
+  const start = Date.now();
+  const answer = await primary.append([change(n)]);
+  return { ...answer, at: Date.now(), ms: Date.now() - start };
 }
 
 describe('FeedCore primary: replica heads', () => {
@@ -49,16 +91,125 @@ describe('FeedCore primary: replica heads', () => {
     for (const push of restarted.pushes) expect(push.entries.map((e) => e.seq)).toEqual([3]);
   });
 
-  it('a replica behind by several batches catches up within one append', async () => {
+  it('a replica behind by several batches catches up from the pushes of one append (which waits only for leased replicas)', async () => {
     const { primary, replicas, down } = feed();
     await primary.append([change(0)]);
     down.add(2);
     const behind = 3 * FEED_READ_MAX_ENTRIES + 500;
-    expect((await primary.append(Array.from({ length: behind }, (_, n) => change(n + 1)))).replicated).toBe(false);
-    expect(replicas[2]!.read(0).head).toBe(1);
+    // Acknowledged once replica 2's lease has expired: it refuses reads from then on.
+    expect((await primary.append(Array.from({ length: behind }, (_, n) => change(n + 1)))).replicated).toBe(true);
+    expect(replicas[2]!.store.meta().head).toBe(1);
+    expect(() => replicas[2]!.core.read(0)).toThrow(FeedNotLeasedError);
     down.delete(2);
     const { seq, replicated } = await primary.append([change(behind + 1)]);
     expect(replicated).toBe(true);
-    expect(replicas[2]!.read(0).head).toBe(seq);
+    // Its pushes go on after the ack; the last one brings it to the head, with a lease.
+    await vi.waitFor(() => expect(replicas[2]!.core.read(0).head).toBe(seq));
+  });
+});
+
+describe('FeedCore leases (docs/consistency.md "Leases")', () => {
+  it('an ack waits for a leased replica that stopped answering until its lease expires, not past it', async () => {
+    const { primary, store, stalled } = feed();
+    expect((await timedAppend(primary, 1)).replicated).toBe(true);
+    stalled.add(0);
+    const { replicated, at } = await timedAppend(primary, 2);
+    expect(replicated).toBe(true);
+    const deadline = store.replicaLease(0);
+    expect(at).toBeGreaterThanOrEqual(deadline);
+    expect(at - deadline).toBeLessThan(100);
+  });
+
+  it('an unleased replica does not delay acks: none is offered to one whose last push failed or that is slow', async () => {
+    const { primary, store, down, stalled, pushes } = feed();
+    await primary.append([change(1)]);
+    down.add(0);
+    expect((await timedAppend(primary, 2)).replicated).toBe(true); // waited for the lease replica 0 held
+    const lease = store.replicaLease(0);
+    pushes.length = 0;
+    const fast = await timedAppend(primary, 3);
+    expect(fast).toMatchObject({ replicated: true });
+    expect(fast.ms).toBeLessThan(LEASE_MS / 2);
+    expect(pushes.filter((p) => p.replica === 0)).toMatchObject([{ leased: false }]);
+    expect(store.replicaLease(0)).toBe(lease);
+
+    // A lease-less push that succeeds makes it eligible again.
+    down.delete(0);
+    await primary.append([change(4)]);
+    pushes.length = 0;
+    await primary.append([change(5)]);
+    expect(pushes.filter((p) => p.replica === 0)).toMatchObject([{ leased: true }]);
+
+    // A push outstanding past FEED_PUSH_SLOW_MS: the next pushes carry no lease.
+    stalled.add(1);
+    await primary.append([change(6)]);
+    await sleep(FEED_PUSH_SLOW_MS + 50);
+    const slowLease = store.replicaLease(1);
+    pushes.length = 0;
+    const unwaited = await timedAppend(primary, 7);
+    expect(unwaited.ms).toBeLessThan(LEASE_MS / 2);
+    expect(pushes.filter((p) => p.replica === 1)).toMatchObject([{ leased: false }]);
+    expect(store.replicaLease(1)).toBe(slowLease);
+  });
+
+  it('a replica past its lease (less the skew margin) refuses reads, says so once and asks the primary', async () => {
+    const { primary, replicas, store } = feed();
+    await primary.append([change(1)]);
+    const replica = replicas[3]!;
+    const deadline = store.replicaLease(3);
+    expect(replica.store.lease()).toBe(deadline);
+    replica.skew = deadline - SKEW_MS - Date.now() - 1; // its clock just inside the margin
+    expect(replica.core.read(0).head).toBe(1);
+    replica.skew += 1;
+    expect(() => replica.core.read(0)).toThrow(FeedNotLeasedError);
+    expect(() => replica.core.read(0)).toThrow(FeedNotLeasedError);
+    expect(replica.wakes).toBe(1);
+    const said = logged.filter((line) => line.includes('feed_replica_not_leased'));
+    expect(said.length).toBe(1);
+  });
+
+  it('a replica takes a lease only when it holds the log through the head it was offered with', () => {
+    const replica = replicaSet(LEASE_MS)[0]!;
+    const until = Date.now() + 10_000;
+    replica.core.push([{ ...change(1), seq: 1 }], undefined, 0, { until, through: 2 });
+    expect(replica.store.lease()).toBe(0);
+    expect(() => replica.core.read(0)).toThrow(FeedNotLeasedError);
+    replica.core.push([{ ...change(2), seq: 2 }], undefined, 0, { until, through: 2 });
+    expect(replica.store.lease()).toBe(until);
+    expect(replica.core.read(0).head).toBe(2);
+  });
+
+  it('a primary restart keeps honouring outstanding leases (stored before they were sent)', async () => {
+    const store = new MemoryFeedStore();
+    const first = feed(store, 1_000);
+    await first.primary.append([change(1)]);
+    const deadline = store.replicaLease(2);
+    // The restarted primary offers 1 ms leases: only the stored one can make its ack wait.
+    const restarted = feed(store, 1, first.replicas);
+    restarted.stalled.add(2);
+    const { replicated, at } = await timedAppend(restarted.primary, 2);
+    expect(replicated).toBe(true);
+    expect(at).toBeGreaterThanOrEqual(deadline);
+  });
+
+  it('the heartbeat renews every lease without appends, every FEED_LEASE_RENEW_MS, and a replica stays readable', async () => {
+    const { primary, replicas, store, pushes } = feed(new MemoryFeedStore(), 1_000);
+    await primary.wake();
+    expect(store.alarmAt).not.toBeNull();
+    let renewals = 0;
+    for (const end = Date.now() + 1_500; Date.now() < end; await sleep(20)) {
+      if (store.alarmAt !== null && store.alarmAt <= Date.now()) {
+        const before = Date.now();
+        const alarm = primary.alarm();
+        const after = Date.now();
+        await alarm;
+        renewals++;
+        expect(store.alarmAt).toBeGreaterThanOrEqual(before + FEED_LEASE_RENEW_MS);
+        expect(store.alarmAt).toBeLessThanOrEqual(after + FEED_LEASE_RENEW_MS);
+      }
+      for (const replica of replicas) expect(replica.core.read(0).head).toBe(0);
+    }
+    expect(renewals).toBeGreaterThanOrEqual(2);
+    expect(pushes.every((p) => p.leased && p.entries.length === 0)).toBe(true);
   });
 });

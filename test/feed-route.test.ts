@@ -5,15 +5,15 @@
  * replica, and the location's cache in front of the feed.
  */
 import { env } from 'cloudflare:workers';
-import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import { ConfigError, parseConfig } from '../src/config/config';
-import { feedPrimary, feedReplica } from '../src/feed/feed-client';
+import { feedReplica } from '../src/feed/feed-client';
 import { decodeSnapshot } from '../src/feed/feed-snapshot';
 import { CACHE_BUCKET_MS } from '../src/feed/mirror';
 import { FEED_REPLICA_HINTS } from '../src/revocation/storage-keys';
-import { boundedEnv, sleep } from './helpers/bounded';
+import { boundedEnv, sleep, snapshotNow } from './helpers/bounded';
 import { counted, unreachable, type Switch } from './helpers/faults';
 import { ADMIN_KEY, BASE, FEED_KEY, FEED_KEY_ROTATED } from './helpers/fixtures';
 
@@ -144,7 +144,7 @@ describe('GET /v1/feed/snapshot', () => {
     await env.REVOCATIONS.delete('feed-snapshot');
     expect((await get(bindings, '/v1/feed/snapshot')).status).toBe(204);
     expect((await revokeUser(bindings, `feed-snap-${crypto.randomUUID()}`)).status).toBe(200);
-    await runDurableObjectAlarm(feedPrimary(env.REVOCATION_FEED));
+    await snapshotNow(1);
     const res = await get(bindings, '/v1/feed/snapshot');
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toBe('application/octet-stream');

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_FEED_CLOCK_SKEW_MS } from '../../src/config/config';
 import type { FeedChange } from '../../src/feed/feed-change';
-import { feedReplica, feedSink } from '../../src/feed/feed-client';
+import { feedPrimary, feedReplica, feedSink } from '../../src/feed/feed-client';
 import { FeedCore } from '../../src/feed/feed-core';
 import { MemoryFeedStore } from '../../src/feed/memory-feed-store';
 import type { HeadCache } from '../../src/feed/head-mac';
@@ -25,7 +25,13 @@ type Feed = FeedCore;
 export interface CurrentOptions {
   /** The mirror an isolate gets (a test injects a broken one to show the simulation sees it). */
   readonly mirror?: (boundMs: number, clock: () => number) => Mirror;
+  /** The feed's lease (FeedCoreDeps.leaseMs; default FEED_LEASE_MS). Infinity: write-all, the design before leases. */
+  readonly leaseMs?: number;
+  readonly name?: string;
 }
+
+/** How often the driver looks at an object's alarm (the heartbeat runs every FEED_LEASE_RENEW_MS). */
+const ALARM_TICK_MS = 50;
 
 export function currentDesign(options: CurrentOptions = {}) {
   return (world: WorldAccess): Design => {
@@ -57,12 +63,15 @@ export function currentDesign(options: CurrentOptions = {}) {
         return new FeedCore({
           store,
           clock: Date.now,
+          leaseMs: options.leaseMs,
+          clockSkewMs: DEFAULT_FEED_CLOCK_SKEW_MS,
           replicas: primaryRole
             ? {
                 count: FEED_REPLICA_HINTS.length,
-                push: (i, entries, resetTo, prunableThrough) => feedReplica(feed, i).push(entries, resetTo, prunableThrough),
+                push: (i, entries, resetTo, prunableThrough, lease) => feedReplica(feed, i).push(entries, resetTo, prunableThrough, lease),
               }
             : undefined,
+          primary: primaryRole ? undefined : { wake: () => feedPrimary(feed).wake() },
           snapshots: primaryRole ? { put: (snapshot) => world.kv.put(snapshot) } : undefined,
         });
       });
@@ -72,19 +81,21 @@ export function currentDesign(options: CurrentOptions = {}) {
           store.alarmAt = null;
           void host.instance.alarm().catch(() => undefined);
         }
-        sim.after(1_000, tick);
+        sim.after(ALARM_TICK_MS, tick);
       };
-      sim.after(1_000, tick);
+      sim.after(ALARM_TICK_MS, tick);
       hosts.set(name, host);
       return host;
     };
 
     const primary = feedObject(FEED_PRIMARY_NAME, PRIMARY_REGION, true);
+    // A running feed: the primary's heartbeat is on from the start (else the first reads wake it).
+    void primary.instance.wake();
     const replicas = FEED_REPLICA_HINTS.map((hint, i) => feedObject(feedReplicaName(i), hint as Region, false));
     const makeMirror = options.mirror ?? ((boundMs, clock) => new Mirror(boundMs, clock));
 
     return {
-      name: 'current',
+      name: options.name ?? 'current',
       objects: [primary, ...replicas],
       primary,
       replicas,

@@ -42,5 +42,25 @@ export interface FeedRead {
   readonly stamp: number;
 }
 
+/** What a replica answers a read with while it holds no lease (the mirror tries the next replica). */
+export class FeedNotLeasedError extends Error {
+  static readonly MESSAGE = 'feed replica not leased';
+
+  constructor() {
+    super(FeedNotLeasedError.MESSAGE);
+  }
+
+  /** Also an error that crossed a Durable Object RPC (its class is lost, its message kept). */
+  static is(error: unknown): boolean {
+    return error instanceof Error && error.message.includes(FeedNotLeasedError.MESSAGE);
+  }
+}
+
+/** A lease in a push: valid until `until` (the primary's clock), for a replica that holds the log through `through`. */
+export interface FeedLease {
+  readonly until: number;
+  readonly through: number;
+}
+
 export const FEED_READ_MAX_ENTRIES = 1_000;
 export const UNTIL_NEVER = 0xffff_ffff;

@@ -8,12 +8,16 @@ import type { OutboxSink } from '../revocation/kv-outbox';
 import type { FeedAccess } from './mirror';
 import type { Config } from '../config/config';
 import { authenticatedCache, feedMacKey } from './head-mac';
+import { FEED_ACK_TIMEOUT_MS } from './feed-core';
 import type { RevocationFeed } from './revocation-feed';
 import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
 
-/** A writer waits this long for the primary (docs/reference.md §4.1: "within ~2 s", then 503). */
-export const FEED_APPEND_TIMEOUT_MS = 2_000;
+/**
+ * A writer waits this long for the primary (docs/reference.md §4.1: "within ~4 s", then 503):
+ * longer than the primary waits for a lease to expire (FEED_ACK_TIMEOUT_MS), plus a round trip.
+ */
+export const FEED_APPEND_TIMEOUT_MS = FEED_ACK_TIMEOUT_MS + 1_000;
 
 type FeedNamespace = DurableObjectNamespace<RevocationFeed>;
 

@@ -1,22 +1,50 @@
+import { DEFAULT_FEED_CLOCK_SKEW_MS } from '../config/config';
 import { logEvent } from '../log/logger';
-import { FEED_READ_MAX_ENTRIES, type FeedChange, type FeedEntry, type FeedRead } from './feed-change';
+import { FEED_READ_MAX_ENTRIES, FeedNotLeasedError, type FeedChange, type FeedEntry, type FeedLease, type FeedRead } from './feed-change';
 import { encodeActiveSet } from './feed-snapshot';
 import type { FeedStore } from './feed-store';
 import { withTimeout } from '../revocation/timeout';
 
 /** The log is kept at least this long (and until a snapshot covering it is visible everywhere). */
 export const FEED_RETENTION_MS = 5 * 60_000;
-/** How often the primary rewrites the KV snapshot when something changed. */
+/** How often the primary rewrites the KV snapshot when something changed (and prunes). */
 export const FEED_SNAPSHOT_INTERVAL_MS = 60_000;
 /** KV's propagation bound (60 s) plus margin: only then does every location see a snapshot. */
 export const SNAPSHOT_VISIBLE_AFTER_MS = 90_000;
-/** The primary waits this long for the replicas before it reports an append unreplicated. */
+/** One push to a replica fails past this. */
 export const FEED_REPLICATE_TIMEOUT_MS = 1_500;
+/**
+ * A replica's lease (docs/consistency.md "Leases"): it serves reads until this long after the
+ * primary sent the push that granted it, less FEED_CLOCK_SKEW_MS. It bounds how long one slow
+ * or lost replica delays acknowledgements; shorter costs more renewals (FEED_LEASE_RENEW_MS).
+ */
+export const FEED_LEASE_MS = 2_000;
+/** The primary's heartbeat: leases renewed four times per lease, so a renewal or two may be lost or late. */
+export const FEED_LEASE_RENEW_MS = FEED_LEASE_MS / 4;
+/** A replica with a push outstanding longer than this (or whose last push failed) is offered no lease. */
+export const FEED_PUSH_SLOW_MS = 500;
+/**
+ * The primary reports an append unreplicated past this: the longest a lease it offered a replica
+ * that stopped answering can delay the ack (the lease, plus the offers made before the replica
+ * counted as slow), plus a margin for the pushes to the healthy replicas.
+ */
+export const FEED_ACK_TIMEOUT_MS = FEED_LEASE_MS + FEED_PUSH_SLOW_MS + 500;
 
 /** How the primary reaches its replicas (the DO: stubs by name and location hint; the sim: its network). */
 export interface ReplicaTransport {
   readonly count: number;
-  push(replica: number, entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number): Promise<{ head: number }>;
+  push(
+    replica: number,
+    entries: FeedEntry[],
+    resetTo: number | undefined,
+    prunableThrough: number,
+    lease: FeedLease | undefined,
+  ): Promise<{ head: number }>;
+}
+
+/** How a replica reaches the primary: it asks for leases when it holds none (an idle feed's heartbeat may be off). */
+export interface PrimaryTransport {
+  wake(): Promise<void>;
 }
 
 /** Where the primary writes the snapshot for cold mirrors (the DO: KV FEED_SNAPSHOT_KV_KEY). */
@@ -32,17 +60,54 @@ export interface FeedCoreDeps {
   readonly replicas?: ReplicaTransport;
   /** Primary only. */
   readonly snapshots?: SnapshotSink;
+  /** Replica only. */
+  readonly primary?: PrimaryTransport;
+  /** How long a lease lasts (default FEED_LEASE_MS). Infinity is write-all: the simulation's baseline. */
+  readonly leaseMs?: number;
+  /** Replica: FEED_CLOCK_SKEW_MS, the most its clock and the primary's differ (default DEFAULT_FEED_CLOCK_SKEW_MS). */
+  readonly clockSkewMs?: number;
+}
+
+/** The primary's view of the pushes to one replica in flight (in memory: a restarted primary offers again). */
+interface ReplicaLink {
+  readonly pending: Set<{ readonly sentAt: number }>;
+  failed: boolean;
+}
+
+/** Resolves after `ms` (never when not finite), or once `work` settles if it is given. */
+function pause(ms: number, work?: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+    const done = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      resolve();
+    };
+    void work?.then(done, done);
+  });
 }
 
 /**
  * Bounded mode's feed, outside any runtime (docs/reference.md §4.1; docs/consistency.md; src/feed/README.md).
  * One class, two roles:
  * - the primary gives every change a contiguous sequence number, keeps the active set, writes
- *   the snapshot, and pushes each change to every replica before `append` reports it replicated;
- * - a replica holds the recent log; mirrors read one of them.
+ *   the snapshot, and pushes each change to every replica; `append` reports it replicated once
+ *   every replica holds it or has no lease left to serve reads under (docs/consistency.md "Leases");
+ * - a replica holds the recent log and answers reads while its lease holds; mirrors read one of them.
  */
 export class FeedCore {
+  private readonly links: ReplicaLink[] = [];
+  /** Primary: the last snapshot-and-prune (in memory: a restarted primary does it at its first alarm). */
+  private housekeptAt = -Infinity;
+  /** Primary: what replicas may prune, computed with the housekeeping (a lower value only prunes later). */
+  private prunable = 0;
+  /** Replica: when it last asked the primary for a lease and logged that it refuses reads (once per FEED_LEASE_MS). */
+  private askedAt = -Infinity;
+
   constructor(private readonly deps: FeedCoreDeps) {}
+
+  private get leaseMs(): number {
+    return this.deps.leaseMs ?? FEED_LEASE_MS;
+  }
 
   private get store(): FeedStore {
     return this.deps.store;
@@ -50,7 +115,7 @@ export class FeedCore {
 
   // ---- primary -------------------------------------------------------------------------------
 
-  /** Numbers `changes` and pushes them to every replica; `replicated` once all of them hold them. */
+  /** Numbers `changes` and pushes them to every replica; `replicated` once each holds them or its lease expired. */
   async append(changes: FeedChange[]): Promise<{ seq: number; replicated: boolean }> {
     const { store } = this;
     const { head, floor } = store.meta();
@@ -62,8 +127,8 @@ export class FeedCore {
       store.materialize(change);
     }
     store.setMeta(seq, floor);
-    if ((await store.getAlarm()) === null) await store.setAlarm(at + FEED_SNAPSHOT_INTERVAL_MS);
-    const replicated = await withTimeout(this.replicate(seq), FEED_REPLICATE_TIMEOUT_MS, 'feed replication').catch((error: unknown) => {
+    await this.wake();
+    const replicated = await withTimeout(this.replicate(seq), FEED_ACK_TIMEOUT_MS, 'feed replication').catch((error: unknown) => {
       logEvent('feed_replication_failed', { error: error instanceof Error ? error.message : 'unknown' });
       return false;
     });
@@ -75,11 +140,37 @@ export class FeedCore {
     return this.deps.replicas;
   }
 
-  /** True once every replica holds the log up to `target` (rejects when one cannot be reached). */
+  /** Makes sure the heartbeat runs (the alarm renews leases; a replica holding none asks through this). */
+  async wake(): Promise<void> {
+    if ((await this.store.getAlarm()) === null) await this.store.setAlarm(this.deps.clock());
+  }
+
+  /** True once every replica holds the log up to `target` or can no longer serve a read without it. */
   private async replicate(target: number): Promise<boolean> {
     const transport = this.transport();
-    await Promise.all(Array.from({ length: transport.count }, (_, i) => this.caughtUp(transport, i, target)));
+    await Promise.all(Array.from({ length: transport.count }, (_, i) => this.held(transport, i, target)));
     return true;
+  }
+
+  /**
+   * Resolves once replica `i` holds `target`, or once the latest lease offered to it has expired
+   * on this clock (it refuses reads from then on: docs/consistency.md "Leases"). Evaluated while
+   * waiting, not when the append started: a concurrent push may offer a later lease. A replica
+   * that fails is pushed again by the heartbeat, so the head is looked at every renewal.
+   */
+  private async held(transport: ReplicaTransport, i: number, target: number): Promise<void> {
+    let settled = false;
+    const pushing = this.caughtUp(transport, i, target)
+      .catch(() => undefined)
+      .finally(() => {
+        settled = true;
+      });
+    for (;;) {
+      if ((this.store.replicaHead(i) ?? -1) >= target) return;
+      const leaseLeft = this.store.replicaLease(i) - this.deps.clock();
+      if (leaseLeft <= 0) return;
+      await pause(Math.min(leaseLeft, FEED_LEASE_RENEW_MS), settled ? undefined : pushing);
+    }
   }
 
   /**
@@ -92,23 +183,63 @@ export class FeedCore {
     while ((this.store.replicaHead(i) ?? -1) < target) await this.pushNext(transport, i);
   }
 
-  /** One push: what replica `i` lacks from the head it last confirmed (stored: a restarted primary knows it). */
+  private link(i: number): ReplicaLink {
+    return (this.links[i] ??= { pending: new Set(), failed: false });
+  }
+
+  /**
+   * A lease is offered only to a replica that answers: none while a push to it has been
+   * outstanding longer than FEED_PUSH_SLOW_MS or its last push failed, else every retry would
+   * extend a stalled replica's lease and acknowledgements would wait for it for ever.
+   */
+  private offersLease(i: number, now: number): boolean {
+    const link = this.link(i);
+    if (link.failed) return false;
+    for (const push of link.pending) if (now - push.sentAt > FEED_PUSH_SLOW_MS) return false;
+    return true;
+  }
+
+  /**
+   * One push: what replica `i` lacks from the head it last confirmed (stored: a restarted primary
+   * knows it), with a lease when the push brings it to this primary's head. The lease is stored
+   * before it is sent: the replica may take it even if its answer is lost.
+   */
   private async pushNext(transport: ReplicaTransport, i: number): Promise<void> {
-    const known = this.store.replicaHead(i);
-    const { floor } = this.store.meta();
+    const { store } = this;
+    const known = store.replicaHead(i);
+    const { head: primaryHead, floor } = store.meta();
     // Entries the replica lacks but the log no longer has: it starts over from the floor.
     const resetTo = known !== undefined && known < floor ? floor : undefined;
     // A replica never heard from gets the log from the floor: it skips what it has (no round trip to ask first).
-    const batch = this.store.entries(resetTo ?? known ?? floor, FEED_READ_MAX_ENTRIES);
-    // A push that never answers fails in time: the append reports unreplicated and the writer retries.
-    const { head } = await withTimeout(
-      transport.push(i, batch, resetTo, this.prunableThrough()),
-      FEED_REPLICATE_TIMEOUT_MS,
-      `feed push ${i}`,
-    );
-    if (known !== undefined && head <= known && batch.length > 0) throw new Error(`feed replica ${i} took nothing after ${known}`);
-    // Answers of concurrent pushes arrive in any order; a replica's head never goes back.
-    this.store.setReplicaHead(i, Math.max(this.store.replicaHead(i) ?? 0, head));
+    const from = resetTo ?? known ?? floor;
+    const batch = store.entries(from, FEED_READ_MAX_ENTRIES);
+    const now = this.deps.clock();
+    let lease: FeedLease | undefined;
+    if ((batch[batch.length - 1]?.seq ?? from) >= primaryHead && this.offersLease(i, now)) {
+      lease = { until: now + this.leaseMs, through: primaryHead };
+      store.setReplicaLease(i, Math.max(store.replicaLease(i), lease.until));
+    }
+    const link = this.link(i);
+    const push = { sentAt: now };
+    link.pending.add(push);
+    try {
+      // A push that never answers fails in time: the lease it may carry expires, the heartbeat pushes again.
+      const { head } = await withTimeout(
+        transport.push(i, batch, resetTo, this.prunable, lease),
+        FEED_REPLICATE_TIMEOUT_MS,
+        `feed push ${i}`,
+      );
+      link.failed = false;
+      if (known !== undefined && head <= known && batch.length > 0) throw new Error(`feed replica ${i} took nothing after ${known}`);
+      // Answers of concurrent pushes arrive in any order; a replica's head never goes back.
+      store.setReplicaHead(i, Math.max(store.replicaHead(i) ?? 0, head));
+    } catch (error) {
+      if (!link.failed) logEvent('feed_push_failed', { replica: i, error: error instanceof Error ? error.message : 'unknown' });
+      link.failed = true;
+      throw error;
+    } finally {
+      link.pending.delete(push);
+    }
   }
 
   /** The highest seq no reader can still need: older than the retention, and in a snapshot every location sees. */
@@ -124,15 +255,28 @@ export class FeedCore {
     this.store.setMeta(Math.max(head, through), through);
   }
 
-  /** Writes the snapshot when the head moved, prunes, catches lagging replicas up. */
+  /**
+   * The heartbeat, every FEED_LEASE_RENEW_MS for ever once started: renews every replica's
+   * lease (a push, empty when it holds everything) and catches lagging replicas up; every
+   * FEED_SNAPSHOT_INTERVAL_MS also writes the snapshot when the head moved, and prunes.
+   */
   async alarm(): Promise<void> {
+    const { store } = this;
     const now = this.deps.clock();
-    const { head } = this.store.meta();
-    if (head > this.store.lastSnapshotSeq()) await this.writeSnapshot(head, now);
-    this.prune(this.prunableThrough(now));
-    await this.replicate(head).catch(() => false);
-    const { floor } = this.store.meta();
-    if (head > floor) await this.store.setAlarm(now + FEED_SNAPSHOT_INTERVAL_MS);
+    const transport = this.deps.replicas;
+    // First: nothing below may delay the next renewal (a stalled replica's push waits out its timeout).
+    if (transport !== undefined) await store.setAlarm(now + FEED_LEASE_RENEW_MS);
+    if (now - this.housekeptAt >= FEED_SNAPSHOT_INTERVAL_MS) {
+      this.housekeptAt = now;
+      const { head } = store.meta();
+      if (head > store.lastSnapshotSeq()) await this.writeSnapshot(head, now);
+      this.prunable = this.prunableThrough(now);
+      this.prune(this.prunable);
+    }
+    if (transport === undefined) return;
+    const pushes = Array.from({ length: transport.count }, (_, i) => this.pushNext(transport, i).catch(() => undefined));
+    // The healthy replicas answer within a round trip; a stalled one is not waited for.
+    await pause(FEED_LEASE_RENEW_MS / 2, Promise.all(pushes));
   }
 
   private async writeSnapshot(seq: number, now: number): Promise<void> {
@@ -155,9 +299,10 @@ export class FeedCore {
   /**
    * Stores the entries that continue the log (contiguous; a gap stops, the primary resends)
    * and answers the head. `resetTo`: the primary no longer has what this replica lacks, so it
-   * starts over there (readers behind it are told to start from a snapshot).
+   * starts over there (readers behind it are told to start from a snapshot). `lease`: taken
+   * only once this replica holds the log through the primary's head it was offered with.
    */
-  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number): { head: number } {
+  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number, lease?: FeedLease): { head: number } {
     const { store } = this;
     let { head, floor } = store.meta();
     if (resetTo !== undefined && head < resetTo) {
@@ -173,12 +318,26 @@ export class FeedCore {
       head = seq;
     }
     store.setMeta(head, floor);
+    if (lease !== undefined && head >= lease.through && lease.until > store.lease()) store.setLease(lease.until);
     this.prune(Math.min(prunableThrough, head));
     return { head };
   }
 
-  /** The entries after `after` (none when `after` is behind the floor: the reader must reload). */
+  /**
+   * The entries after `after` (none when `after` is behind the floor: the reader must reload),
+   * only inside the lease less the skew margin: past it the primary may have acknowledged
+   * changes this replica lacks. Else FeedNotLeasedError, and the primary is asked for a lease.
+   */
   read(after: number): FeedRead {
+    const now = this.deps.clock();
+    if (now >= this.store.lease() - (this.deps.clockSkewMs ?? DEFAULT_FEED_CLOCK_SKEW_MS)) {
+      if (now - this.askedAt >= FEED_LEASE_MS) {
+        this.askedAt = now;
+        logEvent('feed_replica_not_leased', { leaseUntil: this.store.lease() });
+        void this.deps.primary?.wake().catch(() => undefined);
+      }
+      throw new FeedNotLeasedError();
+    }
     const { head, floor } = this.store.meta();
     // The stamp after the state was read: the state holds every change acknowledged before it.
     const entries = after < floor ? [] : this.store.entries(after, FEED_READ_MAX_ENTRIES);

@@ -35,6 +35,13 @@ export interface FeedStore {
   /** Primary: the head replica `replica` last confirmed (undefined: never heard from). */
   replicaHead(replica: number): number | undefined;
   setReplicaHead(replica: number, head: number): void;
+  /** Primary: the latest lease deadline (ms, the primary's clock) offered to `replica` (0: none), recorded before it is sent. */
+  replicaLease(replica: number): number;
+  setReplicaLease(replica: number, until: number): void;
+
+  /** Replica: the lease deadline (ms, the primary's clock) it holds (0: none); it serves reads only inside it. */
+  lease(): number;
+  setLease(until: number): void;
 
   /** The object's alarm (ms), as DurableObjectStorage has it. */
   getAlarm(): Promise<number | null>;

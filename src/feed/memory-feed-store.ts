@@ -15,6 +15,8 @@ export class MemoryFeedStore implements FeedStore {
   private readonly tokens = new Map<string, number>();
   private snapshots: { seq: number; writtenAt: number }[] = [];
   private readonly replicaHeads = new Map<number, number>();
+  private readonly replicaLeases = new Map<number, number>();
+  private leaseUntil = 0;
   alarmAt: number | null = null;
 
   meta() {
@@ -93,6 +95,22 @@ export class MemoryFeedStore implements FeedStore {
 
   setReplicaHead(replica: number, head: number): void {
     this.replicaHeads.set(replica, head);
+  }
+
+  replicaLease(replica: number): number {
+    return this.replicaLeases.get(replica) ?? 0;
+  }
+
+  setReplicaLease(replica: number, until: number): void {
+    this.replicaLeases.set(replica, until);
+  }
+
+  lease(): number {
+    return this.leaseUntil;
+  }
+
+  setLease(until: number): void {
+    this.leaseUntil = until;
   }
 
   getAlarm(): Promise<number | null> {

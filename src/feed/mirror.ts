@@ -1,6 +1,6 @@
 import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
-import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
+import { FeedNotLeasedError, type FeedChange, type FeedEntry, type FeedRead } from './feed-change';
 import { decodeSnapshot, TOKEN_WORDS, USER_WORDS } from './feed-snapshot';
 import { FingerprintTable, fingerprintWords } from './fingerprint-table';
 import { ForgedHeadError, type HeadCache } from './head-mac';
@@ -17,8 +17,9 @@ import { withTimeout } from '../revocation/timeout';
  * Invariant: the tables equal the feed at `seq` (a snapshot plus entries applied in contiguous
  * order), plus changes this isolate handled itself (`applyLocal`). `asOf` moves only when
  * `seq` reached the head of a read sent after it was stamped: the feed holds every
- * acknowledged change (write all replicas, read one), so the mirror holds every change
- * acknowledged before `asOf`.
+ * acknowledged change (a replica answers only while its lease holds, and the primary acknowledges
+ * once every replica holds the change or its lease has expired), so the mirror holds every
+ * change acknowledged before `asOf`.
  */
 
 /** Where a mirror reads, built per request from that request's bindings: no I/O object outlives its request. */
@@ -107,6 +108,7 @@ export interface MirrorStats {
   snapshotLoads: number;
   refreshFailures: number;
   forgedHeads: number;
+  notLeased: number;
   strictReads: number;
   confirmations: number;
 }
@@ -153,6 +155,7 @@ export class Mirror {
     snapshotLoads: 0,
     refreshFailures: 0,
     forgedHeads: 0,
+    notLeased: 0,
     strictReads: 0,
     confirmations: 0,
   };
@@ -310,6 +313,8 @@ export class Mirror {
         this.preferred = index;
         return read;
       } catch (error) {
+        // A replica without a lease (cut off from the primary, stalled) is an unreachable one.
+        if (FeedNotLeasedError.is(error)) this.counters.notLeased++;
         this.avoidUntil[index] = this.clock() + REPLICA_BACKOFF_MS;
         failure = error;
       }

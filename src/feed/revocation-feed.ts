@@ -1,8 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { FeedChange, FeedEntry, FeedRead } from './feed-change';
+import type { FeedChange, FeedEntry, FeedLease, FeedRead } from './feed-change';
 import { FeedCore } from './feed-core';
+import { getConfig } from '../config/config';
 import { SqlFeedStore } from './sql-feed-store';
-import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from '../revocation/storage-keys';
+import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from '../revocation/storage-keys';
 
 /**
  * Bounded mode's feed as a Durable Object: a thin wrapper of FeedCore (feed-core.ts), which
@@ -17,16 +18,19 @@ export class RevocationFeed extends DurableObject<Env> {
     this.core = new FeedCore({
       store: new SqlFeedStore(ctx.storage),
       clock: Date.now,
+      clockSkewMs: getConfig(env).feedClockSkewMs,
       replicas: {
         count: FEED_REPLICA_HINTS.length,
         // this.env, read per call: tests swap bindings on a live object to inject faults.
-        push: (i, entries, resetTo, prunableThrough) =>
+        push: (i, entries, resetTo, prunableThrough, lease) =>
           this.env.REVOCATION_FEED.getByName(feedReplicaName(i), { locationHint: FEED_REPLICA_HINTS[i] }).push(
             entries,
             resetTo,
             prunableThrough,
+            lease,
           ),
       },
+      primary: { wake: () => this.env.REVOCATION_FEED.getByName(FEED_PRIMARY_NAME).wake() },
       snapshots: { put: (snapshot) => this.env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, snapshot) },
     });
   }
@@ -39,8 +43,13 @@ export class RevocationFeed extends DurableObject<Env> {
     return this.core.alarm();
   }
 
-  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number): { head: number } {
-    return this.core.push(entries, resetTo, prunableThrough);
+  /** Primary: a replica holding no lease asks for the heartbeat to run. */
+  wake(): Promise<void> {
+    return this.core.wake();
+  }
+
+  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number, lease?: FeedLease): { head: number } {
+    return this.core.push(entries, resetTo, prunableThrough, lease);
   }
 
   read(after: number): FeedRead {

@@ -18,6 +18,10 @@ export class SqlFeedStore implements FeedStore {
     sql.exec('CREATE TABLE IF NOT EXISTS feed_snapshots (seq INTEGER NOT NULL, written_at INTEGER NOT NULL)');
     // The primary's view of each replica, kept across a restart.
     sql.exec('CREATE TABLE IF NOT EXISTS feed_replicas (replica INTEGER PRIMARY KEY, head INTEGER NOT NULL)');
+    // The primary's lease offers (a table of their own: a lease is recorded before the replica's head is known).
+    sql.exec('CREATE TABLE IF NOT EXISTS feed_replica_leases (replica INTEGER PRIMARY KEY, until INTEGER NOT NULL)');
+    // A replica's own lease, kept across its restarts (a deploy): it serves reads only inside it.
+    sql.exec('CREATE TABLE IF NOT EXISTS feed_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)');
   }
 
   meta(): { head: number; floor: number } {
@@ -125,6 +129,22 @@ export class SqlFeedStore implements FeedStore {
 
   setReplicaHead(replica: number, head: number): void {
     this.sql.exec('INSERT OR REPLACE INTO feed_replicas (replica, head) VALUES (?, ?)', replica, head);
+  }
+
+  replicaLease(replica: number): number {
+    return this.sql.exec<{ until: number }>('SELECT until FROM feed_replica_leases WHERE replica = ?', replica).toArray()[0]?.until ?? 0;
+  }
+
+  setReplicaLease(replica: number, until: number): void {
+    this.sql.exec('INSERT OR REPLACE INTO feed_replica_leases (replica, until) VALUES (?, ?)', replica, until);
+  }
+
+  lease(): number {
+    return this.sql.exec<{ until: number }>('SELECT until FROM feed_lease').toArray()[0]?.until ?? 0;
+  }
+
+  setLease(until: number): void {
+    this.sql.exec('INSERT OR REPLACE INTO feed_lease (id, until) VALUES (1, ?)', until);
   }
 
   getAlarm(): Promise<number | null> {

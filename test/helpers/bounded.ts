@@ -4,15 +4,17 @@
  * a fake feed), and a check that runs the real bounded verify step against one of them.
  */
 import { env } from 'cloudflare:workers';
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { getConfig } from '../../src/config/config';
-import { feedAccessFor } from '../../src/feed/feed-client';
+import { feedAccessFor, feedPrimary, feedReplica } from '../../src/feed/feed-client';
+import { decodeSnapshot, type Snapshot } from '../../src/feed/feed-snapshot';
+import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY } from '../../src/revocation/storage-keys';
 import { Mirror, type FeedAccess } from '../../src/feed/mirror';
 import { authenticatedCache, feedMacKey } from '../../src/feed/head-mac';
 import { checkMirror } from '../../src/revocation/revocation-check';
 import { authenticate } from '../../src/verify/verifier';
 import { call, unreachable, type Switch } from './faults';
-import { afterEach, beforeEach, vi } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 
 /** Bindings of a worker in bounded mode (a new object: its own config, so its own mirror). */
 export function boundedEnv(overrides: Record<string, unknown> = {}): Env {
@@ -119,4 +121,31 @@ export async function cutFeedFrom(stub: DurableObjectStub, sw: Switch): Promise<
     const own = (instance as unknown as { env: Env }).env;
     (instance as unknown as { env: Env }).env = { ...own, REVOCATION_FEED: unreachable(env.REVOCATION_FEED, sw) };
   });
+}
+
+/**
+ * The feed primary's housekeeping now: its alarm is the lease heartbeat (every 500 ms) and writes
+ * the snapshot at most once a minute, except at a restarted primary's first alarm. So: restart it,
+ * run its alarm, and answer the snapshot once it is at `seq` or later.
+ */
+export async function snapshotNow(seq: number): Promise<Snapshot> {
+  await runInDurableObject(feedPrimary(env.REVOCATION_FEED), (_instance, state) => state.abort('restart')).catch(() => undefined);
+  await feedPrimary(env.REVOCATION_FEED).wake();
+  await runDurableObjectAlarm(feedPrimary(env.REVOCATION_FEED));
+  // The runtime may have been running that alarm itself: wait for it.
+  return vi.waitFor(async () => {
+    const snapshot = decodeSnapshot((await env.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer')) ?? new ArrayBuffer(0));
+    expect(snapshot?.seq).toBeGreaterThanOrEqual(seq);
+    return snapshot!;
+  });
+}
+
+/**
+ * Every feed replica leased: a replica answers reads only inside a lease from the primary, whose
+ * heartbeat starts with the first revocation or the first refused read (docs/consistency.md
+ * "Leases"). For a test whose first feed read comes before any revocation.
+ */
+export async function leasedFeed(): Promise<void> {
+  await feedPrimary(env.REVOCATION_FEED).wake();
+  await vi.waitFor(() => Promise.all(FEED_REPLICA_HINTS.map((_, i) => feedReplica(env.REVOCATION_FEED, i).read(Number.MAX_SAFE_INTEGER))));
 }

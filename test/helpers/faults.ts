@@ -17,16 +17,16 @@ const injected = (what: string) => new Error(`injected fault: ${what}`);
 
 /**
  * The real binding (a KV namespace, a Durable Object namespace or stub), every method call going
- * through `around(method, call)`: `call()` makes the real call; return anything else instead to
+ * through `around(method, call, args)`: `call()` makes the real call; return anything else instead to
  * count, fail or hang.
  */
-export function intercept<T extends object>(real: T, around: (method: string, call: () => unknown) => unknown): T {
+export function intercept<T extends object>(real: T, around: (method: string, call: () => unknown, args: unknown[]) => unknown): T {
   return new Proxy(real, {
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown;
       if (typeof value !== 'function') return value;
       // Reflect.apply, not value.apply: on a Durable Object stub `value.apply` is a remote property.
-      return (...args: unknown[]) => around(String(prop), () => Reflect.apply(value as (...a: unknown[]) => unknown, target, args));
+      return (...args: unknown[]) => around(String(prop), () => Reflect.apply(value as (...a: unknown[]) => unknown, target, args), args);
     },
   });
 }
