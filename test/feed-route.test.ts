@@ -11,7 +11,7 @@ import { app } from '../src/app';
 import { ConfigError, getConfig, parseConfig } from '../src/config/config';
 import { feedCache, feedPrimary, feedReplica } from '../src/feed/feed-client';
 import { decodeSnapshot } from '../src/feed/feed-snapshot';
-import { CACHE_BUCKET_MS, matchHead, putHead } from '../src/feed/mirror';
+import { CACHE_BUCKET_MS, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../src/feed/mirror';
 import { authenticatedCache } from '../src/feed/head-mac';
 import { FEED_REPLICA_HINTS, feedCacheUrl } from '../src/revocation/storage-keys';
 import { boundedEnv, sleep } from './helpers/bounded';
@@ -189,6 +189,33 @@ describe('GET /v1/feed', () => {
     expect(counts.feed).toBe(reads);
     expect(page).toEqual({ stamp: stamp - 300, head, floor, entries });
   });
+  it("joins the location's claim: while another reader reads the feed it waits for that head; a failed claim, it reads itself", async () => {
+    const { floor } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const read = await feedReplica(env.REVOCATION_FEED, 0).read(floor);
+    const counts: Record<string, number> = {};
+    const bindings = { ...boundedEnv(), REVOCATION_FEED: counted(env.REVOCATION_FEED, counts, 'feed') } as Env;
+    const cache = (await feedCache(getConfig(bindings)))!;
+    await bucketStart();
+    let bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+    expect(await claimBucket(cache, bucket)).toBe('ours'); // an isolate's claim
+    const waiting = get(bindings, `/v1/feed?after=${floor}`);
+    await sleep(60);
+    await putHead(cache, bucket, { stamp: read.stamp, from: floor, head: read.head, floor: read.floor, entries: read.entries });
+    expect(await (await waiting).json<Page>()).toEqual({ stamp: read.stamp, head: read.head, floor: read.floor, entries: read.entries });
+    expect(counts.feed).toBe(0);
+
+    await bucketStart();
+    bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+    expect(await claimBucket(cache, bucket)).toBe('ours');
+    const started = Date.now();
+    const reading = get(bindings, `/v1/feed?after=${floor}`);
+    await sleep(60);
+    await failClaim(cache, bucket); // that isolate's feed read failed
+    expect((await reading).status).toBe(200);
+    expect(counts.feed).toBe(1);
+    expect(Date.now() - started).toBeLessThan(FEED_READ_TIMEOUT_MS);
+  });
+
   // Last: it moves every replica's floor past the log the tests above read.
   it('`after` behind the floor: 410 snapshot_required, telling the client to start from the snapshot', async () => {
     const bindings = boundedEnv();
