@@ -321,11 +321,12 @@ export class Mirror {
     let reloaded = false;
     // The earliest replica stamp of this refresh: the mirror reaches the head of every read.
     let stamp = Infinity;
-    let floor: number;
+    // The lowest floor of its reads: at most `from` (a higher one reloads), so the head never says `from` was pruned.
+    let floor = Infinity;
     for (;;) {
       const answer = await this.readReplica(access, this.seq);
       stamp = Math.min(stamp, answer.stamp);
-      floor = answer.floor;
+      floor = Math.min(floor, answer.floor);
       if (this.seq < answer.floor) {
         // What this mirror lacks was pruned: start again from the snapshot, once.
         if (reloaded) throw new Error("the feed snapshot is older than the feed's retention");
