@@ -189,7 +189,7 @@ describe('GET /v1/feed', () => {
     expect(counts.feed).toBe(reads);
     expect(page).toEqual({ stamp: stamp - 300, head, floor, entries });
   });
-  it("joins the location's claim: while another reader reads the feed it waits for that head; a failed claim, it reads itself", async () => {
+  it("joins the location's claim: while another reader reads the feed it waits for that head; a failed or hung claim, it reads itself", async () => {
     const { floor } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
     const read = await feedReplica(env.REVOCATION_FEED, 0).read(floor);
     const counts: Record<string, number> = {};
@@ -214,6 +214,14 @@ describe('GET /v1/feed', () => {
     expect((await reading).status).toBe(200);
     expect(counts.feed).toBe(1);
     expect(Date.now() - started).toBeLessThan(FEED_READ_TIMEOUT_MS);
+
+    // A claimer that hangs: the route reads the feed itself in time for a client's read timeout (FEED_READ_TIMEOUT_MS).
+    await bucketStart();
+    expect(await claimBucket(cache, Math.floor(Date.now() / CACHE_BUCKET_MS))).toBe('ours');
+    const hung = Date.now();
+    expect((await get(bindings, `/v1/feed?after=${floor}`)).status).toBe(200);
+    expect(counts.feed).toBe(2);
+    expect(Date.now() - hung).toBeLessThan(FEED_READ_TIMEOUT_MS);
   });
 
   // Last: it moves every replica's floor past the log the tests above read.

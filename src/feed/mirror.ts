@@ -164,17 +164,18 @@ export async function claimBucket(cache: HeadCache, bucket: number): Promise<'ou
 }
 
 /**
- * Polls the location cache for the claimer's head, for at most one replica read's timeout:
- * `look`'s first answer other than 'miss'; undefined when the claimer failed or took too long
- * (then read the feed).
+ * Polls the location cache for the claimer's head, for at most `waitMs` (one replica read's
+ * timeout): `look`'s first answer other than 'miss'; undefined when the claimer failed or took
+ * too long (then read the feed).
  */
 export async function awaitClaimedHead<T>(
   cache: HeadCache,
   bucket: number,
   look: () => Promise<T | 'miss'>,
   clock: () => number = Date.now,
+  waitMs = FEED_READ_TIMEOUT_MS,
 ): Promise<T | undefined> {
-  const deadline = clock() + FEED_READ_TIMEOUT_MS;
+  const deadline = clock() + waitMs;
   while (clock() < deadline) {
     await sleep(CLAIM_POLL_MS);
     const found = await look();

@@ -23,6 +23,9 @@ feedRoutes.use('*', feedAuth);
 
 type FeedPage = ResponseBody<'FeedPage'>;
 
+/** How long a read waits for another reader's head: a client gives up on a read after FEED_READ_TIMEOUT_MS, so leave it time to read the feed itself. */
+const CLAIM_WAIT_MS = FEED_READ_TIMEOUT_MS / 2;
+
 /** A replica's answer at or past `after`, trying each replica once (from the nearest, else a random one). */
 async function readFeed(env: Env, after: number, location: ReaderLocation | undefined): Promise<FeedPage | undefined> {
   const first = nearestReplica(location) ?? Math.floor(Math.random() * FEED_REPLICA_HINTS.length);
@@ -66,7 +69,7 @@ async function fromLocation(cache: HeadCache, bucket: number, after: number): Pr
     if (page !== 'miss') return page === 'unusable' ? undefined : page;
     const claim = await claimBucket(cache, bucket);
     if (claim !== 'another') return claim === 'ours' ? 'claimed' : undefined;
-    const taken = await awaitClaimedHead(cache, bucket, look);
+    const taken = await awaitClaimedHead(cache, bucket, look, Date.now, CLAIM_WAIT_MS);
     return taken === 'unusable' ? undefined : taken;
   } catch {
     return undefined; // an optimisation only (a forged claim is no claim)
