@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // @ts-check
-// `node bench/origin.mjs [--seconds 5] [--connections 10] [--rounds 1]`: revocation at the origin,
+// `node bench/origin.mjs [--seconds 5] [--connections 10] [--rounds 1] [--cpu-prof DIR]`: revocation at the origin,
 // for free? The same Express app with `jose` alone, then with killswitch/client (jose, then
 // isRevoked from the in-process mirror, fed by the worker under `wrangler dev`, bounded mode), each
 // in its own Node process, loaded in turn by autocannon (jose, killswitch, killswitch, jose, per
 // round): one run gives the req/s ratio, killswitch ÷ jose (target ≥ 0.95), and each origin's CPU
 // per request (from /proc, on Linux), which a loaded machine disturbs far less than req/s.
+// `--cpu-prof DIR`: each origin process writes its V8 CPU profile there (node --cpu-prof) when it is stopped.
 // Method: bench/README.md "Origins".
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,6 +34,7 @@ if (process.argv[2] === '--serve') {
   const { startOrigin } = /** @type {{ startOrigin: (mode: string, o: object) => Promise<number> }} */ (
     await importTs('bench/origin-server.ts')
   );
+  process.once('SIGTERM', () => process.exit(0)); // a normal exit: --cpu-prof writes its profile
   const port = await startOrigin(process.argv[3] ?? 'jose', { killswitchUrl: process.argv[4], feedKey, issuer: DEMO_ISSUER, jwks });
   console.log(`port ${port}`);
 } else {
@@ -41,6 +43,7 @@ if (process.argv[2] === '--serve') {
       seconds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '1' },
+      'cpu-prof': { type: 'string' },
     },
   });
   const durationS = Number(values.seconds);
@@ -70,7 +73,11 @@ if (process.argv[2] === '--serve') {
     /** @type {Record<string, { ms: number, requests: number }>} */
     const cpu = { jose: { ms: 0, requests: 0 }, killswitch: { ms: 0, requests: 0 } };
     for (const mode of Array.from({ length: rounds }, () => ['jose', 'killswitch', 'killswitch', 'jose']).flat()) {
-      const child = spawn(process.execPath, [join(ROOT, 'bench/origin.mjs'), '--serve', mode, worker.url], {
+      const profile =
+        values['cpu-prof'] === undefined
+          ? []
+          : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof'], '--cpu-prof-name', `${mode}-${Date.now()}.cpuprofile`];
+      const child = spawn(process.execPath, [...profile, join(ROOT, 'bench/origin.mjs'), '--serve', mode, worker.url], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       try {
@@ -95,7 +102,9 @@ if (process.argv[2] === '--serve') {
           `${mode.padEnd(10)} ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${perRequest} µs CPU/request`,
         );
       } finally {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill();
+        await exited; // its profile written, its CPU no longer in the next slice's way
       }
     }
     const sum = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0);

@@ -8,14 +8,16 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
-import { ConfigError, parseConfig } from '../src/config/config';
-import { feedReplica } from '../src/feed/feed-client';
+import { ConfigError, getConfig, parseConfig } from '../src/config/config';
+import { feedCache, feedReplica } from '../src/feed/feed-client';
 import { decodeSnapshot } from '../src/feed/feed-snapshot';
-import { CACHE_BUCKET_MS } from '../src/feed/mirror';
-import { FEED_REPLICA_HINTS } from '../src/revocation/storage-keys';
+import { CACHE_BUCKET_MS, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../src/feed/mirror';
+import { authenticatedCache } from '../src/feed/head-mac';
+import { FEED_REPLICA_HINTS, feedCacheUrl } from '../src/revocation/storage-keys';
 import { boundedEnv, sleep, snapshotNow } from './helpers/bounded';
-import { counted, unreachable, type Switch } from './helpers/faults';
+import { counted, unreachable, verify, type Switch } from './helpers/faults';
 import { ADMIN_KEY, BASE, FEED_KEY, FEED_KEY_ROTATED } from './helpers/fixtures';
+import { mint, uniqueSub } from './helpers/tokens';
 
 async function get(bindings: Env, path: string, key: string | null = FEED_KEY): Promise<Response> {
   const headers: Record<string, string> = key === null ? {} : { Authorization: `Bearer ${key}` };
@@ -97,23 +99,6 @@ describe('GET /v1/feed', () => {
     expect(() => parseConfig({ ...env, FEED_API_KEYS: 'short' })).toThrow(/FEED_API_KEYS/);
   });
 
-  it('`after` behind the floor: 410 snapshot_required, telling the client to start from the snapshot', async () => {
-    const bindings = boundedEnv();
-    expect((await revokeUser(bindings, `feed-floor-${crypto.randomUUID()}`)).status).toBe(200);
-    const { head } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
-    // Every replica starts over at the head (what a replica that lost the pruned log does).
-    for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) await feedReplica(env.REVOCATION_FEED, i).push([], head + 1, 0);
-    await sleep(CACHE_BUCKET_MS); // past the cached page
-    const res = await get(bindings, `/v1/feed?after=${head - 1}`);
-    expect(res.status, await res.clone().text()).toBe(410);
-    expect(await res.json()).toEqual({
-      error: 'snapshot_required',
-      error_description: `entries after ${head - 1} were pruned: start from GET /v1/feed/snapshot`,
-      floor: head + 1,
-      head: head + 1,
-    });
-  });
-
   it('no replica answers: 503 temporarily_unavailable', async () => {
     const sw: Switch = { fault: 'reject' };
     const bindings = { ...boundedEnv(), REVOCATION_FEED: unreachable(env.REVOCATION_FEED, sw) } as Env;
@@ -122,18 +107,147 @@ describe('GET /v1/feed', () => {
     expect(await res.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'no feed replica answered' });
   });
 
-  it('a location reads the feed once per `after` per time bucket: the rest come from its cache, with the same stamp', async () => {
+  it("origins at different `after`s within one time bucket cost the feed at most one read: the location's head answers them", async () => {
+    const seed = boundedEnv();
+    for (let i = 0; i < 3; i++) expect((await revokeUser(seed, `feed-origins-${crypto.randomUUID()}`)).status).toBe(200);
+    const { head } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
     const counts: Record<string, number> = {};
     const bindings = { ...boundedEnv(), REVOCATION_FEED: counted(env.REVOCATION_FEED, counts, 'feed') } as Env;
     await bucketStart();
-    const pages = [];
-    for (let i = 0; i < 5; i++) pages.push(await (await get(bindings, `/v1/feed?after=0&n=${i}`)).text());
-    const stamps = new Set(pages.map((p) => (JSON.parse(p) as Page).stamp));
-    expect(stamps.size).toBe(1);
+    const afters = [head - 3, head - 2, head - 1, head, head - 3];
+    const first = await (await get(bindings, `/v1/feed?after=${afters[0]}`)).json<Page>();
+    const rest = await Promise.all(afters.slice(1).map(async (after) => (await get(bindings, `/v1/feed?after=${after}`)).json<Page>()));
+    expect(counts.feed).toBeLessThanOrEqual(1);
+    for (const [i, page] of [first, ...rest].entries()) {
+      // Each its own entries, all the head's, with the one stamp of the one read.
+      expect(page.stamp).toBe(first.stamp);
+      expect(page.head).toBeGreaterThanOrEqual(head);
+      expect(page.entries.map((e) => e.seq)).toEqual(first.entries.map((e) => e.seq).filter((seq) => seq > afters[i]!));
+    }
+  });
+
+  it("answers from the head an isolate's mirror cached, with that head's stamp (never a younger one), reading no replica", async () => {
+    const token = await mint('es256-1', { claims: { sub: uniqueSub('feed-isolate') } });
+    await bucketStart();
+    // A cold isolate mirror (a new bindings object: its own config) refreshes and caches the location's head.
+    const isolate = boundedEnv();
+    expect((await verify(isolate, token)).status).toBe(200);
+    const bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+    const cache = (await feedCache(getConfig(isolate)))!;
+    const found = (await matchHead(cache, [bucket, bucket - 1]))!;
+    const cached = found.head;
+    const counts: Record<string, number> = {};
+    const bindings = { ...boundedEnv(), REVOCATION_FEED: counted(env.REVOCATION_FEED, counts, 'feed') } as Env;
+    const asked = Date.now();
+    const res = await get(bindings, `/v1/feed?after=${cached.from}`);
+    expect(res.status).toBe(200);
+    // The cached head may be the previous bucket's; a page is served only from this bucket's (or the next's).
+    if (Math.floor(asked / CACHE_BUCKET_MS) === found.bucket) {
+      const page = await res.json<Page>();
+      expect(counts.feed).toBe(0);
+      expect(page).toEqual({ stamp: cached.stamp, head: cached.head, floor: cached.floor, entries: cached.entries });
+      expect(page.stamp).toBeLessThan(asked);
+    }
+  });
+
+  it('a forged head (no MAC, or another key) is never served; a genuine one is', async () => {
+    const { head, floor, entries, stamp } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const lie = { stamp: Date.now() + 200, from: 0, head: head + 1000, floor: 0, entries: [] };
+    const otherKey = await crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode('x'.repeat(32)),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
+    const counts: Record<string, number> = {};
+    const bindings = { ...boundedEnv(), REVOCATION_FEED: counted(env.REVOCATION_FEED, counts, 'feed') } as Env;
+    for (const forge of [
+      (url: string) => caches.default.put(url, new Response(JSON.stringify(lie), { headers: { 'Cache-Control': 'max-age=5' } })),
+      (url: string) =>
+        authenticatedCache(caches.default, otherKey).put(
+          url,
+          new Response(JSON.stringify(lie), { headers: { 'Cache-Control': 'max-age=5' } }),
+        ),
+    ]) {
+      await bucketStart();
+      const bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+      for (const b of [bucket, bucket + 1]) await forge(feedCacheUrl(b));
+      const reads = counts.feed!;
+      const page = await (await get(bindings, '/v1/feed?after=0')).json<Page>();
+      expect(page.head).toBeLessThan(head + 1000);
+      expect(page.stamp).toBeLessThanOrEqual(Date.now());
+      expect(counts.feed).toBeGreaterThan(reads);
+    }
+    // The real key: served as it is, with its own (older) stamp, and no replica read.
+    await bucketStart();
+    const bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+    const genuine = { stamp: stamp - 300, from: 0, head, floor, entries };
+    await putHead((await feedCache(getConfig(bindings)))!, bucket, genuine);
+    const reads = counts.feed!;
+    const page = await (await get(bindings, '/v1/feed?after=0')).json<Page>();
+    expect(counts.feed).toBe(reads);
+    expect(page).toEqual({ stamp: stamp - 300, head, floor, entries });
+  });
+  it("joins the location's claim: while another reader reads the feed it waits for that head; a failed or hung claim, it reads itself", async () => {
+    const { floor } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const read = await feedReplica(env.REVOCATION_FEED, 0).read(floor);
+    const counts: Record<string, number> = {};
+    const bindings = { ...boundedEnv(), REVOCATION_FEED: counted(env.REVOCATION_FEED, counts, 'feed') } as Env;
+    const cache = (await feedCache(getConfig(bindings)))!;
+    await bucketStart();
+    let bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+    expect(await claimBucket(cache, bucket)).toBe('ours'); // an isolate's claim
+    const waiting = get(bindings, `/v1/feed?after=${floor}`);
+    await sleep(60);
+    await putHead(cache, bucket, { stamp: read.stamp, from: floor, head: read.head, floor: read.floor, entries: read.entries });
+    expect(await (await waiting).json<Page>()).toEqual({ stamp: read.stamp, head: read.head, floor: read.floor, entries: read.entries });
+    expect(counts.feed).toBe(0);
+
+    await bucketStart();
+    bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+    expect(await claimBucket(cache, bucket)).toBe('ours');
+    const started = Date.now();
+    const reading = get(bindings, `/v1/feed?after=${floor}`);
+    await sleep(60);
+    await failClaim(cache, bucket); // that isolate's feed read failed
+    expect((await reading).status).toBe(200);
     expect(counts.feed).toBe(1);
-    // Another `after` is another read.
-    await get(bindings, '/v1/feed?after=1');
-    expect(counts.feed).toBeGreaterThan(1);
+    expect(Date.now() - started).toBeLessThan(FEED_READ_TIMEOUT_MS);
+
+    // A claimer that hangs: the route reads the feed itself in time for a client's read timeout (FEED_READ_TIMEOUT_MS).
+    await bucketStart();
+    expect(await claimBucket(cache, Math.floor(Date.now() / CACHE_BUCKET_MS))).toBe('ours');
+    const hung = Date.now();
+    expect((await get(bindings, `/v1/feed?after=${floor}`)).status).toBe(200);
+    expect(counts.feed).toBe(2);
+    expect(Date.now() - hung).toBeLessThan(FEED_READ_TIMEOUT_MS);
+  });
+
+  // Last: it moves every replica's floor past the log the tests above read.
+  it('`after` behind the floor: 410 snapshot_required, telling the client to start from the snapshot', async () => {
+    const bindings = boundedEnv();
+    expect((await revokeUser(bindings, `feed-floor-${crypto.randomUUID()}`)).status).toBe(200);
+    const { head } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    // Every replica starts over at the head (what a replica that lost the pruned log does).
+    for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) await feedReplica(env.REVOCATION_FEED, i).push([], head + 1, 0);
+    await bucketStart(); // past the cached heads
+    // The location's head starts after `after`: it does not serve it, the feed does.
+    await putHead((await feedCache(getConfig(bindings)))!, Math.floor(Date.now() / CACHE_BUCKET_MS), {
+      stamp: Date.now(),
+      from: head,
+      head,
+      floor: 0,
+      entries: [],
+    });
+    const res = await get(bindings, `/v1/feed?after=${head - 1}`);
+    expect(res.status, await res.clone().text()).toBe(410);
+    expect(await res.json()).toEqual({
+      error: 'snapshot_required',
+      error_description: `entries after ${head - 1} were pruned: start from GET /v1/feed/snapshot`,
+      floor: head + 1,
+      head: head + 1,
+    });
   });
 });
 

@@ -113,15 +113,85 @@ export interface MirrorStats {
   confirmations: number;
 }
 
-interface CachedHead {
-  /** The feed replica's stamp (its clock when it answered), as it made it. */
+/** A location's copy of the feed head (feedCacheUrl): every entry after `from` up to `head`, as one fetcher read them. */
+export interface CachedHead {
+  /** The feed replica's stamp (its clock when it answered; the earliest of the fetch's reads), as it made it. */
   readonly stamp: number;
   readonly from: number;
   readonly head: number;
-  readonly entries: FeedEntry[];
+  /** The feed's floor at that read: GET /v1/feed passes it on. */
+  readonly floor: number;
+  readonly entries: readonly FeedEntry[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The location's head cached under the first of `buckets` that has one (ForgedHeadError: a forged one). */
+export async function matchHead(cache: HeadCache, buckets: readonly number[]): Promise<{ bucket: number; head: CachedHead } | undefined> {
+  for (const bucket of buckets) {
+    const hit = await cache.match(feedCacheUrl(bucket));
+    if (hit !== undefined) return { bucket, head: (await hit.json()) as CachedHead };
+  }
+  return undefined;
+}
+
+/** Under the bucket the fetch looked up (and claimed): where the location's waiting readers look. */
+export async function putHead(cache: HeadCache, bucket: number, head: CachedHead): Promise<void> {
+  await cache.put(
+    feedCacheUrl(bucket),
+    new Response(JSON.stringify(head), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=2' } }),
+  );
+}
+
+const claimOf = async (cache: HeadCache, bucket: number) => (await cache.match(feedClaimUrl(bucket)))?.text();
+
+/**
+ * Concurrent misses at one location collapse: the first reader (an isolate's mirror, or GET
+ * /v1/feed for origins) to miss a time bucket puts a claim (authenticated, with a nonce it reads
+ * back: the Cache API has no compare-and-set, so two readers within one cache operation of each
+ * other may both read the feed) and reads the feed: 'ours'. 'another': wait for that reader's
+ * head (awaitClaimedHead). 'none': the claimer failed, read the feed.
+ */
+export async function claimBucket(cache: HeadCache, bucket: number): Promise<'ours' | 'another' | 'none'> {
+  const claim = await claimOf(cache, bucket);
+  if (claim === CLAIM_FAILED) return 'none';
+  if (claim === undefined) {
+    const nonce = Math.random().toString(36).slice(2);
+    await cache.put(feedClaimUrl(bucket), new Response(nonce, { headers: { 'Cache-Control': 'max-age=1' } }));
+    const claimed = await claimOf(cache, bucket);
+    // Ours, or a cache that keeps nothing (workers.dev): read the feed.
+    if (claimed === undefined || claimed === nonce) return 'ours';
+  }
+  return 'another';
+}
+
+/**
+ * Polls the location cache for the claimer's head, for at most `waitMs` (one replica read's
+ * timeout): `look`'s first answer other than 'miss'; undefined when the claimer failed or took
+ * too long (then read the feed).
+ */
+export async function awaitClaimedHead<T>(
+  cache: HeadCache,
+  bucket: number,
+  look: () => Promise<T | 'miss'>,
+  clock: () => number = Date.now,
+  waitMs = FEED_READ_TIMEOUT_MS,
+): Promise<T | undefined> {
+  const deadline = clock() + waitMs;
+  while (clock() < deadline) {
+    await sleep(CLAIM_POLL_MS);
+    const found = await look();
+    if (found !== 'miss') return found;
+    const claim = await claimOf(cache, bucket);
+    if (claim === undefined || claim === CLAIM_FAILED) return undefined; // its read failed: read the feed
+  }
+  return undefined;
+}
+
+/** A failed fetch marks its claim, so the readers waiting on it read the feed themselves at once. */
+export async function failClaim(cache: HeadCache, bucket: number): Promise<void> {
+  await cache.put(feedClaimUrl(bucket), new Response(CLAIM_FAILED, { headers: { 'Cache-Control': 'max-age=1' } }));
+}
 
 export class Mirror {
   private seq = -1; // nothing loaded yet
@@ -186,6 +256,16 @@ export class Mirror {
     return this.clock() - this.asOf;
   }
 
+  /**
+   * Whether freshen() has nothing to do: under the refresh-ahead point, or ahead of the bound in
+   * the cache bucket of the data held (nothing newer can be in this one's cache entry). A caller
+   * may skip freshen() then (src/client's hot path), and only then: the point is jittered.
+   */
+  current(): boolean {
+    const age = this.ageMs();
+    return age <= this.boundMs && (age <= this.refreshAheadMs || this.bucket() <= this.headBucket);
+  }
+
   private refreshing(): boolean {
     return this.clock() < this.refreshUntil;
   }
@@ -201,10 +281,8 @@ export class Mirror {
    * its own timer.
    */
   async freshen(access: FeedAccess, waitUntil?: (promise: Promise<unknown>) => void): Promise<void> {
-    const age = this.ageMs();
-    // Ahead of the bound, only in a later bucket: nothing newer can be in this one's cache entry.
-    if (age <= this.boundMs && (age <= this.refreshAheadMs || this.bucket() <= this.headBucket)) return;
-    if (age <= this.boundMs) {
+    if (this.current()) return;
+    if (this.ageMs() <= this.boundMs) {
       if (!this.refreshing() && waitUntil !== undefined) waitUntil(this.refresh(access));
       return;
     }
@@ -247,9 +325,12 @@ export class Mirror {
     let reloaded = false;
     // The earliest replica stamp of this refresh: the mirror reaches the head of every read.
     let stamp = Infinity;
+    // The lowest floor of its reads: at most `from` (a higher one reloads), so the head never says `from` was pruned.
+    let floor = Infinity;
     for (;;) {
       const answer = await this.readReplica(access, this.seq);
       stamp = Math.min(stamp, answer.stamp);
+      floor = Math.min(floor, answer.floor);
       if (this.seq < answer.floor) {
         // What this mirror lacks was pruned: start again from the snapshot, once.
         if (reloaded) throw new Error("the feed snapshot is older than the feed's retention");
@@ -264,7 +345,7 @@ export class Mirror {
       if (answer.entries.length === 0) throw new Error('the feed replica skipped entries');
     }
     this.stamp(stamp, access);
-    if (!reloaded) await this.toCache(access, bucket, { stamp, from, head: this.seq, entries: read });
+    if (!reloaded) await this.toCache(access, bucket, { stamp, from, head: this.seq, floor, entries: read });
   }
 
   /** The feed's stamp less the skew margin, never later than this clock (a replica's clock far ahead ages nothing backwards). */
@@ -362,11 +443,9 @@ export class Mirror {
       const cache = await access.cache();
       if (cache === undefined) return 'miss';
       // This bucket, else the next (a fetcher whose clock is ahead of this one's), else the one before.
-      let key = bucket;
-      let hit: Response | undefined;
-      for (key of [bucket, bucket + 1, bucket - 1]) if ((hit = await cache.match(feedCacheUrl(key))) !== undefined) break;
-      if (hit === undefined) return 'miss';
-      const head = (await hit.json()) as CachedHead;
+      const found = await matchHead(cache, [bucket, bucket + 1, bucket - 1]);
+      if (found === undefined) return 'miss';
+      const { head } = found;
       const asOf = head.stamp - access.clockSkewMs;
       if (asOf <= this.asOf || this.clock() - asOf > this.boundMs) return 'miss'; // nothing newer here
       if (head.from > this.seq) return 'unusable'; // newer, but it does not continue this mirror
@@ -374,7 +453,7 @@ export class Mirror {
       if (this.seq < head.head) return 'unusable';
       this.counters.cacheHits++;
       this.stamp(head.stamp, access);
-      this.headBucket = key;
+      this.headBucket = found.bucket;
       return 'hit';
     } catch (error) {
       if (error instanceof ForgedHeadError) {
@@ -385,52 +464,29 @@ export class Mirror {
     }
   }
 
-  /**
-   * Concurrent misses at one location collapse: the first isolate to miss a time bucket puts a
-   * claim (authenticated, with a nonce it reads back: the Cache API has no compare-and-set, so
-   * two isolates within one cache operation of each other may both read the feed) and reads the
-   * feed; the others poll the location cache for its head, for at most one replica read's
-   * timeout. True when another isolate's head was taken.
-   */
+  /** Joins the location's claim on `bucket` (claimBucket): true when another reader's head was taken. */
   private async headOfAnotherFetcher(access: FeedAccess, bucket: number): Promise<boolean> {
     if (bucket === this.claimedBucket) return false; // ours already: read the feed again
-    const url = feedClaimUrl(bucket);
-    const claimOf = async (cache: HeadCache) => (await cache.match(url))?.text();
     try {
       const cache = await access.cache();
       if (cache === undefined) return false;
-      const claim = await claimOf(cache);
-      if (claim === CLAIM_FAILED) return false;
-      if (claim === undefined) {
-        const nonce = Math.random().toString(36).slice(2);
-        await cache.put(url, new Response(nonce, { headers: { 'Cache-Control': 'max-age=1' } }));
-        const claimed = await claimOf(cache);
-        // Ours, or a cache that keeps nothing (workers.dev): read the feed.
-        if (claimed === undefined || claimed === nonce) {
-          this.claimedBucket = bucket;
-          return false;
-        }
-      }
-      const deadline = this.clock() + FEED_READ_TIMEOUT_MS;
-      while (this.clock() < deadline) {
-        await sleep(CLAIM_POLL_MS);
-        const cached = await this.fromCache(access, bucket);
-        if (cached !== 'miss') return cached === 'hit';
-        const claim = await claimOf(cache);
-        if (claim === undefined || claim === CLAIM_FAILED) return false; // its read failed: read the feed
-      }
+      const claim = await claimBucket(cache, bucket);
+      if (claim === 'ours') this.claimedBucket = bucket;
+      if (claim !== 'another') return false;
+      const taken = await awaitClaimedHead(cache, bucket, () => this.fromCache(access, bucket), this.clock);
+      return taken === 'hit';
     } catch {
       // an optimisation only (a forged claim is no claim)
     }
     return false;
   }
 
-  /** A failed refresh marks its claim, so the isolates waiting on it read the feed themselves at once. */
+  /** A failed refresh marks its claim (failClaim). */
   private async failClaim(access: FeedAccess): Promise<void> {
     if (this.claimedBucket < this.bucket() - 1) return;
     try {
       const cache = await access.cache();
-      await cache?.put(feedClaimUrl(this.claimedBucket), new Response(CLAIM_FAILED, { headers: { 'Cache-Control': 'max-age=1' } }));
+      if (cache !== undefined) await failClaim(cache, this.claimedBucket);
     } catch {
       // an optimisation only
     }
@@ -441,12 +497,7 @@ export class Mirror {
     this.headBucket = bucket;
     try {
       const cache = await access.cache();
-      await cache?.put(
-        feedCacheUrl(bucket),
-        new Response(JSON.stringify(head), {
-          headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=2' },
-        }),
-      );
+      if (cache !== undefined) await putHead(cache, bucket, head);
     } catch {
       // an optimisation only
     }

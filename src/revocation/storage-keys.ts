@@ -131,7 +131,7 @@ export function feedReplicaName(index: number): string {
 /** KV: the binary snapshot of the feed's active set, for cold mirrors (src/feed/feed-snapshot.ts). */
 export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
 
-/** Cache API: one location's copy of the feed head, keyed by a time bucket (never served to a client). */
+/** Cache API: one location's copy of the feed head, keyed by a time bucket (GET /v1/feed serves its entries, never the entry itself). */
 export function feedCacheUrl(bucket: number): string {
   return `https://feed.killswitch.internal/head/${bucket}`;
 }
@@ -139,9 +139,4 @@ export function feedCacheUrl(bucket: number): string {
 /** Cache API: which isolate of a location reads the feed for one time bucket (the others wait for its head). */
 export function feedClaimUrl(bucket: number): string {
   return `https://feed.killswitch.internal/claim/${bucket}`;
-}
-
-/** Cache API: one location's answer to GET /v1/feed?after=`after` (docs/reference.md §9), keyed by a time bucket. */
-export function feedPageCacheUrl(after: number, bucket: number): string {
-  return `https://feed.killswitch.internal/page/${after}/${bucket}`;
 }

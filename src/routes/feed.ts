@@ -1,7 +1,10 @@
 import { Hono } from 'hono';
+import { FEED_READ_MAX_ENTRIES } from '../feed/feed-change';
 import { feedCache, feedReplica, nearestReplica, type ReaderLocation } from '../feed/feed-client';
-import { CACHE_BUCKET_MS, FEED_READ_TIMEOUT_MS } from '../feed/mirror';
-import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedPageCacheUrl } from '../revocation/storage-keys';
+import { ForgedHeadError, type HeadCache } from '../feed/head-mac';
+import { awaitClaimedHead, CACHE_BUCKET_MS, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../feed/mirror';
+import { logEvent } from '../log/logger';
+import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
 import { feedAuth } from './admin-auth';
 import type { AppEnv } from './app-env';
@@ -10,14 +13,18 @@ import { FeedQuery, formObject, validate, type ResponseBody } from './schemas';
 
 /**
  * docs/reference.md §9: what bounded mode's mirrors read, for mirrors outside the edge (origins,
- * src/client). Read-only, behind FEED_API_KEYS. A location answers one `after` once per time
- * bucket from the feed and the rest from its cache, so a thousand origin processes at the same
- * sequence number cost the feed what one location's isolates do.
+ * src/client). Read-only, behind FEED_API_KEYS. A location answers from the feed head its
+ * isolates' mirrors cache (src/feed/mirror.ts) and reads the feed only when that head does not
+ * serve the `after` asked, joining the isolates' claim: a thousand origin processes cost the feed
+ * what one location's isolates do.
  */
 export const feedRoutes = new Hono<AppEnv>();
 feedRoutes.use('*', feedAuth);
 
 type FeedPage = ResponseBody<'FeedPage'>;
+
+/** How long a read waits for another reader's head: a client gives up on a read after FEED_READ_TIMEOUT_MS, so leave it time to read the feed itself. */
+const CLAIM_WAIT_MS = FEED_READ_TIMEOUT_MS / 2;
 
 /** A replica's answer at or past `after`, trying each replica once (from the nearest, else a random one). */
 async function readFeed(env: Env, after: number, location: ReaderLocation | undefined): Promise<FeedPage | undefined> {
@@ -35,18 +42,57 @@ async function readFeed(env: Env, after: number, location: ReaderLocation | unde
   return undefined;
 }
 
+/**
+ * The location's cached head as the page for `after`: its entries after `after` and its own
+ * stamp (never a younger one). 'miss': no head in this bucket (or the next: a fetcher whose
+ * clock is ahead); 'unusable': one that starts after `after` or ends before it (this bucket's
+ * read is done: none is coming for this reader), or a forged one.
+ */
+async function pageFromHead(cache: HeadCache, bucket: number, after: number): Promise<FeedPage | 'miss' | 'unusable'> {
+  try {
+    const found = await matchHead(cache, [bucket, bucket + 1]);
+    if (found === undefined) return 'miss';
+    const { stamp, from, head, floor, entries } = found.head;
+    if (from > after || head < after || typeof floor !== 'number') return 'unusable';
+    return { stamp, head, floor, entries: entries.filter((entry) => entry.seq > after).slice(0, FEED_READ_MAX_ENTRIES) };
+  } catch (error) {
+    if (error instanceof ForgedHeadError) logEvent('feed_head_forged', {});
+    return 'unusable'; // an optimisation only
+  }
+}
+
+/** The page from the location's head, waiting for the claimer's when another reader reads the feed; 'claimed': ours to read. */
+async function fromLocation(cache: HeadCache, bucket: number, after: number): Promise<FeedPage | 'claimed' | undefined> {
+  try {
+    const look = () => pageFromHead(cache, bucket, after);
+    const page = await look();
+    if (page !== 'miss') return page === 'unusable' ? undefined : page;
+    const claim = await claimBucket(cache, bucket);
+    if (claim !== 'another') return claim === 'ours' ? 'claimed' : undefined;
+    const taken = await awaitClaimedHead(cache, bucket, look, Date.now, CLAIM_WAIT_MS);
+    return taken === 'unusable' ? undefined : taken;
+  } catch {
+    return undefined; // an optimisation only (a forged claim is no claim)
+  }
+}
+
 feedRoutes.get('/', async (c) => {
   const { after } = validate(FeedQuery, formObject(new URL(c.req.url).searchParams));
-  // Authenticated like the mirrors' head (another Worker on the zone could `put` a page); no key, no cache.
+  // Authenticated like the mirrors' head (another Worker on the zone could `put` one); no key, no cache.
   const cache = await feedCache(c.var.config);
-  const key = feedPageCacheUrl(after, Math.floor(Date.now() / CACHE_BUCKET_MS));
-  const hit = await cache?.match(key).catch(() => undefined);
-  let page = hit === undefined ? undefined : ((await hit.json()) as FeedPage);
+  const bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+  const located = cache === undefined ? undefined : await fromLocation(cache, bucket, after);
+  let page = typeof located === 'object' ? located : undefined;
   if (page === undefined) {
     page = await readFeed(c.env, after, c.req.raw.cf as ReaderLocation | undefined);
+    // The location's head, for its isolates and the next origins: only a whole read (up to the
+    // head) at or past the floor. Otherwise a claim of ours is marked failed: its waiters read.
+    const whole = page !== undefined && (page.entries.at(-1)?.seq ?? after) === page.head && after >= page.floor;
+    if (cache !== undefined && (whole || located === 'claimed')) {
+      const done = whole ? putHead(cache, bucket, { ...page!, from: after }) : failClaim(cache, bucket);
+      c.executionCtx.waitUntil(done.catch(() => undefined));
+    }
     if (page === undefined) return unavailableResponse('no feed replica answered');
-    const stored = new Response(JSON.stringify(page), { headers: { 'Cache-Control': 'max-age=1' } });
-    c.executionCtx.waitUntil(cache?.put(key, stored).catch(() => undefined) ?? Promise.resolve());
   }
   if (after < page.floor) {
     const body: ResponseBody<'SnapshotRequired'> = {
@@ -60,7 +106,10 @@ feedRoutes.get('/', async (c) => {
   return jsonResponse(page satisfies FeedPage);
 });
 
-/** The binary snapshot cold mirrors load first (src/revocation/feed-snapshot.ts); 204: none written yet. */
+/**
+ * The binary snapshot cold mirrors load first (src/revocation/feed-snapshot.ts); 204: none written
+ * yet. One KV read per process start, not cached here: KV keeps a hot key at the location itself.
+ */
 feedRoutes.get('/snapshot', async (c) => {
   const snapshot = await c.env.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer');
   if (snapshot === null) return new Response(null, { status: 204, headers: NO_STORE });
