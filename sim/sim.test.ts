@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Mirror } from '../src/feed/mirror';
-import { currentDesign } from './designs/current';
+import { currentDesign, type CurrentOptions } from './designs/current';
 import { DEFAULTS, simulate } from './world';
 
 // A small world (seconds of wall time): the invariants, and proof the simulation can see a violation.
@@ -37,6 +37,27 @@ describe('simulation', () => {
     expect(result.acks['503']).toBeGreaterThan(0);
     expect(result.lateAccepts).toBe(0);
   });
+
+  it('replica reads/s stay flat from 1 to 100 busy isolates per location, and grow with isolates without the claim', async () => {
+    const world = { ...small, durationS: 15, watchMs: 2_000, revokeRate: 1 };
+    const replicaReads = async (isolates: number, options?: CurrentOptions) => {
+      const result = await simulate(currentDesign(options), { ...world, isolates });
+      expect(result.lateAccepts).toBe(0);
+      // Reads per second after the warm-up, over every replica (each object's mean).
+      return Object.entries(result.readsPerSecond.objects)
+        .filter(([name]) => name.startsWith('feed-replica'))
+        .reduce((sum, [, object]) => sum + object.mean, 0);
+    };
+    const [one, ten, hundred] = [await replicaReads(1), await replicaReads(10), await replicaReads(100)];
+    console.error(`replica reads/s at 1, 10, 100 isolates per location: ${one}, ${ten}, ${hundred}`);
+    expect(one).toBeGreaterThan(small.locations); // every location reads, at least once a second
+    for (const reads of [ten, hundred]) {
+      expect(reads).toBeLessThanOrEqual(1.3 * one);
+      expect(reads).toBeGreaterThanOrEqual(one / 1.3);
+    }
+    // The same world whose caches keep heads but no claims: every isolate that misses reads.
+    expect(await replicaReads(100, { withoutClaims: true })).toBeGreaterThan(3 * one);
+  }, 60_000);
 
   it('sees a mirror that ignores its bound: late accepts', async () => {
     // This mirror believes the bound is 30 s while the world measures against 1 s.

@@ -24,8 +24,8 @@ import { withTimeout } from '../revocation/timeout';
 /** Where a mirror reads, built per request from that request's bindings: no I/O object outlives its request. */
 export interface FeedAccess {
   readonly replicas: number;
-  /** The replica nearest the reader (its location hint by the request's continent), tried first; unknown: any. */
-  readonly nearest?: number;
+  /** The replica this location reads first (feed-client.ts firstReplica); unknown: the last that answered. */
+  readonly first?: number;
   /** The most a feed replica's clock may run ahead of this reader's (FEED_CLOCK_SKEW_MS): subtracted from its stamps. */
   readonly clockSkewMs: number;
   read(replica: number, after: number): Promise<FeedRead>;
@@ -34,8 +34,19 @@ export interface FeedAccess {
   cache(): Promise<HeadCache | undefined>;
 }
 
-/** A location's cached feed head is keyed by this time bucket (Cache-Control counts whole seconds). */
+/** The origin route's cached pages are keyed by this time bucket (Cache-Control counts whole seconds). */
 export const CACHE_BUCKET_MS = 250;
+
+/**
+ * A location's cached feed head is keyed by a time bucket of B/BUCKETS_PER_BOUND: a location
+ * reads the feed about once a bucket whatever its number of isolates, so its reads/s follow
+ * 1/B, and a refresh-ahead that waits out a bucket still lands before the bound.
+ */
+const BUCKETS_PER_BOUND = 3;
+
+export function cacheBucketMs(boundMs: number): number {
+  return Math.round(boundMs / BUCKETS_PER_BOUND);
+}
 /** A check waits this long for a refresh (then it reads strictly, or is unavailable). */
 export const MIRROR_REFRESH_TIMEOUT_MS = 2_000;
 /** A cold load (KV snapshot of up to MIRROR_MAX_ENTRIES, then the feed) may take this long. */
@@ -132,6 +143,7 @@ export class Mirror {
   /** The clock() time until which a refresh counts as in flight (our own waiting, not the mirror's age). */
   private refreshUntil = 0;
   private overCapSince = 0;
+  private readonly bucketMs: number;
   /** The age past which a check starts a refresh-ahead (jittered, drawn at each stamp). */
   private refreshAheadMs: number;
   /** The location-cache time bucket of the data the mirror holds (taken from or put there): a refresh-ahead waits for a later one. */
@@ -140,7 +152,7 @@ export class Mirror {
   private claimedBucket = -Infinity;
   /** The NumericDate of the last sweep of expired entries for the cap. */
   private sweptAt = 0;
-  /** The replica that answered last (tried first when the access names no nearest one). */
+  /** The replica that answered last (tried first when the access names no first one). */
   private preferred: number;
   /** Per replica: the clock() time until which it is tried after the others (it failed). */
   private readonly avoidUntil: number[] = [];
@@ -164,6 +176,7 @@ export class Mirror {
     readonly maxEntries = MIRROR_MAX_ENTRIES,
   ) {
     this.preferred = Math.floor(Math.random() * 1024);
+    this.bucketMs = cacheBucketMs(boundMs);
     this.refreshAheadMs = this.drawRefreshAhead();
   }
 
@@ -172,7 +185,7 @@ export class Mirror {
   }
 
   private bucket(): number {
-    return Math.floor(this.clock() / CACHE_BUCKET_MS);
+    return Math.floor(this.clock() / this.bucketMs);
   }
 
   private nowSeconds(): number {
@@ -281,12 +294,12 @@ export class Mirror {
   }
 
   /**
-   * The order replicas are tried in: the nearest (else the last that answered), then the others
+   * The order replicas are tried in: the location's first (else the last that answered), then the others
    * in random order — a failure spreads over the rest, never onto one fixed neighbour — and
    * replicas that failed lately last.
    */
   private replicaOrder(access: FeedAccess): number[] {
-    const first = (access.nearest ?? this.preferred) % access.replicas;
+    const first = (access.first ?? this.preferred) % access.replicas;
     const others = Array.from({ length: access.replicas }, (_, i) => i).filter((i) => i !== first);
     for (let i = others.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
