@@ -38,11 +38,13 @@ export interface FeedAccess {
 export const CACHE_BUCKET_MS = 250;
 
 /**
- * A location's cached feed head is keyed by a time bucket of B/BUCKETS_PER_BOUND: a location
- * reads the feed about once a bucket whatever its number of isolates, so its reads/s follow
- * 1/B, and a refresh-ahead that waits out a bucket still lands before the bound.
+ * A location's cached feed head is keyed by a time bucket of B/BUCKETS_PER_BOUND. A refresh-ahead
+ * (due at 0.3–0.6 B) waits for the bucket after its data's, so a location reads the feed once a
+ * bucket whether one isolate or a hundred look (sim/sim.test.ts; at B/3 a busy location read
+ * 1.5× as often as a lone isolate), and its data is at most a bucket, half a round trip and the
+ * skew old when the next read lands: under B at the default 1 s from any replica.
  */
-const BUCKETS_PER_BOUND = 3;
+const BUCKETS_PER_BOUND = 2;
 
 export function cacheBucketMs(boundMs: number): number {
   return Math.round(boundMs / BUCKETS_PER_BOUND);
