@@ -26,7 +26,8 @@ const drain = () => new Promise<void>((resolve) => realSetImmediate(resolve));
 export class Sim {
   /** True virtual time, ms since the start of the run. */
   now = 0;
-  private readonly buckets = new Map<number, Timer[]>();
+  /** Per virtual time, its events: a timer (may be cancelled) or a bare function (`every`). */
+  private readonly buckets = new Map<number, (Timer | (() => void))[]>();
   /** Min-heap of the times that have a bucket. */
   private readonly heap: number[] = [];
   readonly random: () => number;
@@ -37,15 +38,31 @@ export class Sim {
 
   /** Runs `fn` at virtual time `t` (never in the past). */
   at(t: number, fn: () => void): Timer {
-    const time = Math.max(this.now, Math.round(t));
     const timer: Timer = { cancelled: false, fn };
+    this.enqueue(t, timer);
+    return timer;
+  }
+
+  /**
+   * Runs `fn` at `first`, then again each time it returns a later time, until it returns
+   * undefined: one function for a whole series of events (millions of checks), no timer each.
+   */
+  every(first: number, fn: () => number | undefined): void {
+    const run = () => {
+      const next = fn();
+      if (next !== undefined) this.enqueue(next, run);
+    };
+    this.enqueue(first, run);
+  }
+
+  private enqueue(t: number, event: Timer | (() => void)): void {
+    const time = Math.max(this.now, Math.round(t));
     let bucket = this.buckets.get(time);
     if (bucket === undefined) {
       this.buckets.set(time, (bucket = []));
       this.push(time);
     }
-    bucket.push(timer);
-    return timer;
+    bucket.push(event);
   }
 
   after(ms: number, fn: () => void): Timer {
@@ -64,7 +81,10 @@ export class Sim {
       const bucket = this.buckets.get(time)!;
       this.buckets.delete(time);
       this.now = time;
-      for (const timer of bucket) if (!timer.cancelled) timer.fn();
+      for (const event of bucket) {
+        if (typeof event === 'function') event();
+        else if (!event.cancelled) event.fn();
+      }
       await drain();
     }
     this.now = Math.max(this.now, until);

@@ -6,20 +6,23 @@ import type { Sim } from './engine';
  * costs a millisecond or two; concurrent misses are not collapsed (the Cache API never fetches).
  */
 export class SimCache {
-  private readonly entries = new Map<string, { body: string; headers: [string, string][]; expires: number }>();
+  private readonly entries = new Map<string, CacheEntry>();
   matches = 0;
   hits = 0;
   puts = 0;
 
   constructor(private readonly sim: Sim) {}
 
-  async match(url: string): Promise<Response | undefined> {
-    await this.sim.delay(1);
-    this.matches++;
-    const entry = this.entries.get(url);
-    if (entry === undefined || entry.expires <= this.sim.now) return undefined;
-    this.hits++;
-    return new Response(entry.body, { headers: entry.headers });
+  match(url: string): Promise<Response | undefined> {
+    return new Promise((resolve) =>
+      this.sim.after(1, () => {
+        this.matches++;
+        const entry = this.entries.get(url);
+        if (entry === undefined || entry.expires <= this.sim.now) return resolve(undefined);
+        this.hits++;
+        resolve(new CachedResponse(entry) as unknown as Response);
+      }),
+    );
   }
 
   async put(url: string, response: Response): Promise<void> {
@@ -29,7 +32,46 @@ export class SimCache {
     this.puts++;
     if (maxAge === undefined || Number(maxAge) <= 0) return;
     for (const [key, entry] of this.entries) if (entry.expires <= this.sim.now) this.entries.delete(key);
-    this.entries.set(url, { body, headers: [...response.headers], expires: this.sim.now + Number(maxAge) * 1000 });
+    this.entries.set(url, { body, headers: [...response.headers], expires: this.sim.now + Number(maxAge) * 1000, parsed: undefined });
+  }
+}
+
+interface CacheEntry {
+  readonly body: string;
+  readonly headers: [string, string][];
+  readonly expires: number;
+  /** The body parsed once, deeply frozen: every reader gets the same value, and none can change it. */
+  parsed: unknown;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * What `match` answers, as far as the product reads it (`text()`, `json()`, `headers.get`): a
+ * fetch `Response` and a JSON parse per match cost microseconds, and a 330 × 100 run matches
+ * tens of millions of times.
+ */
+class CachedResponse {
+  constructor(private readonly entry: CacheEntry) {}
+
+  get headers(): { get(name: string): string | null } {
+    const { headers } = this.entry;
+    return { get: (name) => headers.find(([key]) => key === name.toLowerCase())?.[1] ?? null };
+  }
+
+  text(): Promise<string> {
+    return Promise.resolve(this.entry.body);
+  }
+
+  json(): Promise<unknown> {
+    this.entry.parsed ??= deepFreeze(JSON.parse(this.entry.body));
+    return Promise.resolve(this.entry.parsed);
   }
 }
 

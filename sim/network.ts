@@ -24,6 +24,19 @@ const RTT: Partial<Record<`${Region}-${Region}`, number>> = {
 
 export const SAME_REGION_RTT_MS = 20;
 
+/** A request's `cf` continent (and longitude, for North America) at a location of each region. */
+export const REGION_CF: Record<Region, { continent: string; longitude?: string }> = {
+  wnam: { continent: 'NA', longitude: '-122.4' },
+  enam: { continent: 'NA', longitude: '-74.0' },
+  sam: { continent: 'SA' },
+  weur: { continent: 'EU' },
+  eeur: { continent: 'EU' },
+  me: { continent: 'AS' },
+  afr: { continent: 'AF' },
+  apac: { continent: 'AS' },
+  oc: { continent: 'OC' },
+};
+
 export function rttMs(a: Region, b: Region): number {
   if (a === b) return SAME_REGION_RTT_MS;
   const rtt = RTT[`${a}-${b}`] ?? RTT[`${b}-${a}`];

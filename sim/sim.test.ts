@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Mirror } from '../src/feed/mirror';
-import { currentDesign } from './designs/current';
-import { DEFAULTS, simulate } from './world';
+import { currentDesign, type CurrentOptions } from './designs/current';
+import { DEFAULTS, simulate, type SimResult } from './world';
 
 // A small world (seconds of wall time): the invariants, and proof the simulation can see a violation.
 const small = { ...DEFAULTS, locations: 12, isolates: 2, durationS: 25, watchMs: 5_000, revokeRate: 2, checkRate: 10 };
@@ -60,6 +60,40 @@ describe('simulation', () => {
       expect(result.acks.ok, JSON.stringify(fault)).toBeGreaterThan(10);
     }
   });
+
+  it('replica reads/s stay flat from 1 to 100 busy isolates per location, and grow with isolates without the claim', async () => {
+    const world = { ...small, durationS: 15, watchMs: 2_000, revokeRate: 1 };
+    const replicaReads = async (isolates: number, options?: CurrentOptions) => {
+      const result = await simulate(currentDesign(options), { ...world, isolates });
+      expect(result.lateAccepts).toBe(0);
+      // Reads per second after the warm-up, over every replica (each object's mean).
+      return Object.entries(result.readsPerSecond.objects)
+        .filter(([name]) => name.startsWith('feed-replica'))
+        .reduce((sum, [, object]) => sum + object.mean, 0);
+    };
+    const [one, ten, hundred] = [await replicaReads(1), await replicaReads(10), await replicaReads(100)];
+    // The same world whose caches keep heads but no claims: every isolate that misses reads.
+    const unclaimed = await replicaReads(100, { withoutClaims: true });
+    console.error(`replica reads/s at 1, 10, 100 isolates per location: ${one}, ${ten}, ${hundred}; 100 without claims: ${unclaimed}`);
+    expect(one).toBeGreaterThan(small.locations); // every location reads, at least once a second
+    for (const reads of [ten, hundred]) {
+      expect(reads).toBeLessThanOrEqual(1.3 * one);
+      expect(reads).toBeGreaterThanOrEqual(one / 1.3);
+    }
+    expect(unclaimed).toBeGreaterThan(3 * one);
+  }, 60_000);
+
+  it("a hung replica does not send every isolate waiting on a location's claim to the feed", async () => {
+    // Requests reaching a stalled replica in its last second queue until it ends (before, they are refused at once):
+    // a claimer's read hangs there, and the isolates waiting on its claim must wait out its failover, not all read.
+    const world = { ...small, isolates: 100, durationS: 16, watchMs: 2_000 };
+    const busiest = (result: SimResult) => result.readsPerSecond.max;
+    const calm = await simulate(currentDesign(), world);
+    const stalled = await simulate(currentDesign(), { ...world, stallReplica: { index: 0, atS: 8, forS: 4 } });
+    console.error(`busiest replica second: ${busiest(calm)} calm, ${busiest(stalled)} with a replica stalled`);
+    expect(stalled.lateAccepts).toBe(0);
+    expect(busiest(stalled)).toBeLessThanOrEqual(2 * busiest(calm));
+  }, 60_000);
 
   it('sees a mirror that ignores its bound: late accepts', async () => {
     // This mirror believes the bound is 30 s while the world measures against 1 s.

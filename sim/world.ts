@@ -150,6 +150,8 @@ async function run(sim: Sim, factory: DesignFactory, options: SimOptions, wallSt
   let lateAccepts = 0;
   const userWords = fingerprintWords(randomFp(random));
   const anyWords = fingerprintWords(randomFp(random));
+  /** The checked token's own keys (a live token of that user): one array for every check. */
+  const liveKeys: MirrorKeys = [userWords[0], userWords[1], 0, 1, anyWords[0], anyWords[1]];
 
   const check = async (location: number, index: number) => {
     const start = sim.now;
@@ -158,7 +160,7 @@ async function run(sim: Sim, factory: DesignFactory, options: SimOptions, wallSt
     await isolate.freshen();
     const now = nowSeconds();
     // The check's own answer (for a live token) decides whether it went to the writers.
-    const answer = isolate.answer([userWords[0], userWords[1], 0, 1, anyWords[0], anyWords[1]], now);
+    const answer = isolate.answer(liveKeys, now);
     if (answer.kind !== 'fresh') {
       strictReads++;
       globalState.send(regions[location]!);
@@ -181,12 +183,14 @@ async function run(sim: Sim, factory: DesignFactory, options: SimOptions, wallSt
 
   const period = 1000 / options.checkRate;
   const durationMs = options.durationS * 1000;
-  const schedule = (location: number, index: number, at: number) => {
-    if (at > durationMs) return;
-    sim.at(at, () => {
-      void check(location, index);
-      schedule(location, index, at + period * (0.5 + random()));
-    });
+  const schedule = (location: number, index: number, first: number) => {
+    let at = first;
+    if (at <= durationMs)
+      sim.every(at, () => {
+        void check(location, index);
+        at += period * (0.5 + random());
+        return at <= durationMs ? at : undefined;
+      });
   };
   for (let l = 0; l < options.locations; l++) for (let i = 0; i < options.isolates; i++) schedule(l, i, random() * period);
 

@@ -8,9 +8,12 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import { Revocations } from '../src/client/revocations';
-import { CACHE_BUCKET_MS } from '../src/feed/mirror';
+import { cacheBucketMs } from '../src/feed/mirror';
 import { boundedEnv, quietLogs, sleep } from './helpers/bounded';
 import { BASE, FEED_KEY } from './helpers/fixtures';
+
+/** The route's and the mirrors' cache bucket at the test bound (boundedEnv: REVOCATION_MAX_STALENESS_MS 500). */
+const CACHE_BUCKET_MS = cacheBucketMs(500);
 
 quietLogs();
 

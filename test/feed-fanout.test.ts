@@ -6,7 +6,7 @@
  * failing one hands over to the others at random, never to one fixed neighbour.
  */
 import { describe, expect, it } from 'vitest';
-import { nearestReplica } from '../src/feed/feed-client';
+import { firstReplica, nearestReplica } from '../src/feed/feed-client';
 import { FEED_REPLICA_HINTS } from '../src/revocation/storage-keys';
 import { location, quietLogs, sleep, type Location } from './helpers/bounded';
 
@@ -72,12 +72,30 @@ describe('replica choice', () => {
     expect(nearestReplica(undefined)).toBeUndefined();
   });
 
+  it("spreads a continent's locations evenly over every replica by data centre when the bound has room for a far read; the nearest under a tight bound", () => {
+    const config = { revocationMaxStalenessMs: 1000, feedClockSkewMs: 100 };
+    const counts = [0, 0, 0, 0];
+    // 130 European data centres (under nearest-first, all on weur).
+    for (let i = 0; i < 130; i++) {
+      const colo = `E${i.toString(36).toUpperCase()}`;
+      const first = firstReplica({ continent: 'EU', colo }, config)!;
+      expect(firstReplica({ continent: 'EU', colo }, config)).toBe(first); // every isolate of a location alike
+      counts[first]!++;
+    }
+    for (const count of counts) expect(count).toBeGreaterThan(130 / 4 / 1.5);
+    const weur = FEED_REPLICA_HINTS.findIndex((h) => h === 'weur');
+    // B = 500 ms: a bucket, an ocean both ways and the skew margin do not fit: the nearest.
+    expect(firstReplica({ continent: 'EU', colo: 'AMS' }, { ...config, revocationMaxStalenessMs: 500 })).toBe(weur);
+    expect(firstReplica({ continent: 'EU' }, config)).toBe(weur);
+    expect(firstReplica(undefined, config)).toBeUndefined();
+  });
+
   it('a mirror reads its nearest replica; when it fails, the others take over in random order, not one fixed neighbour', async () => {
     const nearest = FEED_REPLICA_HINTS.findIndex((h) => h === 'weur');
     const seconds = new Map<number, number>();
     for (let i = 0; i < 40; i++) {
       const at = location({ cache: 'missing', drop: (replica) => replica === nearest });
-      const feed = { ...at.feed, nearest };
+      const feed = { ...at.feed, first: nearest };
       expect(await at.mirror.refresh(feed)).toBe(true);
       expect(at.feed.reads[0]).toBe(nearest);
       const second = at.feed.reads[1]!;

@@ -70,9 +70,9 @@ describe('leases: one stalled replica', () => {
       const deadline = await recordedLease(STALLED);
       await sleep(Math.max(0, deadline - Date.now()) + 20);
       expect(FeedNotLeasedError.is(await readError(STALLED))).toBe(true);
-      // A mirror whose nearest replica is that one treats it as unreachable: the next answers, and it is counted.
+      // A mirror whose first replica is that one treats it as unreachable: the next answers, and it is counted.
       const mirror = new Mirror(1_000);
-      expect(await mirror.refresh({ ...feedAt('lease-loc'), nearest: STALLED })).toBe(true);
+      expect(await mirror.refresh({ ...feedAt('lease-loc'), first: STALLED })).toBe(true);
       expect(mirror.stats()).toMatchObject({ notLeased: 1, refreshFailures: 0 });
       // The heartbeat offers no lease to a replica that does not answer: acks no longer wait for it.
       expect(await recordedLease(STALLED)).toBe(deadline);

@@ -11,13 +11,16 @@ import { app } from '../src/app';
 import { ConfigError, getConfig, parseConfig } from '../src/config/config';
 import { feedCache, feedReplica } from '../src/feed/feed-client';
 import { decodeSnapshot } from '../src/feed/feed-snapshot';
-import { CACHE_BUCKET_MS, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../src/feed/mirror';
+import { cacheBucketMs, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../src/feed/mirror';
 import { authenticatedCache } from '../src/feed/head-mac';
 import { FEED_REPLICA_HINTS, feedCacheUrl } from '../src/revocation/storage-keys';
 import { boundedEnv, sleep, snapshotNow } from './helpers/bounded';
 import { counted, unreachable, verify, type Switch } from './helpers/faults';
 import { ADMIN_KEY, BASE, FEED_KEY, FEED_KEY_ROTATED } from './helpers/fixtures';
 import { mint, uniqueSub } from './helpers/tokens';
+
+/** The route's and the mirrors' cache bucket at the test bound (boundedEnv: REVOCATION_MAX_STALENESS_MS 500). */
+const CACHE_BUCKET_MS = cacheBucketMs(500);
 
 async function get(bindings: Env, path: string, key: string | null = FEED_KEY): Promise<Response> {
   const headers: Record<string, string> = key === null ? {} : { Authorization: `Bearer ${key}` };

@@ -5,7 +5,7 @@
  * cache by anyone without FEED_MAC_KEY (another Worker on the zone) is ignored and counted.
  */
 import { describe, expect, it } from 'vitest';
-import { CACHE_BUCKET_MS } from '../src/feed/mirror';
+import { cacheBucketMs } from '../src/feed/mirror';
 import { feedCache } from '../src/feed/feed-client';
 import { FEED_MAC_KEY } from './helpers/fixtures';
 import { authenticatedCache, FEED_MAC_HEADER } from '../src/feed/head-mac';
@@ -42,7 +42,9 @@ describe("a location's cached feed head", () => {
     const token = await mint('es256-1', { claims: { sub: uniqueSub('forged') } });
     expect((await revokeToken(boundedEnv(), token)).status).toBe(200);
     // "Fresh, nothing new": valid in the old format (asOf) and the new (stamp).
-    const bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+    // The readers' bound (so their cache time bucket): the forged heads go under theirs and its neighbours.
+    const boundMs = 1000;
+    const bucket = Math.floor(Date.now() / cacheBucketMs(boundMs));
     const forged = () => JSON.stringify({ asOf: Date.now(), stamp: Date.now() + 200, from: 0, head: 0, entries: [] });
     const cache = await caches.open(name);
     const otherKey = await crypto.subtle.importKey(
@@ -58,7 +60,7 @@ describe("a location's cached feed head", () => {
         new Response(forged(), { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=5' } }),
       );
     }
-    const reader = location({ cache: name });
+    const reader = location({ boundMs, cache: name });
     expect(await checkAt(reader, token)).toBe('revoked_token');
     expect(reader.mirror.stats()).toMatchObject({ forgedHeads: 1, cacheHits: 0 });
     expect(reader.feed.reads.length).toBeGreaterThan(0);
@@ -68,7 +70,7 @@ describe("a location's cached feed head", () => {
     for (const b of [bucket - 1, bucket, bucket + 1])
       await wrong.put(feedCacheUrl(b), new Response(forged(), { headers: { 'Cache-Control': 'max-age=5' } }));
     expect((await cache.match(feedCacheUrl(bucket)))?.headers.get(FEED_MAC_HEADER)).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const second = location({ cache: name });
+    const second = location({ boundMs, cache: name });
     expect(await checkAt(second, token)).toBe('revoked_token');
     expect(second.mirror.stats()).toMatchObject({ forgedHeads: 1, cacheHits: 0 });
   });

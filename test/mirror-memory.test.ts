@@ -119,6 +119,21 @@ describe('mirror memory bounded by the live set', () => {
     expect(mirror.answer([0, 0, 0, 0, 0, 1], Math.floor(clock.ms / 1000))).toMatchObject({ kind: 'over_cap' });
   });
 
+  it('an empty mirror is small (thousands of isolates each build one), and its tables double as entries come', async () => {
+    const clock = { ms: Date.UTC(2026, 0, 1) };
+    const mirror = new Mirror(1000, () => clock.ms);
+    expect(mirror.stats().tableBytes).toBeLessThanOrEqual(1024);
+    const feed = new Churn(100, 300);
+    for (let s = 0; s < 10; s++) {
+      feed.second(Math.floor(clock.ms / 1000));
+      clock.ms += 1000;
+      expect(await mirror.refresh(feed.access)).toBe(true);
+    }
+    // 1,000 live entries (100 users, 900 tokens): tables sized for them, as a snapshot load would.
+    expect(mirror.stats()).toMatchObject({ users: 100, tokens: 900 });
+    expect(mirror.stats().tableBytes).toBeLessThanOrEqual(FingerprintTable.bytesFor(2 * 100, 3) + FingerprintTable.bytesFor(2 * 900, 1));
+  });
+
   it("a snapshot's expired rows are neither counted against the cap nor loaded", async () => {
     const clock = { ms: Date.UTC(2026, 0, 1) };
     const nowS = Math.floor(clock.ms / 1000);

@@ -7,13 +7,13 @@
  */
 import { DEFAULT_FEED_CLOCK_SKEW_MS } from '../../src/config/config';
 import type { FeedChange } from '../../src/feed/feed-change';
-import { feedPrimary, feedReplica, feedSink } from '../../src/feed/feed-client';
+import { feedPrimary, feedReplica, feedSink, firstReplica } from '../../src/feed/feed-client';
 import { FeedCore } from '../../src/feed/feed-core';
 import { MemoryFeedStore } from '../../src/feed/memory-feed-store';
 import type { HeadCache } from '../../src/feed/head-mac';
 import { Mirror, MIRROR_REFRESH_TIMEOUT_MS, type FeedAccess } from '../../src/feed/mirror';
-import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedReplicaName } from '../../src/revocation/storage-keys';
-import type { Region } from '../network';
+import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedClaimUrl, feedReplicaName } from '../../src/revocation/storage-keys';
+import { REGION_CF, type Region } from '../network';
 import { SimHost } from '../objects';
 import type { Design, WorldAccess } from './design';
 
@@ -28,6 +28,18 @@ export interface CurrentOptions {
   /** The feed's lease (FeedCoreDeps.leaseMs; default FEED_LEASE_MS). Infinity: write-all, the design before leases. */
   readonly leaseMs?: number;
   readonly name?: string;
+  /** Location caches that keep heads but drop claims: every isolate that misses reads the feed (a test shows reads then grow with isolates). */
+  readonly withoutClaims?: boolean;
+}
+
+/** The location cache as a design without the per-location claim sees it: claims are never kept. */
+function withoutClaims(cache: HeadCache): HeadCache {
+  const prefix = feedClaimUrl(0).slice(0, -1); // the claim URLs, any bucket
+  const claim = (url: string) => url.startsWith(prefix);
+  return {
+    match: (url) => (claim(url) ? Promise.resolve(undefined) : cache.match(url)),
+    put: (url, response) => (claim(url) ? Promise.resolve() : cache.put(url, response)),
+  };
 }
 
 /** How often the driver looks at an object's alarm (the heartbeat runs every FEED_LEASE_RENEW_MS). */
@@ -103,13 +115,20 @@ export function currentDesign(options: CurrentOptions = {}) {
       isolate: (location: number, clock: () => number) => {
         const region = world.regions[location]!;
         const mirror = makeMirror(world.boundMs, clock);
+        const cache = world.caches[location] as unknown as HeadCache;
+        const locationCache = options.withoutClaims === true ? withoutClaims(cache) : cache;
         const access: FeedAccess = {
           replicas: replicas.length,
+          // The product's choice for this location's request.cf (a data centre per location).
+          first: firstReplica(
+            { ...REGION_CF[region], colo: `L${location}` },
+            { revocationMaxStalenessMs: world.boundMs, feedClockSkewMs: DEFAULT_FEED_CLOCK_SKEW_MS },
+          ),
           // The product's default margin; the simulated replicas run on true time, isolates within ±skew.
           clockSkewMs: DEFAULT_FEED_CLOCK_SKEW_MS,
           read: (replica, after) => replicas[replica]!.call(region, (feed) => feed.read(after), 'reader'),
           snapshot: () => world.kv.get(location),
-          cache: async () => world.caches[location] as unknown as HeadCache,
+          cache: async () => locationCache,
         };
         return {
           freshen: joinRefreshes(mirror, access),
@@ -137,7 +156,7 @@ function joinRefreshes(mirror: Mirror, access: FeedAccess): () => Promise<void> 
       if (inFlight === refresh) inFlight = undefined;
     });
   };
-  return async () => {
+  const join = async () => {
     const deadline = Date.now() + MIRROR_REFRESH_TIMEOUT_MS;
     while (inFlight !== undefined && mirror.ageMs() > mirror.boundMs) {
       if (Date.now() >= deadline) return; // the poll loop's timeout: the check reads the writers
@@ -145,4 +164,6 @@ function joinRefreshes(mirror: Mirror, access: FeedAccess): () => Promise<void> 
     }
     await mirror.freshen(access, track);
   };
+  // Most checks find nothing in flight: the mirror's own freshen, without one more promise.
+  return () => (inFlight !== undefined && mirror.ageMs() > mirror.boundMs ? join() : mirror.freshen(access, track));
 }

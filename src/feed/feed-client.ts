@@ -5,7 +5,7 @@
  */
 import type { FeedChange } from './feed-change';
 import type { OutboxSink } from '../revocation/kv-outbox';
-import type { FeedAccess } from './mirror';
+import { cacheBucketMs, type FeedAccess } from './mirror';
 import type { Config } from '../config/config';
 import { authenticatedCache, feedMacKey } from './head-mac';
 import { FEED_ACK_TIMEOUT_MS } from './feed-core';
@@ -51,6 +51,37 @@ export async function feedCache(config: Pick<Config, 'feedMacKey'>) {
 export interface ReaderLocation {
   readonly continent?: string;
   readonly longitude?: string;
+  /** The Cloudflare data centre (an IATA code): every isolate of one location reads the same replica. */
+  readonly colo?: string;
+}
+
+/** A replica read across an ocean and back, at worst (São Paulo–Singapore is ~300 ms). */
+const FAR_ROUND_TRIP_MS = 300;
+
+/**
+ * The replica a location reads first. Nearest by continent loads the replicas unevenly (Europe
+ * and Africa hold ~40% of Cloudflare's locations, all on weur), so when the bound has room for a
+ * refresh-ahead that waits out a cache bucket, then crosses an ocean both ways, with the skew
+ * margin twice (subtracted from the stamp, and the skew it covers), locations are spread evenly
+ * over every replica by a hash of their data centre; under a tighter bound (or without `colo`),
+ * the nearest.
+ */
+export function firstReplica(
+  location: ReaderLocation | undefined,
+  config: Pick<Config, 'revocationMaxStalenessMs' | 'feedClockSkewMs'>,
+): number | undefined {
+  const bound = config.revocationMaxStalenessMs;
+  if (location?.colo !== undefined && cacheBucketMs(bound) + FAR_ROUND_TRIP_MS + 2 * config.feedClockSkewMs <= bound) {
+    return fnv1a(location.colo) % FEED_REPLICA_HINTS.length;
+  }
+  return nearestReplica(location);
+}
+
+/** FNV-1a, 32 bits: a stable spread of short names. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 /**
@@ -82,12 +113,12 @@ export function nearestReplica(location: ReaderLocation | undefined): number | u
 /** The request-scoped access to the real bindings. */
 export function feedAccessFor(
   bindings: { REVOCATIONS: KVNamespace; REVOCATION_FEED: Env['REVOCATION_FEED'] },
-  config: Pick<Config, 'feedClockSkewMs' | 'feedMacKey'>,
+  config: Pick<Config, 'feedClockSkewMs' | 'feedMacKey' | 'revocationMaxStalenessMs'>,
   location?: ReaderLocation,
 ): FeedAccess {
   return {
     replicas: FEED_REPLICA_HINTS.length,
-    nearest: nearestReplica(location),
+    first: firstReplica(location, config),
     clockSkewMs: config.feedClockSkewMs,
     read: (replica, after) => feedReplica(bindings.REVOCATION_FEED, replica).read(after),
     snapshot: () => bindings.REVOCATIONS.get(FEED_SNAPSHOT_KV_KEY, 'arrayBuffer'),

@@ -1,3 +1,6 @@
+/** The smallest table: 16 slots (8 entries before the first rebuild). */
+const MIN_SLOTS = 16;
+
 /**
  * An open-addressing hash table from 64-bit fingerprints to a few uint32 columns, in typed
  * arrays: a million entries cost tens of megabytes, not the hundreds a Map of objects would.
@@ -12,11 +15,11 @@ export class FingerprintTable {
   private mask: number;
   private count = 0;
 
-  /** `untilColumn`: the column holding the NumericDate after which an entry is dropped. */
+  /** `untilColumn`: the column holding the NumericDate after which an entry is dropped; `capacity`: entries to make room for. */
   constructor(
     readonly columns: number,
     private readonly untilColumn: number,
-    capacity = 1024,
+    capacity = 0,
   ) {
     const slots = FingerprintTable.slotsFor(capacity);
     this.keys = new Uint32Array(slots * 2);
@@ -24,9 +27,13 @@ export class FingerprintTable {
     this.mask = slots - 1;
   }
 
-  /** A power of two with room for `entries` at a load factor of at most 1/2. */
+  /**
+   * A power of two with room for `entries` at a load factor of at most 1/2, and at least
+   * MIN_SLOTS: an empty mirror costs a few hundred bytes (thousands of isolates build one each,
+   * and again on every reset), and the table doubles as entries come.
+   */
   static slotsFor(entries: number): number {
-    let slots = 1024;
+    let slots = MIN_SLOTS;
     while (slots < entries * 2) slots *= 2;
     return slots;
   }

@@ -25,8 +25,8 @@ import { withTimeout } from '../revocation/timeout';
 /** Where a mirror reads, built per request from that request's bindings: no I/O object outlives its request. */
 export interface FeedAccess {
   readonly replicas: number;
-  /** The replica nearest the reader (its location hint by the request's continent), tried first; unknown: any. */
-  readonly nearest?: number;
+  /** The replica this location reads first (feed-client.ts firstReplica); unknown: the last that answered. */
+  readonly first?: number;
   /** The most a feed replica's clock may run ahead of this reader's (FEED_CLOCK_SKEW_MS): subtracted from its stamps. */
   readonly clockSkewMs: number;
   read(replica: number, after: number): Promise<FeedRead>;
@@ -35,8 +35,18 @@ export interface FeedAccess {
   cache(): Promise<HeadCache | undefined>;
 }
 
-/** A location's cached feed head is keyed by this time bucket (Cache-Control counts whole seconds). */
-export const CACHE_BUCKET_MS = 250;
+/**
+ * A location's cached feed head is keyed by a time bucket of B/BUCKETS_PER_BOUND. A refresh-ahead
+ * (due at 0.3–0.6 B) waits for the bucket after its data's, so a location reads the feed once a
+ * bucket whether one isolate or a hundred look (sim/sim.test.ts; at B/3 a busy location read
+ * 1.5× as often as a lone isolate), and its data is at most a bucket, half a round trip and the
+ * skew old when the next read lands: under B at the default 1 s from any replica.
+ */
+const BUCKETS_PER_BOUND = 2;
+
+export function cacheBucketMs(boundMs: number): number {
+  return Math.round(boundMs / BUCKETS_PER_BOUND);
+}
 /** A check waits this long for a refresh (then it reads strictly, or is unavailable). */
 export const MIRROR_REFRESH_TIMEOUT_MS = 2_000;
 /** A cold load (KV snapshot of up to MIRROR_MAX_ENTRIES, then the feed) may take this long. */
@@ -53,6 +63,12 @@ const REFRESH_AHEAD_LOW = 0.3;
 const REFRESH_AHEAD_HIGH = 0.6;
 /** How often an isolate waiting on another isolate's feed read looks for its head in the location cache. */
 const CLAIM_POLL_MS = 20;
+/**
+ * How long it waits: the claimer's read, and its failover to the next replica after a timeout.
+ * Waiting one read's timeout only, every waiting isolate read the feed itself when the claimer's
+ * replica hung (sim: a stalled replica took 893 reads in a second from 330 × 100 isolates).
+ */
+const CLAIM_WAIT_MS = 2 * FEED_READ_TIMEOUT_MS;
 /** What a claimer whose feed read failed leaves in its claim: the waiting isolates read the feed themselves. */
 const CLAIM_FAILED = 'failed';
 /** A replica that failed is tried after the others for this long. */
@@ -204,6 +220,7 @@ export class Mirror {
   /** The clock() time until which a refresh counts as in flight (our own waiting, not the mirror's age). */
   private refreshUntil = 0;
   private overCapSince = 0;
+  private readonly bucketMs: number;
   /** The age past which a check starts a refresh-ahead (jittered, drawn at each stamp). */
   private refreshAheadMs: number;
   /** The location-cache time bucket of the data the mirror holds (taken from or put there): a refresh-ahead waits for a later one. */
@@ -212,7 +229,7 @@ export class Mirror {
   private claimedBucket = -Infinity;
   /** The NumericDate of the last sweep of expired entries for the cap. */
   private sweptAt = 0;
-  /** The replica that answered last (tried first when the access names no nearest one). */
+  /** The replica that answered last (tried first when the access names no first one). */
   private preferred: number;
   /** Per replica: the clock() time until which it is tried after the others (it failed). */
   private readonly avoidUntil: number[] = [];
@@ -237,6 +254,7 @@ export class Mirror {
     readonly maxEntries = MIRROR_MAX_ENTRIES,
   ) {
     this.preferred = Math.floor(Math.random() * 1024);
+    this.bucketMs = cacheBucketMs(boundMs);
     this.refreshAheadMs = this.drawRefreshAhead();
   }
 
@@ -245,7 +263,7 @@ export class Mirror {
   }
 
   private bucket(): number {
-    return Math.floor(this.clock() / CACHE_BUCKET_MS);
+    return Math.floor(this.clock() / this.bucketMs);
   }
 
   private nowSeconds(): number {
@@ -365,12 +383,12 @@ export class Mirror {
   }
 
   /**
-   * The order replicas are tried in: the nearest (else the last that answered), then the others
+   * The order replicas are tried in: the location's first (else the last that answered), then the others
    * in random order — a failure spreads over the rest, never onto one fixed neighbour — and
    * replicas that failed lately last.
    */
   private replicaOrder(access: FeedAccess): number[] {
-    const first = (access.nearest ?? this.preferred) % access.replicas;
+    const first = (access.first ?? this.preferred) % access.replicas;
     const others = Array.from({ length: access.replicas }, (_, i) => i).filter((i) => i !== first);
     for (let i = others.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
@@ -464,7 +482,7 @@ export class Mirror {
     }
   }
 
-  /** Joins the location's claim on `bucket` (claimBucket): true when another reader's head was taken. */
+  /** Joins the location's claim on `bucket` (claimBucket, for at most CLAIM_WAIT_MS): true when another reader's head was taken. */
   private async headOfAnotherFetcher(access: FeedAccess, bucket: number): Promise<boolean> {
     if (bucket === this.claimedBucket) return false; // ours already: read the feed again
     try {
@@ -473,7 +491,7 @@ export class Mirror {
       const claim = await claimBucket(cache, bucket);
       if (claim === 'ours') this.claimedBucket = bucket;
       if (claim !== 'another') return false;
-      const taken = await awaitClaimedHead(cache, bucket, () => this.fromCache(access, bucket), this.clock);
+      const taken = await awaitClaimedHead(cache, bucket, () => this.fromCache(access, bucket), this.clock, CLAIM_WAIT_MS);
       return taken === 'hit';
     } catch {
       // an optimisation only (a forged claim is no claim)

@@ -13,7 +13,6 @@
 import * as z from 'zod/mini';
 import { version } from '../../package.json';
 import { AUDIT_PAGE_MAX } from '../revocation/audit-log';
-import { CACHE_BUCKET_MS } from '../feed/mirror';
 import { MAX_BODY_BYTES } from '../http/body';
 import * as schemas from '../routes/schemas';
 import { MAX_SET_BYTES } from '../ssf/receive';
@@ -633,7 +632,7 @@ function feedPaths() {
         security: FEED,
         description:
           "What bounded mode's mirrors read: the log after `after`. Answered from this location's cache within " +
-          `${CACHE_BUCKET_MS} ms of the feed read it stamps. A mirror starts from GET /v1/feed/snapshot, then asks from its \`seq\`.`,
+          'half the bound (REVOCATION_MAX_STALENESS_MS / 2) of the feed read it stamps. A mirror starts from GET /v1/feed/snapshot, then asks from its `seq`.',
         parameters: [{ name: 'after', in: 'query', required: true, description, schema: after }],
         responses: {
           200: json('FeedPage', 'The entries after `after`.'),

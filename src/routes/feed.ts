@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { FEED_READ_MAX_ENTRIES } from '../feed/feed-change';
-import { feedCache, feedReplica, nearestReplica, type ReaderLocation } from '../feed/feed-client';
+import { feedCache, feedReplica, firstReplica, type ReaderLocation } from '../feed/feed-client';
 import { ForgedHeadError, type HeadCache } from '../feed/head-mac';
-import { awaitClaimedHead, CACHE_BUCKET_MS, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../feed/mirror';
+import { awaitClaimedHead, cacheBucketMs, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../feed/mirror';
+import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
 import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY } from '../revocation/storage-keys';
 import { withTimeout } from '../revocation/timeout';
@@ -26,9 +27,9 @@ type FeedPage = ResponseBody<'FeedPage'>;
 /** How long a read waits for another reader's head: a client gives up on a read after FEED_READ_TIMEOUT_MS, so leave it time to read the feed itself. */
 const CLAIM_WAIT_MS = FEED_READ_TIMEOUT_MS / 2;
 
-/** A replica's answer at or past `after`, trying each replica once (from the nearest, else a random one). */
-async function readFeed(env: Env, after: number, location: ReaderLocation | undefined): Promise<FeedPage | undefined> {
-  const first = nearestReplica(location) ?? Math.floor(Math.random() * FEED_REPLICA_HINTS.length);
+/** A replica's answer at or past `after`, trying each replica once (from the mirrors' first choice, else a random one). */
+async function readFeed(env: Env, config: Config, after: number, location: ReaderLocation | undefined): Promise<FeedPage | undefined> {
+  const first = firstReplica(location, config) ?? Math.floor(Math.random() * FEED_REPLICA_HINTS.length);
   for (let attempt = 0; attempt < FEED_REPLICA_HINTS.length; attempt++) {
     const index = (first + attempt) % FEED_REPLICA_HINTS.length;
     try {
@@ -80,11 +81,12 @@ feedRoutes.get('/', async (c) => {
   const { after } = validate(FeedQuery, formObject(new URL(c.req.url).searchParams));
   // Authenticated like the mirrors' head (another Worker on the zone could `put` one); no key, no cache.
   const cache = await feedCache(c.var.config);
-  const bucket = Math.floor(Date.now() / CACHE_BUCKET_MS);
+  // The isolates' bucket (B/2), so a page and the mirrors' head are one entry.
+  const bucket = Math.floor(Date.now() / cacheBucketMs(c.var.config.revocationMaxStalenessMs));
   const located = cache === undefined ? undefined : await fromLocation(cache, bucket, after);
   let page = typeof located === 'object' ? located : undefined;
   if (page === undefined) {
-    page = await readFeed(c.env, after, c.req.raw.cf as ReaderLocation | undefined);
+    page = await readFeed(c.env, c.var.config, after, c.req.raw.cf as ReaderLocation | undefined);
     // The location's head, for its isolates and the next origins: only a whole read (up to the
     // head) at or past the floor. Otherwise a claim of ours is marked failed: its waiters read.
     const whole = page !== undefined && (page.entries.at(-1)?.seq ?? after) === page.head && after >= page.floor;
