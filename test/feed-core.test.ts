@@ -206,6 +206,13 @@ describe('FeedCore leases (docs/consistency.md "Leases")', () => {
     expect(store.alarmAt).not.toBeNull();
   });
 
+  it('renew resolves, not rejects, when the replica cannot be pushed (a rejection crossing RPC is logged by workerd)', async () => {
+    const { primary, down } = feed();
+    down.add(1);
+    await expect(primary.renew(1)).resolves.toBeUndefined();
+    expect(logged.filter((line) => line.includes('feed_push_failed'))).toHaveLength(1);
+  });
+
   it('a replica whose request for a lease goes unanswered refuses after FEED_LEASE_ASK_MS, logs once, asks again later', async () => {
     const replica = replicaSet(LEASE_MS)[0]!;
     replica.ask = () => new Promise<never>(() => undefined);

@@ -159,18 +159,24 @@ export class FeedCore {
    * Replica `i` got a read while holding no lease (a cold feed: the heartbeat off, or a replica
    * just back): the heartbeat on, and pushes to it now until it holds the head, the last with a
    * lease if one is offered (recorded before it is sent, as every lease). Resolves once they
-   * landed, so the replica's read answers after one round trip.
+   * landed (or failed), so the replica's read answers after one round trip.
    */
   async renew(i: number): Promise<void> {
     const transport = this.transport();
     if (!Number.isInteger(i) || i < 0 || i >= transport.count) throw new Error(`feed: no replica ${i}`);
     await this.wake();
-    // A replica whose last push failed is offered no lease until a push lands: then one more push.
-    for (let retry = true; ;) {
-      const leased = await this.pushNext(transport, i);
-      if ((this.store.replicaHead(i) ?? -1) < this.store.meta().head) continue;
-      if (leased || !retry) return;
-      retry = false;
+    try {
+      // A replica whose last push failed is offered no lease until a push lands: then one more push.
+      let retry = true;
+      for (;;) {
+        const leased = await this.pushNext(transport, i);
+        if ((this.store.replicaHead(i) ?? -1) < this.store.meta().head) continue;
+        if (leased || !retry) return;
+        retry = false;
+      }
+    } catch {
+      // Logged by pushNext (feed_push_failed); the replica finds no lease and refuses. Not thrown:
+      // an error thrown across RPC is one more uncaught-exception line in workerd's log.
     }
   }
 
