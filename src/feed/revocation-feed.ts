@@ -44,11 +44,6 @@ export class RevocationFeed extends DurableObject<Env> {
     return this.core.alarm();
   }
 
-  /** Primary: starts the heartbeat (the first append does too). */
-  wake(): Promise<void> {
-    return this.core.wake();
-  }
-
   /** Primary: replica `replica` holds no lease and got a read; answers once it was pushed one. */
   renew(replica: number): Promise<void> {
     return this.core.renew(replica);

@@ -131,7 +131,8 @@ export async function cutFeedFrom(stub: DurableObjectStub, sw: Switch): Promise<
  */
 export async function snapshotNow(seq: number): Promise<Snapshot> {
   await runInDurableObject(feedPrimary(env.REVOCATION_FEED), (_instance, state) => state.abort('restart')).catch(() => undefined);
-  await feedPrimary(env.REVOCATION_FEED).wake();
+  // renew: the heartbeat on (a replica's request for a lease; replica 0 is pushed too).
+  await feedPrimary(env.REVOCATION_FEED).renew(0);
   await runDurableObjectAlarm(feedPrimary(env.REVOCATION_FEED));
   // The runtime may have been running that alarm itself: wait for it.
   return vi.waitFor(async () => {
