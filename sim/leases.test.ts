@@ -39,12 +39,24 @@ async function violations(scenario: Scenario): Promise<string[]> {
   const savedLog = console.log;
   console.log = () => undefined;
   try {
-    const replicas = scenario.replicaSkews.map(
-      (skew) =>
-        new FeedCore({ store: new MemoryFeedStore(), clock: () => Date.now() + scenario.primarySkew + skew, clockSkewMs: MARGIN_MS }),
-    );
     const inWindow = (w: { from: number; forMs: number }, t: number) => t >= w.from && t < w.from + w.forMs;
     const oneWay = () => 5 + Math.floor(sim.random() * 120);
+    // A replica holding no lease asks the primary for one (its renew pushes it, through the faults below).
+    const replicas = scenario.replicaSkews.map(
+      (skew, i) =>
+        new FeedCore({
+          store: new MemoryFeedStore(),
+          clock: () => Date.now() + scenario.primarySkew + skew,
+          clockSkewMs: MARGIN_MS,
+          primary: {
+            async lease() {
+              await sim.delay(oneWay());
+              await primary.renew(i);
+              await sim.delay(oneWay());
+            },
+          },
+        }),
+    );
     const store = new MemoryFeedStore();
     const primaryCore = () =>
       new FeedCore({
@@ -87,14 +99,13 @@ async function violations(scenario: Scenario): Promise<string[]> {
     const read = () => {
       replicas.forEach((replica, i) => {
         if (i === 0 && inWindow(scenario.stall, sim.now)) return; // answered when the stall ends: read then
-        let head: number;
-        try {
-          head = replica.read(0).head;
-        } catch {
-          return; // not leased: the mirror reads another replica
-        }
-        const missing = acks.filter((ack) => ack.at <= sim.now && ack.seq > head);
-        if (missing.length > 0) found.push(`replica ${i} at ${sim.now} ms: head ${head}, acked ${missing[0]!.seq} at ${missing[0]!.at}`);
+        // Checked when it answers (after asking the primary for a lease, if it held none).
+        void replica.read(0).then((answer) => {
+          if ('notLeased' in answer) return; // the mirror reads another replica
+          const missing = acks.filter((ack) => ack.at <= sim.now && ack.seq > answer.head);
+          if (missing.length > 0)
+            found.push(`replica ${i} at ${sim.now} ms: head ${answer.head}, acked ${missing[0]!.seq} at ${missing[0]!.at}`);
+        });
       });
       if (sim.now < RUN_MS) sim.after(20, read);
     };

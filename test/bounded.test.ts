@@ -24,7 +24,7 @@ import {
   userObjectName,
 } from '../src/revocation/storage-keys';
 import { fingerprintWords } from '../src/feed/fingerprint-table';
-import { boundedEnv, checkAt, cutFeedFrom, location, sleep, snapshotNow } from './helpers/bounded';
+import { boundedEnv, checkAt, cutFeedFrom, location, replicaRead, sleep, snapshotNow } from './helpers/bounded';
 import { call, counted, unreachable, verify, type Switch } from './helpers/faults';
 import { oktaSet, worker } from './helpers/ssf';
 import { BASE, SSF_OKTA_SECRET } from './helpers/fixtures';
@@ -83,7 +83,7 @@ describe('acknowledgement means the feed has it', () => {
     expect((await revokeToken(bindings, token)).status).toBe(200);
     const fp = await tokenFingerprint(token);
     for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) {
-      const read = await feedReplica(env.REVOCATION_FEED, i).read(0);
+      const read = await replicaRead(i, 0);
       expect(
         read.entries.some((e) => e.kind === 'token' && e.fp === fp),
         `replica ${i}`,
@@ -292,7 +292,7 @@ describe('the mirror enforces its bound', () => {
     const answer = await revokeUser(boundedEnv({ MAX_TOKEN_LIFETIME_SECONDS: '600', CLOCK_TOLERANCE_SECONDS: '30' }), sub);
     expect(answer.status).toBe(200);
     const fp = fingerprintOf(await userKvKey(sub));
-    const read = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const read = await replicaRead(0, 0);
     const entry = read.entries.find((e) => e.kind === 'user' && e.fp === fp);
     expect(entry).toMatchObject({ version: 1, until: (answer.body.revokedBefore as number) + 660 });
   });
@@ -332,7 +332,7 @@ describe('faults', () => {
     expect(at.feed.reads.length).toBeLessThanOrEqual(2);
     expect(at.mirror.stats()).toMatchObject({ refreshFailures: 0, strictReads: 0 });
     // Restarted with its log intact.
-    expect((await feedReplica(env.REVOCATION_FEED, restarted!).read(0)).head).toBeGreaterThan(0);
+    expect((await replicaRead(restarted!, 0)).head).toBeGreaterThan(0);
   });
 
   it('a replica whose answer is lost (its restart cut the reply): the next replica answers', async () => {
@@ -395,7 +395,7 @@ describe('faults', () => {
     expect(cold.mirror.stats()).toMatchObject({ strictReads: 0, snapshotLoads: 1 });
 
     // The replicas prune what the primary says no reader needs (here: everything).
-    const head = (await feedReplica(env.REVOCATION_FEED, 0).read(0)).head;
+    const head = (await replicaRead(0, 0)).head;
     for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) await feedReplica(env.REVOCATION_FEED, i).push([], undefined, head);
     const stale = location();
     expect(await checkAt(stale, token)).toBe('revoked_token'); // from the writers
@@ -450,8 +450,7 @@ describe('security events in bounded mode (reference §7)', () => {
       vars,
     );
   /** Each replica's head now: its entries after it are this test's (the file's earlier tests may have pruned the start). */
-  const heads = () =>
-    Promise.all(FEED_REPLICA_HINTS.map(async (_, i) => (await feedReplica(env.REVOCATION_FEED, i).read(Number.MAX_SAFE_INTEGER)).head));
+  const heads = () => Promise.all(FEED_REPLICA_HINTS.map(async (_, i) => (await replicaRead(i, Number.MAX_SAFE_INTEGER)).head));
 
   it('a feed that cannot take the revocation: 503 with Retry-After, the SET not marked seen; the retry is acted on and its 202 means the feed has it', async () => {
     const sub = uniqueSub('ssf');
@@ -472,7 +471,7 @@ describe('security events in bounded mode (reference §7)', () => {
     expect((await pushSet(set)).status).toBe(202);
     const fp = fingerprintOf(await userKvKey(sub));
     for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) {
-      const read = await feedReplica(env.REVOCATION_FEED, i).read(start[i]!);
+      const read = await replicaRead(i, start[i]!);
       expect(
         read.entries.some((e) => e.kind === 'user' && e.fp === fp && e.version === 1),
         `replica ${i}`,
@@ -490,7 +489,7 @@ describe('security events in bounded mode (reference §7)', () => {
     const before = now();
     expect((await pushSet(set)).status).toBe(202);
     const after = now();
-    const read = await feedReplica(env.REVOCATION_FEED, 0).read(start!);
+    const read = await replicaRead(0, start!);
     const fp = fingerprintOf(await userKvKey(sub));
     const mine = read.entries.find((e) => e.kind === 'user' && e.fp === fp) as { revokedBefore: number; until: number } | undefined;
     expect(mine?.revokedBefore).toBe(t - 300);

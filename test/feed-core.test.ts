@@ -4,9 +4,8 @@
  * heads that survive a restart, a replica far behind catching up in one append, leases).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FeedChange, FeedEntry } from '../src/feed/feed-change';
-import { FEED_READ_MAX_ENTRIES, FeedNotLeasedError } from '../src/feed/feed-change';
-import { FEED_LEASE_RENEW_MS, FEED_PUSH_SLOW_MS, FeedCore, type ReplicaTransport } from '../src/feed/feed-core';
+import { FEED_READ_MAX_ENTRIES, type FeedChange, type FeedEntry } from '../src/feed/feed-change';
+import { FEED_LEASE_ASK_MS, FEED_LEASE_RENEW_MS, FEED_PUSH_SLOW_MS, FeedCore, type ReplicaTransport } from '../src/feed/feed-core';
 import { MemoryFeedStore } from '../src/feed/memory-feed-store';
 
 const logged: string[] = [];
@@ -30,7 +29,9 @@ interface Replica {
   readonly store: MemoryFeedStore;
   /** This replica's clock minus the primary's. */
   skew: number;
-  wakes: number;
+  /** Its requests for a lease, and what answers them (none by default: a test wires the primary's `renew`). */
+  asks: number;
+  ask: () => Promise<void>;
 }
 
 function replicaSet(leaseMs: number): Replica[] {
@@ -39,13 +40,19 @@ function replicaSet(leaseMs: number): Replica[] {
     const replica: Replica = {
       store,
       skew: 0,
-      wakes: 0,
+      asks: 0,
+      ask: async () => {},
       core: new FeedCore({
         store,
         clock: () => Date.now() + replica.skew,
         leaseMs,
         clockSkewMs: SKEW_MS,
-        primary: { wake: async () => void replica.wakes++ },
+        primary: {
+          lease: () => {
+            replica.asks++;
+            return replica.ask();
+          },
+        },
       }),
     };
     return replica;
@@ -74,6 +81,12 @@ function feed(store = new MemoryFeedStore(), leaseMs = LEASE_MS, replicas = repl
   return { primary, replicas, pushes, down, stalled, store, restart: () => feed(store, leaseMs, replicas) };
 }
 
+/** The head replica `r` answers a read with; undefined when it refuses ({ notLeased: true }). */
+async function headOf(replica: Replica): Promise<number | undefined> {
+  const read = await replica.core.read(0);
+  return 'notLeased' in read ? undefined : read.head;
+}
+
 /** Appends one change; its answer and how long it took. */
 async function timedAppend(primary: FeedCore, n: number) {
   const start = Date.now();
@@ -99,12 +112,12 @@ describe('FeedCore primary: replica heads', () => {
     // Acknowledged once replica 2's lease has expired: it refuses reads from then on.
     expect((await primary.append(Array.from({ length: behind }, (_, n) => change(n + 1)))).replicated).toBe(true);
     expect(replicas[2]!.store.meta().head).toBe(1);
-    expect(() => replicas[2]!.core.read(0)).toThrow(FeedNotLeasedError);
+    expect(await replicas[2]!.core.read(0)).toEqual({ notLeased: true });
     down.delete(2);
     const { seq, replicated } = await primary.append([change(behind + 1)]);
     expect(replicated).toBe(true);
     // Its pushes go on after the ack; the last one brings it to the head, with a lease.
-    await vi.waitFor(() => expect(replicas[2]!.core.read(0).head).toBe(seq));
+    await vi.waitFor(async () => expect(await headOf(replicas[2]!)).toBe(seq));
   });
 });
 
@@ -159,24 +172,74 @@ describe('FeedCore leases (docs/consistency.md "Leases")', () => {
     const deadline = store.replicaLease(3);
     expect(replica.store.lease()).toBe(deadline);
     replica.skew = deadline - SKEW_MS - Date.now() - 1; // its clock just inside the margin
-    expect(replica.core.read(0).head).toBe(1);
+    expect(await headOf(replica)).toBe(1);
     replica.skew += 1;
-    expect(() => replica.core.read(0)).toThrow(FeedNotLeasedError);
-    expect(() => replica.core.read(0)).toThrow(FeedNotLeasedError);
-    expect(replica.wakes).toBe(1);
+    // A value, not an error: thrown across RPC, workerd logs it as an uncaught exception per read.
+    expect(await replica.core.read(0)).toEqual({ notLeased: true });
+    expect(await replica.core.read(0)).toEqual({ notLeased: true });
+    expect(replica.asks).toBe(1);
     const said = logged.filter((line) => line.includes('feed_replica_not_leased'));
     expect(said.length).toBe(1);
   });
 
-  it('a replica takes a lease only when it holds the log through the head it was offered with', () => {
+  it('a cold replica asks the primary once for concurrent reads, and they answer after its pushes (one round trip)', async () => {
+    const { primary, replicas, store, pushes, down } = feed();
+    replicas.forEach((replica, i) => (replica.ask = () => primary.renew(i)));
+    // Entries no replica got (every push failed: no lease offered, so the append waits for none).
+    for (let i = 0; i < REPLICAS; i++) down.add(i);
+    const behind = 2 * FEED_READ_MAX_ENTRIES + 500;
+    await primary.append(Array.from({ length: behind }, (_, n) => change(n)));
+    await sleep(20); // its pushes, not waited for, have failed
+    down.clear();
+    store.alarmAt = null; // an idle feed: the heartbeat off
+    pushes.length = 0;
+    const reads = await Promise.all(Array.from({ length: 24 }, () => headOf(replicas[1]!)));
+    expect(reads).toEqual(Array(24).fill(behind));
+    expect(replicas[1]!.asks).toBe(1);
+    // Three batches, the last with the lease (recorded by the primary before it was sent); the heartbeat on again.
+    expect(pushes.map((p) => [p.replica, p.leased])).toEqual([
+      [1, false],
+      [1, false],
+      [1, true],
+    ]);
+    expect(replicas[1]!.store.lease()).toBe(store.replicaLease(1));
+    expect(store.alarmAt).not.toBeNull();
+  });
+
+  it('renew resolves, not rejects, when the replica cannot be pushed (a rejection crossing RPC is logged by workerd)', async () => {
+    const { primary, down } = feed();
+    down.add(1);
+    await expect(primary.renew(1)).resolves.toBeUndefined();
+    expect(logged.filter((line) => line.includes('feed_push_failed'))).toHaveLength(1);
+  });
+
+  it('a replica whose request for a lease goes unanswered refuses after FEED_LEASE_ASK_MS, logs once, asks again later', async () => {
+    const replica = replicaSet(LEASE_MS)[0]!;
+    replica.ask = () => new Promise<never>(() => undefined);
+    const start = Date.now();
+    const refused = await Promise.all(Array.from({ length: 5 }, () => replica.core.read(0)));
+    expect(refused).toEqual(Array(5).fill({ notLeased: true }));
+    expect(Date.now() - start).toBeGreaterThanOrEqual(FEED_LEASE_ASK_MS - 5);
+    expect(Date.now() - start).toBeLessThan(FEED_LEASE_ASK_MS + 100);
+    expect(replica.asks).toBe(1);
+    expect(await replica.core.read(0)).toEqual({ notLeased: true }); // at once: the last request is recent
+    expect(replica.asks).toBe(1);
+    await sleep(FEED_LEASE_RENEW_MS);
+    replica.ask = async () => {};
+    await replica.core.read(0);
+    expect(replica.asks).toBe(2);
+    expect(logged.filter((line) => line.includes('feed_replica_not_leased')).length).toBe(1);
+  });
+
+  it('a replica takes a lease only when it holds the log through the head it was offered with', async () => {
     const replica = replicaSet(LEASE_MS)[0]!;
     const until = Date.now() + 10_000;
     replica.core.push([{ ...change(1), seq: 1 }], undefined, 0, { until, through: 2 });
     expect(replica.store.lease()).toBe(0);
-    expect(() => replica.core.read(0)).toThrow(FeedNotLeasedError);
+    expect(await headOf(replica)).toBeUndefined();
     replica.core.push([{ ...change(2), seq: 2 }], undefined, 0, { until, through: 2 });
     expect(replica.store.lease()).toBe(until);
-    expect(replica.core.read(0).head).toBe(2);
+    expect(await headOf(replica)).toBe(2);
   });
 
   it('a primary restart keeps honouring outstanding leases (stored before they were sent)', async () => {
@@ -207,7 +270,7 @@ describe('FeedCore leases (docs/consistency.md "Leases")', () => {
         expect(store.alarmAt).toBeGreaterThanOrEqual(before + FEED_LEASE_RENEW_MS);
         expect(store.alarmAt).toBeLessThanOrEqual(after + FEED_LEASE_RENEW_MS);
       }
-      for (const replica of replicas) expect(replica.core.read(0).head).toBe(0);
+      for (const replica of replicas) expect(await headOf(replica)).toBe(0);
     }
     expect(renewals).toBeGreaterThanOrEqual(2);
     expect(pushes.every((p) => p.leased && p.entries.length === 0)).toBe(true);

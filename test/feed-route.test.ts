@@ -14,7 +14,7 @@ import { decodeSnapshot } from '../src/feed/feed-snapshot';
 import { cacheBucketMs, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../src/feed/mirror';
 import { authenticatedCache } from '../src/feed/head-mac';
 import { FEED_REPLICA_HINTS, feedCacheUrl } from '../src/revocation/storage-keys';
-import { boundedEnv, sleep, snapshotNow } from './helpers/bounded';
+import { boundedEnv, replicaRead, sleep, snapshotNow } from './helpers/bounded';
 import { counted, unreachable, verify, type Switch } from './helpers/faults';
 import { ADMIN_KEY, BASE, FEED_KEY, FEED_KEY_ROTATED } from './helpers/fixtures';
 import { mint, uniqueSub } from './helpers/tokens';
@@ -113,7 +113,7 @@ describe('GET /v1/feed', () => {
   it("origins at different `after`s within one time bucket cost the feed at most one read: the location's head answers them", async () => {
     const seed = boundedEnv();
     for (let i = 0; i < 3; i++) expect((await revokeUser(seed, `feed-origins-${crypto.randomUUID()}`)).status).toBe(200);
-    const { head } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const { head } = await replicaRead(0, 0);
     const counts: Record<string, number> = {};
     const bindings = { ...boundedEnv(), REVOCATION_FEED: counted(env.REVOCATION_FEED, counts, 'feed') } as Env;
     await bucketStart();
@@ -154,7 +154,7 @@ describe('GET /v1/feed', () => {
   });
 
   it('a forged head (no MAC, or another key) is never served; a genuine one is', async () => {
-    const { head, floor, entries, stamp } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const { head, floor, entries, stamp } = await replicaRead(0, 0);
     const lie = { stamp: Date.now() + 200, from: 0, head: head + 1000, floor: 0, entries: [] };
     const otherKey = await crypto.subtle.importKey(
       'raw',
@@ -193,8 +193,8 @@ describe('GET /v1/feed', () => {
     expect(page).toEqual({ stamp: stamp - 300, head, floor, entries });
   });
   it("joins the location's claim: while another reader reads the feed it waits for that head; a failed or hung claim, it reads itself", async () => {
-    const { floor } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
-    const read = await feedReplica(env.REVOCATION_FEED, 0).read(floor);
+    const { floor } = await replicaRead(0, 0);
+    const read = await replicaRead(0, floor);
     const counts: Record<string, number> = {};
     const bindings = { ...boundedEnv(), REVOCATION_FEED: counted(env.REVOCATION_FEED, counts, 'feed') } as Env;
     const cache = (await feedCache(getConfig(bindings)))!;
@@ -231,7 +231,7 @@ describe('GET /v1/feed', () => {
   it('`after` behind the floor: 410 snapshot_required, telling the client to start from the snapshot', async () => {
     const bindings = boundedEnv();
     expect((await revokeUser(bindings, `feed-floor-${crypto.randomUUID()}`)).status).toBe(200);
-    const { head } = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const { head } = await replicaRead(0, 0);
     // Every replica starts over at the head (what a replica that lost the pruned log does).
     for (let i = 0; i < FEED_REPLICA_HINTS.length; i++) await feedReplica(env.REVOCATION_FEED, i).push([], head + 1, 0);
     await bucketStart(); // past the cached heads

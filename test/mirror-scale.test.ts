@@ -19,7 +19,7 @@ import { checkMirror } from '../src/revocation/revocation-check';
 import { FEED_SNAPSHOT_KV_KEY } from '../src/revocation/storage-keys';
 import type { AuthenticToken } from '../src/verify/token';
 import { authenticate } from '../src/verify/verifier';
-import { boundedEnv, leasedFeed } from './helpers/bounded';
+import { boundedEnv } from './helpers/bounded';
 import { mint, now } from './helpers/tokens';
 
 const hex = (words: Uint32Array, i: number) => words[i]!.toString(16).padStart(8, '0') + words[i + 1]!.toString(16).padStart(8, '0');
@@ -92,7 +92,6 @@ describe('the mirror with 100,000 and 1,000,000 active entries', () => {
       if (!token.ok) throw new Error(token.reason);
 
       const empty = new Mirror(600_000);
-      await leasedFeed();
       expect(await empty.refresh(feedAccessFor(bindings, getConfig(bindings)))).toBe(true);
 
       const { buffer, sample } = snapshotOf(entries);

@@ -9,9 +9,8 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { app } from '../src/app';
-import { feedReplica } from '../src/feed/feed-client';
 import { fingerprintOf, userKvKey } from '../src/revocation/storage-keys';
-import { boundedEnv, checkAt, location } from './helpers/bounded';
+import { boundedEnv, checkAt, location, replicaRead } from './helpers/bounded';
 import { call, verify } from './helpers/faults';
 import { BASE, SSF, SSF_OKTA_SECRET, ssfStreams, trustedIssuers } from './helpers/fixtures';
 import { OKTA, OKTA_ISSUER, OKTA_KID, oktaToken, oktaUser } from './helpers/okta';
@@ -219,7 +218,7 @@ describe('bounded mode: the mirror is keyed by the uid', () => {
 
     await revokeUser(bounded, user.uid);
     const fp = fingerprintOf(await userKvKey(user.uid));
-    const read = await feedReplica(env.REVOCATION_FEED, 0).read(0);
+    const read = await replicaRead(0, 0);
     expect(read.entries.some((e) => e.kind === 'user' && e.fp === fp)).toBe(true);
     expect(await checkAt(location(), token, bounded)).toBe('revoked_user');
     expect((await verify(bounded, token)).body).toMatchObject({ reason: 'revoked_user' }); // the handling isolate

@@ -12,7 +12,7 @@ import { FeedCore } from '../../src/feed/feed-core';
 import { MemoryFeedStore } from '../../src/feed/memory-feed-store';
 import type { HeadCache } from '../../src/feed/head-mac';
 import { Mirror, MIRROR_REFRESH_TIMEOUT_MS, type FeedAccess } from '../../src/feed/mirror';
-import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedClaimUrl, feedReplicaName } from '../../src/revocation/storage-keys';
+import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, feedClaimUrl, feedReplicaIndex, feedReplicaName } from '../../src/revocation/storage-keys';
 import { REGION_CF, type Region } from '../network';
 import { SimHost } from '../objects';
 import type { Design, WorldAccess } from './design';
@@ -83,7 +83,7 @@ export function currentDesign(options: CurrentOptions = {}) {
                 push: (i, entries, resetTo, prunableThrough, lease) => feedReplica(feed, i).push(entries, resetTo, prunableThrough, lease),
               }
             : undefined,
-          primary: primaryRole ? undefined : { wake: () => feedPrimary(feed).wake() },
+          primary: primaryRole ? undefined : { lease: () => feedPrimary(feed).renew(feedReplicaIndex(name)) },
           snapshots: primaryRole ? { put: (snapshot) => world.kv.put(snapshot) } : undefined,
         });
       });
@@ -101,7 +101,7 @@ export function currentDesign(options: CurrentOptions = {}) {
     };
 
     const primary = feedObject(FEED_PRIMARY_NAME, PRIMARY_REGION, true);
-    // A running feed: the primary's heartbeat is on from the start (else the first reads wake it).
+    // A running feed: the primary's heartbeat is on from the start (else the first reads ask it for leases).
     void primary.instance.wake();
     const replicas = FEED_REPLICA_HINTS.map((hint, i) => feedObject(feedReplicaName(i), hint as Region, false));
     const makeMirror = options.mirror ?? ((boundMs, clock) => new Mirror(boundMs, clock));

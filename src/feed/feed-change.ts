@@ -42,18 +42,13 @@ export interface FeedRead {
   readonly stamp: number;
 }
 
-/** What a replica answers a read with while it holds no lease (the mirror tries the next replica). */
-export class FeedNotLeasedError extends Error {
-  static readonly MESSAGE = 'feed replica not leased';
-
-  constructor() {
-    super(FeedNotLeasedError.MESSAGE);
-  }
-
-  /** Also an error that crossed a Durable Object RPC (its class is lost, its message kept). */
-  static is(error: unknown): boolean {
-    return error instanceof Error && error.message.includes(FeedNotLeasedError.MESSAGE);
-  }
+/**
+ * What a replica answers a read with while it holds no lease and got none when it asked the
+ * primary (cut off from it, stalled): a value, not an error (an error thrown across RPC is an
+ * uncaught exception workerd logs, one line per read). The mirror tries the next replica.
+ */
+export interface FeedNotLeased {
+  readonly notLeased: true;
 }
 
 /** A lease in a push: valid until `until` (the primary's clock), for a replica that holds the log through `through`. */

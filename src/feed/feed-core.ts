@@ -1,6 +1,6 @@
 import { DEFAULT_FEED_CLOCK_SKEW_MS } from '../config/config';
 import { logEvent } from '../log/logger';
-import { FEED_READ_MAX_ENTRIES, FeedNotLeasedError, type FeedChange, type FeedEntry, type FeedLease, type FeedRead } from './feed-change';
+import { FEED_READ_MAX_ENTRIES, type FeedChange, type FeedEntry, type FeedLease, type FeedNotLeased, type FeedRead } from './feed-change';
 import { encodeActiveSet } from './feed-snapshot';
 import type { FeedStore } from './feed-store';
 import { withTimeout } from '../revocation/timeout';
@@ -29,6 +29,12 @@ export const FEED_PUSH_SLOW_MS = 500;
  * counted as slow), plus a margin for the pushes to the healthy replicas.
  */
 export const FEED_ACK_TIMEOUT_MS = FEED_LEASE_MS + FEED_PUSH_SLOW_MS + 500;
+/**
+ * A read at a replica holding no lease waits this long at most for the one it asks the primary
+ * for: less than a mirror's FEED_READ_TIMEOUT_MS (700 ms), so the mirror hears the refusal and
+ * tries the next replica itself.
+ */
+export const FEED_LEASE_ASK_MS = 500;
 
 /** How the primary reaches its replicas (the DO: stubs by name and location hint; the sim: its network). */
 export interface ReplicaTransport {
@@ -42,9 +48,10 @@ export interface ReplicaTransport {
   ): Promise<{ head: number }>;
 }
 
-/** How a replica reaches the primary: it asks for leases when it holds none (an idle feed's heartbeat may be off). */
+/** How a replica reaches the primary: a read that finds it holding no lease asks for one (a cold or idle feed). */
 export interface PrimaryTransport {
-  wake(): Promise<void>;
+  /** The primary's `renew` for this replica: resolves once its push (with a lease if offered) has landed here. */
+  lease(): Promise<void>;
 }
 
 /** Where the primary writes the snapshot for cold mirrors (the DO: KV FEED_SNAPSHOT_KV_KEY). */
@@ -100,8 +107,11 @@ export class FeedCore {
   private housekeptAt = -Infinity;
   /** Primary: what replicas may prune, computed with the housekeeping (a lower value only prunes later). */
   private prunable = 0;
-  /** Replica: when it last asked the primary for a lease and logged that it refuses reads (once per FEED_LEASE_MS). */
+  /** Replica: the request for a lease in flight, which every read that finds none waits on. */
+  private asking: Promise<void> | undefined;
+  /** Replica: when its last request for a lease ended (the next not sooner than FEED_LEASE_RENEW_MS), and it last logged a refusal (once per FEED_LEASE_MS). */
   private askedAt = -Infinity;
+  private refusedAt = -Infinity;
 
   constructor(private readonly deps: FeedCoreDeps) {}
 
@@ -140,9 +150,34 @@ export class FeedCore {
     return this.deps.replicas;
   }
 
-  /** Makes sure the heartbeat runs (the alarm renews leases; a replica holding none asks through this). */
+  /** Makes sure the heartbeat runs (the alarm renews leases). */
   async wake(): Promise<void> {
     if ((await this.store.getAlarm()) === null) await this.store.setAlarm(this.deps.clock());
+  }
+
+  /**
+   * Replica `i` got a read while holding no lease (a cold feed: the heartbeat off, or a replica
+   * just back): the heartbeat on, and pushes to it now until it holds the head, the last with a
+   * lease if one is offered (recorded before it is sent, as every lease). Resolves once they
+   * landed (or failed), so the replica's read answers after one round trip.
+   */
+  async renew(i: number): Promise<void> {
+    const transport = this.transport();
+    if (!Number.isInteger(i) || i < 0 || i >= transport.count) throw new Error(`feed: no replica ${i}`);
+    await this.wake();
+    try {
+      // A replica whose last push failed is offered no lease until a push lands: then one more push.
+      let retry = true;
+      for (;;) {
+        const leased = await this.pushNext(transport, i);
+        if ((this.store.replicaHead(i) ?? -1) < this.store.meta().head) continue;
+        if (leased || !retry) return;
+        retry = false;
+      }
+    } catch {
+      // Logged by pushNext (feed_push_failed); the replica finds no lease and refuses. Not thrown:
+      // an error thrown across RPC is one more uncaught-exception line in workerd's log.
+    }
   }
 
   /** True once every replica holds the log up to `target` or can no longer serve a read without it. */
@@ -202,9 +237,9 @@ export class FeedCore {
   /**
    * One push: what replica `i` lacks from the head it last confirmed (stored: a restarted primary
    * knows it), with a lease when the push brings it to this primary's head. The lease is stored
-   * before it is sent: the replica may take it even if its answer is lost.
+   * before it is sent: the replica may take it even if its answer is lost. True if it carried one.
    */
-  private async pushNext(transport: ReplicaTransport, i: number): Promise<void> {
+  private async pushNext(transport: ReplicaTransport, i: number): Promise<boolean> {
     const { store } = this;
     const known = store.replicaHead(i);
     const { head: primaryHead, floor } = store.meta();
@@ -233,6 +268,7 @@ export class FeedCore {
       if (known !== undefined && head <= known && batch.length > 0) throw new Error(`feed replica ${i} took nothing after ${known}`);
       // Answers of concurrent pushes arrive in any order; a replica's head never goes back.
       store.setReplicaHead(i, Math.max(store.replicaHead(i) ?? 0, head));
+      return lease !== undefined;
     } catch (error) {
       if (!link.failed) logEvent('feed_push_failed', { replica: i, error: error instanceof Error ? error.message : 'unknown' });
       link.failed = true;
@@ -326,21 +362,44 @@ export class FeedCore {
   /**
    * The entries after `after` (none when `after` is behind the floor: the reader must reload),
    * only inside the lease less the skew margin: past it the primary may have acknowledged
-   * changes this replica lacks. Else FeedNotLeasedError, and the primary is asked for a lease.
+   * changes this replica lacks. Holding none, it asks the primary for one and waits (at most
+   * FEED_LEASE_ASK_MS); still none: `{ notLeased: true }`.
    */
-  read(after: number): FeedRead {
-    const now = this.deps.clock();
-    if (now >= this.store.lease() - (this.deps.clockSkewMs ?? DEFAULT_FEED_CLOCK_SKEW_MS)) {
-      if (now - this.askedAt >= FEED_LEASE_MS) {
-        this.askedAt = now;
+  async read(after: number): Promise<FeedRead | FeedNotLeased> {
+    if (!this.leased()) await this.askLease();
+    if (!this.leased()) {
+      const now = this.deps.clock();
+      if (now - this.refusedAt >= FEED_LEASE_MS) {
+        this.refusedAt = now;
         logEvent('feed_replica_not_leased', { leaseUntil: this.store.lease() });
-        void this.deps.primary?.wake().catch(() => undefined);
       }
-      throw new FeedNotLeasedError();
+      return { notLeased: true };
     }
     const { head, floor } = this.store.meta();
     // The stamp after the state was read: the state holds every change acknowledged before it.
     const entries = after < floor ? [] : this.store.entries(after, FEED_READ_MAX_ENTRIES);
     return { head, floor, entries, stamp: this.deps.clock() };
+  }
+
+  private leased(): boolean {
+    return this.deps.clock() < this.store.lease() - (this.deps.clockSkewMs ?? DEFAULT_FEED_CLOCK_SKEW_MS);
+  }
+
+  /**
+   * One request to the primary at a time, however many reads wait on it, and at most one per
+   * FEED_LEASE_RENEW_MS (a primary that offers none is not asked once per read).
+   */
+  private askLease(): Promise<void> {
+    const { primary } = this.deps;
+    const now = this.deps.clock();
+    if (this.asking === undefined && primary !== undefined && now - this.askedAt >= FEED_LEASE_RENEW_MS) {
+      this.asking = withTimeout(primary.lease(), FEED_LEASE_ASK_MS, 'feed lease request')
+        .catch(() => undefined) // refused below; the refusal is logged there
+        .finally(() => {
+          this.asking = undefined;
+          this.askedAt = this.deps.clock();
+        });
+    }
+    return this.asking ?? Promise.resolve();
   }
 }

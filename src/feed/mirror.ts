@@ -1,6 +1,6 @@
 import type { Config } from '../config/config';
 import { logEvent } from '../log/logger';
-import { FeedNotLeasedError, type FeedChange, type FeedEntry, type FeedRead } from './feed-change';
+import type { FeedChange, FeedEntry, FeedNotLeased, FeedRead } from './feed-change';
 import { decodeSnapshot, TOKEN_WORDS, USER_WORDS } from './feed-snapshot';
 import { FingerprintTable, fingerprintWords } from './fingerprint-table';
 import { ForgedHeadError, type HeadCache } from './head-mac';
@@ -29,7 +29,7 @@ export interface FeedAccess {
   readonly first?: number;
   /** The most a feed replica's clock may run ahead of this reader's (FEED_CLOCK_SKEW_MS): subtracted from its stamps. */
   readonly clockSkewMs: number;
-  read(replica: number, after: number): Promise<FeedRead>;
+  read(replica: number, after: number): Promise<FeedRead | FeedNotLeased>;
   snapshot(): Promise<ArrayBuffer | null>;
   /** This location's cache, authenticated (head-mac.ts); an optimisation only: every miss is correct. */
   cache(): Promise<HeadCache | undefined>;
@@ -407,13 +407,16 @@ export class Mirror {
       try {
         this.counters.feedReads++;
         const read = await withTimeout(access.read(index, after), FEED_READ_TIMEOUT_MS, `feed replica ${index}`);
+        // A replica without a lease (cut off from the primary, stalled) is an unreachable one.
+        if ('notLeased' in read) {
+          this.counters.notLeased++;
+          throw new Error(`feed replica ${index} holds no lease`);
+        }
         // A replica behind this mirror has not caught up since a restart or a failed push.
         if (read.head < after) throw new Error(`feed replica ${index} is behind this mirror`);
         this.preferred = index;
         return read;
       } catch (error) {
-        // A replica without a lease (cut off from the primary, stalled) is an unreachable one.
-        if (FeedNotLeasedError.is(error)) this.counters.notLeased++;
         this.avoidUntil[index] = this.clock() + REPLICA_BACKOFF_MS;
         failure = error;
       }

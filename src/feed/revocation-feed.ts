@@ -1,9 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { FeedChange, FeedEntry, FeedLease, FeedRead } from './feed-change';
+import type { FeedChange, FeedEntry, FeedLease, FeedNotLeased, FeedRead } from './feed-change';
 import { FeedCore } from './feed-core';
 import { getConfig } from '../config/config';
 import { SqlFeedStore } from './sql-feed-store';
-import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaName } from '../revocation/storage-keys';
+import { FEED_PRIMARY_NAME, FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY, feedReplicaIndex, feedReplicaName } from '../revocation/storage-keys';
 
 /**
  * Bounded mode's feed as a Durable Object: a thin wrapper of FeedCore (feed-core.ts), which
@@ -30,7 +30,8 @@ export class RevocationFeed extends DurableObject<Env> {
             lease,
           ),
       },
-      primary: { wake: () => this.env.REVOCATION_FEED.getByName(FEED_PRIMARY_NAME).wake() },
+      // A replica asks for its own lease: its index is in its name (getByName).
+      primary: { lease: () => this.env.REVOCATION_FEED.getByName(FEED_PRIMARY_NAME).renew(feedReplicaIndex(ctx.id.name)) },
       snapshots: { put: (snapshot) => this.env.REVOCATIONS.put(FEED_SNAPSHOT_KV_KEY, snapshot) },
     });
   }
@@ -43,16 +44,16 @@ export class RevocationFeed extends DurableObject<Env> {
     return this.core.alarm();
   }
 
-  /** Primary: a replica holding no lease asks for the heartbeat to run. */
-  wake(): Promise<void> {
-    return this.core.wake();
+  /** Primary: replica `replica` holds no lease and got a read; answers once it was pushed one. */
+  renew(replica: number): Promise<void> {
+    return this.core.renew(replica);
   }
 
   push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number, lease?: FeedLease): { head: number } {
     return this.core.push(entries, resetTo, prunableThrough, lease);
   }
 
-  read(after: number): FeedRead {
+  read(after: number): Promise<FeedRead | FeedNotLeased> {
     return this.core.read(after);
   }
 }

@@ -128,6 +128,12 @@ export function feedReplicaName(index: number): string {
   return `feed-replica:${index}`;
 }
 
+/** The index in a replica's name (feedReplicaName); -1 for any other name (the primary refuses it). */
+export function feedReplicaIndex(name: string | undefined): number {
+  const match = /^feed-replica:(\d+)$/.exec(name ?? '');
+  return match === null ? -1 : Number(match[1]);
+}
+
 /** KV: the binary snapshot of the feed's active set, for cold mirrors (src/feed/feed-snapshot.ts). */
 export const FEED_SNAPSHOT_KV_KEY = 'feed-snapshot';
 

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { FEED_READ_MAX_ENTRIES } from '../feed/feed-change';
+import { FEED_READ_MAX_ENTRIES, type FeedNotLeased, type FeedRead } from '../feed/feed-change';
 import { feedCache, feedReplica, firstReplica, type ReaderLocation } from '../feed/feed-client';
 import { ForgedHeadError, type HeadCache } from '../feed/head-mac';
 import { awaitClaimedHead, cacheBucketMs, claimBucket, failClaim, FEED_READ_TIMEOUT_MS, matchHead, putHead } from '../feed/mirror';
@@ -33,9 +33,14 @@ async function readFeed(env: Env, config: Config, after: number, location: Reade
   for (let attempt = 0; attempt < FEED_REPLICA_HINTS.length; attempt++) {
     const index = (first + attempt) % FEED_REPLICA_HINTS.length;
     try {
-      const read = await withTimeout(feedReplica(env.REVOCATION_FEED, index).read(after), FEED_READ_TIMEOUT_MS, `feed replica ${index}`);
-      // The replica's stamp, as it made it: the reader subtracts its own skew margin.
-      if (read.head >= after) return { stamp: read.stamp, head: read.head, floor: read.floor, entries: read.entries };
+      const read = await withTimeout<FeedRead | FeedNotLeased>(
+        feedReplica(env.REVOCATION_FEED, index).read(after),
+        FEED_READ_TIMEOUT_MS,
+        `feed replica ${index}`,
+      );
+      // A replica without a lease is an unreachable one. The replica's stamp, as it made it: the reader subtracts its own skew margin.
+      if (!('notLeased' in read) && read.head >= after)
+        return { stamp: read.stamp, head: read.head, floor: read.floor, entries: read.entries };
     } catch {
       // the next replica
     }

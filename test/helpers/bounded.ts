@@ -7,8 +7,9 @@ import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { getConfig } from '../../src/config/config';
 import { feedAccessFor, feedPrimary, feedReplica } from '../../src/feed/feed-client';
+import type { FeedRead } from '../../src/feed/feed-change';
 import { decodeSnapshot, type Snapshot } from '../../src/feed/feed-snapshot';
-import { FEED_REPLICA_HINTS, FEED_SNAPSHOT_KV_KEY } from '../../src/revocation/storage-keys';
+import { FEED_SNAPSHOT_KV_KEY } from '../../src/revocation/storage-keys';
 import { Mirror, type FeedAccess } from '../../src/feed/mirror';
 import { authenticatedCache, feedMacKey } from '../../src/feed/head-mac';
 import { checkMirror } from '../../src/revocation/revocation-check';
@@ -130,7 +131,8 @@ export async function cutFeedFrom(stub: DurableObjectStub, sw: Switch): Promise<
  */
 export async function snapshotNow(seq: number): Promise<Snapshot> {
   await runInDurableObject(feedPrimary(env.REVOCATION_FEED), (_instance, state) => state.abort('restart')).catch(() => undefined);
-  await feedPrimary(env.REVOCATION_FEED).wake();
+  // renew: the heartbeat on (a replica's request for a lease; replica 0 is pushed too).
+  await feedPrimary(env.REVOCATION_FEED).renew(0);
   await runDurableObjectAlarm(feedPrimary(env.REVOCATION_FEED));
   // The runtime may have been running that alarm itself: wait for it.
   return vi.waitFor(async () => {
@@ -140,12 +142,9 @@ export async function snapshotNow(seq: number): Promise<Snapshot> {
   });
 }
 
-/**
- * Every feed replica leased: a replica answers reads only inside a lease from the primary, whose
- * heartbeat starts with the first revocation or the first refused read (docs/consistency.md
- * "Leases"). For a test whose first feed read comes before any revocation.
- */
-export async function leasedFeed(): Promise<void> {
-  await feedPrimary(env.REVOCATION_FEED).wake();
-  await vi.waitFor(() => Promise.all(FEED_REPLICA_HINTS.map((_, i) => feedReplica(env.REVOCATION_FEED, i).read(Number.MAX_SAFE_INTEGER))));
+/** What replica `index` answers to `read(after)`: entries (a refusal, `{ notLeased: true }`, fails the test). */
+export async function replicaRead(index: number, after: number): Promise<FeedRead> {
+  const read = await feedReplica(env.REVOCATION_FEED, index).read(after);
+  if ('notLeased' in read) throw new Error(`feed replica ${index} refused a read: no lease`);
+  return read;
 }
