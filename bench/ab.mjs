@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { processCpuMs } from './lib/direct-socket.mjs';
 import { runLoad } from './lib/load.mjs';
 import { COMMON_ENV } from './lib/modes.mjs';
 import { AUDIENCE, forge, makeKeys, makePool, trustedIssuers } from './lib/tokens.mjs';
@@ -196,14 +197,9 @@ async function profile(port, worker, pool) {
   ws.close();
 }
 
-/** CPU time (user + system) the Worker's own workerd process has used, in ms (10 ms ticks). */
+/** CPU time the Worker's own workerd process has used, in ms. */
 /** @param {import('./lib/workers.mjs').BenchWorker} worker */
-function cpuMs(worker) {
-  const pid = /pid (\d+)/.exec(worker.via)?.[1];
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+const cpuMs = (worker) => processCpuMs(/** @type {number} */ (worker.workerdPid));
 
 function perRunFor() {
   return Math.ceil(secs * 4000);
