@@ -7,7 +7,7 @@
 //
 // Per round and side: A /healthz, C distinct valid tokens, D one token repeated, G forged
 // tokens, and B jose.jwtVerify on the peers. Prints each round and the medians of new/base.
-// --profile: a CPU profile of `new` under C then G load, summed by function (self time).
+// --profile: a CPU profile of `new` under C, D then G load, summed by function (self time).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,7 +101,7 @@ try {
   for (const w of [base, next]) await runLoad({ url: `${w.url}/v1/verify`, tokens: warm.splice(0, 1000), durationS: 3, expect: 200 });
 
   if (opt.profile) {
-    await profile(inspectorPort, next, pool);
+    await profile(inspectorPort, next, pool, one);
   } else {
     /** @type {Record<string, number[]>} */
     const ratios = {};
@@ -152,12 +152,13 @@ try {
 
 /**
  * CPU profile of one Worker's isolate through wrangler's inspector proxy (the Chrome DevTools
- * protocol), under C then G load; prints the functions with the most self time.
+ * protocol), under C, D then G load; prints the functions with the most self time.
  * @param {number} port wrangler's inspector port
  * @param {import('./lib/workers.mjs').BenchWorker} worker
  * @param {(n: number) => Promise<string[]>} pool
+ * @param {string} one the token D repeats
  */
-async function profile(port, worker, pool) {
+async function profile(port, worker, pool, one) {
   const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
   await new Promise((done, fail) => {
@@ -179,17 +180,15 @@ async function profile(port, worker, pool) {
     });
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 100 });
-  for (const [label, tokens, expect] of [
-    ['C', await pool(perRunFor()), 200],
-    ['G', (await pool(perRunFor())).map(forge), 401],
-  ]) {
+  /** @type {[string, { tokens?: string[], token?: string, expect: number }][]} */
+  const loads = [
+    ['C', { tokens: await pool(perRunFor()), expect: 200 }],
+    ['D', { token: one, expect: 200 }],
+    ['G', { tokens: (await pool(perRunFor())).map(forge), expect: 401 }],
+  ];
+  for (const [label, load] of loads) {
     await send('Profiler.start');
-    const r = await runLoad({
-      url: `${worker.url}/v1/verify`,
-      tokens: /** @type {string[]} */ (tokens),
-      durationS: secs,
-      expect: /** @type {number} */ (expect),
-    });
+    const r = await runLoad({ url: `${worker.url}/v1/verify`, durationS: secs, ...load });
     const { result } = /** @type {any} */ (await send('Profiler.stop'));
     say(`profile ${label}: ${r.rps} req/s`);
     summarize(result.profile);
@@ -197,9 +196,11 @@ async function profile(port, worker, pool) {
   ws.close();
 }
 
-/** CPU time the Worker's own workerd process has used, in ms. */
+/** CPU time the Worker's own workerd process has used, in ms (a declaration: used above, at top-level await). */
 /** @param {import('./lib/workers.mjs').BenchWorker} worker */
-const cpuMs = (worker) => processCpuMs(/** @type {number} */ (worker.workerdPid));
+function cpuMs(worker) {
+  return processCpuMs(/** @type {number} */ (worker.workerdPid));
+}
 
 function perRunFor() {
   return Math.ceil(secs * 4000);
