@@ -140,7 +140,8 @@ export function createRun({ plan, quick, path, machine, git }) {
    * durationS / rounds each, taking turns, the order reversed every other round (A B C, C B A,
    * …): both sides of a ratio see the same machine, minutes of drift apart no longer enter it.
    * A scenario's warm-up runs before its first slice; a pool of distinct tokens (not `wrap`) is
-   * cut into one part per round, so no token is sent twice. Each result is the slices combined.
+   * cut into one part per round, so no token is sent twice; a `wrap` sequence goes on where the
+   * last run on the same URL stopped. Each result is the slices combined.
    * @param {Slice[]} slices
    * @returns {Promise<{ results: LoadResult[], during: unknown[][] }>} `during`: what each slice's `during` stop() answered
    */
@@ -150,16 +151,32 @@ export function createRun({ plan, quick, path, machine, git }) {
     const parts = slices.map(() => []);
     /** @type {unknown[][]} */
     const during = slices.map(() => []);
+    // A repeated sequence (`wrap`, the real-traffic draws) goes on, per URL, where the last run on
+    // that URL stopped, instead of replaying its start: a token cache must not see the same head of
+    // the sequence in every slice.
+    /** @type {Map<string, number>} */
+    const cursor = new Map();
+    /** @param {Omit<LoadOptions, 'durationS'>} opts @param {number} round -1: the warm-up (its tokens whole) @param {number} durationS */
+    const load = async (opts, round, durationS) => {
+      /** @type {Partial<LoadOptions>} */
+      let tokens = {};
+      let at = 0;
+      if (opts.tokens && opts.wrap) {
+        at = (cursor.get(opts.url) ?? 0) % opts.tokens.length;
+        tokens = { tokens: [...opts.tokens.slice(at), ...opts.tokens.slice(0, at)] };
+      } else if (opts.tokens && round >= 0) tokens = { tokens: cut(opts.tokens, round, n) };
+      const r = await runLoad({ connections: plan.connections, ...opts, ...tokens, durationS });
+      if (opts.wrap) cursor.set(opts.url, at + r.requests);
+      return r;
+    };
     for (let round = 0; round < n; round++) {
       const order = slices.map((_, i) => i);
       if (round % 2 === 1) order.reverse();
       for (const i of order) {
         const { opts, warm } = slices[i];
-        if (round === 0 && warm !== false)
-          await runLoad({ connections: plan.connections, ...opts, ...(warm ?? {}), cpuPid: undefined, durationS: plan.warmupS });
-        const tokens = opts.tokens && !opts.wrap ? { tokens: cut(opts.tokens, round, n) } : {};
+        if (round === 0 && warm !== false) await load({ ...opts, ...(warm ?? {}), cpuPid: undefined }, -1, plan.warmupS);
         const side = slices[i].during?.(round);
-        parts[i].push(await runLoad({ connections: plan.connections, ...opts, ...tokens, durationS: plan.durationS / n }));
+        parts[i].push(await load(opts, round, plan.durationS / n));
         if (side) during[i].push(await side.stop());
       }
     }
