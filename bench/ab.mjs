@@ -7,7 +7,7 @@
 //
 // Per round and side: A /healthz, C distinct valid tokens, D one token repeated, G forged
 // tokens, and B jose.jwtVerify on the peers. Prints each round and the medians of new/base.
-// --profile: a CPU profile of `new` under C then G load, summed by function (self time).
+// --profile: a CPU profile of `new` under C, D then G load, summed by function (self time).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { processCpuMs } from './lib/direct-socket.mjs';
 import { runLoad } from './lib/load.mjs';
 import { COMMON_ENV } from './lib/modes.mjs';
 import { AUDIENCE, forge, makeKeys, makePool, trustedIssuers } from './lib/tokens.mjs';
@@ -100,7 +101,7 @@ try {
   for (const w of [base, next]) await runLoad({ url: `${w.url}/v1/verify`, tokens: warm.splice(0, 1000), durationS: 3, expect: 200 });
 
   if (opt.profile) {
-    await profile(inspectorPort, next, pool);
+    await profile(inspectorPort, next, pool, one);
   } else {
     /** @type {Record<string, number[]>} */
     const ratios = {};
@@ -151,12 +152,13 @@ try {
 
 /**
  * CPU profile of one Worker's isolate through wrangler's inspector proxy (the Chrome DevTools
- * protocol), under C then G load; prints the functions with the most self time.
+ * protocol), under C, D then G load; prints the functions with the most self time.
  * @param {number} port wrangler's inspector port
  * @param {import('./lib/workers.mjs').BenchWorker} worker
  * @param {(n: number) => Promise<string[]>} pool
+ * @param {string} one the token D repeats
  */
-async function profile(port, worker, pool) {
+async function profile(port, worker, pool, one) {
   const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
   await new Promise((done, fail) => {
@@ -178,17 +180,15 @@ async function profile(port, worker, pool) {
     });
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 100 });
-  for (const [label, tokens, expect] of [
-    ['C', await pool(perRunFor()), 200],
-    ['G', (await pool(perRunFor())).map(forge), 401],
-  ]) {
+  /** @type {[string, { tokens?: string[], token?: string, expect: number }][]} */
+  const loads = [
+    ['C', { tokens: await pool(perRunFor()), expect: 200 }],
+    ['D', { token: one, expect: 200 }],
+    ['G', { tokens: (await pool(perRunFor())).map(forge), expect: 401 }],
+  ];
+  for (const [label, load] of loads) {
     await send('Profiler.start');
-    const r = await runLoad({
-      url: `${worker.url}/v1/verify`,
-      tokens: /** @type {string[]} */ (tokens),
-      durationS: secs,
-      expect: /** @type {number} */ (expect),
-    });
+    const r = await runLoad({ url: `${worker.url}/v1/verify`, durationS: secs, ...load });
     const { result } = /** @type {any} */ (await send('Profiler.stop'));
     say(`profile ${label}: ${r.rps} req/s`);
     summarize(result.profile);
@@ -196,13 +196,10 @@ async function profile(port, worker, pool) {
   ws.close();
 }
 
-/** CPU time (user + system) the Worker's own workerd process has used, in ms (10 ms ticks). */
+/** CPU time the Worker's own workerd process has used, in ms (a declaration: used above, at top-level await). */
 /** @param {import('./lib/workers.mjs').BenchWorker} worker */
 function cpuMs(worker) {
-  const pid = /pid (\d+)/.exec(worker.via)?.[1];
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return processCpuMs(/** @type {number} */ (worker.workerdPid));
 }
 
 function perRunFor() {

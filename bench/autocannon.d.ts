@@ -15,6 +15,7 @@ declare module 'autocannon' {
     timeout?: number;
     amount?: number;
     duration?: number;
+    sampleInt?: number;
   }
   export interface Result {
     errors: number;

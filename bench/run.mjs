@@ -226,7 +226,7 @@ async function main() {
       const before = logLines;
       const r = await run.measure(
         `${alg} C cached, LOG_ACCEPTED=true`,
-        { url: `${ksLog.url}/v1/verify`, tokens: P.C, expect: 200 },
+        { url: `${ksLog.url}/v1/verify`, tokens: P.C, expect: 200, cpuPid: ksLog.workerdPid },
         { tokens: P.warm2 },
       );
       results.scenarios[alg].C_log = {
@@ -239,6 +239,7 @@ async function main() {
         url: `${ksLog.url}/v1/verify`,
         token: checkTokens.ES256[0],
         expect: 200,
+        cpuPid: ksLog.workerdPid,
       });
     }
   }

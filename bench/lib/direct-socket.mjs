@@ -37,6 +37,18 @@ function processesInGroup(pgid, comm) {
 }
 
 /**
+ * CPU time (user + system, /proc/<pid>/stat fields 14 and 15) process `pid` has used, in ms
+ * (clock ticks of 10 ms: USER_HZ is 100 on Linux).
+ * @param {number} pid
+ * @returns {number}
+ */
+export function processCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
  * Loopback TCP ports that process `pid` itself listens on: LISTEN rows of its network
  * namespace's /proc/net/tcp whose socket inode is one of the process's open descriptors.
  * @param {number} pid

@@ -3,6 +3,7 @@
 // then for each revocation mode C (distinct valid tokens), D (one token repeated) and G
 // (forged tokens). F (revoked tokens) needs revocations first: bench/lib/revocations.mjs.
 import { bearer } from './http.mjs';
+import { runLoad } from './load.mjs';
 import { buildPools } from './pools.mjs';
 import { ALGS, forge } from './tokens.mjs';
 
@@ -27,24 +28,27 @@ export const PEERS = [
  */
 
 /**
+ * Per algorithm, one interleaved group (run.interleave): A, every peer, then C, D, G of every
+ * mode, so each ratio (D/A, C/B_best, G/C) compares slices taken in the same rounds. Each
+ * result carries the CPU of its Worker's own workerd per request (`cpuUsPerRequest`).
  * @param {import('./run-context.mjs').Run} run
  * @param {Setup} setup
  */
 export async function runMatrix(run, setup) {
-  const { results, plan, measure, fits, runCostS, log } = run;
+  const { results, plan, interleave, fits, runCostS, log } = run;
   const modes = Object.keys(setup.ks);
-  let ceiling;
+  const healthz = { url: `${setup.ks.cached.url}/healthz`, expect: 200, cpuPid: setup.ks.cached.workerdPid };
+  let fastestA = 0;
   for (const alg of ALGS) {
     /** @type {Record<string, any>} scenario id or mode → runs */
     const S = (results.scenarios[alg] = {});
     const peers = PEERS.filter((p) => p.algs.includes(alg));
-    const runs = 1 + peers.length + 3 * modes.length;
+    const runs = 2 + peers.length + 3 * modes.length;
     if (!fits(`${alg} A–D, G`, runs * runCostS() + (run.quick ? 1 : 25))) continue;
-    if (plan.aPerAlg || ceiling === undefined) {
-      ceiling = await measure(`${alg} A ceiling /healthz`, { url: `${setup.ks.cached.url}/healthz`, expect: 200 });
-    }
-    S.A = ceiling;
-    setup.sizer.fromCeiling(ceiling.rps);
+    // A's warm-up, timed: the token pools are sized from the fastest rate seen so far.
+    const probe = await runLoad({ connections: plan.connections, ...healthz, durationS: plan.warmupS });
+    fastestA = Math.max(fastestA, probe.rps);
+    setup.sizer.fromCeiling(fastestA);
     const t = Date.now();
     const sizes = {
       warm: setup.sizer.warmSlice(),
@@ -55,21 +59,39 @@ export async function runMatrix(run, setup) {
     log(
       `${alg}: ${P.signed} tokens signed, ${P.forged.length + P.forgedWarm.length} forged (${Date.now() - t} ms; slices sized for ${setup.sizer.maxRps()} req/s)`,
     );
-    S.B = {};
-    for (const peer of peers) {
-      S.B[peer.id] = await measure(
-        `${alg} B ${peer.label}`,
-        { url: `${setup.peers.url}/${peer.id}/${alg}`, tokens: P.B, expect: 200 },
-        { tokens: P.warm },
-      );
-    }
-    for (const mode of modes) {
-      const url = `${setup.ks[mode].url}/v1/verify`;
-      /** @type {Record<string, any>} */
-      const M = (S[mode] = {});
-      M.C = await measure(`${alg} C ${mode}, distinct tokens`, { url, tokens: P.C, expect: 200 }, { tokens: P.warm2 });
-      M.D = await measure(`${alg} D ${mode}, one token`, { url, token: P.check[0], expect: 200 });
-      M.G = await measure(`${alg} G ${mode}, forged tokens`, { url, tokens: P.forged, expect: 401 }, { tokens: P.forgedWarm });
+    const peerPid = setup.peers.workerdPid;
+    /** @type {import('./run-context.mjs').Slice[]} */
+    const slices = [
+      { label: `${alg} A ceiling /healthz`, opts: healthz, warm: false },
+      // The peers Worker's own floor, to compare with A: the CPU ratios subtract A from both sides.
+      { label: `${alg} A peers /healthz`, opts: { url: `${setup.peers.url}/healthz`, expect: 200, cpuPid: peerPid } },
+      ...peers.map((peer) => ({
+        label: `${alg} B ${peer.label}`,
+        opts: { url: `${setup.peers.url}/${peer.id}/${alg}`, tokens: P.B, expect: 200, cpuPid: peerPid },
+        warm: { tokens: P.warm },
+      })),
+      ...modes.flatMap((mode) => {
+        const url = `${setup.ks[mode].url}/v1/verify`;
+        const cpuPid = setup.ks[mode].workerdPid;
+        return [
+          { label: `${alg} C ${mode}, distinct tokens`, opts: { url, tokens: P.C, expect: 200, cpuPid }, warm: { tokens: P.warm2 } },
+          { label: `${alg} D ${mode}, one token`, opts: { url, token: P.check[0], expect: 200, cpuPid } },
+          {
+            label: `${alg} G ${mode}, forged tokens`,
+            opts: { url, tokens: P.forged, expect: 401, cpuPid },
+            warm: { tokens: P.forgedWarm },
+          },
+        ];
+      }),
+    ];
+    const { results: measured } = await interleave(slices);
+    const [A, A_peers, ...rest] = measured;
+    fastestA = Math.max(fastestA, A.rps);
+    Object.assign(S, { A, A_peers });
+    S.B = Object.fromEntries(peers.map((peer, i) => [peer.id, rest[i]]));
+    for (const [m, mode] of modes.entries()) {
+      const [C, D, G] = rest.slice(peers.length + 3 * m);
+      S[mode] = { C, D, G };
     }
   }
 }

@@ -15,7 +15,8 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --proxied] [-- --ref <git-r
 /**
  * @typedef {object} Plan
  * @property {number} budgetS the whole run's time bound; a section that would not fit is skipped
- * @property {number} durationS one measured run
+ * @property {number} durationS one measured scenario (split into `rounds` interleaved slices where a ratio compares it)
+ * @property {number} rounds the interleaved rounds of the scenarios a ratio compares (bench/lib/run-context.mjs interleave)
  * @property {number} warmupS the warm-up before it
  * @property {number} connections autocannon connections
  * @property {number} revokePool tokens revoked beforehand for scenario F, per algorithm
@@ -23,7 +24,6 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --proxied] [-- --ref <git-r
  * @property {number} refusalSamples revoke → first refusal samples per mode
  * @property {string[]} revokedAlgs algorithms with scenario F
  * @property {string[]} logAlgs algorithms with the LOG_ACCEPTED=true runs
- * @property {boolean} aPerAlg measure the ceiling before each algorithm (else once)
  * @property {number} readsLoadS seconds of load for the storage-read counts per mode
  * @property {number} seedBudgetS seconds for an in-run denylist seed when none is cached
  */
@@ -31,7 +31,8 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --proxied] [-- --ref <git-r
 /** @type {Plan} */
 const QUICK_PLAN = {
   budgetS: 85,
-  durationS: 0.75,
+  durationS: 1,
+  rounds: 2,
   warmupS: 0.15,
   connections: 50,
   revokePool: 100,
@@ -39,14 +40,14 @@ const QUICK_PLAN = {
   refusalSamples: 5,
   revokedAlgs: ['ES256'],
   logAlgs: ['ES256'],
-  aPerAlg: false,
   readsLoadS: 1,
   seedBudgetS: 5,
 };
 /** @type {Plan} */
 const FULL_PLAN = {
   budgetS: 540,
-  durationS: 2.5,
+  durationS: 3,
+  rounds: 2,
   warmupS: 0.4,
   connections: 50,
   revokePool: 200,
@@ -54,7 +55,6 @@ const FULL_PLAN = {
   refusalSamples: 20,
   revokedAlgs: ALGS,
   logAlgs: ALGS,
-  aPerAlg: true,
   readsLoadS: 5,
   seedBudgetS: 30,
 };

@@ -6,6 +6,8 @@
 // killswitch does not verify a signature it has verified before and a peer verifies every time.
 import { bearer } from './http.mjs';
 import { PEERS } from './matrix.mjs';
+import { aboveCeiling } from './load.mjs';
+import { cut } from './run-context.mjs';
 import { makePool } from './tokens.mjs';
 import { mulberry32 } from '../../scripts/lib/mulberry32.mjs';
 
@@ -110,13 +112,13 @@ export function steadyRevocations(base, adminKey, tokens, perS) {
  * @param {import('./matrix.mjs').Setup} setup
  */
 export async function realTraffic(run, setup) {
-  const { results, plan, quick, fits, runCostS, measure, log, warn } = run;
+  const { results, plan, quick, fits, runCostS, interleave, log, warn } = run;
   const worker = setup.ks.bounded;
   if (!worker) {
     results.realTraffic = { notMeasured: 'bounded mode is not available in this build' };
     return;
   }
-  if (!fits('real traffic (Zipf mix + revocations)', 3 * runCostS() + (quick ? 3 : 10))) return;
+  if (!fits('real traffic (Zipf mix + revocations)', 5 * runCostS() + (quick ? 3 : 10))) return;
   const mix = quick ? QUICK_MIX : FULL_MIX;
   const measured = results.scenarios.ES256?.B ?? {};
   // The fastest peer of the matrix's ES256 runs (hono/jwt in the quiet runs so far, its default).
@@ -126,36 +128,38 @@ export async function realTraffic(run, setup) {
   const key = setup.keys.ES256;
   const live = await makePool(key, mix.liveTokens, { subPrefix: 'live', users: mix.users });
   // Revoked: other live users' tokens, so every drawn token stays valid (200 on both sides) while
-  // the mirror takes a steady stream of changes.
-  const leaving = await makePool(key, Math.ceil(mix.revocationsPerS * (plan.durationS + plan.warmupS + 2)) + 10, { subPrefix: 'leaving' });
+  // the mirror takes a steady stream of changes; one part per round.
+  const perSlice = Math.ceil(mix.revocationsPerS * (plan.durationS / plan.rounds + 1)) + 5;
+  const leaving = await makePool(key, perSlice * plan.rounds, { subPrefix: 'leaving' });
   const order = zipfDraws(live.length, mix.draws, { exponent: mix.exponent }).map((i) => live[i]);
   log(
     `real traffic: ${live.length} live ES256 tokens, ${order.length} Zipf draws (s=${mix.exponent}), ${leaving.length} to revoke (${Date.now() - t} ms)`,
   );
 
-  // The same mix without revocations first: under `wrangler dev` the writers (a new user's
-  // SQLite-backed Durable Object per revocation, KV, the feed) run in the checking Worker's own
-  // workerd, on the same two cores; on Cloudflare they run elsewhere.
-  const quiet = await measure('real traffic, killswitch bounded (no revocations)', {
-    url: `${worker.url}/v1/verify`,
-    tokens: order,
-    wrap: true,
-    expect: 200,
-  });
-  const revocations = steadyRevocations(worker.url, setup.adminKey, leaving, mix.revocationsPerS);
-  const ks = await measure(`real traffic, killswitch bounded (${mix.revocationsPerS} revocations/s)`, {
-    url: `${worker.url}/v1/verify`,
-    tokens: order,
-    wrap: true,
-    expect: 200,
-  });
-  const revoked = await revocations.stop();
-  const other = await measure(`real traffic, ${peer.label}`, {
-    url: `${setup.peers.url}/${peer.id}/ES256`,
-    tokens: order,
-    wrap: true,
-    expect: 200,
-  });
+  // Interleaved: the ceilings of both Workers, killswitch without revocations (the check alone),
+  // with them (under `wrangler dev` the writers, a new user's SQLite-backed Durable Object per
+  // revocation, KV, the feed, run in the checking Worker's own workerd, on the same two cores; on
+  // Cloudflare they run elsewhere), and the peer on the same draws.
+  const verify = { url: `${worker.url}/v1/verify`, tokens: order, wrap: true, expect: 200, cpuPid: worker.workerdPid };
+  const {
+    results: [ceiling, peerCeiling, quiet, ks, other],
+    during,
+  } = await interleave([
+    { label: 'real traffic, killswitch /healthz', opts: { url: `${worker.url}/healthz`, expect: 200, cpuPid: worker.workerdPid } },
+    { label: 'real traffic, peers /healthz', opts: { url: `${setup.peers.url}/healthz`, expect: 200, cpuPid: setup.peers.workerdPid } },
+    { label: 'real traffic, killswitch bounded (no revocations)', opts: verify },
+    {
+      label: `real traffic, killswitch bounded (${mix.revocationsPerS} revocations/s)`,
+      opts: verify,
+      warm: false,
+      during: (round) => steadyRevocations(worker.url, setup.adminKey, cut(leaving, round, plan.rounds), mix.revocationsPerS),
+    },
+    {
+      label: `real traffic, ${peer.label}`,
+      opts: { url: `${setup.peers.url}/${peer.id}/ES256`, tokens: order, wrap: true, expect: 200, cpuPid: setup.peers.workerdPid },
+    },
+  ]);
+  const revoked = combineRevocations(/** @type {Revocations[]} */ (during[3]));
   const ratio = other.rps > 0 ? Math.round((ks.rps / other.rps) * 100) / 100 : null;
   if ((revoked.statuses[200] ?? 0) !== revoked.sent)
     warn(`real traffic: revocations answered ${JSON.stringify(revoked.statuses)} of ${revoked.sent}`);
@@ -163,13 +167,41 @@ export async function realTraffic(run, setup) {
   results.realTraffic = {
     mix,
     peer: peer.id,
+    ceiling,
+    peerCeiling,
     killswitch: ks,
     killswitchNoRevocations: quiet,
     peerRun: other,
     ratio,
     quietRatio,
+    cpu: {
+      aboveCeiling: aboveCeiling(other, quiet, ceiling),
+      aboveCeilingWithRevocations: aboveCeiling(other, ks, ceiling),
+    },
     target: 2,
     revocations: revoked,
+  };
+}
+
+/** @typedef {Awaited<ReturnType<ReturnType<typeof steadyRevocations>['stop']>>} Revocations */
+
+/**
+ * The revocations of every slice as one.
+ * @param {Revocations[]} parts
+ * @returns {Revocations}
+ */
+function combineRevocations(parts) {
+  /** @type {Record<string, number>} */
+  const statuses = {};
+  for (const p of parts) for (const [k, n] of Object.entries(p.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+  const sent = parts.reduce((a, p) => a + p.sent, 0);
+  const seconds = parts.reduce((a, p) => a + p.seconds, 0);
+  return {
+    sent,
+    seconds: Math.round(seconds * 10) / 10,
+    perS: seconds > 0 ? Math.round((sent / seconds) * 10) / 10 : 0,
+    statuses,
+    poolUsedUp: parts.some((p) => p.poolUsedUp),
   };
 }
 
@@ -179,5 +211,8 @@ export async function realTraffic(run, setup) {
  */
 export function realTrafficSummary(r) {
   if (r.notMeasured) return `Real traffic (Zipf mix + revocations): not measured, ${r.notMeasured}`;
-  return `Real traffic (ES256, Zipf s=${r.mix.exponent} over ${r.mix.liveTokens} live tokens, ${r.revocations.perS} revocations/s meanwhile): killswitch bounded ${r.killswitch.rps} req/s (p50 ${r.killswitch.p50} ms), ${r.peer} ${r.peerRun.rps} req/s: ${r.ratio}× (target ≥ ${r.target}×: ${r.ratio !== null && r.ratio >= r.target ? 'met' : 'MISSED'}); without revocations ${r.killswitchNoRevocations.rps} req/s: ${r.quietRatio}×`;
+  const cpu = r.cpu
+    ? `; CPU µs/request: ceiling ${r.ceiling.cpuUsPerRequest} (peers' ${r.peerCeiling.cpuUsPerRequest}), killswitch ${r.killswitchNoRevocations.cpuUsPerRequest} (${r.killswitch.cpuUsPerRequest} with revocations), ${r.peer} ${r.peerRun.cpuUsPerRequest}: work above the ceiling, peer ÷ killswitch, ${r.cpu.aboveCeiling ?? '—'}× (target ≥ ${r.target}×: ${r.cpu.aboveCeiling !== null && r.cpu.aboveCeiling >= r.target ? 'met' : 'MISSED'}; ${r.cpu.aboveCeilingWithRevocations ?? '—'}× with revocations)`
+    : '';
+  return `Real traffic (ES256, Zipf s=${r.mix.exponent} over ${r.mix.liveTokens} live tokens, ${r.revocations.perS} revocations/s meanwhile): killswitch bounded ${r.killswitch.rps} req/s (p50 ${r.killswitch.p50} ms), ${r.peer} ${r.peerRun.rps} req/s: ${r.ratio}× (target ≥ ${r.target}×: ${r.ratio !== null && r.ratio >= r.target ? 'met' : 'MISSED'}); without revocations ${r.killswitchNoRevocations.rps} req/s: ${r.quietRatio}×${cpu}`;
 }

@@ -2,6 +2,7 @@
 // The results as ratios against the targets, a Markdown table and summary lines (printed,
 // and kept in the results file for bench/README.md).
 import { PEERS } from './matrix.mjs';
+import { aboveCeiling } from './load.mjs';
 import { realTrafficSummary } from './real-traffic.mjs';
 import { ALGS } from './tokens.mjs';
 
@@ -15,6 +16,22 @@ const RATIOS = [
   { key: 'B_best/A', target: '', what: 'fastest peer / ceiling', perMode: false },
   { key: 'C_log/C', target: '', what: 'LOG_ACCEPTED=true cost (cached)', perMode: false },
 ];
+
+/**
+ * The same comparisons in CPU µs per request of each Worker's workerd (bench/README.md, "CPU per
+ * request"): the work above the ceiling A, so the runtime's own per-request cost, which both sides
+ * pay, does not hide what the check costs. A/D is the plain ratio (D/A's req/s counterpart).
+ */
+const CPU_RATIOS = [
+  { key: '(B_best−A)/(C−A)', target: '≥ 1.0', what: 'full check / fastest peer, CPU above A' },
+  { key: 'A/D', target: '≥ 0.9', what: 'repeated token / ceiling, CPU' },
+  { key: '(C−A)/(G−A)', target: '≥ 1.0', what: 'forged / valid, CPU above A' },
+  { key: '(C−A)/(F−A)', target: '≥ 1.0', what: 'revoked / valid, CPU above A' },
+  { key: '(B_best−A)/(D−A)', target: '', what: 'repeated token / fastest peer, CPU above A' },
+];
+
+/** @param {any} x @param {any} y CPU µs per request of two runs */
+const cpuRatio = (x, y) => ratio(x?.cpuUsPerRequest, y?.cpuUsPerRequest);
 
 /** @param {number | undefined} x @param {number | undefined} y */
 const ratio = (x, y) => (x && y ? Math.round((x / y) * 100) / 100 : null);
@@ -39,6 +56,13 @@ export function computeRatios(res) {
         'G/C': ratio(M.G?.rps, M.C?.rps),
         'F/C': ratio(M.F?.rps, M.C?.rps),
         'D/B_best': ratio(M.D?.rps, best.rps),
+        cpu: {
+          '(B_best−A)/(C−A)': aboveCeiling(best, M.C, S.A),
+          'A/D': cpuRatio(S.A, M.D),
+          '(C−A)/(G−A)': aboveCeiling(M.C, M.G, S.A),
+          '(C−A)/(F−A)': aboveCeiling(M.C, M.F, S.A),
+          '(B_best−A)/(D−A)': aboveCeiling(best, M.D, S.A),
+        },
       };
     }
     res.ratios[alg] = out;
@@ -53,11 +77,14 @@ const row = (cells) => `| ${cells.join(' | ')} |`;
 /** @param {any} res */
 export function renderTable(res) {
   const lines = [];
-  lines.push(row(['scenario', ...ALGS.map((a) => `${a} req/s`), ...ALGS.map((a) => `${a} p50/p99 ms`)]));
-  lines.push(row(Array(1 + 2 * ALGS.length).fill('---')));
+  lines.push(
+    row(['scenario', ...ALGS.map((a) => `${a} req/s`), ...ALGS.map((a) => `${a} µs CPU/req`), ...ALGS.map((a) => `${a} p50/p99 ms`)]),
+  );
+  lines.push(row(Array(1 + 3 * ALGS.length).fill('---')));
   /** @type {[string, (alg: string) => any][]} */
   const rows = [
     ['A ceiling (/healthz)', (alg) => res.scenarios[alg]?.A],
+    ['A peers Worker (/healthz)', (alg) => res.scenarios[alg]?.A_peers],
     ...PEERS.map((p) => /** @type {[string, (alg: string) => any]} */ ([`B ${p.label}`, (alg) => res.scenarios[alg]?.B?.[p.id]])),
   ];
   const names = { C: 'distinct tokens', D: 'one token', F: 'revoked tokens', G: 'forged tokens' };
@@ -71,7 +98,12 @@ export function renderTable(res) {
   for (const [label, get] of rows) {
     if (!ALGS.some(get)) continue;
     lines.push(
-      row([label, ...ALGS.map((a) => fmt(get(a)?.rps)), ...ALGS.map((a) => (get(a) ? `${fmt(get(a).p50)} / ${fmt(get(a).p99)}` : '—'))]),
+      row([
+        label,
+        ...ALGS.map((a) => fmt(get(a)?.rps)),
+        ...ALGS.map((a) => fmt(get(a)?.cpuUsPerRequest)),
+        ...ALGS.map((a) => (get(a) ? `${fmt(get(a).p50)} / ${fmt(get(a).p99)}` : '—')),
+      ]),
     );
   }
   lines.push('');
@@ -81,6 +113,16 @@ export function renderTable(res) {
   for (const { key, target, what, perMode } of RATIOS) {
     for (const mode of perMode ? res.modes : ['']) {
       const get = (/** @type {string} */ a) => (perMode ? res.ratios[a]?.[mode]?.[key] : res.ratios[a]?.[key]);
+      if (!ALGS.some((a) => get(a) !== null && get(a) !== undefined)) continue;
+      lines.push(row([`${key} (${what})`, mode, ...ALGS.map((a) => fmt(get(a))), target]));
+    }
+  }
+  lines.push('');
+  lines.push(row(['ratio (CPU µs per request)', 'mode', ...ALGS, 'target']));
+  lines.push(row(Array(3 + ALGS.length).fill('---')));
+  for (const { key, target, what } of CPU_RATIOS) {
+    for (const mode of res.modes) {
+      const get = (/** @type {string} */ a) => res.ratios[a]?.[mode]?.cpu?.[key];
       if (!ALGS.some((a) => get(a) !== null && get(a) !== undefined)) continue;
       lines.push(row([`${key} (${what})`, mode, ...ALGS.map((a) => fmt(get(a))), target]));
     }

@@ -49,6 +49,7 @@ export async function revokedTokens(run, setup) {
         tokens: P.F,
         wrap: true,
         expect: 401,
+        cpuPid: worker.workerdPid,
       });
     }
   }
