@@ -367,6 +367,17 @@ describe('FeedCore heartbeat: it stops when nobody reads (docs/consistency.md "L
     expect(pushes.every((p) => p.leased)).toBe(true);
   });
 
+  it('an idle housekeeping alarm still pushes a replica behind the head, and only it', async () => {
+    const { primary, store, pushes, down } = feed();
+    down.add(3);
+    await primary.append([change(1)]); // acknowledged once the lease offered to replica 3 ran out
+    down.delete(3);
+    pushes.length = 0;
+    await fire(primary, store);
+    expect(pushes.map((p) => p.replica)).toEqual([3]);
+    expect(alarmIn(store)).toBeGreaterThan(FEED_SNAPSHOT_INTERVAL_MS - 1_000);
+  });
+
   it('a restarted primary keeps a heartbeat it finds running (a lease it offered still runs), not one that had stopped', async () => {
     const first = feed();
     await first.primary.wake();
