@@ -95,4 +95,13 @@ describe('a cold feed', () => {
     }
     expect(output.filter((line) => line.includes('feed_replica_not_leased'))).toEqual([]);
   });
+
+  it('a replica answers a push with how long since its last read, over RPC (the primary stops its heartbeat on that)', async () => {
+    const replica = feedReplica(env.REVOCATION_FEED, 1);
+    await replica.read(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { idleMs } = await replica.push([], undefined, 0);
+    expect(idleMs).toBeGreaterThanOrEqual(45);
+    expect(idleMs).toBeLessThan(5_000);
+  });
 });

@@ -1,15 +1,28 @@
 /**
  * FeedCore's primary (src/feed/feed-core.ts) over MemoryFeedStore, its replicas real FeedCores
  * reached through a transport that records, delays, fails or stalls pushes (issue 18: replica
- * heads that survive a restart, a replica far behind catching up in one append, leases).
+ * heads that survive a restart, a replica far behind catching up in one append, leases, the
+ * heartbeat stopping when nobody reads).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FEED_READ_MAX_ENTRIES, type FeedChange, type FeedEntry } from '../src/feed/feed-change';
-import { FEED_LEASE_ASK_MS, FEED_LEASE_RENEW_MS, FEED_PUSH_SLOW_MS, FeedCore, type ReplicaTransport } from '../src/feed/feed-core';
+import {
+  FEED_IDLE_MS,
+  FEED_LEASE_ASK_MS,
+  FEED_LEASE_RENEW_MS,
+  FEED_PUSH_SLOW_MS,
+  FEED_SNAPSHOT_INTERVAL_MS,
+  FeedCore,
+  type ReplicaTransport,
+} from '../src/feed/feed-core';
 import { MemoryFeedStore } from '../src/feed/memory-feed-store';
 
 const logged: string[] = [];
+/** The injected clock of every core: real time plus what a test skips (the idle heartbeat's minutes). */
+let skipped = 0;
+const now = () => Date.now() + skipped;
 beforeEach(() => {
+  skipped = 0;
   logged.length = 0;
   vi.spyOn(console, 'log').mockImplementation((line: unknown) => void logged.push(String(line)));
 });
@@ -44,7 +57,7 @@ function replicaSet(leaseMs: number): Replica[] {
       ask: async () => {},
       core: new FeedCore({
         store,
-        clock: () => Date.now() + replica.skew,
+        clock: () => now() + replica.skew,
         leaseMs,
         clockSkewMs: SKEW_MS,
         primary: {
@@ -77,7 +90,7 @@ function feed(store = new MemoryFeedStore(), leaseMs = LEASE_MS, replicas = repl
       return replicas[i]!.core.push(entries, resetTo, prunableThrough, lease);
     },
   };
-  const primary = new FeedCore({ store, clock: Date.now, leaseMs, replicas: transport, snapshots: { put: async () => {} } });
+  const primary = new FeedCore({ store, clock: now, leaseMs, replicas: transport, snapshots: { put: async () => {} } });
   return { primary, replicas, pushes, down, stalled, store, restart: () => feed(store, leaseMs, replicas) };
 }
 
@@ -274,5 +287,110 @@ describe('FeedCore leases (docs/consistency.md "Leases")', () => {
     }
     expect(renewals).toBeGreaterThanOrEqual(2);
     expect(pushes.every((p) => p.leased && p.entries.length === 0)).toBe(true);
+  });
+});
+
+describe('FeedCore heartbeat: it stops when nobody reads (docs/consistency.md "Leases", Cost)', () => {
+  /** Fires the primary's alarm as the runtime does (it is cleared first). */
+  async function fire(primary: FeedCore, store: MemoryFeedStore): Promise<void> {
+    store.alarmAt = null;
+    await primary.alarm();
+  }
+  /** How far ahead the primary's alarm is (null: none). */
+  const alarmIn = (store: MemoryFeedStore) => (store.alarmAt === null ? null : store.alarmAt - now());
+
+  it('no read for FEED_IDLE_MS: no more renewals, only the housekeeping alarm while the log has entries, none once it is empty', async () => {
+    const { primary, replicas, store, pushes } = feed();
+    await primary.wake();
+    await fire(primary, store);
+    skipped += 60_000; // past FEED_IDLE_MS of the wake below: only the read keeps the heartbeat on
+    await fire(primary, store);
+    expect(await headOf(replicas[0]!)).toBe(0); // a read, reported in the answer to the next push
+    await fire(primary, store);
+    expect(alarmIn(store)).toBeLessThanOrEqual(FEED_LEASE_RENEW_MS);
+    // Just inside FEED_IDLE_MS of that read: the heartbeat still runs.
+    skipped += FEED_IDLE_MS - 2_000;
+    await fire(primary, store);
+    expect(alarmIn(store)).toBeLessThanOrEqual(FEED_LEASE_RENEW_MS);
+    const { seq, replicated } = await primary.append([change(1)]);
+    expect(replicated).toBe(true);
+
+    // Past it: the alarm is the next housekeeping (60 s after the last), and it pushes nobody.
+    skipped += 4_000;
+    pushes.length = 0;
+    await fire(primary, store);
+    expect(alarmIn(store)).toBeGreaterThan(FEED_SNAPSHOT_INTERVAL_MS - 5_000);
+    expect(alarmIn(store)).toBeLessThanOrEqual(FEED_SNAPSHOT_INTERVAL_MS);
+    for (const replica of replicas) expect(replica.store.lease()).toBeLessThan(now()); // run out, not renewed
+    for (let alarms = 0; store.alarmAt !== null; alarms++) {
+      expect(alarms).toBeLessThan(10);
+      skipped += store.alarmAt - now();
+      await fire(primary, store);
+      if (store.alarmAt !== null) expect(alarmIn(store)).toBeGreaterThan(FEED_SNAPSHOT_INTERVAL_MS - 1_000);
+    }
+    expect(store.meta()).toEqual({ head: seq, floor: seq }); // pruned: nothing left to housekeep
+    expect(pushes).toEqual([]);
+  });
+
+  it('an idle feed: appends are pushed and acknowledged and start no heartbeat; a read gets a lease via renew and restarts it', async () => {
+    const { primary, replicas, store, pushes } = feed();
+    replicas.forEach((replica, i) => (replica.ask = () => primary.renew(i)));
+    // A feed nobody reads (cached mode appends too): its first append arms the housekeeping alarm only.
+    await primary.append([change(1)]);
+    await fire(primary, store);
+    expect(alarmIn(store)).toBeGreaterThan(FEED_SNAPSHOT_INTERVAL_MS - 1_000);
+
+    skipped += LEASE_MS; // the leases its pushes offered ran out
+    pushes.length = 0;
+    const idle = await timedAppend(primary, 2);
+    expect(idle).toMatchObject({ seq: 2, replicated: true });
+    expect(idle.ms).toBeLessThan(LEASE_MS / 2); // a push's round trip
+    expect(pushes.map((p) => [p.replica, p.leased])).toEqual([
+      [0, true],
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
+    expect(alarmIn(store)).toBeGreaterThan(FEED_SNAPSHOT_INTERVAL_MS - 5_000);
+
+    // A read at a replica whose lease ran out: it asks, renew pushes it a lease and brings the heartbeat forward.
+    skipped += LEASE_MS;
+    pushes.length = 0;
+    expect(await headOf(replicas[2]!)).toBe(2);
+    expect(replicas[2]!.asks).toBe(1);
+    expect(pushes.map((p) => [p.replica, p.leased])).toEqual([[2, true]]);
+    expect(alarmIn(store)).toBeLessThanOrEqual(0);
+    pushes.length = 0;
+    await fire(primary, store);
+    expect(alarmIn(store)).toBeLessThanOrEqual(FEED_LEASE_RENEW_MS);
+    expect(pushes.map((p) => p.replica).sort()).toEqual([0, 1, 2, 3]);
+    expect(pushes.every((p) => p.leased)).toBe(true);
+  });
+
+  it('an idle housekeeping alarm still pushes a replica behind the head, and only it', async () => {
+    const { primary, store, pushes, down } = feed();
+    down.add(3);
+    await primary.append([change(1)]); // acknowledged once the lease offered to replica 3 ran out
+    down.delete(3);
+    pushes.length = 0;
+    await fire(primary, store);
+    expect(pushes.map((p) => p.replica)).toEqual([3]);
+    expect(alarmIn(store)).toBeGreaterThan(FEED_SNAPSHOT_INTERVAL_MS - 1_000);
+  });
+
+  it('a restarted primary keeps a heartbeat it finds running (a lease it offered still runs), not one that had stopped', async () => {
+    const first = feed();
+    await first.primary.wake();
+    await fire(first.primary, first.store);
+    const restarted = first.restart();
+    await fire(restarted.primary, restarted.store);
+    expect(alarmIn(restarted.store)).toBeLessThanOrEqual(FEED_LEASE_RENEW_MS);
+    skipped += FEED_IDLE_MS;
+    await fire(restarted.primary, restarted.store);
+    expect(restarted.store.alarmAt).toBeNull(); // no read, and an empty log: nothing to do
+    const again = restarted.restart();
+    await again.primary.append([change(1)]);
+    await fire(again.primary, again.store);
+    expect(alarmIn(again.store)).toBeGreaterThan(FEED_SNAPSHOT_INTERVAL_MS - 1_000);
   });
 });

@@ -51,6 +51,17 @@ export interface FeedNotLeased {
   readonly notLeased: true;
 }
 
+/** What a replica answers a push with. */
+export interface FeedPushAnswer {
+  /** The last sequence number it holds. */
+  readonly head: number;
+  /**
+   * How long ago (its clock: a duration, no skew) it last got a read; absent when none since it
+   * started. The primary stops its heartbeat once no replica has for FEED_IDLE_MS.
+   */
+  readonly idleMs?: number;
+}
+
 /** A lease in a push: valid until `until` (the primary's clock), for a replica that holds the log through `through`. */
 export interface FeedLease {
   readonly until: number;

@@ -1,6 +1,14 @@
 import { DEFAULT_FEED_CLOCK_SKEW_MS } from '../config/config';
 import { logEvent } from '../log/logger';
-import { FEED_READ_MAX_ENTRIES, type FeedChange, type FeedEntry, type FeedLease, type FeedNotLeased, type FeedRead } from './feed-change';
+import {
+  FEED_READ_MAX_ENTRIES,
+  type FeedChange,
+  type FeedEntry,
+  type FeedLease,
+  type FeedNotLeased,
+  type FeedPushAnswer,
+  type FeedRead,
+} from './feed-change';
 import { encodeActiveSet } from './feed-snapshot';
 import type { FeedStore } from './feed-store';
 import { withTimeout } from '../revocation/timeout';
@@ -21,6 +29,15 @@ export const FEED_REPLICATE_TIMEOUT_MS = 1_500;
 export const FEED_LEASE_MS = 2_000;
 /** The primary's heartbeat: leases renewed four times per lease, so a renewal or two may be lost or late. */
 export const FEED_LEASE_RENEW_MS = FEED_LEASE_MS / 4;
+/**
+ * The heartbeat stops once no replica has got a read for this long (docs/consistency.md
+ * "Leases"): a feed nobody reads (cached or strict mode: writers append in every mode) costs
+ * nothing, and the next read pays one round trip (cold start). 5 min: a deployment with traffic
+ * reads the feed every half bound (0.5 s by default) from each busy location, so only one
+ * without traffic stops; keeping the heartbeat that long after the last read costs ~3,000
+ * requests, and sparse traffic (a read every few minutes) finds the replicas warm.
+ */
+export const FEED_IDLE_MS = 5 * 60_000;
 /** A replica with a push outstanding longer than this (or whose last push failed) is offered no lease. */
 export const FEED_PUSH_SLOW_MS = 500;
 /**
@@ -45,7 +62,7 @@ export interface ReplicaTransport {
     resetTo: number | undefined,
     prunableThrough: number,
     lease: FeedLease | undefined,
-  ): Promise<{ head: number }>;
+  ): Promise<FeedPushAnswer>;
 }
 
 /** How a replica reaches the primary: a read that finds it holding no lease asks for one (a cold or idle feed). */
@@ -112,6 +129,13 @@ export class FeedCore {
   /** Replica: when its last request for a lease ended (the next not sooner than FEED_LEASE_RENEW_MS), and it last logged a refusal (once per FEED_LEASE_MS). */
   private askedAt = -Infinity;
   private refusedAt = -Infinity;
+  /**
+   * Primary: the latest time (its clock) a replica is known to have got a read, from the push
+   * answers and `renew`. Undefined in a restarted primary until `reading` first looks (in memory).
+   */
+  private readAt: number | undefined;
+  /** Replica: when it last got a read (its clock; in memory: a restarted replica reports none). */
+  private lastReadAt = -Infinity;
 
   constructor(private readonly deps: FeedCoreDeps) {}
 
@@ -137,7 +161,7 @@ export class FeedCore {
       store.materialize(change);
     }
     store.setMeta(seq, floor);
-    await this.wake();
+    await this.arm(at);
     const replicated = await withTimeout(this.replicate(seq), FEED_ACK_TIMEOUT_MS, 'feed replication').catch((error: unknown) => {
       logEvent('feed_replication_failed', { error: error instanceof Error ? error.message : 'unknown' });
       return false;
@@ -150,9 +174,35 @@ export class FeedCore {
     return this.deps.replicas;
   }
 
-  /** Makes sure the heartbeat runs (the alarm renews leases). */
+  /** The heartbeat on, for FEED_IDLE_MS at least (a replica asked for a lease: a read is waiting). */
   async wake(): Promise<void> {
-    if ((await this.store.getAlarm()) === null) await this.store.setAlarm(this.deps.clock());
+    const now = this.deps.clock();
+    this.readAt = now;
+    await this.arm(now);
+  }
+
+  /**
+   * Makes sure an alarm is due: the heartbeat's at once while replicas are read (bringing the
+   * housekeeping one forward), else the housekeeping one (snapshot, prune) when next due. An
+   * append while idle thus pushes, and starts no heartbeat.
+   */
+  private async arm(now: number): Promise<void> {
+    const at = this.reading(now) ? now : Math.max(now, this.housekeptAt + FEED_SNAPSHOT_INTERVAL_MS);
+    const set = await this.store.getAlarm();
+    if (set === null || set > at + FEED_LEASE_RENEW_MS) await this.store.setAlarm(at);
+  }
+
+  /**
+   * Whether a replica got a read in the last FEED_IDLE_MS. A restarted primary does not know: it
+   * takes a lease it offered that still runs (the heartbeat was on) as a read now.
+   */
+  private reading(now: number): boolean {
+    if (this.readAt === undefined) {
+      const count = this.deps.replicas?.count ?? 0;
+      const leased = Array.from({ length: count }, (_, i) => this.store.replicaLease(i)).some((until) => until > now);
+      this.readAt = leased ? now : -Infinity;
+    }
+    return now - this.readAt < FEED_IDLE_MS;
   }
 
   /**
@@ -191,7 +241,7 @@ export class FeedCore {
    * Resolves once replica `i` holds `target`, or once the latest lease offered to it has expired
    * on this clock (it refuses reads from then on: docs/consistency.md "Leases"). Evaluated while
    * waiting, not when the append started: a concurrent push may offer a later lease. A replica
-   * that fails is pushed again by the heartbeat, so the head is looked at every renewal.
+   * that fails may be pushed again by the heartbeat, so the head is looked at every renewal.
    */
   private async held(transport: ReplicaTransport, i: number, target: number): Promise<void> {
     let settled = false;
@@ -259,12 +309,13 @@ export class FeedCore {
     link.pending.add(push);
     try {
       // A push that never answers fails in time: the lease it may carry expires, the heartbeat pushes again.
-      const { head } = await withTimeout(
+      const { head, idleMs } = await withTimeout(
         transport.push(i, batch, resetTo, this.prunable, lease),
         FEED_REPLICATE_TIMEOUT_MS,
         `feed push ${i}`,
       );
       link.failed = false;
+      if (idleMs !== undefined) this.readAt = Math.max(this.readAt ?? -Infinity, this.deps.clock() - idleMs);
       if (known !== undefined && head <= known && batch.length > 0) throw new Error(`feed replica ${i} took nothing after ${known}`);
       // Answers of concurrent pushes arrive in any order; a replica's head never goes back.
       store.setReplicaHead(i, Math.max(store.replicaHead(i) ?? 0, head));
@@ -292,16 +343,19 @@ export class FeedCore {
   }
 
   /**
-   * The heartbeat, every FEED_LEASE_RENEW_MS for ever once started: renews every replica's
-   * lease (a push, empty when it holds everything) and catches lagging replicas up; every
-   * FEED_SNAPSHOT_INTERVAL_MS also writes the snapshot when the head moved, and prunes.
+   * The heartbeat, every FEED_LEASE_RENEW_MS while a replica got a read in the last
+   * FEED_IDLE_MS: renews every replica's lease (a push, empty when it holds everything) and
+   * catches lagging replicas up. Past that it stops (the leases run out; a read then asks for
+   * one: `renew`), and the alarm only housekeeps, every FEED_SNAPSHOT_INTERVAL_MS while the log
+   * has entries: writes the snapshot when the head moved, prunes, and pushes lagging replicas.
    */
   async alarm(): Promise<void> {
     const { store } = this;
     const now = this.deps.clock();
     const transport = this.deps.replicas;
+    const beat = transport !== undefined && this.reading(now);
     // First: nothing below may delay the next renewal (a stalled replica's push waits out its timeout).
-    if (transport !== undefined) await store.setAlarm(now + FEED_LEASE_RENEW_MS);
+    if (beat) await store.setAlarm(now + FEED_LEASE_RENEW_MS);
     if (now - this.housekeptAt >= FEED_SNAPSHOT_INTERVAL_MS) {
       this.housekeptAt = now;
       const { head } = store.meta();
@@ -310,7 +364,12 @@ export class FeedCore {
       this.prune(this.prunable);
     }
     if (transport === undefined) return;
-    const pushes = Array.from({ length: transport.count }, (_, i) => this.pushNext(transport, i).catch(() => undefined));
+    const { head, floor } = store.meta();
+    // Idle: the housekeeping alarm while the log has entries (arm keeps one a concurrent renew set).
+    if (!beat && head > floor) await this.arm(now);
+    // Idle: no lease renewed (nobody reads); a replica behind the head is still pushed.
+    const due = Array.from({ length: transport.count }, (_, i) => i).filter((i) => beat || (store.replicaHead(i) ?? -1) < head);
+    const pushes = due.map((i) => this.pushNext(transport, i).catch(() => undefined));
     // The healthy replicas answer within a round trip; a stalled one is not waited for.
     await pause(FEED_LEASE_RENEW_MS / 2, Promise.all(pushes));
   }
@@ -338,7 +397,7 @@ export class FeedCore {
    * starts over there (readers behind it are told to start from a snapshot). `lease`: taken
    * only once this replica holds the log through the primary's head it was offered with.
    */
-  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number, lease?: FeedLease): { head: number } {
+  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number, lease?: FeedLease): FeedPushAnswer {
     const { store } = this;
     let { head, floor } = store.meta();
     if (resetTo !== undefined && head < resetTo) {
@@ -356,7 +415,7 @@ export class FeedCore {
     store.setMeta(head, floor);
     if (lease !== undefined && head >= lease.through && lease.until > store.lease()) store.setLease(lease.until);
     this.prune(Math.min(prunableThrough, head));
-    return { head };
+    return this.lastReadAt === -Infinity ? { head } : { head, idleMs: at - this.lastReadAt };
   }
 
   /**
@@ -366,6 +425,7 @@ export class FeedCore {
    * FEED_LEASE_ASK_MS); still none: `{ notLeased: true }`.
    */
   async read(after: number): Promise<FeedRead | FeedNotLeased> {
+    this.lastReadAt = this.deps.clock();
     if (!this.leased()) await this.askLease();
     if (!this.leased()) {
       const now = this.deps.clock();

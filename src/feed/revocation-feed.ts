@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { FeedChange, FeedEntry, FeedLease, FeedNotLeased, FeedRead } from './feed-change';
+import type { FeedChange, FeedEntry, FeedLease, FeedNotLeased, FeedPushAnswer, FeedRead } from './feed-change';
 import { FeedCore } from './feed-core';
 import { getConfig } from '../config/config';
 import { SqlFeedStore } from './sql-feed-store';
@@ -49,7 +49,7 @@ export class RevocationFeed extends DurableObject<Env> {
     return this.core.renew(replica);
   }
 
-  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number, lease?: FeedLease): { head: number } {
+  push(entries: FeedEntry[], resetTo: number | undefined, prunableThrough: number, lease?: FeedLease): FeedPushAnswer {
     return this.core.push(entries, resetTo, prunableThrough, lease);
   }
 
