@@ -12,9 +12,6 @@ import { cacheBucketMs } from '../src/feed/mirror';
 import { boundedEnv, quietLogs, sleep } from './helpers/bounded';
 import { BASE, FEED_KEY } from './helpers/fixtures';
 
-/** The route's and the mirrors' cache bucket at the test bound (boundedEnv: REVOCATION_MAX_STALENESS_MS 500). */
-const CACHE_BUCKET_MS = cacheBucketMs(500);
-
 quietLogs();
 
 const BOUND_MS = 1000;
@@ -39,7 +36,12 @@ describe('killswitch/client refresh-ahead', () => {
         },
       });
     });
-    await sleep(CACHE_BUCKET_MS - (Date.now() % CACHE_BUCKET_MS) + 5);
+    // Load just before the clients' own bucket (B/2) ends: a refresh-ahead also waits for a later
+    // bucket than its data's, which past the boundary no longer holds any draw back, so what is
+    // measured is the jitter alone (loaded early in a bucket, the draws below B/2 all wait for its end).
+    const clientBucketMs = cacheBucketMs(BOUND_MS);
+    const untilBoundary = clientBucketMs - (Date.now() % clientBucketMs);
+    await sleep(untilBoundary > 120 ? untilBoundary - 100 : untilBoundary + clientBucketMs - 100);
     expect(await Promise.all(clients.map((client) => client.ready()))).toEqual(Array(CLIENTS).fill(true));
     const loaded = reads.map((r) => r.length);
     const claims = { iss: 'https://issuer.example', sub: 'client-refresh', jti: 'client-refresh', iat: 1, exp: 2 ** 31 };

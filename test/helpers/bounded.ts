@@ -125,7 +125,7 @@ export async function cutFeedFrom(stub: DurableObjectStub, sw: Switch): Promise<
 }
 
 /**
- * The feed primary's housekeeping now: its alarm is the lease heartbeat (every 500 ms) and writes
+ * The feed primary's housekeeping now: its alarm is the lease heartbeat (every 500 ms while the feed is read) and writes
  * the snapshot at most once a minute, except at a restarted primary's first alarm. So: restart it,
  * run its alarm, and answer the snapshot once it is at `seq` or later.
  */
