@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/gateway.sh"
 
 # This script installs nothing; .ci/run installs Debian's caddy.
 CADDY="$(command -v caddy || true)"
-[[ -n $CADDY ]] || die "caddy is not installed: install caddy to run this example (apt-get install caddy)"
+[[ -n $CADDY ]] || die "caddy is not installed: install caddy ≥ 2.6 (Debian's caddy package) to run this example"
 
 start_killswitch_and_backend
 

@@ -53,7 +53,7 @@ function gateway(name: Gateway['name'], present: boolean, install: string): Gate
   return { name, skip };
 }
 const nginx = gateway('nginx', installed('nginx', '/usr/sbin/nginx'), 'install nginx-light');
-const caddy = gateway('caddy', installed('caddy', '/usr/bin/caddy'), 'apt-get install caddy');
+const caddy = gateway('caddy', installed('caddy', '/usr/bin/caddy'), "install caddy (Debian's caddy package)");
 
 function runGatewayExample(example: Gateway): void {
   const child = spawn('bash', [join(ROOT, `examples/${example.name}/run.sh`)], {
