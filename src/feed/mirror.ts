@@ -182,16 +182,16 @@ export async function claimBucket(cache: HeadCache, bucket: number): Promise<'ou
 }
 
 /**
- * Polls the location cache for the claimer's head, for at most `waitMs` (one replica read's
- * timeout): `look`'s first answer other than 'miss'; undefined when the claimer failed or took
- * too long (then read the feed).
+ * Polls the location cache for the claimer's head, for at most `waitMs` (the mirrors: CLAIM_WAIT_MS;
+ * GET /v1/feed less, its client's read timeout): `look`'s first answer other than 'miss';
+ * undefined when the claimer failed or took too long (then read the feed).
  */
 export async function awaitClaimedHead<T>(
   cache: HeadCache,
   bucket: number,
   look: () => Promise<T | 'miss'>,
-  clock: () => number = Date.now,
-  waitMs = FEED_READ_TIMEOUT_MS,
+  clock: () => number,
+  waitMs: number,
 ): Promise<T | undefined> {
   const deadline = clock() + waitMs;
   while (clock() < deadline) {
